@@ -1,0 +1,46 @@
+# S&OP Studio — set-up and everyday commands. `make run` serves the app; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
+PORT ?= 8501
+
+.PHONY: run test install chromium postgres lint bench clean-db
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the app on the embedded SQLite database (created and seeded with the demo company on first start).
+run: $(STAMP)
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+## Install everything needed (Python packages, Debian's chromium), then lint and run the whole test suite.
+test: $(STAMP) chromium postgres
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+## Start the local PostgreSQL cluster when it is installed but not running (the data-layer tests use it).
+postgres:
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  command -v pg_ctlcluster >/dev/null 2>&1 && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
+	fi
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/whatif.py
+
+clean-db:
+	rm -f data/sop.db data/sop.db-wal data/sop.db-shm

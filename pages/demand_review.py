@@ -1,0 +1,197 @@
+"""Demand review: statistical forecast, planners' overrides with reasons, consensus and accuracy."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import state, ui
+from sop_core.services import demand
+
+LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
+KEY_LEVEL, KEY_ITEM, KEY_STAMP = "demand_level", "demand_item", "demand_saved"
+
+st.title("Demand review")
+
+engine = state.get_engine()
+cycle = state.current_cycle()
+url = engine.url.render_as_string(hide_password=True)
+st.session_state.setdefault(KEY_STAMP, 0)
+
+
+@st.cache_data(ttl=600, show_spinner="Loading demand…")
+def load(name: str, db_url: str, stamp: int, *args: object) -> object:  # noqa: ARG001 - cache keys
+    """A demand service result, cached per database and save counter."""
+    return getattr(demand, name)(engine, *args)
+
+
+def run_now() -> None:
+    bar = st.progress(0.0, text="Starting the forecast…")
+    try:
+        demand.run_forecast(engine, cycle_id=cycle.id, user=state.current_user().username,
+                            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+    except ValueError as err:
+        st.error(str(err))
+        return
+    st.session_state[KEY_STAMP] += 1
+    st.rerun()
+
+
+stamp = st.session_state[KEY_STAMP]
+run = load("latest_run", url, stamp, cycle.id)
+if run is None:
+    st.info(f"Cycle {cycle.label} has no forecast yet.")
+    if st.button("Run the statistical forecast", type="primary", key="demand_run"):
+        run_now()
+    st.stop()
+
+st.caption(f"Cycle {cycle.label} · {demand.run_label(run)} · horizon {run['horizon']} months")
+
+# ---- selection
+left, right = st.columns([1, 3])
+level = left.selectbox("Level", list(LEVELS), format_func=LEVELS.get, key=KEY_LEVEL)
+options = load("items", url, stamp, level)
+if st.session_state.get(KEY_ITEM) not in options:
+    st.session_state[KEY_ITEM] = options[0]
+item = right.selectbox(LEVELS[level], options, key=KEY_ITEM, format_func=load("item_names", url, stamp, level).get)
+
+view = load("chart_view", url, stamp, cycle.id, level, item)
+summary = load("item_summary", url, stamp, level, item, run["id"], cycle.id)
+
+# ---- headline
+c1, c2, c3, c4, c5 = st.columns(5)
+c1.metric("Forecast, next 12 months", ui.fmt_qty(summary["forecast_12m"]),
+          help="Statistical forecast, sum of the first 12 forecast months [units]")
+c2.metric("Consensus, next 12 months", ui.fmt_qty(summary["consensus_12m"]),
+          help="Statistical forecast + overrides, first 12 forecast months [units]")
+c3.metric("vs last 12 months", ui.fmt_pct(summary["change_12m"]),
+          help=f"Statistical forecast vs the last 12 months actual ({ui.fmt_qty(summary['actual_last_12m'])} units)")
+c4.metric("Backtest WMAPE", ui.fmt_pct(summary["backtest_wmape"]),
+          help=run["backtest"].get("method", "holdout") + " · Σ|y − ŷ| / Σ|y|")
+c5.metric("Forecast run", f"#{summary['run_id']} · {summary['engine']}", help=demand.run_label(run))
+
+# ---- chart: history, intervals, statistical forecast, consensus, events
+past, future = view[view["actual"].notna()], view[view["forecast"].notna()]
+fig = go.Figure()
+for lv, color in (("95", ui.COLORS["band95"]), ("80", ui.COLORS["band80"])):
+    fig.add_trace(go.Scatter(x=future["period"], y=future[f"hi_{lv}"], mode="lines", line=dict(width=0),
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=future["period"], y=future[f"lo_{lv}"], mode="lines", line=dict(width=0),
+                             fill="tonexty", fillcolor=color, name=f"{lv} % interval"))
+fig.add_trace(go.Scatter(x=past["period"], y=past["actual"], mode="lines+markers", name="Actual",
+                         line=dict(color=ui.COLORS["actual"], width=2), marker=dict(size=4)))
+fig.add_trace(go.Scatter(x=future["period"], y=future["forecast"], mode="lines+markers", name="Statistical forecast",
+                         line=dict(color=ui.COLORS["forecast"], width=2, dash="dash"), marker=dict(size=4)))
+fig.add_trace(go.Scatter(x=future["period"], y=future["consensus"], mode="lines+markers", name="Consensus",
+                         line=dict(color="#d97706", width=3), marker=dict(size=5)))
+events = load("events_in_scope", url, stamp, level, item, cycle.id)
+labels = [f"{e.name} ({e.uplift_pct:+.0f} %), {e.start:%d %b %Y}" for e in events.itertuples(index=False)]
+fig.update_layout(
+    shapes=[dict(type="rect", xref="x", yref="paper", x0=e.start, x1=e.end, y0=0, y1=1, line_width=0,
+                 fillcolor="rgba(217, 119, 6, 0.10)") for e in events.itertuples(index=False)],
+    # named labels only while they stay readable; every event is on the hover markers below
+    annotations=[dict(x=e.start, y=1, xref="x", yref="paper", xanchor="left", yanchor="bottom", showarrow=False,
+                      textangle=-30, font=dict(size=10), text=f"{e.name} ({e.uplift_pct:+.0f} %)")
+                 for e in events.itertuples(index=False)] if len(events) <= 8 else [],
+)
+if not events.empty:
+    fig.add_trace(go.Scatter(x=events["start"], y=[0] * len(events), mode="markers", name=f"Events ({len(events)})",
+                             marker=dict(symbol="triangle-up", size=9, color="#d97706"),
+                             hovertext=labels, hoverinfo="text"))
+fig.update_yaxes(title_text="units", rangemode="tozero")
+name = item if level == "total" else f"{LEVELS[level]} {item}"
+st.subheader(f"{name}: history, statistical forecast and consensus")
+st.plotly_chart(ui.base_layout(fig), width="stretch", key="demand_chart")
+
+# ---- overrides
+st.subheader("Overrides and consensus by month")
+locked = load("overrides_locked", url, stamp, cycle.id)
+read_only = bool(locked) or state.meeting_mode()
+if locked:
+    st.info(locked)
+elif state.meeting_mode():
+    st.info("Meeting mode: overrides are read-only.")
+st.caption("Enter a quantity (units) or a change in % of the statistical forecast, and a reason. An override of a "
+           "family, category or the total is spread to its SKUs in proportion to their statistical forecast; "
+           "a lower level wins over a higher one. Clear both numbers to remove an override.")
+grid = load("override_grid", url, stamp, cycle.id, level, item)
+edited = st.data_editor(
+    grid, key=f"demand_grid_{cycle.id}_{level}_{item}_{stamp}", hide_index=True, width="stretch",
+    disabled=read_only or ["period", "statistical", "consensus", "author", "created_at", "version"],
+    column_order=["period", "statistical", "value", "pct", "reason", "comment", "consensus", "author", "created_at"],
+    column_config={
+        "period": st.column_config.DateColumn("Month", format="MMM YYYY"),
+        "statistical": st.column_config.NumberColumn("Statistical", format="%.0f"),
+        "value": st.column_config.NumberColumn("Override (units)", min_value=0.0, format="%.0f"),
+        "pct": st.column_config.NumberColumn("Override (%)", min_value=-100.0, format="%+.1f"),
+        "reason": st.column_config.SelectboxColumn("Reason", options=list(demand.REASON_CODES)),
+        "comment": st.column_config.TextColumn("Comment"),
+        "consensus": st.column_config.NumberColumn("Consensus", format="%.0f"),
+        "author": st.column_config.TextColumn("By"),
+        "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
+    },
+)
+if not read_only and st.button("Save overrides", type="primary", key="demand_save"):
+    edits, versions = demand.grid_edits(grid, edited)
+    try:
+        if edits.empty:
+            st.info("Nothing changed.")
+        else:
+            demand.save_overrides(engine, cycle.id, level, item, edits, state.current_user().username, versions)
+            st.session_state[KEY_STAMP] += 1
+            st.rerun()
+    except demand.OverrideConflict as err:
+        st.error(str(err))
+        st.button("Reload the latest overrides (discards your edits)", key="demand_reload",
+                  on_click=lambda: st.session_state.update({KEY_STAMP: st.session_state[KEY_STAMP] + 1}))
+    except demand.DemandError as err:
+        st.error(str(err))
+
+# ---- changes vs last cycle
+st.subheader("Biggest changes vs last cycle")
+tabs = st.tabs(["By family", "By SKU"])
+for tab, by in zip(tabs, ("family", "sku"), strict=True):
+    changes = load("changes_vs_last_cycle", url, stamp, cycle.id, by)
+    if changes.empty:
+        tab.info("No earlier cycle to compare with.")
+        continue
+    tab.caption(f"Consensus of {cycle.label} vs {changes.attrs['previous']} over the {changes.attrs['months']} "
+                "months both forecast")
+    tab.dataframe(pd.DataFrame({
+        "Family" if by == "family" else "SKU": changes["item"], "Last cycle": changes["last_cycle"].map(ui.fmt_qty),
+        "This cycle": changes["this_cycle"].map(ui.fmt_qty), "Change": changes["change"].map(ui.fmt_qty),
+        "Change %": changes["change_pct"].map(ui.fmt_pct),
+    }), hide_index=True, width="stretch", key=f"demand_changes_{by}")
+
+# ---- accuracy
+st.subheader("Accuracy")
+st.caption("Backtest of this run, and earlier cycles' stored forecasts against the actuals that arrived since. "
+           "MASE is scaled by the seasonal naive error of the training history; tracking signal = Σ(y − ŷ) / MAD.")
+acc = load("item_accuracy", url, stamp, cycle.id, level, item)
+st.dataframe(pd.DataFrame({
+    "Forecast": acc["forecast"], "Months": acc["n"].map(lambda n: "–" if pd.isna(n) else f"{int(n)}"),
+    "WMAPE": acc["wmape"].map(ui.fmt_pct), "MAPE": acc["mape"].map(ui.fmt_pct), "MASE": acc["mase"].map(ui.fmt_num),
+    "Bias": acc["bias"].map(ui.fmt_pct), "Tracking signal": acc["tracking_signal"].map(ui.fmt_num),
+}), hide_index=True, width="stretch", key="demand_accuracy")
+fva = load("fva_table", url, stamp, cycle.id)
+st.markdown("**Forecast value added** (naive → statistical → consensus; > 0: the step made the forecast better)")
+st.dataframe(pd.DataFrame({
+    "Group": fva["group"], "Name": fva["name"], "Months": fva["n"], "WMAPE naive": fva["wmape_naive"].map(ui.fmt_pct),
+    "WMAPE statistical": fva["wmape_statistical"].map(ui.fmt_pct),
+    "WMAPE consensus": fva["wmape_consensus"].map(ui.fmt_pct),
+    "FVA statistical": fva["fva_statistical"].map(ui.fmt_pct), "FVA consensus": fva["fva_consensus"].map(ui.fmt_pct),
+}), hide_index=True, width="stretch", key="demand_fva")
+flags = load("tracking_flags", url, stamp, cycle.id, "sku")
+st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand.TRACKING_LIMIT:.0f}**")
+if not flags.empty:
+    st.dataframe(pd.DataFrame({
+        "SKU": flags["item"], "Tracking signal": flags["tracking_signal"].map(ui.fmt_num),
+        "Bias": flags["bias"].map(ui.fmt_pct), "WMAPE consensus": flags["wmape_consensus"].map(ui.fmt_pct),
+    }), hide_index=True, width="stretch", key="demand_flags")
+
+with st.expander("About this forecast"):
+    st.caption(f"Input sha256 {run['data_hash'][:16]}… · versions "
+               + ", ".join(f"{k} {v}" for k, v in sorted(run["versions"].items())))
+    if not state.meeting_mode() and st.button("Re-run the statistical forecast", key="demand_rerun"):
+        run_now()

@@ -1,0 +1,216 @@
+"""KPIs: cards with traffic lights against targets, trends, the targets editor, exceptions with SKU drill-down."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import state, ui
+from sop_core.services import kpi as kpi_service
+from sop_core.services import monitor as monitor_service
+
+st.title("KPIs")
+
+engine = state.get_engine()
+url = engine.url.render_as_string(hide_password=True)
+cycle = state.current_cycle()
+user = state.current_user()
+editing = not state.meeting_mode()
+
+LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
+CARDS_PER_ROW = 5
+EXCEPTION_COLUMNS = {
+    "type": "Type", "sku": "SKU", "supplier": "Supplier", "message": st.column_config.TextColumn("Finding", width="large"),
+    "action": st.column_config.TextColumn("Proposed action", width="large"),
+    "run_at": st.column_config.DatetimeColumn("Found", format="YYYY-MM-DD HH:mm"),
+}  # fmt: skip
+POLICY_CARDS = {"On hand": "on_hand", "On order": "on_order", "Safety stock": "safety_stock",
+                "Reorder point": "reorder_point", "EOQ": "eoq"}  # fmt: skip
+
+
+@st.cache_data(ttl=300, show_spinner="Measuring KPIs…")
+def load_summary(_engine, db_url: str, segment: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
+    return kpi_service.kpi_summary(_engine, segment=segment)
+
+
+@st.cache_data(ttl=300, show_spinner="Building KPI trends…")
+def load_trends(_engine, db_url: str, segment: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
+    return kpi_service.kpi_trends(_engine, segment)
+
+
+@st.cache_data(ttl=300)
+def load_segments(_engine, db_url: str) -> list[str]:  # noqa: ANN001, ARG001
+    return kpi_service.segments(_engine)
+
+
+@st.cache_data(ttl=60, show_spinner="Loading exceptions…")
+def load_exceptions(_engine, db_url: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
+    return monitor_service.exception_list(_engine)
+
+
+@st.cache_data(ttl=300, show_spinner="Loading the SKU…")
+def load_detail(_engine, db_url: str, sku: str, cycle_id: int) -> kpi_service.SkuDetail:  # noqa: ANN001, ARG001
+    return kpi_service.sku_detail(_engine, sku, cycle_id)
+
+
+def line(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, color: str, dash: str | None = None) -> None:
+    mode = "lines" if dash else "lines+markers"
+    fig.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode, line=dict(color=ui.COLORS[color], dash=dash)))
+
+
+def clear_kpi_caches() -> None:
+    for loader in (load_summary, load_trends, load_exceptions, load_detail):
+        loader.clear()
+
+
+segment = st.selectbox("Segment", load_segments(engine, url), format_func=kpi_service.segment_label, key="kpi_segment")
+summary = load_summary(engine, url, segment)
+st.caption(
+    f"{kpi_service.segment_label(segment)}, measured as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y} (newest "
+    f"inventory snapshot); forecast accuracy from the {summary.attrs['accuracy_source']}. Lights: :green[●] target "
+    "met, :orange[●] missed by no more than the KPI's tolerance, :red[●] missed by more, :gray[○] no data."
+)
+
+if flash := st.session_state.pop("kpi_flash", None):
+    st.success(flash)
+for start in range(0, len(summary), CARDS_PER_ROW):
+    row_cards = summary.iloc[start : start + CARDS_PER_ROW].iterrows()
+    for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
+        definition = kpi_service.KPI_DEFINITIONS[key]
+        target = kpi_service.format_kpi(row["target"], row["unit"])
+        column.metric(
+            f"{LIGHT[row['status']]} {row['kpi']}",
+            kpi_service.format_kpi(row["value"], row["unit"]),
+            delta=kpi_service.format_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
+            delta_description=f"target {target}",
+            delta_color={"higher": "normal", "lower": "inverse"}.get(row["direction"], "off"),
+            help=f"{definition.help} Tolerance ±{row['tolerance']:g} ({row['unit']}).",
+            border=True,
+        )
+
+st.subheader("Trends")
+trends = load_trends(engine, url, segment)
+if trends.empty:
+    st.info("No monthly history to chart for this segment yet.")
+else:
+    st.caption(
+        "OTIF and supplier fill rate by month of receipt; turns (annualised) and days of supply from the month's cost "
+        "of goods sold against the inventory value of the nearest snapshot (an estimate while only one snapshot exists)."
+    )
+    keys = list(dict.fromkeys(trends["key"]))
+    for pair in range(0, len(keys), 2):
+        for column, key in zip(st.columns(2), keys[pair : pair + 2], strict=False):
+            part = trends[trends["key"] == key]
+            fig = go.Figure()
+            line(fig, part["period"], part["value"], part["kpi"].iloc[0], "forecast")
+            line(fig, part["period"], part["target"], "Target", "ok", "dash")
+            fig.update_xaxes(dtick="M1", tickformat="%b %y")
+            column.plotly_chart(
+                ui.base_layout(fig, part["kpi"].iloc[0], height=260), width="stretch", key=f"trend_{key}"
+            )
+
+st.subheader("Targets")
+seen_key = f"kpi_targets_seen_{segment}"
+if seen_key not in st.session_state:
+    st.session_state[seen_key] = kpi_service.kpi_targets(engine, segment).reset_index()
+seen = st.session_state[seen_key]
+st.caption(
+    f"Targets of {kpi_service.segment_label(segment)} (a segment without its own target uses the one of all SKUs, "
+    "else the default). Saving checks that nobody changed them since you opened them."
+)
+edited = st.data_editor(
+    seen[["kpi", "unit", "target", "tolerance", "source", "updated_by"]],
+    disabled=["kpi", "unit", "tolerance", "source", "updated_by"] if editing else True,
+    hide_index=True,
+    width="stretch",
+    key=f"kpi_target_editor_{segment}",
+    column_config={
+        "target": st.column_config.NumberColumn("Target", format="%.1f"),
+        "kpi": "KPI",
+        "unit": "Unit",
+        "tolerance": "Amber tolerance",
+        "source": "Set for",
+        "updated_by": "Changed by",
+    },
+)
+save, reload = st.columns([1, 5])
+if editing and save.button("Save targets", key="kpi_save_targets", type="primary"):
+    try:
+        changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
+        n = kpi_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
+        del st.session_state[seen_key]
+        clear_kpi_caches()
+        st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
+        st.rerun()
+    except kpi_service.KpiError as err:
+        st.error(str(err))
+if reload.button("Reload targets", key="kpi_reload_targets"):
+    del st.session_state[seen_key]
+    st.rerun()
+
+st.subheader("Exceptions")
+exceptions = load_exceptions(engine, url)
+left, right = st.columns([4, 1])
+left.caption(
+    f"{len(exceptions)} open exception(s) from the monitor (`python -m sop_core monitor`): projected reorder-point "
+    "breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a proposed action."
+)
+if editing and right.button("Run checks now", key="kpi_run_monitor"):
+    result = monitor_service.run_monitor(engine, cycle.id)
+    clear_kpi_caches()
+    st.toast(f"{result.stored} new, {result.already_open} already open, {result.resolved} resolved")
+    st.rerun()
+st.dataframe(
+    exceptions[["type", "sku", "supplier", "message", "action", "run_at"]],
+    hide_index=True,
+    width="stretch",
+    column_config=EXCEPTION_COLUMNS,
+)
+skus = list(dict.fromkeys(exceptions["sku"][exceptions["sku"] != ""]))
+if skus:
+    sku = st.selectbox("Drill down to a SKU", skus, key="kpi_drill_sku")
+    detail = load_detail(engine, url, sku, cycle.id)
+    st.markdown(f"**{detail.sku} — {detail.name}** ({detail.family})")
+    policy = detail.policy
+    for column, (label, key) in zip(st.columns(len(POLICY_CARDS)), POLICY_CARDS.items(), strict=True):
+        column.metric(label, ui.fmt_qty(policy.get(key)))
+    fig = go.Figure(
+        go.Bar(x=detail.history["period"], y=detail.history["quantity"], name="Sales", marker_color=ui.COLORS["actual"])
+    )
+    if not detail.projection.empty:
+        line(fig, detail.projection["period"], detail.projection["demand"], "Forecast", "forecast")
+        line(fig, detail.projection["period"], detail.projection["closing"], "Projected stock", "scenario")
+    if policy.get("reorder_point") is not None:
+        fig.add_hline(
+            y=policy["reorder_point"], line=dict(color=ui.COLORS["bad"], dash="dot"), annotation_text="Reorder point"
+        )
+    st.plotly_chart(
+        ui.base_layout(fig, f"{detail.sku}: history and projection", height=340), width="stretch", key="kpi_drill_chart"
+    )
+    st.dataframe(
+        exceptions[exceptions["sku"] == sku][["type", "supplier", "message", "action"]],
+        hide_index=True,
+        width="stretch",
+        column_config=EXCEPTION_COLUMNS,
+    )
+
+try:
+    from pages import inventory_section  # type: ignore[attr-defined]
+except ImportError:
+    inventory_section = None
+if inventory_section is not None:
+    inventory_section.render(engine, cycle)
+else:
+    st.subheader("ABC / XYZ classification")
+    st.caption(
+        "ABC by cumulative share of annual value at cost (A ≤ 80 %, B ≤ 95 %); XYZ by the coefficient of "
+        "variation of monthly demand over the last 12 months (X < 0.5, Y < 1.0, Z ≥ 1.0)."
+    )
+    counts = kpi_service.abc_xyz_counts(engine)
+    matrix_left, matrix_right = st.columns([2, 3])
+    matrix_left.dataframe(counts, width="stretch")
+    heat = go.Figure(go.Heatmap(z=counts.to_numpy(), x=list(counts.columns), y=list(counts.index),
+                                colorscale="Blues", texttemplate="%{z}", showscale=False))  # fmt: skip
+    heat.update_yaxes(autorange="reversed")
+    matrix_right.plotly_chart(ui.base_layout(heat, "SKUs per class", height=300), width="stretch", key="kpi_abc_heat")

@@ -1,0 +1,437 @@
+"""Reconciliation: what-if levers on the cycle's plan, saved scenarios side by side, the proposed plan."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import state, ui
+from sop_core import scenario as sc
+from sop_core.services import plan
+
+st.title("Reconciliation")
+
+engine = state.get_engine()
+cycle = state.current_cycle()
+user = state.current_user()
+url = engine.url.render_as_string(hide_password=True)
+
+LEVER_KEYS = (
+    "demand_change_pct",
+    "price_change_pct",
+    "price_elasticity",
+    "cost_change_pct",
+    "cover_months",
+    "frozen_periods",
+    "overtime_allowed",
+    "overtime_cost_change_pct",
+    "lead_time_change_days",
+)
+ALL_RESOURCES = "All resources"
+KEY_SOURCE, KEY_LOADED, KEY_NAME, KEY_FLASH = "recon_source", "recon_loaded", "scenario_name", "recon_flash"
+KEY_FAMILIES, KEY_LOADS, KEY_LIST_FLASH = "recon_family_base", "recon_loads", "recon_list_flash"
+KEY_EXTRA = "recon_extra_levers"  # levers without a widget of their own (SKU changes, other resources)
+
+PROFILE_LABELS = {"total": "Total", "family": "Per family"}
+
+
+@st.cache_data(ttl=600, show_spinner="Loading demand, stock, open orders, capacity and suppliers…")
+def load_inputs(_engine, db_url: str, cycle_id: int, run_id: int | None) -> sc.ScenarioInputs:  # noqa: ANN001, ARG001
+    return plan.scenario_inputs(_engine, cycle_id)
+
+
+def load_into_widgets(record: plan.ScenarioRecord | None) -> None:
+    """Put a stored scenario's levers (or the baseline's) into the widgets, before they are drawn."""
+    levers = record.levers if record else sc.Levers()
+    for key in LEVER_KEYS:
+        st.session_state[key] = getattr(levers, key)
+    st.session_state["service_level_pct"] = round(100 * levers.service_level)
+    st.session_state["demand_from_month"] = levers.demand_from  # resolved once the months are known
+    st.session_state["demand_to_month"] = levers.demand_to
+    caps = levers.capacity_changes
+    if caps and len(set(caps.values())) == 1 and len(caps) > 1:
+        st.session_state["capacity_resource"], pct = ALL_RESOURCES, next(iter(caps.values()))
+    elif caps:
+        st.session_state["capacity_resource"], pct = next(iter(caps.items()))
+    else:
+        st.session_state["capacity_resource"], pct = ALL_RESOURCES, 0.0
+    st.session_state["capacity_change_pct"] = float(pct)
+    disruptions = levers.supplier_disruptions
+    st.session_state["disrupted_suppliers"] = list(disruptions)
+    st.session_state["disruption_months"] = tuple(next(iter(disruptions.values()))) if disruptions else None
+    st.session_state[KEY_FAMILIES] = dict(levers.family_changes)
+    st.session_state[KEY_EXTRA] = {"sku_changes": dict(levers.sku_changes)}
+    st.session_state[KEY_LOADED] = {"id": record.id, "name": record.name, "version": record.version} if record else None
+    st.session_state[KEY_NAME] = record.name if record else ""
+    st.session_state[KEY_LOADS] = st.session_state.get(KEY_LOADS, 0) + 1
+
+
+def reload_saved() -> None:
+    """Button callback: take the stored version of the loaded scenario (after a conflict)."""
+    loaded = st.session_state.get(KEY_LOADED)
+    record = plan.find_scenario(engine, cycle.id, loaded["name"]) if loaded else None
+    if record is None:
+        st.session_state[KEY_FLASH] = ("error", "nothing to reload: the scenario is not saved")
+        return
+    load_into_widgets(record)
+    st.session_state[KEY_FLASH] = (
+        "info",
+        f"Reloaded '{record.name}' (version {record.version}, saved by {record.author}).",
+    )
+
+
+def promote_chosen() -> None:
+    """Button callback: make the chosen scenario the proposed plan (before the page is drawn again)."""
+    chosen = st.session_state.get("promote_choice")
+    try:
+        record = plan.load_scenario(engine, int(chosen))
+        version = plan.promote(engine, record.id, user.username)
+    except plan.PlanError as err:
+        st.session_state[KEY_LIST_FLASH] = ("error", str(err))
+    else:
+        st.session_state[KEY_LIST_FLASH] = (
+            "success",
+            f"'{record.name}' is now the proposed plan (version {version}): review it on Executive review.",
+        )
+
+
+def current_levers(family_changes: dict[str, float], resources: list[str], months: list[str]) -> sc.Levers:
+    """The levers as the widgets show them."""
+    values = {key: st.session_state[key] for key in LEVER_KEYS}
+    first, last = st.session_state["demand_from_month"], st.session_state["demand_to_month"]
+    chosen, pct = st.session_state["capacity_resource"], float(st.session_state["capacity_change_pct"])
+    targets = resources if chosen == ALL_RESOURCES else [chosen]
+    window = st.session_state.get("disruption_months") or (months[0], months[0])
+    return sc.Levers(
+        **values,
+        family_changes=family_changes,
+        sku_changes=st.session_state[KEY_EXTRA]["sku_changes"],
+        demand_from="" if first == months[0] else first,
+        demand_to="" if last == months[-1] else last,
+        capacity_changes={r: pct for r in targets} if pct else {},
+        supplier_disruptions={sup: list(window) for sup in st.session_state["disrupted_suppliers"]},
+        service_level=st.session_state["service_level_pct"] / 100.0,
+    )
+
+
+# ---- the scenario chosen in the sidebar fills the levers once
+selected = state.current_scenario_id()
+if st.session_state.get(KEY_SOURCE) != (cycle.id, selected):
+    load_into_widgets(plan.load_scenario(engine, selected) if selected is not None else None)
+    st.session_state[KEY_SOURCE] = (cycle.id, selected)
+
+try:
+    inputs = load_inputs(engine, url, cycle.id, plan.latest_forecast_run_id(engine, cycle.id))
+except plan.PlanError as err:
+    st.error(str(err))
+    st.stop()
+# keep one live copy per session while the data is unchanged: it holds the evaluated scenarios
+live = st.session_state.get("recon_inputs")
+if live is not None and live[0] == inputs.fingerprint:
+    inputs = live[1]
+else:
+    st.session_state["recon_inputs"] = (inputs.fingerprint, inputs)
+
+
+MONTHS = [p.strftime("%Y-%m") for p in inputs.periods]
+RESOURCES = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
+SUPPLIERS = sorted(set(inputs.supplier_items["supplier"].astype(str))) if not inputs.supplier_items.empty else []
+if st.session_state.get("demand_from_month") not in MONTHS:
+    st.session_state["demand_from_month"] = MONTHS[0]
+if st.session_state.get("demand_to_month") not in MONTHS:
+    st.session_state["demand_to_month"] = MONTHS[-1]
+if st.session_state.get("capacity_resource") not in [ALL_RESOURCES, *RESOURCES]:
+    st.session_state["capacity_resource"] = ALL_RESOURCES
+window = st.session_state.get("disruption_months")
+if not window or window[0] not in MONTHS or window[1] not in MONTHS:
+    st.session_state["disruption_months"] = (MONTHS[0], MONTHS[min(2, len(MONTHS) - 1)])
+st.session_state["disrupted_suppliers"] = [x for x in st.session_state.get("disrupted_suppliers", []) if x in SUPPLIERS]
+
+KPI_CARDS = (
+    ("Revenue", "revenue", "money", "normal", None),
+    (
+        "Margin",
+        "margin",
+        "money",
+        "normal",
+        "Revenue − cost of goods sold − holding − overtime − alternate-supplier premium",
+    ),
+    ("Inventory value", "inventory_value_end", "money", "inverse", "Projected stock at cost at the end of the horizon"),
+    ("Fill rate", "fill_rate", "share", "normal", "Served ÷ demand"),
+    ("Overtime cost", "overtime_cost", "money", "inverse", "Overtime hours × rate in the constrained plan"),
+    ("Stockout units", "stockout_units", "qty", "inverse", "Demand that cannot be served in its month"),
+    ("Days of cover", "days_of_cover", "num", "off", "End stock ÷ average daily demand over the horizon"),
+    ("Shortage cost", "shortage_cost", "money", "inverse", "Lost margin of the stockouts"),
+)
+
+
+def _fmt(kind: str, value: float) -> str:
+    return {"money": ui.fmt_money, "qty": ui.fmt_qty, "share": ui.fmt_pct, "num": ui.fmt_num}[kind](value)
+
+
+def _fmt_delta(kind: str, value: float) -> str:
+    if kind == "share":
+        return f"{100 * value:+.1f} pts"
+    if kind == "money":
+        return ("+" if value >= 0 else "") + ui.fmt_money(value)
+    return f"{value:+,.1f}" if kind == "num" else f"{value:+,.0f}"
+
+
+@st.fragment
+def what_if() -> None:
+    st.subheader("What if…")
+    flash = st.session_state.pop(KEY_FLASH, None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    left, mid, right = st.columns(3)
+    left.slider("Demand change (all SKUs)", -30.0, 30.0, step=1.0, format="%+.0f %%", key="demand_change_pct")
+    mid.slider("Price change", -30.0, 30.0, step=1.0, format="%+.0f %%", key="price_change_pct")
+    right.slider(
+        "Capacity change",
+        -50.0,
+        50.0,
+        step=5.0,
+        format="%+.0f %%",
+        key="capacity_change_pct",
+        help="Regular hours of the resource chosen below (or of all resources).",
+    )
+    c0, c1, c2, c3 = st.columns(4)
+    c0.selectbox("Demand change from", MONTHS, key="demand_from_month")
+    c1.selectbox("to", MONTHS, key="demand_to_month")
+    c2.selectbox("Capacity change on", [ALL_RESOURCES, *RESOURCES], key="capacity_resource")
+    c3.toggle("Overtime allowed", key="overtime_allowed")
+    with st.expander("More levers"):
+        c1, c2, c3, c4 = st.columns(4)
+        c1.number_input(
+            "Price elasticity",
+            -5.0,
+            0.0,
+            step=0.1,
+            key="price_elasticity",
+            help="Demand × (1 + price change)^elasticity; 0 = demand does not react to price.",
+        )
+        c2.number_input("Unit cost change (%)", -50.0, 100.0, step=1.0, key="cost_change_pct")
+        c3.number_input("Overtime rate change (%)", -50.0, 200.0, step=5.0, key="overtime_cost_change_pct")
+        c4.number_input("Supplier lead-time change (days)", -60.0, 120.0, step=7.0, key="lead_time_change_days")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.number_input("Target cover (months)", 0.0, 6.0, step=0.25, key="cover_months")
+        c2.number_input("Frozen months (open orders only)", 0, 6, step=1, key="frozen_periods")
+        c3.slider(
+            "Service-level target (fill rate)",
+            0,
+            99,
+            step=1,
+            format="%d %%",
+            key="service_level_pct",
+            help="0 = none; the plan uses overtime and alternate suppliers before falling below it.",
+        )
+        c1, c2 = st.columns([2, 2])
+        c1.multiselect("Supplier out of action", SUPPLIERS, key="disrupted_suppliers")
+        c2.select_slider("Out of action in", options=MONTHS, key="disruption_months")
+        base_changes = st.session_state[KEY_FAMILIES]
+        families = pd.DataFrame(
+            {"family": inputs.families, "change_pct": [base_changes.get(f, 0.0) for f in inputs.families]}
+        )
+        edited = st.data_editor(
+            families,
+            hide_index=True,
+            disabled=["family"],
+            key=f"family_editor_{st.session_state[KEY_LOADS]}",
+            column_config={
+                "family": st.column_config.TextColumn("Family"),
+                "change_pct": st.column_config.NumberColumn(
+                    "Demand change (%)", min_value=-90.0, max_value=200.0, step=1.0
+                ),
+            },
+        )
+    changes = {f: float(v) for f, v in zip(edited["family"], edited["change_pct"], strict=True) if pd.notna(v) and v}
+
+    try:
+        levers = current_levers(changes, RESOURCES, MONTHS)
+        base = plan.evaluate(inputs, sc.Levers())
+        result = plan.evaluate(inputs, levers)
+    except (sc.ScenarioInputError, plan.PlanError) as err:
+        st.error(str(err))
+        return
+    k = result.kpis
+    delta = sc.compare({plan.BASELINE: base, "Scenario": result})["Δ Scenario"] if levers != sc.Levers() else None
+    for row in (KPI_CARDS[:4], KPI_CARDS[4:]):
+        cols = st.columns(4)
+        for col, (label, key, kind, colour, help_text) in zip(cols, row, strict=True):
+            col.metric(
+                label,
+                _fmt(kind, k[key]),
+                None if delta is None else _fmt_delta(kind, delta[key]),
+                delta_color=colour,
+                help=help_text,
+            )
+
+    tab_inv, tab_gap = st.tabs(["Projected inventory", "Demand vs constrained supply"])
+    with tab_inv:
+        by = st.radio(
+            "Projected inventory",
+            ["total", "family"],
+            horizontal=True,
+            key="recon_inventory_by",
+            format_func=PROFILE_LABELS.get,
+            label_visibility="collapsed",
+        )
+        profile = sc.inventory_profile({plan.BASELINE: base, "Scenario": result}, by=by)
+        fig = go.Figure()
+        keys = ["family", "scenario"] if by == "family" else ["scenario"]
+        palette = px.colors.qualitative.Safe
+        for i, (key, part) in enumerate(profile.groupby(keys, sort=True)):
+            name = key[-1]
+            colour = palette[i // 2 % len(palette)] if by == "family" else ui.COLORS["scenario"]
+            fig.add_scatter(
+                x=part["period"],
+                y=part["inventory_value"],
+                mode="lines+markers",
+                name=f"{key[0]} · {name}" if by == "family" else name,
+                line=dict(
+                    color=ui.COLORS["forecast"] if by == "total" and name == plan.BASELINE else colour,
+                    dash="dot" if name == plan.BASELINE else "solid",
+                ),
+            )
+        fig.update_yaxes(title=f"Inventory value ({ui.CURRENCY})")
+        st.plotly_chart(ui.base_layout(fig, height=340), width="stretch")
+    with tab_gap:
+        gap = plan.supply_gap(inputs, levers)
+        short = gap[gap["shortage_qty"] > 0.5]
+        if short.empty:
+            st.success("The constrained plan serves all demand in every family and month.")
+        else:
+            fig = px.bar(
+                gap,
+                x="period",
+                y="shortage_qty",
+                color="family",
+                color_discrete_sequence=px.colors.qualitative.Safe,
+                labels={"shortage_qty": "Units short", "period": ""},
+            )
+            st.plotly_chart(ui.base_layout(fig, height=300), width="stretch")
+            shown = short.assign(
+                month=pd.to_datetime(short["period"]).dt.strftime("%Y-%m"),
+                fill=short["served_qty"] / short["demand_qty"].where(short["demand_qty"] > 0),
+            )[["family", "month", "demand_qty", "served_qty", "shortage_qty", "fill", "constraint"]]
+            st.dataframe(
+                shown,
+                hide_index=True,
+                width="stretch",
+                key="gap_table",
+                column_config={
+                    "family": "Family",
+                    "month": "Month",
+                    "demand_qty": st.column_config.NumberColumn("Demand", format="%.0f"),
+                    "served_qty": st.column_config.NumberColumn("Constrained supply", format="%.0f"),
+                    "shortage_qty": st.column_config.NumberColumn("Gap", format="%.0f"),
+                    "fill": st.column_config.NumberColumn("Served", format="percent"),
+                    "constraint": "Binding constraint",
+                },
+            )
+        notes = plan.shadow_prices(inputs, levers)
+        if notes:
+            st.markdown("**Where more capacity pays**")
+            st.markdown("\n".join(f"- {n}" for n in notes))
+
+    if state.meeting_mode():  # the screen share: levers only, no saving
+        return
+    st.text_input("Scenario name", key=KEY_NAME, placeholder="e.g. Promo push +10 %")
+    col_save, col_reload = st.columns([1, 3])
+    if st.session_state.get(KEY_LOADED):
+        col_reload.button("Reload saved levers", key="reload_scenario", on_click=reload_saved)
+    if col_save.button("Save scenario", type="primary", key="save_scenario"):
+        name = st.session_state[KEY_NAME].strip()
+        loaded = st.session_state.get(KEY_LOADED)
+        expected = loaded["version"] if loaded and loaded["name"] == name else None
+        try:
+            sid, version = plan.save_scenario(engine, cycle.id, name, levers, user.username, expected)
+        except plan.PlanError as err:
+            st.error(str(err))
+        else:
+            st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
+            st.session_state[KEY_FLASH] = ("success", f"Saved scenario '{name}' (version {version}).")
+            st.rerun(scope="app")
+
+
+what_if()
+
+# ---- saved scenarios, comparison, promotion
+st.subheader("Scenarios")
+list_flash = st.session_state.pop(KEY_LIST_FLASH, None)
+if list_flash:
+    getattr(st, list_flash[0])(list_flash[1])
+saved = plan.list_scenarios(engine, cycle.id)
+if saved.empty:
+    st.info("No saved scenario yet: move the levers above and save one.")
+else:
+    st.dataframe(
+        saved.drop(columns=["id"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "revenue": st.column_config.NumberColumn("Revenue", format="%.0f"),
+            "margin": st.column_config.NumberColumn("Margin", format="%.0f"),
+            "margin_rate": st.column_config.NumberColumn("Margin %", format="percent"),
+            "inventory_value_end": st.column_config.NumberColumn("Inventory value", format="%.0f"),
+            "fill_rate": st.column_config.NumberColumn("Fill rate", format="percent"),
+        },
+    )
+    names = dict(zip(saved["id"].tolist(), saved["name"], strict=True))
+    if [x for x in st.session_state.get("compare_ids", []) if x not in names]:
+        st.session_state["compare_ids"] = [x for x in st.session_state["compare_ids"] if x in names]
+    if "compare_ids" not in st.session_state:
+        st.session_state["compare_ids"] = list(names)[-3:]
+    chosen = st.multiselect(
+        "Compare with the baseline (up to 4)",
+        list(names),
+        format_func=names.get,
+        max_selections=4,
+        key="compare_ids",
+    )
+    results = plan.compare_results(engine, cycle.id, chosen, inputs)
+    table = sc.compare(results)
+    shown = table.copy().astype(object)
+    for kpi in table.index:
+        kind = sc.KPI_KIND.get(kpi, "qty")
+        for col in table.columns[1:]:
+            value = table.loc[kpi, col]
+            if col.startswith("Δ "):
+                shown.loc[kpi, col] = _fmt_delta("num" if kpi == "days_of_cover" else kind, value)
+            else:
+                shown.loc[kpi, col] = _fmt("num" if kpi == "days_of_cover" else kind, value)
+    st.markdown("**Compared with the baseline**")
+    st.dataframe(shown.set_index("label"), width="stretch", key="compare_table")
+    if len(results) > 1:
+        chart_left, chart_right = st.columns(2)
+        money = table.loc[["revenue", "margin", "inventory_value_end", "overtime_cost", "shortage_cost"]]
+        bars = money.melt(id_vars="label", value_vars=list(results), var_name="scenario", value_name="value")
+        fig = px.bar(
+            bars,
+            x="label",
+            y="value",
+            color="scenario",
+            barmode="group",
+            labels={"label": "", "value": ui.CURRENCY},
+            color_discrete_sequence=px.colors.qualitative.Safe,
+        )
+        chart_left.plotly_chart(ui.base_layout(fig, height=320), width="stretch")
+        profile = sc.inventory_profile(results, by="total")
+        fig = px.line(
+            profile,
+            x="period",
+            y="inventory_value",
+            color="scenario",
+            markers=True,
+            labels={"period": "", "inventory_value": f"Inventory value ({ui.CURRENCY})"},
+            color_discrete_sequence=px.colors.qualitative.Safe,
+        )
+        chart_right.plotly_chart(ui.base_layout(fig, height=320), width="stretch")
+
+    if state.meeting_mode():
+        st.stop()
+    col_pick, col_go = st.columns([3, 1], vertical_alignment="bottom")
+    col_pick.selectbox("Scenario to propose", list(names), format_func=names.get, key="promote_choice")
+    col_go.button("Promote to proposed plan", key="promote", on_click=promote_chosen)

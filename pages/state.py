@@ -1,0 +1,103 @@
+"""Session state and the shared engine: the one place pages read global selections from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from sop_core import config
+from sop_core.db.engine import make_engine
+from sop_core.services import cycle as cycle_service
+from sop_core.services.bootstrap import ensure_ready
+from sop_core.services.cycle import CycleInfo
+
+__all__ = [
+    "CycleInfo",
+    "UserInfo",
+    "current_cycle",
+    "current_scenario_id",
+    "current_user",
+    "get_engine",
+    "init",
+    "meeting_mode",
+]
+
+KEY_CYCLE = "cycle_month"
+KEY_SCENARIO = "scenario_id"
+KEY_MEETING = "meeting_mode"
+KEY_USER = "username"
+KEY_SIGNED_IN = "signed_in"
+#: The scenario selector's value for "no scenario" (a selectbox treats None as "nothing chosen").
+BASELINE = 0
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+
+
+@st.cache_resource(show_spinner="Opening the database (first start seeds the demo company)…")
+def _engine(url: str) -> Engine:
+    engine = make_engine(url)
+    ensure_ready(engine)
+    return engine
+
+
+def get_engine() -> Engine:
+    """The app's engine: schema at head; the demo company seeded on first start."""
+    return _engine(config.database_url())
+
+
+def init() -> None:
+    """Initialise every session key once (picklable values only)."""
+    st.session_state.setdefault(KEY_CYCLE, None)
+    st.session_state.setdefault(KEY_SCENARIO, BASELINE)
+    st.session_state.setdefault(KEY_MEETING, False)
+    st.session_state.setdefault(KEY_USER, "demo")
+    st.session_state.setdefault(KEY_SIGNED_IN, False)
+
+
+def cycles() -> list[CycleInfo]:
+    return cycle_service.list_cycles(get_engine())
+
+
+def current_cycle() -> CycleInfo:
+    """The cycle chosen in the sidebar (default: the newest)."""
+    all_cycles = cycles()
+    if not all_cycles:
+        raise RuntimeError("No plan cycle exists yet: import data or run `python -m sop_core demo`.")
+    chosen = st.session_state.get(KEY_CYCLE)
+    for c in all_cycles:
+        if c.label == chosen:
+            return c
+    return all_cycles[0]
+
+
+def current_scenario_id() -> int | None:
+    """The scenario chosen in the sidebar; None means the baseline."""
+    value = st.session_state.get(KEY_SCENARIO)
+    return int(value) if value not in (None, "", 0) else None
+
+
+def signed_in() -> bool:
+    """Demo mode is always signed in; team mode once the sign-in form succeeded."""
+    return not config.auth_enabled() or bool(st.session_state.get(KEY_SIGNED_IN))
+
+
+def current_user() -> UserInfo:
+    username = st.session_state.get(KEY_USER) or "demo"
+    roles = cycle_service.user_roles(get_engine(), username)
+    return UserInfo(username=username, display_name=username, roles=roles)
+
+
+def meeting_mode() -> bool:
+    return bool(st.session_state.get(KEY_MEETING, False))
+
+
+def today() -> dt.date:
+    return dt.date.today()

@@ -1,0 +1,3 @@
+from sop_core.cli import main
+
+raise SystemExit(main())

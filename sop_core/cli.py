@@ -1,0 +1,214 @@
+"""`python -m sop_core …`: batch jobs on the database named by SOP_DATABASE_URL.
+
+Errors print one line naming what is wrong and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sop_core import config
+
+log = logging.getLogger("sop_core")
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _progress_bar(label: str = "") -> Callable[[float, str], None]:
+    """A progress callback drawing a one-line bar on stderr."""
+    start = time.perf_counter()
+    tty = sys.stderr.isatty()
+
+    def report(fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        filled = int(30 * fraction)
+        line = f"{label}[{'#' * filled}{'.' * (30 - filled)}] {100 * fraction:5.1f} % {message} ({time.perf_counter() - start:.1f} s)"
+        if tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+            if fraction >= 1.0:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def _engine():
+    from sop_core.db.engine import make_engine
+    from sop_core.db.migrate import upgrade
+
+    engine = make_engine(config.database_url())
+    upgrade(engine)
+    return engine
+
+
+def _print_frame(frame, out=None) -> None:  # noqa: ANN001 - a DataFrame
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 30):
+        print(frame.to_string(index=False), file=out or sys.stdout)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_init_db(_args: argparse.Namespace) -> int:
+    from sop_core.services.bootstrap import ensure_ready
+
+    engine = _engine()
+    seeded = ensure_ready(engine, seed_demo=False)
+    print(f"database ready at schema head: {engine.url.render_as_string(hide_password=True)}" + (" (seeded)" if seeded else ""))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sop_core import demo
+    from sop_core.db import models as m
+    from sop_core.db import repo
+    from sop_core.db.engine import session_scope
+    from sop_core.services.bootstrap import seed_demo_company
+
+    engine = _engine()
+    with session_scope(engine) as s:
+        has_data = repo.count_rows(s, m.Product) > 0
+    if has_data and not args.reset:
+        raise CliError("the database already holds data; use `demo --reset` to replace everything with the demo company")
+    t0 = time.perf_counter()
+    written = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, progress=_progress_bar())
+    summary = demo.summary(demo.generate(seed=args.seed, scale=args.scale)) if hasattr(demo, "summary") else {}
+    print(f"demo company written in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k} {v}" for k, v in written.items()))
+    if summary:
+        print("summary: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from sop_core import ingest
+
+    paths = [Path(p) for p in args.files]
+    for p in paths:
+        if not p.is_file():
+            raise CliError(f"{p}: no such file")
+    engine = _engine()
+    report = ingest.import_files(engine, paths, table=args.table)
+    print(report if isinstance(report, str) else str(report))
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from sop_core import ingest
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = ingest.write_templates(out)
+    print(f"{len(written)} templates written to {out}:")
+    for p in written:
+        print(f"  {p.name}")
+    return 0
+
+
+def cmd_kpi(_args: argparse.Namespace) -> int:
+    from sop_core.services import kpi
+
+    engine = _engine()
+    _print_frame(kpi.kpi_summary(engine))
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from sop_core.services.users import add_user
+
+    password = args.password
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+    engine = _engine()
+    add_user(engine, args.name, args.role, password=password)
+    print(f"user {args.name} saved with role {args.role}" + ("" if password else " (no password: cannot sign in)"))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sop_core",
+        description="S&OP Studio batch jobs. The database is SOP_DATABASE_URL (default: the SQLite file data/sop.db).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init-db", help="create or upgrade the schema (no data)")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("demo", help="load the demo company (deterministic) and a baseline forecast")
+    p.add_argument("--reset", action="store_true", help="empty every table first")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--scale", type=int, default=1, help="multiply the number of SKUs (default 1)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction")
+    p.add_argument("files", nargs="+", metavar="FILE", help="e.g. product.csv sales_history.xlsx")
+    p.add_argument("--table", help="target table (default: taken from each file name)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("template", help="write a CSV and an XLSX import template per input table")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("kpi", help="print the operational KPIs")
+    p.set_defaults(func=cmd_kpi)
+
+    p = sub.add_parser("user", help="users for team mode")
+    user_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = user_sub.add_parser("add", help="add a user or change their role/password")
+    q.add_argument("name")
+    q.add_argument("--role", required=True, help="viewer, demand_planner, supply_planner, finance, executive or admin")
+    q.add_argument("--password", help="password (asked for when omitted on a terminal)")
+    q.set_defaults(func=cmd_user)
+
+    for register in _command_modules():
+        register(sub)
+    return parser
+
+
+def _command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Further commands live in ``sop_core/cli_<area>.py`` modules, each with ``register(subparsers)``."""
+    import importlib
+    import pkgutil
+
+    import sop_core
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(sop_core.__path__), key=lambda i: i.name):
+        if info.name.startswith("cli_"):
+            found.append(importlib.import_module(f"sop_core.{info.name}").register)
+    return found
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract: one line, non-zero exit
+        if args.debug:
+            raise
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1

@@ -1,0 +1,64 @@
+"""`python -m sop_core forecast …`: compute and store a forecast run with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sop_core.cli import CliError, _engine, _progress_bar
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from sop_core.services import forecasting
+    from sop_core.services.cycle import list_cycles
+
+    if args.workers < 1:
+        raise CliError(f"--workers must be ≥ 1, got {args.workers}")
+    if args.horizon < 1:
+        raise CliError(f"--horizon must be ≥ 1, got {args.horizon}")
+    engine = _engine()
+    cycles = list_cycles(engine)
+    cycle_id = None
+    if args.cycle:
+        match = [c for c in cycles if c.label == args.cycle]
+        if not match:
+            raise CliError(f"no cycle {args.cycle}; see `python -m sop_core cycle list`")
+        cycle_id = match[0].id
+    elif cycles:
+        cycle_id = cycles[0].id
+    t0 = time.perf_counter()
+    run_id = forecasting.run_forecast(
+        engine,
+        cycle_id=cycle_id,
+        horizon=args.horizon,
+        engine_name=args.engine,
+        workers=args.workers,
+        user=args.user,
+        progress=_progress_bar("forecast "),
+        reconciliation=args.reconcile,
+    )
+    run = forecasting.run_info(engine, run_id)
+    coverage = (run.get("backtest") or {}).get("coverage") or {}
+    wmape = (run.get("backtest") or {}).get("wmape")
+    extra = ""
+    if wmape is not None:
+        extra += f"; backtest WMAPE {100 * wmape:.1f} %"
+    if coverage and all(v is not None for v in coverage.values()):
+        extra += "; interval coverage " + ", ".join(f"{k} %: {100 * v:.1f} %" for k, v in coverage.items())
+    print(f"forecast run {run_id} stored ({args.engine}, horizon {args.horizon}) in {time.perf_counter() - t0:.1f} s{extra}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from sop_core.forecast import ENGINES, RECONCILE_METHODS
+
+    p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)")
+    p.add_argument("--engine", default="statistical", choices=ENGINES,
+                   help="forecast engine (default: statistical; auto = backtest choice incl. LightGBM)")
+    p.add_argument("--horizon", type=int, default=18, help="months ahead (default 18)")
+    p.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
+    p.add_argument("--cycle", help="cycle YYYY-MM (default: the newest)")
+    p.add_argument("--reconcile", default="bottom_up", choices=RECONCILE_METHODS,
+                   help="hierarchy reconciliation (default bottom_up; ols / wls_struct = MinT)")
+    p.add_argument("--user", default="demo", help="who starts the run (stored with it)")
+    p.set_defaults(func=cmd_forecast)

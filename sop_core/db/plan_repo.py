@@ -1,0 +1,182 @@
+"""Queries for scenarios, plan lines and sign-offs. Functions take a session and never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from sop_core.db import models as m
+from sop_core.db import repo
+
+
+def cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
+    return session.get(m.PlanCycle, cycle_id)
+
+
+def latest_forecast_run(session: Session, cycle_id: int) -> m.ForecastRun | None:
+    """The newest finished forecast run of a cycle."""
+    return session.scalar(
+        select(m.ForecastRun)
+        .where(m.ForecastRun.cycle_id == cycle_id, m.ForecastRun.status == "done")
+        .order_by(m.ForecastRun.id.desc())
+        .limit(1)
+    )
+
+
+def forecast_demand(session: Session, run_id: int) -> pd.DataFrame:
+    """``sku, period, qty`` (= yhat) of one forecast run."""
+    result = session.execute(
+        select(m.Forecast.sku, m.Forecast.period, m.Forecast.yhat.label("qty")).where(m.Forecast.run_id == run_id)
+    )
+    frame = pd.DataFrame(result.all(), columns=["sku", "period", "qty"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+def products(session: Session) -> pd.DataFrame:
+    frame = repo.read_frame(session, m.Product)
+    return frame[["sku", "family", "unit_price", "unit_cost", "holding_rate"]]
+
+
+def on_hand(session: Session) -> pd.DataFrame:
+    """``sku, qty``: each SKU's most recent inventory snapshot."""
+    latest = select(m.Inventory.sku, func.max(m.Inventory.as_of).label("as_of")).group_by(m.Inventory.sku).subquery()
+    result = session.execute(
+        select(m.Inventory.sku, m.Inventory.on_hand.label("qty")).join(
+            latest, (m.Inventory.sku == latest.c.sku) & (m.Inventory.as_of == latest.c.as_of)
+        )
+    )
+    return pd.DataFrame(result.all(), columns=["sku", "qty"])
+
+
+def open_orders(session: Session) -> pd.DataFrame:
+    """``sku, period, qty``: open orders summed per SKU and due month."""
+    result = session.execute(
+        select(m.OpenOrder.sku, m.OpenOrder.due_period, func.sum(m.OpenOrder.quantity)).group_by(
+            m.OpenOrder.sku, m.OpenOrder.due_period
+        )
+    )
+    frame = pd.DataFrame(result.all(), columns=["sku", "period", "qty"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+def budget(session: Session, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """``family, period, volume, revenue`` for months in ``[first, last]``."""
+    return repo.read_frame(session, m.Budget, m.Budget.period >= first, m.Budget.period <= last)
+
+
+def scenario_by_name(session: Session, cycle_id: int, name: str) -> m.Scenario | None:
+    return session.scalar(select(m.Scenario).where(m.Scenario.cycle_id == cycle_id, m.Scenario.name == name))
+
+
+def scenarios(session: Session, cycle_id: int) -> list[m.Scenario]:
+    return list(session.scalars(select(m.Scenario).where(m.Scenario.cycle_id == cycle_id).order_by(m.Scenario.id)))
+
+
+def demote_proposed(session: Session, cycle_id: int, keep_id: int) -> None:
+    """Every other proposed scenario of the cycle goes back to draft (one proposed plan per cycle)."""
+    for sc in session.scalars(
+        select(m.Scenario).where(
+            m.Scenario.cycle_id == cycle_id, m.Scenario.status == "proposed", m.Scenario.id != keep_id
+        )
+    ):
+        sc.status = "draft"
+
+
+def plan_lines(session: Session, cycle_id: int, plan_version: int) -> pd.DataFrame:
+    return repo.read_frame(
+        session,
+        m.PlanLine,
+        m.PlanLine.cycle_id == cycle_id,
+        m.PlanLine.plan_version == plan_version,
+        order_by=[m.PlanLine.sku, m.PlanLine.period],
+    )
+
+
+def plan_line_count(session: Session, cycle_id: int, plan_version: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(m.PlanLine)
+            .where(m.PlanLine.cycle_id == cycle_id, m.PlanLine.plan_version == plan_version)
+        )
+        or 0
+    )
+
+
+def plan_scenario_id(session: Session, cycle_id: int, plan_version: int) -> int | None:
+    """The scenario the plan lines of a version came from (None when no lines or no scenario)."""
+    return session.scalar(
+        select(m.PlanLine.scenario_id)
+        .where(m.PlanLine.cycle_id == cycle_id, m.PlanLine.plan_version == plan_version)
+        .limit(1)
+    )
+
+
+def delete_plan_lines(session: Session, cycle_id: int, plan_version: int) -> None:
+    session.execute(delete(m.PlanLine).where(m.PlanLine.cycle_id == cycle_id, m.PlanLine.plan_version == plan_version))
+
+
+def signoff(session: Session, cycle_id: int, plan_version: int, role: str) -> m.Signoff | None:
+    return session.scalar(
+        select(m.Signoff).where(
+            m.Signoff.cycle_id == cycle_id, m.Signoff.plan_version == plan_version, m.Signoff.role == role
+        )
+    )
+
+
+def signoff_count(session: Session, cycle_id: int, plan_version: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(m.Signoff)
+            .where(m.Signoff.cycle_id == cycle_id, m.Signoff.plan_version == plan_version)
+        )
+        or 0
+    )
+
+
+def signoffs(session: Session, cycle_id: int) -> pd.DataFrame:
+    return repo.read_frame(
+        session, m.Signoff, m.Signoff.cycle_id == cycle_id, order_by=[m.Signoff.plan_version, m.Signoff.id]
+    )
+
+
+def user_role(session: Session, username: str) -> str | None:
+    return session.scalar(select(m.AppUser.role).where(m.AppUser.username == username))
+
+
+def bump_plan_version(session: Session, cycle_id: int) -> int:
+    """Start a new plan version of a cycle (the signed one stays as it is); returns the new number."""
+    row = session.get(m.PlanCycle, cycle_id)
+    assert row is not None
+    row.plan_version = row.plan_version + 1
+    session.flush()
+    return row.plan_version
+
+
+def audit(session: Session, username: str, action: str, entity: str, entity_id: Any, detail: dict[str, Any]) -> None:
+    session.add(m.AuditLog(username=username, action=action, entity=entity, entity_id=str(entity_id), detail=detail))
+
+
+def routing(session: Session) -> pd.DataFrame:
+    """``sku, resource, hours_per_unit`` (hours of a resource per unit made)."""
+    frame = repo.read_frame(session, m.Routing)
+    return frame.reindex(columns=["sku", "resource", "hours_per_unit"])
+
+
+def resources(session: Session) -> pd.DataFrame:
+    """``resource, name, capacity_hours, overtime_hours, overtime_cost_per_hour`` (per month)."""
+    frame = repo.read_frame(session, m.Resource)
+    return frame.reindex(columns=["resource", "name", "capacity_hours", "overtime_hours", "overtime_cost_per_hour"])
+
+
+def supplier_items(session: Session) -> pd.DataFrame:
+    """``supplier, sku, lead_time_days, unit_cost, priority`` (1 = preferred)."""
+    frame = repo.read_frame(session, m.SupplierItem)
+    return frame.reindex(columns=["supplier", "sku", "lead_time_days", "unit_cost", "priority"])

@@ -1,0 +1,121 @@
+"""Repository functions: read tables as DataFrames, write DataFrames in the caller's transaction.
+
+Query functions take a session and never commit; :func:`sop_core.db.engine.session_scope` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, delete, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from sop_core.db import models as m
+
+_DATE_TYPES = ("DATE",)
+
+
+def model_for(table: str) -> type[m.Base]:
+    for model in m.ALL_MODELS:
+        if model.__tablename__ == table:
+            return model
+    raise KeyError(f"unknown table {table!r}")
+
+
+def input_columns(table: str) -> list[str]:
+    """The columns of an input table as they appear in its import template (no surrogate id)."""
+    model = m.INPUT_TABLES[table]
+    cols = [c.name for c in model.__table__.columns]
+    return [c for c in cols if c != "id"]
+
+
+def date_columns(model: type[m.Base]) -> list[str]:
+    return [c.name for c in model.__table__.columns if str(c.type) in _DATE_TYPES]
+
+
+def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Iterable[Any] = ()) -> pd.DataFrame:
+    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``)."""
+    stmt = select(model.__table__).where(*where)
+    order = list(order_by) or list(model.__table__.primary_key.columns)
+    stmt = stmt.order_by(*order)
+    result = session.execute(stmt)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    for col in date_columns(model):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+def read_table(session: Session, table: str) -> pd.DataFrame:
+    """An input or cycle table by name, without its surrogate id for input tables."""
+    model = model_for(table)
+    frame = read_frame(session, model)
+    if table in m.INPUT_TABLES and "id" in frame.columns:
+        frame = frame.drop(columns="id")
+    return frame
+
+
+def count_rows(session: Session, model: type[m.Base]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    return {model.__tablename__: count_rows(session, model) for model in m.ALL_MODELS}
+
+
+def _records(frame: pd.DataFrame, model: type[m.Base]) -> list[dict[str, Any]]:
+    cols = [c for c in frame.columns if c in model.__table__.columns and c != "id"]
+    out = frame[cols].copy()
+    for col in date_columns(model):
+        if col in out.columns:
+            out[col] = pd.to_datetime(out[col]).dt.date
+    out = out.astype(object).where(pd.notna(out), None)
+    return out.to_dict("records")
+
+
+def upsert_frame(session: Session, table: str, frame: pd.DataFrame, chunk: int = 2000) -> int:
+    """Insert rows of an input table; rows whose natural key exists are updated. Returns rows written.
+
+    The natural keys are :data:`sop_core.db.models.NATURAL_KEYS`. Nothing is deleted.
+    """
+    model = m.INPUT_TABLES[table]
+    keys = list(m.NATURAL_KEYS[table])
+    records = _records(frame, model)
+    if not records:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    value_cols = [c for c in records[0] if c not in keys]
+    for start in range(0, len(records), chunk):
+        stmt = insert(model.__table__)
+        if value_cols:
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in value_cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        session.execute(stmt, records[start : start + chunk])
+    return len(records)
+
+
+def insert_frame(session: Session, model: type[m.Base], frame: pd.DataFrame, **constant: Any) -> int:
+    """Plain insert of all rows (for generated results such as forecasts and plan lines)."""
+    records = _records(frame.assign(**constant) if constant else frame, model)
+    if records:
+        session.execute(model.__table__.insert(), records)
+    return len(records)
+
+
+def clear_tables(session: Session, models: Iterable[type[m.Base]]) -> None:
+    """Delete all rows of ``models`` (children first: pass them in reverse load order)."""
+    for model in models:
+        session.execute(delete(model))
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("product")
+
+
+def as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
+    return pd.Timestamp(value).date()

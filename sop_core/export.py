@@ -1,0 +1,265 @@
+"""The executive meeting pack: a formatted Excel workbook (one sheet per step) and a slide deck.
+
+Both are built from the services (no browser needed): the workbook with xlsxwriter, the deck with
+python-pptx and charts drawn by matplotlib as PNG images. Money is in the company currency
+(:data:`sop_core.config.CURRENCY`), quantities in units.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from sop_core import diff as diff_math
+from sop_core.config import CURRENCY
+from sop_core.services import plan, workflow
+
+log = logging.getLogger(__name__)
+
+#: Sheets of the Excel pack, in order.
+SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Executive review", "Plan diff",
+          "Decisions", "Sign-off")
+#: Slide titles of the deck, in order.
+SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Revenue by month",
+          "Risks and opportunities", "Scenarios", "Decisions")
+
+
+def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
+    """Everything the pack shows, read once."""
+    head = workflow.headline(engine, cycle_id)
+    table = plan.plan_table(engine, cycle_id)
+    try:
+        diff = workflow.plan_diff(engine, (cycle_id, None))
+    except workflow.WorkflowError:
+        diff = None
+    label = workflow.cycle_info(engine, cycle_id).label
+    return {
+        "label": label,
+        "headline": head,
+        "table": table,
+        "capacity": workflow.capacity_table(engine, cycle_id),
+        "scenarios": plan.list_scenarios(engine, cycle_id),
+        "diff": diff,
+        "decisions": workflow.decisions(engine, cycle_id),
+        "past": workflow.past_decisions(engine, cycle_id),
+        "signoff": plan.signoff_status(engine, cycle_id),
+        "risks": workflow.risks_opportunities(engine, cycle_id),
+    }
+
+
+def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """``(label, value, kind)`` rows of the headline figures (kind: money | share | count | text)."""
+    return [
+        ("Plan", f"{head.get('scenario_name')} (version {head.get('plan_version')}, {head.get('source')})", "text"),
+        ("Revenue", head.get("revenue"), "money"),
+        ("Revenue vs budget", head.get("revenue_vs_budget"), "money"),
+        (f"Revenue vs last plan ({head.get('last_plan_label') or 'none'})", head.get("revenue_vs_last_plan"), "money"),
+        ("Margin", head.get("margin"), "money"),
+        ("Margin vs last plan", head.get("margin_vs_last_plan"), "money"),
+        ("Margin rate", head.get("margin_rate"), "share"),
+        ("Fill rate (service)", head.get("fill_rate"), "share"),
+        ("Inventory value (end)", head.get("inventory_value_end"), "money"),
+        ("Capacity risks (resource-months over capacity)", head.get("capacity_risks"), "count"),
+        ("State", workflow.STATE_LABELS.get(head.get("state", ""), head.get("state")), "text"),
+    ]
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if kind == "money":
+        return f"{value:,.0f} {CURRENCY}"
+    if kind == "share":
+        return f"{value:.1%}"
+    if kind == "count":
+        return f"{int(value)}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- Excel
+def excel_pack(engine: Engine, cycle_id: int) -> bytes:
+    """The meeting pack as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a header
+    row, number formats, frozen panes and fitted column widths."""
+    data = _collect(engine, cycle_id)
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+        book = writer.book
+        title = book.add_format({"bold": True, "font_size": 14})
+        header = book.add_format({"bold": True, "bg_color": "#DBEAFE", "border": 1})
+        money = book.add_format({"num_format": "#,##0"})
+        share = book.add_format({"num_format": "0.0%"})
+
+        def sheet(name: str, frame: pd.DataFrame, heading: str, formats: dict[str, Any] | None = None) -> None:
+            frame = frame.copy()
+            for col in frame.columns:
+                if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                    frame[col] = frame[col].dt.strftime("%Y-%m-%d")
+            frame.to_excel(writer, sheet_name=name, startrow=2, index=False)
+            ws = writer.sheets[name]
+            ws.write(0, 0, heading, title)
+            for j, col in enumerate(frame.columns):
+                ws.write(2, j, str(col), header)
+                width = max(10, min(48, int(frame[col].astype(str).str.len().max() if len(frame) else 10) + 2,
+                                    ))
+                width = max(width, len(str(col)) + 2)
+                ws.set_column(j, j, width, (formats or {}).get(col))
+            ws.freeze_panes(3, 0)
+
+        head = pd.DataFrame(
+            [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])], columns=["Figure", "Value"]
+        )
+        sheet("Summary", head, f"S&OP executive review — cycle {data['label']}")
+        table = data["table"]
+        demand = table.pivot_table(index="family", columns=table["period"].dt.strftime("%Y-%m"),
+                                   values="demand_qty", aggfunc="sum").reset_index()
+        sheet("Demand review", demand, "Demand by family and month [units]",
+              {c: money for c in demand.columns if c != "family"})
+        sheet("Supply review", data["capacity"], "Rough-cut capacity of the plan [hours]",
+              {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money})
+        sheet("Reconciliation", data["scenarios"], "Scenarios of the cycle",
+              {"revenue": money, "margin": money, "margin_rate": share, "inventory_value_end": money,
+               "fill_rate": share})
+        sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]",
+              {c: money for c in ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost", "margin",
+                                  "budget_revenue")})
+        if data["diff"] is not None:
+            d = data["diff"]
+            fam = d.by("family")
+            wf = d.waterfall[["label", "value"]]
+            sheet("Plan diff", pd.concat([wf.rename(columns={"label": "family", "value": "change"}), fam],
+                                         ignore_index=True),
+                  f"Plan change {d.before_label} → {d.after_label} by cause [{CURRENCY}]",
+                  {c: money for c in ("change", "before", "after", *diff_math.CAUSES)})
+        else:
+            sheet("Plan diff", pd.DataFrame({"note": ["no earlier signed plan to compare with"]}), "Plan change")
+        parts = [f for f in (data["decisions"].assign(cycle=data["label"]), data["past"]) if not f.empty]
+        dec = pd.concat(parts, ignore_index=True) if parts else data["decisions"]
+        sheet("Decisions", dec.drop(columns=["scenario_id"], errors="ignore"), "Decision log",
+              {"planned_revenue": money, "actual_revenue": money, "actual_vs_plan": share})
+        sheet("Sign-off", data["signoff"], "Sign-off by role")
+    log.info("Excel pack of cycle %s: %d bytes", data["label"], buf.tell())
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- deck
+def _png(fig: Any) -> io.BytesIO:
+    import matplotlib.pyplot as plt
+
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    out.seek(0)
+    return out
+
+
+def waterfall_png(waterfall: pd.DataFrame, title: str) -> io.BytesIO:
+    """The plan-diff waterfall (:func:`sop_core.diff.waterfall`) drawn as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    running = 0.0
+    for i, r in enumerate(waterfall.itertuples(index=False)):
+        if r.kind in ("absolute", "total"):
+            ax.bar(i, r.value / 1e6, color="#1f2937")
+            running = r.value
+        else:
+            color = "#16a34a" if r.value >= 0 else "#dc2626"
+            ax.bar(i, r.value / 1e6, bottom=running / 1e6, color=color)
+            running += r.value
+    ax.set_xticks(range(len(waterfall)), waterfall["label"], rotation=20, ha="right")
+    ax.set_ylabel(f"million {CURRENCY}")
+    ax.set_title(title)
+    levels = [r.value if r.kind != "relative" else None for r in waterfall.itertuples(index=False)]
+    cum, tops = 0.0, []
+    for r, lv in zip(waterfall.itertuples(index=False), levels, strict=True):
+        cum = lv if lv is not None else cum + r.value
+        tops.append(cum)
+    lo, hi = min(tops) / 1e6, max(tops) / 1e6
+    pad = max((hi - lo) * 0.3, abs(hi) * 0.01)
+    ax.set_ylim(lo - pad, hi + pad)
+    return _png(fig)
+
+
+def revenue_png(table: pd.DataFrame) -> io.BytesIO:
+    """Plan revenue vs budget by month as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by = table.groupby("period", as_index=False)[["revenue", "budget_revenue"]].sum(min_count=1)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.bar(by["period"].dt.strftime("%Y-%m"), by["revenue"] / 1e6, color="#2563eb", label="Plan")
+    ax.plot(by["period"].dt.strftime("%Y-%m"), by["budget_revenue"] / 1e6, color="#d97706", marker="o",
+            label="Budget")
+    ax.set_ylabel(f"million {CURRENCY}")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend()
+    return _png(fig)
+
+
+def deck(engine: Engine, cycle_id: int) -> bytes:
+    """The executive deck as .pptx bytes: the slides of :data:`SLIDES` (charts as PNG images)."""
+    from pptx import Presentation
+    from pptx.util import Inches, Pt
+
+    data = _collect(engine, cycle_id)
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+
+    def slide(title: str) -> Any:
+        s = prs.slides.add_slide(prs.slide_layouts[5])  # title only
+        s.shapes.title.text = title
+        return s
+
+    def bullets(s: Any, lines: list[str], size: int = 20) -> None:
+        box = s.shapes.add_textbox(Inches(0.7), Inches(1.6), Inches(12), Inches(5.5))
+        frame = box.text_frame
+        frame.word_wrap = True
+        for i, text in enumerate(lines or ["–"]):
+            para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            para.text = text
+            para.font.size = Pt(size)
+
+    first = prs.slides.add_slide(prs.slide_layouts[0])
+    first.shapes.title.text = SLIDES[0]
+    first.placeholders[1].text = f"Cycle {data['label']} · plan {data['headline'].get('scenario_name')}"
+    s = slide(SLIDES[1])
+    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data["headline"])])
+    s = slide(SLIDES[2])
+    if data["diff"] is not None:
+        d = data["diff"]
+        s.shapes.add_picture(waterfall_png(d.waterfall, f"{d.before_label} → {d.after_label}"),
+                             Inches(0.7), Inches(1.5), width=Inches(11.5))
+    else:
+        bullets(s, ["No earlier signed plan to compare with."])
+    s = slide(SLIDES[3])
+    s.shapes.add_picture(revenue_png(data["table"]), Inches(0.7), Inches(1.5), width=Inches(11.5))
+    s = slide(SLIDES[4])
+    lines = [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
+    lines += [f"Opportunity: {r}" for r in data["risks"]["opportunities"]["text"]]
+    bullets(s, lines, 18)
+    s = slide(SLIDES[5])
+    sc_lines = [
+        f"{r['name']} ({r['status']}): revenue {_fmt(r['revenue'], 'money')}, margin {_fmt(r['margin'], 'money')}"
+        for r in data["scenarios"].to_dict("records")
+    ]
+    bullets(s, sc_lines or ["No saved scenario."], 18)
+    s = slide(SLIDES[6])
+    dec = [f"{r['decision']} — {r['owner']}, due {r['due_date']}" for r in data["decisions"].to_dict("records")]
+    dec += [
+        f"[{r['cycle']}] {r['decision']}: actual vs plan {_fmt(r['actual_vs_plan'], 'share')}"
+        for r in data["past"].to_dict("records")
+    ]
+    bullets(s, dec or ["No decision logged."], 16)
+    buf = io.BytesIO()
+    prs.save(buf)
+    log.info("deck of cycle %s: %d slides", data["label"], len(prs.slides))
+    return buf.getvalue()

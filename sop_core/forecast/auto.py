@@ -1,0 +1,606 @@
+"""The automatic engine: a per-series choice among single models and combinations by rolling-origin backtest.
+
+How it works:
+
+1. **Base models** are fitted on every series: ETS (AutoETS restricted to additive errors, no trend — the
+   level and season; the trend comes from the Theta member), DynamicOptimizedTheta, seasonal naive, the
+   intermittent-demand methods Croston SBA, TSB (α_d = α_p = 0.1), ADIDA and IMAPA, optionally AutoARIMA
+   (``include_arima``; about 40× slower than ETS), and the global LightGBM model
+   (:mod:`sop_core.forecast.ml`). Leading zeros ("not launched yet") are dropped before the statistical
+   fits; series shorter than two seasons get non-seasonal versions.
+2. **Events** (``uplift``: a fraction per series and period, e.g. 0.3 for a +30 % promotion): the
+   statistical models see an event-adjusted baseline y_t / (1 + u_t) and their forecasts are multiplied by
+   (1 + u_t) of the future events; LightGBM takes u_t as a feature.
+3. **Candidates** are the base models and the equal-weight combinations of :data:`COMBINATIONS`.
+4. **Choice**: the history is cut at ``windows`` origins ``step`` periods apart (the last one ``bt_h``
+   periods before the end); every base model is refitted on the data up to each origin and forecasts
+   ``bt_h`` periods. Each series gets the candidate with the lowest mean absolute error over all its
+   backtest points, scaled and shrunk toward the candidate's mean over similar series (see :func:`choose`;
+   ties: the earlier candidate in :data:`CANDIDATES`). "Zero" is a candidate: for sparse demand the
+   MAE-optimal point forecast (the median) is often 0; a series without demand in its last max(12, W·bt_h)
+   periods (discontinued or dormant) is forecast 0. Without backtest points a series
+   gets :data:`DEFAULT` (the first of ``candidates`` when they are restricted).
+5. **Intervals** are conformal (split-conformal on the backtest): the backtest errors of the chosen
+   candidate, e = y − ŷ, divided by the series' scale s_i (mean absolute first difference of the history),
+   are pooled per horizon step k over the series of the same kind (sparse, ADI ≥ 1.32, or dense); the
+   bounds of the l % interval are ŷ + s_i·q_{(1−l/100)/2}(e/s | k) and ŷ + s_i·q_{(1+l/100)/2}(e/s | k).
+   The errors of window w are those of the candidate chosen on the other windows (no selection bias, see
+   :func:`calibration_residuals`). Steps beyond ``bt_h`` widen with √(k / bt_h). The coverage is measured by cross-fitting: the quantiles
+   of all windows but one are checked on the remaining window.
+
+References: Tashman (2000), Out-of-sample tests of forecasting accuracy, IJF 16(4); Makridakis, Spiliotis &
+Assimakopoulos (2020), The M4 competition (combinations); Petropoulos & Kourentzes (2015), Forecast
+combinations for intermittent demand (ADIDA/IMAPA); Teunter, Syntetos & Babai (2011) (TSB); Angelopoulos &
+Bates (2023), Conformal prediction: a gentle introduction; Stankeviciute et al. (2021), Conformal time-series
+forecasting.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sop_core.forecast.classify import ADI_CUTOFF, classify_demand
+from sop_core.forecast.statistical import season_length_for
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+#: Statistical base models (aliases) of the automatic engine.
+STAT_MODELS: tuple[str, ...] = ("ETS", "Theta", "SeasonalNaive", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
+#: Equal-weight combinations among the candidates.
+COMBINATIONS: dict[str, tuple[str, ...]] = {
+    "Mean(ETS,Theta)": ("ETS", "Theta"),
+    "Mean(ETS,Theta,SeasonalNaive)": ("ETS", "Theta", "SeasonalNaive"),
+    "Mean(ETS,Theta,LightGBM)": ("ETS", "Theta", "LightGBM"),
+    "Mean(Theta,LightGBM)": ("Theta", "LightGBM"),
+    "Mean(ADIDA,IMAPA,TSB)": ("ADIDA", "IMAPA", "TSB"),
+}
+#: Candidate order (ties go to the earlier one); combinations first (Makridakis et al. 2020).
+CANDIDATES: tuple[str, ...] = (
+    "Mean(ETS,Theta,LightGBM)", "Mean(ETS,Theta)", "Mean(ETS,Theta,SeasonalNaive)", "Mean(Theta,LightGBM)",
+    "Mean(ADIDA,IMAPA,TSB)", "ETS", "Theta", "LightGBM", "SeasonalNaive", "CrostonSBA", "TSB", "ADIDA", "IMAPA",
+    "Zero", "AutoARIMA",
+)
+#: The candidate of series without backtest points.
+DEFAULT = "Mean(ETS,Theta)"
+
+
+@dataclass
+class AutoResult:
+    """Output of :func:`auto_forecast`.
+
+    Attributes:
+        forecast: ``unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>, model`` [units].
+        choice: ``unique_id, model, mae, n_points, scale`` — the chosen candidate per series, its backtest
+            mean absolute error [units] and the number of backtest points.
+        backtest: ``unique_id, cutoff, ds, y, yhat, model`` of the chosen candidates.
+        coverage: measured coverage per level (cross-fitted on the backtest windows) [fraction].
+        params: the settings used.
+    """
+
+    forecast: pd.DataFrame
+    choice: pd.DataFrame
+    backtest: pd.DataFrame
+    coverage: dict[int, float | None] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- base models
+def _stat_model(alias: str, m: int) -> Any:
+    from statsforecast.models import (
+        ADIDA,
+        IMAPA,
+        TSB,
+        AutoARIMA,
+        AutoETS,
+        CrostonSBA,
+        DynamicOptimizedTheta,
+        SeasonalNaive,
+    )
+
+    if alias == "ETS":
+        return AutoETS(season_length=m, model="ANA" if m > 1 else "AAN", damped=None if m > 1 else True, alias=alias)
+    if alias == "Theta":
+        return DynamicOptimizedTheta(season_length=m, alias=alias)
+    if alias == "SeasonalNaive":
+        return SeasonalNaive(season_length=m, alias=alias)
+    if alias == "CrostonSBA":
+        return CrostonSBA(alias=alias)
+    if alias == "TSB":
+        return TSB(alpha_d=0.1, alpha_p=0.1, alias=alias)
+    if alias == "ADIDA":
+        return ADIDA(alias=alias)
+    if alias == "IMAPA":
+        return IMAPA(alias=alias)
+    if alias == "AutoARIMA":
+        return AutoARIMA(season_length=m, alias=alias)
+    raise ValueError(f"unknown model {alias!r}")
+
+
+def _stat_forecasts(train: pd.DataFrame, h: int, freq: str, m: int, aliases: Sequence[str], n_jobs: int) -> pd.DataFrame:
+    """statsforecast point forecasts of ``aliases``; series shorter than 2 seasons get m = 1."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    n = train.groupby("unique_id")["y"].transform("size")
+    parts = []
+    for seasonal, sub in train.groupby(n >= 2 * m if m > 1 else n < 0, sort=True):
+        sub = sub[sub.groupby("unique_id")["y"].transform("size") >= 3]
+        if sub.empty:
+            continue
+        sl = m if seasonal else 1
+        models = [_stat_model(a, sl) for a in aliases]
+        jobs = n_jobs if sub["unique_id"].nunique() >= 50 else 1
+        sf = StatsForecast(models=models, freq=freq, n_jobs=jobs, fallback_model=Naive())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parts.append(sf.forecast(df=sub[["unique_id", "ds", "y"]], h=h))
+    if not parts:
+        return pd.DataFrame(columns=["unique_id", "ds", *aliases])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _future_grid(last: pd.Series, h: int, freq: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "unique_id": np.repeat(last.index.to_numpy(), h),
+        "ds": np.concatenate([pd.date_range(d, periods=h + 1, freq=freq)[1:] for d in last.to_numpy()]),
+        "step": np.tile(np.arange(1, h + 1), len(last)),
+    })
+
+
+def base_forecasts(
+    train: pd.DataFrame,
+    h: int,
+    freq: str = "MS",
+    *,
+    exog_cols: Sequence[str] = (),
+    future_exog: pd.DataFrame | None = None,
+    uplift: pd.DataFrame | None = None,
+    use_lightgbm: bool = True,
+    include_arima: bool = False,
+    n_jobs: int = 1,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Point forecasts of every base model for every series of ``train``.
+
+    Args:
+        train: complete long frame ``unique_id, ds, y`` [units] (+ ``exog_cols``), all series ending on the
+            same period.
+        h: horizon [periods].
+        freq: pandas frequency alias.
+        exog_cols: exogenous feature columns for LightGBM.
+        future_exog: their future values (see :func:`sop_core.forecast.ml.lightgbm_forecast`).
+        uplift: ``unique_id, ds, uplift`` — known event uplift u [fraction] over history and future.
+        use_lightgbm: include the global LightGBM model.
+        include_arima: include AutoARIMA.
+        n_jobs: worker processes / threads.
+        seed: LightGBM seed.
+
+    Returns:
+        DataFrame[unique_id, ds, step, <one column per base model>] [units], ≥ 0, no missing values.
+    """
+    from sop_core.forecast.ml import lightgbm_forecast
+
+    m = season_length_for(freq)
+    train = train.sort_values(["unique_id", "ds"], kind="stable")
+    last = train.groupby("unique_id")["ds"].max()
+    grid = _future_grid(last, h, freq)
+    y = train["y"].to_numpy(dtype=float)
+    factor_hist = np.ones(len(train))
+    factor_future = np.ones(len(grid))
+    if uplift is not None and not uplift.empty:
+        u = uplift.set_index(["unique_id", "ds"])["uplift"]
+        factor_hist = 1.0 + pd.Series(list(zip(train["unique_id"], train["ds"], strict=True))).map(u).fillna(0.0).to_numpy()
+        factor_future = 1.0 + pd.Series(list(zip(grid["unique_id"], grid["ds"], strict=True))).map(u).fillna(0.0).to_numpy()
+    adjusted = train[["unique_id", "ds"]].assign(y=y / factor_hist)
+    launched = adjusted.assign(pos=adjusted["y"] > 0).groupby("unique_id")["pos"].cummax()
+    stat_train = adjusted[launched.to_numpy()]
+    aliases = [*STAT_MODELS, *(["AutoARIMA"] if include_arima else [])]
+    stat = _stat_forecasts(stat_train, h, freq, m, aliases, n_jobs)
+    out = grid.merge(stat, on=["unique_id", "ds"], how="left")
+    for a in aliases:
+        out[a] = out[a].to_numpy(dtype=float) * factor_future
+    out["Zero"] = 0.0
+    cols = [*aliases, "Zero"]
+    if use_lightgbm:
+        exog = list(exog_cols)
+        lgb_train = train[["unique_id", "ds", "y", *exog]]
+        fut = future_exog
+        if uplift is not None and not uplift.empty:
+            lgb_train = lgb_train.assign(event_uplift=factor_hist - 1.0)
+            fut_u = grid[["unique_id", "ds"]].assign(event_uplift=factor_future - 1.0)
+            fut = fut_u if fut is None else fut.merge(fut_u, on=["unique_id", "ds"], how="right")
+            exog.append("event_uplift")
+        long_enough = lgb_train.groupby("unique_id")["y"].transform("size") >= 2
+        pred = lightgbm_forecast(lgb_train[long_enough], h, freq, exog_cols=exog, future_exog=fut, n_jobs=n_jobs, seed=seed)
+        out = out.merge(pred, on=["unique_id", "ds"], how="left")
+        cols.append("LightGBM")
+    # fallbacks: the mean of the last 6 periods (0 for a series without any demand)
+    recent = train.groupby("unique_id")["y"].apply(lambda s: float(s.tail(6).mean()))
+    fill = out["unique_id"].map(recent).fillna(0.0).to_numpy()
+    for c in cols:
+        vals = out[c].to_numpy(dtype=float)
+        out[c] = np.clip(np.where(np.isfinite(vals), vals, fill), 0.0, None)
+    return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+
+
+def add_combinations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add a column per combination of :data:`COMBINATIONS` whose members are all present (their mean)."""
+    out = frame.copy()
+    for name, members in COMBINATIONS.items():
+        if all(mm in out.columns for mm in members):
+            out[name] = out[list(members)].mean(axis=1)
+    return out
+
+
+# ---------------------------------------------------------------------------- backtest and choice
+def cutoffs_for(periods: pd.DatetimeIndex, bt_h: int, windows: int, step: int) -> list[pd.Timestamp]:
+    """The ``windows`` backtest origins: the last is ``bt_h`` periods before the end, the others ``step`` apart."""
+    out = []
+    for w in range(windows):
+        back = bt_h + (windows - 1 - w) * step
+        if back < len(periods):
+            out.append(periods[-back - 1])
+    return out
+
+
+def rolling_backtest(
+    full: pd.DataFrame,
+    bt_h: int,
+    windows: int,
+    freq: str = "MS",
+    *,
+    step: int | None = None,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Every base model and combination, refitted at each origin of a rolling-origin backtest.
+
+    Args:
+        full: complete long history ``unique_id, ds, y`` (+ exogenous columns).
+        bt_h: periods forecast after each origin [periods].
+        windows: number of origins.
+        freq: pandas frequency alias.
+        step: periods between origins (default ``bt_h``).
+        progress: optional callback ``(fraction 0..1, message)``.
+        **kwargs: passed to :func:`base_forecasts` (``exog_cols``, ``uplift``, ``use_lightgbm`` …); exogenous
+            future values are taken from ``full`` itself (known in advance: prices, promotions, events).
+
+    Returns:
+        DataFrame[unique_id, cutoff, ds, step, y, <candidates>]; series with fewer than 3 periods up to an
+        origin are left out of that window.
+    """
+    report = progress or (lambda _f, _m: None)
+    periods = pd.DatetimeIndex(sorted(full["ds"].unique()))
+    parts = []
+    origins = cutoffs_for(periods, bt_h, windows, step or bt_h)
+    exog = list(kwargs.get("exog_cols", ()))
+    for i, cutoff in enumerate(origins):
+        report(i / max(1, len(origins)), f"Backtest origin {cutoff:%Y-%m-%d} ({i + 1} of {len(origins)})…")
+        train = full[full["ds"] <= cutoff]
+        train = train[train.groupby("unique_id")["y"].transform("size") >= 3]
+        if train.empty:
+            continue
+        test = full[(full["ds"] > cutoff) & (full["ds"] <= cutoff + bt_h * pd.tseries.frequencies.to_offset(freq))]
+        fut = test[["unique_id", "ds", *exog]] if exog else None
+        preds = base_forecasts(train, bt_h, freq, future_exog=fut, **kwargs)
+        got = add_combinations(preds).merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
+        got.insert(1, "cutoff", cutoff)
+        parts.append(got)
+    report(1.0, "Backtest done")
+    if not parts:
+        return pd.DataFrame(columns=["unique_id", "cutoff", "ds", "step", "y"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def choose(bt: pd.DataFrame, candidates: Sequence[str], scale: pd.Series | None = None,
+           kinds: pd.Series | None = None) -> pd.DataFrame:
+    """The candidate with the lowest shrunken backtest error per series (ties: the earlier one).
+
+    A choice among many candidates on a dozen backtest points picks noise. The score of candidate c for
+    series i is therefore shrunk toward the candidate's mean over all series of the same kind:
+
+        score_ic = ½ · MAE_ic / s_i + ½ · mean_j(MAE_jc / s_j),
+
+    with s_i the series scale (an empirical-Bayes style pooling; without ``scale`` plain MAE is used).
+
+    Returns:
+        DataFrame[unique_id, model, mae, n_points] sorted by id; ``mae`` is the chosen candidate's backtest
+        mean absolute error [units].
+    """
+    cands = [c for c in candidates if c in bt.columns]
+    err = bt[cands].sub(bt["y"], axis=0).abs()
+    err["unique_id"] = bt["unique_id"].to_numpy()
+    mae = err.groupby("unique_id", sort=True)[cands].mean()
+    n = bt.groupby("unique_id", sort=True).size()
+    values = mae.to_numpy(dtype=float)
+    if scale is not None:
+        s = scale.reindex(mae.index).fillna(1.0).to_numpy(dtype=float)[:, None]
+        scaled = values / s
+        kind = (kinds.reindex(mae.index).fillna("dense") if kinds is not None else pd.Series("dense", index=mae.index)).to_numpy()
+        pooled = np.empty_like(scaled)
+        for k in np.unique(kind):
+            rows = kind == k
+            pooled[rows] = np.nanmean(scaled[rows], axis=0)
+        score = 0.5 * scaled + 0.5 * pooled
+    else:
+        score = values
+    # round away float noise so that ties are ties and the candidate order decides
+    score = np.round(score, 9)
+    best = np.argmin(np.where(np.isnan(score), np.inf, score), axis=1)
+    return pd.DataFrame({
+        "unique_id": mae.index.to_numpy(),
+        "model": np.array(cands, dtype=object)[best],
+        "mae": values[np.arange(len(best)), best],
+        "n_points": n.reindex(mae.index).to_numpy(),
+    })
+
+
+def inactive_series(full: pd.DataFrame, periods: int) -> set[Any]:
+    """Series without any demand in their last ``periods`` periods (discontinued or dormant): forecast 0."""
+    tail = full.groupby("unique_id", sort=False).tail(periods)
+    total = tail.groupby("unique_id")["y"].sum()
+    n = tail.groupby("unique_id").size()
+    return set(total.index[(total <= 0) & (n >= periods)])
+
+
+# ---------------------------------------------------------------------------- conformal intervals
+def series_scale(full: pd.DataFrame) -> pd.Series:
+    """s_i: mean absolute first difference of each history [units]; the mean demand, or 1, when that is 0."""
+    diff = full.groupby("unique_id")["y"].diff().abs()
+    s = diff.groupby(full["unique_id"]).mean()
+    mean = full.groupby("unique_id")["y"].mean()
+    s = s.where(s > 0, mean)
+    return s.where(s > 0, 1.0).fillna(1.0)
+
+
+#: Fewest scaled errors a quantile is taken from; smaller groups use the pool of all steps, then of all kinds.
+MIN_POOL = 30
+
+
+def _quantile_row(z: np.ndarray, levels: Sequence[int]) -> dict[str, float]:
+    row: dict[str, float] = {}
+    for lv in levels:
+        a = (1 - lv / 100) / 2
+        row[f"lo_{lv}"] = float(np.quantile(z, a, method="lower"))
+        row[f"hi_{lv}"] = float(np.quantile(z, 1 - a, method="higher"))
+    return row
+
+
+def _quantiles(res: pd.DataFrame, levels: Sequence[int]) -> dict[str, pd.DataFrame]:
+    """Per kind ("*" = all series): a table step → lower and upper quantiles of the scaled errors.
+
+    A step with fewer than :data:`MIN_POOL` errors takes the quantiles of all steps of its kind; a kind with
+    fewer than :data:`MIN_POOL` errors is left out (it uses "*").
+    """
+    tables: dict[str, pd.DataFrame] = {}
+    groups = [("*", res), *[(str(k), g) for k, g in res.groupby("kind", sort=True)]]
+    for kind, grp in groups:
+        if kind != "*" and len(grp) < MIN_POOL:
+            continue
+        overall = _quantile_row(grp["z"].to_numpy(dtype=float), levels)
+        rows = {int(step): (_quantile_row(g["z"].to_numpy(dtype=float), levels) if len(g) >= MIN_POOL else overall)
+                for step, g in grp.groupby("step", sort=True)}
+        tables[kind] = pd.DataFrame.from_dict(rows, orient="index").sort_index()
+    return tables
+
+
+def _apply_quantiles(frame: pd.DataFrame, tables: dict[str, pd.DataFrame], levels: Sequence[int]) -> pd.DataFrame:
+    """Scaled-error quantiles ``qlo_<l>, qhi_<l>`` per row; steps past a table widen with √(k / K)."""
+    out = frame.copy()
+    kind = out["kind"].where(out["kind"].isin(list(tables)), "*").to_numpy()
+    steps = out["step"].to_numpy(dtype=int)
+    for lv in levels:
+        out[f"qlo_{lv}"] = np.nan
+        out[f"qhi_{lv}"] = np.nan
+    for k, table in tables.items():
+        mask = kind == k
+        if not mask.any():
+            continue
+        kmax = int(table.index.max())
+        st = steps[mask]
+        base = np.minimum(st, kmax)
+        widen = np.sqrt(np.maximum(st, kmax) / kmax)
+        for lv in levels:
+            out.loc[mask, f"qlo_{lv}"] = table[f"lo_{lv}"].reindex(base).to_numpy() * widen
+            out.loc[mask, f"qhi_{lv}"] = table[f"hi_{lv}"].reindex(base).to_numpy() * widen
+    return out
+
+
+def conformal_bounds(
+    frame: pd.DataFrame, residuals: pd.DataFrame, scale: pd.Series, kinds: pd.Series, levels: Sequence[int]
+) -> pd.DataFrame:
+    """Add ``yhat_lo_<l>, yhat_hi_<l>`` to ``frame`` (``unique_id, ds, step, yhat``) from backtest residuals.
+
+    Args:
+        frame: forecasts with the horizon ``step`` (1 = first period).
+        residuals: ``unique_id, step, y, yhat`` of the backtest of the chosen candidates.
+        scale: s_i per series [units].
+        kinds: "sparse" or "dense" per series.
+        levels: interval coverages [%].
+
+    Returns:
+        ``frame`` with nested, non-negative bounds (lo95 ≤ lo80 ≤ ŷ ≤ hi80 ≤ hi95).
+    """
+    out = frame.copy()
+    out["kind"] = out["unique_id"].map(kinds).fillna("dense")
+    s = out["unique_id"].map(scale).fillna(1.0).to_numpy(dtype=float)
+    if residuals.empty:
+        for lv in levels:
+            out[f"yhat_lo_{lv}"] = out["yhat"]
+            out[f"yhat_hi_{lv}"] = out["yhat"]
+        return _nest(out.drop(columns="kind"), levels)
+    res = residuals.assign(kind=residuals["unique_id"].map(kinds).fillna("dense"))
+    res["z"] = (res["y"] - res["yhat"]).to_numpy(dtype=float) / res["unique_id"].map(scale).fillna(1.0).to_numpy(dtype=float)
+    out = _apply_quantiles(out, _quantiles(res, levels), levels)
+    yhat = out["yhat"].to_numpy(dtype=float)
+    for lv in levels:
+        out[f"yhat_lo_{lv}"] = yhat + s * out.pop(f"qlo_{lv}").to_numpy(dtype=float)
+        out[f"yhat_hi_{lv}"] = yhat + s * out.pop(f"qhi_{lv}").to_numpy(dtype=float)
+    return _nest(out.drop(columns="kind"), levels)
+
+
+def _nest(frame: pd.DataFrame, levels: Sequence[int]) -> pd.DataFrame:
+    yhat = np.clip(frame["yhat"].to_numpy(dtype=float), 0.0, None)
+    frame["yhat"] = yhat
+    lo_prev, hi_prev = yhat, yhat
+    for lv in sorted(levels):
+        lo = np.clip(np.minimum(frame[f"yhat_lo_{lv}"].to_numpy(dtype=float), lo_prev), 0.0, None)
+        hi = np.maximum(frame[f"yhat_hi_{lv}"].to_numpy(dtype=float), hi_prev)
+        frame[f"yhat_lo_{lv}"], frame[f"yhat_hi_{lv}"] = lo, hi
+        lo_prev, hi_prev = lo, hi
+    return frame
+
+
+def _pick(frame: pd.DataFrame, models: pd.Series) -> np.ndarray:
+    """The value of column ``models[i]`` in row i of ``frame``."""
+    cols = {c: i for i, c in enumerate(frame.columns)}
+    values = frame.to_numpy()
+    return np.array([values[i, cols[c]] for i, c in enumerate(models)], dtype=float)
+
+
+def calibration_residuals(bt: pd.DataFrame, candidates: Sequence[str], choice: pd.DataFrame, scale: pd.Series,
+                          kinds: pd.Series) -> pd.DataFrame:
+    """Backtest errors of the chosen candidates, free of selection bias where possible.
+
+    The errors of a model on the very windows it was chosen on are too small (it was chosen because they
+    were small). With several windows, the errors of window w are therefore those of the candidate chosen on
+    the other windows; with one window, those of the final choice.
+
+    Returns:
+        DataFrame[unique_id, cutoff, ds, step, y, yhat, model].
+    """
+    cols = ["unique_id", "cutoff", "ds", "step", "y", "yhat", "model"]
+    if bt.empty:
+        return pd.DataFrame(columns=cols)
+    final = dict(zip(choice["unique_id"], choice["model"], strict=True))
+    cutoffs = sorted(bt["cutoff"].unique())
+    parts = []
+    for c in cutoffs:
+        window = bt[bt["cutoff"] == c].reset_index(drop=True)
+        others = bt[bt["cutoff"] != c]
+        picked = dict(final)
+        if len(cutoffs) > 1 and not others.empty:
+            picked.update(dict(zip(*choose(others, candidates, scale, kinds)[["unique_id", "model"]].to_numpy().T, strict=True)))
+        models = window["unique_id"].map(picked)
+        parts.append(pd.DataFrame({"unique_id": window["unique_id"], "cutoff": window["cutoff"], "ds": window["ds"],
+                                   "step": window["step"], "y": window["y"].astype(float),
+                                   "yhat": _pick(window, models), "model": models}))
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def cross_fitted_coverage(
+    residuals: pd.DataFrame, scale: pd.Series, kinds: pd.Series, levels: Sequence[int]
+) -> dict[int, float | None]:
+    """Coverage of the conformal intervals, each backtest window checked with the quantiles of the others.
+
+    Returns:
+        level → share of backtest actuals inside the interval [fraction]; None with fewer than 2 windows.
+    """
+    cut = sorted(residuals["cutoff"].unique()) if not residuals.empty else []
+    if len(cut) < 2:
+        return {int(lv): None for lv in levels}
+    hits = {int(lv): [] for lv in levels}
+    for c in cut:
+        calib = residuals[residuals["cutoff"] != c]
+        check = residuals[residuals["cutoff"] == c]
+        b = conformal_bounds(check[["unique_id", "ds", "step", "yhat"]], calib, scale, kinds, levels)
+        y = check["y"].to_numpy(dtype=float)
+        for lv in levels:
+            inside = (y >= b[f"yhat_lo_{lv}"].to_numpy() - 1e-9) & (y <= b[f"yhat_hi_{lv}"].to_numpy() + 1e-9)
+            hits[int(lv)].append(inside)
+    return {lv: round(float(np.concatenate(v).mean()), 4) for lv, v in hits.items()}
+
+
+# ---------------------------------------------------------------------------- the engine
+def auto_forecast(
+    full: pd.DataFrame,
+    h: int,
+    freq: str = "MS",
+    level: Sequence[int] = (80, 95),
+    *,
+    exog_cols: Sequence[str] = (),
+    future_exog: pd.DataFrame | None = None,
+    uplift: pd.DataFrame | None = None,
+    windows: int = 2,
+    bt_h: int | None = None,
+    use_lightgbm: bool = True,
+    include_arima: bool = False,
+    candidates: Sequence[str] | None = None,
+    n_jobs: int = 1,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> AutoResult:
+    """Forecast every series with the candidate that won its rolling-origin backtest, with conformal intervals.
+
+    Args:
+        full: complete long history ``unique_id, ds, y`` [units] (see
+            :func:`sop_core.forecast.core.prepare_history`) plus ``exog_cols``.
+        h: horizon [periods].
+        freq: pandas frequency alias ("MS" monthly, "W-MON" weekly …).
+        level: interval coverages [%].
+        exog_cols: exogenous LightGBM features in ``full`` (price, promo flag, event flags).
+        future_exog: ``unique_id, ds`` + ``exog_cols`` for the ``h`` future periods.
+        uplift: ``unique_id, ds, uplift`` known event uplift u [fraction] (history and future).
+        windows: backtest origins (W).
+        bt_h: backtest horizon [periods]; default min(h, 6) monthly, min(h, 13) weekly.
+        use_lightgbm: let the global LightGBM model and its combinations compete.
+        include_arima: let AutoARIMA compete (slow).
+        candidates: restrict the candidates (default :data:`CANDIDATES`).
+        n_jobs: worker processes / threads.
+        seed: LightGBM seed.
+        progress: optional callback ``(fraction 0..1, message)``.
+
+    Returns:
+        :class:`AutoResult`.
+    """
+    report = progress or (lambda _f, _m: None)
+    levels = sorted(int(lv) for lv in level)
+    if bt_h is None:
+        bt_h = min(h, 13 if freq.upper().startswith("W") else 6)
+    opts: dict[str, Any] = {"exog_cols": tuple(exog_cols), "uplift": uplift, "use_lightgbm": use_lightgbm,
+                            "include_arima": include_arima, "n_jobs": n_jobs, "seed": seed}
+    bt = rolling_backtest(full, bt_h, windows, freq, progress=lambda f, msg: report(0.7 * f, msg), **opts)
+    cands = [c for c in (candidates or CANDIDATES) if c in bt.columns]
+    if not use_lightgbm:
+        cands = [c for c in cands if "LightGBM" not in c]
+    scale = series_scale(full)
+    cls = classify_demand(full)
+    kinds = pd.Series(np.where(cls["adi"].to_numpy() >= ADI_CUTOFF, "sparse", "dense"), index=cls["unique_id"])
+    choice = (choose(bt, cands, scale, kinds) if not bt.empty
+              else pd.DataFrame(columns=["unique_id", "model", "mae", "n_points"]))
+    inactive = inactive_series(full, max(12, windows * bt_h))
+    if len(choice):
+        choice.loc[choice["unique_id"].isin(inactive), "model"] = "Zero"
+    report(0.7, "Fitting the chosen models on the whole history…")
+    base = add_combinations(base_forecasts(full, h, freq, future_exog=future_exog, **opts))
+    default = cands[0] if candidates else DEFAULT
+    chosen = base["unique_id"].map(dict(zip(choice["unique_id"], choice["model"], strict=True))).fillna(default)
+    chosen = chosen.where(chosen.isin(base.columns), default)
+    col_index = {c: i for i, c in enumerate(base.columns)}
+    values = base.to_numpy()
+    yhat = np.array([values[i, col_index[c]] for i, c in enumerate(chosen)], dtype=float)
+    fc = pd.DataFrame({"unique_id": base["unique_id"], "ds": base["ds"], "step": base["step"], "yhat": yhat, "model": chosen})
+    # residuals of the chosen candidates
+    residuals = calibration_residuals(bt, cands, choice, scale, kinds)
+    out = conformal_bounds(fc, residuals, scale, kinds, levels)
+    coverage = cross_fitted_coverage(residuals, scale, kinds, levels)
+    choice = choice.assign(scale=choice["unique_id"].map(scale).to_numpy())
+    cols = ["unique_id", "ds", "yhat", *[f"yhat_{s}_{lv}" for lv in levels for s in ("lo", "hi")], "model"]
+    report(1.0, "Forecast done")
+    params = {"windows": windows, "bt_h": bt_h, "candidates": cands, "use_lightgbm": use_lightgbm,
+              "include_arima": include_arima, "exog_cols": list(exog_cols), "events": uplift is not None, "seed": seed}
+    return AutoResult(
+        forecast=out[cols].sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True),
+        choice=choice,
+        backtest=residuals[["unique_id", "cutoff", "ds", "y", "yhat", "model"]],
+        coverage=coverage,
+        params=params,
+    )

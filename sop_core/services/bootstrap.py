@@ -1,0 +1,240 @@
+"""Make a database ready: schema at head, and on first start the demo company with a baseline forecast."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from sop_core.db import models as m
+from sop_core.db import repo
+from sop_core.db.engine import session_scope
+from sop_core.db.migrate import upgrade
+from sop_core.db.models_cycle import RESET_ALL
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+#: Demo users: in single-user mode the session is signed in as ``demo`` with every role.
+DEMO_USERS = (
+    ("demo", "Demo user (all roles)", "admin"),
+    ("dana", "Dana Demand", "demand_planner"),
+    ("sam", "Sam Supply", "supply_planner"),
+    ("fiona", "Fiona Finance", "finance"),
+    ("eric", "Eric Executive", "executive"),
+)
+
+
+def ensure_ready(engine: Engine, *, seed_demo: bool = True, progress: Progress | None = None) -> bool:
+    """Upgrade the schema; seed the demo company when the database holds no product yet.
+
+    Returns True when the demo company was seeded now.
+    """
+    upgrade(engine)
+    with session_scope(engine) as s:
+        empty = repo.count_rows(s, m.Product) == 0
+    if empty and seed_demo:
+        seed_demo_company(engine, progress=progress)
+        return True
+    return False
+
+
+def seed_demo_company(
+    engine: Engine, *, seed: int = 7, scale: int = 1, reset: bool = False, progress: Progress | None = None
+) -> dict[str, int]:
+    """Write the demo company (all input tables, users, the current cycle) and a baseline forecast run.
+
+    With ``reset`` every table is emptied first. Everything but the forecast lands in one transaction.
+    Returns the number of rows written per input table.
+    """
+    from sop_core import demo
+    from sop_core.services import demand
+
+    report = progress or (lambda _f, _m: None)
+    report(0.05, "Generating the demo company…")
+    frames = demo.generate(seed=seed, scale=scale)
+    upgrade(engine)
+    written: dict[str, int] = {}
+    with session_scope(engine) as s:
+        if reset:
+            s.info[RESET_ALL] = True  # a full reset also deletes signed (frozen) plans
+            repo.clear_tables(s, reversed(m.ALL_MODELS))
+            s.info.pop(RESET_ALL)
+        report(0.2, "Writing master data and history…")
+        for table in m.INPUT_TABLES:
+            written[table] = repo.upsert_frame(s, table, frames[table])
+        for username, display, role in DEMO_USERS:
+            if s.scalar(select(m.AppUser).where(m.AppUser.username == username)) is None:
+                s.add(m.AppUser(username=username, display_name=display, role=role))
+        month = demo.CURRENT_CYCLE
+        if s.scalar(select(m.PlanCycle).where(m.PlanCycle.month == month)) is None:
+            s.add(m.PlanCycle(month=month, status="demand_review", status_by="demo", status_at=dt.datetime.now()))
+    with session_scope(engine) as s:
+        cycle_id = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month == demo.CURRENT_CYCLE))
+        has_past = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < demo.CURRENT_CYCLE)) is not None
+    if not has_past:
+        report(0.3, "Signing off the last two monthly cycles…")
+        seed_signed_cycles(engine, frames, progress=lambda f, msg: report(0.3 + 0.3 * f, msg))
+    report(0.6, "Computing the baseline statistical forecast…")
+    demand.run_forecast(engine, cycle_id=cycle_id, progress=lambda f, msg: report(0.6 + 0.4 * f, msg))
+    report(1.0, "Demo company ready")
+    log.info("demo company seeded: %s", written)
+    return written
+
+
+#: The demo's signed-off past cycles: month → (status, scenario name, levers, overrides, decisions).
+#: Overrides are (sku, months after the cycle start, change in %, reason); decisions are
+#: (text, owner, days after the cycle start until due, family or *, status, outcome).
+_PAST_CYCLES: tuple[dict[str, Any], ...] = (
+    {
+        "month": dt.date(2026, 9, 1),
+        "status": "closed",
+        "scenario": ("Autumn price +2 %", {"price_change_pct": 2.0, "price_elasticity": -1.2}),
+        "draft": ("Volume push", {"demand_change_pct": 4.0}),
+        "overrides": (("CF-1001", 1, 15.0, "promotion"), ("CF-1002", 2, -10.0, "customer intelligence")),
+        "decisions": (
+            ("Raise list prices 2 % from October", "fiona", 20, "*", "done", "Prices raised on 1 October"),
+            ("Add a Saturday shift on the sewing line in November", "sam", 45, "*", "open", ""),
+        ),
+    },
+    {
+        "month": dt.date(2026, 10, 1),
+        "status": "signed",
+        "scenario": ("Black Friday push", {"price_change_pct": 2.0, "price_elasticity": -1.2,
+                                           "demand_change_pct": 3.0, "cover_months": 1.2}),
+        "draft": ("Cautious winter", {"demand_change_pct": -5.0}),
+        "overrides": (("CF-1001", 1, 20.0, "promotion"), ("CF-1003", 1, 12.0, "event")),
+        "decisions": (
+            ("Pre-build Black Friday stock: cover 1.2 months", "sam", 30, "*", "open", ""),
+            ("Hold the 2 % price increase through December", "fiona", 60, "*", "open", ""),
+        ),
+    },
+)
+
+
+def _apply_overrides(stat: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
+    """``sku, period, qty`` after SKU-level overrides (``value`` replaces, else ``pct`` scales) [units]."""
+    out = stat.copy()
+    for r in overrides.itertuples(index=False):
+        hit = (out["sku"] == r.item) & (out["period"] == pd.Timestamp(r.period))
+        if r.value is not None and not pd.isna(r.value):
+            out.loc[hit, "qty"] = float(r.value)
+        else:
+            out.loc[hit, "qty"] = out.loc[hit, "qty"] * (1.0 + float(r.pct) / 100.0)
+    return out
+
+
+def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress: Progress | None = None) -> None:
+    """The demo's two signed-off past cycles (2026-09 closed, 2026-10 signed): per cycle a forecast on the
+    history available then (cut at the month before), overrides, scenarios, the proposed plan, sign-off by
+    every role, the frozen version with its snapshot, state changes and decisions."""
+    from sop_core import scenario as sc
+    from sop_core.db import plan_repo
+    from sop_core.db.models_cycle import Decision
+    from sop_core.services import demand, plan, workflow
+
+    report = progress or (lambda _f, _m: None)
+    history = frames["sales_history"][["sku", "period", "quantity"]].assign(
+        period=lambda f: pd.to_datetime(f["period"])
+    )
+    horizon = 18
+    for k, spec in enumerate(_PAST_CYCLES):
+        month: dt.date = spec["month"]
+        label = f"{month:%Y-%m}"
+        report(k / len(_PAST_CYCLES), f"Cycle {label}: forecast on the history up to the month before…")
+        cut = history[history["period"] < pd.Timestamp(month)]
+        cutoff = cut["period"].max().date()
+        frame = workflow.forecast_history(cut, horizon)
+        start = dt.datetime.combine(month, dt.time(9, 0))
+        with session_scope(engine) as s:
+            cyc = m.PlanCycle(month=month, status="draft", status_by="demo", status_at=start)
+            s.add(cyc)
+            s.flush()
+            cycle_id = cyc.id
+            run = m.ForecastRun(
+                cycle_id=cycle_id, created_at=start + dt.timedelta(days=1), created_by="dana", engine="statistical",
+                horizon=horizon, freq="MS",
+                params={"freq": "MS", "level": [80, 95], "last_actual": f"{cutoff:%Y-%m-%d}",
+                        "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": 1,
+                        "n_series": int(frame["sku"].nunique())},
+                versions=workflow.package_versions(), data_hash=demand.data_hash(cut), backtest={}, status="done",
+            )
+            s.add(run)
+            s.flush()
+            run_id = run.id
+            repo.insert_frame(s, m.Forecast, frame, run_id=run_id)
+            ovr = []
+            for sku, offset, pct, reason in spec["overrides"]:
+                period = (pd.Timestamp(month) + pd.DateOffset(months=offset)).date()
+                ovr.append(m.ForecastOverride(
+                    cycle_id=cycle_id, level="sku", item=sku, period=period, value=None, pct=pct, reason=reason,
+                    comment="", author="dana", created_at=start + dt.timedelta(days=2),
+                ))
+            s.add_all(ovr)
+            name, levers = spec["scenario"]
+            proposed = m.Scenario(cycle_id=cycle_id, name=name, levers=sc.Levers(**levers).to_dict(), results={},
+                                  status="proposed", author="fiona", created_at=start + dt.timedelta(days=8),
+                                  updated_at=start + dt.timedelta(days=8))
+            dname, dlevers = spec["draft"]
+            draft = m.Scenario(cycle_id=cycle_id, name=dname, levers=sc.Levers(**dlevers).to_dict(), results={},
+                               status="draft", author="sam", created_at=start + dt.timedelta(days=7),
+                               updated_at=start + dt.timedelta(days=7))
+            s.add_all([proposed, draft])
+            s.flush()
+            scenario_id = proposed.id
+            overrides = repo.read_frame(s, m.ForecastOverride, m.ForecastOverride.cycle_id == cycle_id)
+            override_records = workflow._override_records(s, cycle_id)
+        stat = frame[["sku", "period", "yhat"]].rename(columns={"yhat": "qty"})
+        inputs = plan.scenario_inputs(engine, cycle_id)  # the cycle's forecast run, stock, orders, capacity
+        if plan._consensus(engine, cycle_id) is None:  # no consensus service: apply the overrides here
+            inputs = dataclasses.replace(inputs, demand=_apply_overrides(stat, overrides))
+        lv = sc.Levers(**levers)
+        snap = workflow.build_snapshot(
+            label=label, version=1, stat=stat, inputs=inputs, levers=lv,
+            run={"id": run_id, "engine": "statistical", "horizon": horizon, "freq": "MS", "level": [80, 95],
+                 "history_cutoff": f"{cutoff:%Y-%m-%d}"},
+            data_hash=demand.data_hash(cut), scenario={"id": scenario_id, "name": name}, overrides=override_records,
+        )
+        signed_at = start + dt.timedelta(days=12)
+        with session_scope(engine) as s:
+            row = s.get(m.Scenario, scenario_id)
+            row.results = {**snap.kpis, "plan_version": 1}
+            d_row = s.scalar(select(m.Scenario).where(m.Scenario.cycle_id == cycle_id, m.Scenario.name == dname))
+            d_row.results = plan._json_kpis(sc.evaluate(inputs, sc.Levers(**dlevers)).kpis)
+            repo.insert_frame(s, m.PlanLine, snap.lines, cycle_id=cycle_id, plan_version=1, scenario_id=scenario_id)
+            states = ["demand_review", "supply_review", "reconciliation", "executive_review"]
+            who = ["dana", "dana", "sam", "fiona"]
+            prev = "draft"
+            for i, (state, user) in enumerate(zip(states, who, strict=True)):
+                s.add(m.AuditLog(at=start + dt.timedelta(days=2 * i + 1), username=user, action="cycle_state",
+                                 entity="plan_cycle", entity_id=str(cycle_id),
+                                 detail={"from": prev, "to": state, "plan_version": 1, "note": ""}))
+                prev = state
+            for i, (username, _display, role) in enumerate(DEMO_USERS[1:]):
+                s.add(m.Signoff(cycle_id=cycle_id, plan_version=1, role=role, username=username,
+                                comment="", signed_at=signed_at + dt.timedelta(hours=i)))
+            s.flush()
+            workflow.store_frozen_version(s, cycle_id, 1, snap, "eric", signed_at + dt.timedelta(hours=4),
+                                          write_lines=False)
+            s.add(m.AuditLog(at=signed_at + dt.timedelta(hours=4), username="eric", action="cycle_state",
+                             entity="plan_cycle", entity_id=str(cycle_id),
+                             detail={"from": prev, "to": "signed", "plan_version": 1, "note": "every role signed off"}))
+            final_at = signed_at + dt.timedelta(hours=4)
+            if spec["status"] == "closed":
+                final_at = dt.datetime.combine(month, dt.time(17, 0)) + dt.timedelta(days=31)
+                s.add(m.AuditLog(at=final_at, username="eric", action="cycle_state", entity="plan_cycle",
+                                 entity_id=str(cycle_id),
+                                 detail={"from": "signed", "to": "closed", "plan_version": 1, "note": ""}))
+            cyc = s.get(m.PlanCycle, cycle_id)
+            cyc.status, cyc.status_by, cyc.status_at = spec["status"], "eric", final_at
+            for text_, owner, due_days, family, status, outcome in spec["decisions"]:
+                s.add(Decision(cycle_id=cycle_id, decision=text_, owner=owner,
+                               due_date=month + dt.timedelta(days=due_days), scenario_id=scenario_id, family=family,
+                               status=status, outcome=outcome, created_by="eric", created_at=signed_at))
+            plan_repo.audit(s, "eric", "plan_frozen", "plan_cycle", cycle_id, {"plan_version": 1})
+    report(1.0, "Past cycles signed off")

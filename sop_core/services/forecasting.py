@@ -1,0 +1,342 @@
+"""Forecast runs: compute a forecast for every SKU and store it with what is needed to repeat it.
+
+A run stores its engine, parameters, package versions, a sha256 of the input data and a backtest summary:
+for "auto" and "lightgbm" the chosen model per SKU with its backtest error and the measured coverage of the
+80 % / 95 % intervals. Runs are reproducible: the same input gives the same numbers (LightGBM is seeded,
+deterministic and single-threaded; the statistical models are deterministic).
+
+Inputs of the "auto", "lightgbm" and "prophet" engines besides the sales quantities: the promotion flag of
+``sales_history`` (future: 1 in a month with an event for the SKU), its net price (future: the last price of a
+month without promotion) and the event calendar (uplift of an event in the month it starts, for the SKUs in
+its scope — a SKU, a family or "*").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+import sop_core
+from sop_core import forecast as fc
+from sop_core import metrics
+from sop_core.db import demand_repo, repo
+from sop_core.db import models as m
+from sop_core.db.engine import session_scope
+from sop_core.services.demand_common import BACKTEST_HORIZON, FREQ, LEVEL, RUN_ROLES, DemandError
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+def data_hash(history: pd.DataFrame) -> str:
+    """sha256 of the forecast input ``sku, period, quantity`` in a canonical text form (sorted, ISO dates,
+    shortest exact float repr) — identical for identical data on SQLite and PostgreSQL."""
+    frame = history.sort_values(["sku", "period"], kind="stable")
+    digest = hashlib.sha256()
+    for sku, period, qty in zip(frame["sku"], frame["period"], frame["quantity"], strict=True):
+        digest.update(f"{sku},{pd.Timestamp(period):%Y-%m-%d},{float(qty)!r}\n".encode())
+    return digest.hexdigest()
+
+
+def input_hash(history: pd.DataFrame, extra: pd.DataFrame | None = None) -> str:
+    """sha256 of the sales input and, when given, of the other inputs (``extra``: exogenous values and event
+    uplift by ``unique_id, ds`` in a canonical text form); equals :func:`data_hash` without ``extra``."""
+    if extra is None or extra.empty:
+        return data_hash(history)
+    digest = hashlib.sha256(data_hash(history).encode())
+    frame = extra.sort_values(["unique_id", "ds"], kind="stable")
+    cols = [c for c in frame.columns if c not in ("unique_id", "ds")]
+    digest.update((",".join(cols) + "\n").encode())
+    for row in zip(frame["unique_id"], frame["ds"], *[frame[c] for c in cols], strict=True):
+        values = ",".join(repr(round(float(v), 9)) for v in row[2:])
+        digest.update(f"{row[0]},{pd.Timestamp(row[1]):%Y-%m-%d},{values}\n".encode())
+    return digest.hexdigest()
+
+
+#: Packages whose versions are stored with a run, by engine.
+_PACKAGES: dict[str, tuple[str, ...]] = {
+    "statistical": ("statsforecast",),
+    "auto": ("statsforecast", "mlforecast", "lightgbm"),
+    "lightgbm": ("statsforecast", "mlforecast", "lightgbm"),
+    "prophet": ("prophet", "cmdstanpy"),
+}
+
+
+def _versions(engine_name: str = "statistical") -> dict[str, str]:
+    out = {"sop_core": sop_core.__version__, "pandas": pd.__version__, "numpy": np.__version__}
+    for pkg in _PACKAGES.get(engine_name, ("statsforecast",)):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:  # pragma: no cover - a required dependency
+            out[pkg] = "unknown"
+    return out
+
+
+def event_uplift(events: pd.DataFrame, products: pd.DataFrame, skus: list[str]) -> pd.DataFrame:
+    """Known event uplift per SKU and month: ``unique_id, ds, uplift`` [fraction] (uplift_pct / 100).
+
+    An event counts in the month it starts, for every SKU in its scope (a SKU code, a family code, or "*");
+    several events of one SKU in one month: the largest uplift.
+    """
+    if events.empty:
+        return pd.DataFrame(columns=["unique_id", "ds", "uplift"])
+    fam = products.set_index("sku")["family"].astype(str)
+    rows = []
+    sku_arr = np.array(skus, dtype=object)
+    fam_arr = pd.Series(skus).map(fam).to_numpy()
+    for start, scope, pct in zip(pd.to_datetime(events["start"]), events["scope"].astype(str), events["uplift_pct"], strict=True):
+        month = start.to_period("M").to_timestamp()
+        if scope == "*":
+            hit = sku_arr
+        else:
+            hit = sku_arr[(sku_arr == scope) | (fam_arr == scope)]
+        rows.append(pd.DataFrame({"unique_id": hit, "ds": month, "uplift": float(pct) / 100.0}))
+    out = pd.concat(rows, ignore_index=True)
+    return out.groupby(["unique_id", "ds"], as_index=False)["uplift"].max()
+
+
+def _exogenous(engine: Engine, history: pd.DataFrame, products: pd.DataFrame, horizon: int
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """History with ``promo, price``, their future values, and the event uplift (see the module docstring)."""
+    with session_scope(engine) as s:
+        sales = repo.read_frame(s, m.SalesHistory)
+        events = repo.read_frame(s, m.Event)
+    skus = sorted(history["sku"].astype(str).unique())
+    uplift = event_uplift(events, products, skus)
+    ex = sales.rename(columns={"sku": "unique_id", "period": "ds", "net_price": "price"})[["unique_id", "ds", "promo", "price"]]
+    ex["ds"] = pd.to_datetime(ex["ds"])
+    ex["promo"] = ex["promo"].fillna(0).astype(float)
+    ex["price"] = ex.groupby("unique_id")["price"].ffill().bfill() if ex["price"].notna().any() else 0.0
+    ex["price"] = ex["price"].fillna(0.0)
+    last = pd.Timestamp(history["period"].max())
+    months = pd.date_range(last, periods=horizon + 1, freq=FREQ)[1:]
+    fut = pd.DataFrame({"unique_id": np.repeat(skus, len(months)), "ds": np.tile(months, len(skus))})
+    regular = ex[ex["promo"] == 0].groupby("unique_id")["price"].last()
+    fut["price"] = fut["unique_id"].map(regular).fillna(fut["unique_id"].map(ex.groupby("unique_id")["price"].last())).fillna(0.0)
+    has_event = set(zip(uplift["unique_id"], uplift["ds"], strict=True)) if not uplift.empty else set()
+    fut["promo"] = [1.0 if (u, d) in has_event else 0.0 for u, d in zip(fut["unique_id"], fut["ds"], strict=True)]
+    return ex, fut[["unique_id", "ds", "promo", "price"]], uplift
+
+
+def _long(history: pd.DataFrame) -> pd.DataFrame:
+    """``sku, period, quantity`` → ``unique_id, ds, y``."""
+    return history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})[["unique_id", "ds", "y"]]
+
+
+def _r(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 6)
+
+
+def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: int, workers: int,
+                      progress: Progress) -> dict[str, Any]:
+    """WMAPE and bias of a one-window holdout (the last ``horizon`` months), per level and item."""
+    try:
+        bt = fc.backtest(_long(history), horizon, windows=1, freq=FREQ, n_jobs=workers, progress=progress)
+    except ValueError as err:
+        return {"skipped": str(err)}
+    by_level: dict[str, dict[str, float | None]] = {}
+    for level in fc.LEVELS:
+        agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
+        table = metrics.accuracy_table(agg, by=["unique_id"])
+        by_level[level] = {str(k): _r(v) for k, v in zip(table["unique_id"], table["wmape"], strict=True)}
+    overall = metrics.accuracy_table(bt, by=[]).iloc[0]
+    return {
+        "method": f"holdout, 1 window of {horizon} months",
+        "horizon": horizon,
+        "windows": 1,
+        "cutoff": f"{pd.Timestamp(bt['cutoff'].iloc[0]):%Y-%m-%d}",
+        "n_series": int(bt["unique_id"].nunique()),
+        "wmape": _r(overall["wmape"]),
+        "bias": _r(overall["bias"]),
+        "wmape_by_level": by_level,
+    }
+
+
+def _details_summary(details: Any, products: pd.DataFrame) -> dict[str, Any]:
+    """Backtest summary of an "auto" / "lightgbm" / "prophet" run: the chosen model per SKU and its error."""
+    bt = details.backtest
+    if bt.empty:
+        return {"skipped": "no rolling-origin backtest for this engine"}
+    by_level: dict[str, dict[str, float | None]] = {}
+    for level in fc.LEVELS:
+        agg = fc.aggregate(bt[["unique_id", "cutoff", "ds", "y", "yhat"]], products, level)
+        table = metrics.accuracy_table(agg, by=["unique_id"])
+        by_level[level] = {str(k): _r(v) for k, v in zip(table["unique_id"], table["wmape"], strict=True)}
+    overall = metrics.accuracy_table(bt, by=[]).iloc[0]
+    choice = details.choice
+    by_series = {
+        str(u): {"model": str(mdl), "mae": _r(mae), "n_points": int(n)}
+        for u, mdl, mae, n in zip(choice["unique_id"], choice["model"], choice["mae"], choice["n_points"], strict=True)
+    }
+    cutoffs = sorted(pd.to_datetime(bt["cutoff"].unique()))
+    return {
+        "method": f"rolling origin, {len(cutoffs)} windows of {details.params.get('bt_h')} months; errors of "
+                  "the model chosen on the other windows",
+        "horizon": details.params.get("bt_h"),
+        "windows": len(cutoffs),
+        "cutoff": f"{cutoffs[-1]:%Y-%m-%d}",
+        "cutoffs": [f"{c:%Y-%m-%d}" for c in cutoffs],
+        "n_series": int(bt["unique_id"].nunique()),
+        "wmape": _r(overall["wmape"]),
+        "bias": _r(overall["bias"]),
+        "wmape_by_level": by_level,
+        "coverage": {str(k): v for k, v in details.coverage.items()},
+        "by_series": by_series,
+    }
+
+
+def _reconciled(long: pd.DataFrame, frame: pd.DataFrame, products: pd.DataFrame, horizon: int, engine_name: str,
+                workers: int, method: str) -> pd.DataFrame:
+    """Forecast every family, category and the total with the same engine (without exogenous inputs) and
+    reconcile them with the SKU forecasts ``frame``."""
+    full = fc.prepare_history(long, FREQ)
+    parts = [frame.assign(level="sku")]
+    for level in ("family", "category", "total"):
+        agg = fc.aggregate(full, products, level)
+        name = "statistical" if engine_name == "prophet" else engine_name
+        out = fc.forecast(agg, horizon, freq=FREQ, engine=name, level=LEVEL, n_jobs=workers)
+        parts.append(out.assign(level=level))
+    base = pd.concat(parts, ignore_index=True)
+    rec = fc.reconcile(base, products, method)  # type: ignore[arg-type]
+    return rec[frame.columns.tolist()]
+
+
+# ---------------------------------------------------------------------------- run
+def run_forecast(
+    engine: Engine,
+    cycle_id: int | None = None,
+    horizon: int = 18,
+    engine_name: str = "statistical",
+    workers: int = 1,
+    user: str = "demo",
+    progress: Progress | None = None,
+    *,
+    reconciliation: str = "bottom_up",
+    windows: int = 2,
+) -> int:
+    """Forecast every SKU from the month after the last actual and store the run; returns the run id.
+
+    Stores a ``forecast_run`` (engine, horizon, parameters, package versions, sha256 of the input, a
+    backtest summary) and its forecast rows in one transaction. The backtest summary of "statistical" is a
+    one-window holdout of the last :data:`BACKTEST_HORIZON` months; of "auto" and "lightgbm" the rolling-origin
+    backtest the models were chosen on: WMAPE and bias per level and item, the chosen model per SKU with its
+    backtest MAE (``by_series``) and the measured coverage of the 80 % / 95 % intervals (``coverage``).
+
+    Args:
+        engine: the database.
+        cycle_id: plan cycle the run belongs to (None: not tied to a cycle).
+        horizon: months to forecast [months].
+        engine_name: forecast engine: "statistical" (fast; the default), "auto", "lightgbm" or "prophet"
+            (see :func:`sop_core.forecast.forecast`).
+        workers: worker processes.
+        user: who started the run; a known app user needs the role demand_planner or admin (batch jobs may
+            use a name that is not an app user).
+        progress: optional callback ``(fraction 0..1, message)``.
+        reconciliation: "bottom_up" (the SKU forecasts as they are), or "ols" / "wls_struct": every family,
+            category and the total is forecast too and the levels are reconciled (MinT, see
+            :mod:`sop_core.forecast.reconcile`); the stored SKU rows add up to every level either way.
+        windows: backtest origins of "auto" and "lightgbm" (model choice and interval calibration).
+
+    Raises:
+        DemandError: no sales history, unknown cycle, or a user without the right role.
+        ValueError: unknown engine or invalid history.
+    """
+    report = progress or (lambda _f, _m: None)
+    fc.check_engine(engine_name)
+    started = time.perf_counter()
+    report(0.0, "Loading sales history…")
+    with session_scope(engine) as s:
+        role = demand_repo.user_role(s, user)
+        if role is not None and role not in RUN_ROLES:
+            raise DemandError(f"{user} has the role {role}; only a demand planner or an admin can run the forecast")
+        if cycle_id is not None and s.get(m.PlanCycle, cycle_id) is None:
+            raise DemandError(f"no plan cycle with id {cycle_id}")
+        history = demand_repo.sales_history(s)
+        products = demand_repo.products(s)
+    if history.empty:
+        raise DemandError("sales_history is empty: import sales history before forecasting")
+    if reconciliation not in fc.RECONCILE_METHODS:
+        raise ValueError(f"unknown reconciliation {reconciliation!r}; expected one of {', '.join(fc.RECONCILE_METHODS)}")
+    long = _long(history)
+    extra: pd.DataFrame | None = None
+    details: Any = None
+    run_params: dict[str, Any] = {}
+    if engine_name == "statistical":
+        frame = fc.forecast(
+            long, horizon, freq=FREQ, engine=engine_name, level=LEVEL, n_jobs=workers,
+            progress=lambda f, msg: report(0.05 + 0.5 * f, msg),
+        )
+        summary = _backtest_summary(history, products, min(BACKTEST_HORIZON, horizon), workers,
+                                    lambda f, msg: report(0.55 + 0.35 * f, msg))
+        run_params["holdout"] = fc.StatisticalForecaster().holdout
+    else:
+        report(0.03, "Loading prices, promotions and events…")
+        ex, fut, uplift = _exogenous(engine, history, products, horizon)
+        full = fc.prepare_history(long, FREQ)
+        exog = full[["unique_id", "ds"]].merge(ex, on=["unique_id", "ds"], how="left")
+        exog[["promo", "price"]] = exog.groupby("unique_id")[["promo", "price"]].ffill().fillna(0.0)
+        details = fc.forecast_details(
+            full, horizon, FREQ, engine_name, LEVEL, n_jobs=workers, exog=exog, future_exog=fut, uplift=uplift,
+            windows=windows, progress=lambda f, msg: report(0.05 + 0.8 * f, msg),
+        )
+        frame = details.forecast
+        extra = exog.merge(uplift, on=["unique_id", "ds"], how="outer").fillna(0.0) if not uplift.empty else exog
+        summary = _details_summary(details, products)
+        run_params.update({**details.params, "exogenous": ["promo", "price"], "events": int(len(uplift))})
+    if reconciliation != "bottom_up":
+        report(0.86, "Reconciling family, category and total forecasts…")
+        frame = _reconciled(long, frame, products, horizon, engine_name, workers, reconciliation)
+    digest = input_hash(history, extra)
+    patterns = fc.classify_demand(fc.prepare_history(long, FREQ))
+    per_series = frame.drop_duplicates("unique_id")["model"].value_counts().sort_index()
+    params = {
+        "freq": FREQ,
+        "level": list(LEVEL),
+        "season_length": fc.season_length_for(FREQ),
+        "workers": workers,
+        "reconciliation": reconciliation,
+        "last_actual": f"{history['period'].max():%Y-%m-%d}",
+        "first_forecast": f"{frame['ds'].min():%Y-%m-%d}",
+        "n_series": int(frame["unique_id"].nunique()),
+        "models": {str(k): int(v) for k, v in per_series.items()},
+        "patterns": {str(k): int(v) for k, v in patterns["pattern"].value_counts().sort_index().items()},
+        **run_params,
+    }
+    rows = frame.rename(columns={"unique_id": "sku", "ds": "period"})
+    report(0.92, "Storing the forecast…")
+    with session_scope(engine) as s:
+        run_id = demand_repo.add_run(
+            s, cycle_id=cycle_id, created_by=user, engine=engine_name, horizon=int(horizon), freq=FREQ,
+            params=params, versions=_versions(engine_name), data_hash=digest, backtest=summary, status="done",
+        )
+        repo.insert_frame(s, m.Forecast, rows, run_id=run_id)
+        demand_repo.audit(s, user, "forecast_run", "forecast_run", run_id,
+                          {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest})
+    log.info("forecast run %d: %d series × %d months in %.1f s", run_id, params["n_series"], horizon,
+             time.perf_counter() - started)
+    report(1.0, f"Forecast run {run_id} stored")
+    return run_id
+
+
+# ---------------------------------------------------------------------------- read
+
+
+def run_info(engine: Engine, run_id: int) -> dict[str, Any]:
+    """The stored fields of forecast run ``run_id`` (engine, params, versions, data_hash, backtest …).
+
+    Raises:
+        DemandError: no such run.
+    """
+    with session_scope(engine) as s:
+        run = demand_repo.run_by_id(s, run_id)
+        if run is None:
+            raise DemandError(f"no forecast run with id {run_id}")
+        return demand_repo.run_as_dict(run)

@@ -1,0 +1,588 @@
+"""Reconciliation and executive review: scenarios, the proposed plan, and its sign-off.
+
+Load (``sop_core.db.plan_repo``) → compute (``sop_core.scenario``) → store. Every write is one
+transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
+version the user loaded, and a save over a newer version is refused with :class:`ConflictError`
+(nothing is overwritten; the user's levers stay on screen).
+
+Money is in the company currency (:data:`sop_core.config.CURRENCY`), quantities in units, periods
+are month starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from sop_core import scenario as sc
+from sop_core.db import models as m
+from sop_core.db import plan_repo, repo
+from sop_core.db.engine import session_scope
+
+log = logging.getLogger(__name__)
+
+#: The roles that sign off a plan, in the order they usually do.
+SIGNOFF_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance", "executive")
+ROLE_LABELS = {
+    "demand_planner": "Demand planner",
+    "supply_planner": "Supply planner",
+    "finance": "Finance",
+    "executive": "Executive",
+}
+BASELINE = "Baseline"
+
+
+class PlanError(ValueError):
+    """A plan action cannot be done; the message says why in one line."""
+
+
+class ConflictError(PlanError):
+    """Someone else changed the object since it was loaded (optimistic locking)."""
+
+
+@dataclass(frozen=True)
+class ScenarioRecord:
+    """A saved scenario as plain values (``results`` holds the KPIs computed when it was saved)."""
+
+    id: int
+    cycle_id: int
+    name: str
+    levers: sc.Levers
+    results: dict[str, Any]
+    status: str
+    author: str
+    updated_at: dt.datetime | None
+    version: int
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "an unknown time"
+
+
+def _json_kpis(kpis: dict[str, float]) -> dict[str, float | None]:
+    """KPIs as JSON-safe numbers (NaN → None: PostgreSQL JSON has no NaN)."""
+    return {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)) for k, v in kpis.items()}
+
+
+def _record(row: m.Scenario) -> ScenarioRecord:
+    return ScenarioRecord(
+        id=row.id,
+        cycle_id=row.cycle_id,
+        name=row.name,
+        levers=sc.Levers.from_dict(row.levers),
+        results=dict(row.results or {}),
+        status=row.status,
+        author=row.author,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def _cycle_label(row: m.PlanCycle) -> str:
+    return row.month.strftime("%Y-%m")
+
+
+def _get_cycle(session: Any, cycle_id: int) -> m.PlanCycle:
+    row = plan_repo.cycle(session, cycle_id)
+    if row is None:
+        raise PlanError(f"plan cycle {cycle_id} does not exist")
+    return row
+
+
+# --------------------------------------------------------------------------- inputs and evaluation
+def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
+    """The cycle's consensus demand ``sku, period, qty`` when the demand service offers one."""
+    from sop_core.services import demand as demand_service
+
+    consensus = getattr(demand_service, "consensus_demand", None)
+    if consensus is None:
+        return None
+    try:
+        frame = consensus(engine, cycle_id)
+    except Exception as err:  # noqa: BLE001 - no consensus yet: the statistical forecast is the demand
+        log.info("consensus demand of cycle %s not available (%s); using the forecast", cycle_id, err)
+        return None
+    if frame is None or frame.empty:
+        return None
+    frame = frame[["sku", "period", "qty"]].copy()
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
+    """Demand (the cycle's consensus demand, else its latest forecast run), products, stock on hand,
+    open orders, routings, resources and supplier items.
+
+    Raises:
+        PlanError: when the cycle has no finished forecast run, or a forecast SKU has no product row.
+    """
+    consensus = _consensus(engine, cycle_id)
+    with session_scope(engine) as s:
+        cyc = _get_cycle(s, cycle_id)
+        if consensus is not None:
+            demand = consensus
+        else:
+            run = plan_repo.latest_forecast_run(s, cycle_id)
+            if run is None:
+                raise PlanError(
+                    f"cycle {_cycle_label(cyc)} has no forecast yet: run the forecast on the Demand review page"
+                )
+            demand = plan_repo.forecast_demand(s, run.id)
+            if demand.empty:
+                raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
+        inputs = sc.ScenarioInputs(
+            demand=demand,
+            products=plan_repo.products(s),
+            on_hand=plan_repo.on_hand(s),
+            receipts=plan_repo.open_orders(s),
+            routing=plan_repo.routing(s),
+            resources=plan_repo.resources(s),
+            supplier_items=plan_repo.supplier_items(s),
+        )
+    try:
+        _ = inputs.grid  # check the inputs once (and keep the dense arrays with them)
+    except sc.ScenarioInputError as err:
+        raise PlanError(f"cycle {_cycle_label(cyc)}: {err}") from None
+    return inputs
+
+
+def evaluate(inputs: sc.ScenarioInputs, levers: sc.Levers) -> sc.ScenarioResult:
+    """:func:`sop_core.scenario.evaluate` with its errors as :class:`PlanError`."""
+    try:
+        return sc.evaluate(inputs, levers)
+    except sc.ScenarioInputError as err:
+        raise PlanError(str(err)) from None
+
+
+def supply_gap(inputs: sc.ScenarioInputs, levers: sc.Levers) -> pd.DataFrame:
+    """Unconstrained demand vs constrained supply per family and month, with the binding resource or
+    supplier named (:func:`sop_core.scenario.supply_gap`)."""
+    return sc.supply_gap(evaluate(inputs, levers))
+
+
+def shadow_prices(inputs: sc.ScenarioInputs, levers: sc.Levers, top: int = 5) -> list[str]:
+    """The most valuable binding capacities and suppliers of the scenario's constrained plan, as sentences
+    ("One more hour on ULM-ESP in 2027-03 is worth €41.20"); empty without capacity data."""
+    from sop_core import balance
+    from sop_core.config import CURRENCY
+
+    result = evaluate(inputs, levers)
+    if result.balance is None:
+        return []
+    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(CURRENCY, CURRENCY + " ")
+    return balance.shadow_price_notes(result.balance, currency=symbol, top=top)
+
+
+def compare_results(
+    engine: Engine, cycle_id: int, scenario_ids: list[int], inputs: sc.ScenarioInputs | None = None
+) -> dict[str, sc.ScenarioResult]:
+    """The baseline and the chosen saved scenarios evaluated on the current inputs (name → result)."""
+    inputs = inputs if inputs is not None else scenario_inputs(engine, cycle_id)
+    results = {BASELINE: evaluate(inputs, sc.Levers())}
+    with session_scope(engine) as s:
+        rows = [_record(r) for r in plan_repo.scenarios(s, cycle_id)]
+    for r in rows:
+        if r.id in scenario_ids:
+            results[r.name] = evaluate(inputs, r.levers)
+    return results
+
+
+def latest_forecast_run_id(engine: Engine, cycle_id: int) -> int | None:
+    """The id of the cycle's newest finished forecast run (a cache key for :func:`scenario_inputs`)."""
+    with session_scope(engine) as s:
+        run = plan_repo.latest_forecast_run(s, cycle_id)
+        return run.id if run is not None else None
+
+
+def baseline(engine: Engine, cycle_id: int) -> sc.ScenarioResult:
+    """The cycle's plan with every lever at its default."""
+    return evaluate(scenario_inputs(engine, cycle_id), sc.Levers())
+
+
+def evaluate_scenario(engine: Engine, scenario_id: int) -> sc.ScenarioResult:
+    """A saved scenario evaluated on the cycle's current inputs."""
+    record = load_scenario(engine, scenario_id)
+    return evaluate(scenario_inputs(engine, record.cycle_id), record.levers)
+
+
+# --------------------------------------------------------------------------- scenarios
+def load_scenario(engine: Engine, scenario_id: int) -> ScenarioRecord:
+    with session_scope(engine) as s:
+        row = s.get(m.Scenario, scenario_id)
+        if row is None:
+            raise PlanError(f"scenario {scenario_id} does not exist")
+        return _record(row)
+
+
+def find_scenario(engine: Engine, cycle_id: int, name: str) -> ScenarioRecord | None:
+    with session_scope(engine) as s:
+        row = plan_repo.scenario_by_name(s, cycle_id, name.strip())
+        return _record(row) if row is not None else None
+
+
+def _conflict(engine: Engine, cycle_id: int, name: str) -> ConflictError:
+    current = find_scenario(engine, cycle_id, name)
+    if current is None:
+        return ConflictError(f"scenario '{name}' was deleted meanwhile; save it again to create it")
+    return ConflictError(
+        f"scenario '{name}' was changed by {current.author or 'someone'} at {_when(current.updated_at)} "
+        f"(now version {current.version}); reload"
+    )
+
+
+def save_scenario(
+    engine: Engine,
+    cycle_id: int,
+    name: str,
+    levers: sc.Levers,
+    user: str,
+    expected_version: int | None,
+) -> tuple[int, int]:
+    """Create or update a scenario, refusing to overwrite someone else's newer save.
+
+    Args:
+        engine: the database.
+        cycle_id: the plan cycle the scenario belongs to.
+        name: the scenario's name (unique per cycle).
+        levers: the what-if levers to store.
+        user: the user name saving (stored as the author).
+        expected_version: the version the user loaded; None to create a new scenario.
+
+    Returns:
+        ``(scenario id, new version)``.
+
+    Raises:
+        ConflictError: the stored version differs from ``expected_version`` (or the name exists when
+            creating); the stored scenario is left as it was.
+        PlanError: an empty name, an unknown cycle, no forecast, or a scenario that is the proposed
+            plan (its levers stay as promoted, so the plan lines and its KPIs always agree).
+    """
+    name = name.strip()
+    if not name:
+        raise PlanError("scenario name is empty: type a name")
+    if name.lower() == BASELINE.lower():
+        raise PlanError(f"'{BASELINE}' is reserved for the unchanged plan: choose another name")
+    kpis = _json_kpis(evaluate(scenario_inputs(engine, cycle_id), levers).kpis)
+    try:
+        with session_scope(engine) as s:
+            _get_cycle(s, cycle_id)
+            row = plan_repo.scenario_by_name(s, cycle_id, name)
+            if row is None:
+                if expected_version is not None:
+                    raise _conflict(engine, cycle_id, name)
+                row = m.Scenario(
+                    cycle_id=cycle_id,
+                    name=name,
+                    levers=levers.to_dict(),
+                    results=kpis,
+                    status="draft",
+                    author=user,
+                    created_at=_now(),
+                    updated_at=_now(),
+                )
+                s.add(row)
+                s.flush()
+                action = "scenario_created"
+            else:
+                if expected_version is None:
+                    raise ConflictError(
+                        f"scenario '{name}' already exists (saved by {row.author or 'someone'} at "
+                        f"{_when(row.updated_at)}); load it or choose another name"
+                    )
+                if row.status == "proposed":
+                    raise PlanError(
+                        f"scenario '{name}' is the proposed plan of this cycle and stays as promoted: "
+                        "save your changes under a new name"
+                    )
+                if row.version != expected_version:
+                    raise ConflictError(
+                        f"scenario '{name}' was changed by {row.author or 'someone'} at {_when(row.updated_at)} "
+                        f"(version {row.version}, you loaded {expected_version}); reload"
+                    )
+                row.levers = levers.to_dict()
+                row.results = kpis
+                row.author = user
+                row.updated_at = _now()
+                s.flush()  # UPDATE … WHERE version = loaded version: a concurrent save makes it match nothing
+                action = "scenario_saved"
+            plan_repo.audit(
+                s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version}
+            )
+            result = (row.id, row.version)
+    except (StaleDataError, IntegrityError) as exc:
+        log.info("scenario save conflict on %r: %s", name, type(exc).__name__)
+        raise _conflict(engine, cycle_id, name) from None
+    log.info("scenario %r saved by %s (id %s, version %s)", name, user, *result)
+    return result
+
+
+def list_scenarios(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """Saved scenarios of a cycle: ``id, name, status, author, updated_at, version``, the main levers
+    and the KPIs stored when each was saved (revenue, margin, margin_rate, inventory_value_end, fill_rate)."""
+    kpi_cols = ["revenue", "margin", "margin_rate", "inventory_value_end", "fill_rate"]
+    cols = [
+        "id",
+        "name",
+        "status",
+        "author",
+        "updated_at",
+        "version",
+        "demand_change_pct",
+        "price_change_pct",
+        *kpi_cols,
+    ]
+    with session_scope(engine) as s:
+        rows = [_record(r) for r in plan_repo.scenarios(s, cycle_id)]
+    records = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "status": r.status,
+            "author": r.author,
+            "updated_at": r.updated_at,
+            "version": r.version,
+            "demand_change_pct": r.levers.demand_change_pct,
+            "price_change_pct": r.levers.price_change_pct,
+            **{k: r.results.get(k) for k in kpi_cols},
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(records, columns=cols)
+
+
+def compare_scenarios(engine: Engine, cycle_id: int, scenario_ids: list[int] | None = None) -> pd.DataFrame:
+    """The baseline and saved scenarios (all, or ``scenario_ids``) evaluated on the current inputs,
+    side by side (:func:`sop_core.scenario.compare`: deltas vs the baseline)."""
+    inputs = scenario_inputs(engine, cycle_id)
+    results = {BASELINE: evaluate(inputs, sc.Levers())}
+    with session_scope(engine) as s:
+        rows = [_record(r) for r in plan_repo.scenarios(s, cycle_id)]
+    for r in rows:
+        if scenario_ids is None or r.id in scenario_ids:
+            results[r.name] = evaluate(inputs, r.levers)
+    return sc.compare(results)
+
+
+# --------------------------------------------------------------------------- the proposed plan
+def promote(engine: Engine, scenario_id: int, user: str) -> int:
+    """Make a scenario the cycle's proposed plan and write its plan lines; returns the plan version.
+
+    The scenario's status becomes ``proposed`` (any other proposed scenario of the cycle goes back to
+    ``draft``); the plan lines of the cycle's current plan version are replaced. When that version
+    is already signed off by anyone, a new plan version is started instead (a signed plan is never
+    changed).
+    """
+    record = load_scenario(engine, scenario_id)
+    result = evaluate(scenario_inputs(engine, record.cycle_id), record.levers)
+    kpis = _json_kpis(result.kpis)
+    try:
+        with session_scope(engine) as s:
+            cyc = _get_cycle(s, record.cycle_id)
+            row = s.get(m.Scenario, scenario_id)
+            if row is None or row.version != record.version:
+                raise ConflictError(f"scenario '{record.name}' changed while promoting; reload and promote again")
+            version = cyc.plan_version
+            if plan_repo.signoff_count(s, cyc.id, version):
+                version = plan_repo.bump_plan_version(s, cyc.id)
+            plan_repo.delete_plan_lines(s, cyc.id, version)
+            plan_repo.demote_proposed(s, cyc.id, keep_id=row.id)
+            row.status = "proposed"
+            row.results = {**kpis, "plan_version": version}
+            row.updated_at = _now()
+            repo.insert_frame(s, m.PlanLine, result.lines, cycle_id=cyc.id, plan_version=version, scenario_id=row.id)
+            plan_repo.audit(
+                s,
+                user,
+                "plan_promoted",
+                "plan_cycle",
+                cyc.id,
+                {
+                    "scenario": record.name,
+                    "scenario_id": row.id,
+                    "plan_version": version,
+                    "lines": len(result.lines),
+                    "revenue": kpis["revenue"],
+                },
+            )
+    except StaleDataError:
+        raise ConflictError(f"scenario '{record.name}' changed while promoting; reload and promote again") from None
+    log.info("scenario %r promoted to plan version %s by %s", record.name, version, user)
+    return version
+
+
+def plan_lines(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """Stored plan lines of the cycle's current plan version (empty when nothing was promoted)."""
+    with session_scope(engine) as s:
+        cyc = _get_cycle(s, cycle_id)
+        return plan_repo.plan_lines(s, cycle_id, cyc.plan_version)
+
+
+def _current_plan(engine: Engine, cycle_id: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Facts about the current plan and its lines per SKU × period with ``family`` (proposed or baseline)."""
+    with session_scope(engine) as s:
+        cyc = _get_cycle(s, cycle_id)
+        version = cyc.plan_version
+        lines = plan_repo.plan_lines(s, cycle_id, version)
+        scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version) if not lines.empty else None
+        scenario_row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
+        record = _record(scenario_row) if scenario_row is not None else None
+        families = plan_repo.products(s)[["sku", "family"]]
+    info: dict[str, Any] = {"plan_version": version, "scenario_id": scenario_id, "kpis": None}
+    if not lines.empty:
+        info.update(source="proposed", scenario_name=record.name if record else "")
+        info["kpis"] = {k: v for k, v in (record.results if record else {}).items() if k in sc.KPI_LABELS}
+        lines = lines.merge(families, on="sku", how="left")
+        return info, lines
+    result = baseline(engine, cycle_id)
+    info.update(source="baseline", scenario_name=BASELINE, kpis=_json_kpis(result.kpis))
+    return info, result.lines
+
+
+def plan_summary(engine: Engine, cycle_id: int) -> dict[str, Any]:
+    """Headline figures of the cycle's proposed plan, or of the baseline when nothing was promoted.
+
+    Returns:
+        ``source`` ("proposed" | "baseline"), ``scenario_name``, ``scenario_id``, ``plan_version``,
+        ``first_period``/``last_period``, every KPI of :data:`sop_core.scenario.KPI_LABELS` (for a
+        proposed plan: the KPIs computed from the same evaluation that wrote its lines), and
+        ``budget_revenue`` (Σ budget revenue over the horizon's budgeted months, None when there is
+        no budget), ``budget_months``, ``plan_revenue_budget_months`` (plan revenue over those same
+        months) and ``budget_gap`` = plan − budget over those months.
+    """
+    info, lines = _current_plan(engine, cycle_id)
+    kpis = dict(info.pop("kpis") or {})
+    if "revenue" not in kpis:
+        # plan lines without a stored evaluation (written by another planner): what the lines tell
+        revenue, cost = float(lines["revenue"].sum()), float(lines["cost"].sum())
+        kpis = {
+            "revenue": revenue,
+            "margin": revenue - cost,
+            "margin_rate": (revenue - cost) / revenue if revenue else None,
+        }
+    summary: dict[str, Any] = {k: kpis.get(k) for k in sc.KPI_LABELS}
+    summary.update(info)
+    first, last = pd.Timestamp(lines["period"].min()), pd.Timestamp(lines["period"].max())
+    summary.update(first_period=first.date(), last_period=last.date())
+    with session_scope(engine) as s:
+        budget = plan_repo.budget(s, first.date(), last.date())
+    if budget.empty:
+        summary.update(budget_revenue=None, budget_months=0, plan_revenue_budget_months=None, budget_gap=None)
+    else:
+        months = set(pd.to_datetime(budget["period"]))
+        in_budget = lines[pd.to_datetime(lines["period"]).isin(months)]
+        plan_rev = float(in_budget["revenue"].sum())
+        budget_rev = float(budget["revenue"].sum())
+        summary.update(
+            budget_revenue=budget_rev,
+            budget_months=len(months),
+            plan_revenue_budget_months=plan_rev,
+            budget_gap=plan_rev - budget_rev,
+        )
+    return summary
+
+
+def plan_table(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """The current plan (proposed or baseline) by family and month:
+    ``family, period, demand_qty, supply_qty, inventory_qty, revenue, cost, margin, budget_revenue``."""
+    _info, lines = _current_plan(engine, cycle_id)
+    cols = ["demand_qty", "supply_qty", "inventory_qty", "revenue", "cost"]
+    table = sc.by_family_period(lines[["family", "period", *cols]])
+    first, last = table["period"].min(), table["period"].max()
+    with session_scope(engine) as s:
+        budget = plan_repo.budget(s, pd.Timestamp(first).date(), pd.Timestamp(last).date())
+    budget = budget.rename(columns={"revenue": "budget_revenue"})[["family", "period", "budget_revenue"]]
+    budget["period"] = pd.to_datetime(budget["period"])
+    table["period"] = pd.to_datetime(table["period"])
+    return table.merge(budget, on=["family", "period"], how="left")
+
+
+# --------------------------------------------------------------------------- sign-off
+def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str = "") -> int:
+    """Record that ``user`` signs off the cycle's current plan version as ``role``; returns the row id.
+
+    Raises:
+        PlanError: unknown role or user, a user without that role, or no plan lines to sign.
+        ConflictError: that role already signed this plan version.
+    """
+    if role not in SIGNOFF_ROLES:
+        raise PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(SIGNOFF_ROLES)}")
+    try:
+        with session_scope(engine) as s:
+            cyc = _get_cycle(s, cycle_id)
+            label, version = _cycle_label(cyc), cyc.plan_version
+            user_role = plan_repo.user_role(s, user)
+            if user_role is None:
+                raise PlanError(f"user {user!r} is unknown: sign in first")
+            if user_role not in (role, "admin"):
+                raise PlanError(f"{user} has the role {user_role}; only a {role} (or an admin) can sign off as {role}")
+            if plan_repo.plan_line_count(s, cycle_id, version) == 0:
+                raise PlanError(
+                    f"cycle {label} has no proposed plan (version {version}) to sign off: "
+                    "promote a scenario on the Reconciliation page first"
+                )
+            existing = plan_repo.signoff(s, cycle_id, version, role)
+            if existing is not None:
+                raise ConflictError(
+                    f"{ROLE_LABELS[role]} already signed off plan version {version} of cycle {label} "
+                    f"({existing.username} at {_when(existing.signed_at)})"
+                )
+            row = m.Signoff(
+                cycle_id=cycle_id, plan_version=version, role=role, username=user, comment=comment, signed_at=_now()
+            )
+            s.add(row)
+            s.flush()
+            plan_repo.audit(
+                s,
+                user,
+                "plan_signed_off",
+                "plan_cycle",
+                cycle_id,
+                {"role": role, "plan_version": version, "comment": comment},
+            )
+            signoff_id = row.id
+    except IntegrityError:
+        raise ConflictError(f"{ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
+    log.info("cycle %s plan version %s signed off as %s by %s", cycle_id, version, role, user)
+    return signoff_id
+
+
+def signoffs(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """Every stored sign-off of a cycle: ``plan_version, role, username, signed_at, comment``."""
+    with session_scope(engine) as s:
+        frame = plan_repo.signoffs(s, cycle_id)
+    return frame.reindex(columns=["plan_version", "role", "username", "signed_at", "comment"])
+
+
+def signoff_status(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """One row per sign-off role for the current plan version:
+    ``role, label, signed, username, signed_at, comment`` (empty who/when while unsigned)."""
+    with session_scope(engine) as s:
+        version = _get_cycle(s, cycle_id).plan_version
+        frame = plan_repo.signoffs(s, cycle_id)
+    current = frame[frame["plan_version"] == version].set_index("role") if not frame.empty else pd.DataFrame()
+    rows = []
+    for role in SIGNOFF_ROLES:
+        hit = current.loc[role] if role in current.index else None
+        rows.append(
+            {
+                "role": role,
+                "label": ROLE_LABELS[role],
+                "signed": hit is not None,
+                "username": hit["username"] if hit is not None else "",
+                "signed_at": hit["signed_at"] if hit is not None else None,
+                "comment": hit["comment"] if hit is not None else "",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,100 @@
+"""The Data page on the demo company: data health, validation of uploads, commit, templates."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from sop_core.db import models as m
+from sop_core.db import repo
+from sop_core.db.engine import session_scope
+
+
+def _open(app_env: str) -> AppTest:
+    at = AppTest.from_file(app_env, default_timeout=90)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {mt.label: mt.value for mt in at.metric}
+
+
+def _health(at: AppTest) -> pd.DataFrame:
+    return at.dataframe[0].value.set_index("table")
+
+
+def _a_history_row(engine: Engine) -> pd.Series:
+    with session_scope(engine) as s:
+        history = repo.read_table(s, "sales_history")
+    return history.sort_values(["sku", "period"]).iloc[-1]
+
+
+def test_data_health_shows_every_table_with_its_rows(app_env: str, demo_engine: Engine) -> None:
+    at = _open(app_env)
+    assert at.title[0].value == "Data"
+    with session_scope(demo_engine) as s:
+        counts = repo.table_counts(s)
+    health = _health(at)
+    assert list(health.index) == list(m.INPUT_TABLES)
+    assert health["rows"].to_dict() == {t: counts[t] for t in m.INPUT_TABLES}
+    assert health.loc["sales_history", "skus_total"] == counts["product"]
+    assert str(health.loc["sales_history", "first_period"])[:10] == "2022-11-01"
+    assert str(health.loc["sales_history", "last_period"])[:10] == "2026-10-01"
+    metrics = _metrics(at)
+    assert metrics["SKUs"] == f"{counts['product']:,}"
+    assert metrics["Months of history"] == "48"
+    assert metrics["Last actual period"] == "Oct 2026"
+    assert metrics["Empty input tables"] == "0"
+    labels = [b.label for b in at.get("download_button")]
+    assert labels.count("CSV") == len(m.INPUT_TABLES) and labels.count("XLSX") == len(m.INPUT_TABLES)
+
+
+def test_a_bad_upload_lists_its_issues_and_cannot_be_committed(app_env: str, demo_engine: Engine) -> None:
+    row = _a_history_row(demo_engine)
+    content = f"sku,period,quantity\n{row['sku']},2026-10-01,12\nNO-SUCH-SKU,2026-10-01,-4\n".encode()
+    at = _open(app_env)
+    at.file_uploader(key="data_uploads").set_value(("sales_history_fix.csv", content, "text/csv")).run()
+    assert at.button(key="data_commit").disabled
+    at.button(key="data_validate").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.error[0].value == "2 problems found; nothing was imported. Fix the files and validate again."
+    issues = at.dataframe[-1].value
+    assert issues.astype(str).values.tolist() == [
+        [
+            "sales_history_fix.csv",
+            "3",
+            "sku",
+            "NO-SUCH-SKU",
+            "is not a known SKU; add it to product (in the database or in the same import)",
+        ],
+        ["sales_history_fix.csv", "3", "quantity", "-4", "is negative; quantities must be ≥ 0"],
+    ]
+    assert at.button(key="data_commit").disabled
+
+
+def test_a_valid_upload_is_committed_and_the_rows_are_updated(app_env: str, demo_engine: Engine) -> None:
+    row = _a_history_row(demo_engine)
+    period = f"{row['period']:%Y-%m-%d}"
+    content = f"sku,period,quantity\n{row['sku']},{period},{row['quantity'] + 7:g}\n".encode()
+    with session_scope(demo_engine) as s:
+        before = repo.table_counts(s)
+    at = _open(app_env)
+    at.file_uploader(key="data_uploads").set_value(("sales_history_fix.csv", content, "text/csv")).run()
+    at.button(key="data_validate").click().run()
+    assert at.success[0].value == "1 file valid: ready to commit."
+    assert not at.button(key="data_commit").disabled
+    at.button(key="data_commit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.success[0].value == "Imported 1 file, 1 row: sales_history 1 (0 new, 1 updated)"
+    after_row = _a_history_row(demo_engine)
+    assert after_row["quantity"] == pytest.approx(row["quantity"] + 7)
+    with session_scope(demo_engine) as s:
+        after = repo.table_counts(s)
+    assert after["sales_history"] == before["sales_history"]
+    assert after["audit_log"] == before["audit_log"] + 1
+    assert _health(at).loc["sales_history", "rows"] == before["sales_history"]

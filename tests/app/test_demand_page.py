@@ -1,0 +1,213 @@
+"""Demand review page: what the planner sees equals what the demand service computes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from pages import ui
+from sop_core.db.engine import make_engine
+from sop_core.services import cycle as cycle_service
+from sop_core.services import demand
+
+
+@pytest.fixture
+def db(demo_url: str) -> Iterator[Engine]:
+    eng = make_engine(demo_url)
+    yield eng
+    eng.dispose()
+
+
+def _open(app_env: str, **session: object) -> AppTest:
+    at = AppTest.from_file(app_env, default_timeout=120)
+    for k, v in session.items():
+        at.session_state[k] = v
+    at.run()  # Demand review is the default page (served at "/")
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Demand review"
+    return at
+
+
+@pytest.fixture
+def page(app_env: str) -> AppTest:
+    return _open(app_env)
+
+
+def _current(db: Engine) -> int:
+    return cycle_service.list_cycles(db)[0].id
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _expected(summary: dict) -> dict[str, str]:
+    return {
+        "Forecast, next 12 months": ui.fmt_qty(summary["forecast_12m"]),
+        "Consensus, next 12 months": ui.fmt_qty(summary["consensus_12m"]),
+        "vs last 12 months": ui.fmt_pct(summary["change_12m"]),
+        "Backtest WMAPE": ui.fmt_pct(summary["backtest_wmape"]),
+        "Forecast run": f"#{summary['run_id']} · {summary['engine']}",
+    }
+
+
+def _table(at: AppTest, first_column: str) -> pd.DataFrame:
+    """The read-only table whose first column has this header."""
+    return [d.value for d in at.dataframe if d.editing_mode == "read_only" and d.value.columns[0] == first_column][0]
+
+
+def _chart_consensus(at: AppTest) -> list[float]:
+    """The y values of the chart's "Consensus" trace (plotly sends arrays as base64 typed buffers)."""
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    y = [t for t in traces if t.get("name") == "Consensus"][0]["y"]
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).tolist()
+    return list(y)
+
+
+def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, db: Engine) -> None:
+    cid = _current(db)
+    assert page.title[0].value == "Demand review"
+    assert page.selectbox(key="demand_level").value == "total"
+    assert page.selectbox(key="demand_item").value == "Total"
+    run = demand.latest_run(db, cycle_id=cid)
+    summary = demand.item_summary(db, "total", "Total", run["id"], cid)
+    assert summary["forecast_12m"] > 0 and summary["consensus_12m"] > 0
+    assert _metrics(page) == _expected(summary)
+    # the grid lists the 18 forecast months from November 2026 with statistical and consensus
+    grid = demand.override_grid(db, cid, "total", "Total")
+    assert len(grid) == run["horizon"] == 18
+    assert pd.Timestamp(grid["period"].iloc[0]) == pd.Timestamp("2026-11-01")
+    shown = page.data_editor[0].value
+    assert shown["consensus"].tolist() == pytest.approx(grid["consensus"].tolist())
+    assert shown["statistical"].tolist() == pytest.approx(grid["statistical"].tolist())
+    assert _chart_consensus(page) == pytest.approx(grid["consensus"].tolist())
+    assert "Overrides and consensus by month" in [s.value for s in page.subheader]
+    # biggest changes vs the 2026-10 cycle and the accuracy tables show the service's figures
+    changes = demand.changes_vs_last_cycle(db, cid, "family")
+    shown = _table(page, "Family")
+    assert shown["Family"].tolist() == changes["item"].tolist()
+    assert shown["Change"].tolist() == [ui.fmt_qty(v) for v in changes["change"]]
+    acc = demand.item_accuracy(db, cid, "total", "Total").set_index("forecast")
+    shown = _table(page, "Forecast").set_index("Forecast")
+    assert shown.loc["Consensus", "WMAPE"] == ui.fmt_pct(acc.loc["Consensus", "wmape"]) != "–"
+    assert shown.loc["Seasonal naive", "MASE"] == ui.fmt_num(acc.loc["Seasonal naive", "mase"])
+    fva = demand.fva_table(db, cid)
+    shown = _table(page, "Group")
+    assert shown["FVA consensus"].tolist() == [ui.fmt_pct(v) for v in fva["fva_consensus"]]
+    assert "Author" in shown["Group"].tolist()
+    # switching to a family shows its figures
+    page.selectbox(key="demand_level").set_value("family").run()
+    assert not page.exception, [e.message for e in page.exception]
+    families = demand.items(db, "family")
+    assert page.selectbox(key="demand_item").options == families
+    run_id = demand.latest_run(db, cycle_id=cid)["id"]
+    assert _metrics(page) == _expected(demand.item_summary(db, "family", families[0], run_id, cid))
+    other = families[-1]
+    page.selectbox(key="demand_item").set_value(other).run()
+    assert _metrics(page) == _expected(demand.item_summary(db, "family", other, run_id, cid))
+
+
+def test_a_saved_family_override_shows_as_consensus(app_env: str, db: Engine) -> None:
+    cid = _current(db)
+    family = demand.items(db, "family")[0]
+    grid = demand.override_grid(db, cid, "family", family)
+    first = pd.Timestamp(grid["period"].iloc[0])
+    edits = pd.DataFrame({"period": [first], "value": [None], "pct": [20.0], "reason": ["promotion"],
+                          "comment": ["spring campaign"]})
+    demand.save_overrides(db, cid, "family", family, edits, "dana", {first: grid["version"].iloc[0]})
+    at = _open(app_env, demand_level="family", demand_item=family)
+    after = demand.override_grid(db, cid, "family", family)
+    assert after["consensus"].iloc[0] == pytest.approx(1.2 * after["statistical"].iloc[0])
+    assert _chart_consensus(at) == pytest.approx(after["consensus"].tolist())
+    run_id = demand.latest_run(db, cycle_id=cid)["id"]
+    summary = demand.item_summary(db, "family", family, run_id, cid)
+    assert summary["consensus_12m"] > summary["forecast_12m"]
+    assert _metrics(at)["Consensus, next 12 months"] == ui.fmt_qty(summary["consensus_12m"])
+    # the total consensus moves by the same units; the changes table lists the family
+    total = demand.override_grid(db, cid, "total", "Total")
+    assert total["consensus"].iloc[0] - total["statistical"].iloc[0] == pytest.approx(0.2 * after["statistical"].iloc[0])
+
+
+def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
+    cid = _current(db)
+    at = _open(app_env)
+    key = [k for k in at.session_state if str(k).startswith("demand_grid_")]
+    grid_key = f"demand_grid_{cid}_total_Total_0"
+    at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 10.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="demand_save").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == ["2026-12: a reason code is required"], key
+    assert demand.list_overrides(db, cid).empty
+    at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 10.0, "reason": "market intelligence"}},
+                                  "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="demand_save").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    saved = demand.list_overrides(db, cid)
+    assert saved[["level", "item", "pct", "reason", "author"]].values.tolist() == [
+        ["total", "*", 10.0, "market intelligence", "demo"]]
+    grid = demand.override_grid(db, cid, "total", "Total")
+    assert grid["consensus"].iloc[1] == pytest.approx(1.1 * grid["statistical"].iloc[1])
+    shown = at.data_editor[0].value
+    assert shown["consensus"].tolist() == pytest.approx(grid["consensus"].tolist())
+    assert shown["author"].iloc[1] == "demo"
+    assert _chart_consensus(at) == pytest.approx(grid["consensus"].tolist())
+    # another planner changes the same month meanwhile: the stale save is refused and nothing is lost
+    other = pd.DataFrame({"period": [grid["period"].iloc[1]], "pct": [-5.0], "reason": ["lost customer"]})
+    demand.save_overrides(db, cid, "total", "Total", other, "erin", {grid["period"].iloc[1]: 1})
+    grid_key = f"demand_grid_{cid}_total_Total_1"
+    at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 12.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="demand_save").click().run()
+    assert any("Someone changed these months since you opened them: 2026-12 by erin" in e.value for e in at.error)
+    assert demand.list_overrides(db, cid)["pct"].tolist() == [-5.0]
+    at.button(key="demand_reload").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.data_editor[0].value["author"].iloc[1] == "erin"
+
+
+def test_meeting_mode_and_a_locked_cycle_are_read_only(app_env: str, db: Engine) -> None:
+    at = _open(app_env, meeting_mode=True)
+    assert "Meeting mode: overrides are read-only." in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "demand_save"]
+    assert at.data_editor[0].proto.disabled
+    locked = [c for c in cycle_service.list_cycles(db) if c.status not in demand.EDITABLE_STATES][0]
+    at.session_state["meeting_mode"] = False
+    at.session_state["cycle_month"] = locked.label
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert f"Cycle {locked.label} is in {locked.status}: its overrides are locked (they change only in draft or " \
+        "demand review)." in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "demand_save"]
+
+
+@pytest.mark.slow
+def test_a_cycle_without_forecast_offers_to_run_it(app_env: str, db: Engine) -> None:
+    from sqlalchemy import delete
+
+    from sop_core.db import models as m
+    from sop_core.db.engine import session_scope
+
+    cid = _current(db)
+    with session_scope(db) as s:
+        runs = s.scalars(m.ForecastRun.__table__.select().with_only_columns(m.ForecastRun.id)
+                         .where(m.ForecastRun.cycle_id == cid)).all()
+        s.execute(delete(m.Forecast).where(m.Forecast.run_id.in_(runs)))
+        s.execute(delete(m.ForecastRun).where(m.ForecastRun.id.in_(runs)))
+    at = _open(app_env)
+    assert "Cycle 2026-11 has no forecast yet." in [i.value for i in at.info]
+    assert not at.metric
+    at.button(key="demand_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    run = demand.latest_run(db, cycle_id=cid)
+    assert run is not None and run["created_by"] == "demo"
+    assert _metrics(at)["Forecast run"] == f"#{run['id']} · {run['engine']}"

@@ -1,0 +1,101 @@
+"""Executive review page: headline figures, plan diff, decisions with outcomes, sign-off, meeting mode."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from pages import ui
+from sop_core import scenario as sc
+from sop_core.db.engine import make_engine
+from sop_core.services import plan, workflow
+
+
+@pytest.fixture
+def app_engine(app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - app_env points SOP_DATABASE_URL at the demo copy
+    eng = make_engine(os.environ["SOP_DATABASE_URL"])
+    yield eng
+    eng.dispose()
+
+
+def open_page(app_env: str, meeting: bool = False) -> AppTest:
+    at = AppTest.from_file(app_env, default_timeout=90)
+    at.run()
+    if meeting:
+        at.toggle(key="meeting_mode").set_value(True).run()
+    at.switch_page("pages/executive_review.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.mark.slow
+def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_engine: Engine) -> None:
+    cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
+    sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", sc.Levers(demand_change_pct=5), "dana", None)
+    plan.promote(app_engine, sid, "dana")
+    head = workflow.headline(app_engine, cycle_id)
+
+    at = open_page(app_env)
+    assert at.title[0].value == "Executive review"
+    assert any(c.value.startswith("Proposed plan **Board case** · plan version 1") for c in at.caption)
+    shown = {m.label: (m.value, m.delta) for m in at.metric}
+    assert shown["Revenue"] == (ui.fmt_money(head["revenue"]), f"{ui.fmt_money(head['budget_gap'])} vs budget")
+    assert shown["Margin"] == (ui.fmt_money(head["margin"]),
+                               f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan")
+    assert shown["Fill rate"][0] == ui.fmt_pct(head["fill_rate"])
+    assert shown["Inventory value"][0] == ui.fmt_money(head["inventory_value_end"])
+    assert shown["Capacity risks"][0] == str(head["capacity_risks"])
+    # past decisions of 2026-09 and 2026-10, each with planned and actual revenue
+    past = next(d.value for d in at.dataframe if "actual_revenue" in d.value.columns)
+    assert sorted(past["cycle"].unique()) == ["2026-09", "2026-10"]
+    assert past["actual_revenue"].notna().all()
+    # record the outcome of the 2026-09 shift decision
+    by_text = workflow.past_decisions(app_engine, cycle_id).set_index("decision")["id"]
+    at.selectbox(key="outcome_decision").set_value(int(by_text["Add a Saturday shift on the sewing line in November"]))
+    at.run()
+    at.selectbox(key="outcome_status").set_value("done").run()
+    at.text_input(key="outcome_text").input("Shift added from 7 November").run()
+    at.button(key="outcome_save").click().run()
+    assert [s.value for s in at.success] == ["Outcome saved."]
+    stored = workflow.past_decisions(app_engine, cycle_id).set_index("decision")
+    assert stored.loc["Add a Saturday shift on the sewing line in November", ["status", "outcome"]].tolist() == [
+        "done", "Shift added from 7 November"]
+    # log a decision linked to the proposed scenario
+    at.text_input(key="decision_text").input("Approve the Board case").run()
+    at.text_input(key="decision_owner").input("eric").run()
+    at.selectbox(key="decision_scenario").set_value(sid).run()
+    at.button(key="decision_add").click().run()
+    assert [s.value for s in at.success] == ["Decision logged."]
+    log = workflow.decisions(app_engine, cycle_id)
+    assert log[["decision", "owner", "scenario"]].values.tolist() == [["Approve the Board case", "eric", "Board case"]]
+    # sign off as every role (demo user holds them all); the last one freezes the version
+    for role in plan.SIGNOFF_ROLES:
+        at.button(key=f"signoff_{role}").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+    assert at.success[0].value == ("Signed off as Executive. Every role has signed: the plan version is frozen.")
+    assert workflow.cycle_info(app_engine, cycle_id).status == "signed"
+    assert workflow.is_frozen(app_engine, cycle_id)
+    assert all(at.button(key=f"signoff_{r}").disabled for r in plan.SIGNOFF_ROLES)
+
+
+def test_meeting_mode_has_no_editing_controls(app_env: str) -> None:
+    at = open_page(app_env, meeting=True)
+    keys = {b.key for b in at.button}
+    assert not any(k and k.startswith("signoff_") for k in keys)
+    assert "decision_add" not in keys and "cycle_advance" not in keys
+    assert [t.key for t in at.text_input] == []
+    assert {m.label for m in at.metric} >= {"Revenue", "Margin", "Fill rate", "Inventory value", "Capacity risks"}
+    assert "prepare_exports" in keys  # the meeting pack stays downloadable
+
+
+def test_sign_off_without_a_plan_is_refused(app_env: str, app_engine: Engine) -> None:
+    at = open_page(app_env)
+    assert "No proposed plan yet" in at.warning[0].value
+    at.button(key="signoff_executive").click().run()
+    assert "no proposed plan" in at.error[0].value and "promote a scenario" in at.error[0].value
+    cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
+    assert plan.signoffs(app_engine, cycle_id).empty

@@ -1,0 +1,76 @@
+"""Inventory policy section (drawn on the KPIs page): what it shows matches the supply services."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sop_core import inventory
+from sop_core.db.engine import make_engine
+from sop_core.services import supply as supply_service
+from sop_core.services.cycle import list_cycles
+
+
+def _section_script() -> None:
+    import os
+
+    from pages import inventory_section
+    from sop_core.db.engine import make_engine
+    from sop_core.services.cycle import list_cycles
+
+    engine = make_engine(os.environ["SOP_DATABASE_URL"])
+    inventory_section.render(engine, list_cycles(engine)[0])
+
+
+@pytest.fixture
+def section(app_env: str, demo_url: str) -> tuple[AppTest, str]:  # noqa: ARG001
+    at = AppTest.from_function(_section_script, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at, demo_url
+
+
+def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTest, str]) -> None:
+    at, url = section
+    engine = make_engine(url)
+    try:
+        cycle = list_cycles(engine)[0]
+        policy = supply_service.inventory_policy(engine, cycle.id)
+        frontier = supply_service.service_frontier(engine, cycle.id)
+        backtest = supply_service.policy_backtest(engine, cycle.id)
+    finally:
+        engine.dispose()
+    # ABC/XYZ counts: the matrix of the classes the policy uses, every SKU counted once
+    matrix = at.dataframe[0].value
+    pd.testing.assert_frame_equal(matrix, inventory.abc_xyz_matrix(policy), check_names=False)
+    assert int(matrix.to_numpy().sum()) == len(policy) == 176
+    # safety stock / reorder point / EOQ table: the service's numbers, intermittent items on the empirical method
+    table = at.dataframe[1].value.set_index("sku")
+    expected = policy.set_index("sku")
+    assert table["safety_stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
+    assert table["reorder_point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
+    assert set(table.loc[expected["intermittent"], "method"]) == {"empirical"}
+    assert (table["reorder_point"] >= table["safety_stock"]).all()
+    # frontier: per class, the inventory value rises with the service level
+    wide = at.dataframe[2].value
+    assert list(wide.index)[0] == "80.0 %" and list(wide.index)[-1] == "99.5 %"
+    for seg in ("A", "B", "C"):
+        shown = wide[seg].to_numpy()
+        assert (shown[1:] > shown[:-1]).all()
+        assert shown.tolist() == pytest.approx(frontier.loc[frontier["segment"] == seg, "inventory_value"].tolist())
+    # backtest table: achieved fill rates as the service measured them
+    shown_bt = at.dataframe[3].value
+    assert shown_bt["fill_rate"].round(6).tolist() == (backtest["fill_rate"] * 100).round(6).tolist()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Below reorder point"] == str(int(policy["below_reorder_point"].sum()))
+    assert metrics["Intermittent items"] == str(int(policy["intermittent"].sum()))
+
+
+def test_matrix_targets_switch_the_service_levels(section: tuple[AppTest, str]) -> None:
+    at, _url = section
+    at.radio(key="inv_targets").set_value("matrix").run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[1].value
+    expected = table["class"].map(inventory.DEFAULT_SERVICE_TARGETS) * 100
+    assert table["service_level"].round(6).tolist() == expected.round(6).tolist()

@@ -1,0 +1,79 @@
+"""KPIs page: cards, traffic lights, targets and the exception list show exactly what the services compute."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from streamlit.testing.v1 import AppTest
+
+from sop_core.db.engine import make_engine
+from sop_core.services import kpi as kpi_service
+from sop_core.services import monitor as monitor_service
+
+LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
+
+
+def _cards(at: AppTest) -> dict[str, object]:
+    return {m.label.split(" ", 1)[1]: m for m in at.metric if m.label.split(" ", 1)[0] in LIGHT.values()}
+
+
+def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_url: str) -> None:
+    engine = make_engine(demo_url)
+    try:
+        kpi_service.save_kpi_targets(
+            engine, "all", kpi_service.kpi_targets(engine).reset_index().loc[[1]].assign(target=70.0), "demo"
+        )  # OTIF target 70 % for all SKUs
+        monitor_service.run_monitor(engine, today=dt.date(2026, 11, 25))
+        summary = kpi_service.kpi_summary(engine)
+        exceptions = monitor_service.exception_list(engine)
+        segment_a = kpi_service.kpi_summary(engine, segment="abc:A")
+    finally:
+        engine.dispose()
+
+    at = AppTest.from_file(app_env, default_timeout=120)
+    at.run()
+    at.switch_page("pages/kpis.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "KPIs"
+
+    cards = _cards(at)
+    assert list(cards) == summary["kpi"].tolist()  # ten KPIs, in the service's order
+    for key, row in summary.iterrows():
+        card = cards[row["kpi"]]
+        assert card.label == f"{LIGHT[row['status']]} {row['kpi']}", key
+        assert card.value == kpi_service.format_kpi(row["value"], row["unit"]), key
+        assert card.delta == kpi_service.format_gap(row["gap"], row["unit"]), key
+        assert card.proto.delta_description == f"target {kpi_service.format_kpi(row['target'], row['unit'])}", key
+    # the demo company: real numbers, the stored OTIF target of 70 % (76.2 % meets it → green), 6 stockouts → red
+    assert all(cards[label].value != "–" for label in ("Fill rate", "OTIF", "Inventory turns", "Days of supply"))
+    assert cards["OTIF"].label == ":green[●] OTIF" and cards["OTIF"].proto.delta_description == "target 70.0 %"
+    assert cards["Stockouts"].label.startswith(":red[●]")
+
+    targets = next(d.value for d in at.dataframe if "tolerance" in d.value.columns)
+    assert targets["target"].tolist()[:2] == [95.0, 70.0]
+    assert targets["source"].tolist()[:2] == ["default", "all"]
+
+    table = next(d.value for d in at.dataframe if "message" in d.value.columns)
+    assert len(table) == len(exceptions) > 0
+    assert table["sku"].tolist() == exceptions["sku"].tolist()
+    assert table["action"].tolist() == exceptions["action"].tolist()
+    assert {"Reorder point breach", "Supplier OTIF"} <= set(table["type"]) <= set(monitor_service.KIND_LABELS.values())
+
+    # drill-down: the first SKU with an exception, its policy numbers as the service computes them
+    drill = at.selectbox(key="kpi_drill_sku")
+    assert drill.value == exceptions["sku"].iloc[0]
+    engine = make_engine(demo_url)
+    try:
+        detail = kpi_service.sku_detail(engine, drill.value)
+    finally:
+        engine.dispose()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Reorder point"] == f"{detail.policy['reorder_point']:,.0f}"
+    assert shown["On hand"] == f"{detail.policy['on_hand']:,.0f}"
+
+    # another segment: the cards follow it
+    at.selectbox(key="kpi_segment").set_value("abc:A").run()
+    assert not at.exception, [e.message for e in at.exception]
+    cards = _cards(at)
+    for _key, row in segment_a.iterrows():
+        assert cards[row["kpi"]].value == kpi_service.format_kpi(row["value"], row["unit"])

@@ -1,0 +1,167 @@
+"""Reconciliation page: the what-if levers move the figures; scenarios are saved, guarded and promoted."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from pages import ui
+from sop_core import scenario as sc
+from sop_core.db.engine import make_engine
+from sop_core.services import cycle as cycle_service
+from sop_core.services import plan
+
+
+@pytest.fixture
+def app_engine(app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - app_env points SOP_DATABASE_URL at the demo copy
+    eng = make_engine(os.environ["SOP_DATABASE_URL"])
+    yield eng
+    eng.dispose()
+
+
+def open_page(app_env: str) -> AppTest:
+    at = AppTest.from_file(app_env, default_timeout=90)
+    at.switch_page("pages/reconciliation.py").run()  # straight to the page (the default page is not needed)
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def test_demand_slider_moves_revenue_to_the_evaluated_value(app_env: str, app_engine: Engine) -> None:
+    at = open_page(app_env)
+    assert at.title[0].value == "Reconciliation"
+    cycle_id = cycle_service.list_cycles(app_engine)[0].id
+    inputs = plan.scenario_inputs(app_engine, cycle_id)
+    base = sc.evaluate(inputs, sc.Levers()).kpis
+    up = sc.evaluate(inputs, sc.Levers(demand_change_pct=10)).kpis
+    assert metrics(at)["Revenue"][0] == ui.fmt_money(base["revenue"])
+    assert metrics(at)["Fill rate"][0] == ui.fmt_pct(base["fill_rate"])
+
+    at.slider(key="demand_change_pct").set_value(10).run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = metrics(at)
+    assert shown["Revenue"] == (ui.fmt_money(up["revenue"]), "+" + ui.fmt_money(up["revenue"] - base["revenue"]))
+    assert shown["Revenue"][0] != ui.fmt_money(base["revenue"])
+    assert shown["Margin"][0] == ui.fmt_money(up["margin"])
+    assert shown["Inventory value"][0] == ui.fmt_money(up["inventory_value_end"])
+    assert shown["Fill rate"][0] == ui.fmt_pct(up["fill_rate"])
+
+
+def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(app_env: str, app_engine: Engine) -> None:
+    at = open_page(app_env)
+    cycle_id = cycle_service.list_cycles(app_engine)[0].id
+    inputs = plan.scenario_inputs(app_engine, cycle_id)
+    resources = sorted(inputs.resources["resource"])
+    base = sc.evaluate(inputs, sc.Levers()).kpis
+    assert at.toggle(key="overtime_allowed").value is True
+    assert at.selectbox(key="capacity_resource").value == "All resources"
+
+    at.toggle(key="overtime_allowed").set_value(False).run()
+    at.slider(key="capacity_change_pct").set_value(-40).run()
+    assert not at.exception, [e.message for e in at.exception]
+    levers = sc.Levers(overtime_allowed=False, capacity_changes={r: -40.0 for r in resources})
+    cut = sc.evaluate(inputs, levers)
+    shown = metrics(at)
+    assert shown["Stockout units"][0] == ui.fmt_qty(cut.kpis["stockout_units"])
+    assert shown["Stockout units"][0] != ui.fmt_qty(base["stockout_units"])
+    assert shown["Fill rate"][0] == ui.fmt_pct(cut.kpis["fill_rate"])
+    assert shown["Overtime cost"][0] == ui.fmt_money(0.0)
+    assert shown["Margin"][0] == ui.fmt_money(cut.kpis["margin"])
+    # the gap table names the binding resources, and the shadow prices say what an hour is worth
+    gap = next(d.value for d in at.dataframe if "constraint" in d.value.columns)
+    assert any(c.startswith("capacity ") for c in gap["constraint"])
+    assert gap["shortage_qty"].sum() == pytest.approx(
+        sc.supply_gap(cut).query("shortage_qty > 0.5")["shortage_qty"].sum()
+    )
+    assert any("One more hour on" in md.value for md in at.markdown)
+
+    # one resource only: the slider's change applies to the chosen resource
+    at.selectbox(key="capacity_resource").set_value(resources[0]).run()
+    one = sc.evaluate(inputs, sc.Levers(overtime_allowed=False, capacity_changes={resources[0]: -40.0}))
+    assert metrics(at)["Margin"][0] == ui.fmt_money(one.kpis["margin"])
+
+
+def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
+    at = open_page(app_env)
+    cycle_id = cycle_service.list_cycles(app_engine)[0].id
+    at.slider(key="demand_change_pct").set_value(5).run()
+    at.text_input(key="scenario_name").input("Promo push").run()
+    at.button(key="save_scenario").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [s.value for s in at.success] == ["Saved scenario 'Promo push' (version 1)."]
+    stored = plan.find_scenario(app_engine, cycle_id, "Promo push")
+    assert stored is not None and stored.levers.demand_change_pct == 5 and stored.author == "demo"
+    # the comparison table lists the saved scenario next to the baseline
+    compare = at.dataframe[-1].value
+    assert list(compare.columns) == ["Baseline", "Promo push", "Δ Promo push"]
+
+    # someone else saves the same scenario meanwhile: the page's save is refused, the levers stay
+    plan.save_scenario(app_engine, cycle_id, "Promo push", sc.Levers(demand_change_pct=-8), "dana", 1)
+    at.slider(key="demand_change_pct").set_value(12).run()
+    at.button(key="save_scenario").click().run()
+    assert [e.value for e in at.error] and "scenario 'Promo push' was changed by dana" in at.error[0].value
+    assert at.slider(key="demand_change_pct").value == 12
+    assert plan.find_scenario(app_engine, cycle_id, "Promo push").levers.demand_change_pct == -8
+    at.button(key="reload_scenario").click().run()
+    assert at.slider(key="demand_change_pct").value == -8
+    assert any("Reloaded 'Promo push' (version 2, saved by dana)" in i.value for i in at.info)
+
+    at.button(key="promote").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "'Promo push' is now the proposed plan (version 1)" in at.success[0].value
+    listed = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert listed[["name", "status"]].values.tolist() == [["Promo push", "proposed"]]
+    lines = plan.plan_lines(app_engine, cycle_id)
+    expected = plan.evaluate_scenario(app_engine, stored.id)
+    assert len(lines) == len(expected.lines)
+    assert lines["revenue"].sum() == pytest.approx(expected.kpis["revenue"])
+
+
+def test_meeting_mode_keeps_levers_and_hides_saving(app_env: str) -> None:
+    at = open_page(app_env)
+    at.session_state["meeting_mode"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="demand_change_pct").value == 0
+    keys = {b.key for b in at.button}
+    assert "save_scenario" not in keys and "promote" not in keys
+
+
+def test_compare_up_to_four_scenarios_side_by_side(app_env: str, app_engine: Engine) -> None:
+    cycle_id = cycle_service.list_cycles(app_engine)[0].id
+    saved = {
+        "Promo": sc.Levers(demand_change_pct=10),
+        "No overtime": sc.Levers(overtime_allowed=False),
+        "Price up": sc.Levers(price_change_pct=5, price_elasticity=-1.5),
+    }
+    ids = {name: plan.save_scenario(app_engine, cycle_id, name, lev, "dana", None)[0] for name, lev in saved.items()}
+    at = open_page(app_env)
+    # the three saved scenarios are compared by default; the table has the baseline and a delta per scenario
+    assert at.multiselect(key="compare_ids").value == list(ids.values())
+    table = at.dataframe[-1].value
+    assert list(table.columns) == [
+        "Baseline",
+        "Promo",
+        "Δ Promo",
+        "No overtime",
+        "Δ No overtime",
+        "Price up",
+        "Δ Price up",
+    ]
+    inputs = plan.scenario_inputs(app_engine, cycle_id)
+    base = sc.evaluate(inputs, sc.Levers()).kpis
+    promo = sc.evaluate(inputs, saved["Promo"]).kpis
+    assert table.loc["Revenue", "Promo"] == ui.fmt_money(promo["revenue"])
+    assert table.loc["Revenue", "Δ Promo"] == "+" + ui.fmt_money(promo["revenue"] - base["revenue"])
+    assert len(at.get("plotly_chart")) >= 3  # inventory profile + KPI bars + inventory per scenario
+    # narrowing the choice narrows the table
+    at.multiselect(key="compare_ids").set_value([ids["No overtime"]]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert list(at.dataframe[-1].value.columns) == ["Baseline", "No overtime", "Δ No overtime"]

@@ -1,0 +1,130 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the demo company, the app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from sop_core.db.engine import make_engine
+from sop_core.db.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+SHARED_DATA = ROOT.parent / "shared" / "data"
+PG_URL = os.environ.get("SOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = make_engine(PG_URL)
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any connection failure
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped at the end (runs don't collide)."""
+    problem = _pg_available()
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL at {PG_URL} is unreachable under CI: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    schema = f"sop_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _fresh_sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite), pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database at schema head, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = _fresh_sqlite(tmp_path)
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
+        yield url
+        return
+    url = request.getfixturevalue("pg_schema_url")
+    eng = make_engine(url)
+    upgrade(eng)
+    yield url
+    # empty every table so the next test starts clean (schema stays at head)
+    from sop_core.db.models import ALL_MODELS
+
+    with eng.begin() as conn:
+        names = ", ".join(f'"{mdl.__tablename__}"' for mdl in ALL_MODELS)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty SQLite database at schema head (for tests that need no PostgreSQL run)."""
+    eng = make_engine(_fresh_sqlite(tmp_path))
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company seeded once per run into a SQLite file; tests copy it."""
+    from sop_core.services.bootstrap import ensure_ready
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    eng = make_engine(f"sqlite:///{path}")
+    ensure_ready(eng)
+    with eng.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    eng.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_db_template: Path, tmp_path: Path) -> str:
+    """A private copy of the seeded demo database (tests may write to it)."""
+    target = tmp_path / "demo.db"
+    shutil.copyfile(demo_db_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def demo_engine(demo_url: str) -> Iterator[Engine]:
+    eng = make_engine(demo_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def app_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the app at a private demo database; returns the path of app.py for AppTest.from_file."""
+    monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
+    monkeypatch.setenv("SOP_AUTH", "off")
+    return APP

@@ -1,0 +1,58 @@
+"""Meeting pack exports: the Excel workbook opens with one sheet per step, the deck with its slides."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pptx
+import pytest
+from sqlalchemy import Engine
+
+from sop_core import cli, export
+from sop_core.services import plan, workflow
+
+
+def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> None:
+    cycle = workflow.cycle_by_month(demo_engine, "2026-11")
+    book = openpyxl.load_workbook(io.BytesIO(export.excel_pack(demo_engine, cycle.id)))
+    assert book.sheetnames == ["Summary", "Demand review", "Supply review", "Reconciliation", "Executive review",
+                               "Plan diff", "Decisions", "Sign-off"]
+    summary = book["Summary"]
+    assert summary["A1"].value == "S&OP executive review — cycle 2026-11"
+    assert summary["A1"].font.bold and summary["A3"].font.bold  # title and header row
+    figures = {summary.cell(r, 1).value: summary.cell(r, 2).value for r in range(4, summary.max_row + 1)}
+    head = plan.plan_summary(demo_engine, cycle.id)
+    assert figures["Revenue"] == f"{head['revenue']:,.0f} EUR"
+    # the plan diff sheet: the waterfall steps first (before, six causes, after)
+    diff = book["Plan diff"]
+    assert [diff.cell(r, 1).value for r in range(4, 12)] == [
+        "Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity", "Scenario levers", "After"
+    ]
+    assert diff.freeze_panes == "A4"
+    decisions = [book["Decisions"].cell(r, 2).value for r in range(4, book["Decisions"].max_row + 1)]
+    assert "Pre-build Black Friday stock: cover 1.2 months" in decisions  # a past decision of 2026-10
+
+
+def test_deck_has_the_headline_slides_with_chart_images(demo_engine: Engine) -> None:
+    cycle = workflow.cycle_by_month(demo_engine, "2026-11")
+    deck = pptx.Presentation(io.BytesIO(export.deck(demo_engine, cycle.id)))
+    titles = [s.shapes.title.text for s in deck.slides]
+    assert titles == list(export.SLIDES)
+    assert len(deck.slides) == 7
+    pictures = {s.shapes.title.text: sum(sh.shape_type == 13 for sh in s.shapes) for s in deck.slides}
+    assert pictures["Plan vs last plan"] == 1 and pictures["Revenue by month"] == 1
+
+
+@pytest.mark.parametrize("name", ["pack.xlsx", "deck.pptx"])
+def test_cli_export_writes_the_file(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    name: str) -> None:
+    monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
+    out = tmp_path / name
+    assert cli.main(["export", "--cycle", "2026-10", "--out", str(out)]) == 0
+    if name.endswith(".xlsx"):
+        assert openpyxl.load_workbook(out).sheetnames[0] == "Summary"
+    else:
+        assert len(pptx.Presentation(str(out)).slides) == 7
+    assert cli.main(["export", "--out", str(tmp_path / "pack.csv")]) == 1

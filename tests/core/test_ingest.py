@@ -1,0 +1,411 @@
+"""Import of extracts: reading, the schemas, validation messages, the upsert rule, templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from sop_core import ingest
+from sop_core.db import models as m
+from sop_core.db import repo
+from sop_core.db.engine import session_scope
+from sop_core.ingest import ImportFailed, ImportIssue
+
+KNOWN = {"sku": {"A-100", "A-200"}, "family": {"FRAMES"}, "supplier": {"S1"}, "resource": {"R1"}}
+
+
+def frames_of(**files: bytes) -> dict[str, tuple[str, pd.DataFrame]]:
+    """file name (``.`` written as ``__``) -> CSV bytes, read as the import reads them."""
+    out = {}
+    for key, data in files.items():
+        name = key.replace("__", ".")
+        frame = ingest.read_extract(data, name)
+        out[name] = (frame.attrs["table"], frame)
+    return out
+
+
+def messages(**files: bytes) -> list[str]:
+    return [str(i) for i in ingest.validate(frames_of(**files), KNOWN)]
+
+
+# --------------------------------------------------------------------------- issues
+def test_issue_text_names_file_row_column_value_and_reason() -> None:
+    issue = ImportIssue("sales_history.csv", 14, "quantity", "-4", "is negative; quantities must be ≥ 0")
+    assert str(issue) == "sales_history.csv row 14, column quantity: -4 is negative; quantities must be ≥ 0"
+    assert str(ImportIssue("orders.csv", None, None, None, "does not name an input table")) == (
+        "orders.csv does not name an input table"
+    )
+    assert str(ImportIssue("p.csv", 1, "unit_cost", None, "required column is missing from the header")) == (
+        "p.csv row 1, column unit_cost: required column is missing from the header"
+    )
+    assert str(ImportIssue("s.csv", 4, "sku/period", "A/2026-01-01", "repeats the key of row 2")) == (
+        "s.csv row 4, columns sku/period: A/2026-01-01 repeats the key of row 2"
+    )
+
+
+def test_import_failed_shows_first_issue_and_how_many_more() -> None:
+    a = ImportIssue("a.csv", 2, "sku", "X", "is not a known SKU")
+    b = ImportIssue("a.csv", 3, "sku", "Y", "is not a known SKU")
+    assert str(ImportFailed([a])) == "a.csv row 2, column sku: X is not a known SKU"
+    assert str(ImportFailed([a, b, b])) == "a.csv row 2, column sku: X is not a known SKU (and 2 more)"
+    assert ImportFailed([a, b]).issues == [a, b]
+    frame = ingest.issues_frame([a, b])
+    assert frame.columns.tolist() == ["file", "row", "column", "value", "reason"]
+    assert frame["row"].tolist() == [2, 3]
+
+
+# --------------------------------------------------------------------------- file names and reading
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [
+        ("sales_history.csv", "sales_history"),
+        ("sales_history_2026.csv", "sales_history"),
+        ("Sales_History-2026-10.xlsx", "sales_history"),
+        ("products.csv", "product"),
+        ("supplier_item.csv", "supplier_item"),
+        ("supplier_items_q3.csv", "supplier_item"),
+        ("supplier_2026.csv", "supplier"),
+        ("/tmp/extracts/open_order.csv", "open_order"),
+    ],
+)
+def test_table_for_file(name: str, table: str) -> None:
+    assert ingest.table_for_file(name) == table
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "productline.csv", "history.csv"])
+def test_table_for_file_refuses_other_names(name: str) -> None:
+    with pytest.raises(ImportFailed, match=rf"^{name} does not name an input table"):
+        ingest.table_for_file(name)
+
+
+def test_csv_row_numbers_skip_blank_lines_and_keep_the_line_number() -> None:
+    data = b"SKU , Period,quantity\r\nA-100,2026-08-01,4\r\n\r\nA-200,2026-08-01,5\r\n"
+    frame = ingest.read_extract(data, "sales_history.csv")
+    assert frame.columns.tolist() == ["sku", "period", "quantity"]
+    assert frame.index.tolist() == [2, 4]
+    assert frame.loc[4].tolist() == ["A-200", "2026-08-01", "5"]
+
+
+def test_csv_with_bom_and_semicolons_is_read() -> None:
+    data = "\ufeffsku;period;quantity\nA-100;2026-08-01;4\n".encode()
+    frame = ingest.read_extract(data, "sales_history.csv")
+    assert frame.to_dict("records") == [{"sku": "A-100", "period": "2026-08-01", "quantity": "4"}]
+    assert ingest.validate({"sales_history.csv": ("sales_history", frame)}, KNOWN) == []
+
+
+def test_more_values_than_headers_is_refused() -> None:
+    with pytest.raises(ImportFailed) as info:
+        ingest.read_extract(b"sku,as_of,on_hand\nA-100,2026-10-31,4,9\n", "inventory.csv")
+    assert str(info.value) == "inventory.csv row 2 has 4 values but the header has 3 columns"
+
+
+def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_rows_are_excel_row_numbers_and_the_table_sheet_wins() -> None:
+    data = _xlsx(
+        {
+            "notes": [["exported from the ERP"]],
+            "sales_history": [
+                ["sku", "period", "quantity"],
+                ["A-100", dt.datetime(2026, 8, 1), 4],
+                [None, None, None],
+                ["A-200", dt.datetime(2026, 8, 1), -2.5],
+            ],
+        }
+    )
+    frame = ingest.read_extract(data, "sales_history_export.xlsx")
+    assert frame.index.tolist() == [2, 4]
+    assert frame["period"].tolist() == ["2026-08-01", "2026-08-01"]
+    issues = ingest.validate({"sales_history_export.xlsx": ("sales_history", frame)}, KNOWN)
+    assert [str(i) for i in issues] == [
+        "sales_history_export.xlsx row 4, column quantity: -2.5 is negative; quantities must be ≥ 0"
+    ]
+
+
+# --------------------------------------------------------------------------- schemas
+OPTIONAL = {
+    "product": {"holding_rate", "order_cost", "service_target"},
+    "supplier": set(),
+    "resource": {"plant", "overtime_hours", "overtime_cost_per_hour"},
+    "sales_history": {"net_price", "promo"},
+    "inventory": set(),
+    "open_order": {"supplier"},
+    "supplier_item": {"lead_time_std_days", "moq", "priority"},
+    "receipt": {"received_date", "qty_received"},
+    "routing": set(),
+    "event": {"scope", "uplift_pct"},
+    "budget": set(),
+}
+
+
+@pytest.mark.parametrize("table", list(m.INPUT_TABLES))
+def test_schema_columns_and_required_flags_follow_the_model(table: str) -> None:
+    schema = ingest.schema_for(table)
+    assert list(schema.columns) == repo.input_columns(table)
+    assert {c for c, col in schema.columns.items() if not col.required} == OPTIONAL[table]
+    assert schema.strict is True
+
+
+def test_optional_columns_may_be_left_out_and_empty_cells_take_the_default() -> None:
+    frames = frames_of(
+        supplier_item__csv=b"supplier,sku,lead_time_days,unit_cost,priority\nS1,A-100,14,60,\n",
+        open_order__csv=b"sku,due_period,quantity,source\nA-100,2026-11-01,5,production\n",
+    )
+    assert ingest.validate(frames, KNOWN) == []
+
+
+def test_several_problems_are_listed_by_row_then_column() -> None:
+    data = (
+        b"sku,period,quantity,net_price,promo\n"
+        b"A-100,2026-08-01,4,-1,0\n"
+        b"X-1,2026-08-15,abc,10,2\n"
+        b",2026-09-01,3,,0\n"
+        b"A-100,2026-08-01,1,10,1\n"
+    )
+    assert messages(sales_history__csv=data) == [
+        "sales_history.csv row 2, column net_price: -1 is negative; prices must be ≥ 0",
+        "sales_history.csv row 3, column sku: X-1 is not a known SKU; add it to product (in the database or in the "
+        "same import)",
+        "sales_history.csv row 3, column period: 2026-08-15 is not the first day of a month; periods are month "
+        "starts (YYYY-MM-01)",
+        "sales_history.csv row 3, column quantity: abc is not a number; write digits with a decimal point, e.g. 12.5",
+        "sales_history.csv row 3, column promo: 2 is not 0 or 1; promo is 1 in promotion months, else 0",
+        "sales_history.csv row 4, column sku: empty cell; sku is required",
+        "sales_history.csv row 5, columns sku/period: A-100/2026-08-01 repeats the key of row 2; each sku/period "
+        "may appear only once in an import",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "expected"),
+    [
+        (
+            "resource__csv",
+            b"resource,name,capacity_hours\nR2,Paint,-8\n",
+            "resource.csv row 2, column capacity_hours: -8 is negative; hours must be ≥ 0",
+        ),
+        (
+            "product__csv",
+            b"sku,name,family,category,unit_price,unit_cost\nP,Pump,F,C,10,-3\n",
+            "product.csv row 2, column unit_cost: -3 is negative; costs must be ≥ 0",
+        ),
+        (
+            "product__csv",
+            b"sku,name,family,category,unit_price,unit_cost,service_target\nP,Pump,F,C,10,3,1\n",
+            "product.csv row 2, column service_target: 1 is outside (0, 1); service_target is a share such as 0.95",
+        ),
+        (
+            "supplier_item__csv",
+            b"supplier,sku,lead_time_days,unit_cost,priority\nS1,A-100,-2,5,1\n",
+            "supplier_item.csv row 2, column lead_time_days: -2 is negative; lead times must be ≥ 0",
+        ),
+        (
+            "supplier_item__csv",
+            b"supplier,sku,lead_time_days,unit_cost,priority\nS1,A-100,2,5,0\n",
+            "supplier_item.csv row 2, column priority: 0 is below 1; priority 1 is the preferred supplier, 2 and up "
+            "are alternates",
+        ),
+        (
+            "open_order__csv",
+            b"sku,due_period,quantity,source,supplier\nA-100,2026-11-01,5,purchase,S7\n",
+            "open_order.csv row 2, column supplier: S7 is not a known supplier; add it to supplier (in the database or "
+            "in the same import)",
+        ),
+        (
+            "open_order__csv",
+            b"sku,due_period,quantity,source\nA-100,2026-11-20,5,production\n",
+            "open_order.csv row 2, column due_period: 2026-11-20 is not the first day of a month; periods are month "
+            "starts (YYYY-MM-01)",
+        ),
+        (
+            "budget__csv",
+            b"family,period,volume,revenue\nPUMPS,2026-11-01,5,50\n",
+            "budget.csv row 2, column family: PUMPS is not a known product family; families come from product.family",
+        ),
+        (
+            "event__csv",
+            b"name,start,end,scope\nFair,2026-11-01,2026-11-03,NOPE\n",
+            "event.csv row 2, column scope: NOPE is not a known SKU or product family; use a SKU, a family or * for all",
+        ),
+        (
+            "inventory__csv",
+            b"sku,as_of,on_hand\nA-100,2026-10-31,1e999\n",
+            "inventory.csv row 2, column on_hand: 1e999 is not a number; write digits with a decimal point, e.g. 12.5",
+        ),
+        (
+            "sales_history__csv",
+            b"sku,period,quantity,promo\nA-100,2026-10-01,4,0.5\n",
+            "sales_history.csv row 2, column promo: 0.5 is not 0 or 1; promo is 1 in promotion months, else 0",
+        ),
+    ],
+)
+def test_value_checks(key: str, data: bytes, expected: str) -> None:
+    assert messages(**{key: data}) == [expected]
+
+
+def test_master_data_of_the_same_import_counts_as_known() -> None:
+    frames = frames_of(
+        product__csv=b"sku,name,family,category,unit_price,unit_cost\nN-1,New,PUMPS,C,10,5\n",
+        sales_history__csv=b"sku,period,quantity\nN-1,2026-10-01,3\n",
+        budget__csv=b"family,period,volume,revenue\nPUMPS,2026-11-01,5,50\n",
+        event__csv=b"name,start,end,scope\nFair,2026-11-01,2026-11-03,*\n",
+    )
+    assert ingest.validate(frames, KNOWN) == []
+
+
+def test_a_key_repeated_across_two_files_of_one_import_is_refused() -> None:
+    assert messages(
+        sales_history_2025__csv=b"sku,period,quantity\nA-100,2026-01-01,3\n",
+        sales_history_2026__csv=b"sku,period,quantity\nA-200,2026-01-01,3\nA-100,2026-01-01,4\n",
+    ) == [
+        "sales_history_2026.csv row 3, columns sku/period: A-100/2026-01-01 repeats the key of "
+        "sales_history_2025.csv row 2; each sku/period may appear only once in an import"
+    ]
+
+
+# --------------------------------------------------------------------------- importing into a database
+MASTER = {
+    "product.csv": b"sku,name,family,category,unit_price,unit_cost\n"
+    b"A-100,Frame S,FRAMES,COMPONENT,120,70\nA-200,Frame L,FRAMES,COMPONENT,130,76\n",
+    "supplier.csv": b"supplier,name\nS1,Rimworks\n",
+    "resource.csv": b"resource,name,capacity_hours\nR1,Welding,300\n",
+}
+HISTORY = (
+    b"sku,period,quantity,net_price,promo\n"
+    b"A-100,2026-09-01,44,118,0\nA-100,2026-10-01,52,110,1\nA-200,2026-10-01,25,128,0\n"
+)
+
+
+def test_good_import_writes_every_table_in_one_go(engine: Engine) -> None:
+    files = [("sales_history.csv", HISTORY), *MASTER.items()]  # order given does not matter
+    files.append(("routing.csv", b"sku,resource,hours_per_unit\nA-100,R1,1.5\n"))
+    files.append(("open_order.csv", b"sku,due_period,quantity,source\nA-200,2026-11-01,30,production\n"))
+    report = ingest.import_files(engine, files, user="dana")
+    assert report.rows == {
+        "product": 2,
+        "supplier": 1,
+        "resource": 1,
+        "sales_history": 3,
+        "open_order": 1,
+        "routing": 1,
+    }
+    assert report.inserted == report.rows and set(report.updated.values()) == {0}
+    assert str(report).startswith("Imported 6 files, 9 rows: product 2 (2 new, 0 updated), supplier 1 (1 new")
+    with session_scope(engine) as s:
+        product = repo.read_table(s, "product").set_index("sku")
+        history = repo.read_table(s, "sales_history")
+        order = repo.read_table(s, "open_order")
+        audit = repo.read_table(s, "audit_log")
+        resource = repo.read_table(s, "resource")
+    assert product.loc["A-200", "unit_cost"] == 76.0
+    assert product.loc["A-100", "service_target"] == 0.95  # model default for a column left out
+    assert resource.loc[0, "plant"] == "" and resource.loc[0, "overtime_hours"] == 0.0
+    assert history["quantity"].tolist() == [44.0, 52.0, 25.0]
+    assert history["period"].dt.date.tolist() == [dt.date(2026, 9, 1), dt.date(2026, 10, 1), dt.date(2026, 10, 1)]
+    assert order.loc[0, "supplier"] == ""
+    assert audit[["username", "action"]].values.tolist() == [["dana", "import"]]
+    assert [f["rows"] for f in audit.loc[0, "detail"]["files"]] == [2, 1, 1, 3, 1, 1]
+
+
+def test_reimport_updates_by_natural_key_and_deletes_nothing(engine: Engine) -> None:
+    ingest.import_files(engine, [*MASTER.items(), ("sales_history.csv", HISTORY)])
+    changed = b"sku,period,quantity\nA-100,2026-10-01,60\nA-200,2026-11-01,9\n"
+    report = ingest.import_files(engine, [("sales_history_fix.csv", changed)])
+    assert (report.inserted, report.updated) == ({"sales_history": 1}, {"sales_history": 1})
+    assert str(report) == "Imported 1 file, 2 rows: sales_history 2 (1 new, 1 updated)"
+    with session_scope(engine) as s:
+        history = repo.read_table(s, "sales_history")
+        counts = repo.table_counts(s)
+    assert counts["sales_history"] == 4 and counts["audit_log"] == 2
+    row = history[(history["sku"] == "A-100") & (history["period"] == "2026-10-01")].iloc[0]
+    assert row["quantity"] == 60.0
+    assert row["net_price"] == 110.0 and row["promo"] == 1  # columns the file leaves out keep their values
+    assert history.loc[history["sku"] == "A-100", "quantity"].tolist() == [44.0, 60.0]
+
+
+def test_import_accepts_paths_and_a_table_for_oddly_named_files(sqlite_engine: Engine, tmp_path: Path) -> None:
+    ingest.import_files(sqlite_engine, list(MASTER.items()))
+    path = tmp_path / "erp_export_17.csv"
+    path.write_bytes(HISTORY)
+    report = ingest.import_files(sqlite_engine, [path], table="sales_history")
+    assert report.rows == {"sales_history": 3}
+    assert ingest.validate_files(sqlite_engine, [path], table="sales_history") == []
+
+
+def test_validate_files_checks_against_the_database_without_writing(sqlite_engine: Engine) -> None:
+    ingest.import_files(sqlite_engine, list(MASTER.items()))
+    issues = ingest.validate_files(sqlite_engine, [("routing.csv", b"sku,resource,hours_per_unit\nA-100,R2,1\n")])
+    assert [str(i) for i in issues] == [
+        "routing.csv row 2, column resource: R2 is not a known resource; add it to resource (in the database or in "
+        "the same import)"
+    ]
+    assert ingest.validate_files(sqlite_engine, [("routing.csv", b"sku,resource,hours_per_unit\nA-100,R1,1\n")]) == []
+    with session_scope(sqlite_engine) as s:
+        assert repo.table_counts(s)["routing"] == 0
+
+
+# --------------------------------------------------------------------------- templates
+@pytest.mark.parametrize("table", list(m.INPUT_TABLES))
+def test_template_has_the_headers_and_two_valid_rows(table: str) -> None:
+    frame = ingest.template_frame(table)
+    assert frame.columns.tolist() == repo.input_columns(table)
+    assert len(frame) == 2
+    csv_text = ingest.template_bytes(table, "csv").decode("utf-8")
+    assert csv_text.splitlines()[0] == ",".join(repo.input_columns(table))
+    book = openpyxl.load_workbook(io.BytesIO(ingest.template_bytes(table, "xlsx")), read_only=True)
+    assert book.sheetnames == [table, "columns"]
+
+
+def test_templates_reimport_cleanly(engine: Engine, tmp_path: Path) -> None:
+    paths = ingest.write_templates(tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"{t}.{x}" for t in m.INPUT_TABLES for x in ("csv", "xlsx"))
+    report = ingest.import_files(engine, [p for p in paths if p.suffix == ".csv"])
+    assert report.rows == {t: 2 for t in m.INPUT_TABLES}
+    # the XLSX templates hold the same rows: every one is an update
+    report = ingest.import_files(engine, [p for p in paths if p.suffix == ".xlsx"])
+    assert report.updated == {t: 2 for t in m.INPUT_TABLES} and set(report.inserted.values()) == {0}
+    with session_scope(engine) as s:
+        receipt = repo.read_table(s, "receipt")
+        counts = repo.table_counts(s)
+    assert all(counts[t] == 2 for t in m.INPUT_TABLES)
+    assert receipt["received_date"].isna().tolist() == [False, True]
+
+
+def test_each_template_alone_imports_into_a_database_with_the_master_data(sqlite_engine: Engine) -> None:
+    masters = [(f"{t}.csv", ingest.template_bytes(t, "csv")) for t in ("product", "supplier", "resource")]
+    ingest.import_files(sqlite_engine, masters)
+    for table in m.INPUT_TABLES:
+        report = ingest.import_files(sqlite_engine, [(f"{table}.xlsx", ingest.template_bytes(table, "xlsx"))])
+        assert report.rows == {table: 2}
+
+
+def test_the_demo_company_passes_validation() -> None:
+    from sop_core import demo
+
+    frames = {}
+    for table, frame in demo.generate().items():
+        data = frame.to_csv(index=False).encode("utf-8")
+        frames[f"{table}.csv"] = (table, ingest.read_extract(data, f"{table}.csv"))
+    assert ingest.validate(frames, {}) == []
+
+
+def test_an_unknown_table_given_explicitly_is_refused() -> None:
+    with pytest.raises(ImportFailed) as info:
+        ingest.read_extract(b"a,b\n1,2\n", "export.csv", table="orders")
+    assert str(info.value) == "export.csv cannot load table 'orders'; the input tables are " + ", ".join(m.INPUT_TABLES)

@@ -1,0 +1,125 @@
+"""Policy backtest: simulation mechanics on hand-worked cases and the fill rate achieved on real data."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sop_core import inventory, policy
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path("/work/shared/data")
+
+
+def _bench():  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location("bench_policy", ROOT / "bench" / "policy.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_simulate_hand_worked_order_up_to() -> None:
+    # S = 10 every period, L = 1, R = 1, start on hand 10; demand 0, 6, 8, 3, 12 (period 0 is history).
+    # t1: serve 6 → 4; position 4 → order 6 (on hand from t3).   t2: serve 8 of 4 → 0, backlog 4;
+    # position 0 + 6 − 4 = 2 → order 8 (from t4).                t3: +6 → pay backlog 4 → 2, serve 2 of 3,
+    # backlog 1; position 2·0 … = 0 + 8 − 1 = 7 → order 3.       t4: +8 → pay 1 → 7, serve 7 of 12, backlog 5.
+    # filled 6 + 4 + 2 + 7 = 19 of 29; cycles with demand 4, fully filled 1 (t1); orders 4 (t1…t4).
+    demand = np.array([[0.0, 6.0, 8.0, 3.0, 12.0]])
+    levels = np.full((1, 5), 10.0)
+    out = policy.simulate(demand, levels, lead_time=1, start=1)
+    assert out["demand"][0] == 29.0
+    assert out["filled"][0] == 19.0
+    assert (out["cycles"][0], out["cycles_ok"][0], out["orders"][0]) == (4.0, 1.0, 4.0)
+    # end-of-period on hand 4, 0, 0, 0 → mean 1.0
+    assert out["avg_on_hand"][0] == pytest.approx(1.0)
+
+
+def test_backtest_hits_fill_rate_on_iid_normal_demand() -> None:
+    # i.i.d. normal demand (mean 100, σ 30) — the textbook case: the (R, S) rule with k from G(k)
+    # (Silver, Pyke & Thomas, 4th ed., §6.7) must reach its fill-rate target within one point.
+    rng = np.random.default_rng(7)
+    values = np.maximum(rng.normal(100, 30, (200, 120)), 0.0)
+    history = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(200), 120),
+            "ds": np.tile(pd.date_range("2010-01-01", periods=120, freq="MS"), 200),
+            "y": values.ravel(),
+        }
+    )
+    for target in (0.90, 0.98):
+        got = policy.summarise(policy.backtest_policy(history, target, model="mean", warmup=30))
+        assert got["fill_rate"] == pytest.approx(target, abs=0.01)
+
+
+def test_naive_rule_needs_more_stock_for_the_same_service() -> None:
+    # half the items steady (σ/d̄ = 0.1), half erratic (0.6): one cover k for all over-stocks the
+    # steady ones, which the (R, S) rule protects with their own σ.
+    rng = np.random.default_rng(3)
+    cv = np.repeat([0.1, 0.6], 25)[:, None]
+    values = np.maximum(rng.normal(50, 50 * cv, (50, 80)), 0.0)
+    history = pd.DataFrame(
+        {"unique_id": np.repeat(np.arange(50), 80), "ds": np.tile(np.arange(80), 50), "y": values.ravel()}
+    )
+    result = policy.summarise(policy.backtest_policy(history, 0.95, model="mean", warmup=24))
+    k, naive = policy.naive_cover_for_fill_rate(history, result["fill_rate"], warmup=24)
+    assert naive["fill_rate"] == pytest.approx(result["fill_rate"], abs=0.002)
+    assert 2.0 < k < 5.0
+    assert naive["avg_inventory_value"] > result["avg_inventory_value"]
+
+
+def test_frontier_inventory_grows_with_service() -> None:
+    rng = np.random.default_rng(5)
+    values = np.maximum(rng.normal(40, 15, (20, 60)), 0.0)
+    history = pd.DataFrame(
+        {"unique_id": np.repeat(np.arange(20), 60), "ds": np.tile(np.arange(60), 20), "y": values.ravel()}
+    )
+    segments = pd.Series(["A"] * 10 + ["B"] * 10, index=np.arange(20))
+    calls: list[float] = []
+    out = policy.frontier(history, segments, (0.8, 0.95, 0.995), model="mean", progress=lambda f, _m: calls.append(f))
+    assert calls[-1] == 1.0
+    for _seg, part in out.groupby("segment"):
+        assert part["avg_inventory_value"].is_monotonic_increasing
+        assert part["fill_rate"].is_monotonic_increasing
+
+
+def test_analytic_frontier_matches_safety_stock_formula() -> None:
+    # one item: d̄ 100, σ 20, L 4, σ_L 1, R 1 → σ = 109.5445; at 95 % SS = 180.184 (test_inventory);
+    # cycle stock Q/2 = 50; value at c = 2: (180.184 + 50)·2 = 460.37
+    items = pd.DataFrame(
+        {"segment": ["A"], "demand_mean": [100.0], "demand_std": [20.0], "lead_time": [4.0],
+         "lead_time_std": [1.0], "review_period": [1.0], "order_qty": [100.0], "unit_cost": [2.0]}
+    )  # fmt: skip
+    out = policy.analytic_frontier(items, (0.95,))
+    assert out.loc[0, "inventory_value"] == pytest.approx(460.37, abs=0.01)
+
+
+@pytest.mark.skipif(not (DATA / "stallion" / "sales.csv").exists(), reason="shared data not mounted")
+def test_fast_movers_reach_target_fill_rate_on_stallion() -> None:
+    # Real data (stallion, agency × SKU, series selling every month): half of the fast movers (every
+    # second series, 123 of 246) keep the run short. Measured with the full set (bench/policy.py):
+    # 90 % → 90.58 %, 95 % → 94.95 %, 98 % → 97.49 % (this half: 89.96, 94.69, 97.41 %). Acceptance: within
+    # 2 points of target.
+    bench = _bench()
+    history, price, _abc = bench.stallion(DATA)
+    ids = sorted(history["unique_id"].unique())[::2]
+    part = history[history["unique_id"].isin(ids)]
+    for target in (0.90, 0.95, 0.98):
+        result = policy.backtest_policy(part, target, model="seasonal_trend", warmup=36, unit_value=price)
+        got = policy.summarise(result)
+        assert abs(got["fill_rate"] - target) <= 0.02, (target, got)
+        assert got["csl"] < got["fill_rate"]  # many periods short by a little: CSL < fill rate
+
+
+def test_empirical_level_does_not_assume_normality() -> None:
+    # Intermittent item: demand over L + R = 2 months from its 10 overlapping windows:
+    # X = 0,0,0,0,0,0,2,4,4,10 (mean 2). A 90 % CSL takes the 9th of 10 sorted values: ROP 4 → SS 2.
+    # The normal formula gives 2 + 1.2816 · σ_X (sample σ_X = sqrt(96 / 9) = 3.266) = 6.19, two units more.
+    x = [0, 0, 0, 0, 0, 0, 2, 4, 4, 10]
+    assert inventory.empirical_safety_stock(x, 0.90) == 2.0
+    normal_rop = 2 + inventory.z_value(0.90) * np.std(x, ddof=1)
+    assert normal_rop == pytest.approx(6.186, abs=0.001)

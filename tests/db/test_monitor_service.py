@@ -1,0 +1,207 @@
+"""KPI targets with optimistic locking and the monitor storing exceptions once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+
+from sop_core.cli import main
+from sop_core.db import repo
+from sop_core.db.engine import session_scope
+from sop_core.db.models import AuditLog
+from sop_core.db.models_monitor import KpiException
+from sop_core.services import kpi as kpi_service
+from sop_core.services import monitor as monitor_service
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def _load_kpi_tests():  # noqa: ANN202 - a module
+    """The hand-built company of tests/core/test_kpi.py (a module loaded by path: ``tests`` is no package)."""
+    spec = importlib.util.spec_from_file_location("kpi_cases", Path(__file__).parents[1] / "core" / "test_kpi.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+seed_small_company = _load_kpi_tests().seed_small_company
+
+
+def _edit(key: str, target: float, version: int) -> pd.DataFrame:
+    return pd.DataFrame({"key": [key], "target": [target], "version": [version]})
+
+
+# --------------------------------------------------------------------------- targets
+def test_targets_save_and_inherit(engine: Engine) -> None:
+    defaults = kpi_service.kpi_targets(engine)
+    assert (defaults.loc["fill_rate", "target"], defaults.loc["fill_rate", "version"]) == (95.0, 0)
+    assert set(defaults["source"]) == {"default"}
+    assert kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann") == 1
+    saved = kpi_service.kpi_targets(engine).loc["fill_rate"]
+    assert (saved["target"], saved["version"], saved["source"], saved["updated_by"]) == (97.0, 1, "all", "ann")
+    # a family without its own target inherits the one of all SKUs; its own target then wins
+    family = kpi_service.kpi_targets(engine, "family:F1").loc["fill_rate"]
+    assert (family["target"], family["source"], family["version"]) == (97.0, "all", 0)
+    kpi_service.save_kpi_targets(engine, "family:F1", _edit("fill_rate", 92.0, 0), "ann")
+    assert kpi_service.kpi_targets(engine, "family:F1").loc["fill_rate", "target"] == 92.0
+    assert kpi_service.kpi_targets(engine).loc["fill_rate", "target"] == 97.0
+    # an unchanged row is no change
+    unchanged = _edit("otif", 90.0, 0).assign(seen_target=90.0)
+    assert kpi_service.save_kpi_targets(engine, "all", unchanged, "ann") == 0
+    assert _audit(engine) == [("all", {"fill_rate": 97.0}), ("family:F1", {"fill_rate": 92.0})]
+
+
+def _audit(engine: Engine) -> list[tuple[str, dict[str, float]]]:
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(AuditLog.entity_id, AuditLog.detail).where(AuditLog.action == "kpi_target").order_by(AuditLog.id)
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_stale_target_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> None:
+    kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann")  # version 1
+    # Bob and Carla both read version 1; Bob saves first (version 2)
+    kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "bob")
+    carla = pd.concat([_edit("otif", 85.0, 0), _edit("fill_rate", 99.0, 1)])
+    with pytest.raises(kpi_service.TargetConflictError, match=r"Fill rate \(now 96 by bob\)"):
+        kpi_service.save_kpi_targets(engine, "all", carla, "carla")
+    after = kpi_service.kpi_targets(engine)
+    # nothing of Carla's edit landed, not even the OTIF row that had no conflict; Bob's value stands
+    assert (after.loc["fill_rate", "target"], after.loc["fill_rate", "version"]) == (96.0, 2)
+    assert (after.loc["otif", "target"], after.loc["otif", "version"]) == (90.0, 0)
+    assert len(_audit(engine)) == 2  # the refused edit left no trace either
+    # two first saves of the same new row: the second one conflicts
+    kpi_service.save_kpi_targets(engine, "abc:A", _edit("excess", 5.0, 0), "bob")
+    with pytest.raises(kpi_service.TargetConflictError, match="Excess stock"):
+        kpi_service.save_kpi_targets(engine, "abc:A", _edit("excess", 3.0, 0), "carla")
+
+
+def test_bad_target_edits_are_refused(engine: Engine) -> None:
+    with pytest.raises(kpi_service.KpiError, match="must be a number"):
+        kpi_service.save_kpi_targets(engine, "all", _edit("otif", "lots", 0), "ann")  # type: ignore[arg-type]
+    with pytest.raises(kpi_service.KpiError, match="unknown KPI"):
+        kpi_service.save_kpi_targets(engine, "all", _edit("happiness", 1.0, 0), "ann")
+    with pytest.raises(kpi_service.KpiError, match="may not change"):
+        kpi_service.save_kpi_targets(engine, "all", _edit("otif", 80.0, 0), "vic", roles=("viewer",))
+    with pytest.raises(kpi_service.KpiError, match="unknown segment"):
+        kpi_service.save_kpi_targets(engine, "region:north", _edit("otif", 80.0, 0), "ann")
+
+
+# --------------------------------------------------------------------------- the monitor
+def seed_monitor_case(engine: Engine) -> None:
+    """The small company plus two late deliveries of C by S (S: 1 of 5 orders OTIF) and an alternate T for C."""
+    seed_small_company(engine)
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "supplier", pd.DataFrame({"supplier": ["T"], "name": ["Supplier T"]}))
+        repo.upsert_frame(
+            s,
+            "supplier_item",
+            pd.DataFrame({"supplier": ["T"], "sku": ["C"], "lead_time_days": [30.0], "lead_time_std_days": [5.0],
+                          "moq": [50.0], "unit_cost": [5.5], "priority": [2]}),
+        )  # fmt: skip
+        repo.upsert_frame(
+            s,
+            "receipt",
+            pd.DataFrame({"supplier": "S", "sku": "C", "order_date": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+                          "promised_date": pd.to_datetime(["2026-07-21", "2026-08-21"]),
+                          "received_date": pd.to_datetime(["2026-07-30", "2026-08-30"]),
+                          "qty_ordered": 100.0, "qty_received": 100.0}),
+        )  # fmt: skip
+
+
+@pytest.fixture
+def own_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the reorder points to :func:`sop_core.services.kpi.inventory_policy` (hand-checked in test_kpi.py):
+    A constant 30 a month, L = 1 month → ROP 30, EOQ 120; C: ROP 56.4."""
+    monkeypatch.setattr(kpi_service, "cycle_policy", lambda engine, _cycle_id: kpi_service.inventory_policy(engine))
+
+
+def _exception_count(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(KpiException)))
+
+
+@pytest.mark.usefixtures("own_policy")
+def test_monitor_stores_each_exception_once_and_resolves(engine: Engine) -> None:
+    seed_monitor_case(engine)
+    first = monitor_service.run_monitor(engine, today=TODAY)
+    # A: 60 on hand + 15 due − 80 forecast → position 0 < ROP 30 in November; S: OTIF 1 of 5 = 20 % < 90 %
+    assert first.found == {"reorder_point": 1, "tracking_signal": 0, "supplier_otif": 1}
+    assert (first.stored, first.already_open, first.resolved) == (2, 0, 0)
+    listed = monitor_service.exception_list(engine).set_index("kind")
+    order = listed.loc["reorder_point"]
+    # EOQ of A: sqrt(2 · 360 · 50 / (0.25 · 10)) = 120 ≥ shortfall 30; made in house: due 25 Nov + 31 days
+    assert (order["sku"], order["supplier"], order["value"], order["threshold"]) == ("A", "", 0.0, 30.0)
+    assert order["action"] == "Order 120 (make in house) on 2026-11-25, due 2026-12-26"
+    source = listed.loc["supplier_otif"]
+    assert (source["sku"], source["supplier"], source["value"], source["threshold"]) == ("C", "S", 0.2, 0.9)
+    assert source["action"] == "Source from T (lead time 30 days, unit cost 5.50)"
+
+    again = monitor_service.run_monitor(engine, today=TODAY)
+    assert (again.stored, again.already_open, again.resolved) == (0, 2, 0)
+    assert _exception_count(engine) == 2
+
+    # a production order of 100 for A in November lifts its position above the reorder point → resolved
+    with session_scope(engine) as s:
+        repo.upsert_frame(
+            s,
+            "open_order",
+            pd.DataFrame(
+                {
+                    "sku": ["A"],
+                    "due_period": [pd.Timestamp("2026-11-01")],
+                    "quantity": [100.0],
+                    "source": ["production"],
+                    "supplier": [""],
+                }
+            ),
+        )
+    third = monitor_service.run_monitor(engine, today=TODAY)
+    assert (third.found["reorder_point"], third.stored, third.resolved) == (0, 0, 1)
+    assert monitor_service.exception_list(engine)["kind"].tolist() == ["supplier_otif"]
+    assert len(monitor_service.exception_list(engine, status=None)) == 2
+
+
+@pytest.mark.usefixtures("own_policy")
+def test_monitor_command_run_twice_stores_no_duplicates(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_monitor_case(engine)
+    monkeypatch.setenv("SOP_DATABASE_URL", db_url)
+    assert main(["monitor"]) == 0
+    assert "stored 2 new, 0 already open, 0 resolved" in capsys.readouterr().out
+    assert main(["monitor", "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "stored 0 new, 2 already open, 0 resolved" in out
+    assert "note: tracking signal: no earlier forecast covers a month with actuals yet" in out
+    assert _exception_count(engine) == 2
+    assert main(["monitor", "--every", "-5"]) == 1
+    assert "--every must be a positive number" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("own_policy")
+def test_monitor_every_minutes_loops_until_stopped(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_monitor_case(sqlite_engine)
+    monkeypatch.setenv("SOP_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise KeyboardInterrupt  # the operator stops the loop after the second run
+
+    monkeypatch.setattr("sop_core.cli_monitor.time.sleep", sleep)
+    assert main(["monitor", "--every", "0.5"]) == 130
+    out = capsys.readouterr().out
+    # two runs: the first stores both exceptions, the second finds them open; each waits up to 30 s
+    assert "stored 2 new, 0 already open" in out and "stored 0 new, 2 already open" in out
+    assert len(pauses) == 2 and all(0 < p <= 30.0 for p in pauses)
+    assert _exception_count(sqlite_engine) == 2

@@ -1,0 +1,233 @@
+"""The app in a real browser: Debian's chromium driven by Playwright against `streamlit run app.py`.
+
+Starts the server on a free port against a fresh temporary SQLite database (so the first start seeds the
+demo company), opens every page, asserts that no exception is shown, and saves a screenshot per page
+under test-artifacts/screenshots/. Page timings go to test-artifacts/page_times.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+SHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: url_path → the page title the user sees ("" is the default page, Demand review, served at the root).
+PAGES = {
+    "": "Demand review",
+    "data": "Data",
+    "supply": "Supply review",
+    "reconciliation": "Reconciliation",
+    "executive": "Executive review",
+    "kpis": "KPIs",
+}
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} not healthy after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    db = tmp_path_factory.mktemp("e2e") / "sop.db"
+    port = _free_port()
+    env = {**os.environ, "SOP_DATABASE_URL": f"sqlite:///{db}", "SOP_AUTH": "off"}
+    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait_for_app(page, timeout_ms: int) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+
+
+def test_every_page_renders_in_chromium(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        t0 = time.perf_counter()
+        page.goto(f"{server}/", wait_until="domcontentloaded")
+        _wait_for_app(page, 120_000)
+        times["first_start_s"] = round(time.perf_counter() - t0, 2)
+        for url_path, title in PAGES.items():
+            t0 = time.perf_counter()
+            page.goto(f"{server}/{url_path}", wait_until="domcontentloaded")
+            _wait_for_app(page, 60_000)
+            page.wait_for_timeout(300)  # let charts paint
+            times[url_path or "demand"] = round(time.perf_counter() - t0, 2)
+            exceptions = page.get_by_test_id("stException")
+            assert exceptions.count() == 0, f"{title}: {exceptions.first.inner_text()[:500]}"
+            heading = page.locator("h1").first
+            assert heading.inner_text().strip().startswith(title), f"{url_path}: {heading.inner_text()!r}"
+            assert page.get_by_text("Page not found").count() == 0, url_path
+            page.screenshot(path=str(SHOTS / f"{url_path or 'demand'}.png"), full_page=True)
+        browser.close()
+    (ARTIFACTS / "page_times.json").write_text(json.dumps(times, indent=2))
+    print("page times (s):", times)  # recorded, not asserted: speed is measured in bench/
+
+
+def test_chromium_is_debians() -> None:
+    assert shutil.which("chromium") == CHROMIUM or Path(CHROMIUM).exists()
+
+
+def _metric_value(page, label: str) -> str:
+    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return metric.first.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def test_what_if_slider_replans_in_the_browser(server: str) -> None:
+    """Moving the demand slider re-runs only the what-if fragment and changes the revenue shown."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(f"{server}/reconciliation", wait_until="domcontentloaded")
+        _wait_for_app(page, 120_000)
+        before = _metric_value(page, "Revenue")
+        thumb = page.get_by_test_id("stSlider").filter(has_text="Demand change (all SKUs)").get_by_role("slider")
+        thumb.focus()
+        durations = []
+        for _ in range(3):
+            previous = _metric_value(page, "Revenue")
+            t0 = time.perf_counter()
+            thumb.press("ArrowRight")
+            page.wait_for_function(
+                """([label, old]) => [...document.querySelectorAll("[data-testid='stMetric']")]
+                     .some(m => m.querySelector("[data-testid='stMetricLabel']")?.innerText.trim() === label
+                          && m.querySelector("[data-testid='stMetricValue']")?.innerText.trim() !== old)""",
+                arg=["Revenue", previous],
+                timeout=30_000,
+            )
+            _wait_for_app(page, 30_000)
+            durations.append(round(time.perf_counter() - t0, 3))
+        after = _metric_value(page, "Revenue")
+        assert after != before
+        assert thumb.input_value() == "3"
+        assert page.get_by_test_id("stException").count() == 0
+        page.screenshot(path=str(SHOTS / "reconciliation_slider.png"), full_page=True)
+        browser.close()
+    times = json.loads((ARTIFACTS / "page_times.json").read_text()) if (ARTIFACTS / "page_times.json").exists() else {}
+    times["slider_rerender_s"] = durations
+    (ARTIFACTS / "page_times.json").write_text(json.dumps(times, indent=2))
+    print("slider re-render (s):", durations, "revenue", before, "->", after)
+
+
+def test_whole_cycle_walk_in_the_browser(server: str) -> None:
+    """Review demand, save a scenario, promote it, sign off by every role, show the executive page in meeting mode."""
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1100})
+
+        # 1. demand review: the statistical forecast of the current cycle
+        page.goto(f"{server}/", wait_until="domcontentloaded")
+        _wait_for_app(page, 120_000)
+        expect(page.locator("h1").first).to_have_text("Demand review")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("State: demand review")
+
+        # 2. reconciliation: +5 % demand, save as a scenario, promote it
+        page.goto(f"{server}/reconciliation", wait_until="domcontentloaded")
+        _wait_for_app(page, 60_000)
+        thumb = page.get_by_test_id("stSlider").filter(has_text="Demand change (all SKUs)").get_by_role("slider")
+        thumb.focus()
+        for _ in range(5):
+            thumb.press("ArrowRight")
+        page.wait_for_timeout(500)
+        _wait_for_app(page, 60_000)
+        name = page.get_by_label("Scenario name")
+        name.fill("Browser walk +5 %")
+        name.press("Enter")
+        _wait_for_app(page, 60_000)
+        page.get_by_role("button", name="Save scenario").click()
+        _wait_for_app(page, 60_000)
+        expect(page.get_by_text("Browser walk +5 %").first).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Promote to proposed plan").click()
+        _wait_for_app(page, 60_000)
+        expect(page.get_by_text("is now the proposed plan").first).to_be_visible(timeout=30_000)
+
+        # 3. executive review: sign off by every role → frozen
+        page.goto(f"{server}/executive", wait_until="domcontentloaded")
+        _wait_for_app(page, 60_000)
+        for label in ("Demand planner", "Supply planner", "Finance", "Executive"):
+            button = page.get_by_role("button", name=f"Sign off as {label}")
+            button.click()
+            expect(button).to_be_disabled(timeout=30_000)  # the rerun has stored the sign-off
+            _wait_for_app(page, 60_000)
+        expect(page.get_by_text("frozen").first).to_be_visible(timeout=30_000)
+        assert page.get_by_test_id("stException").count() == 0
+
+        # 4. meeting mode: large type, no editing controls
+        page.get_by_test_id("stSidebar").get_by_text("Meeting mode").click()
+        # the click only queues a rerun: wait for its result rather than for the (possibly not yet started) run
+        expect(page.get_by_role("button", name="Sign off as Finance")).to_have_count(0, timeout=30_000)
+        _wait_for_app(page, 60_000)
+        assert page.get_by_test_id("stException").count() == 0
+        page.screenshot(path=str(SHOTS / "executive_meeting_mode_end.png"))
+        page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop > 0) e.scrollTop = 0; })")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SHOTS / "executive_meeting_mode.png"))
+        browser.close()
