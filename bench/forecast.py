@@ -14,8 +14,8 @@ process, on the same cores (``--workers``, default 2), and scored on the hidden 
 Peers: statsforecast AutoETS, AutoTheta, DynamicOptimizedTheta, AutoARIMA, SeasonalNaive (all with their
 default settings, season length 12), the global LightGBM model alone (:mod:`sop_core.forecast.ml`, with the
 data set's price / promotion / event features when it has them), and Prophet with default settings. On
-Stallion (prices, discounts, holidays and festivals) Prophet with those as regressors and LightGBM without
-them are added.
+the data sets with prices and promotions (Stallion: prices, discounts, holidays and festivals; the demo:
+promotions and net prices) Prophet with those as regressors and LightGBM without them are added.
 
 Data (read from ../shared/data, see PROVENANCE.md): Stallion beverage volumes per agency × SKU (350 series,
 60 months, with prices and events), Australian PBS prescriptions per concession × type × ATC2 (336 series,
@@ -59,8 +59,9 @@ class DataSet:
     """A long history with optional exogenous columns and event uplift."""
 
     def __init__(self, name: str, frame: pd.DataFrame, exog: list[str] | None = None,
-                 uplift: pd.DataFrame | None = None, note: str = ""):
+                 uplift: pd.DataFrame | None = None, note: str = "", prophet_exog: list[str] | None = None):
         self.name, self.frame, self.exog, self.uplift, self.note = name, frame, exog or [], uplift, note
+        self.prophet_exog = self.exog if prophet_exog is None else prophet_exog
 
 
 def _subsample(frame: pd.DataFrame, n: int | None) -> pd.DataFrame:
@@ -112,7 +113,10 @@ def load_demo(n: int | None) -> DataSet:
                           "price": sales["net_price"].astype(float)})
     frame = _subsample(frame, n)
     uplift = event_uplift(data["event"], data["product"], sorted(frame["unique_id"].unique()))
-    return DataSet("demo", frame, ["promo", "price"], uplift=uplift, note="promo, price, event calendar")
+    # the demo's net price moves only with its promotions (plus noise): Prophet's linear regressors get the
+    # promotion flag alone, LightGBM both
+    return DataSet("demo", frame, ["promo", "price"], uplift=uplift, note="promo, price, event calendar",
+                   prophet_exog=["promo"])
 
 
 LOADERS: dict[str, Callable[[int | None], DataSet]] = {
@@ -190,8 +194,10 @@ def run_models(ds: DataSet, h: int, workers: int, skip: set[str]) -> tuple[pd.Da
         timed("LightGBM, no features", lambda: lgbm(False))
     timed("Prophet", lambda: prophet_forecast(train, h, FREQ, intervals=False, n_jobs=workers))
     if ds.exog:
+        pex = ds.prophet_exog
         timed("Prophet + regressors",
-              lambda: prophet_forecast(train, h, FREQ, regressors=ds.exog, future_exog=fut, intervals=False, n_jobs=workers))
+              lambda: prophet_forecast(train, h, FREQ, regressors=pex, future_exog=test[["unique_id", "ds", *pex]],
+                                       intervals=False, n_jobs=workers))
     coverage: dict[int, float] = {}
     if "res" in auto_out:
         fc = auto_out["res"].forecast.merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])  # type: ignore[attr-defined]

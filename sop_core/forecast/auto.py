@@ -14,19 +14,23 @@ How it works:
 3. **Candidates** are the base models and the equal-weight combinations of :data:`COMBINATIONS`.
 4. **Choice**: the history is cut at ``windows`` origins ``step`` periods apart (the last one ``bt_h``
    periods before the end); every base model is refitted on the data up to each origin and forecasts
-   ``bt_h`` periods. Each series gets the candidate with the lowest mean absolute error over all its
-   backtest points, scaled and shrunk toward the candidate's mean over similar series (see :func:`choose`;
-   ties: the earlier candidate in :data:`CANDIDATES`). "Zero" is a candidate: for sparse demand the
+   ``bt_h`` periods. Each series gets the candidate with the lowest backtest score: half its mean absolute
+   error and half its sMAPE (M4's weighting), each relative to the series' median candidate, shrunk toward
+   the candidate's mean over similar series (see :func:`choose`; ties: the earlier candidate in
+   :data:`CANDIDATES`). "Zero" is a candidate: for sparse demand the
    MAE-optimal point forecast (the median) is often 0; a series without demand in its last max(12, W·bt_h)
    periods (discontinued or dormant) is forecast 0. Without backtest points a series
    gets :data:`DEFAULT` (the first of ``candidates`` when they are restricted).
 5. **Intervals** are conformal (split-conformal on the backtest): the backtest errors of the chosen
-   candidate, e = y − ŷ, divided by the series' scale s_i (mean absolute first difference of the history),
-   are pooled per horizon step k over the series of the same kind (sparse, ADI ≥ 1.32, or dense); the
-   bounds of the l % interval are ŷ + s_i·q_{(1−l/100)/2}(e/s | k) and ŷ + s_i·q_{(1+l/100)/2}(e/s | k).
-   The errors of window w are those of the candidate chosen on the other windows (no selection bias, see
-   :func:`calibration_residuals`). Steps beyond ``bt_h`` widen with √(k / bt_h). The coverage is measured by cross-fitting: the quantiles
-   of all windows but one are checked on the remaining window.
+   candidate, e = y − ŷ, divided by the series' scale s_i (the in-sample error of seasonal naive, as in MASE),
+   are pooled over the horizon steps and the series of the same kind (sparse, ADI ≥ 1.32, or dense); a
+   step factor f_k (the mean |e/s| of step k relative to all steps, non-decreasing) widens the bounds with
+   the horizon: ŷ + s_i·f_k·q_lo and ŷ + s_i·f_k·q_hi, with q the quantiles of e/(s·f). q_lo is the
+   (1 − l/100)/2 quantile; q_hi takes the rest of the miss budget, since discrete demand often cannot miss
+   below (see :func:`_quantile_row`). The errors of window w are those of the candidate chosen on the other
+   windows (no selection bias, see :func:`calibration_residuals`). Steps beyond ``bt_h`` widen with
+   √(k / bt_h). The coverage is measured by cross-fitting: the quantiles of all windows but one are
+   checked on the remaining window.
 
 References: Tashman (2000), Out-of-sample tests of forecasting accuracy, IJF 16(4); Makridakis, Spiliotis &
 Assimakopoulos (2020), The M4 competition (combinations); Petropoulos & Kourentzes (2015), Forecast
@@ -70,6 +74,11 @@ CANDIDATES: tuple[str, ...] = (
 )
 #: The candidate of series without backtest points.
 DEFAULT = "Mean(ETS,Theta)"
+#: The models fitted on sparse series (ADI ≥ 1.32 on the data up to the origin): intermittent-demand methods
+#: and seasonal naive; ETS, Theta and AutoARIMA assume smooth demand and are the slow ones.
+SPARSE_MODELS: tuple[str, ...] = ("SeasonalNaive", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
+#: The candidate of sparse series without backtest points (or whose choice was not fitted).
+SPARSE_DEFAULT = "Mean(ADIDA,IMAPA,TSB)"
 
 
 @dataclass
@@ -124,20 +133,26 @@ def _stat_model(alias: str, m: int) -> Any:
     raise ValueError(f"unknown model {alias!r}")
 
 
-def _stat_forecasts(train: pd.DataFrame, h: int, freq: str, m: int, aliases: Sequence[str], n_jobs: int) -> pd.DataFrame:
-    """statsforecast point forecasts of ``aliases``; series shorter than 2 seasons get m = 1."""
+def _stat_forecasts(train: pd.DataFrame, h: int, freq: str, m: int, aliases: Sequence[str], n_jobs: int,
+                    sparse_ids: set[Any] | frozenset[Any] = frozenset()) -> pd.DataFrame:
+    """statsforecast point forecasts of ``aliases``; series shorter than 2 seasons get m = 1, sparse series
+    only the :data:`SPARSE_MODELS` (the other columns are NaN for them)."""
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
 
     n = train.groupby("unique_id")["y"].transform("size")
+    seasonal_key = (n >= 2 * m) if m > 1 else (n < 0)
+    sparse_key = train["unique_id"].isin(sparse_ids)
     parts = []
-    for seasonal, sub in train.groupby(n >= 2 * m if m > 1 else n < 0, sort=True):
+    for (seasonal, sparse), sub in train.groupby([seasonal_key.to_numpy(), sparse_key.to_numpy()], sort=True):
         sub = sub[sub.groupby("unique_id")["y"].transform("size") >= 3]
-        if sub.empty:
+        use = [a for a in aliases if not sparse or a in SPARSE_MODELS]
+        if sub.empty or not use:
             continue
         sl = m if seasonal else 1
-        models = [_stat_model(a, sl) for a in aliases]
-        jobs = n_jobs if sub["unique_id"].nunique() >= 50 else 1
+        models = [_stat_model(a, sl) for a in use]
+        # a process pool costs about 0.3 s to start: only for many series with the slow models
+        jobs = n_jobs if sub["unique_id"].nunique() >= 50 and not sparse else 1
         sf = StatsForecast(models=models, freq=freq, n_jobs=jobs, fallback_model=Naive())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -184,7 +199,8 @@ def base_forecasts(
         seed: LightGBM seed.
 
     Returns:
-        DataFrame[unique_id, ds, step, <one column per base model>] [units], ≥ 0, no missing values.
+        DataFrame[unique_id, ds, step, <one column per base model>] [units], ≥ 0; missing only where a model
+        is not fitted (ETS, Theta and AutoARIMA on sparse series).
     """
     from sop_core.forecast.ml import lightgbm_forecast
 
@@ -203,12 +219,18 @@ def base_forecasts(
     launched = adjusted.assign(pos=adjusted["y"] > 0).groupby("unique_id")["pos"].cummax()
     stat_train = adjusted[launched.to_numpy()]
     aliases = [*STAT_MODELS, *(["AutoARIMA"] if include_arima else [])]
-    stat = _stat_forecasts(stat_train, h, freq, m, aliases, n_jobs)
+    cls = classify_demand(stat_train) if len(stat_train) else pd.DataFrame(columns=["unique_id", "adi"])
+    sparse_ids = set(cls.loc[cls["adi"] >= ADI_CUTOFF, "unique_id"])
+    stat = _stat_forecasts(stat_train, h, freq, m, aliases, n_jobs, sparse_ids)
+    for a in aliases:
+        if a not in stat.columns:
+            stat[a] = np.nan
     out = grid.merge(stat, on=["unique_id", "ds"], how="left")
     for a in aliases:
         out[a] = out[a].to_numpy(dtype=float) * factor_future
     out["Zero"] = 0.0
     cols = [*aliases, "Zero"]
+    sparse = out["unique_id"].isin(sparse_ids).to_numpy()
     if use_lightgbm:
         exog = list(exog_cols)
         lgb_train = train[["unique_id", "ds", "y", *exog]]
@@ -227,7 +249,8 @@ def base_forecasts(
     fill = out["unique_id"].map(recent).fillna(0.0).to_numpy()
     for c in cols:
         vals = out[c].to_numpy(dtype=float)
-        out[c] = np.clip(np.where(np.isfinite(vals), vals, fill), 0.0, None)
+        vals = np.clip(np.where(np.isfinite(vals), vals, fill), 0.0, None)
+        out[c] = np.where(sparse, np.nan, vals) if c in aliases and c not in SPARSE_MODELS else vals
     return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
 
 
@@ -236,7 +259,7 @@ def add_combinations(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name, members in COMBINATIONS.items():
         if all(mm in out.columns for mm in members):
-            out[name] = out[list(members)].mean(axis=1)
+            out[name] = out[list(members)].mean(axis=1, skipna=False)
     return out
 
 
@@ -251,6 +274,48 @@ def cutoffs_for(periods: pd.DatetimeIndex, bt_h: int, windows: int, step: int) -
     return out
 
 
+def _fit_task(args: tuple[pd.DataFrame, int, pd.DataFrame | None, str, dict[str, Any]]) -> pd.DataFrame:
+    train, h, fut, freq, kwargs = args
+    return base_forecasts(train, h, freq, future_exog=fut, **{**kwargs, "n_jobs": 1})
+
+
+def run_fits(
+    cuts: Sequence[tuple[pd.DataFrame, int, pd.DataFrame | None]],
+    freq: str,
+    n_jobs: int = 1,
+    *,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> list[pd.DataFrame]:
+    """:func:`base_forecasts` of several training cuts ``(train, h, future_exog)``, in order.
+
+    With ``n_jobs`` > 1 the cuts run side by side, one process each (forked, started once): every worker
+    fits all models of its cut on one core, so the statistical fits and the single-threaded LightGBM keep
+    every core busy. The numbers do not depend on ``n_jobs``.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    report = progress or (lambda _f, _m: None)
+    kwargs = {k: v for k, v in kwargs.items() if k != "n_jobs"}
+    tasks = [(train, h, fut, freq, kwargs) for train, h, fut in cuts]
+    out: list[pd.DataFrame | None] = [None] * len(tasks)
+    workers = max(1, min(int(n_jobs), len(tasks)))
+    if workers == 1:
+        for i, task in enumerate(tasks):
+            report(i / len(tasks), f"Fitting {i + 1} of {len(tasks)}…")
+            out[i] = _fit_task(task)
+    else:
+        # the largest cuts first, so that the last one does not run alone
+        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0]))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            futures = {pool.submit(_fit_task, tasks[i]): i for i in order}
+            for done, fut in enumerate(as_completed(futures)):
+                out[futures[fut]] = fut.result()
+                report((done + 1) / len(tasks), f"Fitted {done + 1} of {len(tasks)}…")
+    return [o for o in out if o is not None]
+
+
 def rolling_backtest(
     full: pd.DataFrame,
     bt_h: int,
@@ -259,9 +324,14 @@ def rolling_backtest(
     *,
     step: int | None = None,
     progress: Progress | None = None,
+    extra: Sequence[tuple[pd.DataFrame, int, pd.DataFrame | None]] = (),
+    extra_out: list[pd.DataFrame] | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Every base model and combination, refitted at each origin of a rolling-origin backtest.
+
+    The fits of the origins (and the ``extra`` fits, e.g. the final one on the whole history, returned in
+    ``extra_out``) run side by side on ``n_jobs`` worker processes (:func:`run_fits`).
 
     Args:
         full: complete long history ``unique_id, ds, y`` (+ exogenous columns).
@@ -270,7 +340,9 @@ def rolling_backtest(
         freq: pandas frequency alias.
         step: periods between origins (default ``bt_h``).
         progress: optional callback ``(fraction 0..1, message)``.
-        **kwargs: passed to :func:`base_forecasts` (``exog_cols``, ``uplift``, ``use_lightgbm`` …); exogenous
+        extra: further fits ``(train, h, future_exog)`` to run in the same pool.
+        extra_out: receives the base forecasts of ``extra``.
+        **kwargs: passed to :func:`base_forecasts` (``exog_cols``, ``uplift``, ``use_lightgbm``, ``n_jobs`` …); exogenous
             future values are taken from ``full`` itself (known in advance: prices, promotions, events).
 
     Returns:
@@ -278,60 +350,90 @@ def rolling_backtest(
         origin are left out of that window.
     """
     report = progress or (lambda _f, _m: None)
+    extra_out = extra_out if extra_out is not None else []
     periods = pd.DatetimeIndex(sorted(full["ds"].unique()))
-    parts = []
     origins = cutoffs_for(periods, bt_h, windows, step or bt_h)
     exog = list(kwargs.get("exog_cols", ()))
-    for i, cutoff in enumerate(origins):
-        report(i / max(1, len(origins)), f"Backtest origin {cutoff:%Y-%m-%d} ({i + 1} of {len(origins)})…")
+    n_jobs = int(kwargs.pop("n_jobs", 1))
+    cuts, tests = [], []
+    for cutoff in origins:
         train = full[full["ds"] <= cutoff]
         train = train[train.groupby("unique_id")["y"].transform("size") >= 3]
         if train.empty:
             continue
         test = full[(full["ds"] > cutoff) & (full["ds"] <= cutoff + bt_h * pd.tseries.frequencies.to_offset(freq))]
-        fut = test[["unique_id", "ds", *exog]] if exog else None
-        preds = base_forecasts(train, bt_h, freq, future_exog=fut, **kwargs)
+        cuts.append((train, bt_h, test[["unique_id", "ds", *exog]] if exog else None))
+        tests.append((cutoff, test))
+    cuts += list(extra)
+    fits = run_fits(cuts, freq, n_jobs, progress=report, **kwargs)
+    parts = []
+    for (cutoff, test), preds in zip(tests, fits, strict=False):
         got = add_combinations(preds).merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
         got.insert(1, "cutoff", cutoff)
         parts.append(got)
+    extra_out[:] = fits[len(tests):]
     report(1.0, "Backtest done")
     if not parts:
         return pd.DataFrame(columns=["unique_id", "cutoff", "ds", "step", "y"])
     return pd.concat(parts, ignore_index=True)
 
 
-def choose(bt: pd.DataFrame, candidates: Sequence[str], scale: pd.Series | None = None,
-           kinds: pd.Series | None = None) -> pd.DataFrame:
-    """The candidate with the lowest shrunken backtest error per series (ties: the earlier one).
+def _relative(values: np.ndarray) -> np.ndarray:
+    """Each row divided by its median over the candidates (by its mean when that is 0; 1 when both are)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(values, axis=1, keepdims=True)
+        mean = np.nanmean(values, axis=1, keepdims=True)
+    den = np.where(med > 0, med, np.where(mean > 0, mean, 1.0))
+    return values / den
 
-    A choice among many candidates on a dozen backtest points picks noise. The score of candidate c for
-    series i is therefore shrunk toward the candidate's mean over all series of the same kind:
 
-        score_ic = ½ · MAE_ic / s_i + ½ · mean_j(MAE_jc / s_j),
+def choose(bt: pd.DataFrame, candidates: Sequence[str], kinds: pd.Series | None = None, *,
+           pooled: bool = True) -> pd.DataFrame:
+    """The candidate with the lowest shrunken backtest score per series (ties: the earlier one).
 
-    with s_i the series scale (an empirical-Bayes style pooling; without ``scale`` plain MAE is used).
+    The score weighs the two errors of the M4 competition equally (its "overall weighted average"): the
+    mean absolute error and the sMAPE of candidate c on series i, each relative to the series' median over
+    the candidates (so that every series counts alike, whatever its size):
+
+        r_ic = ½ · MAE_ic / median_c(MAE_ic) + ½ · sMAPE_ic / median_c(sMAPE_ic).
+
+    A choice among many candidates on a dozen backtest points picks noise, so the score is shrunk toward
+    the candidate's mean over the series of the same kind (an empirical-Bayes style pooling):
+
+        score_ic = ½ · r_ic + ½ · mean_j(r_jc)        (``pooled=False``: r_ic alone).
+
+    Args:
+        bt: backtest ``unique_id, y`` and one forecast column per candidate [units].
+        candidates: the candidates, in order of preference.
+        kinds: the kind of each series ("sparse" / "dense"); pooled over all series when None.
+        pooled: shrink toward the pooled mean.
 
     Returns:
         DataFrame[unique_id, model, mae, n_points] sorted by id; ``mae`` is the chosen candidate's backtest
         mean absolute error [units].
     """
     cands = [c for c in candidates if c in bt.columns]
-    err = bt[cands].sub(bt["y"], axis=0).abs()
-    err["unique_id"] = bt["unique_id"].to_numpy()
-    mae = err.groupby("unique_id", sort=True)[cands].mean()
+    y = bt["y"].to_numpy(dtype=float)[:, None]
+    f = bt[cands].to_numpy(dtype=float)
+    abs_err = np.abs(f - y)
+    den = np.abs(y) + np.abs(f)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smape_terms = np.where(den > 0, 2.0 * abs_err / np.where(den > 0, den, 1.0), 0.0)
+    ids = bt["unique_id"].to_numpy()
+    mae = pd.DataFrame(abs_err, columns=cands).groupby(ids, sort=True).mean()
+    smape = pd.DataFrame(smape_terms, columns=cands).groupby(ids, sort=True).mean()
     n = bt.groupby("unique_id", sort=True).size()
     values = mae.to_numpy(dtype=float)
-    if scale is not None:
-        s = scale.reindex(mae.index).fillna(1.0).to_numpy(dtype=float)[:, None]
-        scaled = values / s
-        kind = (kinds.reindex(mae.index).fillna("dense") if kinds is not None else pd.Series("dense", index=mae.index)).to_numpy()
-        pooled = np.empty_like(scaled)
+    score = 0.5 * _relative(values) + 0.5 * _relative(smape.to_numpy(dtype=float))
+    if pooled:
+        kind = (kinds.reindex(mae.index).fillna("dense") if kinds is not None
+                else pd.Series("dense", index=mae.index)).to_numpy()
+        pool = np.empty_like(score)
         for k in np.unique(kind):
             rows = kind == k
-            pooled[rows] = np.nanmean(scaled[rows], axis=0)
-        score = 0.5 * scaled + 0.5 * pooled
-    else:
-        score = values
+            pool[rows] = np.nanmean(score[rows], axis=0)
+        score = 0.5 * score + 0.5 * pool
     # round away float noise so that ties are ties and the candidate order decides
     score = np.round(score, 9)
     best = np.argmin(np.where(np.isnan(score), np.inf, score), axis=1)
@@ -352,12 +454,18 @@ def inactive_series(full: pd.DataFrame, periods: int) -> set[Any]:
 
 
 # ---------------------------------------------------------------------------- conformal intervals
-def series_scale(full: pd.DataFrame) -> pd.Series:
-    """s_i: mean absolute first difference of each history [units]; the mean demand, or 1, when that is 0."""
-    diff = full.groupby("unique_id")["y"].diff().abs()
-    s = diff.groupby(full["unique_id"]).mean()
-    mean = full.groupby("unique_id")["y"].mean()
-    s = s.where(s > 0, mean)
+def series_scale(full: pd.DataFrame, season: int = 12) -> pd.Series:
+    """s_i: the in-sample error of the seasonal naive method, mean |y_t − y_{t−m}| (MASE's scale) [units].
+
+    Series shorter than a season + 1, or with a zero seasonal error, take the mean absolute first
+    difference, then the mean demand, then 1.
+    """
+    g = full.groupby("unique_id")["y"]
+    seasonal = (full["y"] - g.shift(season)).abs().groupby(full["unique_id"]).mean()
+    first = (full["y"] - g.shift(1)).abs().groupby(full["unique_id"]).mean()
+    mean = g.mean()
+    s = seasonal.where(seasonal > 0, first.reindex(seasonal.index))
+    s = s.where(s > 0, mean.reindex(seasonal.index))
     return s.where(s > 0, 1.0).fillna(1.0)
 
 
@@ -365,19 +473,43 @@ def series_scale(full: pd.DataFrame) -> pd.Series:
 MIN_POOL = 30
 
 
-def _quantile_row(z: np.ndarray, levels: Sequence[int]) -> dict[str, float]:
+def _quantile_row(u: np.ndarray, levels: Sequence[int]) -> dict[str, float]:
+    """Lower and upper quantiles of the normalised errors ``u`` per level.
+
+    The lower bound is the (1 − l)/2 quantile. Demand is discrete and often 0, so fewer than (1 − l)/2 of
+    the errors may fall below it (ties); the upper quantile takes the rest of the miss budget: its level is
+    1 − ((1 − l) − p_low), with p_low the share of errors below the lower bound (Angelopoulos & Bates 2023,
+    §2: any pair of bounds with the right joint miss rate on the calibration set is valid).
+    """
     row: dict[str, float] = {}
     for lv in levels:
-        a = (1 - lv / 100) / 2
-        row[f"lo_{lv}"] = float(np.quantile(z, a, method="lower"))
-        row[f"hi_{lv}"] = float(np.quantile(z, 1 - a, method="higher"))
+        miss = 1 - lv / 100
+        lo = float(np.quantile(u, miss / 2))
+        p_low = float(np.mean(u < lo - 1e-12))
+        row[f"lo_{lv}"] = lo
+        row[f"hi_{lv}"] = float(np.quantile(u, min(1.0, 1 - (miss - p_low))))
     return row
 
 
-def _quantiles(res: pd.DataFrame, levels: Sequence[int]) -> dict[str, pd.DataFrame]:
-    """Per kind ("*" = all series): a table step → lower and upper quantiles of the scaled errors.
+def _step_factors(grp: pd.DataFrame) -> pd.Series:
+    """f_k: the mean absolute scaled error at horizon step k relative to all steps, made non-decreasing.
 
-    A step with fewer than :data:`MIN_POOL` errors takes the quantiles of all steps of its kind; a kind with
+    Steps with fewer than :data:`MIN_POOL` errors take the mean of all steps (factor 1 before the cumulative
+    maximum).
+    """
+    absz = grp["z"].abs()
+    overall = float(absz.mean())
+    by_step = absz.groupby(grp["step"]).agg(["mean", "size"]).sort_index()
+    f = np.where(by_step["size"] >= MIN_POOL, by_step["mean"] / overall if overall > 0 else 1.0, 1.0)
+    return pd.Series(np.maximum.accumulate(np.where(np.isfinite(f) & (f > 0), f, 1.0)), index=by_step.index.astype(int))
+
+
+def _quantiles(res: pd.DataFrame, levels: Sequence[int]) -> dict[str, pd.DataFrame]:
+    """Per kind ("*" = all series): a table step → lower and upper bounds in scaled units.
+
+    The errors of all steps are pooled (a table per step would rest on a handful of months); the widening
+    with the horizon comes from step factors f_k (:func:`_step_factors`): the quantiles are those of
+    z / f_k, and the bounds of step k are f_k times them (normalised conformal prediction). A kind with
     fewer than :data:`MIN_POOL` errors is left out (it uses "*").
     """
     tables: dict[str, pd.DataFrame] = {}
@@ -385,10 +517,10 @@ def _quantiles(res: pd.DataFrame, levels: Sequence[int]) -> dict[str, pd.DataFra
     for kind, grp in groups:
         if kind != "*" and len(grp) < MIN_POOL:
             continue
-        overall = _quantile_row(grp["z"].to_numpy(dtype=float), levels)
-        rows = {int(step): (_quantile_row(g["z"].to_numpy(dtype=float), levels) if len(g) >= MIN_POOL else overall)
-                for step, g in grp.groupby("step", sort=True)}
-        tables[kind] = pd.DataFrame.from_dict(rows, orient="index").sort_index()
+        factors = _step_factors(grp)
+        u = grp["z"].to_numpy(dtype=float) / grp["step"].map(factors).to_numpy(dtype=float)
+        row = _quantile_row(u, levels)
+        tables[kind] = pd.DataFrame({col: factors.to_numpy() * val for col, val in row.items()}, index=factors.index)
     return tables
 
 
@@ -466,7 +598,7 @@ def _pick(frame: pd.DataFrame, models: pd.Series) -> np.ndarray:
     return np.array([values[i, cols[c]] for i, c in enumerate(models)], dtype=float)
 
 
-def calibration_residuals(bt: pd.DataFrame, candidates: Sequence[str], choice: pd.DataFrame, scale: pd.Series,
+def calibration_residuals(bt: pd.DataFrame, candidates: Sequence[str], choice: pd.DataFrame,
                           kinds: pd.Series) -> pd.DataFrame:
     """Backtest errors of the chosen candidates, free of selection bias where possible.
 
@@ -488,12 +620,13 @@ def calibration_residuals(bt: pd.DataFrame, candidates: Sequence[str], choice: p
         others = bt[bt["cutoff"] != c]
         picked = dict(final)
         if len(cutoffs) > 1 and not others.empty:
-            picked.update(dict(zip(*choose(others, candidates, scale, kinds)[["unique_id", "model"]].to_numpy().T, strict=True)))
+            picked.update(dict(zip(*choose(others, candidates, kinds)[["unique_id", "model"]].to_numpy().T, strict=True)))
         models = window["unique_id"].map(picked)
         parts.append(pd.DataFrame({"unique_id": window["unique_id"], "cutoff": window["cutoff"], "ds": window["ds"],
                                    "step": window["step"], "y": window["y"].astype(float),
                                    "yhat": _pick(window, models), "model": models}))
-    return pd.concat(parts, ignore_index=True)[cols]
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return out[np.isfinite(out["yhat"].to_numpy(dtype=float))].reset_index(drop=True)
 
 
 def cross_fitted_coverage(
@@ -529,7 +662,7 @@ def auto_forecast(
     exog_cols: Sequence[str] = (),
     future_exog: pd.DataFrame | None = None,
     uplift: pd.DataFrame | None = None,
-    windows: int = 2,
+    windows: int = 3,
     bt_h: int | None = None,
     use_lightgbm: bool = True,
     include_arima: bool = False,
@@ -567,29 +700,36 @@ def auto_forecast(
         bt_h = min(h, 13 if freq.upper().startswith("W") else 6)
     opts: dict[str, Any] = {"exog_cols": tuple(exog_cols), "uplift": uplift, "use_lightgbm": use_lightgbm,
                             "include_arima": include_arima, "n_jobs": n_jobs, "seed": seed}
-    bt = rolling_backtest(full, bt_h, windows, freq, progress=lambda f, msg: report(0.7 * f, msg), **opts)
+    final: list[pd.DataFrame] = []
+    bt = rolling_backtest(full, bt_h, windows, freq, progress=lambda f, msg: report(0.8 * f, msg),
+                          extra=[(full, h, future_exog)], extra_out=final, **opts)
     cands = [c for c in (candidates or CANDIDATES) if c in bt.columns]
     if not use_lightgbm:
         cands = [c for c in cands if "LightGBM" not in c]
-    scale = series_scale(full)
+    scale = series_scale(full, season_length_for(freq))
     cls = classify_demand(full)
     kinds = pd.Series(np.where(cls["adi"].to_numpy() >= ADI_CUTOFF, "sparse", "dense"), index=cls["unique_id"])
-    choice = (choose(bt, cands, scale, kinds) if not bt.empty
+    choice = (choose(bt, cands, kinds) if not bt.empty
               else pd.DataFrame(columns=["unique_id", "model", "mae", "n_points"]))
     inactive = inactive_series(full, max(12, windows * bt_h))
     if len(choice):
         choice.loc[choice["unique_id"].isin(inactive), "model"] = "Zero"
-    report(0.7, "Fitting the chosen models on the whole history…")
-    base = add_combinations(base_forecasts(full, h, freq, future_exog=future_exog, **opts))
-    default = cands[0] if candidates else DEFAULT
+    report(0.8, "Choosing the model of every series…")
+    base = add_combinations(final[0])
+    default = pd.Series(cands[0] if candidates else DEFAULT, index=base.index)
+    if not candidates:
+        default = default.where(base["unique_id"].map(kinds).to_numpy() != "sparse", SPARSE_DEFAULT)
     chosen = base["unique_id"].map(dict(zip(choice["unique_id"], choice["model"], strict=True))).fillna(default)
     chosen = chosen.where(chosen.isin(base.columns), default)
-    col_index = {c: i for i, c in enumerate(base.columns)}
-    values = base.to_numpy()
-    yhat = np.array([values[i, col_index[c]] for i, c in enumerate(chosen)], dtype=float)
+    yhat = _pick(base, chosen)
+    # a choice that was not fitted on the whole history (the series turned sparse): the intermittent mean
+    missing = ~np.isfinite(yhat)
+    if missing.any():
+        chosen = chosen.where(~missing, SPARSE_DEFAULT)
+        yhat = np.where(missing, base[SPARSE_DEFAULT].to_numpy(dtype=float), yhat)
     fc = pd.DataFrame({"unique_id": base["unique_id"], "ds": base["ds"], "step": base["step"], "yhat": yhat, "model": chosen})
     # residuals of the chosen candidates
-    residuals = calibration_residuals(bt, cands, choice, scale, kinds)
+    residuals = calibration_residuals(bt, cands, choice, kinds)
     out = conformal_bounds(fc, residuals, scale, kinds, levels)
     coverage = cross_fitted_coverage(residuals, scale, kinds, levels)
     choice = choice.assign(scale=choice["unique_id"].map(scale).to_numpy())

@@ -216,7 +216,7 @@ def forecast_details(
     exog: pd.DataFrame | None = None,
     future_exog: pd.DataFrame | None = None,
     uplift: pd.DataFrame | None = None,
-    windows: int = 2,
+    windows: int = 3,
     progress: Progress | None = None,
 ) -> Any:
     """The "auto", "lightgbm" or "prophet" engine on a completed history, with its backtest details.

@@ -9,7 +9,8 @@ forecasts are multiplied back. Features of the period t being predicted:
 * calendar: the month of the year (or ISO week for weekly data);
 * optional exogenous columns of the history (``price``, ``promo``, event flags, ``event_uplift`` …) whose
   future values come from ``future_exog``; columns whose name contains "price" enter relative to the
-  series' mean price (a discount shows as a value below 1).
+  series' median positive price of the history (a discount shows as a value below 1); a price of 0 means
+  "not offered": it enters as 1 with a flag ``<column>_offered`` = 0 beside it.
 
 Runs are reproducible: LightGBM is seeded, ``deterministic=True`` and the thread count is fixed.
 
@@ -34,8 +35,8 @@ LAGS: tuple[int, ...] = (1, 2, 3, 6, 12)
 WEEKLY_LAGS: tuple[int, ...] = (1, 2, 3, 4, 8, 13, 52)
 #: LightGBM settings (fixed; seeded and deterministic).
 LGBM_PARAMS: dict[str, object] = {
-    "n_estimators": 300,
-    "learning_rate": 0.03,
+    "n_estimators": 150,
+    "learning_rate": 0.06,
     "num_leaves": 31,
     "min_child_samples": 20,
     "subsample": 0.8,
@@ -63,13 +64,37 @@ def _is_weekly(freq: str) -> bool:
     return freq.upper().startswith("W")
 
 
-def _prepare(frame: pd.DataFrame, scale: pd.Series, price_mean: dict[str, pd.Series]) -> pd.DataFrame:
-    out = frame.copy()
-    if "y" in out.columns:
-        out["y"] = out["y"].to_numpy(dtype=float) / out["unique_id"].map(scale).to_numpy(dtype=float)
-    for col, mean in price_mean.items():
-        out[col] = out[col].to_numpy(dtype=float) / out["unique_id"].map(mean).fillna(1.0).to_numpy(dtype=float)
-    return out
+def relative_prices(history: pd.DataFrame, future: pd.DataFrame | None, cols: Sequence[str]
+                    ) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Price columns made comparable across series: relative to the series' median positive price.
+
+    A price of 0 (or below) means "not offered": it enters as 1, and a flag ``<column>_offered`` (1/0) is
+    added beside it when such prices occur in the history or the future.
+
+    Args:
+        history: long frame with ``unique_id`` and the ``cols`` [currency/unit].
+        future: the same columns for the future periods, or None.
+        cols: price columns.
+
+    Returns:
+        (history, future, flag columns added).
+    """
+    hist, fut = history.copy(), (future.copy() if future is not None else None)
+    flags: list[str] = []
+    for col in cols:
+        ref = hist[hist[col] > 0].groupby("unique_id")[col].median()
+        if (hist[col] <= 0).any() or (fut is not None and (fut[col] <= 0).any()):
+            flags.append(f"{col}_offered")
+        for frame in (hist, fut):
+            if frame is None:
+                continue
+            price = frame[col].to_numpy(dtype=float)
+            offered = price > 0
+            rel = price / frame["unique_id"].map(ref).fillna(1.0).to_numpy(dtype=float)
+            frame[col] = np.where(offered & np.isfinite(rel), rel, 1.0)
+            if flags and flags[-1] == f"{col}_offered":
+                frame[f"{col}_offered"] = offered.astype(float)
+    return hist, fut, flags
 
 
 def lightgbm_forecast(
@@ -108,7 +133,6 @@ def lightgbm_forecast(
     train = history[cols].sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     scale = train.groupby("unique_id")["y"].mean()
     scale = scale.where(scale > 0, 1.0)
-    price_mean = {c: train.groupby("unique_id")[c].mean().replace(0.0, np.nan) for c in exog if "price" in c.lower()}
     weekly = _is_weekly(freq)
     lags = list(WEEKLY_LAGS if weekly else LAGS)
     # one thread: faster than two on panels of this size, and the numbers do not depend on the machine
@@ -121,13 +145,13 @@ def lightgbm_forecast(
         date_features=[week_of_year if weekly else month_of_year],
         num_threads=1,
     )
-    prepared = _prepare(train, scale, price_mean)
     future = None
     if exog:
         if future_exog is None:
             raise ValueError(f"lightgbm: future values of {', '.join(exog)} are needed (future_exog)")
         future = _future_frame(train, future_exog, exog, h, freq)
-        future = _prepare(future, scale, price_mean)
+    prepared, future, _flags = relative_prices(train, future, [c for c in exog if "price" in c.lower()])
+    prepared["y"] = prepared["y"].to_numpy(dtype=float) / prepared["unique_id"].map(scale).to_numpy(dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(prepared, static_features=[], dropna=True)

@@ -1,8 +1,10 @@
 """Prophet as an engine option: one model per series, events and promotion / price as extra regressors.
 
 Each series gets ``Prophet(yearly_seasonality=True)`` (monthly or weekly data: no weekly or daily
-seasonality) with every exogenous column as an additive regressor (``add_regressor``; standardised by
-Prophet). Forecasts and interval bounds are clipped at zero (Prophet's linear trend can go negative). The
+seasonality) with every exogenous column as a regressor (``add_regressor``; standardised by Prophet):
+promotion flags multiplicative (a promotion lifts demand by a share of the baseline), the others
+additive; prices enter relative to the series' usual price, with an "offered" flag where a price is 0
+(:func:`sop_core.forecast.ml.relative_prices`). Forecasts and interval bounds are clipped at zero (Prophet's linear trend can go negative). The
 80 % and 95 % bounds come from Prophet's simulated 95 % interval; the 80 % half-widths are the 95 % ones
 times z_0.90 / z_0.975 = 1.2816 / 1.9600 (normal errors).
 
@@ -57,6 +59,12 @@ def private_stan_tmpdir() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def regressor_mode(name: str) -> str:
+    """A promotion lifts demand by a share of the baseline ("multiplicative"); prices, discounts and events
+    enter as additive effects (Prophet's default)."""
+    return "multiplicative" if "promo" in name.lower() else "additive"
+
+
 def _fit_one(uid: Any, hist: pd.DataFrame, fut: pd.DataFrame, regressors: Sequence[str], intervals: bool,
              seasonal: bool) -> pd.DataFrame:
     from prophet import Prophet
@@ -66,7 +74,7 @@ def _fit_one(uid: Any, hist: pd.DataFrame, fut: pd.DataFrame, regressors: Sequen
         interval_width=0.95, uncertainty_samples=200 if intervals else 0,
     )
     for r in regressors:
-        model.add_regressor(r)
+        model.add_regressor(r, mode=regressor_mode(r))
     np.random.seed(0)  # Prophet samples its intervals with numpy's global generator
     model.fit(hist[["ds", "y", *regressors]])
     pred = model.predict(fut[["ds", *regressors]])
@@ -127,7 +135,7 @@ def prophet_forecast(
         DataFrame[unique_id, ds, yhat (, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95), model="Prophet"] [units],
         all ≥ 0, sorted by id and period.
     """
-    from sop_core.forecast.ml import _future_frame
+    from sop_core.forecast.ml import _future_frame, relative_prices
 
     regs = list(regressors)
     hist = history[["unique_id", "ds", "y", *regs]].sort_values(["unique_id", "ds"], kind="stable")
@@ -135,6 +143,8 @@ def prophet_forecast(
         if future_exog is None:
             raise ValueError(f"prophet: future values of {', '.join(regs)} are needed (future_exog)")
         fut = _future_frame(hist, future_exog, regs, h, freq)
+        hist, fut, flags = relative_prices(hist, fut, [r for r in regs if "price" in r.lower()])
+        regs += flags
     else:
         last = hist.groupby("unique_id")["ds"].max()
         fut = pd.DataFrame({

@@ -135,6 +135,28 @@ def _r(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
 
 
+#: Accuracy metrics stored per level and item with every run's backtest (``<metric>_by_level``).
+BY_LEVEL_METRICS: tuple[str, ...] = ("wmape", "mape", "mase", "bias", "tracking_signal")
+
+
+def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd.DataFrame) -> dict[str, Any]:
+    """``<metric>_by_level``: level → item → value of the backtest ``unique_id, ds, y, yhat`` aggregated to
+    every level; MASE divides the mean absolute error by the in-sample seasonal naive error of the item's
+    history (DESIGN.md)."""
+    out: dict[str, Any] = {f"{name}_by_level": {} for name in BY_LEVEL_METRICS}
+    full = fc.prepare_history(history_long, FREQ)
+    for level in fc.LEVELS:
+        agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
+        table = metrics.accuracy_table(agg, by=["unique_id"]).set_index("unique_id")
+        hist = fc.aggregate(full, products, level).sort_values(["unique_id", "ds"])
+        scale = (hist["y"] - hist.groupby("unique_id")["y"].shift(12)).abs().groupby(hist["unique_id"]).mean()
+        mae = (agg["y"] - agg["yhat"]).abs().groupby(agg["unique_id"]).mean()
+        table["mase"] = mae / scale.where(scale > 0)
+        for name in BY_LEVEL_METRICS:
+            out[f"{name}_by_level"][level] = {str(k): _r(v) for k, v in table[name].items()}
+    return out
+
+
 def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: int, workers: int,
                       progress: Progress) -> dict[str, Any]:
     """WMAPE and bias of a one-window holdout (the last ``horizon`` months), per level and item."""
@@ -142,11 +164,7 @@ def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: in
         bt = fc.backtest(_long(history), horizon, windows=1, freq=FREQ, n_jobs=workers, progress=progress)
     except ValueError as err:
         return {"skipped": str(err)}
-    by_level: dict[str, dict[str, float | None]] = {}
-    for level in fc.LEVELS:
-        agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
-        table = metrics.accuracy_table(agg, by=["unique_id"])
-        by_level[level] = {str(k): _r(v) for k, v in zip(table["unique_id"], table["wmape"], strict=True)}
+    by_level = _metrics_by_level(bt, _long(history), products)
     overall = metrics.accuracy_table(bt, by=[]).iloc[0]
     return {
         "method": f"holdout, 1 window of {horizon} months",
@@ -156,20 +174,16 @@ def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: in
         "n_series": int(bt["unique_id"].nunique()),
         "wmape": _r(overall["wmape"]),
         "bias": _r(overall["bias"]),
-        "wmape_by_level": by_level,
+        **by_level,
     }
 
 
-def _details_summary(details: Any, products: pd.DataFrame) -> dict[str, Any]:
+def _details_summary(details: Any, products: pd.DataFrame, history_long: pd.DataFrame) -> dict[str, Any]:
     """Backtest summary of an "auto" / "lightgbm" / "prophet" run: the chosen model per SKU and its error."""
     bt = details.backtest
     if bt.empty:
         return {"skipped": "no rolling-origin backtest for this engine"}
-    by_level: dict[str, dict[str, float | None]] = {}
-    for level in fc.LEVELS:
-        agg = fc.aggregate(bt[["unique_id", "cutoff", "ds", "y", "yhat"]], products, level)
-        table = metrics.accuracy_table(agg, by=["unique_id"])
-        by_level[level] = {str(k): _r(v) for k, v in zip(table["unique_id"], table["wmape"], strict=True)}
+    by_level = _metrics_by_level(bt, history_long, products)
     overall = metrics.accuracy_table(bt, by=[]).iloc[0]
     choice = details.choice
     by_series = {
@@ -187,7 +201,7 @@ def _details_summary(details: Any, products: pd.DataFrame) -> dict[str, Any]:
         "n_series": int(bt["unique_id"].nunique()),
         "wmape": _r(overall["wmape"]),
         "bias": _r(overall["bias"]),
-        "wmape_by_level": by_level,
+        **by_level,
         "coverage": {str(k): v for k, v in details.coverage.items()},
         "by_series": by_series,
     }
@@ -220,7 +234,7 @@ def run_forecast(
     progress: Progress | None = None,
     *,
     reconciliation: str = "bottom_up",
-    windows: int = 2,
+    windows: int = 3,
 ) -> int:
     """Forecast every SKU from the month after the last actual and store the run; returns the run id.
 
@@ -289,7 +303,7 @@ def run_forecast(
         )
         frame = details.forecast
         extra = exog.merge(uplift, on=["unique_id", "ds"], how="outer").fillna(0.0) if not uplift.empty else exog
-        summary = _details_summary(details, products)
+        summary = _details_summary(details, products, long)
         run_params.update({**details.params, "exogenous": ["promo", "price"], "events": int(len(uplift))})
     if reconciliation != "bottom_up":
         report(0.86, "Reconciling family, category and total forecasts…")

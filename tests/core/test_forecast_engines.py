@@ -108,18 +108,24 @@ def test_auto_is_reproducible(panel: pd.DataFrame) -> None:
 
 # ---------------------------------------------------------------------------- the choice
 def test_choose_shrinks_toward_the_pooled_error() -> None:
-    # two series of scale 1, two backtest points each; candidate errors |y − ŷ|:
-    #   series a: A = (1, 1) → MAE 1;   B = (0, 1.6) → 0.8
-    #   series b: A = (0, 0) → 0;       B = (2, 2) → 2
-    # pooled means: A = 0.5, B = 1.4. Shrunk scores ½·own + ½·pooled:
-    #   a: A = 0.75, B = 1.1 → A (the plain per-series minimum would be B);  b: A = 0.25, B = 1.7 → A
+    # two series, two candidates, two backtest points each (hand-worked):
+    #   series a, y = (10, 10): A = (9, 11)  → MAE 1,   sMAPE (2/19 + 2/21)/2 = 0.100251
+    #                           B = (10, 8.4) → MAE 0.8, sMAPE (0 + 3.2/18.4)/2 = 0.086957
+    #     relative to the median (= the mean of two): MAE A 1.111111, B 0.888889; sMAPE A 1.071020, B 0.928980
+    #     r = ½·MAE + ½·sMAPE: A 1.091066, B 0.908934 → B alone
+    #   series b, y = (5, 5):   A = (5, 5) → 0, 0;  B = (7, 3) → MAE 2, sMAPE (4/12 + 4/8)/2 = 0.416667
+    #     relative: A 0, B 2 → r: A 0, B 2
+    #   pooled means: A 0.545533, B 1.454467; shrunk ½·r + ½·pooled:
+    #     a: A 0.818300, B 1.181700 → A;   b: A 0.272767, B 1.727233 → A
     bt = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "y": [10.0, 10.0, 5.0, 5.0],
                        "A": [9.0, 11.0, 5.0, 5.0], "B": [10.0, 8.4, 7.0, 3.0]})
-    scale = pd.Series({"a": 1.0, "b": 1.0})
-    chosen = auto.choose(bt, ["A", "B"], scale)
+    chosen = auto.choose(bt, ["A", "B"])
     assert chosen["model"].tolist() == ["A", "A"]
     assert chosen["mae"].tolist() == pytest.approx([1.0, 0.0])
-    assert auto.choose(bt, ["A", "B"])["model"].tolist() == ["B", "A"]  # unshrunk
+    assert auto.choose(bt, ["A", "B"], pooled=False)["model"].tolist() == ["B", "A"]
+    # the pooling stays within a kind: alone in its kind, series a keeps its own choice
+    kinds = pd.Series({"a": "sparse", "b": "dense"})
+    assert auto.choose(bt, ["A", "B"], kinds)["model"].tolist() == ["B", "A"]
 
 
 def test_auto_finds_the_exact_model_of_a_repeating_pattern() -> None:
@@ -151,16 +157,38 @@ def test_event_uplift_is_re_applied_to_the_baseline() -> None:
 
 # ---------------------------------------------------------------------------- conformal intervals
 def test_conformal_bounds_by_hand() -> None:
-    # 40 scaled errors per step: −19.5 … 19.5 in steps of 1; lower 10 % ("lower" method, index 3.9 → 3) is
-    # −16.5, upper 90 % ("higher", index 35.1 → 36) is 16.5. Scale s = 2 → ŷ = 100 ± 33.
+    # 40 scaled errors at step 1: −19.5 … 19.5 in steps of 1 (linear quantiles, position p·39):
+    #   lower 10 %: position 3.9 → −16.5 + 0.9 = −15.6; 4 of 40 errors lie below it (p_low = 0.10), so the
+    #   upper bound is the 1 − (0.20 − 0.10) = 90 % quantile: position 35.1 → 15.5 + 0.1 = 15.6.
+    # One step only: its factor is 1. Scale s = 2 → ŷ = 100 ± 31.2; step 4 lies past the table: × √(4/1).
     z = np.arange(40) - 19.5
     res = pd.DataFrame({"unique_id": [f"u{i}" for i in range(40)], "step": 1, "y": z, "yhat": 0.0})
     scale = pd.Series(1.0, index=res["unique_id"]).to_dict() | {"x": 2.0}
     frame = pd.DataFrame({"unique_id": ["x", "x"], "ds": pd.date_range("2025-01-01", periods=2, freq="MS"),
                           "step": [1, 4], "yhat": [100.0, 100.0]})
     out = auto.conformal_bounds(frame, res, pd.Series(scale), pd.Series(dtype=object), (80,))
-    assert out["yhat_lo_80"].tolist() == pytest.approx([100 - 33.0, 100 - 33.0 * 2])  # step 4: × √(4/1)
-    assert out["yhat_hi_80"].tolist() == pytest.approx([100 + 33.0, 100 + 33.0 * 2])
+    assert out["yhat_lo_80"].tolist() == pytest.approx([100 - 31.2, 100 - 31.2 * 2])
+    assert out["yhat_hi_80"].tolist() == pytest.approx([100 + 31.2, 100 + 31.2 * 2])
+
+
+def test_conformal_upper_bound_takes_the_miss_budget_the_zeros_leave() -> None:
+    # discrete demand: 20 errors of exactly 0 and 20 of 1 … 20. The 10 % quantile is 0 and no error lies
+    # below it (p_low = 0), so the upper bound is the 1 − 0.20 = 80 % quantile, not the 90 % one:
+    # sorted position 0.8·39 = 31.2 → 12 + 0.2 = 12.2 (the 90 % quantile would be 16.1).
+    z = np.concatenate([np.zeros(20), np.arange(1, 21)])
+    res = pd.DataFrame({"unique_id": [f"u{i}" for i in range(40)], "step": 1, "y": z, "yhat": 0.0})
+    scale = pd.Series(1.0, index=[*res["unique_id"], "x"])
+    frame = pd.DataFrame({"unique_id": ["x"], "ds": [pd.Timestamp("2025-01-01")], "step": [1], "yhat": [10.0]})
+    out = auto.conformal_bounds(frame, res, scale, pd.Series(dtype=object), (80,))
+    assert out["yhat_lo_80"].iloc[0] == pytest.approx(10.0)
+    assert out["yhat_hi_80"].iloc[0] == pytest.approx(22.2)
+    assert (z <= 12.2).mean() == pytest.approx(0.80)  # the calibration errors are covered at 80 %
+
+
+def test_step_factors_widen_with_the_horizon() -> None:
+    # 30 errors at step 1 with |z| = 1 and 30 at step 2 with |z| = 3: mean |z| = 2 → factors 0.5 and 1.5
+    res = pd.DataFrame({"step": [1] * 30 + [2] * 30, "z": [1.0, -1.0] * 15 + [3.0, -3.0] * 15})
+    assert auto._step_factors(res).tolist() == pytest.approx([0.5, 1.5])
 
 
 @pytest.mark.slow
