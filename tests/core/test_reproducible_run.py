@@ -51,12 +51,12 @@ def test_auto_run_is_stored_and_repeatable(sqlite_engine: Engine) -> None:
     assert a["data_hash"] != forecasting.data_hash(sales)
     assert {"statsforecast", "mlforecast", "lightgbm", "pandas", "numpy", "sop_core"} <= set(a["versions"])
     assert a["params"]["events"] == 4 * 3  # (SKU, month) uplift rows: 4 May events × the 3 SKUs of family FA
-    assert a["params"]["windows"] == 2 and a["params"]["bt_h"] == 6
+    assert a["params"]["windows"] == 3 and a["params"]["bt_h"] == 6
     bt = a["backtest"]
     assert set(bt["by_series"]) == {"A1", "A2", "A3", "B1", "B2", "B3"}
-    assert all(v["n_points"] == 12 and v["mae"] >= 0 for v in bt["by_series"].values())
+    assert all(v["n_points"] == 18 and v["mae"] >= 0 for v in bt["by_series"].values())  # 3 windows × 6
     assert set(bt["coverage"]) == {"80", "95"} and all(0 <= v <= 1 for v in bt["coverage"].values())
-    assert bt["cutoffs"] == ["2025-10-01", "2026-04-01"]
+    assert bt["cutoffs"] == ["2025-04-01", "2025-10-01", "2026-04-01"]
     assert a["backtest"] == b["backtest"] and a["params"] == b["params"]
     one = rows[rows["run_id"] == first].drop(columns=["id", "run_id"]).reset_index(drop=True)
     two = rows[rows["run_id"] == second].drop(columns=["id", "run_id"]).reset_index(drop=True)

@@ -213,9 +213,9 @@ def test_whole_cycle_walk_in_the_browser(server: str) -> None:
         page.goto(f"{server}/executive", wait_until="domcontentloaded")
         _wait_for_app(page, 60_000)
         for label in ("Demand planner", "Supply planner", "Finance", "Executive"):
-            button = page.get_by_role("button", name=f"Sign off as {label}")
-            button.click()
-            expect(button).to_be_disabled(timeout=30_000)  # the rerun has stored the sign-off
+            page.get_by_role("button", name=f"Sign off as {label}", disabled=False).first.click()
+            # the rerun has stored the sign-off (a rerun briefly shows the old and the new button)
+            expect(page.get_by_role("button", name=f"Sign off as {label}", disabled=True).first).to_be_visible(timeout=30_000)
             _wait_for_app(page, 60_000)
         expect(page.get_by_text("frozen").first).to_be_visible(timeout=30_000)
         assert page.get_by_test_id("stException").count() == 0
