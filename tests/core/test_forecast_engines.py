@@ -185,6 +185,22 @@ def test_conformal_upper_bound_takes_the_miss_budget_the_zeros_leave() -> None:
     assert (z <= 12.2).mean() == pytest.approx(0.80)  # the calibration errors are covered at 80 %
 
 
+def test_a_coverage_shortfall_raises_the_target_by_itself() -> None:
+    # cross-fitted 93.3 % at 95 %: aim at 95 + 1.7 = 96.7 %; 60 % at 80 %: 80 + 20 = 100, capped halfway
+    # to 100 % = 90 %; a level met (or not measured) keeps its nominal value
+    assert auto.corrected_targets({80: 0.60, 95: 0.933}) == {80: 90.0, 95: pytest.approx(96.7)}
+    assert auto.corrected_targets({80: 0.85, 95: None}) == {80: 80.0, 95: 95.0}
+    # the higher target moves the bound of the hand-worked case above: 40 errors −19.5 … 19.5, target 90 %
+    # → lower 5 % quantile at position 1.95 → −17.55; p_low = 2/40 = 0.05 → upper 95 % at 37.05 → 17.55
+    z = np.arange(40) - 19.5
+    res = pd.DataFrame({"unique_id": [f"u{i}" for i in range(40)], "step": 1, "y": z, "yhat": 0.0})
+    scale = pd.Series(1.0, index=[*res["unique_id"], "x"])
+    frame = pd.DataFrame({"unique_id": ["x"], "ds": [pd.Timestamp("2025-01-01")], "step": [1], "yhat": [100.0]})
+    out = auto.conformal_bounds(frame, res, scale, pd.Series(dtype=object), (80,), {80: 90.0})
+    assert out["yhat_lo_80"].iloc[0] == pytest.approx(100 - 17.55)
+    assert out["yhat_hi_80"].iloc[0] == pytest.approx(100 + 17.55)
+
+
 def test_step_factors_widen_with_the_horizon() -> None:
     # 30 errors at step 1 with |z| = 1 and 30 at step 2 with |z| = 3: mean |z| = 2 → factors 0.5 and 1.5
     res = pd.DataFrame({"step": [1] * 30 + [2] * 30, "z": [1.0, -1.0] * 15 + [3.0, -3.0] * 15})
