@@ -50,22 +50,44 @@ def load_into_widgets(record: plan.ScenarioRecord | None) -> None:
     st.session_state["service_level_pct"] = round(100 * levers.service_level)
     st.session_state["demand_from_month"] = levers.demand_from  # resolved once the months are known
     st.session_state["demand_to_month"] = levers.demand_to
-    caps = levers.capacity_changes
-    if caps and len(set(caps.values())) == 1 and len(caps) > 1:
-        st.session_state["capacity_resource"], pct = ALL_RESOURCES, next(iter(caps.values()))
-    elif caps:
-        st.session_state["capacity_resource"], pct = next(iter(caps.items()))
-    else:
-        st.session_state["capacity_resource"], pct = ALL_RESOURCES, 0.0
-    st.session_state["capacity_change_pct"] = float(pct)
-    disruptions = levers.supplier_disruptions
-    st.session_state["disrupted_suppliers"] = list(disruptions)
-    st.session_state["disruption_months"] = tuple(next(iter(disruptions.values()))) if disruptions else None
+    # capacity and disruptions are resolved onto their widgets once the resources and months are known
+    # (:func:`spread_loaded_levers`); what the widgets cannot show stays in KEY_EXTRA and is saved again
     st.session_state[KEY_FAMILIES] = dict(levers.family_changes)
-    st.session_state[KEY_EXTRA] = {"sku_changes": dict(levers.sku_changes)}
+    st.session_state[KEY_EXTRA] = {
+        "sku_changes": dict(levers.sku_changes),
+        "loaded_capacity": dict(levers.capacity_changes),
+        "loaded_disruptions": {sup: list(w) for sup, w in levers.supplier_disruptions.items()},
+        "other_capacity": {},
+        "other_disruptions": {},
+    }
     st.session_state[KEY_LOADED] = {"id": record.id, "name": record.name, "version": record.version} if record else None
     st.session_state[KEY_NAME] = record.name if record else ""
     st.session_state[KEY_LOADS] = st.session_state.get(KEY_LOADS, 0) + 1
+
+
+def spread_loaded_levers(resources: list[str]) -> None:
+    """Put a just-loaded scenario's capacity changes and supplier disruptions into their widgets.
+
+    The widgets show one capacity change (one resource, or the same % on all of them) and one disruption
+    window; the scenario's other capacity changes and disruptions are kept aside and saved with it again.
+    """
+    extra = st.session_state[KEY_EXTRA]
+    if "loaded_capacity" in extra:
+        caps = extra.pop("loaded_capacity")
+        if caps and set(caps) == set(resources) and len(set(caps.values())) == 1:
+            resource, pct = ALL_RESOURCES, next(iter(caps.values()))
+        elif caps:
+            resource, pct = next(iter(caps.items()))
+        else:
+            resource, pct = ALL_RESOURCES, 0.0
+        st.session_state["capacity_resource"], st.session_state["capacity_change_pct"] = resource, float(pct)
+        extra["other_capacity"] = {} if resource == ALL_RESOURCES else {r: v for r, v in caps.items() if r != resource}
+    if "loaded_disruptions" in extra:
+        disruptions = extra.pop("loaded_disruptions")
+        window = next(iter(disruptions.values())) if disruptions else None
+        st.session_state["disrupted_suppliers"] = [sup for sup, w in disruptions.items() if w == window]
+        st.session_state["disruption_months"] = tuple(window) if window else None
+        extra["other_disruptions"] = {sup: w for sup, w in disruptions.items() if w != window}
 
 
 def reload_saved() -> None:
@@ -97,21 +119,29 @@ def promote_chosen() -> None:
         )
 
 
-def current_levers(family_changes: dict[str, float], resources: list[str], months: list[str]) -> sc.Levers:
+def current_levers(
+    family_changes: dict[str, float], sku_changes: dict[str, float], resources: list[str], months: list[str]
+) -> sc.Levers:
     """The levers as the widgets show them."""
     values = {key: st.session_state[key] for key in LEVER_KEYS}
     first, last = st.session_state["demand_from_month"], st.session_state["demand_to_month"]
     chosen, pct = st.session_state["capacity_resource"], float(st.session_state["capacity_change_pct"])
     targets = resources if chosen == ALL_RESOURCES else [chosen]
     window = st.session_state.get("disruption_months") or (months[0], months[0])
+    extra = st.session_state[KEY_EXTRA]
+    capacity = {r: v for r, v in extra["other_capacity"].items() if r not in targets}
+    capacity.update({r: pct for r in targets} if pct else {})
+    disrupted = st.session_state["disrupted_suppliers"]
+    disruptions = {sup: list(w) for sup, w in extra["other_disruptions"].items() if sup not in disrupted}
+    disruptions.update({sup: list(window) for sup in disrupted})
     return sc.Levers(
         **values,
         family_changes=family_changes,
-        sku_changes=st.session_state[KEY_EXTRA]["sku_changes"],
+        sku_changes=sku_changes,
         demand_from="" if first == months[0] else first,
         demand_to="" if last == months[-1] else last,
-        capacity_changes={r: pct for r in targets} if pct else {},
-        supplier_disruptions={sup: list(window) for sup in st.session_state["disrupted_suppliers"]},
+        capacity_changes=capacity,
+        supplier_disruptions=disruptions,
         service_level=st.session_state["service_level_pct"] / 100.0,
     )
 
@@ -137,11 +167,13 @@ else:
 
 MONTHS = [p.strftime("%Y-%m") for p in inputs.periods]
 RESOURCES = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
+SKUS = sorted(inputs.products["sku"].astype(str)) if not inputs.products.empty else []
 SUPPLIERS = sorted(set(inputs.supplier_items["supplier"].astype(str))) if not inputs.supplier_items.empty else []
 if st.session_state.get("demand_from_month") not in MONTHS:
     st.session_state["demand_from_month"] = MONTHS[0]
 if st.session_state.get("demand_to_month") not in MONTHS:
     st.session_state["demand_to_month"] = MONTHS[-1]
+spread_loaded_levers(RESOURCES)
 if st.session_state.get("capacity_resource") not in [ALL_RESOURCES, *RESOURCES]:
     st.session_state["capacity_resource"] = ALL_RESOURCES
 window = st.session_state.get("disruption_months")
@@ -246,10 +278,34 @@ def what_if() -> None:
                 ),
             },
         )
+        sku_base = st.session_state[KEY_EXTRA]["sku_changes"]
+        sku_edited = st.data_editor(
+            pd.DataFrame({"sku": list(sku_base), "change_pct": [float(v) for v in sku_base.values()]},
+                         columns=["sku", "change_pct"]).astype({"sku": "object", "change_pct": "float"}),
+            hide_index=True,
+            num_rows="dynamic",
+            key=f"sku_editor_{st.session_state[KEY_LOADS]}",
+            column_config={
+                "sku": st.column_config.SelectboxColumn("SKU", options=SKUS, required=True),
+                "change_pct": st.column_config.NumberColumn(
+                    "Extra demand change (%)", min_value=-90.0, max_value=200.0, step=1.0,
+                    help="On top of the all-SKU and family changes, in the same months.",
+                ),
+            },
+        )
+        kept = [f"{r} {v:+.0f} %" for r, v in st.session_state[KEY_EXTRA]["other_capacity"].items()]
+        kept += [f"{sup} out {w[0]} … {w[1]}" for sup, w in st.session_state[KEY_EXTRA]["other_disruptions"].items()]
+        if kept:
+            st.caption("Also in this scenario (kept when saved): " + " · ".join(kept))
     changes = {f: float(v) for f, v in zip(edited["family"], edited["change_pct"], strict=True) if pd.notna(v) and v}
+    sku_changes = {
+        str(k): float(v)
+        for k, v in zip(sku_edited["sku"], sku_edited["change_pct"], strict=True)
+        if pd.notna(k) and pd.notna(v) and v
+    }
 
     try:
-        levers = current_levers(changes, RESOURCES, MONTHS)
+        levers = current_levers(changes, sku_changes, RESOURCES, MONTHS)
         base = plan.evaluate(inputs, sc.Levers())
         result = plan.evaluate(inputs, levers)
     except (sc.ScenarioInputError, plan.PlanError) as err:
