@@ -170,8 +170,9 @@ def test_normal_loss_table_values() -> None:
 def test_abc_heizer_render_silicon_chips_example() -> None:
     # Heizer & Render, *Operations Management*, ch. 12 "Inventory Management", Example 1 (Silicon Chips,
     # Inc.): ten items, annual volume × unit cost; total $232,057. The book puts 10286 and 11526 in A
-    # (72 % of the value), 12760 and 10867 in B (18 %) and the other six in C (10 %); the 80/95 %
-    # cumulative limits give the same classes (cumulative 38.8, 72.0, 83.3, 89.8, 95.2 … %).
+    # (72 % of the value), 12760, 10867 and 10500 in B (23 %) and the other five in C (5 %), judging the
+    # boundary by eye. The strict 80/95 % cumulative limits (DESIGN.md) agree on A and on the first two B
+    # items (cumulative 38.8, 72.0, 83.3, 89.8 %) and put 10500 in C: its cumulative share is 95.2 % > 95 %.
     rows = [
         ("10286", 1_000, 90.00), ("11526", 500, 154.00), ("12760", 1_550, 17.00), ("10867", 350, 42.86),
         ("10500", 1_000, 12.50), ("12572", 600, 14.17), ("14075", 2_000, 0.60), ("01036", 100, 8.50),
