@@ -30,6 +30,7 @@ from sop_core import metrics
 from sop_core.db import demand_repo, repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.db.models_cycle import cycle_frozen
 from sop_core.services.demand_common import BACKTEST_HORIZON, FREQ, LEVEL, RUN_ROLES, DemandError
 
 log = logging.getLogger(__name__)
@@ -271,8 +272,14 @@ def run_forecast(
         role = demand_repo.user_role(s, user)
         if role is not None and role not in RUN_ROLES:
             raise DemandError(f"{user} has the role {role}; only a demand planner or an admin can run the forecast")
-        if cycle_id is not None and s.get(m.PlanCycle, cycle_id) is None:
+        cycle = s.get(m.PlanCycle, cycle_id) if cycle_id is not None else None
+        if cycle_id is not None and cycle is None:
             raise DemandError(f"no plan cycle with id {cycle_id}")
+        if cycle is not None and cycle_frozen(s.connection(), cycle.id):
+            raise DemandError(
+                f"cycle {cycle.month:%Y-%m} is signed off (or closed): its forecast is frozen; "
+                "forecast the open cycle, or start a new plan version"
+            )
         history = demand_repo.sales_history(s)
         products = demand_repo.products(s)
     if history.empty:

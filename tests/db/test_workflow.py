@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 
 from sop_core import cli
 from sop_core import scenario as sc
@@ -42,6 +42,18 @@ def test_demo_comes_with_two_signed_cycles(demo_engine: Engine) -> None:
     assert hist["to_state"].tolist() == ["demand_review", "supply_review", "reconciliation", "executive_review",
                                          "signed"]
     assert len(workflow.decisions(demo_engine, oct_id)) == 2
+
+
+def test_a_signed_cycle_takes_no_new_forecast_run(demo_engine: Engine) -> None:
+    from sop_core.services import demand
+
+    oct_id = month_id(demo_engine, "2026-10")
+    with session_scope(demo_engine) as s:
+        runs_before = s.scalar(select(func.count()).select_from(m.ForecastRun))
+    with pytest.raises(demand.DemandError, match="cycle 2026-10 is signed off .*its forecast is frozen"):
+        demand.run_forecast(demo_engine, cycle_id=oct_id, horizon=3)
+    with session_scope(demo_engine) as s:
+        assert s.scalar(select(func.count()).select_from(m.ForecastRun)) == runs_before
 
 
 def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
