@@ -367,7 +367,7 @@ def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str =
     """Sign off the cycle's current plan version as ``role``; returns True when this froze the version.
 
     Wraps :func:`sop_core.services.plan.sign_off` with the gates; the first sign-off moves the cycle
-    to executive review, the last one freezes the version (:func:`freeze`) and marks the cycle signed.
+    through the states it has not passed yet to executive review (one audited step each), the last one freezes the version (:func:`freeze`) and marks the cycle signed.
 
     Raises:
         WorkflowError: a gate is not met. plan.PlanError / plan.ConflictError: as plan.sign_off.
@@ -378,12 +378,15 @@ def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str =
     plan.sign_off(engine, cycle_id, role, user, comment)
     with session_scope(engine) as s:
         cyc = _cycle_row(s, cycle_id)
-        if cyc.status != "executive_review":
+        # the states not passed yet are passed one by one (their gates are the sign-off's: a consensus
+        # demand and a proposed plan), so the history shows every step with who and when
+        steps = CYCLE_STATES[CYCLE_STATES.index(cyc.status) + 1 : CYCLE_STATES.index("executive_review") + 1]
+        for step in steps:
             before = cyc.status
-            cyc.status, cyc.status_by, cyc.status_at = "executive_review", user, _now()
+            cyc.status, cyc.status_by, cyc.status_at = step, user, _now()
             plan_repo.audit(
                 s, user, "cycle_state", "plan_cycle", cycle_id,
-                {"from": before, "to": "executive_review", "plan_version": cyc.plan_version, "note": "sign-off"},
+                {"from": before, "to": step, "plan_version": cyc.plan_version, "note": "sign-off"},
             )
     status = plan.signoff_status(engine, cycle_id)
     if bool(status["signed"].all()):

@@ -91,6 +91,19 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
     assert workflow.is_frozen(demo_engine, cid, 1) and not workflow.is_frozen(demo_engine, cid, 2)
 
 
+def test_sign_off_in_demand_review_passes_every_state(demo_engine: Engine) -> None:
+    cid = month_id(demo_engine, "2026-11")
+    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", sc.Levers(), "dana", None)
+    plan.promote(demo_engine, sid, "dana")
+    assert workflow.cycle_info(demo_engine, cid).status == "demand_review"
+    workflow.sign_off(demo_engine, cid, "finance", "fiona")
+    hist = workflow.state_history(demo_engine, cid)
+    tail = hist.tail(3)
+    assert tail["to_state"].tolist() == ["supply_review", "reconciliation", "executive_review"]
+    assert tail["from_state"].tolist() == ["demand_review", "supply_review", "reconciliation"]
+    assert set(tail["username"]) == {"fiona"} and set(tail["note"]) == {"sign-off"}
+
+
 def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_url: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     cid = month_id(demo_engine, "2026-10")
