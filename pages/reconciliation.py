@@ -211,6 +211,11 @@ def _fmt_delta(kind: str, value: float) -> str:
     return f"{value:+,.1f}" if kind == "num" else f"{value:+,.0f}"
 
 
+def _pct_changes(keys: pd.Series, pcts: pd.Series) -> dict[str, float]:
+    """The non-zero % changes of an editor's rows (empty rows and cells left out)."""
+    return {str(k): float(v) for k, v in zip(keys, pcts, strict=True) if pd.notna(k) and pd.notna(v) and v}
+
+
 @st.fragment
 def what_if() -> None:
     st.subheader("What if…")
@@ -297,12 +302,8 @@ def what_if() -> None:
         kept += [f"{sup} out {w[0]} … {w[1]}" for sup, w in st.session_state[KEY_EXTRA]["other_disruptions"].items()]
         if kept:
             st.caption("Also in this scenario (kept when saved): " + " · ".join(kept))
-    changes = {f: float(v) for f, v in zip(edited["family"], edited["change_pct"], strict=True) if pd.notna(v) and v}
-    sku_changes = {
-        str(k): float(v)
-        for k, v in zip(sku_edited["sku"], sku_edited["change_pct"], strict=True)
-        if pd.notna(k) and pd.notna(v) and v
-    }
+    changes = _pct_changes(edited["family"], edited["change_pct"])
+    sku_changes = _pct_changes(sku_edited["sku"], sku_edited["change_pct"])
 
     try:
         levers = current_levers(changes, sku_changes, RESOURCES, MONTHS)
