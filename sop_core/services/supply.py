@@ -414,6 +414,19 @@ POLICY_COLUMNS = [
 ]  # fmt: skip
 
 
+def _intermittent_samples(frame: pd.DataFrame, monthly: pd.DataFrame) -> dict[int, np.ndarray]:
+    """Demand of L + R consecutive months (rounded to whole months) of each intermittent item, by row position."""
+    series = monthly.sort_values(["sku", "period"]).groupby("sku")["quantity"].apply(np.asarray)
+    out: dict[int, np.ndarray] = {}
+    for i in np.flatnonzero(frame["intermittent"].to_numpy()):
+        row = frame.iloc[i]
+        periods = max(1, int(round(row["lead_time_months"] + row["review_months"])))
+        history = series.get(row["sku"])
+        if history is not None and len(history) >= periods:
+            out[int(i)] = inventory.lead_time_demand_samples(history, periods)
+    return out
+
+
 def inventory_policy(
     engine: Engine,
     cycle_id: int,
@@ -495,16 +508,10 @@ def inventory_policy(
         frame["lead_time_std_days"] / DAYS_PER_MONTH,
         frame["review_months"],
     )
-    series = monthly.sort_values(["sku", "period"]).groupby("sku")["quantity"].apply(np.asarray)
-    for i in np.flatnonzero(frame["intermittent"].to_numpy()):
-        row = frame.iloc[i]
-        periods = max(1, int(round(row["lead_time_months"] + row["review_months"])))
-        history = series[row["sku"]]
-        if len(history) >= periods:
-            samples = inventory.lead_time_demand_samples(history, periods)
-            frame.iat[i, frame.columns.get_loc("safety_stock")] = inventory.empirical_safety_stock(
-                samples, float(row["service_level"])
-            )
+    for i, samples in _intermittent_samples(frame, monthly).items():
+        frame.iat[i, frame.columns.get_loc("safety_stock")] = inventory.empirical_safety_stock(
+            samples, float(frame["service_level"].iat[i])
+        )
     frame["safety_stock"] = frame["safety_stock"].clip(lower=0.0)
     frame["reorder_point"] = (
         frame["demand_mean"] * (frame["lead_time_months"] + frame["review_months"]) + frame["safety_stock"]
@@ -579,13 +586,23 @@ def replenishment_proposals(
     return out
 
 
-def service_frontier(engine: Engine, cycle_id: int, levels: tuple[float, ...] = policy.FRONTIER_LEVELS) -> pd.DataFrame:
+def service_frontier(
+    engine: Engine, cycle_id: int, levels: tuple[float, ...] = policy.FRONTIER_LEVELS, *, history_months: int = 24
+) -> pd.DataFrame:
     """Inventory value needed for each cycle service level, per ABC class (analytic, from the policy inputs).
+
+    Safety stock per level as in :func:`inventory_policy`: the normal formula for regular items and,
+    for intermittent ones, the empirical quantile of their demand over L + R months (no normal
+    assumption), so the frontier matches the policy table at each item's own target.
 
     Returns:
         :func:`sop_core.policy.analytic_frontier` columns (``segment`` = ABC class).
     """
-    items = inventory_policy(engine, cycle_id)
+    items = inventory_policy(engine, cycle_id, history_months=history_months)
+    with session_scope(engine) as s:
+        month = q.cycle_month(s, cycle_id)
+        products = q.products(s)
+        monthly = _monthly_history(s, products, month - relativedelta(months=1), history_months)
     frame = pd.DataFrame(
         {
             "segment": items["abc"].fillna("C"),
@@ -598,7 +615,8 @@ def service_frontier(engine: Engine, cycle_id: int, levels: tuple[float, ...] = 
             "unit_cost": items["unit_cost"],
         }
     )
-    return policy.analytic_frontier(frame, levels)
+    samples = _intermittent_samples(items, monthly)
+    return policy.analytic_frontier(frame, levels, samples={frame.index[i]: x for i, x in samples.items()})
 
 
 def policy_backtest(
@@ -612,10 +630,12 @@ def policy_backtest(
     """Replay the sales history before the cycle under the (R, S) policy, per ABC class and target.
 
     Each ABC class is replayed with lead time L = the class's median preferred lead time in whole
-    months, R = 1 month, the seasonal forecast with trend and normal safety factor of :mod:`sop_core.policy`
-    (the empirical, distribution-free level and a mean forecast when most of the class is intermittent),
-    over the last ``history_months`` months (the first 24 as warm-up). The naive rule
-    S = k × mean demand is tuned to the same achieved fill rate to compare stock.
+    months, R = 1 month, the seasonal forecast with trend (a mean forecast when most of the class is
+    intermittent) and the safety factor from the class's pooled empirical forecast errors
+    (``method="pooled"`` of :mod:`sop_core.policy`: no normality assumed, fast and intermittent
+    items alike), over the last ``history_months`` months (the first 24 as warm-up). The naive
+    rule S = k × mean demand is tuned to the same achieved fill rate to compare stock (NaN when
+    it cannot reach it).
 
     Returns:
         ``segment, items, method, lead_time_months, target, fill_rate, csl, avg_inventory_value, orders, naive_cover_months,
@@ -636,15 +656,18 @@ def policy_backtest(
         if part_items.empty:
             continue
         lead = int(round(float(part_items["lead_time_months"].median())))
-        method = "empirical" if part_items["intermittent"].mean() > 0.5 else "normal"
+        method = "pooled"
+        model = "mean" if part_items["intermittent"].mean() > 0.5 else "seasonal_trend"
         part = history[history["unique_id"].isin(part_items["sku"])]
         for target in targets:
             if progress is not None:
                 progress(len(rows) / steps, f"Replaying class {seg} at {100 * target:.0f} %")
             common = dict(lead_time=lead, review_period=1, window=24, warmup=24, unit_value=value)
-            model = "mean" if method == "empirical" else "seasonal_trend"
             got = policy.summarise(policy.backtest_policy(part, target, method=method, model=model, **common))
-            k, naive = policy.naive_cover_for_fill_rate(part, got["fill_rate"], **common)
+            try:
+                k, naive = policy.naive_cover_for_fill_rate(part, got["fill_rate"], **common)
+            except ValueError:  # the naive rule cannot reach that fill rate on this history
+                k, naive = np.nan, {"avg_inventory_value": np.nan}
             rows.append(
                 {
                     "segment": seg,
@@ -659,7 +682,7 @@ def policy_backtest(
                     "naive_cover_months": k,
                     "naive_inventory_value": naive["avg_inventory_value"],
                     "inventory_ratio": got["avg_inventory_value"] / naive["avg_inventory_value"]
-                    if naive["avg_inventory_value"] > 0
+                    if naive["avg_inventory_value"] > 0  # NaN compares False
                     else np.nan,
                 }  # fmt: skip
             )

@@ -101,9 +101,9 @@ def test_analytic_frontier_matches_safety_stock_formula() -> None:
 @pytest.mark.skipif(not (DATA / "stallion" / "sales.csv").exists(), reason="shared data not mounted")
 def test_fast_movers_reach_target_fill_rate_on_stallion() -> None:
     # Real data (stallion, agency × SKU, series selling every month): half of the fast movers (every
-    # second series, 123 of 246) keep the run short. Measured with the full set (bench/policy.py):
-    # 90 % → 90.58 %, 95 % → 94.95 %, 98 % → 97.49 % (this half: 89.96, 94.69, 97.41 %). Acceptance: within
-    # 2 points of target.
+    # second series, 123 of 246) keep the run short. Measured with the full set (bench/policy.py,
+    # pooled): 90 % → 90.70 %, 95 % → 95.59 %, 98 % → 98.30 % (this half: 89.91, 95.25, 98.22 %).
+    # Acceptance: within 2 points of target.
     bench = _bench()
     history, price, _abc = bench.stallion(DATA)
     ids = sorted(history["unique_id"].unique())[::2]
@@ -113,6 +113,66 @@ def test_fast_movers_reach_target_fill_rate_on_stallion() -> None:
         got = policy.summarise(result)
         assert abs(got["fill_rate"] - target) <= 0.02, (target, got)
         assert got["csl"] < got["fill_rate"]  # many periods short by a little: CSL < fill rate
+
+
+@pytest.mark.skipif(not (DATA / "stallion" / "sales.csv").exists(), reason="shared data not mounted")
+def test_every_abc_class_reaches_its_target_on_stallion() -> None:
+    # Each class replayed on its own (its errors pooled). The normal factor fell short on the lower-volume
+    # classes at 98 % (B 95.98 %, C 95.57 %: heavier-tailed errors, level shifts of up to 5× in a few series);
+    # the pooled empirical errors reach B 97.55 %, C 98.08 % (bench/policy.py).
+    bench = _bench()
+    history, price, abc = bench.stallion(DATA)
+    for seg in "ABC":
+        part = history[history["unique_id"].isin(abc[abc == seg].index)]
+        for target in (0.90, 0.95, 0.98):
+            got = policy.summarise(
+                policy.backtest_policy(part, target, model="seasonal_trend", warmup=36, unit_value=price)
+            )
+            assert abs(got["fill_rate"] - target) <= 0.02, (seg, target, got["fill_rate"])
+    c98 = history[history["unique_id"].isin(abc[abc == "C"].index)]
+    normal = policy.summarise(policy.backtest_policy(c98, 0.98, method="normal", warmup=36, unit_value=price))
+    assert normal["fill_rate"] == pytest.approx(0.9557, abs=0.0005)  # the shortfall the pooled errors remove
+
+
+@pytest.mark.skipif(not (DATA / "carparts" / "train.csv").exists(), reason="shared data not mounted")
+def test_intermittent_items_reach_target_with_pooled_errors_on_carparts() -> None:
+    # Car parts (1,347 series with ≥ 10 non-zero months of 51; mean forecast, L = R = 1): bench/policy.py
+    # measures pooled 90.82 / 95.29 / 97.51 % for targets 90 / 95 / 98 %; the normal factor reaches only
+    # 84.63 / 87.76 / 90.37 % and the item's own empirical errors 85.50 / 88.09 / 89.69 %.
+    history = _bench().carparts(DATA)
+    for target, pooled, normal in ((0.90, 0.9082, 0.8463), (0.98, 0.9751, 0.9037)):
+        got = policy.summarise(policy.backtest_policy(history, target, model="mean", warmup=24))
+        assert got["fill_rate"] == pytest.approx(pooled, abs=0.0005)
+        assert abs(got["fill_rate"] - target) <= 0.01
+        bad = policy.summarise(policy.backtest_policy(history, target, method="normal", model="mean", warmup=24))
+        assert bad["fill_rate"] == pytest.approx(normal, abs=0.0005)
+
+
+def test_pooled_loss_hand_worked() -> None:
+    # z = −1, 0, 2 with weights 1, 1, 2 (Σ w = 4): G(0) = 2·2 / 4 = 1.0; G(1) = 2·1 / 4 = 0.5;
+    # G(−1) = (1·1 + 2·3) / 4 = 1.75; beyond the largest error G = 0.
+    z, w = np.array([-1.0, 0.0, 2.0]), np.array([1.0, 1.0, 2.0])
+    got = policy.pooled_loss(z, w, np.array([-1.0, 0.0, 1.0, 2.0, 3.0]))
+    assert got == pytest.approx([1.75, 1.0, 0.5, 0.0, 0.0])
+    # standard normal errors: the pooled loss converges to G(k) (G(1) = 0.0833, Silver, Pyke & Thomas App. II)
+    draws = np.random.default_rng(0).standard_normal(400_000)
+    assert policy.pooled_loss(draws, np.ones_like(draws), np.array([1.0]))[0] == pytest.approx(0.0833, abs=0.001)
+
+
+def test_analytic_frontier_uses_empirical_safety_stock_for_intermittent_items() -> None:
+    # Two items in segment C; the second is intermittent with demand over L + R of
+    # 0,0,0,0,0,0,2,4,4,10: at 90 % its SS is 4 − 2 = 2 (empirical), where the normal formula would
+    # give 1.2816·3.266 = 4.19. Item 1: d̄ 100, σ 20, L 4, σ_L 1, R 1 → SS(95 %) = 180.184.
+    # Values at c = 1 and Q = 0: 95 %: 180.184 + SS₂(95 %) (the 10th of 10 → 10 − 2 = 8) = 188.184.
+    items = pd.DataFrame(
+        {"segment": ["C", "C"], "demand_mean": [100.0, 1.0], "demand_std": [20.0, 1.633], "lead_time": [4.0, 1.0],
+         "lead_time_std": [1.0, 0.0], "review_period": [1.0, 1.0], "order_qty": [0.0, 0.0], "unit_cost": [1.0, 1.0]}
+    )  # fmt: skip
+    x = np.array([0, 0, 0, 0, 0, 0, 2, 4, 4, 10.0])
+    out = policy.analytic_frontier(items, (0.90, 0.95), samples={1: x}).set_index("service_level")
+    normal_90 = float(inventory.safety_stock(0.90, 100.0, 20.0, 4.0, 1.0, 1.0))
+    assert out.loc[0.90, "safety_stock_value"] == pytest.approx(normal_90 + 2.0, abs=1e-6)
+    assert out.loc[0.95, "safety_stock_value"] == pytest.approx(188.184, abs=0.001)
 
 
 def test_empirical_level_does_not_assume_normality() -> None:
