@@ -1,0 +1,39 @@
+"""The on-screen service frontier agrees with the policy table, intermittent items included."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from sop_core import inventory
+from sop_core.db import models as m
+from sop_core.db.engine import session_scope
+from sop_core.services import supply as supply_service
+from sop_core.services import workflow
+
+
+def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engine: Engine) -> None:
+    # Every product targeted at 95 %: the frontier's safety-stock value at 95 % per ABC class must be
+    # Σ SS × unit cost of the policy table, whose intermittent items take the empirical SS.
+    with session_scope(demo_engine) as s:
+        s.execute(update(m.Product).values(service_target=0.95))
+    cycle = workflow.current_cycle(demo_engine)
+    items = supply_service.inventory_policy(demo_engine, cycle.id)
+    assert items["intermittent"].sum() > 0  # the demo has intermittent items
+    frontier = supply_service.service_frontier(demo_engine, cycle.id, (0.95,)).set_index("segment")
+    expected = (items["safety_stock"] * items["unit_cost"]).groupby(items["abc"].fillna("C")).sum()
+    for seg, value in expected.items():
+        assert frontier.loc[seg, "safety_stock_value"] == pytest.approx(value, rel=1e-9), seg
+    # ... and differs from the normal formula applied to every item in a class holding intermittent items
+    normal = inventory.safety_stock(
+        0.95,
+        items["demand_mean"].fillna(0.0),
+        items["demand_std"].fillna(0.0),
+        items["lead_time_months"],
+        items["lead_time_std_days"].fillna(0.0) / supply_service.DAYS_PER_MONTH,
+        items["review_months"],
+    )
+    normal_value = (normal.clip(lower=0.0) * items["unit_cost"]).groupby(items["abc"].fillna("C")).sum()
+    seg = items.loc[items["intermittent"], "abc"].fillna("C").mode()[0]
+    assert abs(frontier.loc[seg, "safety_stock_value"] - normal_value[seg]) > 1.0
