@@ -146,6 +146,10 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
     fig.update_xaxes(title="Cycle service level (%)")
     fig.update_yaxes(title="Average inventory value")
     st.plotly_chart(ui.base_layout(fig, height=360), width="stretch")
+    st.caption(
+        "Safety stock at each service level (normal formula; empirical quantile for intermittent items) plus half "
+        "the order quantity, valued at unit cost."
+    )
     wide = frontier.pivot(index="service_level", columns="segment", values="inventory_value")
     wide.index = [f"{100 * v:.1f} %" for v in wide.index]
     st.dataframe(
@@ -173,7 +177,8 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         },
     )
     st.caption(
-        "Periodic review (R = 1 month), order-up-to S = seasonal forecast with trend over L + R + safety from past "
-        "forecast errors, "
-        "using only data before each month; naive rule S = k × mean demand with k tuned to the same fill rate."
+        "Periodic review (R = 1 month), order-up-to S = seasonal forecast with trend over L + R (a mean forecast "
+        "for mostly intermittent classes) + safety from the class's pooled empirical forecast errors (no normal "
+        "assumption), using only data before each month; naive rule S = k × mean demand with k tuned to the same "
+        "fill rate."
     )
