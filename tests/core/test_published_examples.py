@@ -1,0 +1,50 @@
+"""Inventory formulas against worked examples whose page in the publication has been confirmed.
+
+Each test names the source, the page and where the page was seen. The published answers are rounded as
+printed (the books read z from a table with two decimals), so the tolerances allow for that rounding only.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sop_core import inventory as inv
+
+
+def test_eoq_harris_1913_how_many_parts_to_make_at_once() -> None:
+    # Ford W. Harris, "How Many Parts to Make at Once", Factory, The Magazine of Management 10(2), February 1913,
+    # pp. 135-136, 152; reprinted in Operations Research 38(6), 1990, pp. 947-950. Pages confirmed in the
+    # header of the reprint (scribd.com/document/427408602, "Reprinted from Factory ... pp. 135-136, 152") and
+    # in a reference list (globalauthorid.com: "... [Reprinted in Operations Research], 1990, 38(6), 947-950").
+    # Harris's worked example: movement M = 1,000 units a month, set-up cost S = $2, unit cost C = 10 cents;
+    # his lot size X = sqrt(240·M·S / C) gives "the theoretical economical size of lot is 2,190 units".
+    # sqrt(240·M·S/C) is sqrt(2·D·S/H) with D = 12·M a year and H = C·0.10 (240 = 2·12 / 0.10):
+    # sqrt(2 · 12,000 · 2 / 0.01) = sqrt(4,800,000) = 2,190.9.
+    q = inv.eoq(12 * 1_000, 2.0, 0.10 * 0.10)
+    assert q == pytest.approx((240 * 1_000 * 2.0 / 0.10) ** 0.5)
+    assert int(q) == 2_190  # Harris prints the whole units
+
+
+def test_safety_stock_lead_time_variability_heizer_render_surgery_packs() -> None:
+    # Heizer & Render, Operations Management, ch. 12 "Managing Inventory", solved problem on p. 543 (page header
+    # "CHAPTER 12 MANAGING INVENTORY 543" in the transcript at fdocuments.net/document/copia-56072dfca4b34.html;
+    # the edition is not named in that transcript). Demand is constant at 60 surgery packs a week, the lead time
+    # is normal with mean 6 weeks and standard deviation 2 weeks, 90 % service, Z = 1.28:
+    # ROP = 60·6 + 1.28·60·2 = 360 + 153.6 = 513.6 ≈ 514 packs (the book's answer).
+    # With σ_D = 0 the lead-time term alone is left: σ_L = sqrt(6·0² + 60²·2²) = 120.
+    ss = inv.safety_stock(0.90, 60, 0, 6, 2)
+    assert ss == pytest.approx(1.28 * 120, abs=0.2)  # Φ⁻¹(0.90) = 1.2816 against the table's 1.28
+    rop = inv.reorder_point(0.90, 60, 0, 6, 2)
+    assert rop == pytest.approx(513.6, abs=0.2)
+    assert round(rop) == 514
+
+
+def test_safety_stock_from_lead_time_demand_stevenson_14e_example_8() -> None:
+    # Stevenson, Operations Management, 14th ed. (McGraw-Hill), ch. 12 "Inventory Management", Example 8, p. 528
+    # (page header "528 Chapter Twelve Inventory Management" at fliphtml5.com/cviyu/vkrs/OPERAT~1/557/): demand
+    # for sand during lead time is normal with mean 50 tons and standard deviation 5 tons, stockout risk 3 %:
+    # z = 1.88, safety stock = 1.88·5 = 9.40 tons, ROP = 50 + 9.40 = 59.40 tons.
+    # The lead time is one period, so σ_L = σ_d·sqrt(1) = 5.
+    assert inv.z_value(0.97) == pytest.approx(1.88, abs=0.005)
+    assert inv.safety_stock(0.97, 50, 5, 1) == pytest.approx(9.40, abs=0.01)
+    assert inv.reorder_point(0.97, 50, 5, 1) == pytest.approx(59.40, abs=0.01)
