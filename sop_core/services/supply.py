@@ -19,6 +19,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -321,9 +322,19 @@ def supplier_scorecard(
 
 
 def supplier_item_scorecard(
-    engine: Engine, *, on_time_tolerance_days: int = 0, in_full_tolerance: float = 0.0
+    engine: Engine,
+    *,
+    supplier: str | None = None,
+    on_time_tolerance_days: int = 0,
+    in_full_tolerance: float = 0.0,
 ) -> pd.DataFrame:
     """OTIF and lead-time statistics per supplier and item (closed deliveries).
+
+    Args:
+        engine: the database.
+        supplier: the items of this supplier only (default: every supplier item).
+        on_time_tolerance_days: allowed lateness [days].
+        in_full_tolerance: allowed missing share of the ordered quantity [0..1).
 
     Returns:
         ``supplier, sku, name`` (the product's) and the columns of
@@ -332,6 +343,8 @@ def supplier_item_scorecard(
     with session_scope(engine) as s:
         receipts = q.receipts(s)
         names = q.products(s).set_index("sku")["name"]
+    if supplier is not None:
+        receipts = receipts[receipts["supplier"] == supplier]
     card = supply.supplier_performance(receipts, on_time_tolerance_days, in_full_tolerance, by=("supplier", "sku"))
     card.insert(2, "name", card["sku"].map(names))
     return card
@@ -344,6 +357,89 @@ def supplier_trend(
     with session_scope(engine) as s:
         receipts = q.receipts(s)
     return supply.reliability_trend(receipts, on_time_tolerance_days, in_full_tolerance, freq=freq)  # type: ignore[arg-type]
+
+
+ITEM_TREND_COLUMNS = ["supplier", "sku", "name", "period", "orders", "otif", "lt_mean_days", "master_lead_time_days"]
+
+
+def supplier_item_trend(
+    engine: Engine,
+    supplier: str,
+    *,
+    sku: str | None = None,
+    freq: Literal["M", "Q"] = "M",
+    on_time_tolerance_days: int = 0,
+    in_full_tolerance: float = 0.0,
+) -> pd.DataFrame:
+    """Reliability trend of one supplier's items: OTIF and mean lead time per item and month of receipt.
+
+    Same definitions as :func:`supplier_scorecard` (closed deliveries; on time = received on or before
+    the promised date plus the tolerance, in full = the ordered quantity less the tolerance), bucketed
+    by the month (``freq="M"``) or quarter (``"Q"``) of ``received_date``
+    (:func:`sop_core.supply.reliability_trend` with ``by=("supplier", "sku")``). Months without a
+    delivery have no row.
+
+    Args:
+        engine: the database.
+        supplier: the supplier code.
+        sku: one of its items (default: all the items it delivered).
+        freq: ``"M"`` (months) or ``"Q"`` (quarters).
+        on_time_tolerance_days: allowed lateness [days].
+        in_full_tolerance: allowed missing share of the ordered quantity [0..1).
+
+    Returns:
+        :data:`ITEM_TREND_COLUMNS`: ``supplier, sku, name`` (the product's), ``period`` (bucket start),
+        ``orders`` (deliveries received in it), ``otif`` [share 0..1], ``lt_mean_days`` (mean of
+        received − ordered) [days] and ``master_lead_time_days``, the item's lead time in the
+        supplier master data [days] (NaN when the item is not listed there); sorted by SKU and period.
+
+    Raises:
+        SupplyDataError: when the supplier is unknown or ``sku`` is not one of its items.
+    """
+    with session_scope(engine) as s:
+        known = set(q.suppliers(s)["supplier"])
+        receipts = q.receipts(s)
+        items = q.supplier_items(s)
+        names = q.products(s).set_index("sku")["name"]
+    if supplier not in known:
+        raise SupplyDataError(f"unknown supplier {supplier!r}")
+    receipts = receipts[receipts["supplier"] == supplier]
+    if sku is not None:
+        listed = set(items.loc[items["supplier"] == supplier, "sku"]) | set(receipts["sku"])
+        if sku not in listed:
+            raise SupplyDataError(f"supplier {supplier} does not deliver SKU {sku!r}")
+        receipts = receipts[receipts["sku"] == sku]
+    trend = supply.reliability_trend(
+        receipts, on_time_tolerance_days, in_full_tolerance, freq=freq, by=("supplier", "sku")
+    )
+    master = items[items["supplier"] == supplier].set_index("sku")["lead_time_days"]
+    trend.insert(2, "name", trend["sku"].map(names))
+    trend["master_lead_time_days"] = trend["sku"].map(master).astype(float)
+    return trend[ITEM_TREND_COLUMNS].reset_index(drop=True)
+
+
+def item_trend_table(trend: pd.DataFrame, value: str = "otif", order: list[str] | None = None) -> pd.DataFrame:
+    """One row per SKU and one column per month (``YYYY-MM``) of :func:`supplier_item_trend` output.
+
+    Args:
+        trend: output of :func:`supplier_item_trend` (monthly buckets).
+        value: ``"otif"`` (shown in percent) or ``"lt_mean_days"`` [days]; rounded to 0.1.
+        order: SKUs in the order of the rows (default: sorted); SKUs without deliveries are left out.
+
+    Returns:
+        Every month from the first to the last delivery as a column; NaN where an item had no
+        delivery that month.
+    """
+    if value not in ("otif", "lt_mean_days"):
+        raise ValueError(f"value must be 'otif' or 'lt_mean_days', got {value!r}")
+    if trend.empty:
+        return pd.DataFrame(index=pd.Index([], name="sku"))
+    months = pd.date_range(trend["period"].min(), trend["period"].max(), freq="MS")
+    wide = trend.pivot(index="sku", columns="period", values=value).reindex(columns=months)
+    rows = [s for s in (order if order is not None else sorted(wide.index)) if s in wide.index]
+    wide = wide.reindex(rows) * (100.0 if value == "otif" else 1.0)
+    wide.columns = [f"{m:%Y-%m}" for m in wide.columns]
+    return wide.round(1).rename_axis(index="sku")
 
 
 def bottleneck_drilldown(
