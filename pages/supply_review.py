@@ -1,11 +1,13 @@
 """Supply review: capacity load of the cycle's plan, bottlenecks with drill-down, projected inventory with
-safety stock and reorder point, supplier performance and trend, replenishment proposals (downloadable)."""
+safety stock and reorder point, supplier performance and trend (per supplier, and per item of one supplier by
+month), replenishment proposals (downloadable)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from pages import state, ui
 from sop_core.services import supply as supply_service
@@ -42,9 +44,23 @@ def load_scorecard(_engine, db_url: str, late_days: int, short_pct: float) -> pd
 
 
 @st.cache_data(ttl=600, show_spinner="Scoring supplier items…")
-def load_item_scorecard(_engine, db_url: str, late_days: int, short_pct: float) -> pd.DataFrame:  # noqa: ANN001, ARG001
+def load_item_scorecard(_engine, db_url: str, late_days: int, short_pct: float, supplier: str | None) -> pd.DataFrame:  # noqa: ANN001, ARG001
     return supply_service.supplier_item_scorecard(
-        _engine, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
+        _engine, supplier=supplier, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
+    )
+
+
+@st.cache_data(ttl=600, show_spinner="Tracing the supplier's items…")
+def load_item_trend(  # noqa: ANN001
+    _engine,  # noqa: ANN001
+    db_url: str,  # noqa: ARG001
+    supplier: str,
+    sku: str | None,
+    late_days: int,
+    short_pct: float,
+) -> pd.DataFrame:
+    return supply_service.supplier_item_trend(
+        _engine, supplier, sku=sku, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
     )
 
 
@@ -78,6 +94,44 @@ def load_plan_source(_engine, db_url: str, cycle_id: int, plan_key: str) -> str:
 @st.cache_data(ttl=600)
 def load_products(_engine, db_url: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
     return supply_service.product_choices(_engine)
+
+
+def item_heatmaps(otif: pd.DataFrame, lead: pd.DataFrame) -> go.Figure:
+    """OTIF (%) and mean lead time (days) per item (rows) and month of receipt (columns), side by side."""
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.1,
+                        subplot_titles=("OTIF (%)", "Lead time mean (days)"))  # fmt: skip
+    fig.add_trace(
+        go.Heatmap(z=otif.to_numpy(), x=list(otif.columns), y=list(otif.index), zmin=0, zmax=100,
+                   colorscale=[[0.0, ui.COLORS["bad"]], [0.5, ui.COLORS["warning"]], [1.0, ui.COLORS["ok"]]],
+                   colorbar=dict(title="%", x=0.45), name="OTIF",
+                   hovertemplate="%{y} · %{x}: OTIF %{z:.0f} %<extra></extra>"),
+        row=1, col=1,
+    )  # fmt: skip
+    fig.add_trace(
+        go.Heatmap(z=lead.to_numpy(), x=list(lead.columns), y=list(lead.index), colorscale="Blues",
+                   colorbar=dict(title="days", x=1.0), name="Lead time",
+                   hovertemplate="%{y} · %{x}: %{z:.1f} days<extra></extra>"),
+        row=1, col=2,
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed")
+    fig = ui.base_layout(fig, height=120 + 22 * len(otif))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def item_lines(trend: pd.DataFrame) -> go.Figure:
+    """One item: OTIF (%) and mean lead time against the master lead time (days) per month of receipt."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("OTIF (%)", "Lead time (days)"))  # fmt: skip
+    deliveries = trend["orders"].astype(str) + " deliveries"
+    fig.add_scatter(x=trend["period"], y=trend["otif"] * 100, name="OTIF", mode="lines+markers",
+                    line=dict(color=ui.COLORS["forecast"]), text=deliveries, row=1, col=1)  # fmt: skip
+    fig.add_scatter(x=trend["period"], y=trend["lt_mean_days"], name="Lead time mean", mode="lines+markers",
+                    line=dict(color=ui.COLORS["actual"]), text=deliveries, row=2, col=1)  # fmt: skip
+    fig.add_scatter(x=trend["period"], y=trend["master_lead_time_days"], name="Master lead time", mode="lines",
+                    line=dict(color=ui.COLORS["capacity"], dash="dash"), row=2, col=1)  # fmt: skip
+    fig.update_yaxes(range=[0, 105], row=1, col=1)
+    return ui.base_layout(fig, height=420)
 
 
 run_id = supply_service.plan_run_id(engine, cycle.id)
@@ -311,11 +365,54 @@ for supplier_code, part in trend.groupby("supplier"):
     trend_fig.add_scatter(x=part["period"], y=part["otif"] * 100, name=str(supplier_code), mode="lines+markers")
 trend_fig.update_yaxes(title="OTIF %", range=[0, 105])
 st.markdown("**Reliability trend**: OTIF by quarter of receipt")
-st.plotly_chart(ui.base_layout(trend_fig, height=320), width="stretch")
-with st.expander("Per supplier item"):
-    items = load_item_scorecard(engine, url, late_days, short_pct)
+st.plotly_chart(ui.base_layout(trend_fig, height=320), width="stretch", key="supply_trend_chart")
+
+# ---- one supplier's items
+st.markdown("**Per supplier item**: OTIF and lead time of one supplier's items, by month of receipt")
+s1, s2 = st.columns(2)
+supplier_labels = {f"{code} — {name}": code for code, name in zip(card["supplier"], card["name"], strict=True)}
+if not supplier_labels:
+    st.info("No closed deliveries in the receipt history yet.")
+else:
+    picked = s1.selectbox("Supplier (worst OTIF first)", list(supplier_labels), key="supply_item_supplier")
+    chosen_supplier = supplier_labels[picked]
+    items = load_item_scorecard(engine, url, late_days, short_pct, chosen_supplier)
+    item_labels: dict[str, str | None] = {"All its items": None}
+    item_labels |= {f"{s} — {n}": s for s, n in zip(items["sku"], items["name"], strict=True)}
+    chosen_item = item_labels[s2.selectbox("Item", list(item_labels), key=f"supply_item_sku_{chosen_supplier}")]
     st.dataframe(
         items.assign(**{c: items[c] * 100 for c in ("on_time", "in_full", "otif")}),
+        hide_index=True,
+        width="stretch",
+        column_config=SCORE_COLUMNS,
+    )
+    item_trend = load_item_trend(engine, url, chosen_supplier, chosen_item, late_days, short_pct)
+    if chosen_item is None:
+        order = list(items["sku"])
+        otif_wide = supply_service.item_trend_table(item_trend, "otif", order)
+        lead_wide = supply_service.item_trend_table(item_trend, "lt_mean_days", order)
+        st.plotly_chart(item_heatmaps(otif_wide, lead_wide), width="stretch", key="supply_item_heatmap")
+        st.caption("Items worst OTIF first; a blank cell is a month without a delivery of the item.")
+    else:
+        st.plotly_chart(item_lines(item_trend), width="stretch", key="supply_item_trend_chart")
+    with st.expander("Monthly figures"):
+        st.dataframe(
+            item_trend.assign(month=item_trend["period"].dt.strftime("%Y-%m"), otif=item_trend["otif"] * 100)[
+                ["sku", "name", "month", "orders", "otif", "lt_mean_days", "master_lead_time_days"]
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "orders": st.column_config.NumberColumn("Deliveries"),
+                "otif": st.column_config.NumberColumn("OTIF", format="%.1f %%"),
+                "lt_mean_days": st.column_config.NumberColumn("Lead time mean (d)", format="%.1f"),
+                "master_lead_time_days": st.column_config.NumberColumn("Master lead time (d)", format="%.0f"),
+            },
+        )
+with st.expander("All supplier items (worst OTIF first)"):
+    every_item = load_item_scorecard(engine, url, late_days, short_pct, None)
+    st.dataframe(
+        every_item.assign(**{c: every_item[c] * 100 for c in ("on_time", "in_full", "otif")}),
         hide_index=True,
         width="stretch",
         column_config=SCORE_COLUMNS,

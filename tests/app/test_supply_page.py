@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pandas as pd
 import pytest
+import screen
 from streamlit.testing.v1 import AppTest
 
-from sop_core.db.engine import make_engine
+from sop_core.db import supply_repo
+from sop_core.db.engine import make_engine, session_scope
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import list_cycles
 
@@ -127,3 +132,212 @@ def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:
     alt = shown[shown["alternate_supplier"].notna()]
     assert len(alt) > 0 and alt["lead_time_diff_days"].notna().all() and alt["cost_diff"].notna().all()
     assert len(at.get("download_button")) == 1
+
+
+# ---- figures: the numbers drawn are those computed here from the same database
+
+
+def _receipts(url: str) -> pd.DataFrame:
+    """Closed deliveries with the OTIF flags and lead time worked out here from the raw receipt rows."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            raw = supply_repo.receipts(s)
+    finally:
+        engine.dispose()
+    done = raw[raw["received_date"].notna()].copy()
+    done["otif"] = (done["received_date"] <= done["promised_date"]) & (done["qty_received"] >= done["qty_ordered"])
+    done["lead_time"] = (done["received_date"] - done["order_date"]).dt.days.astype(float)
+    done["month"] = done["received_date"].dt.to_period("M").dt.start_time
+    done["quarter"] = done["received_date"].dt.to_period("Q").dt.start_time
+    return done
+
+
+def test_capacity_heatmap_is_load_over_capacity(supply_page: tuple[AppTest, str]) -> None:
+    at, url = supply_page
+    engine = make_engine(url)
+    try:
+        cycle = list_cycles(engine)[0]
+        plan, _source = supply_service.plan_demand(engine, cycle.id)
+        with session_scope(engine) as s:
+            routing = supply_repo.routing(s)
+            resources = supply_repo.resources(s).set_index("resource")
+        hot = supply_service.bottlenecks(engine, cycle.id)
+    finally:
+        engine.dispose()
+    # load_{r,t} = Σ_i q_{i,t}·h_{i,r}; utilisation = load / regular capacity, in percent
+    hours = plan.merge(routing, on="sku").assign(hours=lambda f: f["quantity"] * f["hours_per_unit"])
+    load = hours.groupby(["resource", "period"])["hours"].sum()
+    heat = screen.figure(at, trace_type="heatmap")["data"][0]
+    months, rows = heat["x"], heat["y"]
+    assert rows == sorted(resources.index)
+    assert months[0] == "2026-11" and len(months) == plan["period"].nunique()
+    z = np.array(heat["z"], dtype=float)
+    for i, res in enumerate(rows):
+        for j, month in enumerate(months):
+            expected = 100 * load.get((res, pd.Timestamp(f"{month}-01")), 0.0) / resources.loc[res, "capacity_hours"]
+            assert z[i, j] == pytest.approx(expected, abs=0.051), (res, month)
+    # the worst bottleneck's cell: above 100 % and equal to the service's load / capacity
+    worst = hot.iloc[0]
+    cell = z[rows.index(worst["resource"]), months.index(f"{worst['period']:%Y-%m}")]
+    assert cell > 100
+    assert cell == pytest.approx(100 * worst["load_hours"] / worst["capacity_hours"], abs=0.051)
+    # the load-vs-capacity bars of the resource picked below the heatmap (the first one)
+    first = at.selectbox(key="supply_resource").value.split(" — ")[0]
+    bars = screen.figure(at, trace_name="Load (h)")
+    drawn = screen.trace(bars, "Load (h)")
+    assert [pd.Timestamp(x) for x in drawn["x"]] == sorted(plan["period"].unique())
+    assert drawn["y"] == pytest.approx([load.get((first, pd.Timestamp(x)), 0.0) for x in drawn["x"]])
+    regular = screen.trace(bars, "Regular capacity")["y"]
+    assert set(regular) == {resources.loc[first, "capacity_hours"]}
+    with_overtime = screen.trace(bars, "With overtime")["y"]
+    assert set(with_overtime) == {resources.loc[first, "capacity_hours"] + resources.loc[first, "overtime_hours"]}
+
+
+def test_projection_figure_draws_closing_stock_and_policy_lines(supply_page: tuple[AppTest, str]) -> None:
+    at, url = supply_page
+    engine = make_engine(url)
+    try:
+        cycle = list_cycles(engine)[0]
+        products = supply_service.product_choices(engine)
+        family = sorted(products["family"].unique())[0]
+        expected = supply_service.projected_inventory(engine, cycle.id, family=family, with_levels=True)
+        policy = supply_service.inventory_policy(engine, cycle.id)
+    finally:
+        engine.dispose()
+    assert at.selectbox(key="supply_projection_item").value == f"Family {family}"
+    fig = screen.figure(at, trace_name="Closing stock")
+    assert screen.trace(fig, "Closing stock")["y"] == pytest.approx(expected["closing"].tolist())
+    assert screen.trace(fig, "Lost sales")["y"] == pytest.approx(expected["shortage"].tolist())
+    # a family's lines are the sums of its SKUs' safety stocks and reorder points
+    members = policy[policy["family"] == family]
+    assert set(np.round(screen.trace(fig, "Safety stock")["y"], 6)) == {round(members["safety_stock"].sum(), 6)}
+    assert set(np.round(screen.trace(fig, "Reorder point")["y"], 6)) == {round(members["reorder_point"].sum(), 6)}
+
+
+def test_supplier_trend_figure_is_otif_per_quarter(supply_page: tuple[AppTest, str]) -> None:
+    at, url = supply_page
+    engine = make_engine(url)
+    try:
+        trend = supply_service.supplier_trend(engine)
+    finally:
+        engine.dispose()
+    fig = screen.figure(at, key="supply_trend_chart")
+    assert [t["name"] for t in fig["data"]] == sorted(trend["supplier"].unique())
+    by_hand = _receipts(url).groupby(["supplier", "quarter"])["otif"].mean() * 100
+    for drawn in fig["data"]:
+        part = trend[trend["supplier"] == drawn["name"]]
+        quarters = [pd.Timestamp(x) for x in drawn["x"]]
+        assert quarters == part["period"].tolist()
+        assert drawn["y"] == pytest.approx((part["otif"] * 100).tolist())
+        assert drawn["y"] == pytest.approx([by_hand[(drawn["name"], q)] for q in quarters])
+
+
+def test_item_view_of_the_worst_supplier(supply_page: tuple[AppTest, str]) -> None:
+    at, url = supply_page
+    engine = make_engine(url)
+    try:
+        card = supply_service.supplier_scorecard(engine)
+        worst = card.loc[0, "supplier"]
+        items = supply_service.supplier_item_scorecard(engine, supplier=worst)
+    finally:
+        engine.dispose()
+    # the picker opens on the supplier with the lowest OTIF, with all its items
+    assert worst == "BRIGHTWAY"
+    assert at.selectbox(key="supply_item_supplier").value.startswith("BRIGHTWAY — ")
+    assert at.selectbox(key="supply_item_sku_BRIGHTWAY").value == "All its items"
+    # its per-item scorecard: only its items, worst OTIF first, as the service scores them
+    shown = next(d.value for d in at.dataframe if d.value.columns[:2].tolist() == ["supplier", "sku"])
+    assert set(shown["supplier"]) == {"BRIGHTWAY"} and len(shown) == 21
+    assert shown["sku"].tolist() == items["sku"].tolist()
+    assert shown["otif"].round(6).tolist() == (items["otif"] * 100).round(6).tolist()
+    # KA-1018 by hand: 13 deliveries, 4 on time and in full; lead times 81…96 days, p90 = 92 + 0.8·(94 − 92)
+    ka = shown.set_index("sku").loc["KA-1018"]
+    assert ka["orders"] == 13
+    assert ka["otif"] == pytest.approx(100 * 4 / 13)
+    assert ka["lt_p90"] == pytest.approx(93.6)
+    # heatmaps: one row per item (scorecard order), one column per month of receipt
+    done = _receipts(url)
+    mine = done[done["supplier"] == "BRIGHTWAY"]
+    otif = mine.groupby(["sku", "month"])["otif"].mean() * 100
+    lead = mine.groupby(["sku", "month"])["lead_time"].mean()
+    fig = screen.figure(at, key="supply_item_heatmap")
+    otif_map, lead_map = screen.trace(fig, "OTIF"), screen.trace(fig, "Lead time")
+    assert otif_map["y"] == items["sku"].tolist() == lead_map["y"]
+    months = [pd.Timestamp(f"{m}-01") for m in otif_map["x"]]
+    assert months == list(pd.date_range(mine["month"].min(), mine["month"].max(), freq="MS"))
+    for values, expected in ((otif_map["z"], otif), (lead_map["z"], lead)):
+        for i, sku in enumerate(otif_map["y"]):
+            for j, month in enumerate(months):
+                got = values[i][j]
+                if (sku, month) in expected.index:
+                    assert got == pytest.approx(expected[(sku, month)], abs=0.051), (sku, month)
+                else:
+                    assert got is None or np.isnan(got), (sku, month)  # no delivery that month
+
+
+def test_item_trend_of_one_item(supply_page: tuple[AppTest, str]) -> None:
+    at, url = supply_page
+    at.selectbox(key="supply_item_supplier").set_value(
+        next(o for o in at.selectbox(key="supply_item_supplier").options if o.startswith("BRIGHTWAY"))
+    ).run()
+    picker = at.selectbox(key="supply_item_sku_BRIGHTWAY")
+    picker.set_value(next(o for o in picker.options if o.startswith("KA-1018 — "))).run()
+    assert not at.exception, [e.message for e in at.exception]
+    done = _receipts(url)
+    mine = done[(done["supplier"] == "BRIGHTWAY") & (done["sku"] == "KA-1018")]
+    per_month = mine.groupby("month").agg(otif=("otif", "mean"), lead=("lead_time", "mean"), n=("otif", "size"))
+    assert len(per_month) == 13 and (per_month["n"] == 1).all()  # one delivery a month
+    fig = screen.figure(at, key="supply_item_trend_chart")
+    drawn_otif = screen.trace(fig, "OTIF")
+    assert [pd.Timestamp(x) for x in drawn_otif["x"]] == per_month.index.tolist()
+    assert drawn_otif["y"] == pytest.approx((per_month["otif"] * 100).tolist())
+    assert sum(y == 100 for y in drawn_otif["y"]) == 4
+    assert screen.trace(fig, "Lead time mean")["y"] == pytest.approx(per_month["lead"].tolist())
+    assert screen.trace(fig, "Lead time mean")["y"][0] == 83  # ordered 2024-12-13, received 83 days later
+    assert set(screen.trace(fig, "Master lead time")["y"]) == {84.0}  # supplier_item.lead_time_days
+    table = _table(at, "sku")
+    assert table["month"].tolist() == [f"{m:%Y-%m}" for m in per_month.index]
+    assert table["otif"].tolist() == pytest.approx((per_month["otif"] * 100).tolist())
+    # a 5-day tolerance counts the deliveries a few days late as on time: the chart follows
+    at.number_input(key="supply_late_days").set_value(5).run()
+    lenient = mine["otif"] | (
+        (mine["received_date"] <= mine["promised_date"] + pd.Timedelta(days=5))
+        & (mine["qty_received"] >= mine["qty_ordered"])
+    )
+    drawn = screen.trace(screen.figure(at, key="supply_item_trend_chart"), "OTIF")["y"]
+    assert drawn == pytest.approx((lenient.groupby(mine["month"]).mean() * 100).tolist())
+    assert sum(drawn) > sum(drawn_otif["y"])
+
+
+def test_proposals_download_is_the_proposals_table(
+    supply_page: tuple[AppTest, str], downloads: screen.DownloadRecorder
+) -> None:
+    at, url = supply_page
+    at.run()  # again, with the download recorder installed
+    engine = make_engine(url)
+    try:
+        cycle = list_cycles(engine)[0]
+        proposals = supply_service.replenishment_proposals(engine, cycle.id)
+    finally:
+        engine.dispose()
+    name, content = downloads.file(at, "supply_download_proposals")
+    assert name == f"replenishment_proposals_{cycle.label}.csv"
+    lines = content.decode("utf-8").splitlines()
+    assert lines[0].split(",")[:8] == [
+        "sku", "name", "family", "trigger_period", "projected_closing", "reorder_point", "quantity", "supplier",
+    ]  # fmt: skip
+    csv = pd.read_csv(io.BytesIO(content), parse_dates=["order_date", "due_date"])
+    assert list(csv.columns) == list(proposals.columns)
+    assert len(csv) == len(proposals) == len(lines) - 1
+    assert csv["sku"].tolist() == proposals["sku"].tolist()
+    assert csv["quantity"].tolist() == pytest.approx(proposals["quantity"].tolist())
+    # the first row checked by hand: value = quantity × unit cost, due = ordered + lead time (whole days),
+    # triggered because the projected stock is below the reorder point
+    row = csv.iloc[0]
+    assert (row["sku"], row["supplier"]) == (proposals.loc[0, "sku"], proposals.loc[0, "supplier"])
+    assert row["supplier"] != "in-house"  # a purchase: it has a unit cost and a value
+    assert row["order_value"] == pytest.approx(row["quantity"] * row["unit_cost"])
+    assert (row["due_date"] - row["order_date"]).days == round(row["lead_time_days"])
+    assert row["projected_closing"] < row["reorder_point"]
+    assert row["order_date"] == pd.Timestamp("2026-11-01")
