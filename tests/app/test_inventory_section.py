@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+import screen
 from streamlit.testing.v1 import AppTest
 
 from sop_core import inventory
@@ -74,3 +76,39 @@ def test_matrix_targets_switch_the_service_levels(section: tuple[AppTest, str]) 
     table = at.dataframe[1].value
     expected = table["class"].map(inventory.DEFAULT_SERVICE_TARGETS) * 100
     assert table["service_level"].round(6).tolist() == expected.round(6).tolist()
+
+
+def _frontier_drawn_is_the_service_frontier(at: AppTest, frontier: pd.DataFrame) -> None:
+    fig = screen.figure(at, trace_name="Class A")
+    segments = sorted(frontier["segment"].unique())
+    assert [t["name"] for t in fig["data"]] == [f"Class {seg}" for seg in segments]
+    for seg in segments:
+        part = frontier[frontier["segment"] == seg]
+        drawn = screen.trace(fig, f"Class {seg}")
+        assert drawn["x"] == pytest.approx((part["service_level"] * 100).tolist())
+        assert drawn["y"] == pytest.approx(part["inventory_value"].tolist())
+        assert (np.diff(drawn["y"]) > 0).all()  # more service costs more stock
+    assert fig["layout"]["xaxis"]["title"]["text"] == "Cycle service level (%)"
+
+
+def _matrix_drawn_is_the_policy_classes(at: AppTest, policy: pd.DataFrame) -> None:
+    counts = inventory.abc_xyz_matrix(policy)
+    heat = screen.figure(at, trace_type="heatmap")["data"][0]
+    assert heat["y"] == ["A (80 % of value)", "B (next 15 %)", "C (last 5 %)"]
+    assert heat["x"] == ["X (steady)", "Y (variable)", "Z (erratic)"]
+    assert np.array(heat["z"]).tolist() == counts.to_numpy().tolist()
+    target_ax = 100 * inventory.DEFAULT_SERVICE_TARGETS["AX"]
+    assert heat["text"][0][0] == f"{counts.loc['A', 'X']} SKUs<br>target {target_ax:.0f} %"
+
+
+def test_section_figures_draw_the_service_numbers(section: tuple[AppTest, str]) -> None:
+    at, url = section
+    engine = make_engine(url)
+    try:
+        cycle = list_cycles(engine)[0]
+        policy = supply_service.inventory_policy(engine, cycle.id)
+        frontier = supply_service.service_frontier(engine, cycle.id)
+    finally:
+        engine.dispose()
+    _matrix_drawn_is_the_policy_classes(at, policy)
+    _frontier_drawn_is_the_service_frontier(at, frontier)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
+import pytest
+import screen
 from streamlit.testing.v1 import AppTest
 
+from sop_core import inventory
 from sop_core.db.engine import make_engine
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
+from sop_core.services import supply as supply_service
+from sop_core.services.cycle import list_cycles
 
 LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
 
@@ -77,3 +84,49 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
     cards = _cards(at)
     for _key, row in segment_a.iterrows():
         assert cards[row["kpi"]].value == kpi_service.format_kpi(row["value"], row["unit"])
+
+
+def test_kpis_page_shows_the_inventory_policy_section(app_env: str, demo_url: str) -> None:
+    """The real page (not the section alone): ABC/XYZ matrix, safety stock and reorder points, the frontier."""
+    engine = make_engine(demo_url)
+    try:
+        cycle = list_cycles(engine)[0]
+        policy = supply_service.inventory_policy(engine, cycle.id)
+        frontier = supply_service.service_frontier(engine, cycle.id)
+    finally:
+        engine.dispose()
+
+    at = AppTest.from_file(app_env, default_timeout=180)
+    at.switch_page("pages/kpis.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "KPIs"
+    assert "Inventory policy" in [h.value for h in at.subheader]
+
+    counts = inventory.abc_xyz_matrix(policy)
+    matrix = next(d.value for d in at.dataframe if list(d.value.columns) == ["X", "Y", "Z"])
+    pd.testing.assert_frame_equal(matrix, counts, check_names=False)
+    assert int(matrix.to_numpy().sum()) == len(policy)
+    heat = screen.figure(at, trace_type="heatmap")["data"][0]
+    assert np.array(heat["z"]).tolist() == counts.to_numpy().tolist()
+
+    table = next(d.value for d in at.dataframe if "reorder_point" in d.value.columns).set_index("sku")
+    expected = policy.set_index("sku")
+    assert sorted(table.index) == sorted(expected.index)
+    assert table["safety_stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
+    assert table["reorder_point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
+    # ROP = d̄·(L + R) + SS with L in months (days ÷ 30.44) and R = 1 month, for every row shown
+    lead_months = table["lead_time_days"] / supply_service.DAYS_PER_MONTH
+    rop = table["demand_mean"].fillna(0.0) * (lead_months + 1.0) + table["safety_stock"]
+    assert table["reorder_point"].to_numpy() == pytest.approx(rop.to_numpy())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Below reorder point"] == str(int(policy["below_reorder_point"].sum()))
+
+    fig = screen.figure(at, trace_name="Class A")
+    for seg, part in frontier.groupby("segment"):
+        drawn = screen.trace(fig, f"Class {seg}")
+        assert drawn["x"] == pytest.approx((part["service_level"] * 100).tolist())
+        assert drawn["y"] == pytest.approx(part["inventory_value"].tolist())
+    wide = next(d.value for d in at.dataframe if list(d.value.columns) == sorted(frontier["segment"].unique()))
+    assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["service_level"].unique())]
+    for seg, part in frontier.groupby("segment"):
+        assert wide[seg].tolist() == pytest.approx(part["inventory_value"].tolist())
