@@ -116,7 +116,9 @@ def _finish(
     # 2) months in both horizons: the exact split of the module docstring
     fut_a = a[a["period"] >= b_first]
     both = fut_a.merge(b, on=["sku", "period"], how="outer", suffixes=("_a", "_b"))
-    both = both[both["period"] <= a["period"].max()] if not a.empty else both
+    # the comparison window only: B's months before A's first month are not in both horizons either
+    both = both[(both["period"] >= a["period"].min()) & (both["period"] <= a["period"].max())] if not a.empty \
+        else both.iloc[0:0]
     both["family"] = both["family_b"].fillna(both["family_a"])
     num = ["stat_qty", "base_qty", "demand_qty", "served_qty", "revenue"]
     for col in num:
