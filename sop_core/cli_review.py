@@ -1,4 +1,5 @@
-"""`python -m sop_core reproduce …` and `python -m sop_core export …`: the signed plan and the meeting pack."""
+"""`python -m sop_core reproduce …`, `… export …` and `… diff …`: the signed plan, the meeting pack and the
+plan diff between any two plan versions."""
 
 from __future__ import annotations
 
@@ -41,6 +42,66 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Money is printed to the cent; a check within half a cent is a match.
+DIFF_TOLERANCE = 0.005
+DIFF_LEVELS = {"family": "family", "sku": "sku", "period": "month"}
+
+
+def _amount(value: float, measure: str) -> str:
+    digits = 2 if measure == "revenue" else 1
+    value = 0.0 if round(value, digits) == 0 else value  # no "-0.00" for float noise
+    return f"{value:+,.{digits}f}"
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """The plan diff as a waterfall (cause, amount), the total change and the check that the parts add up."""
+    from sop_core import diff as diff_math
+    from sop_core.cli import _print_frame
+    from sop_core.services import workflow
+
+    engine = _engine()
+    if args.to:
+        after = workflow.plan_ref(engine, args.to)
+    else:
+        cyc = workflow.current_cycle(engine)
+        after = (cyc.id, cyc.plan_version)
+    before = workflow.plan_ref(engine, args.from_) if args.from_ else None
+    result = workflow.plan_diff(engine, after, before, measure=args.measure)
+    unit = "revenue" if args.measure == "revenue" else "served units"
+    print(f"plan diff ({unit}): {result.before_label} → {result.after_label}")
+    steps = result.waterfall
+    width = max(len(label) for label in steps["label"])
+    for row in steps.itertuples(index=False):
+        shown = f"{row.value:,.2f}" if row.kind != "relative" else _amount(row.value, args.measure)
+        print(f"  {row.label:<{width}}  {shown:>18}")
+    by_step = steps.set_index("step")["value"]
+    parts = float(steps.loc[steps["kind"] == "relative", "value"].sum())
+    total = float(by_step["after"] - by_step["before"])
+    print(f"total change: {_amount(total, args.measure)}")
+    ok = abs(parts - total) <= DIFF_TOLERANCE + workflow.REL_TOL * abs(total)
+    print(f"check: the parts add up to {_amount(parts, args.measure)}; "
+          f"after − before = {_amount(total, args.measure)}: " + ("ok" if ok else "MISMATCH"))
+    table = None
+    if args.level:
+        table = result.by(args.level)
+        if args.level == "period":
+            table = table.assign(period=table["period"].dt.strftime("%Y-%m"))
+        print()
+        print(f"by {DIFF_LEVELS[args.level]}:")
+        numbers = table.select_dtypes("number").columns
+        _print_frame(table.assign(**{c: table[c].round(2) + 0.0 for c in numbers}).rename(columns=diff_math.CAUSES))
+    if args.csv:
+        out = Path(args.csv)
+        frame = table if table is not None else result.lines.assign(period=result.lines["period"].dt.strftime("%Y-%m"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False)
+        print(f"{out} written ({len(frame)} rows)")
+    if not ok:
+        print(f"error: the parts of the diff do not add up to the total change ({parts - total:+.6f})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="re-run a signed cycle's forecast and plan and compare every number")
     p.add_argument("--cycle", required=True, help="the cycle's month, YYYY-MM")
@@ -49,3 +110,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cycle", help="the cycle's month, YYYY-MM (default: the current cycle)")
     p.add_argument("--out", required=True, help="pack.xlsx or deck.pptx")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two plan versions, split by cause (default: last signed plan → current plan)",
+    )
+    p.add_argument("--from", dest="from_", metavar="YYYY-MM[:vN]",
+                   help="the plan before (default: the last signed plan of a cycle before --to's)")
+    p.add_argument("--to", metavar="YYYY-MM[:vN]",
+                   help="the plan after (default: the current cycle's current version); a month alone means "
+                        "that cycle's current version")
+    p.add_argument("--level", choices=list(DIFF_LEVELS), help="also print the parts per family, SKU or month")
+    p.add_argument("--measure", choices=["revenue", "units"], default="revenue",
+                   help="revenue (default) or served units")
+    p.add_argument("--csv", metavar="OUT.csv",
+                   help="write the parts to a CSV file (per --level, else per SKU and month)")
+    p.set_defaults(func=cmd_diff)

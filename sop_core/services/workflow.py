@@ -898,6 +898,90 @@ def plan_diff(
     )
 
 
+#: Columns of :func:`diff_choices`.
+DIFF_CHOICE_COLUMNS = ["key", "cycle_id", "month", "version", "state", "frozen", "current", "proposed", "label"]
+
+
+def plan_key(month: str | dt.date, version: int) -> str:
+    """The text that names a plan version: ``YYYY-MM:vN`` (as :func:`plan_ref` reads it)."""
+    return f"{month if isinstance(month, str) else _label(month)}:v{int(version)}"
+
+
+def diff_choices(engine: Engine) -> pd.DataFrame:
+    """The plan versions a plan diff can compare, newest cycle and version first.
+
+    Per cycle: every frozen (signed) version, every version with plan lines and the current version.
+    Columns :data:`DIFF_CHOICE_COLUMNS`: ``key`` (``YYYY-MM:vN``), ``cycle_id``, ``month``
+    (``YYYY-MM``), ``version``, ``state`` (the cycle's state), ``frozen`` (signed off), ``current``
+    (the cycle's current version), ``proposed`` (has plan lines; an open version without them is the
+    baseline) and ``label`` — e.g. ``2026-10 v1 (signed)``, ``2026-11 v1 (demand review, baseline)``,
+    ``2026-12 v1 (superseded)`` for an earlier version that was never signed.
+    """
+    records = []
+    with session_scope(engine) as s:
+        conn = s.connection()
+        for cyc in s.scalars(select(m.PlanCycle).order_by(m.PlanCycle.month.desc())):
+            stored = set(s.scalars(select(PlanVersion.version).where(PlanVersion.cycle_id == cyc.id)))
+            with_lines = set(
+                s.scalars(select(m.PlanLine.plan_version).where(m.PlanLine.cycle_id == cyc.id).distinct())
+            )
+            for version in sorted(stored | with_lines | {cyc.plan_version}, reverse=True):
+                frozen = version_frozen(conn, cyc.id, version)
+                current = version == cyc.plan_version
+                proposed = version in with_lines
+                if frozen:
+                    note = "signed"
+                elif current:
+                    note = STATE_LABELS.get(cyc.status, cyc.status).lower() + ("" if proposed else ", baseline")
+                else:
+                    note = "superseded"
+                month = _label(cyc.month)
+                records.append(
+                    {
+                        "key": plan_key(month, version),
+                        "cycle_id": cyc.id,
+                        "month": month,
+                        "version": int(version),
+                        "state": cyc.status,
+                        "frozen": frozen,
+                        "current": current,
+                        "proposed": proposed,
+                        "label": f"{month} v{version} ({note})",
+                    }
+                )
+    return pd.DataFrame(records, columns=DIFF_CHOICE_COLUMNS)
+
+
+def plan_ref(engine: Engine, text: str) -> tuple[int, int]:
+    """``YYYY-MM`` (the cycle's current version) or ``YYYY-MM:vN`` → ``(cycle id, version)``.
+
+    Raises:
+        WorkflowError: not a month, no cycle for it, or a version the cycle does not have.
+    """
+    month, _, version_text = str(text).strip().partition(":")
+    cyc = cycle_by_month(engine, month)
+    if not version_text:
+        return cyc.id, cyc.plan_version
+    digits = version_text.strip().lower().removeprefix("v")
+    if not digits.isdigit():
+        raise WorkflowError(f"{text!r}: the version is vN, e.g. {cyc.label}:v1")
+    choices = diff_choices(engine)
+    versions = choices.loc[choices["cycle_id"] == cyc.id, "version"].tolist()
+    if int(digits) not in versions:
+        known = ", ".join(f"v{v}" for v in sorted(versions))
+        raise WorkflowError(f"cycle {cyc.label} has no plan version {int(digits)}; versions: {known}")
+    return cyc.id, int(digits)
+
+
+def default_diff_pair(engine: Engine, cycle_id: int) -> tuple[str | None, str]:
+    """Keys (:func:`plan_key`) of the default plan diff of a cycle: the last signed plan of an earlier
+    cycle (None when there is none) → the cycle's current version."""
+    cyc = cycle_info(engine, cycle_id)
+    before = last_signed_version(engine, cycle_id)
+    before_key = plan_key(cycle_info(engine, before[0]).month, before[1]) if before is not None else None
+    return before_key, plan_key(cyc.month, cyc.plan_version)
+
+
 # --------------------------------------------------------------------------- decisions
 DECISION_COLUMNS = ["id", "decision", "owner", "due_date", "scenario", "scenario_id", "family", "status", "outcome",
                     "created_by", "created_at"]
