@@ -179,12 +179,32 @@ with c_opp:
         st.markdown(f"- {r.text}: +{ui.fmt_money(r.value)}")
 
 # ---------------------------------------------------------------- plan diff
-st.subheader("What changed since the last plan")
-try:
-    diff = workflow.plan_diff(engine, (cycle.id, None))
-except plan.PlanError as err:
-    diff = None
-    st.info(str(err))
+st.subheader("What changed between two plans")
+KEY_DIFF_SOURCE, KEY_DIFF_BEFORE, KEY_DIFF_AFTER = "diff_source", "diff_before", "diff_after"
+diff_choices = workflow.diff_choices(engine)
+diff_labels = dict(zip(diff_choices["key"], diff_choices["label"], strict=True))
+# the sidebar's cycle sets the default pair: its last signed plan before it → its current plan
+if (
+    st.session_state.get(KEY_DIFF_SOURCE) != cycle.id
+    or st.session_state.get(KEY_DIFF_AFTER) not in diff_labels
+    or st.session_state.get(KEY_DIFF_BEFORE, "") not in (*diff_labels, None)
+):
+    st.session_state[KEY_DIFF_BEFORE], st.session_state[KEY_DIFF_AFTER] = workflow.default_diff_pair(engine, cycle.id)
+    st.session_state[KEY_DIFF_SOURCE] = cycle.id
+# choosing what to compare changes nothing stored: the pickers stay in meeting mode, like the other views
+c_before, c_after = st.columns(2)
+before_key = c_before.selectbox("Compare", list(diff_labels), format_func=diff_labels.get, key=KEY_DIFF_BEFORE,
+                                placeholder="Choose a plan", help="The plan before (default: the last signed plan)")
+after_key = c_after.selectbox("with", list(diff_labels), format_func=diff_labels.get, key=KEY_DIFF_AFTER,
+                              help="The plan after (default: the cycle's current plan version)")
+diff = None
+if before_key is None:
+    st.info("No earlier signed plan to compare with: choose the plan to compare above.")
+else:
+    try:
+        diff = workflow.plan_diff(engine, workflow.plan_ref(engine, after_key), workflow.plan_ref(engine, before_key))
+    except plan.PlanError as err:
+        st.info(str(err))
 if diff is not None:
     wf = diff.waterfall
     fig = go.Figure(
@@ -202,6 +222,11 @@ if diff is not None:
     )
     ui.base_layout(fig, f"Revenue: {diff.before_label} → {diff.after_label}", height=460)
     st.plotly_chart(fig, key="diff_waterfall")
+    st.caption(
+        f"Total change {ui.fmt_money(diff.total_change)}: {diff.before_label} {ui.fmt_money(wf['value'].iloc[0])} → "
+        f"{diff.after_label} {ui.fmt_money(wf['value'].iloc[-1])} over the months both plans cover; months of "
+        f"{diff.before_label} that are history now count as new actuals."
+    )
     with st.expander("By family, SKU and month"):
         level = st.radio(
             "Level", ["family", "sku", "period"], horizontal=True, key="diff_level",
@@ -210,7 +235,7 @@ if diff is not None:
         table = diff.by(level).rename(columns={k: v for k, v in diff_math.CAUSES.items()})
         if level == "period":
             table["period"] = table["period"].dt.strftime("%Y-%m")
-        st.dataframe(table, hide_index=True, width="stretch",
+        st.dataframe(table, hide_index=True, width="stretch", key="diff_table",
                      column_config={c: st.column_config.NumberColumn(format="%.0f")
                                     for c in table.columns if c not in ("family", "sku", "period")})
 

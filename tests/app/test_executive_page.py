@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
@@ -90,6 +93,10 @@ def test_meeting_mode_has_no_editing_controls(app_env: str) -> None:
     assert [t.key for t in at.text_input] == []
     assert {m.label for m in at.metric} >= {"Revenue", "Margin", "Fill rate", "Inventory value", "Capacity risks"}
     assert "prepare_exports" in keys  # the meeting pack stays downloadable
+    # choosing the plans to compare changes nothing stored: the pickers stay, on the default pair
+    assert (at.selectbox(key="diff_before").value, at.selectbox(key="diff_after").value) == ("2026-10:v1",
+                                                                                            "2026-11:v1")
+    assert waterfall(at)["title"] == "Revenue: 2026-10 v1 → 2026-11 v1"
 
 
 def test_sign_off_without_a_plan_is_refused(app_env: str, app_engine: Engine) -> None:
@@ -99,3 +106,74 @@ def test_sign_off_without_a_plan_is_refused(app_env: str, app_engine: Engine) ->
     assert "no proposed plan" in at.error[0].value and "promote a scenario" in at.error[0].value
     cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
     assert plan.signoffs(app_engine, cycle_id).empty
+
+
+def _numbers(value: object) -> list[float]:
+    """A plotly array as sent to the browser (plain list or base64 typed buffer)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).tolist()
+    return [float(v) for v in value]
+
+
+def waterfall(at: AppTest) -> dict[str, object]:
+    """The plan-diff waterfall on screen: its title, step labels, values and value texts."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        trace = spec["data"][0]
+        if trace.get("type") == "waterfall":
+            return {"title": spec["layout"]["title"]["text"], "x": list(trace["x"]), "y": _numbers(trace["y"]),
+                    "text": list(trace["text"])}
+    raise AssertionError("no waterfall chart on the page")
+
+
+def diff_table(at: AppTest) -> object:
+    return next(d.value for d in at.dataframe if "New actuals" in d.value.columns)
+
+
+def test_plan_diff_between_two_chosen_plans(app_env: str, app_engine: Engine) -> None:
+    sep, oct_, nov = (workflow.cycle_by_month(app_engine, m).id for m in ("2026-09", "2026-10", "2026-11"))
+    at = open_page(app_env)
+    before, after = at.selectbox(key="diff_before"), at.selectbox(key="diff_after")
+    assert before.label == "Compare" and after.label == "with"
+    assert before.options == after.options == workflow.diff_choices(app_engine)["label"].tolist()
+    assert before.options[:3] == ["2026-11 v1 (demand review, baseline)", "2026-10 v1 (signed)", "2026-09 v1 (signed)"]
+    # default: the last signed plan (2026-10 v1) → the current plan of the sidebar's cycle
+    assert (before.value, after.value) == ("2026-10:v1", "2026-11:v1")
+    default = workflow.plan_diff(app_engine, (nov, 1), (oct_, 1))
+    shown = waterfall(at)
+    assert shown["title"] == "Revenue: 2026-10 v1 → 2026-11 v1"
+    assert shown["y"] == pytest.approx(default.waterfall["value"].tolist())
+    assert any(c.value.startswith(f"Total change {ui.fmt_money(default.total_change)}: 2026-10 v1 ")
+               for c in at.caption)
+
+    # September's signed plan against October's: another title, other parts, another table
+    at.selectbox(key="diff_before").set_value("2026-09:v1").run()
+    at.selectbox(key="diff_after").set_value("2026-10:v1").run()
+    assert not at.exception, [e.message for e in at.exception]
+    chosen = workflow.plan_diff(app_engine, (oct_, 1), (sep, 1))
+    shown = waterfall(at)
+    assert shown["title"] == "Revenue: 2026-09 v1 → 2026-10 v1"
+    assert shown["x"] == ["Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity",
+                          "Scenario levers", "After"]
+    assert shown["y"] == pytest.approx(chosen.waterfall["value"].tolist())
+    assert shown["text"] == [ui.fmt_money(v) for v in chosen.waterfall["value"]]
+    # the parts add up to the total change, September's actuals included
+    assert sum(shown["y"][1:-1]) == pytest.approx(shown["y"][-1] - shown["y"][0], rel=1e-9)
+    assert chosen.waterfall.set_index("step").loc["new_actuals", "value"] != 0
+    assert any(c.value.startswith(f"Total change {ui.fmt_money(chosen.total_change)}: 2026-09 v1 ")
+               for c in at.caption)
+    table = diff_table(at)
+    expected = chosen.by("family")
+    assert table["family"].tolist() == expected["family"].tolist()
+    assert table["change"].tolist() == pytest.approx(expected["change"].tolist())
+    assert table["New actuals"].tolist() == pytest.approx(expected["new_actuals"].tolist())
+    assert table["change"].sum() == pytest.approx(chosen.total_change)
+    assert chosen.total_change != pytest.approx(default.total_change)
+
+    # the oldest cycle has no earlier signed plan: the page asks for one
+    oldest = workflow.diff_choices(app_engine)["month"].iloc[-1]
+    at.selectbox(key="cycle_month").set_value(oldest).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="diff_before").value is None
+    assert at.selectbox(key="diff_after").value == f"{oldest}:v1"
+    assert "No earlier signed plan to compare with: choose the plan to compare above." in [i.value for i in at.info]
