@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import state, ui
 from sop_core import scenario as sc
-from sop_core.services import plan
+from sop_core.services import plan, workflow
 
 st.title("Reconciliation")
 
@@ -110,7 +110,7 @@ def promote_chosen() -> None:
     try:
         record = plan.load_scenario(engine, int(chosen))
         version = plan.promote(engine, record.id, user.username)
-    except plan.PlanError as err:
+    except (plan.PlanError, workflow.FrozenPlanError) as err:
         st.session_state[KEY_LIST_FLASH] = ("error", str(err))
     else:
         st.session_state[KEY_LIST_FLASH] = (
@@ -164,6 +164,15 @@ if live is not None and live[0] == inputs.fingerprint:
 else:
     st.session_state["recon_inputs"] = (inputs.fingerprint, inputs)
 
+
+# a signed plan version never changes: say what promoting does here
+closed = cycle.status == "closed"
+if closed:
+    st.info(f"Cycle {cycle.label} is closed: its signed plan (version {cycle.plan_version}) cannot change. "
+            "The levers and saved scenarios are for exploring only.")
+elif workflow.is_frozen(engine, cycle.id):
+    st.info(f"Cycle {cycle.label} is signed off: plan version {cycle.plan_version} is frozen. Promoting a scenario "
+            f"starts plan version {cycle.plan_version + 1} and reopens the cycle; the signed version stays as it is.")
 
 MONTHS = [p.strftime("%Y-%m") for p in inputs.periods]
 RESOURCES = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
@@ -491,4 +500,5 @@ else:
         st.stop()
     col_pick, col_go = st.columns([3, 1], vertical_alignment="bottom")
     col_pick.selectbox("Scenario to propose", list(names), format_func=names.get, key="promote_choice")
-    col_go.button("Promote to proposed plan", key="promote", on_click=promote_chosen)
+    col_go.button("Promote to proposed plan", key="promote", on_click=promote_chosen, disabled=closed,
+                  help="A closed cycle's plan cannot change" if closed else None)

@@ -1,19 +1,22 @@
-"""Reconciliation page: the what-if levers move the figures; scenarios are saved, guarded and promoted."""
+"""Reconciliation page: the what-if levers move the figures; scenarios are saved, guarded and promoted; a signed
+plan never changes from here."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from pages import ui
 from sop_core import scenario as sc
-from sop_core.db.engine import make_engine
+from sop_core.db import plan_repo
+from sop_core.db.engine import make_engine, session_scope
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan
+from sop_core.services import plan, workflow
 
 
 @pytest.fixture
@@ -206,3 +209,78 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
     assert stored.levers.supplier_disruptions[suppliers[1]] == [months[3], months[4]]
     assert set(stored.levers.supplier_disruptions) == set(suppliers[:2])
     assert stored.levers.sku_changes == levers.sku_changes
+
+
+def _open_cycle(app_env: str, month: str, **session: object) -> AppTest:
+    at = AppTest.from_file(app_env, default_timeout=90)
+    at.session_state["cycle_month"] = month
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.switch_page("pages/reconciliation.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_signed_cycle_keeps_its_plan_a_promotion_makes_a_new_version(app_env: str, app_engine: Engine) -> None:
+    """2026-10 is signed: the page says so; the proposed scenario cannot be saved over; promoting makes v2."""
+    oct_id = workflow.cycle_by_month(app_engine, "2026-10").id
+    with session_scope(app_engine) as s:
+        signed_lines = plan_repo.plan_lines(s, oct_id, 1)
+        signed_sid = plan_repo.plan_scenario_id(s, oct_id, 1)
+    signed = plan.load_scenario(app_engine, signed_sid)
+
+    # the scenario behind the signed plan, loaded from the sidebar: its levers cannot be saved over
+    at = _open_cycle(app_env, "2026-10", scenario_id=signed_sid)
+    assert ("Cycle 2026-10 is signed off: plan version 1 is frozen. Promoting a scenario starts plan version 2 "
+            "and reopens the cycle; the signed version stays as it is.") in [i.value for i in at.info]
+    at.slider(key="demand_change_pct").set_value(20).run()
+    at.button(key="save_scenario").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(f"scenario '{signed.name}' is the proposed plan of this cycle and stays as promoted" in e.value
+               for e in at.error)
+    assert plan.load_scenario(app_engine, signed_sid).levers == signed.levers
+
+    # a new scenario can be saved and promoted: it becomes version 2, version 1 stays as signed
+    at.text_input(key="scenario_name").input("After sign-off").run()
+    at.button(key="save_scenario").click().run()
+    assert [s.value for s in at.success] == ["Saved scenario 'After sign-off' (version 1)."]
+    new_sid = plan.find_scenario(app_engine, oct_id, "After sign-off").id
+    at.selectbox(key="promote_choice").set_value(new_sid).run()
+    at.button(key="promote").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "'After sign-off' is now the proposed plan (version 2)" in at.success[0].value
+    info = workflow.cycle_info(app_engine, oct_id)
+    assert (info.status, info.plan_version) == ("reconciliation", 2)
+    assert workflow.is_frozen(app_engine, oct_id, 1) and not workflow.is_frozen(app_engine, oct_id, 2)
+    with session_scope(app_engine) as s:
+        pd.testing.assert_frame_equal(signed_lines, plan_repo.plan_lines(s, oct_id, 1))
+        assert plan_repo.plan_lines(s, oct_id, 2)["revenue"].sum() == pytest.approx(
+            plan.evaluate_scenario(app_engine, new_sid).kpis["revenue"])
+    assert plan.load_scenario(app_engine, signed_sid).levers == signed.levers
+
+
+def test_a_closed_cycle_offers_no_promotion(app_env: str, app_engine: Engine) -> None:
+    """2026-09 is closed: the page says so and the promote button is disabled; its plan stays as signed."""
+    sep_id = workflow.cycle_by_month(app_engine, "2026-09").id
+    with session_scope(app_engine) as s:
+        signed_lines = plan_repo.plan_lines(s, sep_id, 1)
+    at = _open_cycle(app_env, "2026-09")
+    assert ("Cycle 2026-09 is closed: its signed plan (version 1) cannot change. The levers and saved scenarios "
+            "are for exploring only.") in [i.value for i in at.info]
+    assert at.button(key="promote").disabled
+    assert not at.button(key="save_scenario").disabled  # exploring stays possible
+
+    # a cycle closed while the page is open: the promotion is refused with one line, not an exception
+    oct_id = workflow.cycle_by_month(app_engine, "2026-10").id
+    at = _open_cycle(app_env, "2026-10")
+    assert not at.button(key="promote").disabled
+    workflow.advance(app_engine, oct_id, "closed", "eric")
+    at.button(key="promote").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == ["cycle 2026-10 is closed: its plan cannot change"]
+    for cycle_id in (sep_id, oct_id):
+        info = workflow.cycle_info(app_engine, cycle_id)
+        assert (info.status, info.plan_version) == ("closed", 1)
+    with session_scope(app_engine) as s:
+        pd.testing.assert_frame_equal(signed_lines, plan_repo.plan_lines(s, sep_id, 1))
+        assert plan_repo.plan_line_count(s, oct_id, 2) == 0
