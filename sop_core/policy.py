@@ -157,6 +157,11 @@ _K_GRID = np.linspace(-6.0, 15.0, 4201)
 #: Fewest pooled standardised errors the ``"pooled"`` method needs; below it the normal factor is used.
 MIN_POOLED_ERRORS = 30
 
+#: Fewest errors behind the deviation that standardises an error for the pool. With m errors the
+#: standardised error is roughly Student-t with m − 1 degrees of freedom, whose kurtosis is finite
+#: only from 5 degrees on: below that its tail is the noise of the deviation, not of demand.
+MIN_STANDARDISING_ERRORS = 6
+
 
 def pooled_loss(z: np.ndarray, weights: np.ndarray, grid: np.ndarray = _K_GRID) -> np.ndarray:
     """Weighted empirical loss function G_w(k) = Σ w·(z − k)⁺ / Σ w on a grid of k.
@@ -215,7 +220,8 @@ def order_up_to_levels(
 
     * ``"pooled"``: S = F + ē + k·σ_e, k from the forecast-weighted loss of the standardised errors
       of all items observed in the window (:func:`pooled_loss`): G_w(k) = (1 − fr)·(F·R/P) / σ_e.
-      Each error is standardised by the ē and σ_e of its own decision time. With fewer than
+      Each error is standardised by the ē and σ_e of its own decision time (from at least
+      :data:`MIN_STANDARDISING_ERRORS` errors). With fewer than
       :data:`MIN_POOLED_ERRORS` pooled errors it falls back to ``"normal"``.
     * ``"normal"``: S = F + ē + k·σ_e with G(k) = (1 − fr)·(F·R/P) / σ_e (ē the mean error, a bias
       correction; σ_e the sample deviation of the errors, widened for estimation error).
@@ -255,12 +261,16 @@ def order_up_to_levels(
     # ē and σ_e known at each decision time (NaN before 3 errors are observed)
     bias = np.full((n, horizon), np.nan)
     spread = np.full((n, horizon), np.nan)
+    counts = np.zeros(horizon, dtype=int)
     for t in range(protect + 2, horizon):
         err = errors[:, max(0, t - protect - window + 1) : t - protect + 1]
+        counts[t] = err.shape[1]
         bias[:, t] = err.mean(axis=1)
         spread[:, t] = err.std(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         standardised = np.where(spread > 0, (errors - bias) / spread, np.nan)
+    # an error standardised by a deviation of only a few errors is mostly the noise of that estimate
+    standardised[:, counts < MIN_STANDARDISING_ERRORS] = np.nan
     for t in range(1, horizon):
         f = fcst[:, t]
         per_cycle = np.maximum(f * review_period / protect, 0.0)

@@ -137,10 +137,10 @@ def test_every_abc_class_reaches_its_target_on_stallion() -> None:
 @pytest.mark.skipif(not (DATA / "carparts" / "train.csv").exists(), reason="shared data not mounted")
 def test_intermittent_items_reach_target_with_pooled_errors_on_carparts() -> None:
     # Car parts (1,347 series with ≥ 10 non-zero months of 51; mean forecast, L = R = 1): bench/policy.py
-    # measures pooled 90.82 / 95.29 / 97.51 % for targets 90 / 95 / 98 %; the normal factor reaches only
+    # measures pooled 89.40 / 94.26 / 97.13 % for targets 90 / 95 / 98 %; the normal factor reaches only
     # 84.63 / 87.76 / 90.37 % and the item's own empirical errors 85.50 / 88.09 / 89.69 %.
     history = _bench().carparts(DATA)
-    for target, pooled, normal in ((0.90, 0.9082, 0.8463), (0.98, 0.9751, 0.9037)):
+    for target, pooled, normal in ((0.90, 0.8940, 0.8463), (0.98, 0.9713, 0.9037)):
         got = policy.summarise(policy.backtest_policy(history, target, model="mean", warmup=24))
         assert got["fill_rate"] == pytest.approx(pooled, abs=0.0005)
         assert abs(got["fill_rate"] - target) <= 0.01
