@@ -141,12 +141,19 @@ cols[0].metric(
         else "No budget for this horizon"
     ),
 )
+has_margin_budget = head["budget_margin"] is not None
 cols[1].metric(
     "Margin",
     ui.fmt_money(head["margin"]),
     f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
     help=f"{ui.fmt_pct(head['margin_rate'])} of revenue, after holding cost"
-    + (f"; last plan {head['last_plan_label']} over the months both cover" if has_last else ""),
+    + (f"; last plan {head['last_plan_label']} over the months both cover" if has_last else "")
+    + (
+        f"; plan {ui.fmt_money(head['plan_margin_budget_months'])} vs margin budget "
+        f"{ui.fmt_money(head['budget_margin'])} over the {head['margin_budget_months']} budgeted months"
+        if has_margin_budget
+        else "; no margin budget for this horizon"
+    ),
 )
 cols[2].metric("Fill rate", ui.fmt_pct(head["fill_rate"]), help="Served ÷ demand over the horizon")
 cols[3].metric("Inventory value", ui.fmt_money(head["inventory_value_end"]), help="At cost, end of the horizon")
@@ -155,10 +162,22 @@ cols[4].metric(
     f"{head['capacity_risks']}",
     help="Resource-months whose planned load exceeds regular capacity (rough-cut check)",
 )
+if has_budget:
+    margin_part = (
+        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan {ui.fmt_money(head['plan_margin_budget_months'])} "
+        f"vs {ui.fmt_money(head['budget_margin'])})"
+        if has_margin_budget
+        else "no margin budget"
+    )
+    st.caption(
+        f"Vs budget over the {head['budget_months']} budgeted months: revenue {ui.fmt_money(head['budget_gap'])} "
+        f"(plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs {ui.fmt_money(head['budget_revenue'])}), "
+        f"{margin_part}."
+    )
 if has_last:
     st.caption(
-        f"Revenue vs last plan {head['last_plan_label']}: {ui.fmt_money(head['revenue_vs_last_plan'])} "
-        "over the months both plans cover."
+        f"Vs last plan {head['last_plan_label']} over the months both plans cover: revenue "
+        f"{ui.fmt_money(head['revenue_vs_last_plan'])}, margin {ui.fmt_money(head['margin_vs_last_plan'])}."
     )
 
 # ---------------------------------------------------------------- risks and opportunities

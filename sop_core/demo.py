@@ -412,7 +412,7 @@ def generate(seed: int = 7, scale: int = 1) -> dict[str, pd.DataFrame]:
                               "on_hand": on_hand[alive].astype(float)})
     open_order = _open_orders(rng, product, receipt, expected, alive, traded)
 
-    budget = _budget(rng, fam_of, qty, net)
+    budget = _budget(rng, fam_of, qty, net, product["unit_cost"].to_numpy(float))
     event = pd.DataFrame(event_rows)
 
     frames = {
@@ -652,15 +652,22 @@ def _budget(
     fam_of: np.ndarray,
     qty: np.ndarray,
     net: np.ndarray,
+    unit_cost: np.ndarray,
 ) -> pd.DataFrame:
-    """Budget per family and month of 2026 and 2027: last year's actuals (or plan) × growth, at +2 % price."""
+    """Budget per family and month of 2026 and 2027: last year's actuals (or plan) × growth, at +2 % price.
+
+    The margin budget is the budget revenue at last year's gross margin rate of the same family and month,
+    ``Σ quantity · (net price − unit cost) / Σ quantity · net price`` (costs held flat: the +2 % price
+    goes to the margin rate too), rounded to 100 EUR.
+    """
     revenue = qty * net
+    gross = qty * (net - unit_cost[:, None])
     rows = []
     b_index = {d: i for i, d in enumerate(_MONTH_DATES)}
     for j, fam in enumerate(FAMILIES):
         sel = fam_of == j
         growth = rng.uniform(0.03, 0.08)
-        vol_plan: dict[dt.date, tuple[float, float]] = {}
+        vol_plan: dict[dt.date, tuple[float, float, float]] = {}
         for year in (2026, 2027):
             for month in range(1, 13):
                 period = dt.date(year, month, 1)
@@ -668,15 +675,19 @@ def _budget(
                 if ref < HISTORY_MONTHS:
                     vol = qty[sel, ref].sum()
                     price = revenue[sel, ref].sum() / max(vol, 1.0)
+                    unit_margin = gross[sel, ref].sum() / max(vol, 1.0)
                 else:  # last year's month not yet closed: plan on last year's budget
-                    vol, price = vol_plan[dt.date(year - 1, month, 1)]
+                    vol, price, unit_margin = vol_plan[dt.date(year - 1, month, 1)]
                     vol = vol / (1.0 + growth)
                     price = price / 1.02
+                    unit_margin = unit_margin - 0.02 * price
                 bud_vol = float(np.round(vol * (1.0 + growth) * rng.uniform(0.97, 1.03)))
                 bud_price = price * 1.02
-                vol_plan[period] = (bud_vol, bud_price)
+                bud_unit_margin = unit_margin + 0.02 * price  # same unit cost, price +2 %
+                vol_plan[period] = (bud_vol, bud_price, bud_unit_margin)
                 rows.append({"family": fam.code, "period": period, "volume": bud_vol,
-                             "revenue": float(np.round(bud_vol * bud_price, -2))})
+                             "revenue": float(np.round(bud_vol * bud_price, -2)),
+                             "margin": float(np.round(bud_vol * bud_unit_margin, -2))})
     return pd.DataFrame(rows)
 
 

@@ -59,6 +59,7 @@ def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("Revenue vs budget", head.get("revenue_vs_budget"), "money"),
         (f"Revenue vs last plan ({head.get('last_plan_label') or 'none'})", head.get("revenue_vs_last_plan"), "money"),
         ("Margin", head.get("margin"), "money"),
+        ("Margin vs budget", head.get("margin_vs_budget"), "money"),
         ("Margin vs last plan", head.get("margin_vs_last_plan"), "money"),
         ("Margin rate", head.get("margin_rate"), "share"),
         ("Fill rate (service)", head.get("fill_rate"), "share"),

@@ -87,6 +87,11 @@ _TYPE_REASONS = {
 
 MONTH_START_REASON = "is not the first day of a month; periods are month starts (YYYY-MM-01)"
 END_BEFORE_START_REASON = "is before start; an event must end on or after its start"
+MARGIN_ABOVE_REVENUE_REASON = (
+    "is above revenue; the margin budget is revenue − cost of goods sold, so it cannot exceed the revenue"
+)
+#: Float columns that may be negative (an uplift can be a drop; a family can be budgeted at a loss).
+SIGNED_COLUMNS: dict[str, tuple[str, ...]] = {"event": ("uplift_pct",), "budget": ("margin",)}
 SOURCE_REASON = "is not a valid source; use purchase or production"
 SERVICE_TARGET_REASON = "is outside (0, 1); service_target is a share such as 0.95"
 PROMO_REASON = "is not 0 or 1; promo is 1 in promotion months, else 0"
@@ -265,6 +270,12 @@ def _end_not_before_start(df: pd.DataFrame) -> pd.Series:
     return ~(df["end"] < df["start"])
 
 
+def _margin_not_above_revenue(df: pd.DataFrame) -> pd.Series:
+    if "margin" not in df.columns:
+        return pd.Series(True, index=df.index)
+    return ~(df["margin"] > df["revenue"] + 1e-9)
+
+
 _DTYPES = {"str": str, "float": "float64", "int": "Int64", "date": "datetime64[ns]"}
 
 
@@ -274,14 +285,15 @@ def schema_for(table: str) -> pa.DataFrameSchema:
     Columns and types come from the model; required columns must be present and filled; no other column
     is allowed. Checks: quantities, hours, prices and costs ≥ 0; period columns of monthly tables are month
     starts; ``service_target`` in (0, 1); ``open_order.source`` in {purchase, production}; ``promo`` in
-    {0, 1}; ``priority`` ≥ 1; an event's ``end`` ≥ ``start``.
+    {0, 1}; ``priority`` ≥ 1; an event's ``end`` ≥ ``start``; a budget's ``margin`` (optional, may be
+    negative) ≤ its ``revenue``.
     """
     columns: dict[str, pa.Column] = {}
     for spec in column_specs(table):
         checks: list[pa.Check] = []
         if spec.kind == "float" and spec.name == "service_target":
             checks.append(pa.Check.in_range(0, 1, include_min=False, include_max=False, error=SERVICE_TARGET_REASON))
-        elif spec.kind == "float" and spec.name != "uplift_pct":
+        elif spec.kind == "float" and spec.name not in SIGNED_COLUMNS.get(table, ()):
             checks.append(pa.Check.ge(0, error=_non_negative_reason(spec.name)))
         if spec.name == "promo":
             checks.append(pa.Check.isin([0, 1], error=PROMO_REASON))
@@ -298,12 +310,15 @@ def schema_for(table: str) -> pa.DataFrameSchema:
         columns[spec.name] = pa.Column(
             _DTYPES[spec.kind], checks, nullable=not spec.required, required=spec.required, coerce=spec.kind != "str"
         )
-    frame_checks = [pa.Check(_end_not_before_start, error=END_BEFORE_START_REASON)] if table == "event" else []
+    frame_checks = {
+        "event": [pa.Check(_end_not_before_start, error=END_BEFORE_START_REASON)],
+        "budget": [pa.Check(_margin_not_above_revenue, error=MARGIN_ABOVE_REVENUE_REASON)],
+    }.get(table, [])
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=True, name=table)
 
 
 #: The column a frame-wide check reports its failures on.
-_FRAME_CHECK_COLUMN = {END_BEFORE_START_REASON: "end"}
+_FRAME_CHECK_COLUMN = {END_BEFORE_START_REASON: "end", MARGIN_ABOVE_REVENUE_REASON: "margin"}
 
 
 # --------------------------------------------------------------------------- reading files
@@ -591,6 +606,8 @@ def _schema_issues(
             value = None
         elif check == END_BEFORE_START_REASON and "start" in raw.columns:
             reason = check.replace("is before start", f"is before start {raw.at[row, 'start']}")
+        elif check == MARGIN_ABOVE_REVENUE_REASON and "revenue" in raw.columns:
+            reason = check.replace("is above revenue", f"is above revenue {raw.at[row, 'revenue']}", 1)
         else:
             reason = check
         issues.append(ImportIssue(file, row, column, None if value in (None, "") else str(value), reason))
@@ -911,8 +928,8 @@ _TEMPLATE_ROWS: dict[str, list[dict[str, Any]]] = {
         dict(name="Trade fair", start=dt.date(2027, 5, 3), end=dt.date(2027, 5, 9), scope="SKU-001", uplift_pct=8.0),
     ],
     "budget": [
-        dict(family="BIKES", period=dt.date(2026, 11, 1), volume=300.0, revenue=330000.0),
-        dict(family="BIKES", period=dt.date(2026, 12, 1), volume=280.0, revenue=308000.0),
+        dict(family="BIKES", period=dt.date(2026, 11, 1), volume=300.0, revenue=330000.0, margin=112200.0),
+        dict(family="BIKES", period=dt.date(2026, 12, 1), volume=280.0, revenue=308000.0, margin=104720.0),
     ],
 }
 

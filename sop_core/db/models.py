@@ -156,6 +156,8 @@ class Budget(Base):
     period: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     volume: Mapped[Qty]
     revenue: Mapped[Money]
+    #: budgeted gross margin: revenue − cost of goods sold (NULL: no margin budget for this family-month)
+    margin: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 # --------------------------------------------------------------------------- the S&OP cycle

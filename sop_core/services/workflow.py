@@ -1131,6 +1131,48 @@ def capacity_risks(engine: Engine, cycle_id: int) -> pd.DataFrame:
     return out[out["status"] == "bottleneck"].reset_index(drop=True)
 
 
+def budget_margin(lines: pd.DataFrame, budget: pd.DataFrame) -> dict[str, Any]:
+    """Plan margin against the margin budget over the family-months that have one (pure).
+
+    Args:
+        lines: plan lines ``family, period, revenue, cost`` [currency]; the plan margin of a line is
+            revenue − cost (cost of goods sold plus holding cost, as in the plan's margin).
+        budget: budget rows ``family, period, margin`` [currency]; rows with an empty margin are left out.
+
+    Returns:
+        ``budget_margin`` (Σ budget margin, None when no row has one), ``margin_budget_months`` (months
+        with a margin budget), ``plan_margin_budget_months`` (Σ plan revenue − cost over the same
+        family-months) and ``margin_vs_budget`` (plan − budget; None without a margin budget).
+
+    Example:
+        >>> lines = pd.DataFrame({"family": ["F", "F", "G"], "period": pd.to_datetime(["2026-11-01", "2026-12-01",
+        ...                       "2026-11-01"]), "revenue": [100.0, 80.0, 50.0], "cost": [60.0, 50.0, 45.0]})
+        >>> budget = pd.DataFrame({"family": ["F", "G"], "period": pd.to_datetime(["2026-11-01", "2026-11-01"]),
+        ...                        "margin": [35.0, None]})
+        >>> budget_margin(lines, budget)["margin_vs_budget"]  # F Nov only: (100 − 60) − 35
+        5.0
+    """
+    none = {"budget_margin": None, "margin_budget_months": 0, "plan_margin_budget_months": None,
+            "margin_vs_budget": None}
+    if budget.empty or "margin" not in budget.columns:
+        return none
+    bud = budget.loc[budget["margin"].notna(), ["family", "period", "margin"]]
+    if bud.empty:
+        return none
+    bud = bud.assign(period=pd.to_datetime(bud["period"]))
+    plan_fm = lines.assign(period=pd.to_datetime(lines["period"]), plan_margin=lines["revenue"] - lines["cost"])
+    plan_fm = plan_fm.groupby(["family", "period"], as_index=False)["plan_margin"].sum()
+    joined = bud.merge(plan_fm, on=["family", "period"], how="left")
+    budget_sum = float(bud["margin"].sum())
+    plan_sum = float(joined["plan_margin"].fillna(0.0).sum())
+    return {
+        "budget_margin": budget_sum,
+        "margin_budget_months": int(bud["period"].nunique()),
+        "plan_margin_budget_months": plan_sum,
+        "margin_vs_budget": plan_sum - budget_sum,
+    }
+
+
 def headline(engine: Engine, cycle_id: int) -> dict[str, Any]:
     """The executive headline figures of the cycle's current plan.
 
@@ -1138,16 +1180,21 @@ def headline(engine: Engine, cycle_id: int) -> dict[str, Any]:
         ``plan_summary`` keys (:func:`sop_core.services.plan.plan_summary`) plus ``last_plan_label``,
         ``revenue_vs_last_plan`` / ``margin_vs_last_plan`` (this plan − the last signed plan of an
         earlier cycle over the months both cover, None without one), ``revenue_vs_budget`` (=
-        ``budget_gap``), ``capacity_risks`` (number of resource-months over regular capacity),
-        ``frozen`` and ``state``.
+        ``budget_gap``), the margin against the margin budget over the horizon's family-months that
+        have one (:func:`budget_margin`: ``budget_margin``, ``margin_budget_months``,
+        ``plan_margin_budget_months``, ``margin_vs_budget``), ``capacity_risks`` (number of
+        resource-months over regular capacity), ``frozen`` and ``state``.
     """
     summary = plan.plan_summary(engine, cycle_id)
     out = dict(summary)
     out["revenue_vs_budget"] = summary.get("budget_gap")
     out.update(last_plan_label=None, revenue_vs_last_plan=None, margin_vs_last_plan=None)
+    _info, lines = plan._current_plan(engine, cycle_id)
+    with session_scope(engine) as s:
+        budget = plan_repo.budget(s, summary["first_period"], summary["last_period"])
+    out.update(budget_margin(lines, budget))
     last = last_signed_version(engine, cycle_id)
     if last is not None:
-        _info, lines = plan._current_plan(engine, cycle_id)
         with session_scope(engine) as s:
             prev = plan_repo.plan_lines(s, *last)
         lines = lines.assign(period=pd.to_datetime(lines["period"]))

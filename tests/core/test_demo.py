@@ -407,6 +407,25 @@ def test_budget_per_family_and_month_of_2026_and_2027(frames: dict[str, pd.DataF
     assert ratio.between(1.0, 1.15).all(), ratio
 
 
+def test_margin_budget_follows_last_years_gross_margin(frames: dict[str, pd.DataFrame]) -> None:
+    b = frames["budget"].assign(period=lambda f: _ts(f["period"]))
+    assert b["margin"].notna().all() and (b["margin"] > 0).all() and (b["margin"] < b["revenue"]).all()
+    assert np.array_equal(b["margin"], np.round(b["margin"], -2))  # rounded to 100 EUR like the revenue
+    # 2026 budget margin rate ≈ 2025's gross margin rate (Σ qty · (net price − unit cost) / Σ qty · net price),
+    # a little higher: prices +2 % at the same unit cost
+    hist = frames["sales_history"].merge(frames["product"][["sku", "family", "unit_cost"]], on="sku")
+    y2025 = hist[_ts(hist["period"]).dt.year == 2025]
+    revenue = (y2025["quantity"] * y2025["net_price"]).groupby(y2025["family"]).sum()
+    gross = (y2025["quantity"] * (y2025["net_price"] - y2025["unit_cost"])).groupby(y2025["family"]).sum()
+    b2026 = b[b["period"].dt.year == 2026].groupby("family")[["revenue", "margin"]].sum()
+    lift = b2026["margin"] / b2026["revenue"] - gross / revenue
+    assert lift.between(0.0, 0.025).all(), lift
+    # kitchen accessories and garden parts earn the highest rates, kettles the lowest (their unit margins)
+    rate = b2026["margin"] / b2026["revenue"]
+    assert rate.idxmin() == "KETTLES" and set(rate.nlargest(2).index) == {"KITCHEN_ACC", "GARDEN_PARTS"}
+
+
+
 # --------------------------------------------------------------------------- scale and the database
 @pytest.mark.slow
 def test_scale_multiplies_the_catalogue_and_stays_fast() -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from sop_core import cli, export
-from sop_core.services import plan, workflow
+from sop_core.services import workflow
 
 
 def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> None:
@@ -23,8 +23,11 @@ def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> Non
     assert summary["A1"].value == "S&OP executive review — cycle 2026-11"
     assert summary["A1"].font.bold and summary["A3"].font.bold  # title and header row
     figures = {summary.cell(r, 1).value: summary.cell(r, 2).value for r in range(4, summary.max_row + 1)}
-    head = plan.plan_summary(demo_engine, cycle.id)
+    head = workflow.headline(demo_engine, cycle.id)
     assert figures["Revenue"] == f"{head['revenue']:,.0f} EUR"
+    assert figures["Revenue vs budget"] == f"{head['budget_gap']:,.0f} EUR"
+    assert head["margin_vs_budget"] is not None
+    assert figures["Margin vs budget"] == f"{head['margin_vs_budget']:,.0f} EUR"
     # the plan diff sheet: the waterfall steps first (before, six causes, after)
     diff = book["Plan diff"]
     assert [diff.cell(r, 1).value for r in range(4, 12)] == [

@@ -150,7 +150,7 @@ OPTIONAL = {
     "receipt": {"received_date", "qty_received"},
     "routing": set(),
     "event": {"scope", "uplift_pct"},
-    "budget": set(),
+    "budget": {"margin"},
 }
 
 
@@ -257,6 +257,19 @@ def test_several_problems_are_listed_by_row_then_column() -> None:
 )
 def test_value_checks(key: str, data: bytes, expected: str) -> None:
     assert messages(**{key: data}) == [expected]
+
+
+def test_budget_margin_is_optional_may_be_negative_and_never_above_revenue() -> None:
+    header = b"family,period,volume,revenue,margin\n"
+    assert messages(budget__csv=header + b"FRAMES,2026-11-01,5,500,175\nFRAMES,2026-12-01,5,500,-20\n"
+                    b"FRAMES,2027-01-01,5,500,\n") == []  # a loss-making month, and one without a margin budget
+    assert messages(budget__csv=b"family,period,volume,revenue\nFRAMES,2026-11-01,5,500\n") == []
+    assert messages(budget__csv=header + b"FRAMES,2026-11-01,5,500,175\nFRAMES,2026-12-01,5,500,650\n"
+                    b"FRAMES,2027-01-01,5,500,lots\n") == [
+        "budget.csv row 3, column margin: 650 is above revenue 500; the margin budget is revenue − cost of goods "
+        "sold, so it cannot exceed the revenue",
+        "budget.csv row 4, column margin: lots is not a number; write digits with a decimal point, e.g. 12.5",
+    ]
 
 
 def test_master_data_of_the_same_import_counts_as_known() -> None:

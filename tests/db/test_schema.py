@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from alembic import command
 from alembic.util.exc import CommandError
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -149,3 +149,29 @@ def test_downgrade_to_base_and_back(tmp_path) -> None:
     assert upgrade(eng) is True
     assert "plan_line" in inspect(eng).get_table_names()
     eng.dispose()
+
+
+def test_budget_margin_migration_keeps_the_budgets_already_stored(engine) -> None:
+    """0003 → 0004 adds the nullable ``budget.margin``: a budget stored before keeps its rows, margin empty."""
+    command.downgrade(alembic_config(engine), "0003")
+    assert "margin" not in {c["name"] for c in inspect(engine).get_columns("budget")}
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO budget (family, period, volume, revenue) VALUES ('KITCHEN', :p, 120, 5400)"),
+            {"p": dt.date(2026, 11, 1)},
+        )
+    assert upgrade(engine) is True and current_revision(engine) == heads()[0]
+    with session_scope(engine) as s:
+        kept = repo.read_table(s, "budget")
+    assert kept[["family", "volume", "revenue"]].values.tolist() == [["KITCHEN", 120.0, 5400.0]]
+    assert kept["margin"].isna().all()
+    # a budget file with margins fills the new column; one without leaves a stored margin as it is
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "budget", pd.DataFrame({"family": ["KITCHEN"], "period": [dt.date(2026, 11, 1)],
+                                                     "volume": [120.0], "revenue": [5400.0], "margin": [1900.0]}))
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "budget", pd.DataFrame({"family": ["KITCHEN"], "period": [dt.date(2026, 11, 1)],
+                                                     "volume": [125.0], "revenue": [5600.0]}))
+    with session_scope(engine) as s:
+        row = repo.read_table(s, "budget").iloc[0]
+    assert (row["volume"], row["revenue"], row["margin"]) == (125.0, 5600.0, 1900.0)
