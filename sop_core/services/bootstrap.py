@@ -73,7 +73,7 @@ def seed_demo_company(
                 s.add(m.AppUser(username=username, display_name=display, role=role))
         month = demo.CURRENT_CYCLE
         if s.scalar(select(m.PlanCycle).where(m.PlanCycle.month == month)) is None:
-            s.add(m.PlanCycle(month=month, status="demand_review", status_by="demo", status_at=dt.datetime.now()))
+            _open_current_cycle(s, month)
     with session_scope(engine) as s:
         cycle_id = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month == demo.CURRENT_CYCLE))
         has_past = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < demo.CURRENT_CYCLE)) is not None
@@ -85,6 +85,23 @@ def seed_demo_company(
     report(1.0, "Demo company ready")
     log.info("demo company seeded: %s", written)
     return written
+
+
+#: Who moved the demo's open cycle out of draft, and how long after the cycle start.
+OPEN_CYCLE_START = ("dana", dt.timedelta(days=1))
+
+
+def _open_current_cycle(session: Any, month: dt.date) -> None:
+    """The demo's open cycle, started on the first of the month at 9:00 and moved from draft to demand
+    review by the demand planner a day later, recorded in the audit log like every later transition (and
+    like the first step of the signed cycles)."""
+    user, after = OPEN_CYCLE_START
+    moved = dt.datetime.combine(month, dt.time(9, 0)) + after
+    cyc = m.PlanCycle(month=month, status="demand_review", status_by=user, status_at=moved)
+    session.add(cyc)
+    session.flush()
+    session.add(m.AuditLog(at=moved, username=user, action="cycle_state", entity="plan_cycle", entity_id=str(cyc.id),
+                           detail={"from": "draft", "to": "demand_review", "plan_version": 1, "note": ""}))
 
 
 #: The demo's signed-off past cycles: month → (status, scenario name, levers, overrides, decisions).

@@ -44,6 +44,22 @@ def test_demo_comes_with_two_signed_cycles(demo_engine: Engine) -> None:
     assert len(workflow.decisions(demo_engine, oct_id)) == 2
 
 
+def test_every_demo_cycle_records_who_moved_it_and_when(demo_engine: Engine) -> None:
+    """The open cycle too starts with the step out of draft, by a named user, like the signed ones."""
+    nov = workflow.state_history(demo_engine, month_id(demo_engine, "2026-11"))
+    first = nov.iloc[0]
+    assert (first["from_state"], first["to_state"], first["username"]) == ("draft", "demand_review", "dana")
+    assert first["at"] == pd.Timestamp("2026-11-02 09:00")
+    assert nov["to_state"].tolist() == ["demand_review"]
+    cycles = workflow.cycles_frame(demo_engine).set_index("month")
+    assert (cycles.loc["2026-11", "status_by"], cycles.loc["2026-11", "status_at"]) == (
+        "dana", pd.Timestamp("2026-11-02 09:00"))
+    for month in ("2026-09", "2026-10"):
+        hist = workflow.state_history(demo_engine, month_id(demo_engine, month))
+        assert hist[["from_state", "to_state"]].iloc[0].tolist() == ["draft", "demand_review"], month
+        assert hist["username"].ne("").all() and hist["at"].is_monotonic_increasing, month
+
+
 def test_a_signed_cycle_takes_no_new_forecast_run(demo_engine: Engine) -> None:
     from sop_core.services import demand
 
