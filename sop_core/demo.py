@@ -45,6 +45,13 @@ HORIZON_END = dt.date(2027, 12, 1)
 HISTORY_MONTHS = 48
 #: Syntetos–Boylan cut-off of the average demand interval [months].
 ADI_CUTOFF = 1.32
+#: A SKU whose sales drift away from every forecast: listed by a large retailer from DRIFT_START on, it
+#: sells DRIFT_STEP more of its modelled demand each month (+12 %, +24 %, … +60 % in October 2026). The
+#: drift is in the sales history only, not in the expected demand that sizes orders and stock, so the
+#: forecasts of the demo's past cycles fall short five months in a row: tracking signal +5 (limit ±4).
+DRIFT_SKU = "KT-1007"
+DRIFT_START = dt.date(2026, 6, 1)
+DRIFT_STEP = 0.12
 
 _MONTHS = pd.date_range(FIRST_ACTUAL, HORIZON_END, freq="MS")
 _N_MONTHS = len(_MONTHS)  # 62
@@ -361,6 +368,7 @@ def generate(seed: int = 7, scale: int = 1) -> dict[str, pd.DataFrame]:
     qty_slow = occurs * (1 + rng.poisson(np.maximum(lump[:, None] * trend - 1.0, 0.0) * size_noise))
     qty = np.where(slow[:, None], qty_slow, qty_fast).astype(float)
     qty[~active] = 0.0
+    qty = _drift(qty, product["sku"].to_numpy())
     # expected monthly demand (for inventory, orders, budget)
     expected = np.where(slow[:, None], occ_p * lump[:, None] * trend, mean) * active
 
@@ -432,6 +440,20 @@ def generate(seed: int = 7, scale: int = 1) -> dict[str, pd.DataFrame]:
     for table in m.INPUT_TABLES:
         out[table] = frames[table][repo.input_columns(table)].reset_index(drop=True)
     log.info("demo company generated: %s", {k_: len(v_) for k_, v_ in out.items()})
+    return out
+
+
+def _drift(qty: np.ndarray, skus: np.ndarray) -> np.ndarray:
+    """``qty`` with the sales of :data:`DRIFT_SKU` from :data:`DRIFT_START` to the last history month
+    multiplied by 1 + k · :data:`DRIFT_STEP` (k = 1, 2, … months into the drift), rounded to units.
+    Deterministic: it draws no random number, so every other figure of the demo stays as it was."""
+    hit = np.flatnonzero(skus == DRIFT_SKU)
+    if not len(hit):
+        return qty
+    t0 = _MONTH_DATES.index(DRIFT_START)
+    factor = 1.0 + DRIFT_STEP * np.arange(1, HISTORY_MONTHS - t0 + 1)
+    out = qty.copy()
+    out[hit[0], t0:HISTORY_MONTHS] = np.round(qty[hit[0], t0:HISTORY_MONTHS] * factor)
     return out
 
 

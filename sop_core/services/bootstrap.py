@@ -78,7 +78,7 @@ def seed_demo_company(
         cycle_id = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month == demo.CURRENT_CYCLE))
         has_past = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < demo.CURRENT_CYCLE)) is not None
     if not has_past:
-        report(0.3, "Signing off the last two monthly cycles…")
+        report(0.3, "Signing off the past monthly cycles…")
         seed_signed_cycles(engine, frames, progress=lambda f, msg: report(0.3 + 0.3 * f, msg))
     report(0.6, "Computing the baseline statistical forecast…")
     demand.run_forecast(engine, cycle_id=cycle_id, progress=lambda f, msg: report(0.6 + 0.4 * f, msg))
@@ -106,8 +106,23 @@ def _open_current_cycle(session: Any, month: dt.date) -> None:
 
 #: The demo's signed-off past cycles: month → (status, scenario name, levers, overrides, decisions).
 #: Overrides are (sku, months after the cycle start, change in %, reason); decisions are
-#: (text, owner, days after the cycle start until due, family or *, status, outcome).
+#: (text, owner, days after the cycle start until due, family or *, status, outcome, linked scenario:
+#: "proposed" or None). The company ran no cycle in July and August (summer break): the June
+#: cycle's forecast is what the planners had for June to August, which gives the KPI monitor five months
+#: of forecasts scored against actuals by the current cycle.
 _PAST_CYCLES: tuple[dict[str, Any], ...] = (
+    {
+        "month": dt.date(2026, 6, 1),
+        "status": "closed",
+        "scenario": ("Summer garden push", {"family_changes": {"GRILLS": 8.0, "MOWERS": 5.0}, "demand_to": "2026-08"}),
+        "draft": ("Early autumn stock", {"cover_months": 1.5}),
+        "overrides": (("GR-1001", 1, 10.0, "event"),),
+        "decisions": (
+            ("Push grills and mowers through August: +8 % and +5 % demand", "dana", 14, "*", "done",
+             "Retail campaign ran from June to August", "proposed"),
+            ("Review the kettle and toaster range with the key accounts", "fiona", 45, "KETTLES", "open", "", None),
+        ),
+    },
     {
         "month": dt.date(2026, 9, 1),
         "status": "closed",
@@ -115,8 +130,9 @@ _PAST_CYCLES: tuple[dict[str, Any], ...] = (
         "draft": ("Volume push", {"demand_change_pct": 4.0}),
         "overrides": (("CF-1001", 1, 15.0, "promotion"), ("CF-1002", 2, -10.0, "customer intelligence")),
         "decisions": (
-            ("Raise list prices 2 % from October", "fiona", 20, "*", "done", "Prices raised on 1 October"),
-            ("Add a Saturday shift on the sewing line in November", "sam", 45, "*", "open", ""),
+            ("Raise list prices 2 % from October", "fiona", 20, "*", "done", "Prices raised on 1 October",
+             "proposed"),
+            ("Add a Saturday shift on the sewing line in November", "sam", 45, "*", "open", "", "proposed"),
         ),
     },
     {
@@ -127,8 +143,8 @@ _PAST_CYCLES: tuple[dict[str, Any], ...] = (
         "draft": ("Cautious winter", {"demand_change_pct": -5.0}),
         "overrides": (("CF-1001", 1, 20.0, "promotion"), ("CF-1003", 1, 12.0, "event")),
         "decisions": (
-            ("Pre-build Black Friday stock: cover 1.2 months", "sam", 30, "*", "open", ""),
-            ("Hold the 2 % price increase through December", "fiona", 60, "*", "open", ""),
+            ("Pre-build Black Friday stock: cover 1.2 months", "sam", 30, "*", "open", "", "proposed"),
+            ("Hold the 2 % price increase through December", "fiona", 60, "*", "open", "", "proposed"),
         ),
     },
 )
@@ -147,7 +163,7 @@ def _apply_overrides(stat: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFram
 
 
 def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress: Progress | None = None) -> None:
-    """The demo's two signed-off past cycles (2026-09 closed, 2026-10 signed): per cycle a forecast on the
+    """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle a forecast on the
     history available then (cut at the month before), overrides, scenarios, the proposed plan, sign-off by
     every role, the frozen version with its snapshot, state changes and decisions."""
     from sop_core import scenario as sc
@@ -249,9 +265,11 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                                  detail={"from": "signed", "to": "closed", "plan_version": 1, "note": ""}))
             cyc = s.get(m.PlanCycle, cycle_id)
             cyc.status, cyc.status_by, cyc.status_at = spec["status"], "eric", final_at
-            for text_, owner, due_days, family, status, outcome in spec["decisions"]:
+            linked = {"proposed": scenario_id, None: None}
+            for text_, owner, due_days, family, status, outcome, link in spec["decisions"]:
                 s.add(Decision(cycle_id=cycle_id, decision=text_, owner=owner,
-                               due_date=month + dt.timedelta(days=due_days), scenario_id=scenario_id, family=family,
-                               status=status, outcome=outcome, created_by="eric", created_at=signed_at))
+                               due_date=month + dt.timedelta(days=due_days), scenario_id=linked[link],
+                               family=family, status=status, outcome=outcome, created_by="eric",
+                               created_at=signed_at))
             plan_repo.audit(s, "eric", "plan_frozen", "plan_cycle", cycle_id, {"plan_version": 1})
     report(1.0, "Past cycles signed off")

@@ -52,9 +52,9 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert shown["Fill rate"][0] == ui.fmt_pct(head["fill_rate"])
     assert shown["Inventory value"][0] == ui.fmt_money(head["inventory_value_end"])
     assert shown["Capacity risks"][0] == str(head["capacity_risks"])
-    # past decisions of 2026-09 and 2026-10, each with planned and actual revenue
+    # past decisions of 2026-06, 2026-09 and 2026-10, each with planned and actual revenue
     past = next(d.value for d in at.dataframe if "actual_revenue" in d.value.columns)
-    assert sorted(past["cycle"].unique()) == ["2026-09", "2026-10"]
+    assert sorted(past["cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
     assert past["actual_revenue"].notna().all()
     # record the outcome of the 2026-09 shift decision
     by_text = workflow.past_decisions(app_engine, cycle_id).set_index("decision")["id"]

@@ -425,6 +425,24 @@ def test_margin_budget_follows_last_years_gross_margin(frames: dict[str, pd.Data
     assert rate.idxmin() == "KETTLES" and set(rate.nlargest(2).index) == {"KITCHEN_ACC", "GARDEN_PARTS"}
 
 
+def test_one_sku_drifts_above_its_demand_model_and_nothing_else_moves(
+    frames: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "DRIFT_STEP", 0.0)
+    undrifted = demo.generate(seed=7)
+    hist = frames["sales_history"].assign(period=lambda f: _ts(f["period"])).set_index(["sku", "period"])
+    base = undrifted["sales_history"].assign(period=lambda f: _ts(f["period"])).set_index(["sku", "period"])
+    drifting = hist.index.get_level_values("sku") == demo.DRIFT_SKU
+    # every other SKU-month is exactly as without the drift
+    pd.testing.assert_frame_equal(hist[~drifting], base[~drifting])
+    months = pd.date_range(demo.DRIFT_START, demo.LAST_ACTUAL, freq="MS")
+    ratio = hist.loc[demo.DRIFT_SKU, "quantity"] / base.loc[demo.DRIFT_SKU, "quantity"]
+    # +12 %, +24 %, +36 %, +48 %, +60 % from June to October 2026 (rounded to whole units), nothing before
+    assert ratio[ratio.index < months[0]].eq(1.0).all()
+    assert ratio[months].to_numpy() == pytest.approx([1.12, 1.24, 1.36, 1.48, 1.60], abs=0.002)
+    for table in ("product", "supplier", "resource", "open_order", "supplier_item", "receipt", "routing", "event"):
+        pd.testing.assert_frame_equal(frames[table], undrifted[table], check_exact=True)
+
 
 # --------------------------------------------------------------------------- scale and the database
 @pytest.mark.slow

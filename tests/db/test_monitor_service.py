@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sop_core.cli import main
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.db.models import AuditLog
+from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
 from sop_core.db.models_monitor import KpiException
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
@@ -205,3 +205,87 @@ def test_monitor_every_minutes_loops_until_stopped(
     assert "stored 2 new, 0 already open" in out and "stored 0 new, 2 already open" in out
     assert len(pauses) == 2 and all(0 < p <= 30.0 for p in pauses)
     assert _exception_count(sqlite_engine) == 2
+
+
+# --------------------------------------------------------------------------- tracking signal → re-forecast
+def _earlier_forecast(engine: Engine, month: dt.date, yhat: dict[str, float]) -> None:
+    """A signed earlier cycle of ``month`` whose forecast run holds A's forecast ``yhat[YYYY-MM]``."""
+    with session_scope(engine) as s:
+        cyc = PlanCycle(month=month, status="signed", status_by="eric", status_at=dt.datetime.combine(month, dt.time()))
+        s.add(cyc)
+        s.flush()
+        run = ForecastRun(cycle_id=cyc.id, engine="statistical", horizon=len(yhat), created_by="dana")
+        s.add(run)
+        s.flush()
+        repo.insert_frame(s, Forecast, pd.DataFrame({"sku": "A", "period": pd.to_datetime([f"{k}-01" for k in yhat]),
+                                                    "yhat": list(yhat.values())}), run_id=run.id)
+
+
+@pytest.mark.parametrize(
+    ("month", "forecasts", "fires"),
+    [
+        # A sells 30 a month; forecast 25 in each of June–October: Σ(y − ŷ) = 25, MAD = 5 → TS = +5 > 4
+        (dt.date(2026, 6, 1), {"2026-06": 25.0, "2026-07": 25.0, "2026-08": 25.0, "2026-09": 25.0, "2026-10": 25.0},
+         True),
+        # the same but October forecast 35: Σ = 20 − 5 = 15, MAD = 5 → TS = +3
+        (dt.date(2026, 6, 1), {"2026-06": 25.0, "2026-07": 25.0, "2026-08": 25.0, "2026-09": 25.0, "2026-10": 35.0},
+         False),
+        # the same five-month miss, one month fewer (July–October): TS = +4, not beyond the limit
+        (dt.date(2026, 7, 1), {"2026-07": 25.0, "2026-08": 25.0, "2026-09": 25.0, "2026-10": 25.0}, False),
+    ],
+    ids=["five-months-short", "one-month-over", "four-months-short"],
+)
+@pytest.mark.usefixtures("own_policy")
+def test_tracking_signal_trigger_on_a_constructed_case(
+    engine: Engine, month: dt.date, forecasts: dict[str, float], fires: bool
+) -> None:
+    seed_small_company(engine)
+    _earlier_forecast(engine, month, forecasts)
+    result = monitor_service.run_monitor(engine, today=TODAY)
+    assert result.found["tracking_signal"] == int(fires)
+    stored = monitor_service.exception_list(engine)
+    signals = stored[stored["kind"] == "tracking_signal"]
+    if not fires:
+        assert signals.empty
+        return
+    row = signals.iloc[0]
+    assert (row["sku"], row["value"], row["threshold"]) == ("A", 5.0, 4.0)
+    assert row["proposal"] == {"action": "reforecast", "direction": "under-forecast", "periods": 5,
+                               "cumulative_error": 25.0, "mad": 5.0}
+    assert row["message"] == "A: tracking signal +5.0 beyond ±4 (under-forecast); re-forecast"
+    assert row["action"] == "Re-forecast (under-forecast, 5 months scored)"
+
+
+def test_monitor_on_the_demo_proposes_a_reforecast_for_the_drifting_sku(demo_engine: Engine) -> None:
+    from sop_core import demo
+
+    result = monitor_service.run_monitor(demo_engine, today=TODAY)
+    assert result.found["tracking_signal"] > 0 and result.stored == sum(result.found.values())
+    stored = monitor_service.exception_list(demo_engine)
+    signals = stored[stored["kind"] == "tracking_signal"].set_index("sku")
+    assert demo.DRIFT_SKU in signals.index
+    # by hand from the stored forecasts: June–August from the 2026-06 cycle (no cycle over the summer),
+    # September and October from their own cycle; every month sold more than forecast → TS = 5 · Σe / Σ|e| = 5
+    with session_scope(demo_engine) as s:
+        rows = s.execute(
+            select(PlanCycle.month, Forecast.period, Forecast.yhat)
+            .join(ForecastRun, ForecastRun.cycle_id == PlanCycle.id)
+            .join(Forecast, Forecast.run_id == ForecastRun.id)
+            .where(Forecast.sku == demo.DRIFT_SKU, PlanCycle.month < demo.CURRENT_CYCLE)
+        ).all()
+        sales = dict(s.execute(select(SalesHistory.period, SalesHistory.quantity)
+                               .where(SalesHistory.sku == demo.DRIFT_SKU)).all())
+    fc = pd.DataFrame(rows, columns=["cycle", "period", "yhat"])
+    fc = fc[(fc["cycle"] <= fc["period"]) & (fc["period"] <= demo.LAST_ACTUAL)]
+    fc = fc.sort_values(["period", "cycle"]).drop_duplicates("period", keep="last")
+    assert [f"{c:%Y-%m}" for c in fc["cycle"]] == ["2026-06"] * 3 + ["2026-09", "2026-10"]
+    errors = [sales[p] - y for p, y in zip(fc["period"], fc["yhat"], strict=True)]
+    assert all(e > 0 for e in errors)
+    hit = signals.loc[demo.DRIFT_SKU]
+    assert (hit["value"], hit["threshold"]) == (5.0, 4.0)
+    assert hit["proposal"]["direction"] == "under-forecast" and hit["proposal"]["periods"] == 5
+    assert hit["proposal"]["cumulative_error"] == pytest.approx(sum(errors), abs=1e-3)
+    # a stable SKU of the same family (its errors cancel out: TS about +0.2) is not flagged
+    assert "KT-1018" not in signals.index
+    again = monitor_service.run_monitor(demo_engine, today=TODAY)
+    assert again.stored == 0 and again.already_open == result.stored

@@ -1,6 +1,6 @@
 """Cycle workflow: gates, sign-off freezing a plan version, immutability through every path, reproduce.
 
-Runs on a private copy of the seeded demo company (2026-09 closed, 2026-10 signed, 2026-11 in
+Runs on a private copy of the seeded demo company (2026-06 and 2026-09 closed, 2026-10 signed, 2026-11 in
 demand review).
 """
 
@@ -23,10 +23,12 @@ def month_id(engine: Engine, month: str) -> int:
     return workflow.cycle_by_month(engine, month).id
 
 
-def test_demo_comes_with_two_signed_cycles(demo_engine: Engine) -> None:
+def test_demo_comes_with_its_last_two_cycles_signed(demo_engine: Engine) -> None:
     frame = workflow.cycles_frame(demo_engine).set_index("month")
-    assert frame["status"].to_dict() == {"2026-11": "demand_review", "2026-10": "signed", "2026-09": "closed"}
-    assert frame["frozen"].to_dict() == {"2026-11": False, "2026-10": True, "2026-09": True}
+    # the last two monthly cycles are signed; 2026-06 is the cycle before the summer break
+    assert frame["status"].to_dict() == {"2026-11": "demand_review", "2026-10": "signed", "2026-09": "closed",
+                                         "2026-06": "closed"}
+    assert frame["frozen"].to_dict() == {"2026-11": False, "2026-10": True, "2026-09": True, "2026-06": True}
     assert frame.loc["2026-10", "signed_by"] == "demand_planner, executive, finance, supply_planner"
     oct_id = month_id(demo_engine, "2026-10")
     versions = workflow.plan_versions(demo_engine, oct_id)
@@ -54,7 +56,7 @@ def test_every_demo_cycle_records_who_moved_it_and_when(demo_engine: Engine) -> 
     cycles = workflow.cycles_frame(demo_engine).set_index("month")
     assert (cycles.loc["2026-11", "status_by"], cycles.loc["2026-11", "status_at"]) == (
         "dana", pd.Timestamp("2026-11-02 09:00"))
-    for month in ("2026-09", "2026-10"):
+    for month in ("2026-06", "2026-09", "2026-10"):
         hist = workflow.state_history(demo_engine, month_id(demo_engine, month))
         assert hist[["from_state", "to_state"]].iloc[0].tolist() == ["draft", "demand_review"], month
         assert hist["username"].ne("").all() and hist["at"].is_monotonic_increasing, month
@@ -200,7 +202,7 @@ def test_cycle_list_prints_states(demo_url: str, monkeypatch: pytest.MonkeyPatch
     assert cli.main(["cycle", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     body = [ln.split()[:2] for ln in lines if ln[:4] == "2026"]
-    assert body == [["2026-11", "demand_review"], ["2026-10", "signed"], ["2026-09", "closed"]]
+    assert body == [["2026-11", "demand_review"], ["2026-10", "signed"], ["2026-09", "closed"], ["2026-06", "closed"]]
     assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "supply_review", "--user", "sam"]) == 0
     assert "demand_review → supply_review" in capsys.readouterr().out
     assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "signed"]) == 1
@@ -249,7 +251,7 @@ def test_only_a_full_reset_deletes_signed_plans(demo_engine: Engine) -> None:
 
     with pytest.raises(FrozenPlanError), session_scope(demo_engine) as s:
         repo.clear_tables(s, reversed(m.ALL_MODELS))
-    assert len(workflow.cycles_frame(demo_engine)) == 3
+    assert len(workflow.cycles_frame(demo_engine)) == 4
     with session_scope(demo_engine) as s:
         s.info[RESET_ALL] = True
         repo.clear_tables(s, reversed(m.ALL_MODELS))
