@@ -308,13 +308,19 @@ if not meeting:
 past = workflow.past_decisions(engine, cycle.id)
 if not past.empty:
     st.markdown("**Past decisions and their outcome**")
-    shown = past.assign(actual_vs_plan=past["actual_vs_plan"].map(ui.fmt_pct))
+    st.caption(
+        "Outcome over the months that now have actuals, for what the linked scenario changed (its scope): "
+        "planned demand and revenue against actual sales."
+    )
+    shown = past.assign(actual_vs_plan=past["actual_vs_plan"].map(ui.fmt_pct),
+                        volume_vs_plan=past["volume_vs_plan"].map(ui.fmt_pct))
     st.dataframe(
-        shown[["cycle", "decision", "owner", "due_date", "scenario", "status", "outcome", "months",
-               "planned_revenue", "actual_revenue", "actual_vs_plan"]],
+        shown[["cycle", "decision", "owner", "due_date", "status", "outcome", "scenario", "changes", "scope",
+               "months", "planned_qty", "actual_qty", "volume_vs_plan", "planned_revenue", "actual_revenue",
+               "actual_vs_plan", "result"]],
         hide_index=True, width="stretch", key="past_decisions",
         column_config={c: st.column_config.NumberColumn(format="%.0f")
-                       for c in ("planned_revenue", "actual_revenue")},
+                       for c in ("planned_qty", "actual_qty", "planned_revenue", "actual_revenue")},
     )
 
     if not meeting:

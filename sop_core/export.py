@@ -140,7 +140,8 @@ def excel_pack(engine: Engine, cycle_id: int) -> bytes:
         parts = [f for f in (data["decisions"].assign(cycle=data["label"]), data["past"]) if not f.empty]
         dec = pd.concat(parts, ignore_index=True) if parts else data["decisions"]
         sheet("Decisions", dec.drop(columns=["scenario_id"], errors="ignore"), "Decision log",
-              {"planned_revenue": money, "actual_revenue": money, "actual_vs_plan": share})
+              {"planned_qty": money, "actual_qty": money, "volume_vs_plan": share, "planned_revenue": money,
+               "actual_revenue": money, "actual_vs_plan": share})
         sheet("Sign-off", data["signoff"], "Sign-off by role")
     log.info("Excel pack of cycle %s: %d bytes", data["label"], buf.tell())
     return buf.getvalue()
@@ -256,7 +257,8 @@ def deck(engine: Engine, cycle_id: int) -> bytes:
     s = slide(SLIDES[6])
     dec = [f"{r['decision']} — {r['owner']}, due {r['due_date']}" for r in data["decisions"].to_dict("records")]
     dec += [
-        f"[{r['cycle']}] {r['decision']}: actual vs plan {_fmt(r['actual_vs_plan'], 'share')}"
+        f"[{r['cycle']}] {r['decision']} ({r['scope']}): "
+        + (f"revenue vs plan {_fmt(r['actual_vs_plan'], 'share')}" if r["months"] else r["result"])
         for r in data["past"].to_dict("records")
     ]
     bullets(s, dec or ["No decision logged."], 16)

@@ -1051,60 +1051,265 @@ def decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
     return frame[DECISION_COLUMNS]
 
 
-def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """Decisions of earlier cycles with their actual outcome: the signed plan's revenue of the
-    decision's family over the months that are now actuals, against actual revenue.
+#: Columns of :func:`past_decisions`.
+PAST_DECISION_COLUMNS = [*DECISION_COLUMNS, "cycle", "changes", "scope", "months", "planned_qty", "actual_qty",
+                         "planned_revenue", "actual_revenue", "actual_vs_plan", "volume_vs_plan", "result"]
+#: Levers that act on every SKU of the plan: a scenario moving one of them has the whole plan as its scope.
+_ALL_SKU_LEVERS = ("demand_change_pct", "price_change_pct", "cost_change_pct", "cover_months", "frozen_periods",
+                   "overtime_allowed", "overtime_cost_change_pct", "service_level")
+#: Levers that change demand (they honour ``demand_from`` / ``demand_to``).
+_DEMAND_LEVERS = ("demand_change_pct", "family_changes", "sku_changes")
+NO_ACTUALS = "no actuals yet"
 
-    Columns: :data:`DECISION_COLUMNS` + ``cycle, months, planned_revenue, actual_revenue,
-    actual_vs_plan`` (a share: actual ÷ planned − 1; None without actual months).
+
+def _changed(levers: sc.Levers) -> list[str]:
+    """Names of the levers that differ from the baseline (``demand_from``/``demand_to`` aside)."""
+    base = sc.Levers()
+    skip = ("demand_from", "demand_to")
+    return [f.name for f in dataclasses.fields(levers)
+            if f.name not in skip and getattr(levers, f.name) != getattr(base, f.name)]
+
+
+def _signed_pct(x: float) -> str:
+    return f"{x:+g} %"
+
+
+def describe_levers(levers: sc.Levers) -> str:
+    """What a scenario changes against the baseline, in one line (pure).
+
+    Example:
+        >>> describe_levers(sc.Levers(family_changes={"GRILLS": 8}, demand_to="2026-08", price_change_pct=2,
+        ...                           price_elasticity=-1.2))
+        'GRILLS demand +8 % (to 2026-08); price +2 % (elasticity -1.2)'
+    """
+    base = sc.Levers()
+    parts: list[str] = []
+    demand = [f"demand {_signed_pct(levers.demand_change_pct)}"] if levers.demand_change_pct else []
+    demand += [f"{fam} demand {_signed_pct(v)}" for fam, v in sorted(levers.family_changes.items()) if v]
+    demand += [f"{sku} demand {_signed_pct(v)}" for sku, v in sorted(levers.sku_changes.items()) if v]
+    if demand:
+        window = ""
+        if levers.demand_from and levers.demand_to:
+            window = f" ({levers.demand_from} to {levers.demand_to})"
+        elif levers.demand_from or levers.demand_to:
+            window = f" (from {levers.demand_from})" if levers.demand_from else f" (to {levers.demand_to})"
+        parts.append(", ".join(demand) + window)
+    if levers.price_change_pct:
+        elasticity = f" (elasticity {levers.price_elasticity:g})" if levers.price_elasticity else ""
+        parts.append(f"price {_signed_pct(levers.price_change_pct)}{elasticity}")
+    if levers.cost_change_pct:
+        parts.append(f"unit cost {_signed_pct(levers.cost_change_pct)}")
+    if levers.cover_months != base.cover_months:
+        parts.append(f"cover {levers.cover_months:g} months")
+    if levers.frozen_periods != base.frozen_periods:
+        parts.append(f"{levers.frozen_periods} frozen months")
+    parts += [f"{res} capacity {_signed_pct(v)}" for res, v in sorted(levers.capacity_changes.items()) if v]
+    if not levers.overtime_allowed:
+        parts.append("no overtime")
+    if levers.overtime_cost_change_pct:
+        parts.append(f"overtime rate {_signed_pct(levers.overtime_cost_change_pct)}")
+    parts += [f"{sup} delivers nothing {a} to {b}" for sup, (a, b) in sorted(levers.supplier_disruptions.items())]
+    if levers.lead_time_change_days:
+        parts.append(f"lead times {levers.lead_time_change_days:+g} days")
+    if levers.service_level:
+        parts.append(f"fill-rate target {100 * levers.service_level:g} %")
+    return "; ".join(parts) if parts else "no lever changed (baseline)"
+
+
+@dataclass(frozen=True)
+class LeverScope:
+    """The SKUs and months a scenario's levers act on: ``skus`` None = every SKU; ``first``/``last``
+    month starts of the months its changes apply to (None = the whole horizon)."""
+
+    skus: frozenset[str] | None
+    label: str
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+
+
+def lever_scope(
+    levers: sc.Levers, products: pd.DataFrame, routing: pd.DataFrame, supplier_items: pd.DataFrame
+) -> LeverScope:
+    """What a scenario touches (pure): every SKU when it moves a plan-wide lever (demand, price or cost
+    change, cover, frozen months, overtime, fill-rate target), else the SKUs of its family and SKU demand
+    changes, the SKUs routed on resources whose capacity it changes, and the SKUs bought from suppliers it
+    disrupts (every bought SKU for a lead-time change). Months: the demand window when only demand levers
+    move, the disruption months when only disruptions do, else the whole horizon.
+
+    Args:
+        products: ``sku, family``; routing: ``sku, resource``; supplier_items: ``supplier, sku``.
+
+    Example:
+        >>> p = pd.DataFrame({"sku": ["G1", "G2", "K1"], "family": ["GRILLS", "GRILLS", "KETTLES"]})
+        >>> none = pd.DataFrame(columns=["sku", "resource", "supplier"])
+        >>> s = lever_scope(sc.Levers(family_changes={"GRILLS": 8}, demand_to="2026-08"), p, none, none)
+        >>> (sorted(s.skus), s.label, s.first, f"{s.last:%Y-%m}")
+        (['G1', 'G2'], 'family GRILLS', None, '2026-08')
+    """
+    changed = _changed(levers)
+    first = pd.Timestamp(f"{levers.demand_from}-01") if levers.demand_from else None
+    last = pd.Timestamp(f"{levers.demand_to}-01") if levers.demand_to else None
+    demand_only = bool(changed) and set(changed) <= set(_DEMAND_LEVERS)
+    if not changed:
+        return LeverScope(None, "all SKUs (no lever changed)")
+    if any(name in _ALL_SKU_LEVERS for name in changed):
+        return LeverScope(None, "all SKUs", *((first, last) if demand_only else (None, None)))
+    skus: set[str] = set()
+    labels: list[str] = []
+    families = sorted(f for f, v in levers.family_changes.items() if v)
+    if families:
+        skus |= set(products.loc[products["family"].isin(families), "sku"])
+        labels.append(("family " if len(families) == 1 else "families ") + ", ".join(families))
+    named = sorted(k for k, v in levers.sku_changes.items() if v)
+    if named:
+        skus |= set(named)
+        labels.append(("SKU " if len(named) == 1 else "SKUs ") + ", ".join(named))
+    resources = sorted(r for r, v in levers.capacity_changes.items() if v)
+    if resources:
+        skus |= set(routing.loc[routing["resource"].isin(resources), "sku"])
+        labels.append("SKUs made on " + ", ".join(resources))
+    suppliers = sorted(levers.supplier_disruptions)
+    if suppliers:
+        skus |= set(supplier_items.loc[supplier_items["supplier"].isin(suppliers), "sku"])
+        labels.append("SKUs bought from " + ", ".join(suppliers))
+    if levers.lead_time_change_days:
+        skus |= set(supplier_items["sku"])
+        labels.append("every bought SKU")
+    if set(changed) == {"supplier_disruptions"}:
+        windows = list(levers.supplier_disruptions.values())
+        first = pd.Timestamp(f"{min(w[0] for w in windows)}-01")
+        last = pd.Timestamp(f"{max(w[1] for w in windows)}-01")
+    elif not demand_only:
+        first = last = None
+    return LeverScope(frozenset(skus), "; ".join(labels), first, last)
+
+
+def _signed_version(session: Any, cycle_id: int) -> PlanVersion | None:
+    return session.scalar(select(PlanVersion).where(PlanVersion.cycle_id == cycle_id, PlanVersion.status == "frozen")
+                          .order_by(PlanVersion.version.desc()).limit(1))
+
+
+def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: sc.Levers) -> pd.DataFrame:
+    """Plan lines of ``levers`` evaluated on the inputs the signed ``version`` was evaluated on (its stored
+    snapshot, and the demand it started from: ``plan_version_line.base_qty``)."""
+    with session_scope(engine) as s:
+        pv = s.scalar(select(PlanVersion).where(PlanVersion.cycle_id == cycle_id, PlanVersion.version == version))
+        snap = dict(pv.inputs or {})
+        base = repo.read_frame(s, PlanVersionLine, PlanVersionLine.cycle_id == cycle_id,
+                               PlanVersionLine.plan_version == version)
+    demand = base[["sku", "period", "base_qty"]].rename(columns={"base_qty": "qty"})
+    inputs = inputs_from_json(snap["plan_inputs"], demand)
+    return sc.evaluate(inputs, levers).lines[["sku", "period", "demand_qty", "revenue"]]
+
+
+def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: LeverScope,
+             last_actual: dt.date | None) -> dict[str, Any]:
+    """Planned against actual volume and revenue of ``scope`` over the plan's months that have actuals."""
+    out: dict[str, Any] = {"months": "", "planned_qty": None, "actual_qty": None, "planned_revenue": None,
+                           "actual_revenue": None, "actual_vs_plan": None, "volume_vs_plan": None}
+    if plan_lines is None or plan_lines.empty:
+        return {**out, "result": "no signed plan"}
+    pl = plan_lines.assign(period=pd.to_datetime(plan_lines["period"]))
+    if scope.skus is not None:
+        pl = pl[pl["sku"].isin(scope.skus)]
+    if scope.first is not None:
+        pl = pl[pl["period"] >= scope.first]
+    if scope.last is not None:
+        pl = pl[pl["period"] <= scope.last]
+    pl = pl[pl["period"] <= pd.Timestamp(last_actual)] if last_actual is not None else pl.iloc[0:0]
+    months = sorted(pl["period"].unique())
+    if not months:
+        return {**out, "result": NO_ACTUALS}
+    ac = actual.assign(period=pd.to_datetime(actual["period"]))
+    ac = ac[ac["period"].isin(months)]
+    if scope.skus is not None:
+        ac = ac[ac["sku"].isin(scope.skus)]
+    planned_qty, actual_qty = float(pl["demand_qty"].sum()), float(ac["quantity"].sum())
+    planned_rev, actual_rev = float(pl["revenue"].sum()), float(ac["revenue"].sum())
+    n = len(months)
+    return {
+        "months": ", ".join(f"{pd.Timestamp(x):%Y-%m}" for x in months),
+        "planned_qty": planned_qty,
+        "actual_qty": actual_qty,
+        "planned_revenue": planned_rev,
+        "actual_revenue": actual_rev,
+        "actual_vs_plan": actual_rev / planned_rev - 1.0 if planned_rev else None,
+        "volume_vs_plan": actual_qty / planned_qty - 1.0 if planned_qty else None,
+        "result": f"actuals for {n} month{'s' if n > 1 else ''}",
+    }
+
+
+def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """Decisions of earlier cycles with their actual outcome, tied to what the decision's linked scenario
+    changed.
+
+    For a decision linked to a scenario: ``changes`` lists its levers (:func:`describe_levers`) and
+    ``scope`` the SKUs and months they act on (:func:`lever_scope`; a scenario that changes every SKU is
+    narrowed to the decision's family when it names one). The plan is the scenario's own: the signed plan
+    when the scenario is the one signed off, else the scenario's levers evaluated on the signed version's
+    inputs. Without a linked scenario the scope is the decision's family (``*``: the whole signed plan).
+    The outcome compares, over the plan's months in scope that now have actuals, the planned demand and
+    revenue of the scope's SKUs with their actual sales (quantity and quantity × net price).
+
+    Columns: :data:`PAST_DECISION_COLUMNS`: :data:`DECISION_COLUMNS` + ``cycle, changes, scope, months,
+    planned_qty, actual_qty`` [units], ``planned_revenue, actual_revenue`` [currency], ``actual_vs_plan``
+    (revenue) and ``volume_vs_plan`` (shares: actual ÷ planned − 1; None without actual months) and
+    ``result`` ("no actuals yet", "no signed plan" or "actuals for N months").
     """
     with session_scope(engine) as s:
         cyc = _cycle_row(s, cycle_id)
         earlier = list(s.scalars(select(m.PlanCycle).where(m.PlanCycle.month < cyc.month)
                                  .order_by(m.PlanCycle.month.desc())))
-        families = plan_repo.products(s)[["sku", "family"]]
+        products = plan_repo.products(s)[["sku", "family"]]
+        routing = plan_repo.routing(s)
+        items = plan_repo.supplier_items(s)
         last_actual = s.scalar(select(func.max(m.SalesHistory.period)))
-    cols = [*DECISION_COLUMNS, "cycle", "months", "planned_revenue", "actual_revenue", "actual_vs_plan"]
     frames = []
     for prev in earlier:
         log_frame = decisions(engine, prev.id)
         if log_frame.empty:
             continue
-        lines = pd.DataFrame()
+        signed_lines: pd.DataFrame | None = None
+        version, signed_scenario = 0, None
         with session_scope(engine) as s:
-            pv = s.scalar(select(PlanVersion).where(PlanVersion.cycle_id == prev.id, PlanVersion.status == "frozen")
-                          .order_by(PlanVersion.version.desc()).limit(1))
+            pv = _signed_version(s, prev.id)
             if pv is not None:
-                lines = plan_repo.plan_lines(s, prev.id, pv.version).merge(families, on="sku", how="left")
-        if not lines.empty and last_actual is not None:
-            lines = lines[pd.to_datetime(lines["period"]) <= pd.Timestamp(last_actual)]
+                version, signed_scenario = pv.version, pv.scenario_id
+                signed_lines = plan_repo.plan_lines(s, prev.id, version)
+            linked = {int(i) for i in log_frame["scenario_id"].dropna()}
+            levers = {r.id: sc.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
         actual = (
-            actual_sales(engine, prev.month, last_actual).merge(families, on="sku", how="left")
+            actual_sales(engine, prev.month, last_actual)
             if last_actual is not None
-            else pd.DataFrame(columns=["sku", "period", "quantity", "revenue", "family"])
+            else pd.DataFrame(columns=["sku", "period", "quantity", "revenue"])
         )
+        plans: dict[int, pd.DataFrame | None] = {}
         rows = []
         for rec in log_frame.to_dict("records"):
-            fam = rec["family"]
-            pl = lines if fam in ("*", "") or lines.empty else lines[lines["family"] == fam]
-            ac = actual if fam in ("*", "") else actual[actual["family"] == fam]
-            months = sorted(pd.to_datetime(pl["period"]).unique()) if not pl.empty else []
-            ac = ac[pd.to_datetime(ac["period"]).isin(months)]
-            planned = float(pl["revenue"].sum()) if months else None
-            act = float(ac["revenue"].sum()) if months else None
-            rows.append(
-                {
-                    **rec,
-                    "cycle": _label(prev.month),
-                    "months": ", ".join(f"{pd.Timestamp(x):%Y-%m}" for x in months),
-                    "planned_revenue": planned,
-                    "actual_revenue": act,
-                    "actual_vs_plan": (act / planned - 1.0) if planned else None,
-                }
-            )
-        frames.append(pd.DataFrame(rows, columns=cols))
+            fam = rec["family"] if rec["family"] not in ("*", "", None) else None
+            family_skus = frozenset(products.loc[products["family"] == fam, "sku"]) if fam else None
+            sid = int(rec["scenario_id"]) if pd.notna(rec["scenario_id"]) else None
+            if sid is not None and sid in levers:
+                scope = lever_scope(levers[sid], products, routing, items)
+                if scope.skus is None and fam:
+                    scope = dataclasses.replace(scope, skus=family_skus, label=f"family {fam}")
+                changes = describe_levers(levers[sid])
+                if sid not in plans:
+                    if signed_lines is None:
+                        plans[sid] = None
+                    elif sid == signed_scenario:
+                        plans[sid] = signed_lines
+                    else:
+                        plans[sid] = _scenario_plan(engine, prev.id, version, levers[sid])
+                lines = plans[sid]
+            else:
+                scope = LeverScope(family_skus, f"family {fam}" if fam else "whole plan")
+                changes, lines = "", signed_lines
+            rows.append({**rec, "cycle": _label(prev.month), "changes": changes, "scope": scope.label,
+                         **_outcome(lines, actual, scope, last_actual)})
+        frames.append(pd.DataFrame(rows, columns=PAST_DECISION_COLUMNS))
     if not frames:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=PAST_DECISION_COLUMNS)
     return pd.concat(frames, ignore_index=True)
 
 

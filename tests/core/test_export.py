@@ -34,8 +34,13 @@ def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> Non
         "Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity", "Scenario levers", "After"
     ]
     assert diff.freeze_panes == "A4"
-    decisions = [book["Decisions"].cell(r, 2).value for r in range(4, book["Decisions"].max_row + 1)]
-    assert "Pre-build Black Friday stock: cover 1.2 months" in decisions  # a past decision of 2026-10
+    sheet = book["Decisions"]
+    header = [c.value for c in sheet[3]]
+    rows = {r[header.index("decision")]: dict(zip(header, r, strict=True))
+            for r in sheet.iter_rows(min_row=4, values_only=True)}
+    past = rows["Pre-build Black Friday stock: cover 1.2 months"]  # a past decision of 2026-10
+    assert (past["cycle"], past["scope"], past["months"]) == ("2026-10", "all SKUs", "2026-10")
+    assert past["changes"] == "demand +3 %; price +2 % (elasticity -1.2); cover 1.2 months"
 
 
 def test_deck_has_the_headline_slides_with_chart_images(demo_engine: Engine) -> None:

@@ -1,4 +1,5 @@
-"""Executive review figures on SQLite and PostgreSQL: margin against the margin budget.
+"""Executive review figures on SQLite and PostgreSQL: margin against the margin budget, and past decisions
+measured on what their linked scenario changed.
 
 The constructed company: A and B (family F1, price 10, cost 6) and C (family F2, price 20, cost 12), 500 of
 each on hand (so every planned month serves its whole demand), actual sales in September and October 2026.
@@ -53,6 +54,82 @@ def _cycle_with_forecast(engine: Engine, month: dt.date, status: str, forecast: 
             [{"sku": k, "period": p, "yhat": q, "model": "test"} for k, q in forecast.items() for p in periods]
         ), run_id=run.id)
         return cyc.id
+
+
+@pytest.fixture
+def september(engine: Engine) -> dict[str, int]:
+    """Cycle 2026-09 (forecast A 110, B 50, C 30 a month, Sep–Dec) signed off on "F2 push" (+10 % for F2 up
+    to October), with decisions linked to it, to a draft scenario and to none; cycle 2026-11 open."""
+    _company(engine)
+    cid = _cycle_with_forecast(engine, SEP, "demand_review", {"A": 110.0, "B": 50.0, "C": 30.0})
+    ids = {"cycle": cid}
+    for name, levers in (
+        ("F2 push", sc.Levers(family_changes={"F2": 10.0}, demand_to="2026-10")),
+        ("Price up", sc.Levers(price_change_pct=5.0)),
+        ("December push", sc.Levers(sku_changes={"A": 20.0}, demand_from="2026-12")),
+    ):
+        ids[name], _ = plan.save_scenario(engine, cid, name, levers, "fiona", None)
+    plan.promote(engine, ids["F2 push"], "fiona")
+    for text, scenario, family in (
+        ("Push F2 through October", "F2 push", "*"),
+        ("Prepare a 5 % price rise", "Price up", "*"),
+        ("Prepare a 5 % price rise on F2", "Price up", "F2"),
+        ("Watch F1", None, "F1"),
+        ("Push A in December", "December push", "*"),
+    ):
+        workflow.add_decision(engine, cid, text, "eric", SEP + dt.timedelta(days=30), "eric",
+                              scenario_id=ids[scenario] if scenario else None, family=family)
+    froze = [workflow.sign_off(engine, cid, role, user) for user, role in USERS]
+    assert froze == [False, False, False, True]
+    ids["now"] = _cycle_with_forecast(engine, NOV, "demand_review", {"A": 110.0, "B": 50.0, "C": 30.0})
+    return ids
+
+
+def test_past_decisions_are_measured_on_their_scenario_scope(engine: Engine, september: dict[str, int]) -> None:
+    past = workflow.past_decisions(engine, september["now"]).set_index("decision")
+    assert set(past["cycle"]) == {"2026-09"}
+
+    push = past.loc["Push F2 through October"]  # the signed scenario: C only, September and October
+    assert (push["changes"], push["scope"], push["months"]) == ("F2 demand +10 % (to 2026-10)", "family F2",
+                                                                "2026-09, 2026-10")
+    assert push["planned_qty"] == pytest.approx(66.0)  # 30 · 1.1 twice
+    assert push["planned_revenue"] == pytest.approx(1320.0)  # 66 · 20
+    assert (push["actual_qty"], push["actual_revenue"]) == (65.0, 1265.0)  # 30 · 20 + 35 · 19
+    assert push["actual_vs_plan"] == pytest.approx(1265 / 1320 - 1)
+    assert push["volume_vs_plan"] == pytest.approx(65 / 66 - 1)
+    assert push["result"] == "actuals for 2 months"
+
+    price = past.loc["Prepare a 5 % price rise"]  # a draft scenario: its own plan, every SKU
+    assert (price["changes"], price["scope"]) == ("price +5 %", "all SKUs")
+    assert price["planned_qty"] == pytest.approx(380.0)  # (110 + 50 + 30) · 2, no elasticity
+    assert price["planned_revenue"] == pytest.approx(4620.0)  # (160 · 10.5 + 30 · 21) · 2
+    assert (price["actual_qty"], price["actual_revenue"]) == (375.0, 4365.0)
+    assert price["actual_vs_plan"] == pytest.approx(4365 / 4620 - 1)
+
+    narrowed = past.loc["Prepare a 5 % price rise on F2"]  # the decision's family narrows a plan-wide scenario
+    assert narrowed["scope"] == "family F2"
+    assert (narrowed["planned_revenue"], narrowed["actual_revenue"]) == (pytest.approx(1260.0), 1265.0)
+
+    watch = past.loc["Watch F1"]  # no scenario: the signed plan of the family
+    assert (watch["changes"], watch["scope"]) == ("", "family F1")
+    assert (watch["planned_qty"], watch["planned_revenue"]) == (pytest.approx(320.0), pytest.approx(3200.0))
+    assert (watch["actual_qty"], watch["actual_revenue"]) == (310.0, 3100.0)
+    assert watch["actual_vs_plan"] == pytest.approx(-0.03125)
+
+    later = past.loc["Push A in December"]  # its change starts after the last actual month
+    assert (later["changes"], later["scope"]) == ("A demand +20 % (from 2026-12)", "SKU A")
+    assert later["result"] == "no actuals yet" and later["months"] == ""
+    assert later[["planned_revenue", "actual_revenue", "actual_vs_plan"]].isna().all()
+
+
+def test_a_decision_without_a_signed_plan_says_so(engine: Engine) -> None:
+    _company(engine)
+    cid = _cycle_with_forecast(engine, SEP, "reconciliation", {"A": 110.0, "B": 50.0, "C": 30.0})
+    workflow.add_decision(engine, cid, "Hold prices", "fiona", None, "eric")
+    now = _cycle_with_forecast(engine, NOV, "draft", {"A": 1.0})
+    row = workflow.past_decisions(engine, now).iloc[0]
+    assert (row["scope"], row["result"]) == ("whole plan", "no signed plan")
+    assert pd.isna(row["planned_revenue"])
 
 
 def test_headline_margin_against_the_margin_budget_by_hand(engine: Engine) -> None:

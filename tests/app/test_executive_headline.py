@@ -1,0 +1,60 @@
+"""Executive review page: revenue and margin against budget and last plan, and past decisions with the scope
+of their linked scenario, exactly as the services compute them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from pages import ui
+from sop_core.db.engine import make_engine
+from sop_core.services import workflow
+
+
+@pytest.fixture
+def app_engine(app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - app_env points SOP_DATABASE_URL at the demo copy
+    eng = make_engine(os.environ["SOP_DATABASE_URL"])
+    yield eng
+    eng.dispose()
+
+
+def test_headline_and_past_decisions_as_the_services_compute_them(app_env: str, app_engine: Engine) -> None:
+    cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
+    head = workflow.headline(app_engine, cycle_id)
+    past = workflow.past_decisions(app_engine, cycle_id)
+
+    at = AppTest.from_file(app_env, default_timeout=90)
+    at.run()
+    at.switch_page("pages/executive_review.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+
+    captions = [c.value for c in at.caption]
+    assert (
+        f"Vs budget over the 14 budgeted months: revenue {ui.fmt_money(head['budget_gap'])} "
+        f"(plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs {ui.fmt_money(head['budget_revenue'])}), "
+        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan {ui.fmt_money(head['plan_margin_budget_months'])} "
+        f"vs {ui.fmt_money(head['budget_margin'])})."
+    ) in captions
+    assert (
+        f"Vs last plan 2026-10 v1 over the months both plans cover: revenue "
+        f"{ui.fmt_money(head['revenue_vs_last_plan'])}, margin {ui.fmt_money(head['margin_vs_last_plan'])}."
+    ) in captions
+    assert head["margin_budget_months"] == 14  # Nov 2026 – Dec 2027 of the 18-month horizon
+
+    table = next(d.value for d in at.dataframe if "scope" in d.value.columns).set_index("decision")
+    assert sorted(table["cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
+    push = table.loc["Push grills and mowers through August: +8 % and +5 % demand"]
+    assert (push["scenario"], push["changes"], push["scope"], push["months"]) == (
+        "Summer garden push", "GRILLS demand +8 %, MOWERS demand +5 % (to 2026-08)", "families GRILLS, MOWERS",
+        "2026-06, 2026-07, 2026-08")
+    expected = past.set_index("decision").loc[push.name]
+    assert push["planned_revenue"] == pytest.approx(expected["planned_revenue"])
+    assert push["actual_revenue"] == pytest.approx(expected["actual_revenue"])
+    assert push["actual_vs_plan"] == ui.fmt_pct(expected["actual_vs_plan"])
+    assert push["result"] == "actuals for 3 months"
+    review = table.loc["Review the kettle and toaster range with the key accounts"]  # no scenario: its family
+    assert (review["scope"], review["months"]) == ("family KETTLES", "2026-06, 2026-07, 2026-08, 2026-09, 2026-10")
