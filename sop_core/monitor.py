@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 EXCEPTION_COLUMNS = ["kind", "sku", "supplier", "kpi", "value", "threshold", "message", "proposal"]
 #: Lead time of an item made in house (no supplier item), one monthly bucket [days].
 PRODUCTION_LEAD_TIME_DAYS = 365.25 / 12
+#: Smallest cumulative bias |Σ(y − ŷ)| / Σŷ for which a tracking-signal alarm proposes a re-forecast [share].
+MIN_MATERIAL_BIAS = 0.10
+
 #: The usual alarm limit of the tracking signal [number of MADs].
 TRACKING_SIGNAL_LIMIT = 4.0
 
@@ -177,16 +180,23 @@ def tracking_signals(scored: pd.DataFrame, *, window: int = 12) -> pd.DataFrame:
         window: number of most recent months per SKU [months] (≥ 1).
 
     Returns:
-        ``sku, periods, cumulative_error, mad, tracking_signal`` (errors in units, TS in MADs).
+        ``sku, periods, cumulative_error, cumulative_forecast, mad, tracking_signal`` (units; TS in MADs).
     """
     _require(scored, "scored", ["sku", "period", "y", "yhat"])
     if scored.empty:
-        return pd.DataFrame(columns=["sku", "periods", "cumulative_error", "mad", "tracking_signal"])
+        return pd.DataFrame(
+            columns=["sku", "periods", "cumulative_error", "cumulative_forecast", "mad", "tracking_signal"]
+        )
     frame = scored.dropna(subset=["y", "yhat"]).sort_values(["sku", "period"])
     frame = frame.groupby("sku", group_keys=False).tail(window)
     err = (frame["y"].astype(float) - frame["yhat"].astype(float)).groupby(frame["sku"])
     out = pd.DataFrame(
-        {"periods": err.size(), "cumulative_error": err.sum(), "mad": err.apply(lambda e: e.abs().mean())}
+        {
+            "periods": err.size(),
+            "cumulative_error": err.sum(),
+            "cumulative_forecast": frame["yhat"].astype(float).groupby(frame["sku"]).sum(),
+            "mad": err.apply(lambda e: e.abs().mean()),
+        }
     )
     out["tracking_signal"] = [
         metrics.tracking_signal(g["y"].to_numpy(float), g["yhat"].to_numpy(float)) for _, g in frame.groupby("sku")
@@ -195,15 +205,25 @@ def tracking_signals(scored: pd.DataFrame, *, window: int = 12) -> pd.DataFrame:
 
 
 def tracking_signal_alerts(
-    scored: pd.DataFrame, *, limit: float = TRACKING_SIGNAL_LIMIT, min_periods: int = 3, window: int = 12
+    scored: pd.DataFrame,
+    *,
+    limit: float = TRACKING_SIGNAL_LIMIT,
+    min_periods: int = 3,
+    window: int = 12,
+    min_bias: float = MIN_MATERIAL_BIAS,
 ) -> pd.DataFrame:
-    """Re-forecast proposals for SKUs whose tracking signal lies beyond ±``limit``.
+    """Re-forecast proposals for SKUs whose tracking signal lies beyond ±``limit`` by a material bias.
+
+    Over few months a small but steady bias already drives |TS| to the number of months; a
+    re-forecast is proposed only when the cumulative error is also at least ``min_bias`` of the
+    cumulative forecast (|Σ(y − ŷ)| / Σŷ), so the list holds the biases worth a planner's time.
 
     Args:
         scored: ``sku, period, y, yhat`` as for :func:`tracking_signals` [units].
         limit: alarm limit of |TS| [MADs] (> 0); a SKU fires when |TS| > limit.
         min_periods: scored months a SKU needs before it can fire [months].
         window: most recent months per SKU used [months].
+        min_bias: smallest |Σ(y − ŷ)| / Σŷ that fires [share] (0 turns the check off).
 
     Returns:
         :data:`EXCEPTION_COLUMNS` with kind ``tracking_signal``, value = TS and threshold = ±limit
@@ -221,7 +241,11 @@ def tracking_signal_alerts(
     signals = tracking_signals(scored, window=window)
     if signals.empty:
         return _empty()
-    hits = signals[(signals["periods"] >= min_periods) & (signals["tracking_signal"].abs() > limit)]
+    forecast = signals["cumulative_forecast"].astype(float)
+    bias = (signals["cumulative_error"].abs() / forecast.where(forecast > 0)).fillna(np.inf)  # none forecast: material
+    hits = signals[
+        (signals["periods"] >= min_periods) & (signals["tracking_signal"].abs() > limit) & (bias >= min_bias)
+    ]
     rows = []
     for hit in hits.sort_values("sku").itertuples(index=False):
         ts = float(hit.tracking_signal)

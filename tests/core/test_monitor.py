@@ -106,6 +106,16 @@ def test_tracking_signal_within_bounds_stays_silent() -> None:
     assert monitor.tracking_signals(_scored([10.0, 10.0, 10.0, -10.0, 10.0]), window=3)["tracking_signal"][0] == 1.0
 
 
+def test_tracking_signal_needs_a_material_bias() -> None:
+    # five months 9 above a forecast of 100: TS = +5, but Σ(y − ŷ) / Σŷ = 45 / 500 = 9 % < 10 % → silent;
+    # 10 above: 50 / 500 = 10 % → fires. With min_bias = 0 the 9 % case fires too.
+    small, large = _scored([9.0] * 5, "A"), _scored([10.0] * 5, "B")
+    assert monitor.tracking_signal_alerts(pd.concat([small, large]))["sku"].tolist() == ["B"]
+    assert monitor.tracking_signal_alerts(small, min_bias=0.0)["value"].tolist() == [5.0]
+    signals = monitor.tracking_signals(small)
+    assert signals[["cumulative_error", "cumulative_forecast"]].to_numpy().tolist() == [[45.0, 500.0]]
+
+
 # --------------------------------------------------------------------------- supplier OTIF → alternate sourcing
 def test_supplier_below_otif_target_proposes_the_alternate(items: pd.DataFrame) -> None:
     card = pd.DataFrame({"supplier": ["S1", "S2"], "orders": [10, 12], "otif": [0.6, 0.95]})
