@@ -67,12 +67,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the server's database (the server seeds it on its first start)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'sop.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, server_db: str) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    db = tmp_path_factory.mktemp("e2e") / "sop.db"
     port = _free_port()
-    env = {**os.environ, "SOP_DATABASE_URL": f"sqlite:///{db}", "SOP_AUTH": "off"}
+    env = {**os.environ, "SOP_DATABASE_URL": server_db, "SOP_AUTH": "off"}
     log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -174,20 +179,109 @@ def test_what_if_slider_replans_in_the_browser(server: str) -> None:
     print("slider re-render (s):", durations, "revenue", before, "->", after)
 
 
-def test_whole_cycle_walk_in_the_browser(server: str) -> None:
+def _wait_for_metric_change(page, label: str, old: str, timeout_ms: int = 30_000) -> None:
+    page.wait_for_function(
+        """([label, old]) => [...document.querySelectorAll("[data-testid='stMetric']")]
+             .some(m => m.querySelector("[data-testid='stMetricLabel']")?.innerText.trim() === label
+                  && m.querySelector("[data-testid='stMetricValue']")?.innerText.trim() !== old)""",
+        arg=[label, old],
+        timeout=timeout_ms,
+    )
+
+
+#: Glide's cell editor, drawn over the grid while a cell is edited.
+GRID_EDITOR = "[id^='gdg-overlay-']"
+
+
+def _grid_column(grid, header: str) -> int:
+    """The index of a data editor's column by its header (read from the grid's accessible table)."""
+    cells = grid.locator("th, [role='columnheader']")
+    cells.filter(has_text=header).first.wait_for(state="attached", timeout=30_000)  # drawn with the grid
+    return [h.strip() for h in cells.all_inner_texts()].index(header)
+
+
+def _select_grid_cell(page, grid, row: int, column: int) -> None:
+    """Select a cell of a data editor: the grid is a canvas, so click the row's first cell (header and rows
+    are 35 px high) and move right with the arrows, checking the selection in the grid's accessible table."""
+    for _attempt in range(3):
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 30, box["y"] + 35 * (row + 1) + 17)
+        try:
+            for col in range(column + 1):
+                if col:
+                    page.keyboard.press("ArrowRight")
+                selected = grid.locator(f"#glide-cell-{col}-{row}[aria-selected='true']")
+                selected.wait_for(state="attached", timeout=5_000)  # the accessible table is not visible
+            return
+        except Exception:  # noqa: BLE001 - Playwright's timeout: the page was still settling, click again
+            _wait_for_app(page, 60_000)
+    raise AssertionError(f"grid cell ({row}, {column}) could not be selected")
+
+
+def _edit_grid_cell(page, row: int, header: str, *, text: str | None = None, option: str | None = None) -> None:
+    """Type ``text`` into, or choose ``option`` in, a cell of the first data editor on the page; Enter opens
+    the cell's editor and commits it, and each commit re-runs the page."""
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.scroll_into_view_if_needed()
+    column = _grid_column(grid, header)
+    _select_grid_cell(page, grid, row, column)
+    page.keyboard.press("Enter")
+    editor = page.locator(GRID_EDITOR)
+    editor.first.wait_for(state="visible", timeout=10_000)
+    if text is not None:
+        editor.locator("input, textarea").first.fill(text)
+        page.keyboard.press("Enter")
+    else:
+        editor.get_by_role("combobox").fill(option)
+        page.get_by_role("option", name=option, exact=True).click()
+    editor.first.wait_for(state="hidden", timeout=10_000)
+    page.wait_for_timeout(300)
+    _wait_for_app(page, 60_000)
+
+
+def test_whole_cycle_walk_in_the_browser(server: str, server_db: str) -> None:
     """Review demand, save a scenario, promote it, sign off by every role, show the executive page in meeting mode."""
+    import pandas as pd
     from playwright.sync_api import expect, sync_playwright
 
+    from pages import ui
+    from sop_core.db.engine import make_engine
+    from sop_core.services import demand, workflow
+
     SHOTS.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(server_db)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1100})
 
-        # 1. demand review: the statistical forecast of the current cycle
+        # 1. demand review: the statistical forecast and consensus of the current cycle, then a +10 % promotion
+        #    override on the total of its second month, saved with its reason
         page.goto(f"{server}/", wait_until="domcontentloaded")
         _wait_for_app(page, 120_000)
         expect(page.locator("h1").first).to_have_text("Demand review")
         expect(page.get_by_test_id("stSidebar")).to_contain_text("State: demand review")
+        cycle_id = workflow.cycle_by_month(engine, "2026-11").id
+        run_id = demand.latest_run(engine, cycle_id=cycle_id)["id"]
+        summary = demand.item_summary(engine, "total", "Total", run_id, cycle_id)
+        assert _metric_value(page, "Forecast, next 12 months") == ui.fmt_qty(summary["forecast_12m"])
+        consensus_before = _metric_value(page, "Consensus, next 12 months")
+        assert consensus_before == ui.fmt_qty(summary["consensus_12m"])
+        grid = demand.override_grid(engine, cycle_id, "total", "Total")
+        december = grid.iloc[1]
+        assert pd.Timestamp(december["period"]) == pd.Timestamp("2026-12-01") and pd.isna(december["pct"])
+        _edit_grid_cell(page, row=1, header="Override (%)", text="10")
+        _edit_grid_cell(page, row=1, header="Reason", option="promotion")
+        page.get_by_role("button", name="Save overrides").click()
+        _wait_for_metric_change(page, "Consensus, next 12 months", consensus_before)
+        _wait_for_app(page, 60_000)
+        assert page.get_by_test_id("stException").count() == 0
+        stored = demand.override_grid(engine, cycle_id, "total", "Total").iloc[1]
+        assert (stored["pct"], stored["reason"], stored["author"]) == (10.0, "promotion", "demo")
+        assert stored["consensus"] == pytest.approx(1.1 * december["statistical"])
+        summary = demand.item_summary(engine, "total", "Total", run_id, cycle_id)
+        assert _metric_value(page, "Consensus, next 12 months") == ui.fmt_qty(summary["consensus_12m"])
+        page.screenshot(path=str(SHOTS / "demand_override.png"), full_page=True)
 
         # 2. reconciliation: +5 % demand, save as a scenario, promote it
         page.goto(f"{server}/reconciliation", wait_until="domcontentloaded")
@@ -219,6 +313,8 @@ def test_whole_cycle_walk_in_the_browser(server: str) -> None:
             _wait_for_app(page, 60_000)
         expect(page.get_by_text("frozen").first).to_be_visible(timeout=30_000)
         assert page.get_by_test_id("stException").count() == 0
+        # the plan diff compares the last signed plan with the plan just signed
+        expect(page.locator(".gtitle").filter(has_text="Revenue: 2026-10 v1 → 2026-11 v1")).to_have_count(1)
 
         # 4. meeting mode: large type, no editing controls
         page.get_by_test_id("stSidebar").get_by_text("Meeting mode").click()
@@ -230,4 +326,9 @@ def test_whole_cycle_walk_in_the_browser(server: str) -> None:
         page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop > 0) e.scrollTop = 0; })")
         page.wait_for_timeout(300)
         page.screenshot(path=str(SHOTS / "executive_meeting_mode.png"))
+        # the plan diff in meeting mode: the two plans compared and the waterfall of causes
+        page.get_by_text("What changed between two plans").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SHOTS / "executive_meeting_mode_diff.png"))
         browser.close()
+    engine.dispose()
