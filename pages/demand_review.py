@@ -17,12 +17,23 @@ st.title("Demand review")
 engine = state.get_engine()
 cycle = state.current_cycle()
 url = engine.url.render_as_string(hide_password=True)
-st.session_state.setdefault(KEY_STAMP, 0)
+# The data this session shows is a snapshot of the database, named by its review stamp (it changes with every
+# run, override, sales or event change, whoever makes it); the shared cache is keyed on it. A snapshot moves
+# on when this session saves or asks for the latest, so edits in progress are never swapped under the user.
+KEY_SNAPSHOT = f"{KEY_STAMP}_{cycle.id}"
+latest = demand.review_stamp(engine, cycle.id)
+st.session_state.setdefault(KEY_SNAPSHOT, latest)
+st.session_state.setdefault(KEY_STAMP, 0)  # this session's reloads: a fresh grid editor after each
+
+
+def refresh() -> None:
+    st.session_state[KEY_SNAPSHOT] = demand.review_stamp(engine, cycle.id)
+    st.session_state[KEY_STAMP] += 1
 
 
 @st.cache_data(ttl=600, show_spinner="Loading demand…")
-def load(name: str, db_url: str, stamp: int, *args: object) -> object:  # noqa: ARG001 - cache keys
-    """A demand service result, cached per database and save counter."""
+def load(name: str, db_url: str, stamp: str, *args: object) -> object:  # noqa: ARG001 - cache keys
+    """A demand service result, cached per database and data snapshot."""
     return getattr(demand, name)(engine, *args)
 
 
@@ -34,11 +45,16 @@ def run_now() -> None:
     except ValueError as err:
         st.error(str(err))
         return
-    st.session_state[KEY_STAMP] += 1
+    refresh()
     st.rerun()
 
 
-stamp = st.session_state[KEY_STAMP]
+stamp = st.session_state[KEY_SNAPSHOT]
+if stamp != latest:
+    note, reload = st.columns([4, 1])
+    note.info("The demand data changed since this page loaded it (another planner's save, a forecast run or an "
+              "import). Your unsaved edits stay until you load the latest.")
+    reload.button("Load the latest", key="demand_latest", on_click=refresh)
 run = load("latest_run", url, stamp, cycle.id)
 if run is None:
     st.info(f"Cycle {cycle.label} has no forecast yet.")
@@ -117,7 +133,7 @@ st.caption("Enter a quantity (units) or a change in % of the statistical forecas
            "a lower level wins over a higher one. Clear both numbers to remove an override.")
 grid = load("override_grid", url, stamp, cycle.id, level, item)
 edited = st.data_editor(
-    grid, key=f"demand_grid_{cycle.id}_{level}_{item}_{stamp}", hide_index=True, width="stretch",
+    grid, key=f"demand_grid_{cycle.id}_{level}_{item}_{st.session_state[KEY_STAMP]}", hide_index=True, width="stretch",
     disabled=read_only or ["period", "statistical", "consensus", "author", "created_at", "version"],
     column_order=["period", "statistical", "value", "pct", "reason", "comment", "consensus", "author", "created_at"],
     column_config={
@@ -139,12 +155,11 @@ if not read_only and st.button("Save overrides", type="primary", key="demand_sav
             st.info("Nothing changed.")
         else:
             demand.save_overrides(engine, cycle.id, level, item, edits, state.current_user().username, versions)
-            st.session_state[KEY_STAMP] += 1
+            refresh()
             st.rerun()
     except demand.OverrideConflict as err:
         st.error(str(err))
-        st.button("Reload the latest overrides (discards your edits)", key="demand_reload",
-                  on_click=lambda: st.session_state.update({KEY_STAMP: st.session_state[KEY_STAMP] + 1}))
+        st.button("Reload the latest overrides (discards your edits)", key="demand_reload", on_click=refresh)
     except demand.DemandError as err:
         st.error(str(err))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
@@ -168,3 +168,20 @@ def frozen_run(session: Session, cycle_id: int) -> m.ForecastRun | None:
     )
     run = session.get(m.ForecastRun, run_id) if run_id is not None else None
     return run if run is not None else latest_run(session, cycle_id)
+
+
+def review_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
+    """Aggregates that change whenever what the demand review shows does: the cycle's forecast runs,
+    its overrides (added, edited — the version grows — or removed), the sales history and the events."""
+    runs = session.execute(
+        select(func.count(m.ForecastRun.id), func.max(m.ForecastRun.id)).where(m.ForecastRun.cycle_id == cycle_id)
+    ).one()
+    o = m.ForecastOverride
+    overrides = session.execute(
+        select(func.count(o.id), func.max(o.id), func.sum(o.version)).where(o.cycle_id == cycle_id)
+    ).one()
+    sales = session.execute(
+        select(func.count(m.SalesHistory.id), func.max(m.SalesHistory.id), func.sum(m.SalesHistory.quantity))
+    ).one()
+    events = session.execute(select(func.count(m.Event.id), func.max(m.Event.id))).one()
+    return (*runs, *overrides, *sales, *events)

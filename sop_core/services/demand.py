@@ -91,6 +91,15 @@ def latest_run(engine: Engine, cycle_id: int | None = None) -> dict[str, Any] | 
         return demand_repo.run_as_dict(run) if run is not None else None
 
 
+def review_stamp(engine: Engine, cycle_id: int) -> str:
+    """A short text that changes whenever a cycle's demand review data does (runs, overrides, sales,
+    events), for every user: pages key their shared caches on it, so one planner's save shows at
+    once to the others."""
+    with session_scope(engine) as s:
+        parts = demand_repo.review_stamp(s, cycle_id)
+    return "-".join("" if p is None else f"{float(p):.6g}" for p in parts)
+
+
 def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any] | None, pd.DataFrame]:
     with session_scope(engine) as s:
         run = demand_repo.run_by_id(s, run_id) if run_id is not None else demand_repo.latest_run(s)

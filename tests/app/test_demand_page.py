@@ -211,3 +211,30 @@ def test_a_cycle_without_forecast_offers_to_run_it(app_env: str, db: Engine) -> 
     run = demand.latest_run(db, cycle_id=cid)
     assert run is not None and run["created_by"] == "demo"
     assert _metrics(at)["Forecast run"] == f"#{run['id']} · {run['engine']}"
+
+
+def test_two_planners_each_see_their_own_save_and_are_told_of_the_others(app_env: str, db: Engine) -> None:
+    # The loaders' cache is shared by every session: it is keyed on the database's review stamp, so
+    # planner B's save shows to B at once even after planner A saved (a per-session counter would
+    # hand B the entry cached for A's state), and A is told the data moved on.
+    cid = _current(db)
+    a, b = _open(app_env), _open(app_env)
+    months = demand.override_grid(db, cid, "total", "Total")["period"]
+    for at, row, pct, reason in ((a, "1", 10.0, "promotion"), (b, "2", -4.0, "lost customer")):
+        at.session_state[f"demand_grid_{cid}_total_Total_0"] = {
+            "edited_rows": {row: {"pct": pct, "reason": reason}}, "added_rows": [], "deleted_rows": []}
+        at.run()
+        at.button(key="demand_save").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+    grid = demand.override_grid(db, cid, "total", "Total")
+    assert grid["pct"].iloc[1:3].tolist() == [10.0, -4.0]
+    shown_b = b.data_editor[0].value
+    assert shown_b["pct"].iloc[1:3].tolist() == [10.0, -4.0]  # B sees both saves, its own included
+    assert shown_b["consensus"].tolist() == pytest.approx(grid["consensus"].tolist())
+    a.run()  # A still shows its snapshot, and says the data changed
+    assert any("The demand data changed since this page loaded it" in i.value for i in a.info)
+    assert pd.isna(a.data_editor[0].value["pct"].iloc[2])
+    a.button(key="demand_latest").click().run()
+    assert not any("The demand data changed" in i.value for i in a.info)
+    assert a.data_editor[0].value["pct"].iloc[2] == -4.0
+    assert pd.Timestamp(months.iloc[2]) == pd.Timestamp(grid["period"].iloc[2])
