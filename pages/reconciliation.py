@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import state, ui
 from sop_core import scenario as sc
-from sop_core.services import plan, workflow
+from sop_core.services import demand, plan, workflow
 
 st.title("Reconciliation")
 
@@ -38,7 +38,7 @@ PROFILE_LABELS = {"total": "Total", "family": "Per family"}
 
 
 @st.cache_data(ttl=600, show_spinner="Loading demand, stock, open orders, capacity and suppliers…")
-def load_inputs(_engine, db_url: str, cycle_id: int, run_id: int | None) -> sc.ScenarioInputs:  # noqa: ANN001, ARG001
+def load_inputs(_engine, db_url: str, cycle_id: int, stamp: str) -> sc.ScenarioInputs:  # noqa: ANN001, ARG001
     return plan.scenario_inputs(_engine, cycle_id)
 
 
@@ -153,7 +153,8 @@ if st.session_state.get(KEY_SOURCE) != (cycle.id, selected):
     st.session_state[KEY_SOURCE] = (cycle.id, selected)
 
 try:
-    inputs = load_inputs(engine, url, cycle.id, plan.latest_forecast_run_id(engine, cycle.id))
+    # keyed on the demand review stamp: a new run or an override saved on Demand review shows here at once
+    inputs = load_inputs(engine, url, cycle.id, demand.review_stamp(engine, cycle.id))
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
