@@ -167,6 +167,9 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         hide_index=True,
         width="stretch",
         column_config={
+            "items": st.column_config.NumberColumn("Items replayed"),
+            "new_items": st.column_config.NumberColumn("New items left out", help="First sold in the last 24 "
+                                                       "months: no history to replay"),
             "target": st.column_config.NumberColumn("Target fill rate", format="%.1f %%"),
             "fill_rate": st.column_config.NumberColumn("Achieved fill rate", format="%.1f %%"),
             "csl": st.column_config.NumberColumn("Cycle service level", format="%.1f %%"),

@@ -715,6 +715,10 @@ def service_frontier(
     return policy.analytic_frontier(frame, levels, samples={frame.index[i]: x for i, x in samples.items()})
 
 
+#: Months at the start of the replayed history in which an item must have sold to be replayed [months].
+BACKTEST_MIN_HISTORY_MONTHS = 12
+
+
 def policy_backtest(
     engine: Engine,
     cycle_id: int,
@@ -731,11 +735,13 @@ def policy_backtest(
     (``method="pooled"`` of :mod:`sop_core.policy`: no normality assumed, fast and intermittent
     items alike), over the last ``history_months`` months (the first 24 as warm-up). The naive
     rule S = k × mean demand is tuned to the same achieved fill rate to compare stock (NaN when
-    it cannot reach it).
+    it cannot reach it). Items first sold after the first :data:`BACKTEST_MIN_HISTORY_MONTHS`
+    months of that history are left out and counted in ``new_items``: a launch has no history a
+    replenishment rule could learn from (its first months come from the planners' forecast).
 
     Returns:
-        ``segment, items, method, lead_time_months, target, fill_rate, csl, avg_inventory_value, orders, naive_cover_months,
-        naive_inventory_value, inventory_ratio`` (shares, currency, counts).
+        ``segment, items, new_items, method, lead_time_months, target, fill_rate, csl, avg_inventory_value, orders,
+        naive_cover_months, naive_inventory_value, inventory_ratio`` (shares, currency, counts).
     """
     items = inventory_policy(engine, cycle_id)
     with session_scope(engine) as s:
@@ -744,11 +750,14 @@ def policy_backtest(
         monthly = _monthly_history(s, products, month - relativedelta(months=1), history_months)
     history = monthly.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})
     value = products.set_index("sku")["unit_cost"]
+    early = history[history["ds"] < history["ds"].min() + pd.DateOffset(months=BACKTEST_MIN_HISTORY_MONTHS)]
+    established = set(early.loc[early["y"] > 0, "unique_id"])
     rows = []
     segments = [seg for seg in ("A", "B", "C") if (items["abc"] == seg).any()]
     steps = max(1, len(segments) * len(targets))
     for seg in segments:
-        part_items = items[(items["abc"] == seg) & (items["demand_mean"] > 0)]
+        selling = items[(items["abc"] == seg) & (items["demand_mean"] > 0)]
+        part_items = selling[selling["sku"].isin(established)]
         if part_items.empty:
             continue
         lead = int(round(float(part_items["lead_time_months"].median())))
@@ -768,6 +777,7 @@ def policy_backtest(
                 {
                     "segment": seg,
                     "items": int(got["items"]),
+                    "new_items": len(selling) - len(part_items),
                     "method": method,
                     "lead_time_months": lead,
                     "target": target,
