@@ -48,3 +48,15 @@ def test_safety_stock_from_lead_time_demand_stevenson_14e_example_8() -> None:
     assert inv.z_value(0.97) == pytest.approx(1.88, abs=0.005)
     assert inv.safety_stock(0.97, 50, 5, 1) == pytest.approx(9.40, abs=0.01)
     assert inv.reorder_point(0.97, 50, 5, 1) == pytest.approx(59.40, abs=0.01)
+
+
+def test_expected_shortage_from_the_loss_function_cachon_terwiesch_statistics_tutorial() -> None:
+    # Cachon & Terwiesch, Matching Supply with Demand: An Introduction to Operations Management, "Statistics
+    # Tutorial", p. 431 (page header "Statistics Tutorial 431" at anyflip.com/cicx/bevj/basic/451-500; the edition
+    # is not stated there). X normal with mean 1,000 and σ 300, Q = 1,600: z = (1,600 − 1,000) / 300 = 2.0,
+    # L(2.0) = 0.0085 from the loss table, so the expected amount by which X exceeds Q is 300 · 0.0085 = 2.55 units.
+    # This is the expected shortage per cycle behind the fill rate (fill rate = 1 − ESC / Q): a stock of 600 above
+    # the mean with σ 300 is short 2.55 units per cycle on average.
+    esc = inv.expected_shortage_per_cycle(1_600 - 1_000, 300)
+    assert esc == pytest.approx(300 * 0.0085, abs=0.005)  # exact L(2) = 0.008491 → 2.547
+    assert float(inv.normal_loss(2.0)) == pytest.approx(0.0085, abs=0.00005)
