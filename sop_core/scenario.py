@@ -929,3 +929,133 @@ def by_family_period(lines: pd.DataFrame) -> pd.DataFrame:
     if "revenue" in out.columns and "cost" in out.columns:
         out["margin"] = out["revenue"] - out["cost"]
     return out
+
+
+# ---------------------------------------------------------------- what a scenario changes
+#: Levers that act on every SKU of the plan: a scenario moving one of them has the whole plan as its scope.
+_ALL_SKU_LEVERS = ("demand_change_pct", "price_change_pct", "cost_change_pct", "cover_months", "frozen_periods",
+                   "overtime_allowed", "overtime_cost_change_pct", "service_level")
+#: Levers that change demand (they honour ``demand_from`` / ``demand_to``).
+_DEMAND_LEVERS = ("demand_change_pct", "family_changes", "sku_changes")
+
+
+def _changed(levers: Levers) -> list[str]:
+    """Names of the levers that differ from the baseline (``demand_from``/``demand_to`` aside)."""
+    base = Levers()
+    skip = ("demand_from", "demand_to")
+    return [f.name for f in dataclasses.fields(levers)
+            if f.name not in skip and getattr(levers, f.name) != getattr(base, f.name)]
+
+
+def _signed_pct(x: float) -> str:
+    return f"{x:+g} %"
+
+
+def describe_levers(levers: Levers) -> str:
+    """What a scenario changes against the baseline, in one line (pure).
+
+    Example:
+        >>> describe_levers(Levers(family_changes={"GRILLS": 8}, demand_to="2026-08", price_change_pct=2,
+        ...                           price_elasticity=-1.2))
+        'GRILLS demand +8 % (to 2026-08); price +2 % (elasticity -1.2)'
+    """
+    base = Levers()
+    parts: list[str] = []
+    demand = [f"demand {_signed_pct(levers.demand_change_pct)}"] if levers.demand_change_pct else []
+    demand += [f"{fam} demand {_signed_pct(v)}" for fam, v in sorted(levers.family_changes.items()) if v]
+    demand += [f"{sku} demand {_signed_pct(v)}" for sku, v in sorted(levers.sku_changes.items()) if v]
+    if demand:
+        window = ""
+        if levers.demand_from and levers.demand_to:
+            window = f" ({levers.demand_from} to {levers.demand_to})"
+        elif levers.demand_from or levers.demand_to:
+            window = f" (from {levers.demand_from})" if levers.demand_from else f" (to {levers.demand_to})"
+        parts.append(", ".join(demand) + window)
+    if levers.price_change_pct:
+        elasticity = f" (elasticity {levers.price_elasticity:g})" if levers.price_elasticity else ""
+        parts.append(f"price {_signed_pct(levers.price_change_pct)}{elasticity}")
+    if levers.cost_change_pct:
+        parts.append(f"unit cost {_signed_pct(levers.cost_change_pct)}")
+    if levers.cover_months != base.cover_months:
+        parts.append(f"cover {levers.cover_months:g} months")
+    if levers.frozen_periods != base.frozen_periods:
+        parts.append(f"{levers.frozen_periods} frozen months")
+    parts += [f"{res} capacity {_signed_pct(v)}" for res, v in sorted(levers.capacity_changes.items()) if v]
+    if not levers.overtime_allowed:
+        parts.append("no overtime")
+    if levers.overtime_cost_change_pct:
+        parts.append(f"overtime rate {_signed_pct(levers.overtime_cost_change_pct)}")
+    parts += [f"{sup} delivers nothing {a} to {b}" for sup, (a, b) in sorted(levers.supplier_disruptions.items())]
+    if levers.lead_time_change_days:
+        parts.append(f"lead times {levers.lead_time_change_days:+g} days")
+    if levers.service_level:
+        parts.append(f"fill-rate target {100 * levers.service_level:g} %")
+    return "; ".join(parts) if parts else "no lever changed (baseline)"
+
+
+@dataclass(frozen=True)
+class LeverScope:
+    """The SKUs and months a scenario's levers act on: ``skus`` None = every SKU; ``first``/``last``
+    month starts of the months its changes apply to (None = the whole horizon)."""
+
+    skus: frozenset[str] | None
+    label: str
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+
+
+def lever_scope(
+    levers: Levers, products: pd.DataFrame, routing: pd.DataFrame, supplier_items: pd.DataFrame
+) -> LeverScope:
+    """What a scenario touches (pure): every SKU when it moves a plan-wide lever (demand, price or cost
+    change, cover, frozen months, overtime, fill-rate target), else the SKUs of its family and SKU demand
+    changes, the SKUs routed on resources whose capacity it changes, and the SKUs bought from suppliers it
+    disrupts (every bought SKU for a lead-time change). Months: the demand window when only demand levers
+    move, the disruption months when only disruptions do, else the whole horizon.
+
+    Args:
+        products: ``sku, family``; routing: ``sku, resource``; supplier_items: ``supplier, sku``.
+
+    Example:
+        >>> p = pd.DataFrame({"sku": ["G1", "G2", "K1"], "family": ["GRILLS", "GRILLS", "KETTLES"]})
+        >>> none = pd.DataFrame(columns=["sku", "resource", "supplier"])
+        >>> s = lever_scope(Levers(family_changes={"GRILLS": 8}, demand_to="2026-08"), p, none, none)
+        >>> (sorted(s.skus), s.label, s.first, f"{s.last:%Y-%m}")
+        (['G1', 'G2'], 'family GRILLS', None, '2026-08')
+    """
+    changed = _changed(levers)
+    first = pd.Timestamp(f"{levers.demand_from}-01") if levers.demand_from else None
+    last = pd.Timestamp(f"{levers.demand_to}-01") if levers.demand_to else None
+    demand_only = bool(changed) and set(changed) <= set(_DEMAND_LEVERS)
+    if not changed:
+        return LeverScope(None, "all SKUs (no lever changed)")
+    if any(name in _ALL_SKU_LEVERS for name in changed):
+        return LeverScope(None, "all SKUs", *((first, last) if demand_only else (None, None)))
+    skus: set[str] = set()
+    labels: list[str] = []
+    families = sorted(f for f, v in levers.family_changes.items() if v)
+    if families:
+        skus |= set(products.loc[products["family"].isin(families), "sku"])
+        labels.append(("family " if len(families) == 1 else "families ") + ", ".join(families))
+    named = sorted(k for k, v in levers.sku_changes.items() if v)
+    if named:
+        skus |= set(named)
+        labels.append(("SKU " if len(named) == 1 else "SKUs ") + ", ".join(named))
+    resources = sorted(r for r, v in levers.capacity_changes.items() if v)
+    if resources:
+        skus |= set(routing.loc[routing["resource"].isin(resources), "sku"])
+        labels.append("SKUs made on " + ", ".join(resources))
+    suppliers = sorted(levers.supplier_disruptions)
+    if suppliers:
+        skus |= set(supplier_items.loc[supplier_items["supplier"].isin(suppliers), "sku"])
+        labels.append("SKUs bought from " + ", ".join(suppliers))
+    if levers.lead_time_change_days:
+        skus |= set(supplier_items["sku"])
+        labels.append("every bought SKU")
+    if set(changed) == {"supplier_disruptions"}:
+        windows = list(levers.supplier_disruptions.values())
+        first = pd.Timestamp(f"{min(w[0] for w in windows)}-01")
+        last = pd.Timestamp(f"{max(w[1] for w in windows)}-01")
+    elif not demand_only:
+        first = last = None
+    return LeverScope(frozenset(skus), "; ".join(labels), first, last)
