@@ -145,7 +145,9 @@ has_margin_budget = head["budget_margin"] is not None
 cols[1].metric(
     "Margin",
     ui.fmt_money(head["margin"]),
-    f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
+    # the same comparison as the revenue card (budget) where there is one; the other is in the caption below
+    f"{ui.fmt_money(head['margin_vs_budget'])} vs budget" if has_margin_budget
+    else f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
     help=f"{ui.fmt_pct(head['margin_rate'])} of revenue, after holding cost"
     + (f"; last plan {head['last_plan_label']} over the months both cover" if has_last else "")
     + (
