@@ -168,8 +168,8 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         width="stretch",
         column_config={
             "items": st.column_config.NumberColumn("Items replayed"),
-            "new_items": st.column_config.NumberColumn("New items left out", help="First sold in the last 24 "
-                                                       "months: no history to replay"),
+            "new_items": st.column_config.NumberColumn("New items left out", help="First sold after the first 12 "
+                                                       "months of the replayed history: too little to replay"),
             "target": st.column_config.NumberColumn("Target fill rate", format="%.1f %%"),
             "fill_rate": st.column_config.NumberColumn("Achieved fill rate", format="%.1f %%"),
             "csl": st.column_config.NumberColumn("Cycle service level", format="%.1f %%"),
@@ -180,6 +180,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         },
     )
     st.caption(
+        "Up to 48 months of sales replayed, the first 24 as warm-up. "
         "Periodic review (R = 1 month), order-up-to S = seasonal forecast with trend over L + R (a mean forecast "
         "for mostly intermittent classes) + safety from the class's pooled empirical forecast errors (no normal "
         "assumption), using only data before each month; naive rule S = k × mean demand with k tuned to the same "

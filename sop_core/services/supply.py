@@ -724,7 +724,7 @@ def policy_backtest(
     cycle_id: int,
     *,
     targets: tuple[float, ...] = (0.90, 0.95, 0.98),
-    history_months: int = 36,
+    history_months: int = 48,
     progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
     """Replay the sales history before the cycle under the (R, S) policy, per ABC class and target.
@@ -733,7 +733,8 @@ def policy_backtest(
     months, R = 1 month, the seasonal forecast with trend (a mean forecast when most of the class is
     intermittent) and the safety factor from the class's pooled empirical forecast errors
     (``method="pooled"`` of :mod:`sop_core.policy`: no normality assumed, fast and intermittent
-    items alike), over the last ``history_months`` months (the first 24 as warm-up). The naive
+    items alike), over the last ``history_months`` months from the first month with a sale (the
+    first 24 as warm-up). The naive
     rule S = k × mean demand is tuned to the same achieved fill rate to compare stock (NaN when
     it cannot reach it). Items first sold after the first :data:`BACKTEST_MIN_HISTORY_MONTHS`
     months of that history are left out and counted in ``new_items``: a launch has no history a
@@ -749,6 +750,9 @@ def policy_backtest(
         products = q.products(s)
         monthly = _monthly_history(s, products, month - relativedelta(months=1), history_months)
     history = monthly.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})
+    selling_months = history.loc[history["y"] > 0, "ds"]
+    if not selling_months.empty:  # the months before the first sale of any item are no history
+        history = history[history["ds"] >= selling_months.min()]
     value = products.set_index("sku")["unit_cost"]
     early = history[history["ds"] < history["ds"].min() + pd.DateOffset(months=BACKTEST_MIN_HISTORY_MONTHS)]
     established = set(early.loc[early["y"] > 0, "unique_id"])

@@ -40,25 +40,27 @@ def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engin
 
 
 def test_backtest_leaves_out_items_launched_within_the_replayed_history(demo_engine: Engine) -> None:
-    # The replay covers the 36 months before the cycle; an item first sold after its first 12 months (a launch:
-    # the demo has several) has no history to learn from and is counted in new_items instead of replayed.
+    # The replay covers the 48 months before the cycle, from the first month with a sale; an item first sold
+    # after its first 12 months (a launch: the demo has several) has no history to learn from and is counted
+    # in new_items instead of replayed.
     import datetime as dt
 
     from dateutil.relativedelta import relativedelta
     from sqlalchemy import func, select
 
     cycle = workflow.current_cycle(demo_engine)
-    start = dt.date.fromisoformat(f"{cycle.label}-01") - relativedelta(months=36)
+    window_start = dt.date.fromisoformat(f"{cycle.label}-01") - relativedelta(months=48)
     with session_scope(demo_engine) as s:
         first_sale = dict(
             s.execute(
                 select(m.SalesHistory.sku, func.min(m.SalesHistory.period))
-                .where(m.SalesHistory.quantity > 0, m.SalesHistory.period >= start)
+                .where(m.SalesHistory.quantity > 0, m.SalesHistory.period >= window_start)
                 .group_by(m.SalesHistory.sku)
             ).all()
         )
+    start = min(first_sale.values())
     launched = {sku for sku, first in first_sale.items() if first >= start + relativedelta(months=12)}
-    assert launched  # the demo launches products in these three years
+    assert launched  # the demo launches products in these four years
     items = supply_service.inventory_policy(demo_engine, cycle.id)
     selling = items[items["demand_mean"] > 0]
     backtest = supply_service.policy_backtest(demo_engine, cycle.id, targets=(0.95,)).set_index("segment")
