@@ -167,6 +167,11 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         hide_index=True,
         width="stretch",
         column_config={
+            "segment": st.column_config.TextColumn("ABC class"),
+            "method": st.column_config.TextColumn("Safety stock from", help="pooled: the class's empirical forecast "
+                                                  "errors, no normal assumption"),
+            "lead_time_months": st.column_config.NumberColumn("Lead time (months)"),
+            "orders": st.column_config.NumberColumn("Orders"),
             "items": st.column_config.NumberColumn("Items replayed"),
             "new_items": st.column_config.NumberColumn("New items left out", help="First sold after the first 12 "
                                                        "months of the replayed history: too little to replay"),
