@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
+from sqlalchemy import Engine
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
+
+from sop_core.db.engine import make_engine
+from sop_core.services.cycle import list_cycles
 
 
 def _decode(value: Any) -> Any:
@@ -32,6 +38,17 @@ def _decode(value: Any) -> Any:
             array = array.reshape([int(d) for d in dims])
         return array.tolist()
     return {k: _decode(v) for k, v in value.items()}
+
+
+@contextmanager
+def current_cycle(url: str) -> Iterator[tuple[Engine, Any]]:
+    """An engine on the test's database and its newest cycle, for computing the numbers a page must show;
+    the engine is disposed afterwards."""
+    engine = make_engine(url)
+    try:
+        yield engine, list_cycles(engine)[0]
+    finally:
+        engine.dispose()
 
 
 def figures(at: AppTest) -> list[dict[str, Any]]:

@@ -9,9 +9,7 @@ import screen
 from streamlit.testing.v1 import AppTest
 
 from sop_core import inventory
-from sop_core.db.engine import make_engine
 from sop_core.services import supply as supply_service
-from sop_core.services.cycle import list_cycles
 
 
 def _section_script() -> None:
@@ -35,14 +33,10 @@ def section(app_env: str, demo_url: str) -> tuple[AppTest, str]:  # noqa: ARG001
 
 def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTest, str]) -> None:
     at, url = section
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         policy = supply_service.inventory_policy(engine, cycle.id)
         frontier = supply_service.service_frontier(engine, cycle.id)
         backtest = supply_service.policy_backtest(engine, cycle.id)
-    finally:
-        engine.dispose()
     # ABC/XYZ counts: the matrix of the classes the policy uses, every SKU counted once
     matrix = at.dataframe[0].value
     pd.testing.assert_frame_equal(matrix, inventory.abc_xyz_matrix(policy), check_names=False)
@@ -103,12 +97,8 @@ def _matrix_drawn_is_the_policy_classes(at: AppTest, policy: pd.DataFrame) -> No
 
 def test_section_figures_draw_the_service_numbers(section: tuple[AppTest, str]) -> None:
     at, url = section
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         policy = supply_service.inventory_policy(engine, cycle.id)
         frontier = supply_service.service_frontier(engine, cycle.id)
-    finally:
-        engine.dispose()
     _matrix_drawn_is_the_policy_classes(at, policy)
     _frontier_drawn_is_the_service_frontier(at, frontier)

@@ -15,7 +15,6 @@ from sop_core.db.engine import make_engine
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
 from sop_core.services import supply as supply_service
-from sop_core.services.cycle import list_cycles
 
 LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
 
@@ -88,13 +87,9 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
 
 def test_kpis_page_shows_the_inventory_policy_section(app_env: str, demo_url: str) -> None:
     """The real page (not the section alone): ABC/XYZ matrix, safety stock and reorder points, the frontier."""
-    engine = make_engine(demo_url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(demo_url) as (engine, cycle):
         policy = supply_service.inventory_policy(engine, cycle.id)
         frontier = supply_service.service_frontier(engine, cycle.id)
-    finally:
-        engine.dispose()
 
     at = AppTest.from_file(app_env, default_timeout=180)
     at.switch_page("pages/kpis.py").run()

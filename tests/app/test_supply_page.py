@@ -13,7 +13,6 @@ from streamlit.testing.v1 import AppTest
 from sop_core.db import supply_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.services import supply as supply_service
-from sop_core.services.cycle import list_cycles
 
 
 @pytest.fixture
@@ -36,17 +35,13 @@ def _table(at: AppTest, first_column: str) -> pd.DataFrame:
 def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
     assert at.title[0].value == "Supply review"
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         expected = supply_service.utilisation_table(supply_service.capacity_load(engine, cycle.id))
         hot = supply_service.bottlenecks(engine, cycle.id)
         card = supply_service.supplier_scorecard(engine)
         families, skus = supply_service.bottleneck_drilldown(
             engine, cycle.id, hot.loc[0, "resource"], hot.loc[0, "period"]
         )
-    finally:
-        engine.dispose()
     shown = at.dataframe[0].value
     # every resource of the demo company, with the utilisation (%) the service computes
     assert sorted(shown.index) == ["BRN-MET", "BRN-MOW", "BRN-TRM", "ULM-ESP", "ULM-MLD", "ULM-SMA"]
@@ -75,14 +70,10 @@ def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppT
 
 def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         expected = supply_service.projected_inventory(engine, cycle.id, sku="BL-1001", with_levels=True)
         policy = supply_service.inventory_policy(engine, cycle.id).set_index("sku")
         products = supply_service.product_choices(engine).set_index("sku")
-    finally:
-        engine.dispose()
     picker = at.selectbox(key="supply_projection_item")
     assert picker.value.startswith("Family ")  # families first
     picker.set_value(f"BL-1001 — {products.loc['BL-1001', 'name']}").run()
@@ -115,12 +106,8 @@ def test_tolerances_change_the_scorecard(supply_page: tuple[AppTest, str]) -> No
 
 def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         proposals = supply_service.replenishment_proposals(engine, cycle.id)
-    finally:
-        engine.dispose()
     shown = at.dataframe[-1].value
     assert shown["sku"].tolist() == proposals["sku"].tolist()
     assert shown["quantity"].tolist() == proposals["quantity"].tolist()
@@ -155,16 +142,12 @@ def _receipts(url: str) -> pd.DataFrame:
 
 def test_capacity_heatmap_is_load_over_capacity(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         plan, _source = supply_service.plan_demand(engine, cycle.id)
         with session_scope(engine) as s:
             routing = supply_repo.routing(s)
             resources = supply_repo.resources(s).set_index("resource")
         hot = supply_service.bottlenecks(engine, cycle.id)
-    finally:
-        engine.dispose()
     # load_{r,t} = Σ_i q_{i,t}·h_{i,r}; utilisation = load / regular capacity, in percent
     hours = plan.merge(routing, on="sku").assign(hours=lambda f: f["quantity"] * f["hours_per_unit"])
     load = hours.groupby(["resource", "period"])["hours"].sum()
@@ -196,15 +179,11 @@ def test_capacity_heatmap_is_load_over_capacity(supply_page: tuple[AppTest, str]
 
 def test_projection_figure_draws_closing_stock_and_policy_lines(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         products = supply_service.product_choices(engine)
         family = sorted(products["family"].unique())[0]
         expected = supply_service.projected_inventory(engine, cycle.id, family=family, with_levels=True)
         policy = supply_service.inventory_policy(engine, cycle.id)
-    finally:
-        engine.dispose()
     assert at.selectbox(key="supply_projection_item").value == f"Family {family}"
     fig = screen.figure(at, trace_name="Closing stock")
     assert screen.trace(fig, "Closing stock")["y"] == pytest.approx(expected["closing"].tolist())
@@ -315,12 +294,8 @@ def test_proposals_download_is_the_proposals_table(
 ) -> None:
     at, url = supply_page
     at.run()  # again, with the download recorder installed
-    engine = make_engine(url)
-    try:
-        cycle = list_cycles(engine)[0]
+    with screen.current_cycle(url) as (engine, cycle):
         proposals = supply_service.replenishment_proposals(engine, cycle.id)
-    finally:
-        engine.dispose()
     name, content = downloads.file(at, "supply_download_proposals")
     assert name == f"replenishment_proposals_{cycle.label}.csv"
     lines = content.decode("utf-8").splitlines()
