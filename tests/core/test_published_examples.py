@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sop_core import inventory as inv
+from sop_core import kpi
 
 
 def test_eoq_harris_1913_how_many_parts_to_make_at_once() -> None:
@@ -60,3 +61,20 @@ def test_expected_shortage_from_the_loss_function_cachon_terwiesch_statistics_tu
     esc = inv.expected_shortage_per_cycle(1_600 - 1_000, 300)
     assert esc == pytest.approx(300 * 0.0085, abs=0.005)  # exact L(2) = 0.008491 → 2.547
     assert float(inv.normal_loss(2.0)) == pytest.approx(0.0085, abs=0.00005)
+
+
+def test_fill_rate_stevenson_14e_annual_service_level() -> None:
+    # Stevenson, Operations Management, 14th ed. (McGraw-Hill), ch. 12 "Inventory Management", p. 530 (page
+    # header "530 Chapter Twelve Inventory Management" at fliphtml5.com/cviyu/vkrs/OPERAT~1/559/): the annual
+    # service level "is the percentage of demand filled directly from inventory. This is also known as the fill
+    # rate": with D = 1,000 and 990 units filled from stock (shortages of 10 units over the year) the fill rate is
+    # 990 / 1,000 = 99 percent.
+    assert kpi.fill_rate([990], [1_000]) == pytest.approx(0.99)
+    # The same year booked by month (quantity-weighted: Σ shipped / Σ ordered, not a mean of monthly ratios).
+    assert kpi.fill_rate([80, 75, 85, 750], [80, 80, 90, 750]) == pytest.approx(0.99)
+    # The planning form fr = 1 − expected shortage / demand: a safety stock that leaves 10 units short per
+    # 1,000 units of demand gives the book's 99 %.
+    sigma = 300.0
+    k = inv.safety_factor_for_fill_rate(0.99, sigma, 1_000)
+    assert inv.expected_shortage_per_cycle(k * sigma, sigma) == pytest.approx(10, abs=1e-6)
+    assert inv.fill_rate_from_safety_stock(k * sigma, sigma, 1_000) == pytest.approx(0.99)
