@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -115,6 +116,35 @@ def demo_url(demo_db_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
+def _fingerprint(path: Path) -> str:
+    """A digest of a SQLite file and its write-ahead log: any committed write changes one of them."""
+    digest = hashlib.blake2b()
+    for part in (path, path.with_name(f"{path.name}-wal")):
+        digest.update(part.read_bytes() if part.exists() else b"")
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def shared_demo_path(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the seeded demo database for the whole run, for the tests that only read it."""
+    path = tmp_path_factory.mktemp("shared-demo") / "demo.db"
+    shutil.copyfile(demo_db_template, path)
+    return path
+
+
+@pytest.fixture
+def shared_demo_url(shared_demo_path: Path) -> Iterator[str]:
+    """The demo database shared by the tests that only read it (the app's caches, keyed on the database URL,
+    stay warm from one such test to the next). Each test must leave it unchanged, which is checked after the
+    test: a test that writes takes ``demo_url``, its own copy."""
+    before = _fingerprint(shared_demo_path)
+    yield f"sqlite:///{shared_demo_path}"
+    assert _fingerprint(shared_demo_path) == before, (
+        "this test wrote to the shared demo database: give it its own copy (demo_url / app_env)"
+    )
+
+
 @pytest.fixture
 def demo_engine(demo_url: str) -> Iterator[Engine]:
     eng = make_engine(demo_url)
@@ -126,5 +156,13 @@ def demo_engine(demo_url: str) -> Iterator[Engine]:
 def app_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the app at a private demo database; returns the path of app.py for AppTest.from_file."""
     monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
+    monkeypatch.setenv("SOP_AUTH", "off")
+    return APP
+
+
+@pytest.fixture
+def shared_app_env(shared_demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Like ``app_env``, on the shared demo database: for app tests that only read (they must not write)."""
+    monkeypatch.setenv("SOP_DATABASE_URL", shared_demo_url)
     monkeypatch.setenv("SOP_AUTH", "off")
     return APP

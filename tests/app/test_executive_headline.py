@@ -16,18 +16,19 @@ from sop_core.services import workflow
 
 
 @pytest.fixture
-def app_engine(app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - app_env points SOP_DATABASE_URL at the demo copy
+def app_engine(shared_app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - points SOP_DATABASE_URL at the shared demo
+    """The shared demo database (this test only reads it)."""
     eng = make_engine(os.environ["SOP_DATABASE_URL"])
     yield eng
     eng.dispose()
 
 
-def test_headline_and_past_decisions_as_the_services_compute_them(app_env: str, app_engine: Engine) -> None:
+def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env: str, app_engine: Engine) -> None:
     cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
     head = workflow.headline(app_engine, cycle_id)
     past = workflow.past_decisions(app_engine, cycle_id)
 
-    at = AppTest.from_file(app_env, default_timeout=90)
+    at = AppTest.from_file(shared_app_env, default_timeout=90)
     at.run()
     at.switch_page("pages/executive_review.py").run()
     assert not at.exception, [e.message for e in at.exception]

@@ -24,11 +24,12 @@ def _section_script() -> None:
 
 
 @pytest.fixture
-def section(app_env: str, demo_url: str) -> tuple[AppTest, str]:  # noqa: ARG001
+def section(shared_app_env: str, shared_demo_url: str) -> tuple[AppTest, str]:  # noqa: ARG001
+    """The section on the shared demo database: these tests only read it."""
     at = AppTest.from_function(_section_script, default_timeout=120)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    return at, demo_url
+    return at, shared_demo_url
 
 
 def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTest, str]) -> None:

@@ -85,13 +85,13 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         assert cards[row["kpi"]].value == kpi_service.format_kpi(row["value"], row["unit"])
 
 
-def test_kpis_page_shows_the_inventory_policy_section(app_env: str, demo_url: str) -> None:
+def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, shared_demo_url: str) -> None:
     """The real page (not the section alone): ABC/XYZ matrix, safety stock and reorder points, the frontier."""
-    with screen.current_cycle(demo_url) as (engine, cycle):
+    with screen.current_cycle(shared_demo_url) as (engine, cycle):
         policy = supply_service.inventory_policy(engine, cycle.id)
         frontier = supply_service.service_frontier(engine, cycle.id)
 
-    at = AppTest.from_file(app_env, default_timeout=180)
+    at = AppTest.from_file(shared_app_env, default_timeout=180)
     at.switch_page("pages/kpis.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "KPIs"

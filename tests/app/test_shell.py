@@ -19,8 +19,8 @@ def _titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
 
 
-def test_default_page_and_sidebar(app_env: str) -> None:
-    at = AppTest.from_file(app_env, default_timeout=120)
+def test_default_page_and_sidebar(shared_app_env: str) -> None:
+    at = AppTest.from_file(shared_app_env, default_timeout=120)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert _titles(at)[0] == "Demand review"
@@ -33,8 +33,8 @@ def test_default_page_and_sidebar(app_env: str) -> None:
 
 
 @pytest.mark.parametrize("path,title", PAGES.items())
-def test_every_page_renders(app_env: str, path: str, title: str) -> None:
-    at = AppTest.from_file(app_env, default_timeout=120)
+def test_every_page_renders(shared_app_env: str, path: str, title: str) -> None:
+    at = AppTest.from_file(shared_app_env, default_timeout=120)
     at.run()
     at.switch_page(path).run()
     assert not at.exception, [e.message for e in at.exception]
