@@ -25,6 +25,14 @@ def db(demo_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture
+def shared_db(shared_demo_url: str) -> Iterator[Engine]:
+    """The shared demo database, for the tests that only read it."""
+    eng = make_engine(shared_demo_url)
+    yield eng
+    eng.dispose()
+
+
 def _open(app_env: str, **session: object) -> AppTest:
     at = AppTest.from_file(app_env, default_timeout=120)
     for k, v in session.items():
@@ -36,8 +44,8 @@ def _open(app_env: str, **session: object) -> AppTest:
 
 
 @pytest.fixture
-def page(app_env: str) -> AppTest:
-    return _open(app_env)
+def page(shared_app_env: str) -> AppTest:
+    return _open(shared_app_env)
 
 
 def _current(db: Engine) -> int:
@@ -72,7 +80,8 @@ def _chart_consensus(at: AppTest) -> list[float]:
     return list(y)
 
 
-def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, db: Engine) -> None:
+def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, shared_db: Engine) -> None:
+    db = shared_db
     cid = _current(db)
     assert page.title[0].value == "Demand review"
     assert page.selectbox(key="demand_level").value == "total"
@@ -175,8 +184,9 @@ def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
     assert at.data_editor[0].value["author"].iloc[1] == "erin"
 
 
-def test_meeting_mode_and_a_locked_cycle_are_read_only(app_env: str, db: Engine) -> None:
-    at = _open(app_env, meeting_mode=True)
+def test_meeting_mode_and_a_locked_cycle_are_read_only(shared_app_env: str, shared_db: Engine) -> None:
+    db = shared_db
+    at = _open(shared_app_env, meeting_mode=True)
     assert "Meeting mode: overrides are read-only." in [i.value for i in at.info]
     assert not [b for b in at.button if b.key == "demand_save"]
     assert at.data_editor[0].proto.disabled

@@ -25,6 +25,14 @@ def app_engine(app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - app_env poin
     eng.dispose()
 
 
+@pytest.fixture
+def shared_engine(shared_app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - points SOP_DATABASE_URL at the shared demo
+    """The shared demo database, for the tests that only read it."""
+    eng = make_engine(os.environ["SOP_DATABASE_URL"])
+    yield eng
+    eng.dispose()
+
+
 def open_page(app_env: str, meeting: bool = False) -> AppTest:
     at = AppTest.from_file(app_env, default_timeout=90)
     at.run()
@@ -60,19 +68,19 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert past["actual_revenue"].notna().all()
     # record the outcome of the 2026-09 shift decision
     by_text = workflow.past_decisions(app_engine, cycle_id).set_index("decision")["id"]
+    # (the form's fields are filled, then the click sends them with it in one run, as from the browser)
     at.selectbox(key="outcome_decision").set_value(int(by_text["Add a Saturday shift on the sewing line in November"]))
-    at.run()
-    at.selectbox(key="outcome_status").set_value("done").run()
-    at.text_input(key="outcome_text").input("Shift added from 7 November").run()
+    at.selectbox(key="outcome_status").set_value("done")
+    at.text_input(key="outcome_text").input("Shift added from 7 November")
     at.button(key="outcome_save").click().run()
     assert [s.value for s in at.success] == ["Outcome saved."]
     stored = workflow.past_decisions(app_engine, cycle_id).set_index("decision")
     assert stored.loc["Add a Saturday shift on the sewing line in November", ["status", "outcome"]].tolist() == [
         "done", "Shift added from 7 November"]
     # log a decision linked to the proposed scenario
-    at.text_input(key="decision_text").input("Approve the Board case").run()
-    at.text_input(key="decision_owner").input("eric").run()
-    at.selectbox(key="decision_scenario").set_value(sid).run()
+    at.text_input(key="decision_text").input("Approve the Board case")
+    at.text_input(key="decision_owner").input("eric")
+    at.selectbox(key="decision_scenario").set_value(sid)
     at.button(key="decision_add").click().run()
     assert [s.value for s in at.success] == ["Decision logged."]
     log = workflow.decisions(app_engine, cycle_id)
@@ -87,8 +95,8 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert all(at.button(key=f"signoff_{r}").disabled for r in plan.SIGNOFF_ROLES)
 
 
-def test_meeting_mode_has_no_editing_controls(app_env: str) -> None:
-    at = open_page(app_env, meeting=True)
+def test_meeting_mode_has_no_editing_controls(shared_app_env: str) -> None:
+    at = open_page(shared_app_env, meeting=True)
     keys = {b.key for b in at.button}
     assert not any(k and k.startswith("signoff_") for k in keys)
     assert "decision_add" not in keys and "cycle_advance" not in keys
@@ -101,8 +109,9 @@ def test_meeting_mode_has_no_editing_controls(app_env: str) -> None:
     assert waterfall(at)["title"] == "Revenue: 2026-10 v1 → 2026-11 v1"
 
 
-def test_sign_off_without_a_plan_is_refused(app_env: str, app_engine: Engine) -> None:
-    at = open_page(app_env)
+def test_sign_off_without_a_plan_is_refused(shared_app_env: str, shared_engine: Engine) -> None:
+    app_engine = shared_engine  # the refused sign-off writes nothing
+    at = open_page(shared_app_env)
     assert "No proposed plan yet" in at.warning[0].value
     at.button(key="signoff_executive").click().run()
     assert "no proposed plan" in at.error[0].value and "promote a scenario" in at.error[0].value
@@ -132,9 +141,10 @@ def diff_table(at: AppTest) -> object:
     return next(d.value for d in at.dataframe if "New actuals" in d.value.columns)
 
 
-def test_plan_diff_between_two_chosen_plans(app_env: str, app_engine: Engine) -> None:
+def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: Engine) -> None:
+    app_engine = shared_engine
     sep, oct_, nov = (workflow.cycle_by_month(app_engine, m).id for m in ("2026-09", "2026-10", "2026-11"))
-    at = open_page(app_env)
+    at = open_page(shared_app_env)
     before, after = at.selectbox(key="diff_before"), at.selectbox(key="diff_after")
     assert before.label == "Compare" and after.label == "with"
     assert before.options == after.options == workflow.diff_choices(app_engine)["label"].tolist()

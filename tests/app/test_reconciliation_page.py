@@ -26,6 +26,14 @@ def app_engine(app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - app_env poin
     eng.dispose()
 
 
+@pytest.fixture
+def shared_engine(shared_app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - points SOP_DATABASE_URL at the shared demo
+    """The shared demo database, for the tests that only read it."""
+    eng = make_engine(os.environ["SOP_DATABASE_URL"])
+    yield eng
+    eng.dispose()
+
+
 def open_page(app_env: str) -> AppTest:
     at = AppTest.from_file(app_env, default_timeout=90)
     at.switch_page("pages/reconciliation.py").run()  # straight to the page (the default page is not needed)
@@ -37,8 +45,9 @@ def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
-def test_demand_slider_moves_revenue_to_the_evaluated_value(app_env: str, app_engine: Engine) -> None:
-    at = open_page(app_env)
+def test_demand_slider_moves_revenue_to_the_evaluated_value(shared_app_env: str, shared_engine: Engine) -> None:
+    app_engine = shared_engine
+    at = open_page(shared_app_env)
     assert at.title[0].value == "Reconciliation"
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     inputs = plan.scenario_inputs(app_engine, cycle_id)
@@ -57,8 +66,9 @@ def test_demand_slider_moves_revenue_to_the_evaluated_value(app_env: str, app_en
     assert shown["Fill rate"][0] == ui.fmt_pct(up["fill_rate"])
 
 
-def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(app_env: str, app_engine: Engine) -> None:
-    at = open_page(app_env)
+def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app_env: str, shared_engine: Engine) -> None:
+    app_engine = shared_engine
+    at = open_page(shared_app_env)
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     inputs = plan.scenario_inputs(app_engine, cycle_id)
     resources = sorted(inputs.resources["resource"])
@@ -127,8 +137,8 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     assert lines["revenue"].sum() == pytest.approx(expected.kpis["revenue"])
 
 
-def test_meeting_mode_keeps_levers_and_hides_saving(app_env: str) -> None:
-    at = open_page(app_env)
+def test_meeting_mode_keeps_levers_and_hides_saving(shared_app_env: str) -> None:
+    at = open_page(shared_app_env)
     at.session_state["meeting_mode"] = True
     at.run()
     assert not at.exception, [e.message for e in at.exception]
