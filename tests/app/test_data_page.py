@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -9,7 +11,15 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.db import models as m
 from sop_core.db import repo
-from sop_core.db.engine import session_scope
+from sop_core.db.engine import make_engine, session_scope
+
+
+@pytest.fixture
+def shared_engine(shared_demo_url: str) -> Iterator[Engine]:
+    """The shared demo database, for the tests that only read it."""
+    eng = make_engine(shared_demo_url)
+    yield eng
+    eng.dispose()
 
 
 def _open(app_env: str) -> AppTest:
@@ -34,8 +44,9 @@ def _a_history_row(engine: Engine) -> pd.Series:
     return history.sort_values(["sku", "period"]).iloc[-1]
 
 
-def test_data_health_shows_every_table_with_its_rows(app_env: str, demo_engine: Engine) -> None:
-    at = _open(app_env)
+def test_data_health_shows_every_table_with_its_rows(shared_app_env: str, shared_engine: Engine) -> None:
+    demo_engine = shared_engine
+    at = _open(shared_app_env)
     assert at.title[0].value == "Data"
     with session_scope(demo_engine) as s:
         counts = repo.table_counts(s)
@@ -54,10 +65,10 @@ def test_data_health_shows_every_table_with_its_rows(app_env: str, demo_engine: 
     assert labels.count("CSV") == len(m.INPUT_TABLES) and labels.count("XLSX") == len(m.INPUT_TABLES)
 
 
-def test_a_bad_upload_lists_its_issues_and_cannot_be_committed(app_env: str, demo_engine: Engine) -> None:
-    row = _a_history_row(demo_engine)
+def test_a_bad_upload_lists_its_issues_and_cannot_be_committed(shared_app_env: str, shared_engine: Engine) -> None:
+    row = _a_history_row(shared_engine)  # nothing is imported: the shared database stays as it is
     content = f"sku,period,quantity\n{row['sku']},2026-10-01,12\nNO-SUCH-SKU,2026-10-01,-4\n".encode()
-    at = _open(app_env)
+    at = _open(shared_app_env)
     at.file_uploader(key="data_uploads").set_value(("sales_history_fix.csv", content, "text/csv")).run()
     assert at.button(key="data_commit").disabled
     at.button(key="data_validate").click().run()
