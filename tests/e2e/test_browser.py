@@ -1,8 +1,9 @@
 """The app in a real browser: Debian's chromium driven by Playwright against `streamlit run app.py`.
 
-Starts the server on a free port against a fresh temporary SQLite database (so the first start seeds the
-demo company), opens every page, asserts that no exception is shown, and saves a screenshot per page
-under test-artifacts/screenshots/. Page timings go to test-artifacts/page_times.json.
+Starts the server on a free port against a private copy of the seeded demo database (the run's template,
+seeded once by ``ensure_ready`` as on a first start; bench/startup.py times a first start itself), opens every
+page in one browser, asserts that no exception is shown, and saves a screenshot per page under
+test-artifacts/screenshots/. Page timings go to test-artifacts/page_times.json.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,9 +70,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
 
 
 @pytest.fixture(scope="module")
-def server_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of the server's database (the server seeds it on its first start)."""
-    return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'sop.db'}"
+def server_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the server's database: its own copy of the seeded demo company (the walk below writes to it)."""
+    target = tmp_path_factory.mktemp("e2e") / "sop.db"
+    shutil.copyfile(demo_db_template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="module")
@@ -97,27 +102,43 @@ def server(tmp_path_factory: pytest.TempPathFactory, server_db: str) -> Iterator
         log.close()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the module's tests; each test opens its own context (cookies, storage and
+    Streamlit session of its own), as a fresh browser would."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@contextmanager
+def _new_page(browser: Any, height: int) -> Iterator[Any]:
+    """A page in a new browser context, closed afterwards."""
+    context = browser.new_context(viewport={"width": 1440, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def _wait_for_app(page, timeout_ms: int) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
 
 
-def test_every_page_renders_in_chromium(server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_every_page_renders_in_chromium(server: str, browser: Any) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        t0 = time.perf_counter()
-        page.goto(f"{server}/", wait_until="domcontentloaded")
-        _wait_for_app(page, 120_000)
-        times["first_start_s"] = round(time.perf_counter() - t0, 2)
-        for url_path, title in PAGES.items():
+    with _new_page(browser, 1000) as page:
+        for url_path, title in PAGES.items():  # the default page first: the server's first session
             t0 = time.perf_counter()
             page.goto(f"{server}/{url_path}", wait_until="domcontentloaded")
-            _wait_for_app(page, 60_000)
+            _wait_for_app(page, 60_000 if times else 120_000)
             page.wait_for_timeout(300)  # let charts paint
             times[url_path or "demand"] = round(time.perf_counter() - t0, 2)
             exceptions = page.get_by_test_id("stException")
@@ -126,7 +147,6 @@ def test_every_page_renders_in_chromium(server: str) -> None:
             assert heading.inner_text().strip().startswith(title), f"{url_path}: {heading.inner_text()!r}"
             assert page.get_by_text("Page not found").count() == 0, url_path
             page.screenshot(path=str(SHOTS / f"{url_path or 'demand'}.png"), full_page=True)
-        browser.close()
     (ARTIFACTS / "page_times.json").write_text(json.dumps(times, indent=2))
     print("page times (s):", times)  # recorded, not asserted: speed is measured in bench/
 
@@ -140,14 +160,10 @@ def _metric_value(page, label: str) -> str:
     return metric.first.get_by_test_id("stMetricValue").inner_text().strip()
 
 
-def test_what_if_slider_replans_in_the_browser(server: str) -> None:
+def test_what_if_slider_replans_in_the_browser(server: str, browser: Any) -> None:
     """Moving the demand slider re-runs only the what-if fragment and changes the revenue shown."""
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    with _new_page(browser, 1000) as page:
         page.goto(f"{server}/reconciliation", wait_until="domcontentloaded")
         _wait_for_app(page, 120_000)
         before = _metric_value(page, "Revenue")
@@ -172,7 +188,6 @@ def test_what_if_slider_replans_in_the_browser(server: str) -> None:
         assert thumb.input_value() == "3"
         assert page.get_by_test_id("stException").count() == 0
         page.screenshot(path=str(SHOTS / "reconciliation_slider.png"), full_page=True)
-        browser.close()
     times = json.loads((ARTIFACTS / "page_times.json").read_text()) if (ARTIFACTS / "page_times.json").exists() else {}
     times["slider_rerender_s"] = durations
     (ARTIFACTS / "page_times.json").write_text(json.dumps(times, indent=2))
@@ -240,10 +255,10 @@ def _edit_grid_cell(page, row: int, header: str, *, text: str | None = None, opt
     _wait_for_app(page, 60_000)
 
 
-def test_whole_cycle_walk_in_the_browser(server: str, server_db: str) -> None:
+def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: Any) -> None:
     """Review demand, save a scenario, promote it, sign off by every role, show the executive page in meeting mode."""
     import pandas as pd
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from pages import ui
     from sop_core.db.engine import make_engine
@@ -251,10 +266,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str) -> None:
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server_db)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1100})
-
+    with _new_page(browser, 1100) as page:
         # 1. demand review: the statistical forecast and consensus of the current cycle, then a +10 % promotion
         #    override on the total of its second month, saved with its reason
         page.goto(f"{server}/", wait_until="domcontentloaded")
@@ -330,5 +342,4 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str) -> None:
         page.get_by_text("What changed between two plans").evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(300)
         page.screenshot(path=str(SHOTS / "executive_meeting_mode_diff.png"))
-        browser.close()
     engine.dispose()
