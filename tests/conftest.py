@@ -51,15 +51,30 @@ def pg_schema_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _fresh_sqlite(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'test.db'}"
+@pytest.fixture(scope="session")
+def empty_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database migrated to head once per run; tests copy it."""
+    path = tmp_path_factory.mktemp("empty") / "empty.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    with eng.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    eng.dispose()
+    return path
+
+
+def _fresh_sqlite(template: Path, tmp_path: Path) -> str:
+    """A private copy of the empty database at head."""
+    target = tmp_path / "test.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite), pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database at schema head, once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        url = _fresh_sqlite(tmp_path)
+        url = _fresh_sqlite(request.getfixturevalue("empty_db_template"), tmp_path)
         eng = make_engine(url)
         upgrade(eng)
         eng.dispose()
@@ -86,9 +101,9 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(empty_db_template: Path, tmp_path: Path) -> Iterator[Engine]:
     """An empty SQLite database at schema head (for tests that need no PostgreSQL run)."""
-    eng = make_engine(_fresh_sqlite(tmp_path))
+    eng = make_engine(_fresh_sqlite(empty_db_template, tmp_path))
     upgrade(eng)
     yield eng
     eng.dispose()
