@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,51 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_URL = os.environ.get("SOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+#: Seeds the demo company into the SQLite file named by ``argv[1]``, as the app's first start does.
+_SEED_DEMO = """
+import sys
+from sqlalchemy import text
+from sop_core.db.engine import make_engine
+from sop_core.services.bootstrap import ensure_ready
+engine = make_engine(f"sqlite:///{sys.argv[1]}")
+ensure_ready(engine)
+with engine.connect() as conn:
+    conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+engine.dispose()
+"""
+_DEMO_SEEDING = pytest.StashKey[tuple[subprocess.Popen, Path]]()
+
+
+def _needs_demo(item: pytest.Item) -> bool:
+    return "demo_db_template" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that need the seeded demo database run after the others (a stable sort: each group keeps its
+    order), so that its seeding, started in a second process when collection ends, overlaps the others."""
+    items.sort(key=_needs_demo)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly or not any(_needs_demo(item) for item in session.items):
+        return
+    path = Path(tempfile.mkdtemp(prefix="sop-demo-")) / "demo.db"
+    with (path.parent / "seed.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", _SEED_DEMO, str(path)], cwd=ROOT, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT)
+    session.config.stash[_DEMO_SEEDING] = (proc, path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    seeding = config.stash.get(_DEMO_SEEDING, None)
+    if seeding is not None:
+        proc, path = seeding
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _pg_available() -> str | None:
@@ -110,16 +158,19 @@ def sqlite_engine(empty_db_template: Path, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo company seeded once per run into a SQLite file; tests copy it."""
-    from sop_core.services.bootstrap import ensure_ready
-
+def demo_db_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company seeded once per run into a SQLite file (by the process started when collection
+    ended); tests copy it."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    eng = make_engine(f"sqlite:///{path}")
-    ensure_ready(eng)
-    with eng.connect() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    eng.dispose()
+    seeding = request.config.stash.get(_DEMO_SEEDING, None)
+    if seeding is None:  # not started (collected another way): seed here
+        subprocess.run([sys.executable, "-c", _SEED_DEMO, str(path)], cwd=ROOT, check=True, timeout=600)
+        return path
+    proc, seeded = seeding
+    if proc.wait(timeout=600) != 0:
+        log = (seeded.parent / "seed.log").read_text(errors="replace")
+        pytest.fail(f"seeding the demo database failed (exit {proc.returncode}):\n{log[-4000:]}")
+    shutil.copyfile(seeded, path)
     return path
 
 
