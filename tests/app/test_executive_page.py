@@ -33,9 +33,12 @@ def shared_engine(shared_app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - po
     eng.dispose()
 
 
-def open_page(app_env: str, meeting: bool = False) -> AppTest:
+def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> AppTest:
+    """The page, opened from the default page; ``straight`` opens it alone (no sidebar: for a test that does
+    not use it, on a database of its own where the default page would be drawn from cold caches first)."""
     at = AppTest.from_file(app_env, default_timeout=90)
-    at.run()
+    if not straight:
+        at.run()
     if meeting:
         at.toggle(key="meeting_mode").set_value(True).run()
     at.switch_page("pages/executive_review.py").run()
@@ -50,7 +53,7 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     plan.promote(app_engine, sid, "dana")
     head = workflow.headline(app_engine, cycle_id)
 
-    at = open_page(app_env)
+    at = open_page(app_env, straight=True)
     assert at.title[0].value == "Executive review"
     assert any(c.value.startswith("Proposed plan **Board case** · plan version 1") for c in at.caption)
     shown = {m.label: (m.value, m.delta) for m in at.metric}

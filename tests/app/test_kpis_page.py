@@ -37,8 +37,7 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         engine.dispose()
 
     at = AppTest.from_file(app_env, default_timeout=120)
-    at.run()
-    at.switch_page("pages/kpis.py").run()
+    at.switch_page("pages/kpis.py").run()  # straight to the page: the default page is not needed here
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "KPIs"
 
