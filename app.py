@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import state
 from sop_core import config
 from sop_core.services import cycle as cycle_service
 from sop_core.services import users
+from views import state
 
 st.set_page_config(page_title="S&OP Studio", page_icon=":material/insights:", layout="wide")
 state.init()
 
+# Each page file is named after its URL path: a first request (or an AppTest switch before its first run) names
+# the page by its file, and the files live in views/, not pages/ (see README, Layout).
 PAGES = {
     "Prepare": [
-        st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+        st.Page("views/data.py", title="Data", icon=":material/database:", url_path="data"),
     ],
     "Review": [
         st.Page(
-            "pages/demand_review.py", title="Demand review", icon=":material/trending_up:", url_path="demand",
+            "views/demand.py", title="Demand review", icon=":material/trending_up:", url_path="demand",
             default=True,
         ),
-        st.Page("pages/supply_review.py", title="Supply review", icon=":material/factory:", url_path="supply"),
+        st.Page("views/supply.py", title="Supply review", icon=":material/factory:", url_path="supply"),
     ],
     "Decide": [
-        st.Page("pages/reconciliation.py", title="Reconciliation", icon=":material/tune:", url_path="reconciliation"),
+        st.Page("views/reconciliation.py", title="Reconciliation", icon=":material/tune:", url_path="reconciliation"),
         st.Page(
-            "pages/executive_review.py", title="Executive review", icon=":material/verified:", url_path="executive"
+            "views/executive.py", title="Executive review", icon=":material/verified:", url_path="executive"
         ),
     ],
     "Monitor": [
-        st.Page("pages/kpis.py", title="KPIs", icon=":material/monitoring:", url_path="kpis"),
+        st.Page("views/kpis.py", title="KPIs", icon=":material/monitoring:", url_path="kpis"),
     ],
 }
 

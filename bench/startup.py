@@ -29,12 +29,12 @@ from sop_core.services import demand  # noqa: E402
 from sop_core.services.bootstrap import ensure_ready  # noqa: E402
 
 PAGES = [
-    "pages/data.py",
-    "pages/demand_review.py",
-    "pages/supply_review.py",
-    "pages/reconciliation.py",
-    "pages/executive_review.py",
-    "pages/kpis.py",
+    "views/data.py",
+    "views/demand.py",
+    "views/supply.py",
+    "views/reconciliation.py",
+    "views/executive.py",
+    "views/kpis.py",
 ]
 
 

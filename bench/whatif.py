@@ -184,7 +184,7 @@ def bench_page() -> None:
         os.environ["SOP_AUTH"] = "off"
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page("pages/reconciliation.py").run()
+        at.switch_page("views/reconciliation.py").run()
         times = []
         for value in (5, 10, -5, 15, 0, 20, -10):
             t0 = time.perf_counter()

@@ -28,7 +28,7 @@ def _open(app_env: str, straight: bool = False) -> AppTest:
     at = AppTest.from_file(app_env, default_timeout=90)
     if not straight:
         at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from pages import ui
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
 from sop_core.services import demand
+from views import ui
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from pages import ui
 from sop_core.db.engine import make_engine
 from sop_core.services import workflow
+from views import ui
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env
 
     at = AppTest.from_file(shared_app_env, default_timeout=90)
     at.run()
-    at.switch_page("pages/executive_review.py").run()
+    at.switch_page("views/executive.py").run()
     assert not at.exception, [e.message for e in at.exception]
 
     captions = [c.value for c in at.caption]

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from pages import ui
 from sop_core import scenario as sc
 from sop_core.db.engine import make_engine
 from sop_core.services import plan, workflow
+from views import ui
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> Ap
         at.run()
     if meeting:
         at.toggle(key="meeting_mode").set_value(True).run()
-    at.switch_page("pages/executive_review.py").run()
+    at.switch_page("views/executive.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

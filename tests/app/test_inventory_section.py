@@ -15,9 +15,9 @@ from sop_core.services import supply as supply_service
 def _section_script() -> None:
     import os
 
-    from pages import inventory_section
     from sop_core.db.engine import make_engine
     from sop_core.services.cycle import list_cycles
+    from views import inventory_section
 
     engine = make_engine(os.environ["SOP_DATABASE_URL"])
     inventory_section.render(engine, list_cycles(engine)[0])

@@ -37,7 +37,7 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         engine.dispose()
 
     at = AppTest.from_file(app_env, default_timeout=120)
-    at.switch_page("pages/kpis.py").run()  # straight to the page: the default page is not needed here
+    at.switch_page("views/kpis.py").run()  # straight to the page: the default page is not needed here
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "KPIs"
 
@@ -91,7 +91,7 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
         frontier = supply_service.service_frontier(engine, cycle.id)
 
     at = AppTest.from_file(shared_app_env, default_timeout=180)
-    at.switch_page("pages/kpis.py").run()
+    at.switch_page("views/kpis.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "KPIs"
     assert "Inventory policy" in [h.value for h in at.subheader]

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from pages import ui
 from sop_core import scenario as sc
 from sop_core.db import plan_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, workflow
+from views import ui
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def shared_engine(shared_app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - po
 
 def open_page(app_env: str) -> AppTest:
     at = AppTest.from_file(app_env, default_timeout=90)
-    at.switch_page("pages/reconciliation.py").run()  # straight to the page (the default page is not needed)
+    at.switch_page("views/reconciliation.py").run()  # straight to the page (the default page is not needed)
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -196,7 +196,7 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
     sid, _ = plan.save_scenario(app_engine, cycle_id, "Mixed levers", levers, "dana", None)
     at = AppTest.from_file(app_env, default_timeout=90)
     at.session_state["scenario_id"] = sid
-    at.switch_page("pages/reconciliation.py").run()
+    at.switch_page("views/reconciliation.py").run()
     assert not at.exception, [e.message for e in at.exception]
     # the widgets show the first capacity change and the first window; the rest is listed as kept
     assert at.selectbox(key="capacity_resource").value == resources[0]
@@ -226,7 +226,7 @@ def _open_cycle(app_env: str, month: str, **session: object) -> AppTest:
     at.session_state["cycle_month"] = month
     for key, value in session.items():
         at.session_state[key] = value
-    at.switch_page("pages/reconciliation.py").run()
+    at.switch_page("views/reconciliation.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

@@ -19,7 +19,7 @@ from sop_core.services import supply as supply_service
 def supply_page(shared_app_env: str, shared_demo_url: str) -> tuple[AppTest, str]:
     """The page on the shared demo database: these tests only read it."""
     at = AppTest.from_file(shared_app_env, default_timeout=90)
-    at.switch_page("pages/supply_review.py").run()  # straight to the page: the default page is not needed here
+    at.switch_page("views/supply.py").run()  # straight to the page: the default page is not needed here
     assert not at.exception, [e.message for e in at.exception]
     return at, shared_demo_url
 

@@ -260,9 +260,9 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
     import pandas as pd
     from playwright.sync_api import expect
 
-    from pages import ui
     from sop_core.db.engine import make_engine
     from sop_core.services import demand, workflow
+    from views import ui
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server_db)

@@ -7,8 +7,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from pages import state, ui
 from sop_core.services import data as data_service
+from views import state, ui
 
 KEY_UPLOADS = "data_uploads"
 KEY_CHECK = "data_validation"  # {"signature": str, "issues": list[dict], "rows": int}

@@ -8,10 +8,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from pages import ui
 from sop_core import inventory
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo
+from views import ui
 
 SEGMENT_COLORS = {"A": ui.COLORS["forecast"], "B": ui.COLORS["scenario"], "C": "#64748b"}
 

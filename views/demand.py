@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state, ui
 from sop_core.services import demand
+from views import state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
 KEY_LEVEL, KEY_ITEM, KEY_STAMP = "demand_level", "demand_item", "demand_saved"

@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state, ui
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
+from views import state, ui
 
 st.title("KPIs")
 
@@ -196,7 +196,7 @@ if skus:
     )
 
 try:
-    from pages import inventory_section  # type: ignore[attr-defined]
+    from views import inventory_section  # type: ignore[attr-defined]
 except ImportError:
     inventory_section = None
 if inventory_section is not None:

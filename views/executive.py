@@ -11,10 +11,10 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state, ui
 from sop_core import diff as diff_math
 from sop_core import export
 from sop_core.services import plan, workflow
+from views import state, ui
 
 st.title("Executive review")
 

@@ -7,9 +7,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import state, ui
 from sop_core import scenario as sc
 from sop_core.services import demand, plan, workflow
+from views import state, ui
 
 st.title("Reconciliation")
 

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages import state, ui
 from sop_core.services import supply as supply_service
+from views import state, ui
 
 st.title("Supply review")
 
