@@ -4,6 +4,9 @@ Streamlit serves the files of a folder named ``pages/`` next to the main script 
 ``st.navigation`` has run once in the server: a first request to ``/kpis`` would then render the KPIs
 without the frame and, in team mode, without the sign-in. The page files live in ``views/`` for that
 reason; this test starts a server in team mode and opens ``/kpis`` before anything else.
+
+The server starts on a database file that does not exist yet (in a folder that does not exist either), as
+``make run`` does on a fresh machine: the first request creates it and seeds the demo company.
 """
 
 from __future__ import annotations
@@ -14,16 +17,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _wait_for_app, _wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_first_request_to_a_page_asks_to_sign_in_in_team_mode(demo_url: str, tmp_path: Path) -> None:
+def test_first_request_to_a_page_seeds_the_database_and_asks_to_sign_in(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
+    from sop_core import demo
+    from sop_core.db.engine import make_engine
+
+    database = tmp_path / "new" / "sop.db"
     port = _free_port()
-    env = {**os.environ, "SOP_DATABASE_URL": demo_url, "SOP_AUTH": "on"}
+    env = {**os.environ, "SOP_DATABASE_URL": f"sqlite:///{database}", "SOP_AUTH": "on"}
     with (tmp_path / "streamlit.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -37,7 +45,7 @@ def test_first_request_to_a_page_asks_to_sign_in_in_team_mode(demo_url: str, tmp
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 page.goto(f"{url}/kpis", wait_until="domcontentloaded")
-                _wait_for_app(page, 60_000)
+                _wait_for_app(page, 180_000)
                 headings = [h.strip() for h in page.locator("h1").all_inner_texts()]
                 body = page.locator("[data-testid='stMain']").inner_text()
                 browser.close()
@@ -46,3 +54,9 @@ def test_first_request_to_a_page_asks_to_sign_in_in_team_mode(demo_url: str, tmp
             proc.wait(timeout=10)
     assert headings[0] == "S&OP Studio — sign in", headings
     assert "KPIs" not in headings and "Fill rate" not in body
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        products = conn.execute(text("select count(*) from product")).scalar_one()
+        cycles = conn.execute(text("select count(*) from plan_cycle")).scalar_one()
+    engine.dispose()
+    assert (products, cycles) == (len(demo.generate()["product"]), 4)  # the demo company: its SKUs, its four cycles
