@@ -257,7 +257,7 @@ if diff is not None:
         if level == "period":
             table["period"] = table["period"].dt.strftime("%Y-%m")
         st.dataframe(table, hide_index=True, width="stretch", key="diff_table",
-                     column_config={c: st.column_config.NumberColumn(format="%.0f")
+                     column_config={c: st.column_config.NumberColumn(format="%,.0f")
                                     for c in table.columns if c not in ("family", "sku", "period")})
 
 # ---------------------------------------------------------------- plan by family and month
@@ -321,7 +321,7 @@ if not past.empty:
                "months", "planned_qty", "actual_qty", "volume_vs_plan", "planned_revenue", "actual_revenue",
                "actual_vs_plan", "result"]],
         hide_index=True, width="stretch", key="past_decisions",
-        column_config={c: st.column_config.NumberColumn(format="%.0f")
+        column_config={c: st.column_config.NumberColumn(format="%,.0f")
                        for c in ("planned_qty", "actual_qty", "planned_revenue", "actual_revenue")},
     )
 

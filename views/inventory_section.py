@@ -120,10 +120,10 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
             "lead_time_days": st.column_config.NumberColumn("L (days)", format="%.1f"),
             "lead_time_std_days": st.column_config.NumberColumn("σ_L (days)", format="%.1f"),
             "lt_source": st.column_config.TextColumn("Lead time from"),
-            "safety_stock": st.column_config.NumberColumn("Safety stock", format="%.0f"),
-            "reorder_point": st.column_config.NumberColumn("Reorder point", format="%.0f"),
-            "eoq": st.column_config.NumberColumn("EOQ", format="%.0f"),
-            "order_qty": st.column_config.NumberColumn("Order qty (≥ MOQ)", format="%.0f"),
+            "safety_stock": st.column_config.NumberColumn("Safety stock", format="%,.0f"),
+            "reorder_point": st.column_config.NumberColumn("Reorder point", format="%,.0f"),
+            "eoq": st.column_config.NumberColumn("EOQ", format="%,.0f"),
+            "order_qty": st.column_config.NumberColumn("Order qty (≥ MOQ)", format="%,.0f"),
         },  # fmt: skip
     )
     st.caption(
@@ -155,7 +155,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
     st.dataframe(
         wide,
         width="stretch",
-        column_config={c: st.column_config.NumberColumn(f"Class {c}", format="%.0f") for c in wide.columns},
+        column_config={c: st.column_config.NumberColumn(f"Class {c}", format="%,.0f") for c in wide.columns},
     )
 
     st.markdown("**Policy backtest** (the sales history replayed month by month, against the naive cover rule)")
@@ -178,9 +178,9 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
             "target": st.column_config.NumberColumn("Target fill rate", format="%.1f %%"),
             "fill_rate": st.column_config.NumberColumn("Achieved fill rate", format="%.1f %%"),
             "csl": st.column_config.NumberColumn("Cycle service level", format="%.1f %%"),
-            "avg_inventory_value": st.column_config.NumberColumn("Avg inventory", format="%.0f"),
+            "avg_inventory_value": st.column_config.NumberColumn("Avg inventory", format="%,.0f"),
             "naive_cover_months": st.column_config.NumberColumn("Naive cover k (months)", format="%.2f"),
-            "naive_inventory_value": st.column_config.NumberColumn("Naive inventory, same fill rate", format="%.0f"),
+            "naive_inventory_value": st.column_config.NumberColumn("Naive inventory, same fill rate", format="%,.0f"),
             "inventory_ratio": st.column_config.NumberColumn("Policy / naive", format="%.2f"),
         },
     )

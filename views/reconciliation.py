@@ -391,9 +391,9 @@ def what_if() -> None:
                 column_config={
                     "family": "Family",
                     "month": "Month",
-                    "demand_qty": st.column_config.NumberColumn("Demand", format="%.0f"),
-                    "served_qty": st.column_config.NumberColumn("Constrained supply", format="%.0f"),
-                    "shortage_qty": st.column_config.NumberColumn("Gap", format="%.0f"),
+                    "demand_qty": st.column_config.NumberColumn("Demand", format="%,.0f"),
+                    "served_qty": st.column_config.NumberColumn("Constrained supply", format="%,.0f"),
+                    "shortage_qty": st.column_config.NumberColumn("Gap", format="%,.0f"),
                     "fill": st.column_config.NumberColumn("Served", format="percent"),
                     "constraint": "Binding constraint",
                 },
@@ -439,10 +439,10 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "revenue": st.column_config.NumberColumn("Revenue", format="%.0f"),
-            "margin": st.column_config.NumberColumn("Margin", format="%.0f"),
+            "revenue": st.column_config.NumberColumn("Revenue", format="%,.0f"),
+            "margin": st.column_config.NumberColumn("Margin", format="%,.0f"),
             "margin_rate": st.column_config.NumberColumn("Margin %", format="percent"),
-            "inventory_value_end": st.column_config.NumberColumn("Inventory value", format="%.0f"),
+            "inventory_value_end": st.column_config.NumberColumn("Inventory value", format="%,.0f"),
             "fill_rate": st.column_config.NumberColumn("Fill rate", format="percent"),
         },
     )

@@ -249,10 +249,10 @@ else:
         width="stretch",
         column_config={
             "utilisation": st.column_config.NumberColumn("Utilisation", format="%.1f %%"),
-            "load_hours": st.column_config.NumberColumn("Load (h)", format="%.0f"),
-            "capacity_hours": st.column_config.NumberColumn("Capacity (h)", format="%.0f"),
-            "overtime_hours": st.column_config.NumberColumn("Overtime needed (h)", format="%.0f"),
-            "shortfall_hours": st.column_config.NumberColumn("Beyond overtime (h)", format="%.0f"),
+            "load_hours": st.column_config.NumberColumn("Load (h)", format="%,.0f"),
+            "capacity_hours": st.column_config.NumberColumn("Capacity (h)", format="%,.0f"),
+            "overtime_hours": st.column_config.NumberColumn("Overtime needed (h)", format="%,.0f"),
+            "shortfall_hours": st.column_config.NumberColumn("Beyond overtime (h)", format="%,.0f"),
             "top_skus": st.column_config.TextColumn("Top SKUs loading it", width="large"),
         },
     )
@@ -270,7 +270,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "load_hours": st.column_config.NumberColumn("Load (h)", format="%.0f"),
+            "load_hours": st.column_config.NumberColumn("Load (h)", format="%,.0f"),
             "share": st.column_config.ProgressColumn("Share", format="%.0f %%", min_value=0, max_value=100),
         },
     )
@@ -280,7 +280,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "quantity": st.column_config.NumberColumn("Planned units", format="%.0f"),
+            "quantity": st.column_config.NumberColumn("Planned units", format="%,.0f"),
             "load_hours": st.column_config.NumberColumn("Load (h)", format="%.1f"),
             "share": st.column_config.NumberColumn("Share", format="%.1f %%"),
         },
@@ -334,7 +334,7 @@ with st.expander("Projection table"):
     st.dataframe(
         proj.assign(month=proj["period"].dt.strftime("%Y-%m")).drop(columns=["period", "sku"]).set_index("month"),
         width="stretch",
-        column_config={"days_of_cover": st.column_config.NumberColumn("Days of cover", format="%.0f")},
+        column_config={"days_of_cover": st.column_config.NumberColumn("Days of cover", format="%,.0f")},
     )
 
 # ---- suppliers
@@ -351,8 +351,8 @@ SCORE_COLUMNS = {
     "otif": st.column_config.ProgressColumn("OTIF", format="%.1f %%", min_value=0, max_value=100),
     "lt_mean_days": st.column_config.NumberColumn("Lead time mean (d)", format="%.1f"),
     "lt_std_days": st.column_config.NumberColumn("Lead time σ (d)", format="%.1f"),
-    "lt_p50": st.column_config.NumberColumn("p50 (d)", format="%.0f"),
-    "lt_p90": st.column_config.NumberColumn("p90 (d)", format="%.0f"),
+    "lt_p50": st.column_config.NumberColumn("p50 (d)", format="%,.0f"),
+    "lt_p90": st.column_config.NumberColumn("p90 (d)", format="%,.0f"),
 }
 st.dataframe(card.assign(**percent), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
 st.caption(
@@ -406,7 +406,7 @@ else:
                 "orders": st.column_config.NumberColumn("Deliveries"),
                 "otif": st.column_config.NumberColumn("OTIF", format="%.1f %%"),
                 "lt_mean_days": st.column_config.NumberColumn("Lead time mean (d)", format="%.1f"),
-                "master_lead_time_days": st.column_config.NumberColumn("Master lead time (d)", format="%.0f"),
+                "master_lead_time_days": st.column_config.NumberColumn("Master lead time (d)", format="%,.0f"),
             },
         )
 with st.expander("All supplier items (worst OTIF first)"):
@@ -436,14 +436,14 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "projected_closing": st.column_config.NumberColumn("Projected stock", format="%.0f"),
-        "reorder_point": st.column_config.NumberColumn("Reorder point", format="%.0f"),
-        "quantity": st.column_config.NumberColumn("Order qty", format="%.0f"),
-        "lead_time_days": st.column_config.NumberColumn("Lead time (d)", format="%.0f"),
-        "order_value": st.column_config.NumberColumn("Value", format="%.0f"),
+        "projected_closing": st.column_config.NumberColumn("Projected stock", format="%,.0f"),
+        "reorder_point": st.column_config.NumberColumn("Reorder point", format="%,.0f"),
+        "quantity": st.column_config.NumberColumn("Order qty", format="%,.0f"),
+        "lead_time_days": st.column_config.NumberColumn("Lead time (d)", format="%,.0f"),
+        "order_value": st.column_config.NumberColumn("Value", format="%,.0f"),
         "supplier_otif": st.column_config.NumberColumn("Supplier OTIF", format="%.0f %%"),
         "alternate_otif": st.column_config.NumberColumn("Alternate OTIF", format="%.0f %%"),
-        "alternate_lead_time_days": st.column_config.NumberColumn("Alt. lead time (d)", format="%.0f"),
+        "alternate_lead_time_days": st.column_config.NumberColumn("Alt. lead time (d)", format="%,.0f"),
         "lead_time_diff_days": st.column_config.NumberColumn("Δ lead time (d)", format="%+.0f"),
         "unit_cost_diff": st.column_config.NumberColumn("Δ unit cost", format="%+.2f"),
         "cost_diff": st.column_config.NumberColumn("Δ order cost", format="%+.0f"),
