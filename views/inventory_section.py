@@ -189,7 +189,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         "Periodic review (R = 1 month), order-up-to S = seasonal forecast with trend over L + R (a mean forecast "
         "for mostly intermittent classes) + safety from the class's pooled empirical forecast errors (no normal "
         "assumption), using only data before each month; naive rule S = k × mean demand with k tuned to the same "
-        "fill rate. The safety stock learns from the errors of the warm-up's forecasts, and those made with less "
-        "than 24 months of history are mean forecasts that miss the season: their larger errors make the achieved "
-        "fill rate run above target when the history is short."
+        "fill rate. The safety stock learns from the errors of the warm-up's forecasts; those made from little "
+        "history (under 24 months: a mean forecast, without the season) miss by more than today's forecasts do, so "
+        "with a short history the achieved fill rate runs above target."
     )
