@@ -30,8 +30,9 @@ SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Rev
 
 def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
     """Everything the pack shows, read once."""
-    head = workflow.headline(engine, cycle_id)
-    table = plan.plan_table(engine, cycle_id)
+    current = plan.current_plan(engine, cycle_id)
+    head = workflow.headline(engine, cycle_id, current=current)
+    table = plan.plan_table(engine, cycle_id, current=current)
     try:
         diff = workflow.plan_diff(engine, (cycle_id, None))
     except workflow.WorkflowError:
@@ -41,13 +42,13 @@ def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
         "label": label,
         "headline": head,
         "table": table,
-        "capacity": workflow.capacity_table(engine, cycle_id),
+        "capacity": workflow.capacity_table(engine, cycle_id, current=current),
         "scenarios": plan.list_scenarios(engine, cycle_id),
         "diff": diff,
         "decisions": workflow.decisions(engine, cycle_id),
         "past": workflow.past_decisions(engine, cycle_id),
         "signoff": plan.signoff_status(engine, cycle_id),
-        "risks": workflow.risks_opportunities(engine, cycle_id),
+        "risks": workflow.risks_opportunities(engine, cycle_id, current=current),
     }
 
 

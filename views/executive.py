@@ -106,7 +106,8 @@ def new_version() -> None:
 
 
 try:
-    head = workflow.headline(engine, cycle.id)
+    current = plan.current_plan(engine, cycle.id)  # once: the headline, the risks and the table all show it
+    head = workflow.headline(engine, cycle.id, current=current)
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
@@ -184,7 +185,7 @@ if has_last:
 
 # ---------------------------------------------------------------- risks and opportunities
 st.subheader("Top risks and opportunities")
-ro = workflow.risks_opportunities(engine, cycle.id)
+ro = workflow.risks_opportunities(engine, cycle.id, current=current)
 c_risk, c_opp = st.columns(2)
 with c_risk:
     st.markdown("**Risks**")
@@ -262,7 +263,7 @@ if diff is not None:
 
 # ---------------------------------------------------------------- plan by family and month
 st.subheader("By family and month")
-table = plan.plan_table(engine, cycle.id)
+table = plan.plan_table(engine, cycle.id, current=current)
 measure = st.radio("Show", list(MEASURES), horizontal=True, key="exec_measure", format_func=MEASURES.get)
 grid = table.assign(month=table["period"].dt.strftime("%Y-%m")).pivot(index="family", columns="month", values=measure)
 st.dataframe(

@@ -429,8 +429,15 @@ def plan_lines(engine: Engine, cycle_id: int) -> pd.DataFrame:
         return plan_repo.plan_lines(s, cycle_id, cyc.plan_version)
 
 
-def _current_plan(engine: Engine, cycle_id: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Facts about the current plan and its lines per SKU × period with ``family`` (proposed or baseline)."""
+#: The cycle's current plan: facts about it and its lines (see :func:`current_plan`).
+CurrentPlan = tuple[dict[str, Any], pd.DataFrame]
+
+
+def current_plan(engine: Engine, cycle_id: int) -> CurrentPlan:
+    """Facts about the current plan and its lines per SKU × period with ``family`` (proposed or baseline).
+
+    Without a proposed plan this evaluates the baseline, the costly part of the executive figures: a
+    caller that shows several of them computes it once and hands it to each as ``current``."""
     with session_scope(engine) as s:
         cyc = _get_cycle(s, cycle_id)
         version = cyc.plan_version
@@ -450,7 +457,7 @@ def _current_plan(engine: Engine, cycle_id: int) -> tuple[dict[str, Any], pd.Dat
     return info, result.lines
 
 
-def plan_summary(engine: Engine, cycle_id: int) -> dict[str, Any]:
+def plan_summary(engine: Engine, cycle_id: int, *, current: CurrentPlan | None = None) -> dict[str, Any]:
     """Headline figures of the cycle's proposed plan, or of the baseline when nothing was promoted.
 
     Returns:
@@ -459,9 +466,11 @@ def plan_summary(engine: Engine, cycle_id: int) -> dict[str, Any]:
         proposed plan: the KPIs computed from the same evaluation that wrote its lines), and
         ``budget_revenue`` (Σ budget revenue over the horizon's budgeted months, None when there is
         no budget), ``budget_months``, ``plan_revenue_budget_months`` (plan revenue over those same
-        months) and ``budget_gap`` = plan − budget over those months.
+        months) and ``budget_gap`` = plan − budget over those months. ``current``: the cycle's
+        :func:`current_plan`, when the caller has it already.
     """
-    info, lines = _current_plan(engine, cycle_id)
+    info, lines = current if current is not None else current_plan(engine, cycle_id)
+    info = dict(info)
     kpis = dict(info.pop("kpis") or {})
     if "revenue" not in kpis:
         # plan lines without a stored evaluation (written by another planner): what the lines tell
@@ -493,10 +502,11 @@ def plan_summary(engine: Engine, cycle_id: int) -> dict[str, Any]:
     return summary
 
 
-def plan_table(engine: Engine, cycle_id: int) -> pd.DataFrame:
+def plan_table(engine: Engine, cycle_id: int, *, current: CurrentPlan | None = None) -> pd.DataFrame:
     """The current plan (proposed or baseline) by family and month:
-    ``family, period, demand_qty, supply_qty, inventory_qty, revenue, cost, margin, budget_revenue``."""
-    _info, lines = _current_plan(engine, cycle_id)
+    ``family, period, demand_qty, supply_qty, inventory_qty, revenue, cost, margin, budget_revenue``
+    (``current``: the cycle's :func:`current_plan`, when the caller has it already)."""
+    _info, lines = current if current is not None else current_plan(engine, cycle_id)
     cols = ["demand_qty", "supply_qty", "inventory_qty", "revenue", "cost"]
     table = sc.by_family_period(lines[["family", "period", *cols]])
     first, last = table["period"].min(), table["period"].max()

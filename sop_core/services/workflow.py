@@ -1187,11 +1187,11 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- executive headline
-def capacity_table(engine: Engine, cycle_id: int) -> pd.DataFrame:
+def capacity_table(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> pd.DataFrame:
     """Rough-cut capacity of the current plan (:func:`sop_core.supply.rough_cut_capacity` on the plan's
     supply of routed SKUs): ``resource, period, load_hours, capacity_hours, utilisation,
-    shortfall_hours, status`` per resource and month."""
-    _info, lines = plan._current_plan(engine, cycle_id)
+    shortfall_hours, status`` per resource and month (``current``: :func:`plan.current_plan`, if known)."""
+    _info, lines = current if current is not None else plan.current_plan(engine, cycle_id)
     with session_scope(engine) as s:
         routing = repo.read_frame(s, m.Routing)
         resources = repo.read_frame(s, m.Resource)
@@ -1202,10 +1202,10 @@ def capacity_table(engine: Engine, cycle_id: int) -> pd.DataFrame:
     return supply_math.rough_cut_capacity(plan_qty, routing, resources)[cols]
 
 
-def capacity_risks(engine: Engine, cycle_id: int) -> pd.DataFrame:
+def capacity_risks(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> pd.DataFrame:
     """Resource-months of the current plan whose load exceeds regular capacity (rows of
     :func:`capacity_table` with status ``bottleneck``)."""
-    out = capacity_table(engine, cycle_id)
+    out = capacity_table(engine, cycle_id, current=current)
     return out[out["status"] == "bottleneck"].reset_index(drop=True)
 
 
@@ -1251,7 +1251,7 @@ def budget_margin(lines: pd.DataFrame, budget: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def headline(engine: Engine, cycle_id: int) -> dict[str, Any]:
+def headline(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> dict[str, Any]:
     """The executive headline figures of the cycle's current plan.
 
     Returns:
@@ -1261,13 +1261,16 @@ def headline(engine: Engine, cycle_id: int) -> dict[str, Any]:
         ``budget_gap``), the margin against the margin budget over the horizon's family-months that
         have one (:func:`budget_margin`: ``budget_margin``, ``margin_budget_months``,
         ``plan_margin_budget_months``, ``margin_vs_budget``), ``capacity_risks`` (number of
-        resource-months over regular capacity), ``frozen`` and ``state``.
+        resource-months over regular capacity), ``frozen`` and ``state``. ``current``: the cycle's
+        :func:`sop_core.services.plan.current_plan`, when the caller has it already (computed once otherwise).
     """
-    summary = plan.plan_summary(engine, cycle_id)
+    if current is None:
+        current = plan.current_plan(engine, cycle_id)
+    summary = plan.plan_summary(engine, cycle_id, current=current)
     out = dict(summary)
     out["revenue_vs_budget"] = summary.get("budget_gap")
     out.update(last_plan_label=None, revenue_vs_last_plan=None, margin_vs_last_plan=None)
-    _info, lines = plan._current_plan(engine, cycle_id)
+    _info, lines = current
     with session_scope(engine) as s:
         budget = plan_repo.budget(s, summary["first_period"], summary["last_period"])
     out.update(budget_margin(lines, budget))
@@ -1285,7 +1288,7 @@ def headline(engine: Engine, cycle_id: int) -> dict[str, Any]:
         out["margin_vs_last_plan"] = float(
             (now["revenue"].sum() - now["cost"].sum()) - (was["revenue"].sum() - was["cost"].sum())
         )
-    out["capacity_risks"] = len(capacity_risks(engine, cycle_id))
+    out["capacity_risks"] = len(capacity_risks(engine, cycle_id, current=current))
     with session_scope(engine) as s:
         cyc = _cycle_row(s, cycle_id)
         out["state"] = cyc.status
@@ -1293,11 +1296,16 @@ def headline(engine: Engine, cycle_id: int) -> dict[str, Any]:
     return out
 
 
-def risks_opportunities(engine: Engine, cycle_id: int, n: int = 5) -> dict[str, pd.DataFrame]:
+def risks_opportunities(
+    engine: Engine, cycle_id: int, n: int = 5, *, current: plan.CurrentPlan | None = None
+) -> dict[str, pd.DataFrame]:
     """Top risks and opportunities by family: ``risks`` = families with the largest lost sales
     (unserved demand × price) or revenue below budget; ``opportunities`` = families with revenue
-    above budget or the largest growth vs the last signed plan. Columns: ``family, kind, value, text``."""
-    table = plan.plan_table(engine, cycle_id)
+    above budget or the largest growth vs the last signed plan. Columns: ``family, kind, value, text``
+    (``current``: the cycle's :func:`sop_core.services.plan.current_plan`, when the caller has it already)."""
+    if current is None:
+        current = plan.current_plan(engine, cycle_id)
+    table = plan.plan_table(engine, cycle_id, current=current)
     fam = table.groupby("family", as_index=False)[["revenue", "budget_revenue", "demand_qty"]].sum(min_count=1)
     fam["gap"] = fam["revenue"] - fam["budget_revenue"]
     rows_r, rows_o = [], []
@@ -1308,7 +1316,7 @@ def risks_opportunities(engine: Engine, cycle_id: int, n: int = 5) -> dict[str, 
         elif pd.notna(r.gap) and r.gap > 0:
             rows_o.append({"family": r.family, "kind": "above budget", "value": float(r.gap),
                            "text": f"{r.family}: plan above budget"})
-    risks = capacity_risks(engine, cycle_id)
+    risks = capacity_risks(engine, cycle_id, current=current)
     risks = risks.assign(over_hours=risks["load_hours"] - risks["capacity_hours"])
     by_resource = risks.groupby("resource", as_index=False).agg(
         months=("period", "size"), over_hours=("over_hours", "sum"), shortfall_hours=("shortfall_hours", "sum"))
