@@ -1323,7 +1323,7 @@ def risks_opportunities(
     for r in by_resource.itertuples(index=False):
         beyond = f", {r.shortfall_hours:,.0f} h beyond overtime" if r.shortfall_hours > 0 else ", within overtime"
         rows_r.append({"family": "", "kind": "capacity", "value": -float(r.over_hours),
-                       "text": f"{r.resource}: {r.months} months over regular capacity, "
+                       "text": f"{r.resource}: {r.months} month{'s' if r.months != 1 else ''} over regular capacity, "
                                f"{r.over_hours:,.0f} h above it{beyond}"})
     cols = ["family", "kind", "value", "text"]
     risk = pd.DataFrame(rows_r, columns=cols).sort_values("value").head(n).reset_index(drop=True)

@@ -1,0 +1,43 @@
+"""Top risks and opportunities of the executive review on the demo company, recomputed from the capacity and
+plan tables they summarise; and the figures are the same whether the current plan is handed in or not."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from sop_core.services import plan, workflow
+
+
+def test_risks_and_opportunities_summarise_capacity_and_budget(demo_engine: Engine) -> None:
+    cycle = workflow.current_cycle(demo_engine)
+    current = plan.current_plan(demo_engine, cycle.id)
+    out = workflow.risks_opportunities(demo_engine, cycle.id, current=current)
+    # capacity: per resource, the months above regular capacity and the hours above it
+    hot = workflow.capacity_risks(demo_engine, cycle.id, current=current)
+    over = (hot["load_hours"] - hot["capacity_hours"]).groupby(hot["resource"]).sum()
+    months = hot.groupby("resource").size()
+    capacity = out["risks"][out["risks"]["kind"] == "capacity"]
+    for row in capacity.itertuples(index=False):
+        resource = row.text.split(":")[0]
+        assert row.value == -over[resource]
+        unit = "month" if months[resource] == 1 else "months"
+        assert row.text.startswith(f"{resource}: {months[resource]} {unit} over regular capacity, "
+                                   f"{over[resource]:,.0f} h above it")
+    assert (months == 1).any() and "ULM-SMA: 1 month over" in " ".join(capacity["text"])
+    # opportunities: families whose plan revenue is above budget, the largest gaps first
+    table = plan.plan_table(demo_engine, cycle.id, current=current)
+    fam = table.groupby("family")[["revenue", "budget_revenue"]].sum(min_count=1)
+    gap = (fam["revenue"] - fam["budget_revenue"]).dropna()
+    top = gap[gap > 0].sort_values(ascending=False).head(5)
+    assert out["opportunities"]["family"].tolist() == top.index.tolist()
+    assert out["opportunities"]["value"].tolist() == top.tolist()
+
+
+def test_figures_are_the_same_with_the_current_plan_handed_in(demo_engine: Engine) -> None:
+    cycle = workflow.current_cycle(demo_engine)
+    current = plan.current_plan(demo_engine, cycle.id)
+    assert workflow.headline(demo_engine, cycle.id, current=current) == workflow.headline(demo_engine, cycle.id)
+    pd.testing.assert_frame_equal(plan.plan_table(demo_engine, cycle.id, current=current),
+                                  plan.plan_table(demo_engine, cycle.id))
+    assert current[0]["source"] == "baseline"  # the demo's open cycle has no promoted plan: the costly case
