@@ -83,10 +83,11 @@ def _fmt(value: Any, kind: str) -> str:
 
 
 # --------------------------------------------------------------------------- Excel
-def excel_pack(engine: Engine, cycle_id: int) -> bytes:
+def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -> bytes:
     """The meeting pack as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a header
-    row, number formats, frozen panes and fitted column widths."""
-    data = _collect(engine, cycle_id)
+    row, number formats, frozen panes and fitted column widths (``data``: what :func:`meeting_files`
+    read already)."""
+    data = data if data is not None else _collect(engine, cycle_id)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
         book = writer.book
@@ -208,12 +209,13 @@ def revenue_png(table: pd.DataFrame) -> io.BytesIO:
     return _png(fig)
 
 
-def deck(engine: Engine, cycle_id: int) -> bytes:
-    """The executive deck as .pptx bytes: the slides of :data:`SLIDES` (charts as PNG images)."""
+def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -> bytes:
+    """The executive deck as .pptx bytes: the slides of :data:`SLIDES` (charts as PNG images; ``data``:
+    what :func:`meeting_files` read already)."""
     from pptx import Presentation
     from pptx.util import Inches, Pt
 
-    data = _collect(engine, cycle_id)
+    data = data if data is not None else _collect(engine, cycle_id)
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
 
@@ -267,3 +269,9 @@ def deck(engine: Engine, cycle_id: int) -> bytes:
     prs.save(buf)
     log.info("deck of cycle %s: %d slides", data["label"], len(prs.slides))
     return buf.getvalue()
+
+
+def meeting_files(engine: Engine, cycle_id: int) -> tuple[bytes, bytes]:
+    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle, from one read of what they show."""
+    data = _collect(engine, cycle_id)
+    return excel_pack(engine, cycle_id, data=data), deck(engine, cycle_id, data=data)

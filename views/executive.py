@@ -373,11 +373,7 @@ if not meeting:
 st.subheader("Meeting pack")
 if st.button("Prepare the meeting pack and deck", key="prepare_exports"):
     with st.spinner("Building the Excel pack and the deck…"):
-        st.session_state["exec_exports"] = (
-            cycle.id,
-            export.excel_pack(engine, cycle.id),
-            export.deck(engine, cycle.id),
-        )
+        st.session_state["exec_exports"] = (cycle.id, *export.meeting_files(engine, cycle.id))
 ready = st.session_state.get("exec_exports")
 if ready and ready[0] == cycle.id:
     c1, c2 = st.columns(2)

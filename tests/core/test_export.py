@@ -64,3 +64,14 @@ def test_cli_export_writes_the_file(demo_url: str, tmp_path: Path, monkeypatch: 
     else:
         assert len(pptx.Presentation(str(out)).slides) == 7
     assert cli.main(["export", "--out", str(tmp_path / "pack.csv")]) == 1
+
+
+def test_meeting_files_are_the_pack_and_the_deck_from_one_read(demo_engine: Engine) -> None:
+    cycle = workflow.cycle_by_month(demo_engine, "2026-11")
+    pack, deck = export.meeting_files(demo_engine, cycle.id)
+    book = openpyxl.load_workbook(io.BytesIO(pack))
+    alone = openpyxl.load_workbook(io.BytesIO(export.excel_pack(demo_engine, cycle.id)))
+    assert book.sheetnames == alone.sheetnames
+    for name in book.sheetnames:  # the same cells as the pack built on its own
+        assert list(book[name].values) == list(alone[name].values), name
+    assert [s.shapes.title.text for s in pptx.Presentation(io.BytesIO(deck)).slides] == list(export.SLIDES)
