@@ -72,6 +72,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sop_core import inventory
+from sop_core.inventory import normal_loss
+
 log = logging.getLogger(__name__)
 
 #: Mean days per month (365.25 / 12), for days of cover.
@@ -89,9 +92,12 @@ KPI_LABELS: dict[str, str] = {
     "inventory_value_end": "Inventory value (end)",
     "inventory_value_avg": "Inventory value (average)",
     "days_of_cover": "Days of cover (end)",
-    "fill_rate": "Fill rate",
+    "fill_rate": "Fill rate (plan)",
+    "expected_fill_rate": "Expected fill rate (with forecast error)",
     "stockout_units": "Stockout units",
     "shortage_cost": "Shortage cost (lost margin)",
+    "safety_stock_units": "Safety stock (units)",
+    "safety_stock_value": "Safety stock value",
     "demand_units": "Demand units",
     "served_units": "Served units",
     "supply_units": "Supply units",
@@ -108,8 +114,11 @@ KPI_KIND: dict[str, Literal["money", "qty", "share"]] = {
     "inventory_value_avg": "money",
     "days_of_cover": "qty",
     "fill_rate": "share",
+    "expected_fill_rate": "share",
     "stockout_units": "qty",
     "shortage_cost": "money",
+    "safety_stock_units": "qty",
+    "safety_stock_value": "money",
     "demand_units": "qty",
     "served_units": "qty",
     "supply_units": "qty",
@@ -128,10 +137,28 @@ LINE_COLUMNS = [
     "shortage_qty",
     "inventory_qty",
     "inventory_value",
+    "safety_stock_qty",
+    "expected_shortage_qty",
     "revenue",
     "cogs",
     "holding_cost",
+    "overtime_cost",
+    "sourcing_premium",
     "cost",
+]
+
+
+#: Columns of :attr:`ScenarioInputs.policy` (the safety-stock inputs per SKU).
+POLICY_INPUT_COLUMNS = [
+    "sku",
+    "demand_mean",
+    "demand_std",
+    "lead_time_months",
+    "lead_time_std_months",
+    "review_months",
+    "service_level",
+    "safety_stock",
+    "bought",
 ]
 
 
@@ -162,19 +189,25 @@ class Levers:
         demand_to: last month (``YYYY-MM``) the demand changes apply to; "" = to the end.
         price_change_pct: change of every unit price [%].
         price_elasticity: demand response to the price change (e): demand × (1 + price change)^e;
-            0 = demand does not react, −1.5 = typical for consumer durables.
+            None = each family's own-price elasticity learned from the sales history
+            (:attr:`ScenarioInputs.elasticities`, 0 where none could be learned); a number = that elasticity
+            for every family (0 = demand does not react, −1.5 = typical for consumer durables).
         cost_change_pct: change of every unit cost [%] (material or purchase price inflation).
-        cover_months: target end-of-month stock in months of next month's demand (c); with capacity
-            data it is a soft safety-stock target of the constrained plan.
+        cover_months: extra end-of-month stock above the safety stock, in months of next month's
+            demand (c); 0 = the safety stock alone (the inventory policy of the Supply review).
         frozen_periods: months at the start of the horizon in which only open orders arrive
             (no new production can be planned inside the lead time).
         capacity_changes: change of the regular capacity per resource [%], e.g. {"ULM-ESP": -20}.
         overtime_allowed: False = no overtime on any resource.
         overtime_cost_change_pct: change of every overtime rate [%].
         supplier_disruptions: supplier → ``[first month, last month]`` (``YYYY-MM``) it delivers nothing.
-        lead_time_change_days: change of every supplier lead time [days] (+14 = two weeks longer).
-        service_level: fill-rate target per family and sourcing (share 0..1, 0 = none): the
-            constrained plan pays overtime and alternate suppliers before falling short of it.
+        lead_time_change_days: change of every supplier lead time [days] (+14 = two weeks longer): later
+            first arrivals of new orders, and more safety stock of the bought SKUs (L in the formula).
+        fill_rate_target: fill-rate target of every SKU (share of its demand served from stock over the
+            horizon, 0..1, 0 = none): the constrained plan pays overtime and alternate suppliers before
+            falling short of it.
+        cycle_service_level: every SKU's safety-stock target as a cycle service level (the probability of
+            no stockout in a replenishment cycle, share in [0.5, 1)); 0 = each product's own target.
     """
 
     demand_change_pct: float = 0.0
@@ -183,16 +216,17 @@ class Levers:
     demand_from: str = ""
     demand_to: str = ""
     price_change_pct: float = 0.0
-    price_elasticity: float = 0.0
+    price_elasticity: float | None = None
     cost_change_pct: float = 0.0
-    cover_months: float = 1.0
+    cover_months: float = 0.0
     frozen_periods: int = 1
     capacity_changes: dict[str, float] = field(default_factory=dict)
     overtime_allowed: bool = True
     overtime_cost_change_pct: float = 0.0
     supplier_disruptions: dict[str, list[str]] = field(default_factory=dict)
     lead_time_change_days: float = 0.0
-    service_level: float = 0.0
+    fill_rate_target: float = 0.0
+    cycle_service_level: float = 0.0
 
     def __post_init__(self) -> None:
         # normalise types (ints from JSON or sliders → float) and own private copies of the dicts
@@ -208,6 +242,8 @@ class Levers:
                 value = int(value)
             elif f.name == "overtime_allowed":
                 value = bool(value)
+            elif f.name == "price_elasticity" and value is None:
+                pass
             else:
                 value = float(value)
             object.__setattr__(self, f.name, value)
@@ -223,8 +259,15 @@ class Levers:
             raise ScenarioInputError(f"lever cover_months: {self.cover_months} must be ≥ 0")
         if self.frozen_periods < 0:
             raise ScenarioInputError(f"lever frozen_periods: {self.frozen_periods} must be ≥ 0")
-        if not 0 <= self.service_level < 1:
-            raise ScenarioInputError(f"lever service_level: {self.service_level} must be a share in [0, 1)")
+        if not 0 <= self.fill_rate_target < 1:
+            raise ScenarioInputError(f"lever fill_rate_target: {self.fill_rate_target} must be a share in [0, 1)")
+        if self.cycle_service_level and not 0.5 <= self.cycle_service_level < 1:
+            raise ScenarioInputError(
+                f"lever cycle_service_level: {self.cycle_service_level} must be 0 (each product's own target) "
+                "or a share in [0.5, 1)"
+            )
+        if self.price_elasticity is not None and not math.isfinite(self.price_elasticity):
+            raise ScenarioInputError("lever price_elasticity must be finite (or None = learned per family)")
         if not math.isfinite(self.lead_time_change_days):
             raise ScenarioInputError("lever lead_time_change_days must be finite")
         if self.demand_from and self.demand_to and self.demand_from > self.demand_to:
@@ -252,6 +295,8 @@ class Levers:
             ScenarioInputError: on an unknown lever name or a value out of range.
         """
         data = dict(data or {})
+        if "service_level" in data:  # the fill-rate target's name before it had its own
+            data.setdefault("fill_rate_target", data.pop("service_level"))
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -293,8 +338,16 @@ class ScenarioInputs:
             h/month, currency/h].
         supplier_items: ``supplier, sku, lead_time_days, unit_cost, priority`` [days, currency/unit,
             1 = preferred].
-        level: the constrained plan's item: ``family`` (family × make/buy, the default, then split
-            over the SKUs by the rule) or ``sku`` (one item per SKU, no split).
+        policy: ``sku, demand_mean, demand_std, lead_time_months, lead_time_std_months, review_months,
+            service_level, safety_stock, bought`` — the safety-stock inputs of the Supply review's inventory
+            policy (:func:`sop_core.services.supply.inventory_policy`) [units/month, units/month, months,
+            months, months, cycle service level share, units, bool: lead time is a supplier's]; optional:
+            without it the safety stock is 0.
+        elasticities: family → own-price elasticity learned from the sales history (used when
+            ``Levers.price_elasticity`` is None; families without one do not react to price).
+        level: the constrained plan's item: ``sku`` (one item per SKU, the default: the split of supply
+            to SKUs is part of the optimisation) or ``family`` (family × make/buy, then split over the SKUs
+            in proportion to their need; coarser and faster, for very large plans).
     """
 
     demand: pd.DataFrame
@@ -311,7 +364,9 @@ class ScenarioInputs:
         default_factory=lambda: pd.DataFrame(columns=["supplier", "sku", "lead_time_days", "unit_cost", "priority"])
     )
 
-    level: Literal["family", "sku"] = "family"
+    policy: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POLICY_INPUT_COLUMNS))
+    elasticities: dict[str, float] = field(default_factory=dict)
+    level: Literal["family", "sku"] = "sku"
 
     @cached_property
     def grid(self) -> _Grid:
@@ -336,6 +391,8 @@ class ScenarioInputs:
         ):
             digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
             digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(self.policy, index=False).to_numpy().tobytes())
+        digest.update(json.dumps(self.elasticities, sort_keys=True).encode())
         digest.update(self.level.encode())
         return digest.hexdigest()
 
@@ -361,6 +418,13 @@ class ScenarioResult:
     lines: pd.DataFrame
     kpis: dict[str, float]
     balance: Any = None  # sop_core.balance.BalanceResult of the constrained plan, None for the rule
+    #: new buys per SKU, supplier and month of the constrained plan: ``sku, supplier, period, qty`` [units]
+    purchases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "supplier", "period", "qty"]))
+
+    @property
+    def supplier_units(self) -> pd.Series:
+        """Units bought from each supplier over the horizon (new buys of the constrained plan)."""
+        return self.purchases.groupby("supplier")["qty"].sum() if not self.purchases.empty else pd.Series(dtype=float)
 
 
 def _require(frame: pd.DataFrame, name: str, columns: list[str]) -> None:
@@ -429,7 +493,17 @@ def _build_grid(inputs: ScenarioInputs) -> _Grid:
     )
 
 
-def _adjusted(g: _Grid, levers: Levers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def elasticity_per_sku(g: _Grid, levers: Levers, elasticities: dict[str, float]) -> np.ndarray:
+    """The own-price elasticity each SKU's demand reacts with: the lever's value for every SKU, or (lever
+    None) its family's learned elasticity, 0 where none is known."""
+    if levers.price_elasticity is not None:
+        return np.full(len(g.skus), levers.price_elasticity)
+    return pd.Series(g.families).map(elasticities).fillna(0.0).to_numpy(float)
+
+
+def _adjusted(
+    g: _Grid, levers: Levers, elasticities: dict[str, float] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lever-adjusted demand [units], unit price and unit cost [currency/unit]."""
     n, n_t = g.demand.shape
     factor = np.full(n, (1.0 + levers.demand_change_pct / 100.0))
@@ -456,8 +530,8 @@ def _adjusted(g: _Grid, levers: Levers) -> tuple[np.ndarray, np.ndarray, np.ndar
         in_range &= months <= levers.demand_to
     # the price change holds for the whole horizon, so its elasticity effect does too
     full = factor[:, None] * in_range[None, :] + (~in_range)[None, :] * 1.0
-    if levers.price_elasticity:
-        full = full * price_factor**levers.price_elasticity
+    if levers.price_change_pct:
+        full = full * (price_factor ** elasticity_per_sku(g, levers, elasticities or {}))[:, None]
     demand = g.demand * full
     return demand, g.unit_price * price_factor, g.unit_cost * (1.0 + levers.cost_change_pct / 100.0)
 
@@ -501,9 +575,10 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
         result = _evaluate_constrained(base, levers)
     else:
         g = base.grid
-        demand, price, unit_cost = _adjusted(g, levers)
-        production, served, inventory = _rule(g, demand, levers, None)
-        result = _result(g, levers, demand, price, unit_cost, production, served, inventory, {}, None)
+        demand, price, unit_cost = _adjusted(g, levers, base.elasticities)
+        target = safety_stock_targets(base, levers, demand)
+        production, served, inventory = _rule(g, demand, levers, target, None)
+        result = _result(base, levers, demand, price, unit_cost, production, served, inventory, {}, None)
     if len(cache) >= 16:  # the inputs may be shared between sessions: drop the oldest, tolerate races
         try:
             cache.pop(next(iter(cache)))
@@ -513,8 +588,68 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     return result
 
 
+def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each SKU's safety stock under the levers [units] and the spread of its demand over the protection
+    interval L + R [units], from the inventory policy of the Supply review (``base.policy``).
+
+    Formula (the one of :func:`sop_core.inventory.safety_stock`, Chopra & Meindl §12.4):
+    ``SS = z(CSL) · sqrt((L + R)·σ_d² + d̄²·σ_L²)`` with
+
+    * CSL = ``levers.cycle_service_level`` when set, else the product's own target;
+    * L = the policy's lead time + ``levers.lead_time_change_days`` / 30.4375 for SKUs whose lead time is a
+      supplier's (``bought``), never below 0; made SKUs keep theirs;
+    * d̄ and σ_d × the SKU's demand change (its adjusted ÷ base demand over the horizon): a demand push raises
+      the level and the spread alike.
+
+    Items whose policy safety stock is not the normal formula's (intermittent items take the empirical one)
+    keep their policy value scaled by the formula's ratio (new ÷ policy levers). With every lever at its
+    default the result is the policy's safety stock exactly. SKUs without a policy row get 0.
+
+    Returns:
+        ``(safety_stock, sigma)``, one value per SKU of ``base.grid``.
+    """
+    g = base.grid
+    n = len(g.skus)
+    if base.policy.empty:
+        return np.zeros(n), np.zeros(n)
+    pol = base.policy.assign(sku=base.policy["sku"].astype(str)).drop_duplicates("sku", keep="last")
+    p = pol.set_index("sku").reindex(g.skus)
+    known = p["demand_mean"].notna().to_numpy()
+    d = p["demand_mean"].fillna(0.0).to_numpy(float).clip(0.0)
+    sd = p["demand_std"].fillna(0.0).to_numpy(float).clip(0.0)
+    lt = p["lead_time_months"].fillna(0.0).to_numpy(float).clip(0.0)
+    lt_sd = p["lead_time_std_months"].fillna(0.0).to_numpy(float).clip(0.0)
+    review = p["review_months"].fillna(1.0).to_numpy(float).clip(0.0)
+    own = p["service_level"].fillna(0.95).to_numpy(float).clip(0.5, 0.9999)
+    csl = np.full(n, levers.cycle_service_level) if levers.cycle_service_level else own
+    bought = p["bought"].fillna(False).astype(bool).to_numpy()
+    lt_new = np.clip(lt + bought * levers.lead_time_change_days / DAYS_PER_MONTH, 0.0, None)
+    base_total, new_total = g.demand.sum(axis=1), demand.sum(axis=1)
+    scale = np.where(base_total > 0, new_total / np.where(base_total > 0, base_total, 1.0), 1.0)
+    formula_policy = np.asarray(inventory.safety_stock(own, d, sd, lt, lt_sd, review), dtype=float)
+    formula_new = np.asarray(inventory.safety_stock(csl, d * scale, sd * scale, lt_new, lt_sd, review), dtype=float)
+    policy_ss = p["safety_stock"].to_numpy(float)
+    policy_ss = np.where(np.isnan(policy_ss), formula_policy, policy_ss).clip(0.0)
+    ratio = formula_new / np.where(formula_policy > 0, formula_policy, 1.0)
+    ss = np.where(formula_policy > 0, policy_ss * ratio, formula_new).clip(0.0)
+    sigma = np.sqrt((lt_new + review) * (sd * scale) ** 2 + (d * scale) ** 2 * lt_sd**2)
+    return np.where(known, ss, 0.0), np.where(known, sigma, 0.0)
+
+
+def safety_stock_targets(base: ScenarioInputs, levers: Levers, demand: np.ndarray) -> np.ndarray:
+    """Target end-of-month stock per SKU × month [units]: the SKU's safety stock
+    (:func:`safety_stock_levels`) + ``cover_months`` × next month's demand (the last month: its own)."""
+    ss, _sigma = safety_stock_levels(base, levers, demand)
+    next_demand = np.concatenate([demand[:, 1:], demand[:, -1:]], axis=1)
+    return ss[:, None] + levers.cover_months * next_demand
+
+
 def _rule(
-    g: _Grid, demand: np.ndarray, levers: Levers, supply: tuple[np.ndarray, np.ndarray] | None
+    g: _Grid,
+    demand: np.ndarray,
+    levers: Levers,
+    target: np.ndarray,
+    supply: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The period loop of the planning rule: production, served and end stock per SKU × period.
 
@@ -524,7 +659,6 @@ def _rule(
     """
     n, n_t = demand.shape
     next_demand = np.concatenate([demand[:, 1:], demand[:, -1:]], axis=1)
-    target = levers.cover_months * next_demand
     production = np.zeros_like(demand)
     served = np.empty_like(demand)
     inventory = np.empty_like(demand)
@@ -557,23 +691,41 @@ def _rule(
 
 
 def _result(
-    g: _Grid,
+    base: ScenarioInputs,
     levers: Levers,
     demand: np.ndarray,
     price: np.ndarray,
     unit_cost: np.ndarray,
     production: np.ndarray,
     served: np.ndarray,
-    inventory: np.ndarray,
-    extra_cost: dict[str, float],
+    stock: np.ndarray,
+    extra: dict[str, Any],
     balance: Any,
 ) -> ScenarioResult:
+    """Plan lines and headline KPIs of a planned scenario.
+
+    ``extra``: ``overtime`` [currency] and ``overtime_by_sku`` (SKU × month), ``sourcing`` [currency] and
+    ``purchases`` (``sku, supplier, period, qty``) of the constrained plan.
+    """
+    g = base.grid
     n, n_t = demand.shape
     supply = g.receipts + production
     revenue = served * price[:, None]
     cogs = served * unit_cost[:, None]
-    holding = inventory * (unit_cost * g.holding_rate / 12.0)[:, None]
-    inventory_value = inventory * unit_cost[:, None]
+    holding = stock * (unit_cost * g.holding_rate / 12.0)[:, None]
+    inventory_value = stock * unit_cost[:, None]
+    safety, sigma = safety_stock_levels(base, levers, demand)
+    target = np.broadcast_to(safety[:, None], demand.shape)
+    overtime_by_sku = extra.get("overtime_by_sku", np.zeros_like(demand))
+    sourcing_by_sku = extra.get("sourcing_by_sku", np.zeros_like(demand))
+    # expected shortage from forecast error at the stock the plan holds: σ_(L+R) · G(I / σ_(L+R))
+    # per SKU and month (Chopra & Meindl §12.3, "expected shortage per replenishment cycle")
+    has_sigma = sigma > 0
+    expected_short = np.zeros_like(demand)
+    if has_sigma.any():
+        k = stock[has_sigma] / sigma[has_sigma, None]
+        expected_short[has_sigma] = sigma[has_sigma, None] * np.asarray(normal_loss(k), dtype=float)
+    expected_short = np.minimum(expected_short, served)
 
     lines = pd.DataFrame(
         {
@@ -586,25 +738,30 @@ def _result(
             "supply_qty": supply.ravel(),
             "served_qty": served.ravel(),
             "shortage_qty": (demand - served).ravel(),
-            "inventory_qty": inventory.ravel(),
+            "inventory_qty": stock.ravel(),
             "inventory_value": inventory_value.ravel(),
+            "safety_stock_qty": target.ravel(),
+            "expected_shortage_qty": expected_short.ravel(),
             "revenue": revenue.ravel(),
             "cogs": cogs.ravel(),
             "holding_cost": holding.ravel(),
-            "cost": (cogs + holding).ravel(),
+            "overtime_cost": overtime_by_sku.ravel(),
+            "sourcing_premium": sourcing_by_sku.ravel(),
+            "cost": (cogs + holding + overtime_by_sku + sourcing_by_sku).ravel(),
         }
     )
     total_revenue = float(revenue.sum())
     total_cogs = float(cogs.sum())
     total_holding = float(holding.sum())
-    overtime = float(extra_cost.get("overtime", 0.0))
-    sourcing = float(extra_cost.get("sourcing", 0.0))
+    overtime = float(extra.get("overtime", 0.0))
+    sourcing = float(extra.get("sourcing", 0.0))
     margin = total_revenue - total_cogs - total_holding - overtime - sourcing
     total_demand = float(demand.sum())
     total_served = float(served.sum())
     lost_margin = float(((demand - served) * (price - unit_cost)[:, None]).sum())
     daily_demand = total_demand / max(n_t, 1) / DAYS_PER_MONTH
     end_value = float(inventory_value[:, -1].sum())
+    expected_served = total_served - float(expected_short.sum())
     kpis = {
         "revenue": total_revenue,
         "cogs": total_cogs,
@@ -615,15 +772,21 @@ def _result(
         "margin_rate": margin / total_revenue if total_revenue else float("nan"),
         "inventory_value_end": end_value,
         "inventory_value_avg": float(inventory_value.sum(axis=0).mean()),
-        "days_of_cover": float(inventory[:, -1].sum()) / daily_demand if daily_demand else float("nan"),
+        "days_of_cover": float(stock[:, -1].sum()) / daily_demand if daily_demand else float("nan"),
         "fill_rate": total_served / total_demand if total_demand else 1.0,
+        "expected_fill_rate": expected_served / total_demand if total_demand else 1.0,
         "stockout_units": total_demand - total_served,
         "shortage_cost": lost_margin,
+        "safety_stock_units": float(safety.sum()),
+        "safety_stock_value": float((safety * unit_cost).sum()),
         "demand_units": total_demand,
         "served_units": total_served,
         "supply_units": float(supply.sum()),
     }
-    return ScenarioResult(levers=levers, lines=lines, kpis=kpis, balance=balance)
+    purchases = extra.get("purchases")
+    if purchases is None:
+        purchases = pd.DataFrame(columns=["sku", "supplier", "period", "qty"])
+    return ScenarioResult(levers=levers, lines=lines, kpis=kpis, balance=balance, purchases=purchases)
 
 
 def _plan_items(g: _Grid, inputs: ScenarioInputs) -> tuple[np.ndarray, pd.Index, np.ndarray]:
@@ -654,14 +817,17 @@ def _weighted(values: np.ndarray, weights: np.ndarray, item_of: np.ndarray, n_it
     return np.where(w > 0, v / np.where(w > 0, w, 1.0), plain)
 
 
-def balance_inputs(base: ScenarioInputs, levers: Levers) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def balance_inputs(
+    base: ScenarioInputs, levers: Levers
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The constrained-plan inputs (:class:`sop_core.balance.BalanceInputs`) of ``levers`` on ``base``,
-    per item = family × sourcing; also returns the item index per SKU and the adjusted demand,
-    price and unit cost per SKU."""
+    per item (a SKU, or family × sourcing); also returns the item index per SKU and the adjusted demand,
+    price, unit cost and target end stock (:func:`safety_stock_targets`) per SKU."""
     from sop_core import balance as bl
 
     g = base.grid
-    demand, price, unit_cost = _adjusted(g, levers)
+    demand, price, unit_cost = _adjusted(g, levers, base.elasticities)
+    target = safety_stock_targets(base, levers, demand)
     item_of, items, _made = _plan_items(g, base)
     n_items, n_t = len(items), len(g.periods)
     weight = demand.sum(axis=1) + 1e-9
@@ -673,7 +839,7 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> tuple[Any, np.ndarra
             "unit_price": _weighted(price, weight, item_of, n_items),
             "make_cost": _weighted(unit_cost, weight, item_of, n_items),
             "holding_cost": _weighted(unit_cost * g.holding_rate / 12.0, weight, item_of, n_items),
-            "fill_target": levers.service_level if levers.service_level > 0 else np.nan,
+            "fill_target": levers.fill_rate_target if levers.fill_rate_target > 0 else np.nan,
         }
     )
     item_dem = np.zeros((n_items, n_t))
@@ -691,7 +857,8 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> tuple[Any, np.ndarra
             }
         )
 
-    next_dem = np.concatenate([item_dem[:, 1:], item_dem[:, -1:]], axis=1)
+    item_target = np.zeros((n_items, n_t))
+    np.add.at(item_target, item_of, target)
 
     # routing: demand-weighted hours per unit of each item on each resource
     routing = base.routing
@@ -793,47 +960,89 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> tuple[Any, np.ndarra
         capacity=capacity,
         sourcing=sourcing,
         supplier_capacity=sup_cap,
-        safety_stock=long(levers.cover_months * next_dem),
+        safety_stock=long(item_target),
         first_production_period=levers.frozen_periods,
         objective="max_margin",
     )
-    return inputs, item_of, demand, price, unit_cost
+    return inputs, item_of, demand, price, unit_cost, target
 
 
 def _evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult:
-    """Levers → constrained plan per family × sourcing (LP) → SKU lines by the rule's split."""
+    """Levers → constrained plan (LP, per SKU by default) → SKU lines, with the overtime cost and the
+    alternate-supplier premium of each SKU and month."""
     from sop_core import balance as bl
 
     g = base.grid
-    inputs, item_of, demand, price, unit_cost = balance_inputs(base, levers)
+    inputs, item_of, demand, price, unit_cost, target = balance_inputs(base, levers)
     try:
         solved = bl.balance_plan(inputs)
     except bl.BalanceError as err:
         raise ScenarioInputError(f"constrained plan: {err}") from None
     plan = solved.plan
-    n_items, n_t = len(inputs.items), len(g.periods)
-    new = (plan["make"].to_numpy() + plan["buy"].to_numpy()).reshape(n_items, n_t)
-    production, served, inventory = _rule(g, demand, levers, (item_of, new))
-    # what buying costs above the standard cost (alternate suppliers, priority premiums)
+    items = pd.Index(inputs.items["item"].astype(str))
+    n_items, n_t = len(items), len(g.periods)
+    make = plan["make"].to_numpy().reshape(n_items, n_t)
+    new = make + plan["buy"].to_numpy().reshape(n_items, n_t)
+    production, served, stock = _rule(g, demand, levers, target, (item_of, new))
+    item_new = new[item_of]
+    share = np.where(item_new > 1e-12, production / np.where(item_new > 1e-12, item_new, 1.0), 0.0)
+
+    # overtime cost of each resource-month, shared over the items made on it by their hours
+    overtime_item = np.zeros((n_items, n_t))
+    routing, res = inputs.routing, solved.resources
+    if solved.cost["overtime"] > 0 and not routing.empty and not res.empty:
+        resources = pd.Index(sorted(set(res["resource"].astype(str))))
+        key = pd.MultiIndex.from_arrays([res["resource"].astype(str), pd.DatetimeIndex(res["period"])])
+        rate = inputs.capacity.set_index(["resource", "period"])["overtime_cost_per_hour"]
+        rate.index = pd.MultiIndex.from_arrays([rate.index.get_level_values(0).astype(str),
+                                                pd.DatetimeIndex(rate.index.get_level_values(1))])
+        spent = res["overtime_hours"].to_numpy(float) * rate.reindex(key).fillna(0.0).to_numpy(float)
+        cost_rt = np.zeros((len(resources), n_t))
+        np.add.at(cost_rt, (resources.get_indexer(res["resource"].astype(str)),
+                            g.periods.get_indexer(pd.DatetimeIndex(res["period"]))), spent)
+        ii = items.get_indexer(routing["item"].astype(str))
+        rr = resources.get_indexer(routing["resource"].astype(str))
+        ok = (ii >= 0) & (rr >= 0)
+        ii, rr = ii[ok], rr[ok]
+        hours = make[ii] * routing["hours_per_unit"].to_numpy(float)[ok, None]
+        total = np.zeros_like(cost_rt)
+        np.add.at(total, rr, hours)
+        np.add.at(overtime_item, ii, cost_rt[rr] * hours / np.where(total[rr] > 0, total[rr], 1.0))
+
+    # what buying costs above the standard cost (alternate suppliers, priority premiums), per SKU
     purchases = solved.purchases
-    sourcing_premium = 0.0
+    premium_item = np.zeros((n_items, n_t))
+    sku_buys = pd.DataFrame(columns=["sku", "supplier", "period", "qty"])
     if not purchases.empty:
         std = inputs.items.set_index("item")["make_cost"]
         src = inputs.sourcing.set_index(["item", "supplier"])["unit_cost"]
         paid = src.reindex(pd.MultiIndex.from_frame(purchases[["item", "supplier"]])).to_numpy(float)
-        sourcing_premium = float(
-            (purchases["qty"].to_numpy() * (paid - std.reindex(purchases["item"]).to_numpy(float))).clip(min=0).sum()
-        )
+        extra = (purchases["qty"].to_numpy() * (paid - std.reindex(purchases["item"]).to_numpy(float))).clip(min=0)
+        p_item = items.get_indexer(purchases["item"].astype(str))
+        p_t = g.periods.get_indexer(pd.DatetimeIndex(purchases["period"]))
+        np.add.at(premium_item, (p_item, p_t), extra)
+        # each SKU takes its share of its item's buys in the month
+        sku_of_item = pd.DataFrame({"sku": g.skus, "item_pos": item_of})
+        frame = purchases.assign(item_pos=p_item, t=p_t).merge(sku_of_item, on="item_pos")
+        rows = pd.Index(g.skus).get_indexer(frame["sku"])
+        frame["qty"] = frame["qty"].to_numpy(float) * share[rows, frame["t"].to_numpy()]
+        sku_buys = frame.loc[frame["qty"] > 1e-9, ["sku", "supplier", "period", "qty"]].reset_index(drop=True)
     return _result(
-        g,
+        base,
         levers,
         demand,
         price,
         unit_cost,
         production,
         served,
-        inventory,
-        {"overtime": solved.cost["overtime"], "sourcing": sourcing_premium},
+        stock,
+        {
+            "overtime": solved.cost["overtime"],
+            "overtime_by_sku": overtime_item[item_of] * share,
+            "sourcing": float(premium_item.sum()),
+            "sourcing_by_sku": premium_item[item_of] * share,
+            "purchases": sku_buys,
+        },
         solved,
     )
 
@@ -934,7 +1143,7 @@ def by_family_period(lines: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- what a scenario changes
 #: Levers that act on every SKU of the plan: a scenario moving one of them has the whole plan as its scope.
 _ALL_SKU_LEVERS = ("demand_change_pct", "price_change_pct", "cost_change_pct", "cover_months", "frozen_periods",
-                   "overtime_allowed", "overtime_cost_change_pct", "service_level")
+                   "overtime_allowed", "overtime_cost_change_pct", "fill_rate_target", "cycle_service_level")
 #: Levers that change demand (they honour ``demand_from`` / ``demand_to``).
 _DEMAND_LEVERS = ("demand_change_pct", "family_changes", "sku_changes")
 
@@ -972,7 +1181,10 @@ def describe_levers(levers: Levers) -> str:
             window = f" (from {levers.demand_from})" if levers.demand_from else f" (to {levers.demand_to})"
         parts.append(", ".join(demand) + window)
     if levers.price_change_pct:
-        elasticity = f" (elasticity {levers.price_elasticity:g})" if levers.price_elasticity else ""
+        elasticity = (
+            " (elasticity learned per family)" if levers.price_elasticity is None
+            else f" (elasticity {levers.price_elasticity:g})"
+        )
         parts.append(f"price {_signed_pct(levers.price_change_pct)}{elasticity}")
     if levers.cost_change_pct:
         parts.append(f"unit cost {_signed_pct(levers.cost_change_pct)}")
@@ -988,8 +1200,10 @@ def describe_levers(levers: Levers) -> str:
     parts += [f"{sup} delivers nothing {a} to {b}" for sup, (a, b) in sorted(levers.supplier_disruptions.items())]
     if levers.lead_time_change_days:
         parts.append(f"lead times {levers.lead_time_change_days:+g} days")
-    if levers.service_level:
-        parts.append(f"fill-rate target {100 * levers.service_level:g} %")
+    if levers.fill_rate_target:
+        parts.append(f"fill-rate target {100 * levers.fill_rate_target:g} %")
+    if levers.cycle_service_level:
+        parts.append(f"cycle service level {100 * levers.cycle_service_level:g} % for every SKU")
     return "; ".join(parts) if parts else "no lever changed (baseline)"
 
 

@@ -47,7 +47,8 @@ def load_into_widgets(record: plan.ScenarioRecord | None) -> None:
     levers = record.levers if record else sc.Levers()
     for key in LEVER_KEYS:
         st.session_state[key] = getattr(levers, key)
-    st.session_state["service_level_pct"] = round(100 * levers.service_level)
+    st.session_state["fill_rate_target_pct"] = round(100 * levers.fill_rate_target)
+    st.session_state["cycle_service_level_pct"] = round(100 * levers.cycle_service_level, 1)
     st.session_state["demand_from_month"] = levers.demand_from  # resolved once the months are known
     st.session_state["demand_to_month"] = levers.demand_to
     # capacity and disruptions are resolved onto their widgets once the resources and months are known
@@ -86,7 +87,7 @@ def spread_loaded_levers(resources: list[str]) -> None:
         disruptions = extra.pop("loaded_disruptions")
         window = next(iter(disruptions.values())) if disruptions else None
         st.session_state["disrupted_suppliers"] = [sup for sup, w in disruptions.items() if w == window]
-        st.session_state["disruption_months"] = tuple(window) if window else None
+        st.session_state["disruption_from"], st.session_state["disruption_to"] = window or (None, None)
         extra["other_disruptions"] = {sup: w for sup, w in disruptions.items() if w != window}
 
 
@@ -127,7 +128,7 @@ def current_levers(
     first, last = st.session_state["demand_from_month"], st.session_state["demand_to_month"]
     chosen, pct = st.session_state["capacity_resource"], float(st.session_state["capacity_change_pct"])
     targets = resources if chosen == ALL_RESOURCES else [chosen]
-    window = st.session_state.get("disruption_months") or (months[0], months[0])
+    window = sorted([st.session_state["disruption_from"], st.session_state["disruption_to"]])
     extra = st.session_state[KEY_EXTRA]
     capacity = {r: v for r, v in extra["other_capacity"].items() if r not in targets}
     capacity.update({r: pct for r in targets} if pct else {})
@@ -142,7 +143,8 @@ def current_levers(
         demand_to="" if last == months[-1] else last,
         capacity_changes=capacity,
         supplier_disruptions=disruptions,
-        service_level=st.session_state["service_level_pct"] / 100.0,
+        fill_rate_target=st.session_state["fill_rate_target_pct"] / 100.0,
+        cycle_service_level=st.session_state["cycle_service_level_pct"] / 100.0,
     )
 
 
@@ -186,9 +188,8 @@ if st.session_state.get("demand_to_month") not in MONTHS:
 spread_loaded_levers(RESOURCES)
 if st.session_state.get("capacity_resource") not in [ALL_RESOURCES, *RESOURCES]:
     st.session_state["capacity_resource"] = ALL_RESOURCES
-window = st.session_state.get("disruption_months")
-if not window or window[0] not in MONTHS or window[1] not in MONTHS:
-    st.session_state["disruption_months"] = (MONTHS[0], MONTHS[min(2, len(MONTHS) - 1)])
+if st.session_state.get("disruption_from") not in MONTHS or st.session_state.get("disruption_to") not in MONTHS:
+    st.session_state["disruption_from"], st.session_state["disruption_to"] = MONTHS[0], MONTHS[min(2, len(MONTHS) - 1)]
 st.session_state["disrupted_suppliers"] = [x for x in st.session_state.get("disrupted_suppliers", []) if x in SUPPLIERS]
 
 KPI_CARDS = (
@@ -201,11 +202,33 @@ KPI_CARDS = (
         "Revenue − cost of goods sold − holding − overtime − alternate-supplier premium",
     ),
     ("Inventory value", "inventory_value_end", "money", "inverse", "Projected stock at cost at the end of the horizon"),
-    ("Fill rate", "fill_rate", "share", "normal", "Served ÷ demand"),
+    (
+        "Fill rate (plan)",
+        "fill_rate",
+        "share",
+        "normal",
+        "Served ÷ demand of the plan: what capacity, suppliers and stock allow if demand is as forecast",
+    ),
+    (
+        "Expected fill rate",
+        "expected_fill_rate",
+        "share",
+        "normal",
+        "The plan's fill rate less the shortage expected from forecast error at the stock it holds: "
+        "σ·G(stock ÷ σ) per SKU and month, σ = spread of demand over lead time + review period",
+    ),
+    (
+        "Safety stock",
+        "safety_stock_value",
+        "money",
+        "off",
+        "Σ safety stock × unit cost; SS = z(cycle service level) · √((L + R)·σ_d² + d̄²·σ_L²) per SKU, "
+        "the formula of the Supply review and KPIs pages",
+    ),
     ("Overtime cost", "overtime_cost", "money", "inverse", "Overtime hours × rate in the constrained plan"),
-    ("Stockout units", "stockout_units", "qty", "inverse", "Demand that cannot be served in its month"),
-    ("Days of cover", "days_of_cover", "num", "off", "End stock ÷ average daily demand over the horizon"),
+    ("Stockout units", "stockout_units", "qty", "inverse", "Demand the plan cannot serve in its month"),
     ("Shortage cost", "shortage_cost", "money", "inverse", "Lost margin of the stockouts"),
+    ("Days of cover", "days_of_cover", "num", "off", "End stock ÷ average daily demand over the horizon"),
 )
 
 
@@ -257,26 +280,47 @@ def what_if() -> None:
             0.0,
             step=0.1,
             key="price_elasticity",
-            help="Demand × (1 + price change)^elasticity; 0 = demand does not react to price.",
+            placeholder="learned per family",
+            help="Demand × (1 + price change)^elasticity. Empty = each family's elasticity learned from the sales "
+            "history (below); a number = that elasticity for every family; 0 = demand does not react to price.",
         )
         c2.number_input("Unit cost change (%)", -50.0, 100.0, step=1.0, key="cost_change_pct")
         c3.number_input("Overtime rate change (%)", -50.0, 200.0, step=5.0, key="overtime_cost_change_pct")
         c4.number_input("Supplier lead-time change (days)", -60.0, 120.0, step=7.0, key="lead_time_change_days")
         c1, c2, c3, c4 = st.columns(4)
-        c1.number_input("Target cover (months)", 0.0, 6.0, step=0.25, key="cover_months")
-        c2.number_input("Frozen months (open orders only)", 0, 6, step=1, key="frozen_periods")
-        c3.slider(
-            "Service-level target (fill rate)",
+        c1.number_input(
+            "Cycle service level (safety stock, %)",
+            0.0,
+            99.9,
+            step=0.5,
+            key="cycle_service_level_pct",
+            help="The probability of no stockout in a replenishment cycle that every SKU's safety stock is set "
+            "for; 0 = each product's own target (Supply review). A higher level or a longer lead time holds more "
+            "safety stock.",
+        )
+        c2.slider(
+            "Fill-rate target (constrained plan)",
             0,
             99,
             step=1,
             format="%d %%",
-            key="service_level_pct",
-            help="0 = none; the plan uses overtime and alternate suppliers before falling below it.",
+            key="fill_rate_target_pct",
+            help="The share of each SKU's demand the plan must serve: 0 = none; the plan uses overtime and "
+            "alternate suppliers before falling below it.",
         )
-        c1, c2 = st.columns([2, 2])
+        c3.number_input(
+            "Extra cover (months)",
+            0.0,
+            6.0,
+            step=0.25,
+            key="cover_months",
+            help="Stock above the safety stock at each month end, in months of next month's demand.",
+        )
+        c4.number_input("Frozen months (open orders only)", 0, 6, step=1, key="frozen_periods")
+        c1, c2, c3 = st.columns([2, 1, 1])
         c1.multiselect("Supplier out of action", SUPPLIERS, key="disrupted_suppliers")
-        c2.select_slider("Out of action in", options=MONTHS, key="disruption_months")
+        c2.selectbox("Out of action from", MONTHS, key="disruption_from")
+        c3.selectbox("to", MONTHS, key="disruption_to")
         base_changes = st.session_state[KEY_FAMILIES]
         families = pd.DataFrame(
             {"family": inputs.families, "change_pct": [base_changes.get(f, 0.0) for f in inputs.families]}
@@ -324,8 +368,8 @@ def what_if() -> None:
         return
     k = result.kpis
     delta = sc.compare({plan.BASELINE: base, "Scenario": result})["Δ Scenario"] if levers != sc.Levers() else None
-    for row in (KPI_CARDS[:4], KPI_CARDS[4:]):
-        cols = st.columns(4)
+    for row in (KPI_CARDS[:5], KPI_CARDS[5:]):
+        cols = st.columns(5)
         for col, (label, key, kind, colour, help_text) in zip(cols, row, strict=True):
             col.metric(
                 label,

@@ -26,6 +26,7 @@ from sop_core import scenario as sc
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
+from sop_core.services import supply as supply_service
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,26 @@ def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
     return frame
 
 
+def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """The safety-stock inputs of every product (:data:`sop_core.scenario.POLICY_INPUT_COLUMNS`) from the
+    Supply review's inventory policy of the cycle (:func:`sop_core.services.supply.inventory_policy`), so that
+    the what-if holds the same safety stock as the Supply review and the KPIs pages."""
+    policy = supply_service.inventory_policy(engine, cycle_id)
+    return pd.DataFrame(
+        {
+            "sku": policy["sku"].astype(str),
+            "demand_mean": policy["demand_mean"],
+            "demand_std": policy["demand_std"],
+            "lead_time_months": policy["lead_time_months"],
+            "lead_time_std_months": policy["lead_time_std_days"] / sc.DAYS_PER_MONTH,
+            "review_months": policy["review_months"],
+            "service_level": policy["service_level"],
+            "safety_stock": policy["safety_stock"],
+            "bought": policy["supplier"] != supply_service.IN_HOUSE,
+        }
+    )
+
+
 def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
     """Demand (the cycle's consensus demand, else its latest forecast run), products, stock on hand,
     open orders, routings, resources and supplier items.
@@ -150,6 +171,7 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
             routing=plan_repo.routing(s),
             resources=plan_repo.resources(s),
             supplier_items=plan_repo.supplier_items(s),
+            policy=safety_stock_inputs(engine, cycle_id),
         )
     try:
         _ = inputs.grid  # check the inputs once (and keep the dense arrays with them)

@@ -40,6 +40,8 @@ EXCESS_COVER_DAYS = 120.0
 DAYS_PER_MONTH = 365.25 / 12
 #: Lead time of in-house production (items without a supplier) [days].
 IN_HOUSE_LEAD_TIME_DAYS = DAYS_PER_MONTH
+#: The ``supplier`` of an item made in house (no supplier item) in :func:`inventory_policy`.
+IN_HOUSE = "in-house"
 #: Review period of the monthly planning cycle R [months].
 REVIEW_PERIOD_MONTHS = 1.0
 #: OTIF below which a supplier counts as unreliable [share].
@@ -581,7 +583,7 @@ def inventory_policy(
     )
     sources = _lead_times(receipts, items)
     pref = sources.sort_values(["sku", "priority", "supplier"]).drop_duplicates("sku").set_index("sku")
-    frame["supplier"] = frame["sku"].map(pref["supplier"]).fillna("in-house")
+    frame["supplier"] = frame["sku"].map(pref["supplier"]).fillna(IN_HOUSE)
     frame["lead_time_days"] = frame["sku"].map(pref["lt_mean_days"]).fillna(IN_HOUSE_LEAD_TIME_DAYS)
     frame["lead_time_std_days"] = frame["sku"].map(pref["lt_std_days"]).fillna(0.0)
     frame["lt_source"] = frame["sku"].map(pref["lt_source"]).fillna("in-house")

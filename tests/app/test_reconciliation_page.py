@@ -54,7 +54,7 @@ def test_demand_slider_moves_revenue_to_the_evaluated_value(shared_app_env: str,
     base = sc.evaluate(inputs, sc.Levers()).kpis
     up = sc.evaluate(inputs, sc.Levers(demand_change_pct=10)).kpis
     assert metrics(at)["Revenue"][0] == ui.fmt_money(base["revenue"])
-    assert metrics(at)["Fill rate"][0] == ui.fmt_pct(base["fill_rate"])
+    assert metrics(at)["Fill rate (plan)"][0] == ui.fmt_pct(base["fill_rate"])
 
     at.slider(key="demand_change_pct").set_value(10).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -63,7 +63,7 @@ def test_demand_slider_moves_revenue_to_the_evaluated_value(shared_app_env: str,
     assert shown["Revenue"][0] != ui.fmt_money(base["revenue"])
     assert shown["Margin"][0] == ui.fmt_money(up["margin"])
     assert shown["Inventory value"][0] == ui.fmt_money(up["inventory_value_end"])
-    assert shown["Fill rate"][0] == ui.fmt_pct(up["fill_rate"])
+    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(up["fill_rate"])
 
 
 def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app_env: str, shared_engine: Engine) -> None:
@@ -84,7 +84,7 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     shown = metrics(at)
     assert shown["Stockout units"][0] == ui.fmt_qty(cut.kpis["stockout_units"])
     assert shown["Stockout units"][0] != ui.fmt_qty(base["stockout_units"])
-    assert shown["Fill rate"][0] == ui.fmt_pct(cut.kpis["fill_rate"])
+    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(cut.kpis["fill_rate"])
     assert shown["Overtime cost"][0] == ui.fmt_money(0.0)
     assert shown["Margin"][0] == ui.fmt_money(cut.kpis["margin"])
     # the gap table names the binding resources, and the shadow prices say what an hour is worth
@@ -202,7 +202,10 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
     assert at.selectbox(key="capacity_resource").value == resources[0]
     assert at.slider(key="capacity_change_pct").value == 10.0
     assert at.multiselect(key="disrupted_suppliers").value == [suppliers[0]]
-    assert at.select_slider(key="disruption_months").value == (months[0], months[1])
+    assert (at.selectbox(key="disruption_from").value, at.selectbox(key="disruption_to").value) == (
+        months[0],
+        months[1],
+    )
     kept = " ".join(c.value for c in at.caption)
     assert f"{resources[1]} -20 %" in kept and f"{suppliers[1]} out {months[3]} … {months[4]}" in kept
     # the figures are those of every lever, the SKU change included
@@ -214,11 +217,40 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
     stored = plan.find_scenario(app_engine, cycle_id, "Mixed levers")
     assert stored.version == 2
     assert stored.levers.capacity_changes == levers.capacity_changes
-    # the disruption kept aside is saved as it was (AppTest sends a range select_slider filled from session
-    # state back as its first value only, so the widget's own window is not compared here)
+    # the widget's window and the disruption kept aside are both saved as they were
+    assert stored.levers.supplier_disruptions[suppliers[0]] == [months[0], months[1]]
     assert stored.levers.supplier_disruptions[suppliers[1]] == [months[3], months[4]]
     assert set(stored.levers.supplier_disruptions) == set(suppliers[:2])
     assert stored.levers.sku_changes == levers.sku_changes
+
+
+def test_supplier_out_of_action_keeps_the_page_and_moves_the_figures(shared_app_env: str, shared_engine: Engine) -> None:
+    """Picking a supplier out of action (the window's default months) re-plans: no error, every card and the Save
+    button stay, and the cards show the plan of that outage."""
+    cycle_id = cycle_service.list_cycles(shared_engine)[0].id
+    inputs = plan.scenario_inputs(shared_engine, cycle_id)
+    months = [p.strftime("%Y-%m") for p in inputs.periods]
+    base = sc.evaluate(inputs, sc.Levers())
+    supplier = base.supplier_units.idxmax()  # the supplier the baseline buys most from
+    at = open_page(shared_app_env)
+    at.multiselect(key="disrupted_suppliers").set_value([supplier]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    out = sc.evaluate(inputs, sc.Levers(supplier_disruptions={supplier: [months[0], months[2]]}))
+    shown = metrics(at)
+    assert shown["Revenue"][0] == ui.fmt_money(out.kpis["revenue"])
+    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(out.kpis["fill_rate"])
+    assert len(at.metric) == 10 and at.button(key="save_scenario") is not None
+    # the outage months buy nothing from it, and the horizon buys no more from it than the baseline
+    bought = out.purchases[out.purchases["supplier"] == supplier]
+    window = pd.DatetimeIndex(bought["period"]).strftime("%Y-%m")
+    assert not ((window >= months[0]) & (window <= months[2])).any()
+    assert out.supplier_units.get(supplier, 0.0) <= base.supplier_units[supplier] + 1e-6
+    # a window picked the wrong way round is read as the months between the two
+    at.selectbox(key="disruption_from").set_value(months[2]).run()
+    at.selectbox(key="disruption_to").set_value(months[0]).run()
+    assert not at.exception and not at.error
+    assert metrics(at)["Revenue"][0] == ui.fmt_money(out.kpis["revenue"])
 
 
 def _open_cycle(app_env: str, month: str, **session: object) -> AppTest:

@@ -20,6 +20,9 @@ from sop_core.scenario import (
 )
 
 JAN, FEB, MAR = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01"), pd.Timestamp("2027-03-01")
+#: These inputs carry no inventory policy (safety stock 0): the hand checks below hold one month of next
+#: month's demand as the end-of-month target on top of it.
+COVER_1 = Levers(cover_months=1)
 
 
 def two_skus(receipts: pd.DataFrame | None = None) -> ScenarioInputs:
@@ -59,7 +62,7 @@ def test_baseline_plan_lines_hand_checked() -> None:
     # B: Jan: 20 on hand + 10 open order = 30 < 50: serve 30, short 20, end 0.
     #    Feb: target = 40 (Mar); produce 60 + 40 − 0 = 100; serve 60; end 40.
     #    Mar: target = 40; produce 40 + 40 − 40 = 40; serve 40; end 40.
-    result = evaluate(two_skus())
+    result = evaluate(two_skus(), COVER_1)
     assert list(result.lines.columns) == LINE_COLUMNS
     assert len(result.lines) == 6
     expected = {
@@ -84,7 +87,7 @@ def test_baseline_plan_lines_hand_checked() -> None:
 
 
 def test_baseline_kpis_hand_checked() -> None:
-    k = evaluate(two_skus()).kpis
+    k = evaluate(two_skus(), COVER_1).kpis
     # revenue = A 300 × 10 + B (30 + 60 + 40) × 20 = 3000 + 2600 = 5600
     assert k["revenue"] == pytest.approx(5600.0)
     # COGS = 300 × 6 + 130 × 12 = 1800 + 1560 = 3360
@@ -106,7 +109,7 @@ def test_baseline_kpis_hand_checked() -> None:
 
 
 def test_demand_plus_ten_percent_exact_quantities() -> None:
-    result = evaluate(two_skus(), Levers(demand_change_pct=10))
+    result = evaluate(two_skus(), Levers(cover_months=1, demand_change_pct=10))
     demand = result.lines.set_index(["sku", "period"])["demand_qty"]
     assert demand.to_numpy() == pytest.approx([110, 110, 110, 55, 66, 44])
     # A: Jan serve 110 of 150, end 40; Feb produce 110 + 110 − 40 = 180, end 110; Mar produce 110, end 110.
@@ -121,7 +124,7 @@ def test_demand_plus_ten_percent_exact_quantities() -> None:
 
 
 def test_family_change_multiplies_on_top_of_total_change() -> None:
-    result = evaluate(two_skus(), Levers(demand_change_pct=10, family_changes={"F2": 20}))
+    result = evaluate(two_skus(), Levers(cover_months=1, demand_change_pct=10, family_changes={"F2": 20}))
     demand = result.lines.set_index(["sku", "period"])["demand_qty"]
     # B × 1.10 × 1.20 = × 1.32: 66, 79.2, 52.8; A × 1.10 only
     assert demand.to_numpy() == pytest.approx([110, 110, 110, 66, 79.2, 52.8])
@@ -129,16 +132,16 @@ def test_family_change_multiplies_on_top_of_total_change() -> None:
 
 def test_price_change_and_elasticity() -> None:
     # +10 % price, no elasticity: same quantities, revenue 5600 × 1.1 = 6160, COGS unchanged
-    k = evaluate(two_skus(), Levers(price_change_pct=10)).kpis
+    k = evaluate(two_skus(), Levers(cover_months=1, price_change_pct=10)).kpis
     assert k["revenue"] == pytest.approx(6160.0)
     assert k["cogs"] == pytest.approx(3360.0)
     # elasticity −2: demand × 1.1^−2 = × 0.826446…
-    lines = evaluate(two_skus(), Levers(price_change_pct=10, price_elasticity=-2)).lines
+    lines = evaluate(two_skus(), Levers(cover_months=1, price_change_pct=10, price_elasticity=-2)).lines
     assert lines["demand_qty"].sum() == pytest.approx(450 / 1.21)
 
 
 def test_cost_change_raises_cogs_and_inventory_value() -> None:
-    k = evaluate(two_skus(), Levers(cost_change_pct=50)).kpis
+    k = evaluate(two_skus(), Levers(cover_months=1, cost_change_pct=50)).kpis
     assert k["cogs"] == pytest.approx(3360.0 * 1.5)
     assert k["inventory_value_end"] == pytest.approx(1080.0 * 1.5)
 
@@ -160,7 +163,7 @@ def test_open_orders_overdue_arrive_first_and_late_ones_are_ignored() -> None:
             "qty": [5.0, 10.0, 999.0, 999.0],
         }
     )
-    b_jan = line(evaluate(two_skus(receipts)), "B", JAN)
+    b_jan = line(evaluate(two_skus(receipts), COVER_1), "B", JAN)
     # 20 on hand + 5 overdue + 10 due in January = 35 served, 15 short
     assert b_jan.receipt_qty == pytest.approx(15.0)
     assert b_jan.served_qty == pytest.approx(35.0)
@@ -168,8 +171,8 @@ def test_open_orders_overdue_arrive_first_and_late_ones_are_ignored() -> None:
 
 
 def test_compare_deltas_vs_first() -> None:
-    base = evaluate(two_skus())
-    up = evaluate(two_skus(), Levers(demand_change_pct=10))
+    base = evaluate(two_skus(), COVER_1)
+    up = evaluate(two_skus(), Levers(cover_months=1, demand_change_pct=10))
     table = compare({"Baseline": base, "Demand +10 %": up})
     assert list(table.columns) == ["label", "Baseline", "Demand +10 %", "Δ Demand +10 %"]
     assert table.loc["revenue", "Δ Demand +10 %"] == pytest.approx(500.0)
@@ -180,7 +183,7 @@ def test_compare_deltas_vs_first() -> None:
 
 
 def test_inventory_profile_and_family_table() -> None:
-    base = evaluate(two_skus())
+    base = evaluate(two_skus(), COVER_1)
     profile = inventory_profile({"Baseline": base})
     assert profile["inventory_value"].to_numpy() == pytest.approx([300, 1080, 1080])
     per_family = inventory_profile({"Baseline": base}, by="family")
@@ -236,11 +239,11 @@ def synthetic(n_sku: int = 160, n_month: int = 18, seed: int = 3) -> ScenarioInp
 def test_evaluate_speed_on_demo_size() -> None:
     inputs = synthetic()
     start = time.perf_counter()
-    evaluate(inputs, Levers(demand_change_pct=5))  # includes building the dense grid once
+    evaluate(inputs, Levers(cover_months=1, demand_change_pct=5))  # includes building the dense grid once
     cold = time.perf_counter() - start
     start = time.perf_counter()
     for pct in range(10):
-        evaluate(inputs, Levers(demand_change_pct=pct))
+        evaluate(inputs, Levers(cover_months=1, demand_change_pct=pct))
     warm = (time.perf_counter() - start) / 10
     print(f"evaluate 160 SKUs × 18 months: first {cold * 1000:.1f} ms, then {warm * 1000:.1f} ms per call")
     assert cold < 1.0 and warm < 1.0
@@ -285,7 +288,7 @@ def test_constrained_baseline_hand_checked() -> None:
     #    safety target of 100 would need overtime at 2 €/unit, dearer than its 0.24 €/unit-month penalty.
     # B: S1 can deliver in January (10 days): 20 + 10 open + 75 (S1 full) = 105 − 50 = 55 left
     #    (target 60); Feb: 60 + 40 − 55 = 45; Mar: 40 + 40 − 40 = 40 (end stock credited at 12 = cost).
-    result = evaluate(constrained())
+    result = evaluate(constrained(), COVER_1)
     assert quantities(result, "A", "production_qty") == pytest.approx([0.0, 100.0, 100.0])
     assert quantities(result, "A", "inventory_qty") == pytest.approx([50.0, 50.0, 50.0])
     assert quantities(result, "B", "production_qty") == pytest.approx([75.0, 45.0, 40.0])
@@ -308,7 +311,7 @@ def test_constrained_baseline_hand_checked() -> None:
 def test_constrained_demand_push_uses_overtime() -> None:
     # +30 %: A 130 a month. Jan: 150 − 130 = 20. Feb and Mar: 100 regular + 20 on overtime (40 h × 1 €)
     #   → 20 + 120 − 130 = 10, then 10 + 120 − 130 = 0. B 65, 78, 52: buys 75, 75, 67 → stock 40, 37, 52.
-    result = evaluate(constrained(), Levers(demand_change_pct=30))
+    result = evaluate(constrained(), Levers(cover_months=1, demand_change_pct=30))
     assert quantities(result, "A", "production_qty") == pytest.approx([0.0, 120.0, 120.0])
     assert quantities(result, "B", "inventory_qty") == pytest.approx([40.0, 37.0, 52.0])
     k = result.kpis
@@ -322,7 +325,7 @@ def test_constrained_demand_push_uses_overtime() -> None:
 
 def test_constrained_no_overtime_loses_sales_at_the_named_resource() -> None:
     # Without overtime A is served 130, 120, 100: 40 units lost (10 in Feb, 30 in Mar), 4 € margin each.
-    result = evaluate(constrained(), Levers(demand_change_pct=30, overtime_allowed=False))
+    result = evaluate(constrained(), Levers(cover_months=1, demand_change_pct=30, overtime_allowed=False))
     assert quantities(result, "A", "shortage_qty") == pytest.approx([0.0, 10.0, 30.0])
     k = result.kpis
     assert k["overtime_cost"] == pytest.approx(0.0)
@@ -334,7 +337,9 @@ def test_constrained_no_overtime_loses_sales_at_the_named_resource() -> None:
     gap = sc_gap(result)
     assert gap[("F1", FEB)] == (10.0, "capacity R") and gap[("F1", MAR)] == (30.0, "capacity R")
     # capacity +10 % (20 h = 10 units a month) closes a third of the March gap
-    more = evaluate(constrained(), Levers(demand_change_pct=30, overtime_allowed=False, capacity_changes={"R": 10}))
+    more = evaluate(
+        constrained(), Levers(cover_months=1, demand_change_pct=30, overtime_allowed=False, capacity_changes={"R": 10})
+    )
     assert quantities(more, "A", "shortage_qty") == pytest.approx([0.0, 0.0, 20.0])
 
 
@@ -350,7 +355,7 @@ def test_supplier_disruption_switches_to_the_alternate() -> None:
     # S1 out in Feb and Mar: S2 (37.5 a month at 13 × 1.02 = 13.26) serves B: 37.5 in Feb, 7.5 in Mar.
     # Stock 55 → 32.5 → 0; premium paid 45 × (13 − 12) = 45 (the 2 % per priority step only steers the
     # plan); holding A 18 + B 87.5 × 0.12 = 10.5
-    result = evaluate(constrained(), Levers(supplier_disruptions={"S1": ["2027-02", "2027-03"]}))
+    result = evaluate(constrained(), Levers(cover_months=1, supplier_disruptions={"S1": ["2027-02", "2027-03"]}))
     assert quantities(result, "B", "production_qty") == pytest.approx([75.0, 37.5, 7.5])
     assert quantities(result, "B", "inventory_qty") == pytest.approx([55.0, 32.5, 0.0])
     k = result.kpis
@@ -361,7 +366,7 @@ def test_supplier_disruption_switches_to_the_alternate() -> None:
 
 def test_longer_lead_time_leaves_january_short() -> None:
     # +30 days: S1 needs 40 days (first arrival in February); B's January is 30 units for 50 demand.
-    result = evaluate(constrained(), Levers(lead_time_change_days=30))
+    result = evaluate(constrained(), Levers(cover_months=1, lead_time_change_days=30))
     assert quantities(result, "B", "shortage_qty")[0] == pytest.approx(20.0)
     assert sc_gap(result)[("F2", JAN)] == (20.0, "lead time (no new supply can arrive yet)")
 
@@ -384,7 +389,7 @@ def test_new_levers_roundtrip() -> None:
         overtime_allowed=False,
         supplier_disruptions={"S1": ["2027-02", "2027-03"]},
         lead_time_change_days=14,
-        service_level=0.97,
+        fill_rate_target=0.97,
         sku_changes={"B": 5},
         demand_from="2027-02",
         overtime_cost_change_pct=10,
@@ -392,8 +397,8 @@ def test_new_levers_roundtrip() -> None:
     data = levers.to_dict()
     assert Levers.from_dict(data) == levers
     assert data["supplier_disruptions"] == {"S1": ["2027-02", "2027-03"]}
-    with pytest.raises(ScenarioInputError, match="service_level"):
-        Levers(service_level=1.2)
+    with pytest.raises(ScenarioInputError, match="fill_rate_target"):
+        Levers(fill_rate_target=1.2)
     with pytest.raises(ScenarioInputError, match="after"):
         Levers(supplier_disruptions={"S1": ["2027-03", "2027-02"]})
 
@@ -402,9 +407,9 @@ def test_service_level_target_serves_unprofitable_demand() -> None:
     # Unit costs doubled: A costs 12 to make and sells at 10, B costs 24 and sells at 20, so the
     # margin-maximising plan makes and buys nothing beyond the stock in hand. A 90 % fill target per
     # family forces 90 % of the demand to be served: 270 of A's 300 and 135 of B's 150.
-    loose = evaluate(constrained(), Levers(cost_change_pct=100))
+    loose = evaluate(constrained(), Levers(cover_months=1, cost_change_pct=100))
     assert loose.kpis["supply_units"] == pytest.approx(10.0)  # B's open order only
-    strict = evaluate(constrained(), Levers(cost_change_pct=100, service_level=0.9))
+    strict = evaluate(constrained(), Levers(cover_months=1, cost_change_pct=100, fill_rate_target=0.9))
     served = strict.lines.groupby("sku")["served_qty"].sum()
     assert served["A"] == pytest.approx(270.0) and served["B"] == pytest.approx(135.0)
     assert strict.kpis["fill_rate"] == pytest.approx(0.9)

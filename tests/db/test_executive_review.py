@@ -100,8 +100,8 @@ def test_past_decisions_are_measured_on_their_scenario_scope(engine: Engine, sep
     assert push["result"] == "actuals for 2 months"
 
     price = past.loc["Prepare a 5 % price rise"]  # a draft scenario: its own plan, every SKU
-    assert (price["changes"], price["scope"]) == ("price +5 %", "all SKUs")
-    assert price["planned_qty"] == pytest.approx(380.0)  # (110 + 50 + 30) · 2, no elasticity
+    assert (price["changes"], price["scope"]) == ("price +5 % (elasticity learned per family)", "all SKUs")
+    assert price["planned_qty"] == pytest.approx(380.0)  # (110 + 50 + 30) · 2: too little history to learn one
     assert price["planned_revenue"] == pytest.approx(4620.0)  # (160 · 10.5 + 30 · 21) · 2
     assert (price["actual_qty"], price["actual_revenue"]) == (375.0, 4365.0)
     assert price["actual_vs_plan"] == pytest.approx(4365 / 4620 - 1)

@@ -100,11 +100,18 @@ def test_inputs_come_from_latest_forecast_run(engine: Engine, cycle_id: int) -> 
     inputs = plan.scenario_inputs(engine, cycle_id)
     assert len(inputs.demand) == 6 and inputs.demand["qty"].sum() == pytest.approx(450.0)
     assert dict(zip(inputs.on_hand["sku"], inputs.on_hand["qty"], strict=True)) == {"A": 150.0, "B": 20.0}
-    # same figures as the hand-checked case in tests/core/test_scenario.py
+    # no sales history, so no safety stock: the baseline holds no stock beyond what the frozen January leaves.
+    # A: 150 − 100 = 50 at the end of January, then production meets demand exactly; B: 20 + 10 open serve 30 of
+    # 50 in January, then 60 and 40 are made. Revenue 300 × 10 + 130 × 20 = 5600; COGS 1800 + 1560 = 3360;
+    # holding 50 × 0.12 = 6 → margin 2234.
     k = plan.baseline(engine, cycle_id).kpis
     assert k["revenue"] == pytest.approx(5600.0)
-    assert k["margin"] == pytest.approx(2200.4)
+    assert k["margin"] == pytest.approx(2234.0)
     assert k["fill_rate"] == pytest.approx(430 / 450)
+    assert k["safety_stock_units"] == pytest.approx(0.0)
+    # one month of cover on top: the figures of the hand-checked case in tests/core/test_scenario.py
+    covered = plan.evaluate(plan.scenario_inputs(engine, cycle_id), sc.Levers(cover_months=1)).kpis
+    assert covered["margin"] == pytest.approx(2200.4)
 
 
 def test_no_forecast_is_a_clear_error(engine: Engine) -> None:
