@@ -20,9 +20,11 @@ elasticity of y with respect to x; §14.1 "fixed effects estimation": the within
 * e: the own-price elasticity — demand changes by about e % per +1 % of price; it is what
   :class:`sop_core.scenario.Levers` takes as ``price_elasticity`` (demand × (1 + price change)^e).
 
-The parameters are estimated by ordinary least squares on the demeaned data (``numpy.linalg.lstsq``),
-pooled over the SKUs of a family. A control column with no variation left after demeaning (e.g. a
-family never on promotion) is dropped.
+The parameters are estimated by ordinary least squares on the demeaned data, pooled over the SKUs of a
+family. By the Frisch–Waugh–Lovell theorem (Wooldridge §3.2) e = r'ỹ / r'r, where r and ỹ are the demeaned
+log price and log quantity less their least-squares fit on the demeaned controls (normal equations with a
+pseudo-inverse: collinear controls are harmless). A control column with no variation left after demeaning
+(e.g. a family never on promotion) is dropped.
 
 Standard error of e (``se_type``):
 
@@ -52,12 +54,14 @@ Checks, in order:
    :data:`MIN_PRICE_VARIATION` (0.001 ≈ 0.1 % price moves); with a price that only moves with
    promotions the promotion dummy absorbs it and nothing is left to learn e from;
 3. e and its standard error are finite;
-4. e is significantly negative: t = e / se below the one-sided 5 % critical value (−1.65 … −1.83 for 10
-   clusters).
+4. e is significantly negative: t = e / se below the one-sided 5 % critical value of Student's t
+   (−1.83 with 10 clusters, −1.65 with many degrees of freedom).
 
 Caveat: this is the association of price and demand in the history. Prices set *because* demand was
 expected to be high or low (endogeneity) bias it; the fixed effects, seasonality and promotion controls
-remove the most common such patterns, not all of them.
+remove the most common such patterns, not all of them. For intermittent items, leaving out the months
+without sales keeps only the months with demand; their estimates deserve less trust than their standard
+errors suggest.
 """
 
 from __future__ import annotations
