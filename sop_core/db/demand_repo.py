@@ -30,6 +30,34 @@ def sales_history(session: Session) -> pd.DataFrame:
     return frame
 
 
+def price_history(session: Session) -> pd.DataFrame:
+    """``sku, family, period, quantity, net_price, promo`` of all sales history, sorted by sku and period
+    (period as datetime64; net_price NaN where not given)."""
+    h = m.SalesHistory
+    result = session.execute(
+        select(h.sku, m.Product.family, h.period, h.quantity, h.net_price, h.promo)
+        .join(m.Product, m.Product.sku == h.sku)
+        .order_by(h.sku, h.period)
+    )
+    frame = pd.DataFrame(result.all(), columns=["sku", "family", "period", "quantity", "net_price", "promo"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["quantity"] = frame["quantity"].astype(float)
+    frame["net_price"] = pd.to_numeric(frame["net_price"], errors="coerce").astype(float)
+    frame["promo"] = pd.to_numeric(frame["promo"], errors="coerce").fillna(0).astype(int)
+    return frame
+
+
+def price_history_stamp(session: Session) -> tuple[Any, ...]:
+    """Aggregates that change whenever :func:`price_history` does: the sales rows (count, newest id, sums of
+    quantity, net price and promo) and the SKU → family pairs of the product table."""
+    h = m.SalesHistory
+    sales = session.execute(
+        select(func.count(h.id), func.max(h.id), func.sum(h.quantity), func.sum(h.net_price), func.sum(h.promo))
+    ).one()
+    families = tuple(session.execute(select(m.Product.sku, m.Product.family).order_by(m.Product.sku)).all())
+    return (*sales, families)
+
+
 def products(session: Session) -> pd.DataFrame:
     """``sku, name, family, category`` of every product, sorted by sku."""
     result = session.execute(
