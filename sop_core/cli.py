@@ -6,10 +6,12 @@ Errors print one line naming what is wrong and exit non-zero; ``--debug`` shows 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -49,6 +51,21 @@ def _engine():
     engine = make_engine(config.database_url())
     upgrade(engine)
     return engine
+
+
+@contextlib.contextmanager
+def solver_chatter_to_stderr() -> Iterator[None]:
+    """Send what native libraries print on standard output (the LP solver's banner) to standard error while
+    the block runs, so that a command's own output (JSON, CSV) stays clean for the next program in a pipe."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _print_frame(frame, out=None) -> None:  # noqa: ANN001 - a DataFrame

@@ -1084,6 +1084,62 @@ def supply_gap(result: ScenarioResult) -> pd.DataFrame:
     return frame
 
 
+#: The figures of :func:`breakdown`, per SKU, family or in total, over the plan horizon.
+BREAKDOWN_COLUMNS = [
+    "demand_units",
+    "supplied_units",
+    "served_units",
+    "lost_units",
+    "fill_rate",
+    "expected_fill_rate",
+    "revenue",
+    "margin",
+    "inventory_value",
+    "safety_stock_units",
+    "overtime_cost",
+]
+
+
+def breakdown(result: ScenarioResult, by: Literal["sku", "family", "total"] = "family") -> pd.DataFrame:
+    """A scenario's figures per SKU, per family or in total, over the plan horizon (pure).
+
+    ``demand_units`` Σ demand; ``supplied_units`` Σ supply (open orders + planned production and buys);
+    ``served_units`` Σ served; ``lost_units`` = demand − served; ``fill_rate`` = served ÷ demand (the plan);
+    ``expected_fill_rate`` = (served − expected shortage from forecast error) ÷ demand; ``revenue``;
+    ``margin`` = Σ (revenue − cost), cost = COGS + holding + overtime + alternate-supplier premium (the lines'
+    shares, so the total equals the headline margin); ``inventory_value`` at the end of the horizon;
+    ``safety_stock_units`` the safety-stock target (a stock level: Σ over SKUs, not over months);
+    ``overtime_cost``. A group without demand has fill rates of 1.
+
+    Returns:
+        One row per group (index ``sku``/``family``; ``total`` for the whole plan), :data:`BREAKDOWN_COLUMNS`.
+    """
+    lines = result.lines
+    key = "sku" if by == "sku" else "family"
+    group = lines[key] if by != "total" else pd.Series("total", index=lines.index)
+    last = lines["period"] == lines["period"].max()
+    first = lines["period"] == lines["period"].min()
+    frame = pd.DataFrame(
+        {
+            "demand_units": lines["demand_qty"].groupby(group).sum(),
+            "supplied_units": lines["supply_qty"].groupby(group).sum(),
+            "served_units": lines["served_qty"].groupby(group).sum(),
+            "expected_served": (lines["served_qty"] - lines["expected_shortage_qty"]).groupby(group).sum(),
+            "revenue": lines["revenue"].groupby(group).sum(),
+            "margin": (lines["revenue"] - lines["cost"]).groupby(group).sum(),
+            "inventory_value": lines["inventory_value"].where(last, 0.0).groupby(group).sum(),
+            "safety_stock_units": lines["safety_stock_qty"].where(first, 0.0).groupby(group).sum(),
+            "overtime_cost": lines["overtime_cost"].groupby(group).sum(),
+        }
+    )
+    frame["lost_units"] = frame["demand_units"] - frame["served_units"]
+    has = frame["demand_units"] > 0
+    frame["fill_rate"] = np.where(has, frame["served_units"] / frame["demand_units"].where(has, 1.0), 1.0)
+    frame["expected_fill_rate"] = np.where(has, frame["expected_served"] / frame["demand_units"].where(has, 1.0), 1.0)
+    frame.index.name = key if by != "total" else "total"
+    return frame[BREAKDOWN_COLUMNS]
+
+
 def compare(results: dict[str, ScenarioResult]) -> pd.DataFrame:
     """Headline KPIs side by side, with the difference of each scenario to the first.
 

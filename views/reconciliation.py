@@ -249,6 +249,34 @@ def _pct_changes(keys: pd.Series, pcts: pd.Series) -> dict[str, float]:
     return {str(k): float(v) for k, v in zip(keys, pcts, strict=True) if pd.notna(k) and pd.notna(v) and v}
 
 
+def elasticity_table() -> None:
+    """The own-price elasticity learned per family, with its standard error, and what the lever uses when empty."""
+    learned = plan.family_elasticities(engine)
+    pooled = learned.attrs.get("pooled", {})
+    st.markdown(
+        "Log-log regression of monthly quantity on net price per family, with SKU fixed effects, month-of-year, "
+        "promotion and trend controls. Used where it is significantly negative; else the fallback."
+    )
+    st.dataframe(
+        learned[["family", "elasticity", "std_error", "n", "used", "value_used", "reason"]],
+        hide_index=True,
+        column_config={
+            "family": "Family",
+            "elasticity": st.column_config.NumberColumn("Estimate", format="%.2f"),
+            "std_error": st.column_config.NumberColumn("± std. error", format="%.2f"),
+            "n": st.column_config.NumberColumn("Months × SKUs", format="%,d"),
+            "used": "Supported",
+            "value_used": st.column_config.NumberColumn("Lever uses", format="%.2f"),
+            "reason": "Why",
+        },
+    )
+    if pooled:
+        st.caption(
+            f"All families together: {pooled.get('elasticity', float('nan')):.2f} ± "
+            f"{pooled.get('std_error', float('nan')):.2f} (n {pooled.get('n', 0):,})"
+        )
+
+
 @st.fragment
 def what_if() -> None:
     st.subheader("What if…")
@@ -284,6 +312,8 @@ def what_if() -> None:
             help="Demand × (1 + price change)^elasticity. Empty = each family's elasticity learned from the sales "
             "history (below); a number = that elasticity for every family; 0 = demand does not react to price.",
         )
+        with c1.popover("Learned per family", use_container_width=True):
+            elasticity_table()
         c2.number_input("Unit cost change (%)", -50.0, 100.0, step=1.0, key="cost_change_pct")
         c3.number_input("Overtime rate change (%)", -50.0, 200.0, step=5.0, key="overtime_cost_change_pct")
         c4.number_input("Supplier lead-time change (days)", -60.0, 120.0, step=7.0, key="lead_time_change_days")

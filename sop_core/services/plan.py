@@ -26,6 +26,7 @@ from sop_core import scenario as sc
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
+from sop_core.services import pricing
 from sop_core.services import supply as supply_service
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,19 @@ def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
     )
 
 
+def family_elasticities(engine: Engine) -> pd.DataFrame:
+    """The own-price elasticity learned per family (:func:`sop_core.services.pricing.family_elasticities`)."""
+    return pricing.family_elasticities(engine)
+
+
+def learned_elasticities(engine: Engine) -> dict[str, float]:
+    """Family → the own-price elasticity the what-if uses when its lever is left empty: the estimate learned
+    from the sales history where the data support it, else its fallback
+    (:func:`sop_core.services.pricing.family_elasticities`, column ``value_used``)."""
+    frame = family_elasticities(engine)
+    return {str(f): float(v) for f, v in zip(frame["family"], frame["value_used"], strict=True)}
+
+
 def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
     """Demand (the cycle's consensus demand, else its latest forecast run), products, stock on hand,
     open orders, routings, resources and supplier items.
@@ -172,6 +186,7 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
             resources=plan_repo.resources(s),
             supplier_items=plan_repo.supplier_items(s),
             policy=safety_stock_inputs(engine, cycle_id),
+            elasticities=learned_elasticities(engine),
         )
     try:
         _ = inputs.grid  # check the inputs once (and keep the dense arrays with them)

@@ -1,0 +1,176 @@
+"""`python -m sop_core whatif`: the cycle's plan under what-if levers, from a script.
+
+The levers are those of :class:`sop_core.scenario.Levers`, given as ``--set NAME=VALUE`` (repeatable):
+
+* numbers: ``demand_change_pct=10``, ``price_change_pct=5``, ``lead_time_change_days=14``, ``cost_change_pct=3``,
+  ``cover_months=0.5``, ``frozen_periods=2``, ``overtime_cost_change_pct=20``, ``fill_rate_target=0.97``,
+  ``cycle_service_level=0.98``;
+* ``price_elasticity=-1.5`` (every family) or ``price_elasticity=learned`` (each family's own, the default);
+* ``overtime_allowed=false``;
+* ``demand_from=2026-12``, ``demand_to=2027-02``;
+* per key, comma-separated ``KEY:PCT``: ``family_changes=GRILLS:8,COFFEE:-5``, ``sku_changes=KA-1007:20``,
+  ``capacity_changes=ULM-ESP:-20``; ``capacity_change_pct=-20`` changes every resource;
+* ``supplier_disruptions=BRIGHTWAY:2026-11:2027-01`` (also ``supplier_out=…``; several joined by commas).
+
+Figures: :func:`sop_core.scenario.breakdown` in total, per family and per SKU, and the units bought from each
+supplier (:attr:`sop_core.scenario.ScenarioResult.supplier_units`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+from typing import Any
+
+from sop_core import scenario as sc
+from sop_core.cli import _engine, _print_frame, solver_chatter_to_stderr
+
+#: Names accepted by ``--set`` beyond the fields of :class:`~sop_core.scenario.Levers`.
+ALIASES = {"supplier_out": "supplier_disruptions", "capacity_change_pct": "capacity_changes"}
+_PCT_MAPS = ("family_changes", "sku_changes", "capacity_changes")
+
+
+class LeverError(ValueError):
+    """A ``--set`` that names no lever or gives it a value it cannot take."""
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise LeverError(f"lever {name}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise LeverError(f"lever {name}: {text!r} is not a finite number")
+    return value
+
+
+def _pct_map(name: str, text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, pct = part.rpartition(":")
+        if not sep or not key:
+            raise LeverError(f"lever {name}: {part!r} is not KEY:PCT (e.g. {name}=GRILLS:8)")
+        out[key] = _number(name, pct)
+    return out
+
+
+def _windows(name: str, text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        bits = part.split(":")
+        if len(bits) != 3 or not all(bits):
+            raise LeverError(f"lever {name}: {part!r} is not SUPPLIER:FIRST:LAST (e.g. BRIGHTWAY:2026-11:2027-01)")
+        out[bits[0]] = [bits[1], bits[2]]
+    return out
+
+
+def parse_levers(settings: list[str], resources: list[str]) -> sc.Levers:
+    """Levers from ``NAME=VALUE`` texts (the baseline for every lever not named).
+
+    Raises:
+        LeverError: an unknown name, a malformed value or a value out of the lever's range.
+    """
+    fields = {f.name for f in dataclasses.fields(sc.Levers)}
+    values: dict[str, Any] = {}
+    for setting in settings:
+        name, sep, text = setting.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name:
+            raise LeverError(f"--set {setting!r}: expected NAME=VALUE, e.g. demand_change_pct=10")
+        target = ALIASES.get(name, name)
+        if target not in fields:
+            known = ", ".join(sorted(fields | set(ALIASES)))
+            raise LeverError(f"unknown lever {name!r}; known: {known}")
+        if name == "capacity_change_pct":
+            pct = _number(name, text)
+            values.setdefault("capacity_changes", {}).update({r: pct for r in resources})
+        elif target in _PCT_MAPS:
+            values.setdefault(target, {}).update(_pct_map(name, text))
+        elif target == "supplier_disruptions":
+            values.setdefault(target, {}).update(_windows(name, text))
+        elif target == "overtime_allowed":
+            if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                raise LeverError(f"lever overtime_allowed: {text!r} is not true or false")
+            values[target] = text.lower() in ("true", "yes", "1")
+        elif target == "price_elasticity" and text.lower() in ("learned", "none", ""):
+            values[target] = None
+        elif target in ("demand_from", "demand_to"):
+            values[target] = text
+        elif target == "frozen_periods":
+            number = _number(name, text)
+            if number != int(number):
+                raise LeverError(f"lever frozen_periods: {text!r} is not a whole number of months")
+            values[target] = int(number)
+        else:
+            values[target] = _number(name, text)
+    try:
+        return sc.Levers(**values)
+    except sc.ScenarioInputError as err:
+        raise LeverError(str(err)) from None
+
+
+def _records(frame) -> dict[str, dict[str, float]]:  # noqa: ANN001 - a DataFrame
+    return {str(k): {c: round(float(v), 6) for c, v in row.items()} for k, row in frame.iterrows()}
+
+
+def report(result: sc.ScenarioResult) -> dict[str, Any]:
+    """``{"total": {...}, "families": {family: {...}}, "skus": {sku: {...}}}`` (figures of
+    :func:`sop_core.scenario.breakdown`); the total also has ``suppliers`` → ``{supplier: {"supplied_units"}}``
+    and ``levers``, the scenario in words."""
+    total = _records(sc.breakdown(result, "total"))["total"]
+    total["suppliers"] = {str(s): {"supplied_units": round(float(q), 6)} for s, q in result.supplier_units.items()}
+    total["levers"] = sc.describe_levers(result.levers)
+    return {
+        "total": total,
+        "families": _records(sc.breakdown(result, "family")),
+        "skus": _records(sc.breakdown(result, "sku")),
+    }
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from sop_core.services import plan, workflow
+
+    engine = _engine()
+    cycle = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
+    if cycle is None:
+        raise plan.PlanError(f"no plan cycle {args.cycle}" if args.cycle else "no plan cycle yet: run `demo` or import")
+    inputs = plan.scenario_inputs(engine, cycle.id)
+    resources = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
+    try:
+        levers = parse_levers(args.set or [], resources)
+    except LeverError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    with solver_chatter_to_stderr():
+        result = plan.evaluate(inputs, levers)
+        out = report(result)
+    if args.format == "json":
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(f"cycle {cycle.label}: {out['total']['levers']}")
+    families = sc.breakdown(result, "family")
+    table = families.reset_index()
+    table.loc[len(table)] = ["total", *sc.breakdown(result, "total").iloc[0].tolist()]
+    shown = table.assign(**{c: table[c].round(4 if "rate" in c else 0) for c in sc.BREAKDOWN_COLUMNS})
+    _print_frame(shown)
+    if out["total"]["suppliers"]:
+        print("bought per supplier: " + ", ".join(
+            f"{s} {v['supplied_units']:,.0f}" for s, v in sorted(out["total"]["suppliers"].items())))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "whatif",
+        help="the current plan under what-if levers (--set NAME=VALUE …), in total, per family and per SKU",
+        description=__doc__.split("\n\n", 1)[1].split("\nFigures")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a lever, e.g. demand_change_pct=10")
+    p.add_argument("--cycle", metavar="YYYY-MM", help="the plan cycle (default: the current one)")
+    p.add_argument("--format", choices=["table", "json"], default="table",
+                   help='table (default) or json: {"total", "families", "skus"} with the figures of each')
+    p.set_defaults(func=cmd_whatif)
