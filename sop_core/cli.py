@@ -1,6 +1,7 @@
 """`python -m sop_core …`: batch jobs on the database named by SOP_DATABASE_URL.
 
-Errors print one line naming what is wrong and exit non-zero; ``--debug`` shows the traceback.
+Errors print one line naming what is wrong and exit non-zero; ``--debug`` shows the traceback. A refused import
+prints every problem, one a line (up to :data:`MAX_PRINTED_ISSUES`; ``import --errors FILE.csv`` writes them all).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sop_core import config
+
+if TYPE_CHECKING:
+    from sop_core.ingest import ImportIssue
 
 log = logging.getLogger("sop_core")
 
@@ -106,6 +110,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How many problems of a refused import are printed; ``--errors FILE.csv`` writes them all.
+MAX_PRINTED_ISSUES = 50
+
+
+def _print_issues(issues: Sequence[ImportIssue], errors_file: Path | None) -> None:
+    """Every problem of a refused import on stderr, one a line (file, row, column, value, reason), at most
+    :data:`MAX_PRINTED_ISSUES`; a single problem is a single ``error: …`` line."""
+    if len(issues) == 1:
+        print(f"error: {issues[0]}", file=sys.stderr)
+        return
+    print(f"error: {len(issues)} problems; nothing was imported:", file=sys.stderr)
+    for issue in issues[:MAX_PRINTED_ISSUES]:
+        print(f"  {issue}", file=sys.stderr)
+    more = len(issues) - MAX_PRINTED_ISSUES
+    if more > 0:
+        where = f"{errors_file} holds them all" if errors_file else "--errors FILE.csv writes them all"
+        print(f"  … and {more} more; {where}", file=sys.stderr)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from sop_core import ingest
 
@@ -113,10 +136,29 @@ def cmd_import(args: argparse.Namespace) -> int:
     for p in paths:
         if not p.is_file():
             raise CliError(f"{p}: no such file")
+    errors_file = Path(args.errors) if args.errors else None
     engine = _engine()
-    report = ingest.import_files(engine, paths, table=args.table)
-    print(report if isinstance(report, str) else str(report))
+    try:
+        report = ingest.import_files(engine, paths, table=args.table)
+    except ingest.ImportFailed as err:
+        if errors_file:
+            _write_errors(errors_file, ingest.issues_csv(err.issues))
+        _print_issues(err.issues, errors_file)
+        if errors_file:
+            n = len(err.issues)
+            print(f"{errors_file} written ({n} problem{'s' if n != 1 else ''})", file=sys.stderr)
+        return 1
+    if errors_file:  # no stale list from an earlier run: the header alone
+        _write_errors(errors_file, ingest.issues_csv([]))
+    print(report)
+    for note in report.notes:
+        print(note)
     return 0
+
+
+def _write_errors(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -182,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction")
     p.add_argument("files", nargs="+", metavar="FILE", help="e.g. product.csv sales_history.xlsx")
     p.add_argument("--table", help="target table (default: taken from each file name)")
+    p.add_argument(
+        "--errors",
+        metavar="FILE.csv",
+        help="write every problem of a refused import to FILE.csv (columns file,row,column,value,reason)",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("template", help="write a CSV and an XLSX import template per input table")

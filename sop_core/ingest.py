@@ -6,8 +6,11 @@ One file holds one input table (:data:`sop_core.db.models.INPUT_TABLES`). The ta
 optional columns (nullable in the model, or with a default) may be left out.
 
 Row numbers in messages are the numbers a user sees in the file: the header is row 1 and the first data
-row is row 2 (for XLSX, the Excel row number). Every problem becomes an :class:`ImportIssue`, printed as
-``sales_history.csv row 14, column quantity: -4 is negative; quantities must be ≥ 0``.
+row is row 2 (for XLSX, the Excel row number). An ERP export often starts with a title row or two: the header is
+the first of the top :data:`HEADER_SEARCH_ROWS` rows that names the table's columns, and the rows above it are
+skipped (:func:`header_note`: ``header found in row 3; rows 1–2 skipped (title)``). Every problem becomes an
+:class:`ImportIssue`, printed as ``sales_history.csv row 14, column quantity: -4 is negative; quantities must be
+≥ 0``; :func:`issues_csv` writes them all as CSV.
 
 Nothing is written unless every file of an import is valid; then all files land in one transaction, in
 load order (parents first). Upsert rule: a row whose natural key (:data:`sop_core.db.models.NATURAL_KEYS`)
@@ -97,6 +100,9 @@ SERVICE_TARGET_REASON = "is outside (0, 1); service_target is a share such as 0.
 PROMO_REASON = "is not 0 or 1; promo is 1 in promotion months, else 0"
 PRIORITY_REASON = "is below 1; priority 1 is the preferred supplier, 2 and up are alternates"
 
+#: How many rows from the top of a file may hold the header row; rows above it (a title, a print date) are skipped.
+HEADER_SEARCH_ROWS = 10
+
 
 # --------------------------------------------------------------------------- issues and results
 @dataclass(frozen=True)
@@ -163,15 +169,24 @@ def issues_frame(issues: Iterable[ImportIssue]) -> pd.DataFrame:
     return frame
 
 
+def issues_csv(issues: Iterable[ImportIssue]) -> bytes:
+    """Issues as CSV with the header ``file,row,column,value,reason``, one line per issue (empty fields where an
+    issue has no row, column or value), UTF-8 with a byte-order mark so that Excel shows ≥ and – as written."""
+    return issues_frame(issues).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+
+
 @dataclass(frozen=True)
 class FileResult:
-    """What one file wrote: rows in total, of which ``inserted`` new and ``updated`` existing."""
+    """What one file wrote: rows in total, of which ``inserted`` new and ``updated`` existing; ``note`` tells
+    what was skipped above the header (:func:`header_note`, e.g. ``header found in row 3; rows 1–2 skipped
+    (title)``), empty when the header is row 1."""
 
     file: str
     table: str
     rows: int
     inserted: int
     updated: int
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +212,11 @@ class ImportReport:
     @property
     def updated(self) -> dict[str, int]:
         return self._per_table("updated")
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per file whose header was not row 1: ``<file>: header found in row 3; rows 1–2 skipped (title)``."""
+        return [f"{f.file}: {f.note}" for f in self.files if f.note]
 
     @property
     def total_rows(self) -> int:
@@ -382,29 +402,44 @@ def _fail(
     raise ImportFailed([ImportIssue(file, row, column, value, reason)])
 
 
-def _decode(file: str, data: bytes) -> str:
+#: A row of a file: (the row number a user sees, its values as text).
+Record = tuple[int, list[str]]
+
+
+def _decode(file: str, data: bytes, table: str) -> str:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        line_start = data.rfind(b"\n", 0, err.start) + 1
-        row = data.count(b"\n", 0, err.start) + 1
-        column = None
-        if row > 1:  # name the column too: count the fields before the bad byte on its line
-            header_line = data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
-            sep = _delimiter(header_line)
-            header = next(csv.reader([header_line], delimiter=sep), [])
-            prefix = data[line_start : err.start].decode("utf-8", "replace")
-            position = len(next(csv.reader([prefix + "x"], delimiter=sep), [])) - 1
-            column = header[position].strip().lower() if 0 <= position < len(header) else None
         _fail(
             file,
             "is not valid UTF-8; save the file as CSV UTF-8 (Excel: Save as → CSV UTF-8)",
-            row=row,
-            column=column,
+            row=data.count(b"\n", 0, err.start) + 1,
+            column=_column_at(file, data, err.start, table),
             value=f"byte 0x{data[err.start]:02X}",
         )
+
+
+def _column_at(file: str, data: bytes, position: int, table: str) -> str | None:
+    """The header name of the column holding byte ``position`` of a CSV file: the values before it on its line
+    are counted against the header row found above that line (None on the header row or above it)."""
+    line_start = data.rfind(b"\n", 0, position) + 1
+    above = data[:line_start].decode("utf-8", "replace")
+    sep = _csv_delimiter(above, table)
+    try:
+        records = [(n, f) for n, f in _csv_records(file, above, sep) if any(v.strip() for v in f)]
+    except ImportFailed:
+        return None
+    at = _header_index(table, records)
+    if at is None:
+        return None
+    header = records[at][1]
+    prefix = data[line_start:position].decode("utf-8", "replace")
+    index = len(next(csv.reader([prefix + "x"], delimiter=sep), [])) - 1
+    if not 0 <= index < len(header):
+        return None
+    return header[index].strip().lower() or None
 
 
 def _delimiter(header_line: str) -> str:
@@ -413,11 +448,24 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _records_csv(file: str, data: bytes) -> list[tuple[int, list[str]]]:
-    text = _decode(file, data)
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    records: list[tuple[int, list[str]]] = []
+def _csv_delimiter(text: str, table: str) -> str:
+    """The separator of a CSV text: of ``,``, ``;`` and tab, the one that splits a line among the first
+    :data:`HEADER_SEARCH_ROWS` into the most column names of ``table`` (the header row, wherever it is); when no
+    line names a column, the most frequent one in the first line."""
+    lines = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    names = set(repo.input_columns(table))
+    best, best_hits = "", 0
+    for sep in (",", ";", "\t"):
+        for line in lines:
+            hits = len(names & {cell.strip().strip('"').lower() for cell in line.split(sep)})
+            if hits > best_hits:
+                best, best_hits = sep, hits
+    return best or _delimiter(lines[0] if lines else "")
+
+
+def _csv_records(file: str, text: str, sep: str) -> list[Record]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    records: list[Record] = []
     start = 1
     try:
         for fields in reader:
@@ -428,7 +476,12 @@ def _records_csv(file: str, data: bytes) -> list[tuple[int, list[str]]]:
     return records
 
 
-def _records_xlsx(file: str, data: bytes, table: str | None) -> list[tuple[int, list[str]]]:
+def _records_csv(file: str, data: bytes, table: str) -> list[Record]:
+    text = _decode(file, data, table)
+    return _csv_records(file, text, _csv_delimiter(text, table))
+
+
+def _records_xlsx(file: str, data: bytes, table: str | None) -> list[Record]:
     import openpyxl
 
     try:
@@ -446,24 +499,104 @@ def _records_xlsx(file: str, data: bytes, table: str | None) -> list[tuple[int, 
         book.close()
 
 
-def read_extract(source: Source, name: str, table: str | None = None) -> pd.DataFrame:
-    """Read one CSV or XLSX extract as text, indexed by the row number a user sees.
+def _header_index(table: str, records: Sequence[Record]) -> int | None:
+    """Which of ``records`` (the non-blank rows of a file) is the header row.
 
-    CSV must be UTF-8 (a byte-order mark is accepted); the delimiter is ``,``, ``;`` or tab, as in the
-    header line. XLSX: the sheet named after the table, else the first sheet. Headers are trimmed and
-    lower-cased, cells trimmed; blank rows are skipped. The index is the row number in the file (header =
-    row 1, first data row = row 2; the Excel row number for XLSX).
+    The first of the rows numbered 1 to :data:`HEADER_SEARCH_ROWS` whose cells name every required column of
+    ``table``; when none does, the one naming the most columns of ``table`` (the first on a tie), whose missing
+    and unknown columns the checks then name. None when no such row names any column of ``table``.
+    """
+    names = set(repo.input_columns(table))
+    required = {s.name for s in column_specs(table) if s.required}
+    best, best_hits = None, 0
+    for index, (number, fields) in enumerate(records):
+        if number > HEADER_SEARCH_ROWS:
+            break
+        cells = {f.strip().lower() for f in fields}
+        if required <= cells:
+            return index
+        hits = len(names & cells)
+        if hits > best_hits:
+            best, best_hits = index, hits
+    return best
 
-    Args:
-        source: the file's bytes, a path, or a binary file object (e.g. a Streamlit upload).
-        name: the file name; its extension picks the reader and its stem the table (when ``table`` is None).
-        table: the input table, when the file name does not tell.
 
-    Returns:
-        Every value as a string (``""`` for an empty cell), one column per header.
+def _no_header_reason(table: str) -> str:
+    specs = column_specs(table)
+    required = ", ".join(s.name for s in specs if s.required)
+    optional = ", ".join(s.name for s in specs if not s.required)
+    columns = f"{required} (required) and {optional} (optional)" if optional else f"{required} (all required)"
+    return (
+        f"has no header row: none of rows 1–{HEADER_SEARCH_ROWS} names a column of {table}; "
+        f"the header names the columns {columns}"
+    )
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of a column, from its 0-based position: 0 -> ``A``, 25 -> ``Z``, 26 -> ``AA``."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _header_issues(file: str, header: list[str], header_row: int, rows: list[Record]) -> list[ImportIssue]:
+    """A name given to two columns, and an empty header cell above values: the file cannot be read as a table."""
+    issues = []
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        positions.setdefault(name, []).append(i)
+    for name, where in positions.items():
+        if name and len(where) > 1:
+            letters = ", ".join(column_letter(i) for i in where[:-1]) + f" and {column_letter(where[-1])}"
+            times = "twice" if len(where) == 2 else f"{len(where)} times"
+            reason = f"appears {times} in the header (columns {letters}); each column may appear only once"
+            issues.append(ImportIssue(file, header_row, name, None, reason))
+    for i in positions.get("", []):
+        first = next((number for number, values in rows if values[i] != ""), None)
+        if first is not None:
+            reason = f"has an empty header cell but holds values from row {first}; name the column or delete it"
+            issues.append(ImportIssue(file, header_row, column_letter(i), None, reason))
+    return issues
+
+
+def _body(
+    file: str, header: list[str], records: Sequence[Record], csv_text: bool
+) -> tuple[list[Record], list[ImportIssue]]:
+    """The data rows below the header, each as wide as the header, and the rows refused for their width.
+
+    A row with a value beyond the header's last column is refused. In a CSV file, a row with fewer values than the
+    header names columns (a line cut short) is refused too rather than filled with empty cells; an XLSX row simply
+    ends at its last filled cell.
+    """
+    width = len(header)
+    named = max((i + 1 for i, h in enumerate(header) if h), default=0)
+    rows: list[Record] = []
+    issues: list[ImportIssue] = []
+    for number, fields in records:
+        values = [v.strip() for v in fields]
+        if len(values) > width and any(values[width:]):
+            issues.append(
+                ImportIssue(file, number, None, None, f"has {len(values)} values but the header has {width} columns")
+            )
+        elif csv_text and len(values) < named:
+            reason = (
+                f"the line ends before this column, after {len(values)} of the header's {named} values; a line cut "
+                "short is refused, not filled in; write an empty cell as nothing between two separators"
+            )
+            issues.append(ImportIssue(file, number, header[len(values)] or column_letter(len(values)), None, reason))
+        else:
+            rows.append((number, (values + [""] * width)[:width]))
+    return rows, issues
+
+
+def _read(source: Source, name: str, table: str | None) -> tuple[pd.DataFrame, list[ImportIssue]]:
+    """The frame of :func:`read_extract`, and the rows left out of it because their width does not match the header.
 
     Raises:
-        ImportFailed: the file is empty, not UTF-8, not a readable workbook, or of another type.
+        ImportFailed: the file cannot be read as a table (see :func:`read_extract`).
     """
     file = Path(name).name
     table = table or table_for_file(file)
@@ -474,7 +607,7 @@ def read_extract(source: Source, name: str, table: str | None = None) -> pd.Data
         _fail(file, "is empty (0 bytes); expected a header row and data rows")
     suffix = Path(file).suffix.lower()
     if suffix in (".csv", ".txt"):
-        records = _records_csv(file, data)
+        records = _records_csv(file, data, table)
     elif suffix in (".xlsx", ".xlsm"):
         records = _records_xlsx(file, data, table)
     elif suffix == ".xls":
@@ -484,22 +617,70 @@ def read_extract(source: Source, name: str, table: str | None = None) -> pd.Data
     records = [(n, f) for n, f in records if any(v.strip() for v in f)]
     if not records:
         _fail(file, "holds no header and no data; expected a header row and data rows")
-    header_row, header = records[0]
-    header = [h.strip().lower() for h in header]
-    width = len(header)
-    rows, numbers = [], []
-    for number, fields in records[1:]:
-        values = [v.strip() for v in fields]
-        if len(values) > width and any(values[width:]):
-            _fail(file, f"has {len(values)} values but the header has {width} columns", row=number)
-        rows.append((values + [""] * width)[:width])
-        numbers.append(number)
-    frame = pd.DataFrame(rows, columns=header, index=pd.Index(numbers, name="row"), dtype=object)
-    blank_headers = [i for i, h in enumerate(header) if h == ""]
-    keep = [i for i in range(width) if i not in blank_headers or (len(frame) and frame.iloc[:, i].ne("").any())]
-    frame = frame.iloc[:, keep]
-    frame.attrs.update(file=file, table=table, header_row=header_row)
+    at = _header_index(table, records)
+    if at is None:
+        _fail(file, _no_header_reason(table))
+    header_row = records[at][0]
+    header = [h.strip().lower() for h in records[at][1]]
+    rows, issues = _body(file, header, records[at + 1 :], csv_text=suffix in (".csv", ".txt"))
+    header_problems = _header_issues(file, header, header_row, rows)
+    if header_problems:
+        raise ImportFailed(header_problems)
+    frame = pd.DataFrame(
+        [values for _number, values in rows],
+        columns=header,
+        index=pd.Index([number for number, _values in rows], name="row"),
+        dtype=object,
+    )
+    frame = frame.iloc[:, [i for i, h in enumerate(header) if h]]  # empty header cells hold no values (checked)
+    frame.attrs.update(
+        file=file,
+        table=table,
+        header_row=header_row,
+        title_rows=tuple(n for n, _f in records[:at]),
+        refused=len(issues),
+    )
+    return frame, issues
+
+
+def read_extract(source: Source, name: str, table: str | None = None) -> pd.DataFrame:
+    """Read one CSV or XLSX extract as text, indexed by the row number a user sees.
+
+    CSV must be UTF-8 (a byte-order mark is accepted); the delimiter is ``,``, ``;`` or tab, as in the header
+    line. XLSX: the sheet named after the table, else the first sheet. The header row is the first of rows 1 to
+    :data:`HEADER_SEARCH_ROWS` that names the table's required columns (:func:`_header_index`): rows above it
+    (a title, a print date) are skipped, as :func:`header_note` tells. Headers are trimmed and lower-cased, cells
+    trimmed; blank rows are skipped. The index is the row number in the file (the first data row is the row
+    below the header; the Excel row number for XLSX).
+
+    Args:
+        source: the file's bytes, a path, or a binary file object (e.g. a Streamlit upload).
+        name: the file name; its extension picks the reader and its stem the table (when ``table`` is None).
+        table: the input table, when the file name does not tell.
+
+    Returns:
+        Every value as a string (``""`` for an empty cell), one column per header; ``attrs`` holds ``file``,
+        ``table``, ``header_row`` and ``title_rows`` (the non-blank rows skipped above the header).
+
+    Raises:
+        ImportFailed: the file is empty, not UTF-8, not a readable workbook, or of another type; no header row is
+            found; a column name appears twice in the header or an empty header cell stands above values; a row
+            has values beyond the header's columns, or (CSV) fewer values than the header (every such row is named).
+    """
+    frame, issues = _read(source, name, table)
+    if issues:
+        raise ImportFailed(issues)
     return frame
+
+
+def header_note(frame: pd.DataFrame) -> str | None:
+    """What :func:`read_extract` skipped above the header, e.g. ``header found in row 3; rows 1–2 skipped (title)``;
+    None when the header is row 1."""
+    row = int(frame.attrs.get("header_row", 1))
+    if row <= 1:
+        return None
+    above = "row 1" if row == 2 else f"rows 1–{row - 1}"
+    return f"header found in row {row}; {above} skipped ({'title' if frame.attrs.get('title_rows') else 'blank'})"
 
 
 # --------------------------------------------------------------------------- validation
@@ -555,9 +736,10 @@ def _check_file(file: str, table: str, raw: pd.DataFrame) -> _Checked:
     issues = _check_columns(file, table, raw)
     if issues:
         return _Checked(file, table, raw, None, issues)
-    if raw.empty:
+    if raw.empty:  # no rows, or only rows refused for their width (named by the reading)
         reason = "has no data rows; add at least one row below the header"
-        return _Checked(file, table, raw, None, [ImportIssue(file, None, None, None, reason)])
+        issues = [] if raw.attrs.get("refused") else [ImportIssue(file, None, None, None, reason)]
+        return _Checked(file, table, raw, None, issues)
     specs = [s for s in column_specs(table) if s.name in raw.columns]
     typed = pd.DataFrame(index=raw.index)
     unparsed: set[tuple[int, str]] = set()
@@ -731,16 +913,18 @@ def _read_all(
         try:
             if name in frames:
                 _fail(name, "is given twice in one import")
-            frame = read_extract(source, name, table)
+            frame, refused = _read(source, name, table)
             frames[name] = (frame.attrs["table"], frame)
+            issues.extend(refused)
         except ImportFailed as err:
             issues.extend(err.issues)
     return frames, issues
 
 
 def _in_file_order(issues: list[ImportIssue], named: Sequence[tuple[str, Source]]) -> list[ImportIssue]:
+    """File by file in the given order, each file's by row (whole-file issues first; a row's keep their order)."""
     order = {name: n for n, (name, _source) in enumerate(named)}
-    return sorted(issues, key=lambda i: order.get(i.file, len(order)))
+    return sorted(issues, key=lambda i: (order.get(i.file, len(order)), i.row or 0))
 
 
 def validate_files(
@@ -795,7 +979,7 @@ def import_files(
             existing = repo.read_table(s, c.table)
             updated = _count_existing(c.table, c.typed, existing)
             written = repo.upsert_frame(s, c.table, c.typed)
-            results.append(FileResult(c.file, c.table, written, written - updated, updated))
+            results.append(FileResult(c.file, c.table, written, written - updated, updated, header_note(c.raw) or ""))
         detail = {"files": [r.__dict__ for r in results]}
         entity = ",".join(dict.fromkeys(r.table for r in results))[:64]
         s.add(m.AuditLog(username=user, action="import", entity=entity, entity_id="", detail=detail))

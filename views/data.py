@@ -13,6 +13,7 @@ from views import state, ui
 KEY_UPLOADS = "data_uploads"
 KEY_CHECK = "data_validation"  # {"signature": str, "issues": list[dict], "rows": int}
 KEY_REPORT = "data_last_import"  # {"signature": str, "text": str} of the last committed import
+SHOWN_READ_ISSUES = 10  # problems shown per unreadable file before Validate (which lists them all)
 
 st.title("Data")
 
@@ -77,9 +78,14 @@ signature = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data 
 for name, content in files:
     try:
         frame = data_service.read_extract(content, name)
-    except data_service.ImportFailed as err:
-        st.error(str(err))
+    except data_service.ImportFailed as err:  # one line per problem, as the CLI prints them
+        lines = [str(i) for i in err.issues[:SHOWN_READ_ISSUES]]
+        if len(err.issues) > SHOWN_READ_ISSUES:
+            lines.append(f"… and {len(err.issues) - SHOWN_READ_ISSUES} more; Validate lists them all")
+        st.error("  \n".join(lines))
         continue
+    if note := data_service.header_note(frame):
+        st.caption(f"{name}: {note}")
     with st.expander(f"{name} → {frame.attrs['table']} ({len(frame):,} rows)"):
         st.dataframe(frame.head(50), width="stretch")
 
@@ -133,6 +139,7 @@ if last is not None and last["signature"] == signature and check is None:
 with st.expander("Import templates: the headers and two example rows per table"):
     st.caption(
         "Row numbers in messages are those you see in the file: the header is row 1, the first data row is row 2. "
+        "A title row above the header is skipped (the header is looked for in rows 1–10). "
         "Optional columns may be left out; dates are YYYY-MM-DD and periods month starts (YYYY-MM-01)."
     )
     for table in data_service.INPUT_TABLES:

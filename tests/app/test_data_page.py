@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -112,3 +114,75 @@ def test_a_valid_upload_is_committed_and_the_rows_are_updated(app_env: str, demo
     assert after["sales_history"] == before["sales_history"]
     assert after["audit_log"] == before["audit_log"] + 1
     assert _health(at).loc["sales_history", "rows"] == before["sales_history"]
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    """An XLSX workbook with one sheet holding ``rows`` from A1 (None = an empty cell, [] = an empty row)."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TITLE = "Sales history export – Halden & Voss – printed 2026-11-03"
+
+
+def test_a_title_row_above_the_header_is_skipped_and_the_file_commits(app_env: str, demo_engine: Engine) -> None:
+    row = _a_history_row(demo_engine)
+    content = _workbook(
+        [[TITLE], [], ["sku", "period", "quantity"], [row["sku"], row["period"].to_pydatetime(), row["quantity"] + 7]]
+    )
+    at = _open(app_env, straight=True)
+    at.file_uploader(key="data_uploads").set_value(("sales_history_halden.xlsx", content, XLSX)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error
+    assert at.expander[0].label == "sales_history_halden.xlsx → sales_history (1 rows)"
+    assert [c.value for c in at.caption if "header found" in c.value] == [
+        "sales_history_halden.xlsx: header found in row 3; rows 1–2 skipped (title)"
+    ]
+    preview = at.dataframe[-1].value
+    assert preview.columns.tolist() == ["sku", "period", "quantity"]
+    assert preview.index.tolist() == [4]  # the Excel row number of the only data row
+    at.button(key="data_validate").click().run()
+    assert at.success[0].value == "1 file valid: ready to commit."
+    at.button(key="data_commit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.success[0].value == "Imported 1 file, 1 row: sales_history 1 (0 new, 1 updated)"
+    assert _a_history_row(demo_engine)["quantity"] == pytest.approx(row["quantity"] + 7)
+
+
+def test_a_file_without_a_header_or_with_a_column_twice_is_named_not_a_traceback(
+    shared_app_env: str, shared_engine: Engine
+) -> None:
+    row = _a_history_row(shared_engine)  # nothing is imported: the shared database stays as it is
+    period = f"{row['period']:%Y-%m-%d}"
+    no_header = _workbook([[TITLE], [], ["Artikel", "Periode", "Menge"], [row["sku"], period, 5]])
+    twice = f"sku,period,quantity,quantity\n{row['sku']},{period},5,6\n".encode()
+    at = _open(shared_app_env)
+    at.file_uploader(key="data_uploads").set_value(
+        [("sales_history_nohead.xlsx", no_header, XLSX), ("sales_history_twice.csv", twice, "text/csv")]
+    ).run()
+    assert not at.exception, [e.message for e in at.exception]
+    no_header_message = (
+        "sales_history_nohead.xlsx has no header row: none of rows 1–10 names a column of sales_history; the header "
+        "names the columns sku, period, quantity (required) and net_price, promo (optional)"
+    )
+    twice_message = (
+        "sales_history_twice.csv row 1, column quantity: appears twice in the header (columns C and D); "
+        "each column may appear only once"
+    )
+    assert [e.value for e in at.error] == [no_header_message, twice_message]
+    assert not at.expander or "→" not in at.expander[0].label  # no preview of an unreadable file
+    assert at.button(key="data_commit").disabled
+    at.button(key="data_validate").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.error[-1].value == "2 problems found; nothing was imported. Fix the files and validate again."
+    issues = at.dataframe[-1].value
+    assert issues.astype(str).values.tolist() == [
+        ["sales_history_nohead.xlsx", "<NA>", "None", "None", no_header_message.split(" ", 1)[1]],
+        ["sales_history_twice.csv", "1", "quantity", "None", twice_message.split(": ", 1)[1]],
+    ]
+    assert at.button(key="data_commit").disabled

@@ -223,6 +223,47 @@ CASES = [
         id="second-file-bad",
     ),
     case(
+        ["sales_history_cut_short.csv"],
+        (
+            "sales_history_cut_short.csv",
+            3,
+            "sku",
+            "Z-999",
+            "is not a known SKU; add it to product (in the database or in the same import)",
+        ),
+        "sales_history_cut_short.csv row 3, column sku: Z-999 is not a known SKU; add it to product (in the "
+        "database or in the same import)",
+        3,  # + -3 on row 4 + the line cut short on row 5 (see test_every_problem_of_a_file_is_named_in_row_order)
+        id="line-cut-short-and-two-bad-rows",
+    ),
+    case(
+        ["sales_history_no_header.csv"],
+        (
+            "sales_history_no_header.csv",
+            None,
+            None,
+            None,
+            "has no header row: none of rows 1–10 names a column of sales_history; the header names the columns "
+            "sku, period, quantity (required) and net_price, promo (optional)",
+        ),
+        "sales_history_no_header.csv has no header row: none of rows 1–10 names a column of sales_history; the "
+        "header names the columns sku, period, quantity (required) and net_price, promo (optional)",
+        id="no-header-row",
+    ),
+    case(
+        ["sales_history_column_twice.csv"],
+        (
+            "sales_history_column_twice.csv",
+            1,
+            "quantity",
+            None,
+            "appears twice in the header (columns C and D); each column may appear only once",
+        ),
+        "sales_history_column_twice.csv row 1, column quantity: appears twice in the header (columns C and D); "
+        "each column may appear only once",
+        id="column-twice",
+    ),
+    case(
         ["sales_history_wrong_type.csv", "sales_history_negative.csv", "orders.csv"],
         (
             "sales_history_wrong_type.csv",
@@ -292,6 +333,21 @@ def test_bad_import_is_refused_and_changes_nothing(
     assert after_counts == before_counts
     for table, frame in before_tables.items():
         pd.testing.assert_frame_equal(after_tables[table], frame, obj=table)
+
+
+def test_every_problem_of_a_file_is_named_in_row_order(loaded: Engine) -> None:
+    with pytest.raises(ImportFailed) as info:
+        ingest.import_files(loaded, [BAD / "sales_history_cut_short.csv"])
+    assert [(i.row, i.column, i.value) for i in info.value.issues] == [
+        (3, "sku", "Z-999"),
+        (4, "quantity", "-3"),
+        (5, "net_price", None),
+    ]
+    assert str(info.value.issues[2]) == (
+        "sales_history_cut_short.csv row 5, column net_price: the line ends before this column, after 3 of the "
+        "header's 5 values; a line cut short is refused, not filled in; write an empty cell as nothing between two "
+        "separators"
+    )
 
 
 def test_second_file_bad_leaves_first_unwritten(loaded: Engine) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from sqlalchemy import Engine
 
+from sop_core import ingest
 from sop_core.cli import main
+from sop_core.db import repo
+from sop_core.db.engine import session_scope
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +89,129 @@ def test_forecast_and_kpi_commands(tmp_path: Path, demo_url: str) -> None:
     assert proc.returncode == 0, proc.stderr
     for kpi in ("Fill rate", "OTIF", "Inventory turns", "Days of supply"):
         assert kpi.lower() in proc.stdout.lower()
+
+
+BAD = ROOT / "tests" / "data" / "bad_imports"
+
+
+@pytest.fixture
+def base_company(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The small valid company of tests/data/bad_imports/base/, in the database that SOP_DATABASE_URL names."""
+    ingest.import_files(sqlite_engine, sorted((BAD / "base").glob("*.csv")))
+    monkeypatch.setenv("SOP_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    return sqlite_engine
+
+
+def _stored(engine: Engine) -> tuple[pd.DataFrame, dict[str, int]]:
+    with session_scope(engine) as s:
+        return repo.read_table(s, "sales_history"), repo.table_counts(s)
+
+
+def test_a_refused_import_prints_every_problem_and_writes_them_to_the_errors_file(
+    tmp_path: Path, base_company: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history, counts = _stored(base_company)
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(BAD / "sales_history_cut_short.csv"), "--errors", "out/errors.csv"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "error: 3 problems; nothing was imported:",
+        "  sales_history_cut_short.csv row 3, column sku: Z-999 is not a known SKU; add it to product (in the "
+        "database or in the same import)",
+        "  sales_history_cut_short.csv row 4, column quantity: -3 is negative; quantities must be ≥ 0",
+        "  sales_history_cut_short.csv row 5, column net_price: the line ends before this column, after 3 of the "
+        "header's 5 values; a line cut short is refused, not filled in; write an empty cell as nothing between two "
+        "separators",
+        "out/errors.csv written (3 problems)",
+    ]
+    with (tmp_path / "out" / "errors.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [
+        ["file", "row", "column", "value", "reason"],
+        [
+            "sales_history_cut_short.csv",
+            "3",
+            "sku",
+            "Z-999",
+            "is not a known SKU; add it to product (in the database or in the same import)",
+        ],
+        ["sales_history_cut_short.csv", "4", "quantity", "-3", "is negative; quantities must be ≥ 0"],
+        [
+            "sales_history_cut_short.csv",
+            "5",
+            "net_price",
+            "",
+            "the line ends before this column, after 3 of the header's 5 values; a line cut short is refused, not "
+            "filled in; write an empty cell as nothing between two separators",
+        ],
+    ]
+    after_history, after_counts = _stored(base_company)
+    assert after_counts == counts
+    pd.testing.assert_frame_equal(after_history, history)
+
+
+def test_a_line_cut_short_is_refused_and_nothing_is_written(
+    tmp_path: Path, base_company: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history, counts = _stored(base_company)
+    path = tmp_path / "sales_history_dec.csv"
+    path.write_text("sku,period,quantity,net_price,promo\nA-100,2026-12-01,5\n", encoding="utf-8")
+    assert main(["import", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: sales_history_dec.csv row 2, column net_price: the line ends before this column, after 3 of the "
+        "header's 5 values; a line cut short is refused, not filled in; write an empty cell as nothing between two "
+        "separators"
+    ]
+    after_history, after_counts = _stored(base_company)
+    assert after_counts == counts and len(after_history) == 7
+    pd.testing.assert_frame_equal(after_history, history)
+
+
+def test_problems_beyond_fifty_are_counted_and_the_errors_file_holds_them_all(
+    tmp_path: Path, base_company: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sales_history_big.csv"
+    path.write_text(
+        "sku,period,quantity\n" + "".join(f"X-{n:03d},2026-12-01,{n}\n" for n in range(60)), encoding="utf-8"
+    )
+    assert main(["import", str(path)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 + 50 + 1
+    assert lines[0] == "error: 60 problems; nothing was imported:"
+    assert lines[1].startswith("  sales_history_big.csv row 2, column sku: X-000 is not a known SKU")
+    assert lines[50].startswith("  sales_history_big.csv row 51, column sku: X-049 ")
+    assert lines[51] == "  … and 10 more; --errors FILE.csv writes them all"
+    errors = tmp_path / "errors.csv"
+    assert main(["import", str(path), "--errors", str(errors)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-2:] == [f"  … and 10 more; {errors} holds them all", f"{errors} written (60 problems)"]
+    written = pd.read_csv(errors, encoding="utf-8-sig", keep_default_na=False)
+    assert written.columns.tolist() == ["file", "row", "column", "value", "reason"]
+    assert written["row"].tolist() == list(range(2, 62))
+    assert written["value"].tolist() == [f"X-{n:03d}" for n in range(60)]
+    assert _stored(base_company)[1]["sales_history"] == 7
+
+
+def test_a_title_row_is_skipped_and_said_so_and_the_errors_file_is_emptied(
+    tmp_path: Path, base_company: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (["Sales history export – Halden & Voss – printed 2026-11-03"], [], ["sku", "period", "quantity"]):
+        book.active.append(row)
+    book.active.append(["A-100", dt.datetime(2026, 12, 1), 9])
+    path = tmp_path / "sales_history_halden.xlsx"
+    book.save(path)
+    errors = tmp_path / "errors.csv"
+    errors.write_text("stale\n", encoding="utf-8")
+    assert main(["import", str(path), "--errors", str(errors)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Imported 1 file, 1 row: sales_history 1 (1 new, 0 updated)",
+        "sales_history_halden.xlsx: header found in row 3; rows 1–2 skipped (title)",
+    ]
+    assert errors.read_text(encoding="utf-8-sig") == "file,row,column,value,reason\n"
+    history, counts = _stored(base_company)
+    assert counts["sales_history"] == 8
+    assert history.loc[history["period"] == "2026-12-01", "quantity"].tolist() == [9.0]

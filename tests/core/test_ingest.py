@@ -138,6 +138,153 @@ def test_xlsx_rows_are_excel_row_numbers_and_the_table_sheet_wins() -> None:
     ]
 
 
+TITLE = "Sales history export – Halden & Voss – printed 2026-11-03"
+
+
+def test_a_title_row_above_the_header_is_skipped_in_xlsx_and_csv() -> None:
+    xlsx = _xlsx(
+        {
+            "Export": [
+                [TITLE],
+                [],
+                ["SKU", "Period", "Quantity"],
+                ["A-100", dt.datetime(2026, 10, 1), 4],
+                ["A-200", dt.datetime(2026, 10, 1), -2],
+            ]
+        }
+    )
+    csv = f"{TITLE}, page 1\n\nsku;period;quantity\nA-100;2026-10-01;4\nA-200;2026-10-01;-2\n".encode()
+    for name, data in (("sales_history_halden.xlsx", xlsx), ("sales_history_halden.csv", csv)):
+        frame = ingest.read_extract(data, name)
+        assert frame.columns.tolist() == ["sku", "period", "quantity"], name
+        assert frame.index.tolist() == [4, 5]  # the row numbers of the file, title and blank row counted
+        assert frame["quantity"].tolist() == ["4", "-2"]
+        assert (frame.attrs["header_row"], frame.attrs["title_rows"]) == (3, (1,))
+        assert ingest.header_note(frame) == "header found in row 3; rows 1–2 skipped (title)"
+        assert [str(i) for i in ingest.validate({name: ("sales_history", frame)}, KNOWN)] == [
+            f"{name} row 5, column quantity: -2 is negative; quantities must be ≥ 0"
+        ]
+    plain = ingest.read_extract(b"sku,period,quantity\nA-100,2026-10-01,4\n", "sales_history.csv")
+    assert ingest.header_note(plain) is None
+    one = ingest.read_extract(b"Supplier\nsupplier,name\nS2,Nordic\n", "supplier.csv")  # a title that is a column
+    assert (one.index.tolist(), ingest.header_note(one)) == ([3], "header found in row 2; row 1 skipped (title)")
+
+
+def test_the_header_row_found_names_its_own_missing_and_unknown_columns() -> None:
+    data = f"{TITLE}\nsku,Periode,quantity\nA-100,2026-10-01,4\n".encode()
+    assert messages(sales_history__csv=data) == [
+        "sales_history.csv row 2, column period: required column is missing from the header",
+        "sales_history.csv row 2, column periode: unknown column; sales_history has the columns sku, period, "
+        "quantity, net_price, promo",
+    ]
+
+
+NO_HEADER = (
+    "has no header row: none of rows 1–10 names a column of sales_history; the header names the columns sku, "
+    "period, quantity (required) and net_price, promo (optional)"
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        f"{TITLE}\n\nArtikel,Periode,Menge\nA-100,2026-10-01,4\n".encode(),
+        b"\n" * 10 + b"sku,period,quantity\nA-100,2026-10-01,4\n",  # the header in row 11
+    ],
+    ids=["other-names", "below-row-10"],
+)
+def test_no_header_row_in_the_first_ten_rows_is_named(data: bytes) -> None:
+    with pytest.raises(ImportFailed) as info:
+        ingest.read_extract(data, "sales_history.csv")
+    assert [i.as_dict() for i in info.value.issues] == [
+        {"file": "sales_history.csv", "row": None, "column": None, "value": None, "reason": NO_HEADER}
+    ]
+    assert str(info.value) == f"sales_history.csv {NO_HEADER}"
+
+
+def test_a_column_twice_or_values_under_an_empty_header_cell_are_named() -> None:
+    with pytest.raises(ImportFailed) as info:
+        ingest.read_extract(b"sku,period,quantity,quantity,sku,quantity\nA,2026-10-01,1,2,A,3\n", "sales_history.csv")
+    assert [str(i) for i in info.value.issues] == [
+        "sales_history.csv row 1, column sku: appears twice in the header (columns A and E); each column may appear "
+        "only once",
+        "sales_history.csv row 1, column quantity: appears 3 times in the header (columns C, D and F); each column "
+        "may appear only once",
+    ]
+    xlsx = _xlsx(
+        {"sales_history": [[TITLE], ["sku", "period", None, "quantity", None], ["A-100", "2026-10-01", None, 4, "x"]]}
+    )
+    with pytest.raises(ImportFailed) as info:
+        ingest.read_extract(xlsx, "sales_history.xlsx")
+    assert [str(i) for i in info.value.issues] == [
+        "sales_history.xlsx row 2, column E: has an empty header cell but holds values from row 3; name the column "
+        "or delete it"
+    ]
+
+
+def test_a_csv_line_cut_short_is_refused_not_filled_in() -> None:
+    data = b"sku,period,quantity,net_price,promo\nA-100,2026-10-01,4,118,0\nA-200,2026-10-01,5\nA-100,2026-11-01,6,,\n"
+    with pytest.raises(ImportFailed) as info:
+        ingest.read_extract(data, "sales_history.csv")
+    assert [(i.row, i.column) for i in info.value.issues] == [(3, "net_price")]
+    assert str(info.value) == (
+        "sales_history.csv row 3, column net_price: the line ends before this column, after 3 of the header's 5 "
+        "values; a line cut short is refused, not filled in; write an empty cell as nothing between two separators"
+    )
+    # empty cells written out (row 4) are fine; an XLSX row simply ends at its last filled cell
+    frame = ingest.read_extract(data.replace(b"A-200,2026-10-01,5\n", b""), "sales_history.csv")
+    assert frame.loc[3].tolist() == ["A-100", "2026-11-01", "6", "", ""]
+    xlsx = _xlsx({"sales_history": [["sku", "period", "quantity", "net_price"], ["A-100", "2026-10-01", 4]]})
+    assert ingest.read_extract(xlsx, "sales_history.xlsx").loc[2].tolist() == ["A-100", "2026-10-01", "4", ""]
+
+
+def test_every_row_of_a_bad_width_is_named_with_the_other_problems(sqlite_engine: Engine) -> None:
+    ingest.import_files(sqlite_engine, list(MASTER.items()))
+    data = (
+        b"sku,period,quantity,net_price,promo\n"
+        b"A-100,2026-10-01,4,118,0\n"
+        b"X-1,2026-10-01,4,118,0\n"
+        b"A-200,2026-10-01,5\n"
+        b"A-200,2026-11-01,5,128,0,9\n"
+        b"A-100,2026-11-01,-6,118,0\n"
+    )
+    issues = ingest.validate_files(sqlite_engine, [("sales_history.csv", data)])
+    assert [(i.row, i.column, i.value) for i in issues] == [
+        (3, "sku", "X-1"),
+        (4, "net_price", None),
+        (5, None, None),
+        (6, "quantity", "-6"),
+    ]
+    assert str(issues[2]) == "sales_history.csv row 5 has 6 values but the header has 5 columns"
+    with pytest.raises(ImportFailed) as info:
+        ingest.import_files(sqlite_engine, [("sales_history.csv", data)])
+    assert info.value.issues == issues
+    with session_scope(sqlite_engine) as s:
+        assert repo.table_counts(s)["sales_history"] == 0
+
+
+def test_a_file_whose_only_rows_are_cut_short_is_not_also_said_to_have_no_rows(sqlite_engine: Engine) -> None:
+    issues = ingest.validate_files(sqlite_engine, [("inventory.csv", b"sku,as_of,on_hand\nA-100,2026-10-31\n")])
+    assert [(i.row, i.column) for i in issues] == [(2, "on_hand")]
+
+
+def test_issues_csv_holds_every_issue_with_empty_fields_for_none() -> None:
+    issues = [
+        ImportIssue("a.csv", None, None, None, "has no header row"),
+        ImportIssue("a.csv", 4, "quantity", "-3", "is negative; quantities must be ≥ 0"),
+        ImportIssue("a.csv", 5, "net_price", None, "the line ends before this column, after 3 values"),
+    ]
+    data = ingest.issues_csv(issues)
+    assert data.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel shows ≥ as written
+    assert data.decode("utf-8-sig").splitlines() == [
+        "file,row,column,value,reason",
+        "a.csv,,,,has no header row",
+        "a.csv,4,quantity,-3,is negative; quantities must be ≥ 0",
+        'a.csv,5,net_price,,"the line ends before this column, after 3 values"',
+    ]
+    assert ingest.issues_csv([]).decode("utf-8-sig") == "file,row,column,value,reason\n"
+
+
 # --------------------------------------------------------------------------- schemas
 OPTIONAL = {
     "product": {"holding_rate", "order_cost", "service_target"},
