@@ -133,17 +133,16 @@ def report(result: sc.ScenarioResult) -> dict[str, Any]:
 def cmd_whatif(args: argparse.Namespace) -> int:
     from sop_core.services import plan, workflow
 
-    engine = _engine()
-    cycle = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
-    if cycle is None:
-        raise plan.PlanError(f"no plan cycle {args.cycle}" if args.cycle else "no plan cycle yet: run `demo` or import")
-    inputs = plan.scenario_inputs(engine, cycle.id)
-    resources = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
-    try:
-        levers = parse_levers(args.set or [], resources)
+    try:  # the levers are checked before anything is read (a resource list only names what they act on)
+        parse_levers(args.set or [], resources=[])
     except LeverError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    engine = _engine()
+    cycle = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
+    inputs = plan.scenario_inputs(engine, cycle.id)
+    resources = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
+    levers = parse_levers(args.set or [], resources)
     with solver_chatter_to_stderr():
         result = plan.evaluate(inputs, levers)
         out = report(result)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from sop_core import scenario as sc
+from sop_core.cli import main
 from sop_core.cli_whatif import LeverError, parse_levers
 from sop_core.db.engine import make_engine
 from sop_core.services import plan, workflow
@@ -60,17 +61,18 @@ def test_json_is_the_library_plan_and_its_parts_add_up(shared_demo_url: str, eng
     assert "BRIGHTWAY delivers nothing 2026-11 to 2027-01" in out["total"]["levers"]
 
 
-def test_bad_lever_is_one_line_and_exit_2(shared_demo_url: str, tmp_path: Path) -> None:
+def test_bad_lever_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     for args, message in [
         (["--set", "demand_chnge_pct=10"], "unknown lever 'demand_chnge_pct'"),
         (["--set", "demand_change_pct=ten"], "lever demand_change_pct: 'ten' is not a number"),
         (["--set", "cycle_service_level=1.5"], "lever cycle_service_level: 1.5"),
         (["--set", "supplier_out=BRIGHTWAY:2026-11"], "is not SUPPLIER:FIRST:LAST"),
     ]:
-        done = _run(args, shared_demo_url, tmp_path)
-        assert done.returncode == 2 and done.stdout == ""
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+        assert main(["whatif", *args]) == 2  # refused before any database is opened
+        done = capsys.readouterr()
+        assert done.out == ""
+        lines = done.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.err
 
 
 def test_lever_texts() -> None:
