@@ -31,12 +31,9 @@ SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Rev
 def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
     """Everything the pack shows, read once."""
     current = plan.current_plan(engine, cycle_id)
-    head = workflow.headline(engine, cycle_id, current=current)
+    last_plan = workflow.last_plan_change(engine, cycle_id, current=current)  # the headline's and the diff's
+    head = workflow.headline(engine, cycle_id, current=current, last_plan=last_plan)
     table = plan.plan_table(engine, cycle_id, current=current)
-    try:
-        diff = workflow.plan_diff(engine, (cycle_id, None))
-    except workflow.WorkflowError:
-        diff = None
     label = workflow.cycle_info(engine, cycle_id).label
     return {
         "label": label,
@@ -44,7 +41,7 @@ def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
         "table": table,
         "capacity": workflow.capacity_table(engine, cycle_id, current=current),
         "scenarios": plan.list_scenarios(engine, cycle_id),
-        "diff": diff,
+        "diff": last_plan.diff,
         "decisions": workflow.decisions(engine, cycle_id),
         "past": workflow.past_decisions(engine, cycle_id),
         "signoff": plan.signoff_status(engine, cycle_id),
@@ -53,15 +50,34 @@ def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
 
 
 def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """``(label, value, kind)`` rows of the headline figures (kind: money | share | count | text)."""
+    """``(label, value, kind)`` rows of the headline figures (kind: money | share | count | text).
+
+    The comparisons with the last signed plan name the months they cover (:class:`workflow.LastPlanChange`):
+    revenue over the plan diff's window, the months now history at actual sales; margin over the months both
+    plans forecast.
+    """
+    last = head.get("last_plan_label")
+    if last is None:
+        vs_last = [("Revenue vs last plan (none)", None, "money")]
+        margin_last = [("Margin vs last plan (none)", None, "money")]
+    else:
+        vs_last = [(f"Revenue vs last plan {last} over {head['last_plan_revenue_basis']}",
+                    head.get("revenue_vs_last_plan"), "money")]
+        if head.get("revenue_vs_last_plan_new_actuals"):
+            vs_last += [
+                ("  of which new actuals (months now history)", head["revenue_vs_last_plan_new_actuals"], "money"),
+                ("  of which the months both plans forecast", head["revenue_vs_last_plan_forecast_months"], "money"),
+            ]
+        margin_last = [(f"Margin vs last plan {last} over {head['last_plan_margin_basis']} (line margin, before "
+                        "overtime and alternate-supplier premium)", head.get("margin_vs_last_plan"), "money")]
     return [
         ("Plan", f"{head.get('scenario_name')} (version {head.get('plan_version')}, {head.get('source')})", "text"),
         ("Revenue", head.get("revenue"), "money"),
         ("Revenue vs budget", head.get("revenue_vs_budget"), "money"),
-        (f"Revenue vs last plan ({head.get('last_plan_label') or 'none'})", head.get("revenue_vs_last_plan"), "money"),
-        ("Margin", head.get("margin"), "money"),
+        *vs_last,
+        ("Margin (after holding cost, overtime and alternate-supplier premium)", head.get("margin"), "money"),
         ("Margin vs budget", head.get("margin_vs_budget"), "money"),
-        ("Margin vs last plan", head.get("margin_vs_last_plan"), "money"),
+        *margin_last,
         ("Margin rate", head.get("margin_rate"), "share"),
         ("Fill rate (service)", head.get("fill_rate"), "share"),
         ("Inventory value (end)", head.get("inventory_value_end"), "money"),
@@ -126,7 +142,8 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
         sheet("Reconciliation", data["scenarios"], "Scenarios of the cycle",
               {"revenue": money, "margin": money, "margin_rate": share, "inventory_value_end": money,
                "fill_rate": share})
-        sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]",
+        sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]; margin = "
+              f"{workflow.LINE_MARGIN_BASIS}",
               {c: money for c in ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost", "margin",
                                   "budget_revenue")})
         if data["diff"] is not None:
@@ -135,7 +152,7 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
             wf = d.waterfall[["label", "value"]]
             sheet("Plan diff", pd.concat([wf.rename(columns={"label": "family", "value": "change"}), fam],
                                          ignore_index=True),
-                  f"Plan change {d.before_label} → {d.after_label} by cause [{CURRENCY}]",
+                  f"Plan change {d.before_label} → {d.after_label} by cause over {d.basis} [{CURRENCY}]",
                   {c: money for c in ("change", "before", "after", *diff_math.CAUSES)})
         else:
             sheet("Plan diff", pd.DataFrame({"note": ["no earlier signed plan to compare with"]}), "Plan change")
@@ -237,12 +254,18 @@ def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -
     first.shapes.title.text = SLIDES[0]
     first.placeholders[1].text = f"Cycle {data['label']} · plan {data['headline'].get('scenario_name')}"
     s = slide(SLIDES[1])
-    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data["headline"])])
+    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data["headline"])], 16)
     s = slide(SLIDES[2])
     if data["diff"] is not None:
         d = data["diff"]
         s.shapes.add_picture(waterfall_png(d.waterfall, f"{d.before_label} → {d.after_label}"),
-                             Inches(0.7), Inches(1.5), width=Inches(11.5))
+                             Inches(1.2), Inches(1.4), width=Inches(10.5))
+        steps = d.waterfall.set_index("step")["value"]
+        note = s.shapes.add_textbox(Inches(0.7), Inches(6.3), Inches(12), Inches(1.0)).text_frame
+        note.word_wrap = True
+        note.text = (f"Revenue vs last plan: {d.before_label} {_fmt(steps['before'], 'money')} → {d.after_label} "
+                     f"{_fmt(steps['after'], 'money')}, total change {_fmt(d.total_change, 'money')} over {d.basis}")
+        note.paragraphs[0].font.size = Pt(14)
     else:
         bullets(s, ["No earlier signed plan to compare with."])
     s = slide(SLIDES[3])
