@@ -17,12 +17,15 @@ from sqlalchemy import Engine
 from sop_core import diff as diff_math
 from sop_core.config import CURRENCY
 from sop_core.services import plan, workflow
+from sop_core.services import supply as supply_service
 
 log = logging.getLogger(__name__)
 
 #: Sheets of the Excel pack, in order.
-SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Executive review", "Plan diff",
-          "Decisions", "Sign-off")
+SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Executive review", "Plan capacity",
+          "Plan diff", "Decisions", "Sign-off")
+#: Columns of the two capacity sheets (rough-cut load per resource and month).
+CAPACITY_COLUMNS = ["resource", "period", "load_hours", "capacity_hours", "utilisation", "shortfall_hours", "status"]
 #: Slide titles of the deck, in order.
 SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Revenue by month",
           "Risks and opportunities", "Scenarios", "Decisions")
@@ -39,7 +42,9 @@ def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
         "label": label,
         "headline": head,
         "table": table,
-        "capacity": workflow.capacity_table(engine, cycle_id, current=current),
+        "capacity": workflow.capacity_table(engine, cycle_id, current=current),  # the load of the constrained plan
+        "demand_capacity": supply_service.capacity_load(engine, cycle_id),  # the load of the demand, unconstrained
+        "demand_basis": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle_id)[1]),
         "scenarios": plan.list_scenarios(engine, cycle_id),
         "diff": last_plan.diff,
         "decisions": workflow.decisions(engine, cycle_id),
@@ -81,7 +86,8 @@ def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("Margin rate", head.get("margin_rate"), "share"),
         ("Fill rate (service)", head.get("fill_rate"), "share"),
         ("Inventory value (end)", head.get("inventory_value_end"), "money"),
-        ("Capacity risks (resource-months over capacity)", head.get("capacity_risks"), "count"),
+        (f"Capacity risks (resource-months over regular capacity, {supply_service.PLAN_LOAD_BASIS.lower()})",
+         head.get("capacity_risks"), "count"),
         ("State", workflow.STATE_LABELS.get(head.get("state", ""), head.get("state")), "text"),
     ]
 
@@ -128,17 +134,18 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
                 ws.set_column(j, j, width, (formats or {}).get(col))
             ws.freeze_panes(3, 0)
 
-        head = pd.DataFrame(
-            [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])], columns=["Figure", "Value"]
-        )
+        rows = [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])]
+        head = pd.DataFrame(rows, columns=["Figure", "Value"])
         sheet("Summary", head, f"S&OP executive review — cycle {data['label']}")
         table = data["table"]
         demand = table.pivot_table(index="family", columns=table["period"].dt.strftime("%Y-%m"),
                                    values="demand_qty", aggfunc="sum").reset_index()
         sheet("Demand review", demand, "Demand by family and month [units]",
               {c: money for c in demand.columns if c != "family"})
-        sheet("Supply review", data["capacity"], "Rough-cut capacity of the plan [hours]",
-              {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money})
+        hours = {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money}
+        sheet("Supply review", data["demand_capacity"][CAPACITY_COLUMNS],
+              f"{data['demand_basis']}: rough-cut load vs regular capacity [hours], as on the Supply review page",
+              hours)
         sheet("Reconciliation", data["scenarios"], "Scenarios of the cycle",
               {"revenue": money, "margin": money, "margin_rate": share, "inventory_value_end": money,
                "fill_rate": share})
@@ -146,6 +153,9 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
               f"{workflow.LINE_MARGIN_BASIS}",
               {c: money for c in ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost", "margin",
                                   "budget_revenue")})
+        sheet("Plan capacity", data["capacity"][CAPACITY_COLUMNS],
+              f"{supply_service.PLAN_LOAD_BASIS}: rough-cut load vs regular capacity [hours], as on the Executive "
+              "review page", hours)
         if data["diff"] is not None:
             d = data["diff"]
             fam = d.by("family")
@@ -273,6 +283,8 @@ def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -
     s = slide(SLIDES[4])
     lines = [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
     lines += [f"Opportunity: {r}" for r in data["risks"]["opportunities"]["text"]]
+    if (data["risks"]["risks"]["kind"] == "capacity").any():
+        lines.append(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut).")
     bullets(s, lines, 18)
     s = slide(SLIDES[5])
     sc_lines = [

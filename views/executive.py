@@ -14,6 +14,7 @@ import streamlit as st
 from sop_core import diff as diff_math
 from sop_core import export
 from sop_core.services import plan, workflow
+from sop_core.services import supply as supply_service
 from views import state, ui
 
 st.title("Executive review")
@@ -164,7 +165,8 @@ cols[3].metric("Inventory value", ui.fmt_money(head["inventory_value_end"]), hel
 cols[4].metric(
     "Capacity risks",
     f"{head['capacity_risks']}",
-    help="Resource-months whose planned load exceeds regular capacity (rough-cut check)",
+    help=f"Resource-months above regular capacity in the {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut check; "
+    "the capacity table below)",
 )
 if has_budget:
     margin_part = (
@@ -202,12 +204,36 @@ with c_risk:
         st.caption("No risk found.")
     for r in ro["risks"].itertuples(index=False):
         st.markdown(f"- {r.text}" if r.kind == "capacity" else f"- {r.text}: {ui.fmt_money(r.value)}")
+    if (ro["risks"]["kind"] == "capacity").any():
+        st.caption(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()}.")
 with c_opp:
     st.markdown("**Opportunities**")
     if ro["opportunities"].empty:
         st.caption("No opportunity found.")
     for r in ro["opportunities"].itertuples(index=False):
         st.markdown(f"- {r.text}: +{ui.fmt_money(r.value)}")
+
+# ---------------------------------------------------------------- capacity
+st.subheader("Capacity")
+bases = {
+    "plan": supply_service.PLAN_LOAD_BASIS,
+    "demand": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle.id)[1]),
+}
+basis = st.radio("Capacity load of", list(bases), format_func=bases.get, horizontal=True, key="exec_capacity_basis")
+load = (workflow.capacity_table(engine, cycle.id, current=current) if basis == "plan"
+        else supply_service.capacity_load(engine, cycle.id))
+if load.empty:
+    st.caption("No routing or resource data: nothing to load.")
+else:
+    st.markdown(f"**{bases[basis]}**: utilisation of regular capacity (%) per resource and month")
+    util = supply_service.utilisation_table(load)
+    st.dataframe(util, width="stretch", key="exec_capacity",
+                 column_config={c: st.column_config.NumberColumn(c, format="%.1f %%") for c in util.columns})
+    st.caption(
+        f"{supply_service.PLAN_LOAD_BASIS}: the hours of what the plan makes after Reconciliation (the capacity "
+        f"risks count its months above regular capacity). {bases['demand']}: the hours the demand would need "
+        "before any capacity limit, as on the Supply review page."
+    )
 
 # ---------------------------------------------------------------- plan diff
 st.subheader("What changed between two plans")

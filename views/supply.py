@@ -147,6 +147,7 @@ except supply_service.SupplyDataError as err:
     st.stop()
 
 source = load_plan_source(engine, url, cycle.id, plan_key)
+basis = supply_service.demand_load_basis(source)
 st.caption(
     f"Cycle {cycle.label} · plan = {source}"
     + (f" (forecast run {run_id})" if source == "statistical forecast" else "")
@@ -160,7 +161,7 @@ c1.metric("Resources", len(load["resource"].unique()))
 c2.metric(
     "Bottleneck months",
     int((hot["status"] == "bottleneck").sum()),
-    help="Resource-months above 100 % of regular capacity",
+    help=f"Resource-months above 100 % of regular capacity ({basis[0].lower() + basis[1:]})",
 )
 c3.metric(
     "Peak utilisation",
@@ -170,6 +171,12 @@ c3.metric(
 
 # ---- utilisation heatmap and table
 st.subheader("Capacity utilisation")
+st.markdown(f"**{basis}**: utilisation of regular capacity (%) per resource and month")
+st.caption(
+    "The demand's hours before any capacity limit, where it would load the resources. The Executive review and "
+    f"the meeting pack also show the {supply_service.PLAN_LOAD_BASIS.lower()}, what the plan makes after "
+    "Reconciliation."
+)
 table = supply_service.utilisation_table(load)
 heat = go.Figure(
     go.Heatmap(
@@ -222,11 +229,13 @@ bars.add_scatter(
     mode="lines",
     line=dict(color=ui.COLORS["capacity"], dash="dash"),
 )
-st.markdown(f"**{chosen}: load vs capacity** (hours per month; amber above 90 %, red above regular capacity)")
+st.markdown(f"**{chosen}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
+            "90 %, red above regular capacity)")
 st.plotly_chart(ui.base_layout(bars, height=360), width="stretch")
 
 # ---- bottlenecks
 st.subheader("Bottlenecks")
+st.caption(f"{basis}: the resource-months above 90 % of regular capacity.")
 if hot.empty:
     st.success("No resource is above 90 % of regular capacity in the plan horizon.")
 else:

@@ -50,6 +50,22 @@ MIN_RECEIPTS = 3
 ADI_INTERMITTENT = 1.32
 
 
+#: What the load of the constrained plan is called on every page and in the meeting pack.
+PLAN_LOAD_BASIS = "Load of the constrained plan"
+
+
+def demand_load_basis(source: str = "consensus") -> str:
+    """What the load of the demand is called on every page and in the meeting pack, for the demand's source
+    (:func:`plan_demand`): ``Load of the consensus demand (unconstrained)``, or ``Load of the statistical
+    forecast (unconstrained)`` before the demand review made a consensus.
+
+    Example:
+        >>> demand_load_basis("consensus")
+        'Load of the consensus demand (unconstrained)'
+    """
+    return f"Load of the {'consensus demand' if source == 'consensus' else source} (unconstrained)"
+
+
 class SupplyDataError(ValueError):
     """The database lacks what a supply calculation needs (one line for the user)."""
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pptx
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -44,10 +45,20 @@ class Surfaces:
     diff_sheet: dict[str, float] = field(default_factory=dict)  # workbook Plan diff: waterfall step → value
     deck: list[str] = field(default_factory=list)  # every line of text of the deck
     cli: dict[str, str] = field(default_factory=dict)  # printed diff: step → amount, and "total change"
+    capacity: dict[str, pd.DataFrame] = field(default_factory=dict)  # page: basis → utilisation (%), resource × month
+    pack_capacity: dict[str, pd.DataFrame] = field(default_factory=dict)  # workbook: basis → the sheet's rows
+
+
+def _capacity(at: AppTest) -> dict[str, pd.DataFrame]:
+    """The capacity table on screen (resource × month, %) under the basis its heading names (none: empty)."""
+    heading = next((m.value for m in at.markdown if m.value.startswith("**Load of")), None)
+    table = next((d.value for d in at.dataframe if d.value.index.name == "resource"), None)
+    return {heading.split("**")[1]: table} if heading is not None and table is not None else {}
 
 
 def _page(at: AppTest) -> Surfaces:
     out = Surfaces(metrics={m.label: m.value for m in at.metric}, captions=[c.value for c in at.caption])
+    out.capacity.update(_capacity(at))
     for chart in at.get("plotly_chart"):
         trace = json.loads(chart.proto.spec)["data"][0]
         if trace.get("type") == "waterfall":
@@ -67,6 +78,13 @@ def _pack(out: Surfaces, pack: bytes, deck: bytes) -> None:
     if "change" in header:  # the waterfall's steps first: (label, value) in the first column and "change"
         for row in sheet.iter_rows(min_row=4, max_row=11, values_only=True):
             out.diff_sheet[row[0]] = float(row[header.index("change")])
+    for name in ("Supply review", "Plan capacity"):
+        if name not in book.sheetnames:
+            continue
+        sheet = book[name]
+        header = [c.value for c in sheet[3]]
+        frame = pd.DataFrame(list(sheet.iter_rows(min_row=4, values_only=True)), columns=header)
+        out.pack_capacity[str(sheet["A1"].value).split(":")[0]] = frame
     for slide in pptx.Presentation(io.BytesIO(deck)).slides:
         for shape in slide.shapes:
             if shape.has_text_frame:
@@ -88,27 +106,36 @@ def _cli_diff() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def surfaces(shared_demo_path: Path) -> Iterator[dict[str, Surfaces]]:
-    """The Executive review page (the open cycle, then the signed one), the meeting pack and deck of both, and the
-    ``diff`` command, all on the shared demo database (nothing here writes)."""
+def surfaces(shared_demo_path: Path) -> Iterator[dict[str, Any]]:
+    """The Supply review page and the Executive review page (the open cycle with both capacity bases, then the
+    signed cycle), the meeting pack and deck of both cycles, and the ``diff`` command, all on the shared demo
+    database (nothing here writes)."""
     url = f"sqlite:///{shared_demo_path}"
     before = shared_demo_path.read_bytes()
+    shown: dict[str, Any] = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOP_DATABASE_URL", url)
         mp.setenv("SOP_AUTH", "off")
         at = AppTest.from_file(APP, default_timeout=120)
         at.run()
+        at.switch_page("views/supply.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        shown["supply"] = Surfaces(metrics={m.label: m.value for m in at.metric}, capacity=_capacity(at))
         at.switch_page("views/executive.py").run()
         assert not at.exception, [e.message for e in at.exception]
-        shown = {OPEN: _page(at)}
+        shown[OPEN] = _page(at)
+        if any(r.key == "exec_capacity_basis" for r in at.radio):
+            at.radio(key="exec_capacity_basis").set_value("demand").run()
+            assert not at.exception, [e.message for e in at.exception]
+            shown[OPEN].capacity.update(_capacity(at))
         at.selectbox(key="cycle_month").set_value(SIGNED).run()
         assert not at.exception, [e.message for e in at.exception]
         shown[SIGNED] = _page(at)
         shown[OPEN].cli = _cli_diff()
         engine = make_engine(url)
         try:
-            for month, out in shown.items():
-                _pack(out, *export.meeting_files(engine, workflow.cycle_by_month(engine, month).id))
+            for month in (OPEN, SIGNED):
+                _pack(shown[month], *export.meeting_files(engine, workflow.cycle_by_month(engine, month).id))
             shown["versions"] = workflow.plan_versions(engine, workflow.cycle_by_month(engine, SIGNED).id)
         finally:
             engine.dispose()
@@ -135,6 +162,13 @@ def _row(rows: dict[str, Any], start: str) -> tuple[str, Any]:
     return found[0]
 
 
+def _margin_row(rows: dict[str, Any]) -> tuple[str, Any]:
+    """The headline margin's row: ``Margin``, or ``Margin (…basis…)``."""
+    found = [(k, v) for k, v in rows.items() if k == "Margin" or k.startswith("Margin (")]
+    assert len(found) == 1, list(rows)
+    return found[0]
+
+
 def _deck_line(lines: list[str], start: str) -> str:
     found = [line for line in lines if line.startswith(start)]
     assert found, f"no deck line starts with {start!r}"
@@ -142,7 +176,7 @@ def _deck_line(lines: list[str], start: str) -> str:
 
 
 def test_revenue_vs_last_plan_is_one_figure_on_the_page_in_the_pack_the_deck_and_the_cli(
-    surfaces: dict[str, Surfaces],
+    surfaces: dict[str, Any],
 ) -> None:
     shown = surfaces[OPEN]
     cli_total = _euros(shown.cli["total change"])
@@ -168,7 +202,7 @@ def test_revenue_vs_last_plan_is_one_figure_on_the_page_in_the_pack_the_deck_and
     assert "2026-10 at actual sales" in next(c for c in shown.captions if c.startswith("Total change"))
 
 
-def test_the_last_plan_comparison_names_each_basis_and_its_parts_add_up(surfaces: dict[str, Surfaces]) -> None:
+def test_the_last_plan_comparison_names_each_basis_and_its_parts_add_up(surfaces: dict[str, Any]) -> None:
     shown = surfaces[OPEN]
     total = _euros(_row(shown.summary, "Revenue vs last plan")[1])
     new_actuals = _euros(_row(shown.summary, "  of which new actuals")[1])
@@ -186,11 +220,11 @@ def test_the_last_plan_comparison_names_each_basis_and_its_parts_add_up(surfaces
 
 @pytest.mark.parametrize("month", [OPEN, SIGNED])
 def test_headline_figures_are_equal_on_the_page_in_the_pack_and_the_deck(
-    surfaces: dict[str, Surfaces], month: str
+    surfaces: dict[str, Any], month: str
 ) -> None:
     shown = surfaces[month]
-    for card, row in [("Revenue", "Revenue"), ("Margin", "Margin (after"), ("Inventory value", "Inventory value")]:
-        label, value = _row(shown.summary, row)
+    for card, (label, value) in [("Revenue", _row(shown.summary, "Revenue")), ("Margin", _margin_row(shown.summary)),
+                                 ("Inventory value", _row(shown.summary, "Inventory value"))]:
         assert shown.metrics[card] == ui.fmt_money(_euros(value)), card
         assert _deck_line(shown.deck, label) == f"{label}: {value}"
     label, fill = _row(shown.summary, "Fill rate")
@@ -201,15 +235,50 @@ def test_headline_figures_are_equal_on_the_page_in_the_pack_and_the_deck(
     assert _deck_line(shown.deck, label) == f"{label}: {risks}"
 
 
-def test_the_signed_plan_has_the_same_numbers_wherever_it_appears(surfaces: dict[str, Surfaces]) -> None:
+def test_the_signed_plan_has_the_same_numbers_wherever_it_appears(surfaces: dict[str, Any]) -> None:
     signed, now = surfaces[SIGNED], surfaces[OPEN]
     versions = surfaces["versions"].set_index("version")
     # what was frozen at sign-off is what the signed cycle's page and pack show
     revenue = _euros(_row(signed.summary, "Revenue")[1])
     assert revenue == round(versions.loc[1, "revenue"])
-    assert _euros(_row(signed.summary, "Margin (after")[1]) == round(versions.loc[1, "margin"])
+    assert _euros(_margin_row(signed.summary)[1]) == round(versions.loc[1, "margin"])
     # the signed plan is the "before" of the open cycle's plan diff: its months all lie in the window, so the
     # before total is its whole revenue — on the page, in the workbook and on the command line
     assert round(now.waterfall["Before"]) == revenue
     assert round(now.diff_sheet["Before"]) == revenue
     assert round(_euros(now.cli["Before"])) == revenue
+
+
+DEMAND_LOAD, PLAN_LOAD = "Load of the consensus demand (unconstrained)", "Load of the constrained plan"
+
+
+def _utilisation(sheet: pd.DataFrame) -> pd.DataFrame:
+    """A capacity sheet of the workbook as the pages show it: load ÷ regular capacity in %, resource × month."""
+    wide = sheet.assign(util=100 * sheet["load_hours"] / sheet["capacity_hours"],
+                        month=sheet["period"].str[:7]).pivot(index="resource", columns="month", values="util")
+    return wide.rename_axis(index="resource", columns=None)
+
+
+def test_capacity_load_names_its_basis_and_is_equal_wherever_the_basis_is_the_same(
+    surfaces: dict[str, Any],
+) -> None:
+    supply, executive = surfaces["supply"], surfaces[OPEN]
+    # every capacity table names what it is the load of: Supply review the demand before any limit, the Executive
+    # review (either, the plan by default) and the pack both, each sheet saying so
+    assert list(supply.capacity) == [DEMAND_LOAD]
+    assert list(executive.capacity) == [PLAN_LOAD, DEMAND_LOAD]
+    assert set(executive.pack_capacity) == {DEMAND_LOAD, PLAN_LOAD}
+    # the same basis, the same numbers: per resource and month, on both pages and in the workbook
+    pd.testing.assert_frame_equal(executive.capacity[DEMAND_LOAD], supply.capacity[DEMAND_LOAD])
+    for basis, shown in executive.capacity.items():
+        pack = _utilisation(executive.pack_capacity[basis])
+        assert list(pack.index) == list(shown.index) and list(pack.columns) == list(shown.columns), basis
+        np.testing.assert_allclose(shown.to_numpy(), pack.to_numpy(), atol=0.051, err_msg=basis)
+    # two pictures, not one: the constrained plan loads the resources differently from the demand
+    assert not np.allclose(executive.capacity[PLAN_LOAD].to_numpy(), executive.capacity[DEMAND_LOAD].to_numpy())
+    # the counts of resource-months over regular capacity, each on its own basis
+    over = {b: int((f["load_hours"] > f["capacity_hours"]).sum()) for b, f in executive.pack_capacity.items()}
+    assert supply.metrics["Bottleneck months"] == str(over[DEMAND_LOAD])
+    assert executive.metrics["Capacity risks"] == str(over[PLAN_LOAD])
+    label, risks = _row(executive.summary, "Capacity risks")
+    assert risks == str(over[PLAN_LOAD]) and PLAN_LOAD.lower() in label
