@@ -45,6 +45,7 @@ def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
         "capacity": workflow.capacity_table(engine, cycle_id, current=current),  # the load of the constrained plan
         "demand_capacity": supply_service.capacity_load(engine, cycle_id),  # the load of the demand, unconstrained
         "demand_basis": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle_id)[1]),
+        "unsourced": supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id)),
         "scenarios": plan.list_scenarios(engine, cycle_id),
         "diff": last_plan.diff,
         "decisions": workflow.decisions(engine, cycle_id),
@@ -135,6 +136,8 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
             ws.freeze_panes(3, 0)
 
         rows = [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])]
+        if data.get("unsourced"):
+            rows.append(("Warning: unlimited supply", data["unsourced"]))
         head = pd.DataFrame(rows, columns=["Figure", "Value"])
         sheet("Summary", head, f"S&OP executive review — cycle {data['label']}")
         table = data["table"]
@@ -281,7 +284,8 @@ def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -
     s = slide(SLIDES[3])
     s.shapes.add_picture(revenue_png(data["table"]), Inches(0.7), Inches(1.5), width=Inches(11.5))
     s = slide(SLIDES[4])
-    lines = [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
+    lines = [f"Warning: {data['unsourced']}"] if data.get("unsourced") else []
+    lines += [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
     lines += [f"Opportunity: {r}" for r in data["risks"]["opportunities"]["text"]]
     if (data["risks"]["risks"]["kind"] == "capacity").any():
         lines.append(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut).")

@@ -126,6 +126,8 @@ else:
         f"No proposed plan yet for cycle {cycle.label}: the figures show the baseline. "
         "Promote a scenario on the Reconciliation page."
     )
+if unsourced_warning := supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle.id)):
+    st.warning(unsourced_warning)
 flash = st.session_state.pop(KEY_FLASH, None)
 if flash:
     getattr(st, flash[0])(flash[1])

@@ -91,6 +91,11 @@ def load_plan_source(_engine, db_url: str, cycle_id: int, plan_key: str) -> str:
     return supply_service.plan_demand(_engine, cycle_id)[1]
 
 
+@st.cache_data(ttl=600, show_spinner="Checking every SKU has a source…")
+def load_unsourced(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
+    return supply_service.unsourced_skus(_engine, cycle_id)
+
+
 @st.cache_data(ttl=600)
 def load_products(_engine, db_url: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
     return supply_service.product_choices(_engine)
@@ -153,6 +158,8 @@ st.caption(
     + (f" (forecast run {run_id})" if source == "statistical forecast" else "")
     + " · regular capacity per month"
 )
+if warning := supply_service.unsourced_warning(load_unsourced(engine, url, cycle.id, plan_key)):
+    st.warning(warning)
 
 # ---- headline
 peak = hot.iloc[0] if len(hot) else None
