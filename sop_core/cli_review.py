@@ -54,7 +54,9 @@ def _amount(value: float, measure: str) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    """The plan diff as a waterfall (cause, amount), the total change and the check that the parts add up."""
+    """The plan diff as a waterfall (cause, amount), the months it covers, the total change and the check that the
+    parts add up. Without ``--from``/``--to`` the total change is the revenue vs last plan of the Executive review
+    page and the meeting pack (:func:`sop_core.services.workflow.last_plan_change`)."""
     from sop_core import diff as diff_math
     from sop_core.cli import _print_frame
     from sop_core.services import workflow
@@ -69,6 +71,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     result = workflow.plan_diff(engine, after, before, measure=args.measure)
     unit = "revenue" if args.measure == "revenue" else "served units"
     print(f"plan diff ({unit}): {result.before_label} → {result.after_label}")
+    print(f"over {result.basis}")
     steps = result.waterfall
     width = max(len(label) for label in steps["label"])
     for row in steps.itertuples(index=False):

@@ -17,12 +17,15 @@ from sqlalchemy import Engine
 from sop_core import diff as diff_math
 from sop_core.config import CURRENCY
 from sop_core.services import plan, workflow
+from sop_core.services import supply as supply_service
 
 log = logging.getLogger(__name__)
 
 #: Sheets of the Excel pack, in order.
-SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Executive review", "Plan diff",
-          "Decisions", "Sign-off")
+SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Executive review", "Plan capacity",
+          "Plan diff", "Decisions", "Sign-off")
+#: Columns of the two capacity sheets (rough-cut load per resource and month).
+CAPACITY_COLUMNS = ["resource", "period", "load_hours", "capacity_hours", "utilisation", "shortfall_hours", "status"]
 #: Slide titles of the deck, in order.
 SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Revenue by month",
           "Risks and opportunities", "Scenarios", "Decisions")
@@ -31,20 +34,20 @@ SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Rev
 def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
     """Everything the pack shows, read once."""
     current = plan.current_plan(engine, cycle_id)
-    head = workflow.headline(engine, cycle_id, current=current)
+    last_plan = workflow.last_plan_change(engine, cycle_id, current=current)  # the headline's and the diff's
+    head = workflow.headline(engine, cycle_id, current=current, last_plan=last_plan)
     table = plan.plan_table(engine, cycle_id, current=current)
-    try:
-        diff = workflow.plan_diff(engine, (cycle_id, None))
-    except workflow.WorkflowError:
-        diff = None
     label = workflow.cycle_info(engine, cycle_id).label
     return {
         "label": label,
         "headline": head,
         "table": table,
-        "capacity": workflow.capacity_table(engine, cycle_id, current=current),
+        "capacity": workflow.capacity_table(engine, cycle_id, current=current),  # the load of the constrained plan
+        "demand_capacity": supply_service.capacity_load(engine, cycle_id),  # the load of the demand, unconstrained
+        "demand_basis": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle_id)[1]),
+        "unsourced": supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id)),
         "scenarios": plan.list_scenarios(engine, cycle_id),
-        "diff": diff,
+        "diff": last_plan.diff,
         "decisions": workflow.decisions(engine, cycle_id),
         "past": workflow.past_decisions(engine, cycle_id),
         "signoff": plan.signoff_status(engine, cycle_id),
@@ -53,19 +56,39 @@ def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
 
 
 def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """``(label, value, kind)`` rows of the headline figures (kind: money | share | count | text)."""
+    """``(label, value, kind)`` rows of the headline figures (kind: money | share | count | text).
+
+    The comparisons with the last signed plan name the months they cover (:class:`workflow.LastPlanChange`):
+    revenue over the plan diff's window, the months now history at actual sales; margin over the months both
+    plans forecast.
+    """
+    last = head.get("last_plan_label")
+    if last is None:
+        vs_last = [("Revenue vs last plan (none)", None, "money")]
+        margin_last = [("Margin vs last plan (none)", None, "money")]
+    else:
+        vs_last = [(f"Revenue vs last plan {last} over {head['last_plan_revenue_basis']}",
+                    head.get("revenue_vs_last_plan"), "money")]
+        if head.get("revenue_vs_last_plan_new_actuals"):
+            vs_last += [
+                ("  of which new actuals (months now history)", head["revenue_vs_last_plan_new_actuals"], "money"),
+                ("  of which the months both plans forecast", head["revenue_vs_last_plan_forecast_months"], "money"),
+            ]
+        margin_last = [(f"Margin vs last plan {last} over {head['last_plan_margin_basis']} (line margin, before "
+                        "overtime and alternate-supplier premium)", head.get("margin_vs_last_plan"), "money")]
     return [
         ("Plan", f"{head.get('scenario_name')} (version {head.get('plan_version')}, {head.get('source')})", "text"),
         ("Revenue", head.get("revenue"), "money"),
         ("Revenue vs budget", head.get("revenue_vs_budget"), "money"),
-        (f"Revenue vs last plan ({head.get('last_plan_label') or 'none'})", head.get("revenue_vs_last_plan"), "money"),
-        ("Margin", head.get("margin"), "money"),
+        *vs_last,
+        ("Margin (after holding cost, overtime and alternate-supplier premium)", head.get("margin"), "money"),
         ("Margin vs budget", head.get("margin_vs_budget"), "money"),
-        ("Margin vs last plan", head.get("margin_vs_last_plan"), "money"),
+        *margin_last,
         ("Margin rate", head.get("margin_rate"), "share"),
         ("Fill rate (service)", head.get("fill_rate"), "share"),
         ("Inventory value (end)", head.get("inventory_value_end"), "money"),
-        ("Capacity risks (resource-months over capacity)", head.get("capacity_risks"), "count"),
+        (f"Capacity risks (resource-months over regular capacity, {supply_service.PLAN_LOAD_BASIS.lower()})",
+         head.get("capacity_risks"), "count"),
         ("State", workflow.STATE_LABELS.get(head.get("state", ""), head.get("state")), "text"),
     ]
 
@@ -112,30 +135,37 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
                 ws.set_column(j, j, width, (formats or {}).get(col))
             ws.freeze_panes(3, 0)
 
-        head = pd.DataFrame(
-            [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])], columns=["Figure", "Value"]
-        )
+        rows = [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])]
+        if data.get("unsourced"):
+            rows.append(("Warning: unlimited supply", data["unsourced"]))
+        head = pd.DataFrame(rows, columns=["Figure", "Value"])
         sheet("Summary", head, f"S&OP executive review — cycle {data['label']}")
         table = data["table"]
         demand = table.pivot_table(index="family", columns=table["period"].dt.strftime("%Y-%m"),
                                    values="demand_qty", aggfunc="sum").reset_index()
         sheet("Demand review", demand, "Demand by family and month [units]",
               {c: money for c in demand.columns if c != "family"})
-        sheet("Supply review", data["capacity"], "Rough-cut capacity of the plan [hours]",
-              {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money})
+        hours = {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money}
+        sheet("Supply review", data["demand_capacity"][CAPACITY_COLUMNS],
+              f"{data['demand_basis']}: rough-cut load vs regular capacity [hours], as on the Supply review page",
+              hours)
         sheet("Reconciliation", data["scenarios"], "Scenarios of the cycle",
               {"revenue": money, "margin": money, "margin_rate": share, "inventory_value_end": money,
                "fill_rate": share})
-        sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]",
+        sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]; margin = "
+              f"{workflow.LINE_MARGIN_BASIS}",
               {c: money for c in ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost", "margin",
                                   "budget_revenue")})
+        sheet("Plan capacity", data["capacity"][CAPACITY_COLUMNS],
+              f"{supply_service.PLAN_LOAD_BASIS}: rough-cut load vs regular capacity [hours], as on the Executive "
+              "review page", hours)
         if data["diff"] is not None:
             d = data["diff"]
             fam = d.by("family")
             wf = d.waterfall[["label", "value"]]
             sheet("Plan diff", pd.concat([wf.rename(columns={"label": "family", "value": "change"}), fam],
                                          ignore_index=True),
-                  f"Plan change {d.before_label} → {d.after_label} by cause [{CURRENCY}]",
+                  f"Plan change {d.before_label} → {d.after_label} by cause over {d.basis} [{CURRENCY}]",
                   {c: money for c in ("change", "before", "after", *diff_math.CAUSES)})
         else:
             sheet("Plan diff", pd.DataFrame({"note": ["no earlier signed plan to compare with"]}), "Plan change")
@@ -237,19 +267,28 @@ def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -
     first.shapes.title.text = SLIDES[0]
     first.placeholders[1].text = f"Cycle {data['label']} · plan {data['headline'].get('scenario_name')}"
     s = slide(SLIDES[1])
-    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data["headline"])])
+    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data["headline"])], 16)
     s = slide(SLIDES[2])
     if data["diff"] is not None:
         d = data["diff"]
         s.shapes.add_picture(waterfall_png(d.waterfall, f"{d.before_label} → {d.after_label}"),
-                             Inches(0.7), Inches(1.5), width=Inches(11.5))
+                             Inches(1.2), Inches(1.4), width=Inches(10.5))
+        steps = d.waterfall.set_index("step")["value"]
+        note = s.shapes.add_textbox(Inches(0.7), Inches(6.3), Inches(12), Inches(1.0)).text_frame
+        note.word_wrap = True
+        note.text = (f"Revenue vs last plan: {d.before_label} {_fmt(steps['before'], 'money')} → {d.after_label} "
+                     f"{_fmt(steps['after'], 'money')}, total change {_fmt(d.total_change, 'money')} over {d.basis}")
+        note.paragraphs[0].font.size = Pt(14)
     else:
         bullets(s, ["No earlier signed plan to compare with."])
     s = slide(SLIDES[3])
     s.shapes.add_picture(revenue_png(data["table"]), Inches(0.7), Inches(1.5), width=Inches(11.5))
     s = slide(SLIDES[4])
-    lines = [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
+    lines = [f"Warning: {data['unsourced']}"] if data.get("unsourced") else []
+    lines += [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
     lines += [f"Opportunity: {r}" for r in data["risks"]["opportunities"]["text"]]
+    if (data["risks"]["risks"]["kind"] == "capacity").any():
+        lines.append(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut).")
     bullets(s, lines, 18)
     s = slide(SLIDES[5])
     sc_lines = [

@@ -14,6 +14,7 @@ import streamlit as st
 from sop_core import diff as diff_math
 from sop_core import export
 from sop_core.services import plan, workflow
+from sop_core.services import supply as supply_service
 from views import state, ui
 
 st.title("Executive review")
@@ -25,7 +26,7 @@ meeting = state.meeting_mode()
 KEY_FLASH = "exec_flash"
 MEASURES = {
     "revenue": "Revenue",
-    "margin": "Margin",
+    "margin": "Margin (before overtime and premium)",
     "demand_qty": "Demand (units)",
     "inventory_qty": "Inventory (units)",
 }
@@ -107,7 +108,8 @@ def new_version() -> None:
 
 try:
     current = plan.current_plan(engine, cycle.id)  # once: the headline, the risks and the table all show it
-    head = workflow.headline(engine, cycle.id, current=current)
+    last_plan = workflow.last_plan_change(engine, cycle.id, current=current)  # once: the headline and the waterfall
+    head = workflow.headline(engine, cycle.id, current=current, last_plan=last_plan)
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
@@ -124,6 +126,8 @@ else:
         f"No proposed plan yet for cycle {cycle.label}: the figures show the baseline. "
         "Promote a scenario on the Reconciliation page."
     )
+if unsourced_warning := supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle.id)):
+    st.warning(unsourced_warning)
 flash = st.session_state.pop(KEY_FLASH, None)
 if flash:
     getattr(st, flash[0])(flash[1])
@@ -149,8 +153,8 @@ cols[1].metric(
     # the same comparison as the revenue card (budget) where there is one; the other is in the caption below
     f"{ui.fmt_money(head['margin_vs_budget'])} vs budget" if has_margin_budget
     else f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
-    help=f"{ui.fmt_pct(head['margin_rate'])} of revenue, after holding cost"
-    + (f"; last plan {head['last_plan_label']} over the months both cover" if has_last else "")
+    help=f"{ui.fmt_pct(head['margin_rate'])} of revenue, after holding cost, overtime and alternate-supplier premium"
+    + (f"; vs last plan {head['last_plan_label']} over {head['last_plan_margin_basis']}" if has_last else "")
     + (
         f"; plan {ui.fmt_money(head['plan_margin_budget_months'])} vs margin budget "
         f"{ui.fmt_money(head['budget_margin'])} over the {head['margin_budget_months']} budgeted months"
@@ -163,12 +167,13 @@ cols[3].metric("Inventory value", ui.fmt_money(head["inventory_value_end"]), hel
 cols[4].metric(
     "Capacity risks",
     f"{head['capacity_risks']}",
-    help="Resource-months whose planned load exceeds regular capacity (rough-cut check)",
+    help=f"Resource-months above regular capacity in the {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut check; "
+    "the capacity table below)",
 )
 if has_budget:
     margin_part = (
-        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan {ui.fmt_money(head['plan_margin_budget_months'])} "
-        f"vs {ui.fmt_money(head['budget_margin'])})"
+        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan line margin "
+        f"{ui.fmt_money(head['plan_margin_budget_months'])} vs {ui.fmt_money(head['budget_margin'])})"
         if has_margin_budget
         else "no margin budget"
     )
@@ -178,9 +183,17 @@ if has_budget:
         f"{margin_part}."
     )
 if has_last:
+    split = (
+        f" — {ui.fmt_money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
+        f"{ui.fmt_money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast"
+        if head["revenue_vs_last_plan_new_actuals"]
+        else ""
+    )
     st.caption(
-        f"Vs last plan {head['last_plan_label']} over the months both plans cover: revenue "
-        f"{ui.fmt_money(head['revenue_vs_last_plan'])}, margin {ui.fmt_money(head['margin_vs_last_plan'])}."
+        f"Vs last plan {head['last_plan_label']}: revenue {ui.fmt_money(head['revenue_vs_last_plan'])} over "
+        f"{head['last_plan_revenue_basis']}, the total of the plan diff below{split}; margin "
+        f"{ui.fmt_money(head['margin_vs_last_plan'])} over {head['last_plan_margin_basis']} "
+        f"({workflow.LINE_MARGIN_BASIS})."
     )
 
 # ---------------------------------------------------------------- risks and opportunities
@@ -193,6 +206,8 @@ with c_risk:
         st.caption("No risk found.")
     for r in ro["risks"].itertuples(index=False):
         st.markdown(f"- {r.text}" if r.kind == "capacity" else f"- {r.text}: {ui.fmt_money(r.value)}")
+    if (ro["risks"]["kind"] == "capacity").any():
+        st.caption(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()}.")
 with c_opp:
     st.markdown("**Opportunities**")
     if ro["opportunities"].empty:
@@ -200,18 +215,41 @@ with c_opp:
     for r in ro["opportunities"].itertuples(index=False):
         st.markdown(f"- {r.text}: +{ui.fmt_money(r.value)}")
 
+# ---------------------------------------------------------------- capacity
+st.subheader("Capacity")
+bases = {
+    "plan": supply_service.PLAN_LOAD_BASIS,
+    "demand": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle.id)[1]),
+}
+basis = st.radio("Capacity load of", list(bases), format_func=bases.get, horizontal=True, key="exec_capacity_basis")
+load = (workflow.capacity_table(engine, cycle.id, current=current) if basis == "plan"
+        else supply_service.capacity_load(engine, cycle.id))
+if load.empty:
+    st.caption("No routing or resource data: nothing to load.")
+else:
+    st.markdown(f"**{bases[basis]}**: utilisation of regular capacity (%) per resource and month")
+    util = supply_service.utilisation_table(load)
+    st.dataframe(util, width="stretch", key="exec_capacity",
+                 column_config={c: st.column_config.NumberColumn(c, format="%.1f %%") for c in util.columns})
+    st.caption(
+        f"{supply_service.PLAN_LOAD_BASIS}: the hours of what the plan makes after Reconciliation (the capacity "
+        f"risks count its months above regular capacity). {bases['demand']}: the hours the demand would need "
+        "before any capacity limit, as on the Supply review page."
+    )
+
 # ---------------------------------------------------------------- plan diff
 st.subheader("What changed between two plans")
 KEY_DIFF_SOURCE, KEY_DIFF_BEFORE, KEY_DIFF_AFTER = "diff_source", "diff_before", "diff_after"
 diff_choices = workflow.diff_choices(engine)
 diff_labels = dict(zip(diff_choices["key"], diff_choices["label"], strict=True))
 # the sidebar's cycle sets the default pair: its last signed plan before it → its current plan
+default_pair = workflow.default_diff_pair(engine, cycle.id)
 if (
     st.session_state.get(KEY_DIFF_SOURCE) != cycle.id
     or st.session_state.get(KEY_DIFF_AFTER) not in diff_labels
     or st.session_state.get(KEY_DIFF_BEFORE, "") not in (*diff_labels, None)
 ):
-    st.session_state[KEY_DIFF_BEFORE], st.session_state[KEY_DIFF_AFTER] = workflow.default_diff_pair(engine, cycle.id)
+    st.session_state[KEY_DIFF_BEFORE], st.session_state[KEY_DIFF_AFTER] = default_pair
     st.session_state[KEY_DIFF_SOURCE] = cycle.id
 # choosing what to compare changes nothing stored: the pickers stay in meeting mode, like the other views
 c_before, c_after = st.columns(2)
@@ -220,8 +258,11 @@ before_key = c_before.selectbox("Compare", list(diff_labels), format_func=diff_l
 after_key = c_after.selectbox("with", list(diff_labels), format_func=diff_labels.get, key=KEY_DIFF_AFTER,
                               help="The plan after (default: the cycle's current plan version)")
 diff = None
+is_default = (before_key, after_key) == default_pair and last_plan.diff is not None
 if before_key is None:
     st.info("No earlier signed plan to compare with: choose the plan to compare above.")
+elif is_default:
+    diff = last_plan.diff  # the revenue vs last plan of the headline
 else:
     try:
         diff = workflow.plan_diff(engine, workflow.plan_ref(engine, after_key), workflow.plan_ref(engine, before_key))
@@ -246,8 +287,8 @@ if diff is not None:
     st.plotly_chart(fig, key="diff_waterfall")
     st.caption(
         f"Total change {ui.fmt_money(diff.total_change)}: {diff.before_label} {ui.fmt_money(wf['value'].iloc[0])} → "
-        f"{diff.after_label} {ui.fmt_money(wf['value'].iloc[-1])} over the months both plans cover; months of "
-        f"{diff.before_label} that are history now count as new actuals."
+        f"{diff.after_label} {ui.fmt_money(wf['value'].iloc[-1])} over {diff.basis}."
+        + (" It is the revenue vs last plan of the headline above." if is_default else "")
     )
     with st.expander("By family, SKU and month"):
         level = st.radio(
@@ -270,6 +311,9 @@ st.dataframe(
     grid.round(0), width="stretch",
     column_config={c: st.column_config.NumberColumn(format="localized") for c in grid.columns},
 )
+if measure == "margin":
+    st.caption(f"Margin per family and month = {workflow.LINE_MARGIN_BASIS}; the Margin card above subtracts "
+               "those too.")
 
 # ---------------------------------------------------------------- scenarios
 st.subheader("Scenarios proposed")

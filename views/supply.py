@@ -91,6 +91,11 @@ def load_plan_source(_engine, db_url: str, cycle_id: int, plan_key: str) -> str:
     return supply_service.plan_demand(_engine, cycle_id)[1]
 
 
+@st.cache_data(ttl=600, show_spinner="Checking every SKU has a source…")
+def load_unsourced(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
+    return supply_service.unsourced_skus(_engine, cycle_id)
+
+
 @st.cache_data(ttl=600)
 def load_products(_engine, db_url: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
     return supply_service.product_choices(_engine)
@@ -147,11 +152,14 @@ except supply_service.SupplyDataError as err:
     st.stop()
 
 source = load_plan_source(engine, url, cycle.id, plan_key)
+basis = supply_service.demand_load_basis(source)
 st.caption(
     f"Cycle {cycle.label} · plan = {source}"
     + (f" (forecast run {run_id})" if source == "statistical forecast" else "")
     + " · regular capacity per month"
 )
+if warning := supply_service.unsourced_warning(load_unsourced(engine, url, cycle.id, plan_key)):
+    st.warning(warning)
 
 # ---- headline
 peak = hot.iloc[0] if len(hot) else None
@@ -160,7 +168,7 @@ c1.metric("Resources", len(load["resource"].unique()))
 c2.metric(
     "Bottleneck months",
     int((hot["status"] == "bottleneck").sum()),
-    help="Resource-months above 100 % of regular capacity",
+    help=f"Resource-months above 100 % of regular capacity ({basis[0].lower() + basis[1:]})",
 )
 c3.metric(
     "Peak utilisation",
@@ -170,6 +178,12 @@ c3.metric(
 
 # ---- utilisation heatmap and table
 st.subheader("Capacity utilisation")
+st.markdown(f"**{basis}**: utilisation of regular capacity (%) per resource and month")
+st.caption(
+    "The demand's hours before any capacity limit, where it would load the resources. The Executive review and "
+    f"the meeting pack also show the {supply_service.PLAN_LOAD_BASIS.lower()}, what the plan makes after "
+    "Reconciliation."
+)
 table = supply_service.utilisation_table(load)
 heat = go.Figure(
     go.Heatmap(
@@ -222,11 +236,13 @@ bars.add_scatter(
     mode="lines",
     line=dict(color=ui.COLORS["capacity"], dash="dash"),
 )
-st.markdown(f"**{chosen}: load vs capacity** (hours per month; amber above 90 %, red above regular capacity)")
+st.markdown(f"**{chosen}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
+            "90 %, red above regular capacity)")
 st.plotly_chart(ui.base_layout(bars, height=360), width="stretch")
 
 # ---- bottlenecks
 st.subheader("Bottlenecks")
+st.caption(f"{basis}: the resource-months above 90 % of regular capacity.")
 if hot.empty:
     st.success("No resource is above 90 % of regular capacity in the plan horizon.")
 else:

@@ -141,6 +141,21 @@ def supplier_items(session: Session) -> pd.DataFrame:
     return repo.read_frame(session, m.SupplierItem)
 
 
+def products_without_source(session: Session) -> pd.DataFrame:
+    """``sku, name, family, unit_price`` of the products with neither a routing nor a supplier item (no
+    resource and no supplier limits their supply), sorted by SKU."""
+    has_routing = select(m.Routing.sku).where(m.Routing.sku == m.Product.sku).exists()
+    has_supplier = select(m.SupplierItem.sku).where(m.SupplierItem.sku == m.Product.sku).exists()
+    stmt = (
+        select(m.Product.sku, m.Product.name, m.Product.family, m.Product.unit_price)
+        .where(~has_routing, ~has_supplier)
+        .order_by(m.Product.sku)
+    )
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=["sku", "name", "family", "unit_price"])
+    frame["unit_price"] = frame["unit_price"].astype(float)
+    return frame
+
+
 def product_policy_inputs(session: Session) -> pd.DataFrame:
     """``sku, name, family, unit_cost, holding_rate, order_cost, service_target`` of every product."""
     frame = repo.read_frame(session, m.Product)

@@ -52,6 +52,24 @@ MIN_RECEIPTS = 3
 ADI_INTERMITTENT = 1.32
 
 
+#: What the load of the constrained plan is called on every page and in the meeting pack.
+PLAN_LOAD_BASIS = "Load of the constrained plan"
+#: Columns of :func:`unsourced_skus`.
+UNSOURCED_COLUMNS = ["sku", "name", "family", "demand_qty", "demand_value", "share"]
+
+
+def demand_load_basis(source: str = "consensus") -> str:
+    """What the load of the demand is called on every page and in the meeting pack, for the demand's source
+    (:func:`plan_demand`): ``Load of the consensus demand (unconstrained)``, or ``Load of the statistical
+    forecast (unconstrained)`` before the demand review made a consensus.
+
+    Example:
+        >>> demand_load_basis("consensus")
+        'Load of the consensus demand (unconstrained)'
+    """
+    return f"Load of the {'consensus demand' if source == 'consensus' else source} (unconstrained)"
+
+
 class SupplyDataError(ValueError):
     """The database lacks what a supply calculation needs (one line for the user)."""
 
@@ -214,6 +232,63 @@ def bottlenecks(
         "top_skus",
     ]
     return out[cols].sort_values(["utilisation", "resource"], ascending=[False, True], ignore_index=True)
+
+
+def unsourced_skus(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """The SKUs with demand in the cycle but neither a routing nor a supplier item: nothing limits their
+    supply, so the constrained plan supplies whatever they need (at any volume) and their load is on no
+    resource.
+
+    Demand is the cycle's plan demand (:func:`plan_demand`: consensus, else the statistical forecast) from
+    the cycle month on, valued at list price.
+
+    Returns:
+        :data:`UNSOURCED_COLUMNS`: ``sku, name, family``, ``demand_qty`` [units] and ``demand_value``
+        [currency] = Σ demand × unit price over the cycle's months, and ``share`` = the SKU's demand value ÷
+        the demand value of every SKU in the cycle (a share); largest demand value first. Empty when every
+        SKU with demand has a routing or a supplier item.
+
+    Raises:
+        SupplyDataError: when the cycle or its forecast is missing.
+    """
+    demand, _source = plan_demand(engine, cycle_id)
+    with session_scope(engine) as s:
+        unsourced = q.products_without_source(s)
+        prices = q.products(s)[["sku", "unit_price"]]
+    valued = demand.merge(prices, on="sku", how="left")
+    valued["value"] = valued["quantity"] * valued["unit_price"].fillna(0.0).astype(float)
+    total = float(valued["value"].sum())
+    per_sku = valued.groupby("sku", as_index=False).agg(demand_qty=("quantity", "sum"), demand_value=("value", "sum"))
+    out = unsourced.merge(per_sku, on="sku", how="inner")
+    out = out[out["demand_qty"] > 0].copy()
+    out["share"] = out["demand_value"] / total if total > 0 else 0.0
+    out = out.sort_values(["demand_value", "sku"], ascending=[False, True], ignore_index=True)
+    return out[UNSOURCED_COLUMNS]
+
+
+def unsourced_warning(skus: pd.DataFrame, *, limit: int = 5) -> str | None:
+    """The warning the planning pages and the meeting pack show for :func:`unsourced_skus` (None when empty):
+    how many SKUs, and the first ``limit`` of them with their share of the cycle's demand value.
+
+    Example:
+        >>> frame = pd.DataFrame({"sku": ["KA-9001", "KA-9002"], "share": [0.6152, 0.0031]})
+        >>> head, tail = unsourced_warning(frame).split(" — ")
+        >>> head
+        '2 SKUs have neither a routing nor a supplier: their supply is not limited by any capacity'
+        >>> tail
+        "KA-9001 (61.5 %), KA-9002 (0.3 %) of the cycle's demand value. Add a routing or a supplier item for each."
+    """
+    if skus.empty:
+        return None
+    n = len(skus)
+    named = ", ".join(f"{r.sku} ({100 * r.share:.1f} %)" for r in skus.head(limit).itertuples(index=False))
+    if n > limit:
+        named += f" and {n - limit} more ({100 * float(skus['share'].iloc[limit:].sum()):.1f} %)"
+    if n == 1:
+        head = "1 SKU has neither a routing nor a supplier: its supply is not limited by any capacity"
+    else:
+        head = f"{n} SKUs have neither a routing nor a supplier: their supply is not limited by any capacity"
+    return f"{head} — {named} of the cycle's demand value. Add a routing or a supplier item for {'each' if n > 1 else 'it'}."
 
 
 def product_choices(engine: Engine) -> pd.DataFrame:

@@ -828,22 +828,77 @@ def actual_sales(engine: Engine, first: dt.date, last: dt.date) -> pd.DataFrame:
     return hist[["sku", "period", "quantity", "revenue"]]
 
 
+def months_text(first: Any, last: Any) -> str:
+    """``2026-10`` for one month, ``2026-10 – 2028-03`` for a range (month starts or dates)."""
+    a, b = f"{pd.Timestamp(first):%Y-%m}", f"{pd.Timestamp(last):%Y-%m}"
+    return a if a == b else f"{a} – {b}"
+
+
 @dataclass
 class DiffResult:
-    """A plan diff: the labels of both sides, the lines (:func:`sop_core.diff.decompose`) and the waterfall."""
+    """A plan diff: the labels of both sides, the lines (:func:`sop_core.diff.decompose`) and the waterfall.
+
+    ``after_first`` is the first planned month of the plan after: the months of the comparison window
+    before it are history now, and their whole change is new actuals.
+    """
 
     before_label: str
     after_label: str
     lines: pd.DataFrame
     waterfall: pd.DataFrame
     measure: str
+    after_first: dt.date | None = None
 
     def by(self, level: str | list[str] | None) -> pd.DataFrame:
         return plan_diff_math.summarize(self.lines, level)
 
     @property
     def total_change(self) -> float:
+        """After − before over the comparison window [currency, or units for the measure ``units``]."""
         return float(self.lines["change"].sum()) if not self.lines.empty else 0.0
+
+    @property
+    def new_actuals(self) -> float:
+        """The part of :attr:`total_change` from the months that are history now (actual − plan before)."""
+        return float(self.lines["new_actuals"].sum()) if not self.lines.empty else 0.0
+
+    @property
+    def actual_months(self) -> list[pd.Timestamp]:
+        """The months of the window that are history now (before the plan after's first month)."""
+        if self.lines.empty or self.after_first is None:
+            return []
+        periods = pd.to_datetime(self.lines["period"])
+        return sorted(periods[periods < pd.Timestamp(self.after_first)].unique())
+
+    @property
+    def window(self) -> str:
+        """The comparison window as text, ``2026-10 – 2028-03`` (empty without lines)."""
+        if self.lines.empty:
+            return ""
+        return months_text(self.lines["period"].min(), self.lines["period"].max())
+
+    @property
+    def forecast_window(self) -> str:
+        """The months of the window that both plans forecast (from the plan after's first month on)."""
+        periods = pd.to_datetime(self.lines["period"]) if not self.lines.empty else pd.Series(dtype="datetime64[ns]")
+        if self.after_first is not None:
+            periods = periods[periods >= pd.Timestamp(self.after_first)]
+        return months_text(periods.min(), periods.max()) if len(periods) else ""
+
+    @property
+    def basis(self) -> str:
+        """What the total change covers, in words: the window, and the months counted at actual sales.
+
+        Example: ``2026-10 – 2028-03, the months of 2026-10 v1 up to the last month of 2026-11 v1; 2026-10 at
+        actual sales (new actuals)``.
+        """
+        if self.lines.empty:
+            return "no month in both plans"
+        text = f"{self.window}, the months of {self.before_label} up to the last month of {self.after_label}"
+        actual = self.actual_months
+        if actual:
+            text += f"; {months_text(actual[0], actual[-1])} at actual sales (new actuals)"
+        return text
 
 
 def last_signed_version(engine: Engine, cycle_id: int) -> tuple[int, int] | None:
@@ -895,7 +950,94 @@ def plan_diff(
         lines=lines,
         waterfall=plan_diff_math.waterfall(lines),
         measure=measure,
+        after_first=pd.Timestamp(b["period"].min()).date() if not b.empty else None,
     )
+
+
+#: What the plan margin of a plan line is (the margin vs last plan and vs budget, the plan table's margin).
+LINE_MARGIN_BASIS = "revenue − cost of goods − holding cost, before overtime and alternate-supplier premium"
+
+
+@dataclass(frozen=True)
+class LastPlanChange:
+    """The cycle's current plan against the last signed plan of an earlier cycle: the one "vs last plan"
+    comparison that the Executive review page, the meeting pack (workbook and deck) and the ``diff`` command
+    show (:func:`last_plan_change`).
+
+    Revenue vs last plan is the plan diff's total change (:attr:`DiffResult.total_change`): over the last
+    plan's months up to this plan's last month, the months that are history now at actual sales (their
+    change is *new actuals*). Margin vs last plan is over the months both plans forecast only (there is
+    no actual margin), with the line margin of :data:`LINE_MARGIN_BASIS`. Money in the company currency.
+    """
+
+    label: str | None  # the last signed plan, "2026-10 v1"; None: there is none
+    diff: DiffResult | None
+    margin_change: float | None
+
+    @property
+    def revenue_change(self) -> float | None:
+        """Revenue vs last plan: this plan − the last signed plan over :attr:`revenue_basis` [currency]."""
+        return self.diff.total_change if self.diff is not None else None
+
+    @property
+    def new_actuals(self) -> float | None:
+        """The part of :attr:`revenue_change` from the months that are history now [currency]."""
+        return self.diff.new_actuals if self.diff is not None else None
+
+    @property
+    def forecast_change(self) -> float | None:
+        """The part of :attr:`revenue_change` over the months both plans forecast [currency]."""
+        return self.diff.total_change - self.diff.new_actuals if self.diff is not None else None
+
+    @property
+    def revenue_basis(self) -> str | None:
+        """``2026-10 – 2028-03 (2026-10 at actual sales)``: the months the revenue change covers."""
+        if self.diff is None:
+            return None
+        actual = self.diff.actual_months
+        return self.diff.window + (f" ({months_text(actual[0], actual[-1])} at actual sales)" if actual else "")
+
+    @property
+    def margin_basis(self) -> str | None:
+        """``2026-11 – 2028-03, the months both plans forecast``: the months the margin change covers."""
+        return f"{self.diff.forecast_window}, the months both plans forecast" if self.diff is not None else None
+
+    def figures(self) -> dict[str, Any]:
+        """The comparison as plain values (the keys :func:`headline` adds)."""
+        return {
+            "last_plan_label": self.label,
+            "revenue_vs_last_plan": self.revenue_change,
+            "revenue_vs_last_plan_new_actuals": self.new_actuals,
+            "revenue_vs_last_plan_forecast_months": self.forecast_change,
+            "margin_vs_last_plan": self.margin_change,
+            "last_plan_revenue_basis": self.revenue_basis,
+            "last_plan_margin_basis": self.margin_basis,
+        }
+
+
+def last_plan_change(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> LastPlanChange:
+    """The cycle's current plan version against the last signed plan of an earlier cycle (:class:`LastPlanChange`;
+    every field None when there is no earlier signed plan).
+
+    The revenue change is :func:`plan_diff` of the default pair (:func:`default_diff_pair`), the figure the
+    ``diff`` command prints as its total change; the margin change compares the plan lines (``current``: the
+    cycle's :func:`sop_core.services.plan.current_plan`, when the caller has it already) with the signed
+    version's over the months both forecast.
+    """
+    last = last_signed_version(engine, cycle_id)
+    if last is None:
+        return LastPlanChange(label=None, diff=None, margin_change=None)
+    diff = plan_diff(engine, (cycle_id, cycle_info(engine, cycle_id).plan_version), last)
+    _info, lines = current if current is not None else plan.current_plan(engine, cycle_id)
+    with session_scope(engine) as s:
+        prev = plan_repo.plan_lines(s, *last)
+    lines = lines.assign(period=pd.to_datetime(lines["period"]))
+    prev = prev.assign(period=pd.to_datetime(prev["period"]))
+    common = set(lines["period"]) & set(prev["period"])
+    now = lines[lines["period"].isin(common)]
+    was = prev[prev["period"].isin(common)]
+    margin = float((now["revenue"].sum() - now["cost"].sum()) - (was["revenue"].sum() - was["cost"].sum()))
+    return LastPlanChange(label=diff.before_label, diff=diff, margin_change=margin)
 
 
 #: Columns of :func:`diff_choices`.
@@ -1251,43 +1393,41 @@ def budget_margin(lines: pd.DataFrame, budget: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def headline(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> dict[str, Any]:
+def headline(
+    engine: Engine,
+    cycle_id: int,
+    *,
+    current: plan.CurrentPlan | None = None,
+    last_plan: LastPlanChange | None = None,
+) -> dict[str, Any]:
     """The executive headline figures of the cycle's current plan.
 
     Returns:
-        ``plan_summary`` keys (:func:`sop_core.services.plan.plan_summary`) plus ``last_plan_label``,
-        ``revenue_vs_last_plan`` / ``margin_vs_last_plan`` (this plan − the last signed plan of an
-        earlier cycle over the months both cover, None without one), ``revenue_vs_budget`` (=
+        ``plan_summary`` keys (:func:`sop_core.services.plan.plan_summary`) plus the comparison with the
+        last signed plan of an earlier cycle (:meth:`LastPlanChange.figures`: ``last_plan_label``,
+        ``revenue_vs_last_plan`` — the plan diff's total change —, its parts
+        ``revenue_vs_last_plan_new_actuals`` and ``revenue_vs_last_plan_forecast_months``,
+        ``margin_vs_last_plan`` and the texts ``last_plan_revenue_basis`` / ``last_plan_margin_basis``
+        naming the months each covers; None without a last plan), ``revenue_vs_budget`` (=
         ``budget_gap``), the margin against the margin budget over the horizon's family-months that
         have one (:func:`budget_margin`: ``budget_margin``, ``margin_budget_months``,
         ``plan_margin_budget_months``, ``margin_vs_budget``), ``capacity_risks`` (number of
-        resource-months over regular capacity), ``frozen`` and ``state``. ``current``: the cycle's
-        :func:`sop_core.services.plan.current_plan`, when the caller has it already (computed once otherwise).
+        resource-months over regular capacity in the load of the constrained plan), ``frozen`` and
+        ``state``. ``current``: the cycle's :func:`sop_core.services.plan.current_plan` and ``last_plan``
+        its :func:`last_plan_change`, when the caller has them already (computed once otherwise).
     """
     if current is None:
         current = plan.current_plan(engine, cycle_id)
     summary = plan.plan_summary(engine, cycle_id, current=current)
     out = dict(summary)
     out["revenue_vs_budget"] = summary.get("budget_gap")
-    out.update(last_plan_label=None, revenue_vs_last_plan=None, margin_vs_last_plan=None)
     _info, lines = current
     with session_scope(engine) as s:
         budget = plan_repo.budget(s, summary["first_period"], summary["last_period"])
     out.update(budget_margin(lines, budget))
-    last = last_signed_version(engine, cycle_id)
-    if last is not None:
-        with session_scope(engine) as s:
-            prev = plan_repo.plan_lines(s, *last)
-        lines = lines.assign(period=pd.to_datetime(lines["period"]))
-        prev = prev.assign(period=pd.to_datetime(prev["period"]))
-        common = set(lines["period"]) & set(prev["period"])
-        now = lines[lines["period"].isin(common)]
-        was = prev[prev["period"].isin(common)]
-        out["last_plan_label"] = _version_label(engine, *last)
-        out["revenue_vs_last_plan"] = float(now["revenue"].sum() - was["revenue"].sum())
-        out["margin_vs_last_plan"] = float(
-            (now["revenue"].sum() - now["cost"].sum()) - (was["revenue"].sum() - was["cost"].sum())
-        )
+    if last_plan is None:
+        last_plan = last_plan_change(engine, cycle_id, current=current)
+    out.update(last_plan.figures())
     out["capacity_risks"] = len(capacity_risks(engine, cycle_id, current=current))
     with session_scope(engine) as s:
         cyc = _cycle_row(s, cycle_id)

@@ -37,12 +37,18 @@ def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env
     assert (
         f"Vs budget over the 14 budgeted months: revenue {ui.fmt_money(head['budget_gap'])} "
         f"(plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs {ui.fmt_money(head['budget_revenue'])}), "
-        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan {ui.fmt_money(head['plan_margin_budget_months'])} "
-        f"vs {ui.fmt_money(head['budget_margin'])})."
+        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan line margin "
+        f"{ui.fmt_money(head['plan_margin_budget_months'])} vs {ui.fmt_money(head['budget_margin'])})."
     ) in captions
+    # revenue over the plan diff's window (October 2026 is history now: new actuals), margin over the months
+    # both plans forecast
     assert (
-        f"Vs last plan 2026-10 v1 over the months both plans cover: revenue "
-        f"{ui.fmt_money(head['revenue_vs_last_plan'])}, margin {ui.fmt_money(head['margin_vs_last_plan'])}."
+        f"Vs last plan 2026-10 v1: revenue {ui.fmt_money(head['revenue_vs_last_plan'])} over 2026-10 – 2028-03 "
+        f"(2026-10 at actual sales), the total of the plan diff below — "
+        f"{ui.fmt_money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
+        f"{ui.fmt_money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast; "
+        f"margin {ui.fmt_money(head['margin_vs_last_plan'])} over "
+        f"2026-11 – 2028-03, the months both plans forecast ({workflow.LINE_MARGIN_BASIS})."
     ) in captions
     assert head["margin_budget_months"] == 14  # Nov 2026 – Dec 2027 of the 18-month horizon
 

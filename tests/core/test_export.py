@@ -18,7 +18,7 @@ def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> Non
     cycle = workflow.cycle_by_month(demo_engine, "2026-11")
     book = openpyxl.load_workbook(io.BytesIO(export.excel_pack(demo_engine, cycle.id)))
     assert book.sheetnames == ["Summary", "Demand review", "Supply review", "Reconciliation", "Executive review",
-                               "Plan diff", "Decisions", "Sign-off"]
+                               "Plan capacity", "Plan diff", "Decisions", "Sign-off"]
     summary = book["Summary"]
     assert summary["A1"].value == "S&OP executive review — cycle 2026-11"
     assert summary["A1"].font.bold and summary["A3"].font.bold  # title and header row
