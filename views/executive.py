@@ -26,7 +26,7 @@ meeting = state.meeting_mode()
 KEY_FLASH = "exec_flash"
 MEASURES = {
     "revenue": "Revenue",
-    "margin": "Margin (before overtime and premium)",
+    "margin": "Margin",
     "demand_qty": "Demand (units)",
     "inventory_qty": "Inventory (units)",
 }
@@ -312,8 +312,8 @@ st.dataframe(
     column_config={c: st.column_config.NumberColumn(format="localized") for c in grid.columns},
 )
 if measure == "margin":
-    st.caption(f"Margin per family and month = {workflow.LINE_MARGIN_BASIS}; the Margin card above subtracts "
-               "those too.")
+    st.caption(f"Margin per family and month = {workflow.LINE_MARGIN_BASIS}; over the horizon they add up to "
+               "the Margin card above.")
 
 # ---------------------------------------------------------------- scenarios
 st.subheader("Scenarios proposed")

@@ -955,7 +955,9 @@ def plan_diff(
 
 
 #: What the plan margin of a plan line is (the margin vs last plan and vs budget, the plan table's margin).
-LINE_MARGIN_BASIS = "revenue − cost of goods − holding cost, before overtime and alternate-supplier premium"
+LINE_MARGIN_BASIS = (
+    "revenue − cost of goods − holding cost − overtime − alternate-supplier premium (each SKU's share of the plan's)"
+)
 
 
 @dataclass(frozen=True)

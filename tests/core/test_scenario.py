@@ -320,6 +320,9 @@ def test_constrained_demand_push_uses_overtime() -> None:
     assert k["revenue"] == pytest.approx(7800.0)
     assert k["overtime_cost"] == pytest.approx(80.0)
     assert k["margin"] == pytest.approx(3020.92)
+    # the overtime is A's (the only SKU made on R), in the months it is worked; the lines add up to the margin
+    assert quantities(result, "A", "overtime_cost") == pytest.approx([0.0, 40.0, 40.0])
+    assert (result.lines["revenue"] - result.lines["cost"]).sum() == pytest.approx(k["margin"])
     assert k["fill_rate"] == pytest.approx(1.0)
 
 
@@ -361,6 +364,10 @@ def test_supplier_disruption_switches_to_the_alternate() -> None:
     k = result.kpis
     assert k["sourcing_premium"] == pytest.approx(45.0)
     assert k["margin"] == pytest.approx(6000 - 3600 - 28.5 - 45.0)
+    # the premium is B's, in the months S2 delivers: 37.5 and 7.5 units × 1 €; the lines add up to the margin
+    assert quantities(result, "B", "sourcing_premium") == pytest.approx([0.0, 37.5, 7.5])
+    assert (result.lines["revenue"] - result.lines["cost"]).sum() == pytest.approx(k["margin"])
+    assert result.purchases.groupby("supplier")["qty"].sum().to_dict() == pytest.approx({"S1": 75.0, "S2": 45.0})
     assert k["fill_rate"] == pytest.approx(1.0)
 
 
