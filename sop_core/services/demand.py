@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from sop_core import metrics
 from sop_core.db import demand_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.db.models_cycle import cycle_frozen
 from sop_core.services.demand_common import (
     BACKTEST_HORIZON,
     EDITABLE_STATES,
@@ -63,6 +65,8 @@ __all__ = [
     "chart_view",
     "events_in_scope",
     "frozen_pairs",
+    "forecast_freshness",
+    "Freshness",
     "fva_table",
     "grid_edits",
     "item_accuracy",
@@ -112,6 +116,90 @@ def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFram
     if rows is None:
         rows = pd.DataFrame(columns=["sku", "period", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"])
     return history, products, info, rows
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What a forecast run was made from, against the sales history now (see :func:`forecast_freshness`).
+
+    Attributes:
+        run_id: the forecast run.
+        made_at: when the run was made.
+        data_until: the newest sales month the run was made from (its last actual month).
+        sales_until: the newest sales month in the database now (None without history).
+        imported_at: the latest import of sales history after the run was made (None: none since).
+        skus_without_forecast: SKUs with sales history that the run does not forecast (imported since).
+        cycle: the run's cycle "YYYY-MM" ("" when not tied to a cycle).
+        frozen: the cycle is signed off or closed: its forecast can no longer be run again.
+    """
+
+    run_id: int
+    made_at: dt.datetime | None
+    data_until: pd.Timestamp | None
+    sales_until: pd.Timestamp | None
+    imported_at: dt.datetime | None
+    skus_without_forecast: int
+    cycle: str = ""
+    frozen: bool = False
+
+    @property
+    def newer_sales(self) -> bool:
+        """Sales of months after the run's last actual month have come in."""
+        return self.sales_until is not None and (self.data_until is None or self.sales_until > self.data_until)
+
+    @property
+    def stale(self) -> bool:
+        """The run is older than the sales data: newer months, a sales import since, or SKUs it misses."""
+        return self.newer_sales or self.imported_at is not None or self.skus_without_forecast > 0
+
+    def message(self) -> str | None:
+        """One paragraph for the planner when the run is stale (None when it is not)."""
+        if not self.stale:
+            return None
+        made = f" on {self.made_at:%Y-%m-%d %H:%M}" if isinstance(self.made_at, dt.datetime) else ""
+        base = f" from sales up to {self.data_until:%Y-%m}" if self.data_until is not None else ""
+        since = []
+        if self.newer_sales:
+            since.append(f"sales up to {self.sales_until:%Y-%m} have been imported since")
+        elif self.imported_at is not None:
+            since.append(f"sales were imported on {self.imported_at:%Y-%m-%d %H:%M} since")
+        if self.skus_without_forecast:
+            n = self.skus_without_forecast
+            since.append(f"{n} SKU{'s' if n != 1 else ''} with sales {'have' if n != 1 else 'has'} no forecast "
+                         "in it")
+        if self.frozen:
+            todo = (f"cycle {self.cycle} is signed off, so its forecast stays as it was signed; the open cycle's "
+                    "forecast takes the new sales")
+        else:
+            todo = "run the forecast again to plan on the new sales"
+        return f"This forecast was made{made}{base}; {', and '.join(since)}: {todo}."
+
+
+def forecast_freshness(engine: Engine, run_id: int) -> Freshness:
+    """Whether forecast run ``run_id`` is older than the sales data now (the facts, see :class:`Freshness`).
+
+    Raises:
+        DemandError: no such run.
+    """
+    with session_scope(engine) as s:
+        run = demand_repo.run_by_id(s, run_id)
+        if run is None:
+            raise DemandError(f"no forecast run with id {run_id}")
+        last = (run.params or {}).get("last_actual")
+        if last is None:  # older runs: the month before the first forecast month
+            first = demand_repo.forecast_rows(s, run_id)["period"].min()
+            last = first - pd.DateOffset(months=1) if pd.notna(first) else None
+        imports = demand_repo.sales_imports_since(s, run.created_at)
+        cyc = demand_repo.cycle(s, run.cycle_id) if run.cycle_id is not None else None
+        return Freshness(
+            run_id=run.id, made_at=run.created_at,
+            data_until=pd.Timestamp(last) if last is not None else None,
+            sales_until=demand_repo.newest_sales_period(s),
+            imported_at=imports[-1] if imports else None,
+            skus_without_forecast=demand_repo.skus_without_forecast(s, run.id),
+            cycle=f"{cyc.month:%Y-%m}" if cyc is not None else "",
+            frozen=cyc is not None and cycle_frozen(s.connection(), cyc.id),
+        )
 
 
 def items(engine: Engine, level: Level) -> list[str]:
@@ -185,32 +273,47 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
                  cycle_id: int | None = None) -> dict[str, Any]:
     """Headline figures of one item for the metric cards (with ``cycle_id``: also its consensus).
 
+    "vs last 12 months" compares like with like: the first 12 forecast months of the run against the actuals
+    of the 12 months just before its first forecast month (the months the run was made from, the same
+    calendar months one year earlier), summed over the SKUs the run forecasts only. Sales imported after
+    the run — a newer month, or SKUs it does not cover — do not enter the comparison (they make the run
+    stale, see :func:`forecast_freshness`).
+
     Returns:
         dict with ``forecast_12m`` (sum of the first 12 forecast months [units]), ``actual_last_12m`` (sum of
-        the last 12 actual months [units]), ``consensus_12m`` (sum of the first 12 consensus months of the
-        cycle [units], None without ``cycle_id``), ``change_12m`` (forecast_12m / actual_last_12m − 1, a fraction;
-        None without actuals), ``backtest_wmape`` (WMAPE of the run's holdout for this item, a fraction or
-        None), and the run's ``run_id``, ``engine``, ``created_at``, ``horizon``.
+        the actuals of the run's SKUs in the 12 months before the first forecast month [units]),
+        ``actual_from`` / ``actual_to`` (first and last of those months, None without a forecast),
+        ``consensus_12m`` (sum of the first 12 consensus months of the cycle [units], None without
+        ``cycle_id``), ``change_12m`` (forecast_12m / actual_last_12m − 1, a fraction; None without 12
+        forecast months or without actuals), ``backtest_wmape`` (WMAPE of the run's holdout for this item, a
+        fraction or None), and the run's ``run_id``, ``engine``, ``created_at``, ``horizon``.
     """
-    view = demand_view(engine, level, item, run_id)
-    with session_scope(engine) as s:
-        run = demand_repo.run_by_id(s, run_id) if run_id is not None else demand_repo.latest_run(s)
-        info = demand_repo.run_as_dict(run) if run is not None else {}
-    future = view["forecast"].dropna().head(12)
-    past = view["actual"].dropna().tail(12)
-    fc12, ly12 = float(future.sum()), float(past.sum())
+    _check_item(items(engine, level), level, item)
+    history, products, info, rows = _load(engine, run_id)
+    info = info or {}
+    covered = set(rows["sku"].astype(str))
+    hist, fcst = _series(history[history["sku"].astype(str).isin(covered)], rows, products, level)
+    fcst = fcst[fcst["unique_id"] == item].sort_values("ds")
+    future = fcst.head(12)
+    months = pd.DatetimeIndex(future["ds"])
+    fc12 = float(future["yhat"].sum())
+    ly12, first, last = 0.0, None, None
+    if len(months):
+        first = months[0] - pd.DateOffset(months=12)
+        last = months[0] - pd.DateOffset(months=1)
+        mine = hist[(hist["unique_id"] == item) & (hist["ds"] >= first) & (hist["ds"] <= last)]
+        ly12 = float(mine["y"].sum())
     wmape = ((info.get("backtest") or {}).get("wmape_by_level") or {}).get(level, {}).get(item)
     cons12 = None
     if cycle_id is not None:
-        with session_scope(engine) as s:
-            products = demand_repo.products(s)
-        months = future.index.map(view["period"])
         cons_item = _item_sum(consensus_detail(engine, cycle_id), products, level, item, ["qty"])
         cons12 = float(cons_item[cons_item["period"].isin(months)]["qty"].sum())
     return {
         "forecast_12m": fc12,
         "consensus_12m": cons12,
         "actual_last_12m": ly12,
+        "actual_from": first,
+        "actual_to": last,
         "change_12m": fc12 / ly12 - 1.0 if ly12 > 0 and len(future) == 12 else None,
         "backtest_wmape": wmape,
         "run_id": info.get("id"),

@@ -224,6 +224,37 @@ def test_accuracy_on_earlier_cycles_by_hand(sqlite_engine: Engine) -> None:
     assert demand.tracking_flags(sqlite_engine, cid)["item"].tolist() == ["B"]
 
 
+def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> None:
+    from sop_core import ingest
+
+    cid = _company(engine)
+    with session_scope(engine) as s:  # sales up to 2026-12, the month before the run's first forecast month
+        s.add_all([m.SalesHistory(sku=k, period=p.date(), quantity=10.0) for k in "ABCD" for p in MONTHS])
+    run_id = demand.latest_run(engine, cid)["id"]
+    fresh = demand.forecast_freshness(engine, run_id)
+    assert (fresh.data_until, fresh.sales_until, fresh.imported_at, fresh.skus_without_forecast) == (
+        pd.Timestamp("2026-12-01"), pd.Timestamp("2026-12-01"), None, 0)
+    assert not fresh.stale and fresh.message() is None
+    # an import brings January 2027 for A and a new SKU Z
+    products = "sku,name,family,category,unit_price,unit_cost\nZ,Item Z,F9,C9,1.0,0.5\n"
+    sales = "sku,period,quantity\nA,2027-01-01,12\nZ,2026-12-01,500\n"
+    ingest.import_files(engine, [("product.csv", products.encode()), ("sales_history.csv", sales.encode())],
+                        user="dana")
+    fresh = demand.forecast_freshness(engine, run_id)
+    assert (fresh.sales_until, fresh.skus_without_forecast, fresh.frozen) == (pd.Timestamp("2027-01-01"), 1, False)
+    assert fresh.imported_at is not None and fresh.imported_at > T0 and fresh.stale
+    assert fresh.message() == (
+        "This forecast was made on 2026-12-02 09:00 from sales up to 2026-12; sales up to 2027-01 have been "
+        "imported since, and 1 SKU with sales has no forecast in it: run the forecast again to plan on the new "
+        "sales.")
+    # a closed cycle cannot run its forecast again: the message says so
+    with session_scope(engine) as s:
+        s.get(m.PlanCycle, cid).status = "closed"
+    assert demand.forecast_freshness(engine, run_id).message().endswith(
+        "cycle 2026-12 is signed off, so its forecast stays as it was signed; the open cycle's forecast takes the "
+        "new sales.")
+
+
 def test_forecast_value_added_by_hand(sqlite_engine: Engine) -> None:
     cid = _company(sqlite_engine)
     _earlier_cycle(sqlite_engine)
