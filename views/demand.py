@@ -188,7 +188,8 @@ for tab, by in zip(tabs, ("family", "sku"), strict=True):
 # ---- accuracy
 st.subheader("Accuracy")
 st.caption("Backtest of this run, and earlier cycles' stored forecasts against the actuals that arrived since. "
-           "MASE is scaled by the seasonal naive error of the training history; tracking signal = Σ(y − ŷ) / MAD.")
+           "MASE is scaled by the seasonal naive error of the training history of the SKUs forecast; tracking signal = "
+           "Σ(y − ŷ) / MAD.")
 acc = load("item_accuracy", url, stamp, cycle.id, level, item)
 st.dataframe(pd.DataFrame({
     "Forecast": acc["forecast"], "Months": acc["n"].map(lambda n: "–" if pd.isna(n) else f"{int(n)}"),

@@ -756,16 +756,27 @@ def frozen_pairs(engine: Engine, cycle_id: int | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _mase_by_item(pairs: pd.DataFrame, engine: Engine, level: str, products: pd.DataFrame) -> pd.Series:
-    """MASE of the consensus per level item: mean|y − ŷ| / mean|y_t − y_{t−12}| over the history before the
-    earliest evaluated cycle (season m = 12)."""
+def _mase_by_item(pairs: pd.DataFrame, covered: pd.DataFrame, engine: Engine) -> pd.Series:
+    """MASE of the consensus per level item (Hyndman & Koehler 2006, season m = 12):
+
+        MASE = mean_t |y_t − ŷ_t| / mean_t |Y_s − Y_{s−12}|
+
+    The numerator runs over the item's evaluated months (``pairs``: ``cycle, item, period, y, consensus``, the
+    SKU pairs summed to the item); the scale over the history before the earliest evaluated cycle of the
+    item's *covered* SKUs only — Y_s is the sum of ``covered`` (``item, sku``: the SKUs whose forecasts were
+    evaluated) in month s, gaps being 0 — so sales of SKUs the forecasts did not cover (imported later, other
+    businesses) change neither part."""
     with session_scope(engine) as s:
         history = demand_repo.sales_history(s)
     first = pd.Timestamp(f"{pairs['cycle'].min()}-01")
-    train = history[history["period"] < first].rename(columns={"period": "ds", "quantity": "y"})
-    train = train.assign(unique_id=_key_frame(train, products, level)).groupby(["unique_id", "ds"], as_index=False)["y"].sum()
-    scale = metrics.mase_scale(train, SEASON)
+    train = history[(history["period"] < first) & history["sku"].isin(covered["sku"])]
     mae = (pairs["y"] - pairs["consensus"]).abs().groupby(pairs["item"]).mean()
+    if train.empty:
+        return pd.Series(np.nan, index=mae.index)
+    full = fc.prepare_history(_long(train), FREQ).rename(columns={"unique_id": "sku"})
+    full = full.merge(covered[["item", "sku"]].drop_duplicates(), on="sku")
+    agg = full.groupby(["item", "ds"], as_index=False)["y"].sum().rename(columns={"item": "unique_id"})
+    scale = metrics.mase_scale(agg, SEASON)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (mae / scale.reindex(mae.index)).where(lambda x: np.isfinite(x))
 
@@ -795,7 +806,7 @@ def accuracy_vs_actuals(engine: Engine, cycle_id: int | None, level: Level = "sk
     acc = metrics.accuracy_table(agg, by=["item"], forecast_col="consensus").set_index("item")
     out = fva.set_index("item")[["n", "actual", "wmape_naive", "wmape_statistical", "wmape_consensus"]]
     out = out.join(acc[["mape", "bias", "tracking_signal"]])
-    out["mase"] = _mase_by_item(agg, engine, level, products)
+    out["mase"] = _mase_by_item(agg, pairs[["item", "sku"]], engine)
     out["flagged"] = out["tracking_signal"].abs() > TRACKING_LIMIT
     out = out.reset_index().reindex(columns=cols)
     return out.reindex(out["tracking_signal"].abs().sort_values(ascending=False, kind="stable").index).reset_index(
@@ -883,7 +894,7 @@ def item_accuracy(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.
             if agg.empty:
                 break
             t = metrics.accuracy_table(agg, by=[], forecast_col=col).iloc[0]
-            mase = _mase_by_item(agg.assign(consensus=agg[col]), engine, level, products).get(key)
+            mase = _mase_by_item(agg.assign(consensus=agg[col]), mine[["sku"]].assign(item=key), engine).get(key)
             rows.append({"forecast": label, "n": int(t["n"]), "wmape": t["wmape"], "mape": t["mape"],
                          "mase": mase, "bias": t["bias"], "tracking_signal": t["tracking_signal"]})
     return pd.DataFrame(rows, columns=cols)

@@ -206,10 +206,11 @@ BY_LEVEL_METRICS: tuple[str, ...] = ("wmape", "mape", "mase", "bias", "tracking_
 
 def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd.DataFrame) -> dict[str, Any]:
     """``<metric>_by_level``: level → item → value of the backtest ``unique_id, ds, y, yhat`` aggregated to
-    every level; MASE divides the mean absolute error by the in-sample seasonal naive error of the item's
-    history (DESIGN.md)."""
+    every level; MASE divides the mean absolute error by the mean seasonal naive error |Y_t − Y_{t−12}| of the
+    item's history (DESIGN.md), Y summed over the SKUs the backtest covers only (a SKU without backtest
+    months — launched after the cutoff — enters neither the error nor the scale)."""
     out: dict[str, Any] = {f"{name}_by_level": {} for name in BY_LEVEL_METRICS}
-    full = fc.prepare_history(history_long, FREQ)
+    full = fc.prepare_history(history_long[history_long["unique_id"].isin(set(bt["unique_id"]))], FREQ)
     for level in fc.LEVELS:
         agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
         table = metrics.accuracy_table(agg, by=["unique_id"]).set_index("unique_id")

@@ -224,6 +224,32 @@ def test_accuracy_on_earlier_cycles_by_hand(sqlite_engine: Engine) -> None:
     assert demand.tracking_flags(sqlite_engine, cid)["item"].tolist() == ["B"]
 
 
+def test_mase_at_the_total_by_hand_ignores_skus_the_forecasts_did_not_cover(sqlite_engine: Engine) -> None:
+    # Hyndman & Koehler (2006): MASE = mean|y − ŷ| / mean|Y_s − Y_{s−12}| over the training history.
+    # Total of the 2026-07 cycle, Jul–Dec 2026: y = A + B = 170 ×4, 160, 260; consensus 160 ×4, 155, 240 →
+    # |e| = 10 ×4, 5, 20, MAE = 65 / 6. Training total before 2026-07: 2025 Jan–Oct 150, Nov 130, Dec 310;
+    # 2026 Jan–Jun 160 → |Y_s − Y_{s−12}| = 10 for 2026-01..06 → scale 10 → MASE = (65/6) / 10.
+    cid = _company(sqlite_engine)
+    _earlier_cycle(sqlite_engine)
+
+    def total_mase() -> tuple[float, float]:
+        acc = demand.accuracy_vs_actuals(sqlite_engine, cid, "total").set_index("item")
+        table = demand.item_accuracy(sqlite_engine, cid, "total", "Total").set_index("forecast")
+        return float(acc.loc["Total", "mase"]), float(table.loc["Consensus", "mase"])
+
+    assert total_mase() == pytest.approx(((65 / 6) / 10, (65 / 6) / 10))
+    # sales of an unrelated SKU (no forecast in any cycle) arrive, a history growing by 100 a month (its own
+    # seasonal naive error is 1200): the total's MASE stays, and so does its family's
+    with session_scope(sqlite_engine) as s:
+        s.add(m.Product(sku="Z", name="Item Z", family="F1", category="C1", unit_price=1.0, unit_cost=0.5))
+        s.flush()
+        s.add_all([m.SalesHistory(sku="Z", period=p.date(), quantity=100.0 * i) for i, p in enumerate(MONTHS)])
+    assert total_mase() == pytest.approx(((65 / 6) / 10, (65 / 6) / 10))
+    # the family F1 (A, B): |e| as the total; training F1 = the total (C, D sell nothing) → same MASE
+    assert demand.accuracy_vs_actuals(sqlite_engine, cid, "family").set_index("item").loc["F1", "mase"] == \
+        pytest.approx((65 / 6) / 10)
+
+
 def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> None:
     from sop_core import ingest
 
