@@ -231,6 +231,11 @@ def _series(history: pd.DataFrame, rows: pd.DataFrame, products: pd.DataFrame, l
     return fc.aggregate(hist, products, level), fc.aggregate(fcst, products, level)
 
 
+def _covered(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The sales history of the SKUs a run forecasts (``rows``: its forecast rows)."""
+    return history[history["sku"].astype(str).isin(set(rows["sku"].astype(str)))]
+
+
 def _check_item(engine_items: list[str], level: str, item: str) -> None:
     if item not in engine_items:
         raise ValueError(f"no {level} {item!r}")
@@ -291,8 +296,7 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
     _check_item(items(engine, level), level, item)
     history, products, info, rows = _load(engine, run_id)
     info = info or {}
-    covered = set(rows["sku"].astype(str))
-    hist, fcst = _series(history[history["sku"].astype(str).isin(covered)], rows, products, level)
+    hist, fcst = _series(_covered(history, rows), rows, products, level)
     fcst = fcst[fcst["unique_id"] == item].sort_values("ds")
     future = fcst.head(12)
     months = pd.DatetimeIndex(future["ds"])
@@ -324,14 +328,15 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
 
 
 def family_summary(engine: Engine, run_id: int | None = None, level: Level = "family") -> pd.DataFrame:
-    """Next 3 / 6 / 12 months of forecast against the same months one year earlier, per family (or level).
+    """Next 3 / 6 / 12 months of forecast against the same months one year earlier, per family (or level);
+    last year sums the SKUs the run forecasts only (like with like, as :func:`item_summary`).
 
     Returns:
         DataFrame[<level>, forecast_3m, last_year_3m, change_3m, forecast_6m, …, change_12m]: sums [units] and
         changes as fractions (forecast / last year − 1; None when last year is 0), sorted by item.
     """
     history, products, _info, rows = _load(engine, run_id)
-    hist, fcst = _series(history, rows, products, level)
+    hist, fcst = _series(_covered(history, rows), rows, products, level)
     if fcst.empty:
         return pd.DataFrame(columns=[level])
     months = pd.DatetimeIndex(sorted(fcst["ds"].unique()))

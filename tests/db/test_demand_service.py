@@ -250,6 +250,25 @@ def test_mase_at_the_total_by_hand_ignores_skus_the_forecasts_did_not_cover(sqli
         pytest.approx((65 / 6) / 10)
 
 
+def test_last_year_sums_the_skus_the_run_forecasts(sqlite_engine: Engine) -> None:
+    # the 2026-12 run forecasts A–D for Jan–Feb 2027; a year earlier F1 (A, B) sold 110 + 50 a month. Z, in F1
+    # too but not forecast by the run, sold 1000 a month then: it enters neither last year nor the change
+    cid = _company(sqlite_engine)
+    _earlier_cycle(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        s.add(m.Product(sku="Z", name="Item Z", family="F1", category="C1", unit_price=1.0, unit_cost=0.5))
+        s.flush()
+        s.add_all([m.SalesHistory(sku="Z", period=p.date(), quantity=1000.0) for p in MONTHS])
+    run_id = demand.latest_run(sqlite_engine, cid)["id"]
+    f1 = demand.family_summary(sqlite_engine, run_id).set_index("family").loc["F1"]
+    assert (f1["forecast_3m"], f1["last_year_3m"]) == (40.0, 320.0)  # Jan 30 + 10, Feb 0; 2026-01, -02: 2 · 160
+    summary = demand.item_summary(sqlite_engine, "family", "F1", run_id, cid)
+    assert (summary["actual_from"], summary["actual_to"]) == (pd.Timestamp("2026-01-01"), pd.Timestamp("2026-12-01"))
+    # A + B in 2026: Jan–Jun 110 + 50 = 160 ×6, Jul–Oct 110 + 60 = 170 ×4, Nov 100 + 60, Dec 200 + 60
+    assert summary["actual_last_12m"] == 6 * 160.0 + 4 * 170.0 + 160.0 + 260.0
+    assert summary["change_12m"] is None  # the run forecasts 2 months, not 12
+
+
 def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> None:
     from sop_core import ingest
 
