@@ -44,7 +44,7 @@ from sop_core.services.demand_common import (
     OverrideConflict,
     OverridesLocked,
 )
-from sop_core.services.forecasting import _long, data_hash, run_forecast
+from sop_core.services.forecasting import _long, data_hash, event_calendar, run_forecast
 
 __all__ = [
     "BACKTEST_HORIZON",
@@ -129,6 +129,7 @@ class Freshness:
         sales_until: the newest sales month in the database now (None without history).
         imported_at: the latest import of sales history after the run was made (None: none since).
         skus_without_forecast: SKUs with sales history that the run does not forecast (imported since).
+        events_changed: the event calendar differs from the one the run used (runs that store theirs).
         cycle: the run's cycle "YYYY-MM" ("" when not tied to a cycle).
         frozen: the cycle is signed off or closed: its forecast can no longer be run again.
     """
@@ -139,6 +140,7 @@ class Freshness:
     sales_until: pd.Timestamp | None
     imported_at: dt.datetime | None
     skus_without_forecast: int
+    events_changed: bool = False
     cycle: str = ""
     frozen: bool = False
 
@@ -149,8 +151,10 @@ class Freshness:
 
     @property
     def stale(self) -> bool:
-        """The run is older than the sales data: newer months, a sales import since, or SKUs it misses."""
-        return self.newer_sales or self.imported_at is not None or self.skus_without_forecast > 0
+        """The run is older than its data: newer sales months, a sales import since, SKUs it misses, or a
+        changed event calendar."""
+        return (self.newer_sales or self.imported_at is not None or self.skus_without_forecast > 0
+                or self.events_changed)
 
     def message(self) -> str | None:
         """One paragraph for the planner when the run is stale (None when it is not)."""
@@ -167,11 +171,13 @@ class Freshness:
             n = self.skus_without_forecast
             since.append(f"{n} SKU{'s' if n != 1 else ''} with sales {'have' if n != 1 else 'has'} no forecast "
                          "in it")
+        if self.events_changed:
+            since.append("the event calendar has changed since")
         if self.frozen:
             todo = (f"cycle {self.cycle} is signed off, so its forecast stays as it was signed; the open cycle's "
-                    "forecast takes the new sales")
+                    "forecast takes the new data")
         else:
-            todo = "run the forecast again to plan on the new sales"
+            todo = "run the forecast again to plan on the new data"
         return f"This forecast was made{made}{base}; {', and '.join(since)}: {todo}."
 
 
@@ -190,6 +196,8 @@ def forecast_freshness(engine: Engine, run_id: int) -> Freshness:
             first = demand_repo.forecast_rows(s, run_id)["period"].min()
             last = first - pd.DateOffset(months=1) if pd.notna(first) else None
         imports = demand_repo.sales_imports_since(s, run.created_at)
+        calendar = (run.params or {}).get("event_calendar")
+        events_changed = calendar is not None and event_calendar(demand_repo.events(s)) != calendar
         cyc = demand_repo.cycle(s, run.cycle_id) if run.cycle_id is not None else None
         return Freshness(
             run_id=run.id, made_at=run.created_at,
@@ -197,6 +205,7 @@ def forecast_freshness(engine: Engine, run_id: int) -> Freshness:
             sales_until=demand_repo.newest_sales_period(s),
             imported_at=imports[-1] if imports else None,
             skus_without_forecast=demand_repo.skus_without_forecast(s, run.id),
+            events_changed=events_changed,
             cycle=f"{cyc.month:%Y-%m}" if cyc is not None else "",
             frozen=cyc is not None and cycle_frozen(s.connection(), cyc.id),
         )

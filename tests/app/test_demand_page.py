@@ -277,7 +277,7 @@ def test_an_import_of_new_sales_says_the_forecast_is_older_than_the_data(app_env
     at = _open(app_env)
     expected = (f"This forecast was made on {run['created_at']:%Y-%m-%d %H:%M} from sales up to 2026-10; sales up to "
                 "2026-11 have been imported since, and 3 SKUs with sales have no forecast in it: run the forecast "
-                "again to plan on the new sales.")
+                "again to plan on the new data.")
     assert [w.value for w in at.warning] == [expected]
     assert _metrics(at)["vs last 12 months"] == ui.fmt_pct(before["change_12m"])
     # the session opened before the import is told the data changed, and warned once it loads the latest

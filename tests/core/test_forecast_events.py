@@ -96,10 +96,18 @@ def _rows(engine: Engine, run_id: int) -> pd.DataFrame:
 
 def test_a_run_raises_the_month_of_a_future_event_by_its_uplift(sqlite_engine: Engine) -> None:
     _company(sqlite_engine)
-    with_events = _rows(sqlite_engine, demand.run_forecast(sqlite_engine, cycle_id=1, horizon=6))
+    first = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=6)
+    with_events = _rows(sqlite_engine, first)
+    assert not demand.forecast_freshness(sqlite_engine, first).stale
     with session_scope(sqlite_engine) as s:
         s.execute(delete(m.Event).where(m.Event.start >= dt.date(2026, 11, 1)))
-    without = _rows(sqlite_engine, demand.run_forecast(sqlite_engine, cycle_id=1, horizon=6))
+    # the first run no longer matches the event calendar: the Demand review page says so
+    fresh = demand.forecast_freshness(sqlite_engine, first)
+    assert fresh.events_changed and fresh.message().endswith(
+        "; the event calendar has changed since: run the forecast again to plan on the new data.")
+    second = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=6)
+    without = _rows(sqlite_engine, second)
+    assert not demand.forecast_freshness(sqlite_engine, second).stale
     ratio = with_events["yhat"] / without["yhat"]
     nov, dec = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-12-01")
     for (sku, period), r in ratio.items():

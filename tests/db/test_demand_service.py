@@ -291,13 +291,13 @@ def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> 
     assert fresh.message() == (
         "This forecast was made on 2026-12-02 09:00 from sales up to 2026-12; sales up to 2027-01 have been "
         "imported since, and 1 SKU with sales has no forecast in it: run the forecast again to plan on the new "
-        "sales.")
+        "data.")
     # a closed cycle cannot run its forecast again: the message says so
     with session_scope(engine) as s:
         s.get(m.PlanCycle, cid).status = "closed"
     assert demand.forecast_freshness(engine, run_id).message().endswith(
         "cycle 2026-12 is signed off, so its forecast stays as it was signed; the open cycle's forecast takes the "
-        "new sales.")
+        "new data.")
 
 
 def test_forecast_value_added_by_hand(sqlite_engine: Engine) -> None:
