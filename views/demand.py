@@ -63,6 +63,9 @@ if run is None:
     st.stop()
 
 st.caption(f"Cycle {cycle.label} · {demand.run_label(run)} · horizon {run['horizon']} months")
+freshness = load("forecast_freshness", url, stamp, run["id"])
+if freshness.stale:
+    (st.info if freshness.frozen else st.warning)(freshness.message())
 
 # ---- selection
 left, right = st.columns([1, 3])
@@ -81,8 +84,11 @@ c1.metric("Forecast, next 12 months", ui.fmt_qty(summary["forecast_12m"]),
           help="Statistical forecast, sum of the first 12 forecast months [units]")
 c2.metric("Consensus, next 12 months", ui.fmt_qty(summary["consensus_12m"]),
           help="Statistical forecast + overrides, first 12 forecast months [units]")
+since = (f"{summary['actual_from']:%Y-%m} – {summary['actual_to']:%Y-%m}" if summary["actual_from"] is not None
+         else "the 12 months before the forecast")
 c3.metric("vs last 12 months", ui.fmt_pct(summary["change_12m"]),
-          help=f"Statistical forecast vs the last 12 months actual ({ui.fmt_qty(summary['actual_last_12m'])} units)")
+          help=f"Statistical forecast, next 12 months, vs the actuals of the same SKUs in the 12 months before the "
+               f"forecast starts ({since}: {ui.fmt_qty(summary['actual_last_12m'])} units)")
 c4.metric("Backtest WMAPE", ui.fmt_pct(summary["backtest_wmape"]),
           help=run["backtest"].get("method", "holdout") + " · Σ|y − ŷ| / Σ|y|")
 c5.metric("Forecast run", f"#{summary['run_id']} · {summary['engine']}", help=demand.run_label(run))
@@ -182,7 +188,8 @@ for tab, by in zip(tabs, ("family", "sku"), strict=True):
 # ---- accuracy
 st.subheader("Accuracy")
 st.caption("Backtest of this run, and earlier cycles' stored forecasts against the actuals that arrived since. "
-           "MASE is scaled by the seasonal naive error of the training history; tracking signal = Σ(y − ŷ) / MAD.")
+           "MASE is scaled by the seasonal naive error of the training history of the SKUs forecast; tracking signal = "
+           "Σ(y − ŷ) / MAD.")
 acc = load("item_accuracy", url, stamp, cycle.id, level, item)
 st.dataframe(pd.DataFrame({
     "Forecast": acc["forecast"], "Months": acc["n"].map(lambda n: "–" if pd.isna(n) else f"{int(n)}"),

@@ -213,3 +213,30 @@ def review_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
     ).one()
     events = session.execute(select(func.count(m.Event.id), func.max(m.Event.id))).one()
     return (*runs, *overrides, *sales, *events)
+
+
+def newest_sales_period(session: Session) -> pd.Timestamp | None:
+    """The newest month of the sales history (None without history)."""
+    newest = session.scalar(select(func.max(m.SalesHistory.period)))
+    return pd.Timestamp(newest) if newest is not None else None
+
+
+def sales_imports_since(session: Session, since: Any) -> list[Any]:
+    """The times of the imports (``audit_log`` action "import") after ``since`` that wrote sales history,
+    oldest first."""
+    rows = session.execute(
+        select(m.AuditLog.at, m.AuditLog.entity, m.AuditLog.detail)
+        .where(m.AuditLog.action == "import", m.AuditLog.at > since)
+        .order_by(m.AuditLog.at, m.AuditLog.id)
+    ).all()
+    return [at for at, entity, detail in rows
+            if "sales_history" in str(entity).split(",")
+            or any(f.get("table") == "sales_history" for f in (detail or {}).get("files", []))]
+
+
+def skus_without_forecast(session: Session, run_id: int) -> int:
+    """How many SKUs with sales history run ``run_id`` does not forecast."""
+    forecast = select(m.Forecast.sku).where(m.Forecast.run_id == run_id).distinct()
+    return int(session.scalar(
+        select(func.count(func.distinct(m.SalesHistory.sku))).where(m.SalesHistory.sku.not_in(forecast))
+    ) or 0)

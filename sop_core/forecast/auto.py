@@ -10,7 +10,8 @@ How it works:
    fits; series shorter than two seasons get non-seasonal versions.
 2. **Events** (``uplift``: a fraction per series and period, e.g. 0.3 for a +30 % promotion): the
    statistical models see an event-adjusted baseline y_t / (1 + u_t) and their forecasts are multiplied by
-   (1 + u_t) of the future events; LightGBM takes u_t as a feature.
+   (1 + u_t) of the future events, as in the statistical engine (:mod:`sop_core.forecast.events`); LightGBM
+   takes u_t as a feature.
 3. **Candidates** are the base models and the equal-weight combinations of :data:`COMBINATIONS`.
 4. **Choice**: the history is cut at ``windows`` origins ``step`` periods apart (the last one ``bt_h``
    periods before the end); every base model is refitted on the data up to each origin and forecasts
@@ -53,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from sop_core.forecast.classify import ADI_CUTOFF, classify_demand
+from sop_core.forecast.events import uplift_factor
 from sop_core.forecast.statistical import season_length_for
 
 log = logging.getLogger(__name__)
@@ -211,12 +213,8 @@ def base_forecasts(
     last = train.groupby("unique_id")["ds"].max()
     grid = _future_grid(last, h, freq)
     y = train["y"].to_numpy(dtype=float)
-    factor_hist = np.ones(len(train))
-    factor_future = np.ones(len(grid))
-    if uplift is not None and not uplift.empty:
-        u = uplift.set_index(["unique_id", "ds"])["uplift"]
-        factor_hist = 1.0 + pd.Series(list(zip(train["unique_id"], train["ds"], strict=True))).map(u).fillna(0.0).to_numpy()
-        factor_future = 1.0 + pd.Series(list(zip(grid["unique_id"], grid["ds"], strict=True))).map(u).fillna(0.0).to_numpy()
+    factor_hist = uplift_factor(train, uplift)  # 1 + u_t (sop_core.forecast.events)
+    factor_future = uplift_factor(grid, uplift)
     adjusted = train[["unique_id", "ds"]].assign(y=y / factor_hist)
     launched = adjusted.assign(pos=adjusted["y"] > 0).groupby("unique_id")["pos"].cummax()
     stat_train = adjusted[launched.to_numpy()]

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sop_core.forecast.events import apply_uplift, remove_uplift
 from sop_core.forecast.statistical import StatisticalForecaster
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,10 @@ def forecast(
             "lightgbm" and "prophet".
         future_exog: ``unique_id, ds`` + ``exog_cols`` for the forecast periods (id and time columns named
             as in ``history``).
-        uplift: ``unique_id, ds, uplift`` known event uplift [fraction] for "auto" and "lightgbm" (statistical
-            members forecast the event-adjusted baseline and re-apply future uplift; a LightGBM feature).
+        uplift: ``unique_id, ds, uplift`` known event uplift u [fraction] over history and future. The
+            statistical engine (and the statistical members of "auto") forecast the event-adjusted baseline
+            y_t / (1 + u_t) and multiply the forecast and its bounds by (1 + u_t) of the future events
+            (:mod:`sop_core.forecast.events`); LightGBM takes u_t as a feature, Prophet as a regressor.
         progress: optional callback ``(fraction 0..1, message)``.
 
     Returns:
@@ -172,7 +175,7 @@ def forecast(
     levels = _check_level(level)
     full = prepare_history(history, freq, id_col=id_col, time_col=time_col, target_col=target_col)
     if engine == "statistical":
-        out = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(full, h, levels, progress=progress)
+        out = _statistical(full, h, levels, freq, n_jobs, _rename(uplift, id_col, time_col), progress)
     else:
         out = forecast_details(
             full, h, freq, engine, levels, n_jobs=n_jobs, exog=_exog(history, full, exog_cols, id_col, time_col),
@@ -181,6 +184,15 @@ def forecast(
         ).forecast
     log.info("forecast: %d series × %d periods, models %s", full["unique_id"].nunique(), h, out["model"].value_counts().to_dict())
     return out.rename(columns={"unique_id": id_col, "ds": time_col})
+
+
+def _statistical(full: pd.DataFrame, h: int, levels: Sequence[int], freq: str, n_jobs: int,
+                 uplift: pd.DataFrame | None, progress: Progress | None = None) -> pd.DataFrame:
+    """The statistical engine with known events: the baseline b_t = y_t / (1 + u_t) is forecast and the
+    forecast and bounds are multiplied by (1 + u_t) of the future periods (:mod:`sop_core.forecast.events`)."""
+    base = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(remove_uplift(full, uplift), h, levels,
+                                                                     progress=progress)
+    return apply_uplift(base, uplift)
 
 
 def _rename(frame: pd.DataFrame | None, id_col: str, time_col: str) -> pd.DataFrame | None:
@@ -298,7 +310,8 @@ def backtest(
         time_col: period start column.
         target_col: demand column [units].
         exog_cols: exogenous columns of ``history`` (their actual future values are used: known in advance).
-        uplift: known event uplift ``unique_id, ds, uplift`` [fraction].
+        uplift: known event uplift ``unique_id, ds, uplift`` [fraction], used by every engine as in
+            :func:`forecast` (events are planned in advance: a window knows the events of its test periods).
         progress: optional callback ``(fraction 0..1, message)``.
 
     Returns:
@@ -328,7 +341,7 @@ def backtest(
         test = full[(full["ds"] > cutoff) & (full["ds"] <= periods[-back - 1 + h])]
         report(w / windows, f"Backtest window {w + 1} of {windows} (cutoff {cutoff:%Y-%m})…")
         if engine == "statistical":
-            fc = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(train, h, (80,))
+            fc = _statistical(train, h, (80,), freq, n_jobs, uplift)
         else:
             ex_train = exog[exog["ds"] <= cutoff] if exog is not None else None
             ex_future = exog[exog["ds"] > cutoff] if exog is not None else None

@@ -170,19 +170,21 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     from sop_core.db import plan_repo
     from sop_core.db.models_cycle import Decision
     from sop_core.services import demand, plan, workflow
+    from sop_core.services.forecasting import event_calendar
 
     report = progress or (lambda _f, _m: None)
     history = frames["sales_history"][["sku", "period", "quantity"]].assign(
         period=lambda f: pd.to_datetime(f["period"])
     )
     horizon = 18
+    calendar = event_calendar(frames["event"])  # the events planned then are those of the demo calendar
     for k, spec in enumerate(_PAST_CYCLES):
         month: dt.date = spec["month"]
         label = f"{month:%Y-%m}"
         report(k / len(_PAST_CYCLES), f"Cycle {label}: forecast on the history up to the month before…")
         cut = history[history["period"] < pd.Timestamp(month)]
         cutoff = cut["period"].max().date()
-        frame = workflow.forecast_history(cut, horizon)
+        frame = workflow.forecast_history(cut, horizon, events=frames["event"], products=frames["product"])
         start = dt.datetime.combine(month, dt.time(9, 0))
         with session_scope(engine) as s:
             cyc = m.PlanCycle(month=month, status="draft", status_by="demo", status_at=start)
@@ -194,7 +196,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 horizon=horizon, freq="MS",
                 params={"freq": "MS", "level": [80, 95], "last_actual": f"{cutoff:%Y-%m-%d}",
                         "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": 1,
-                        "n_series": int(frame["sku"].nunique())},
+                        "n_series": int(frame["sku"].nunique()), "event_calendar": calendar},
                 versions=workflow.package_versions(), data_hash=demand.data_hash(cut), backtest={}, status="done",
             )
             s.add(run)
@@ -230,7 +232,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
         snap = workflow.build_snapshot(
             label=label, version=1, stat=stat, inputs=inputs, levers=lv,
             run={"id": run_id, "engine": "statistical", "horizon": horizon, "freq": "MS", "level": [80, 95],
-                 "history_cutoff": f"{cutoff:%Y-%m-%d}"},
+                 "history_cutoff": f"{cutoff:%Y-%m-%d}", "events": calendar},
             data_hash=demand.data_hash(cut), scenario={"id": scenario_id, "name": name}, overrides=override_records,
         )
         signed_at = start + dt.timedelta(days=12)

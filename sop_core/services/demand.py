@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from sop_core import metrics
 from sop_core.db import demand_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.db.models_cycle import cycle_frozen
 from sop_core.services.demand_common import (
     BACKTEST_HORIZON,
     EDITABLE_STATES,
@@ -42,7 +44,7 @@ from sop_core.services.demand_common import (
     OverrideConflict,
     OverridesLocked,
 )
-from sop_core.services.forecasting import _long, data_hash, run_forecast
+from sop_core.services.forecasting import _long, data_hash, event_calendar, run_forecast
 
 __all__ = [
     "BACKTEST_HORIZON",
@@ -63,6 +65,8 @@ __all__ = [
     "chart_view",
     "events_in_scope",
     "frozen_pairs",
+    "forecast_freshness",
+    "Freshness",
     "fva_table",
     "grid_edits",
     "item_accuracy",
@@ -114,6 +118,99 @@ def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFram
     return history, products, info, rows
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """What a forecast run was made from, against the sales history now (see :func:`forecast_freshness`).
+
+    Attributes:
+        run_id: the forecast run.
+        made_at: when the run was made.
+        data_until: the newest sales month the run was made from (its last actual month).
+        sales_until: the newest sales month in the database now (None without history).
+        imported_at: the latest import of sales history after the run was made (None: none since).
+        skus_without_forecast: SKUs with sales history that the run does not forecast (imported since).
+        events_changed: the event calendar differs from the one the run used (runs that store theirs).
+        cycle: the run's cycle "YYYY-MM" ("" when not tied to a cycle).
+        frozen: the cycle is signed off or closed: its forecast can no longer be run again.
+    """
+
+    run_id: int
+    made_at: dt.datetime | None
+    data_until: pd.Timestamp | None
+    sales_until: pd.Timestamp | None
+    imported_at: dt.datetime | None
+    skus_without_forecast: int
+    events_changed: bool = False
+    cycle: str = ""
+    frozen: bool = False
+
+    @property
+    def newer_sales(self) -> bool:
+        """Sales of months after the run's last actual month have come in."""
+        return self.sales_until is not None and (self.data_until is None or self.sales_until > self.data_until)
+
+    @property
+    def stale(self) -> bool:
+        """The run is older than its data: newer sales months, a sales import since, SKUs it misses, or a
+        changed event calendar."""
+        return (self.newer_sales or self.imported_at is not None or self.skus_without_forecast > 0
+                or self.events_changed)
+
+    def message(self) -> str | None:
+        """One paragraph for the planner when the run is stale (None when it is not)."""
+        if not self.stale:
+            return None
+        made = f" on {self.made_at:%Y-%m-%d %H:%M}" if isinstance(self.made_at, dt.datetime) else ""
+        base = f" from sales up to {self.data_until:%Y-%m}" if self.data_until is not None else ""
+        since = []
+        if self.newer_sales:
+            since.append(f"sales up to {self.sales_until:%Y-%m} have been imported since")
+        elif self.imported_at is not None:
+            since.append(f"sales were imported on {self.imported_at:%Y-%m-%d %H:%M} since")
+        if self.skus_without_forecast:
+            n = self.skus_without_forecast
+            since.append(f"{n} SKU{'s' if n != 1 else ''} with sales {'have' if n != 1 else 'has'} no forecast "
+                         "in it")
+        if self.events_changed:
+            since.append("the event calendar has changed since")
+        if self.frozen:
+            todo = (f"cycle {self.cycle} is signed off, so its forecast stays as it was signed; the open cycle's "
+                    "forecast takes the new data")
+        else:
+            todo = "run the forecast again to plan on the new data"
+        return f"This forecast was made{made}{base}; {', and '.join(since)}: {todo}."
+
+
+def forecast_freshness(engine: Engine, run_id: int) -> Freshness:
+    """Whether forecast run ``run_id`` is older than the sales data now (the facts, see :class:`Freshness`).
+
+    Raises:
+        DemandError: no such run.
+    """
+    with session_scope(engine) as s:
+        run = demand_repo.run_by_id(s, run_id)
+        if run is None:
+            raise DemandError(f"no forecast run with id {run_id}")
+        last = (run.params or {}).get("last_actual")
+        if last is None:  # older runs: the month before the first forecast month
+            first = demand_repo.forecast_rows(s, run_id)["period"].min()
+            last = first - pd.DateOffset(months=1) if pd.notna(first) else None
+        imports = demand_repo.sales_imports_since(s, run.created_at)
+        calendar = (run.params or {}).get("event_calendar")
+        events_changed = calendar is not None and event_calendar(demand_repo.events(s)) != calendar
+        cyc = demand_repo.cycle(s, run.cycle_id) if run.cycle_id is not None else None
+        return Freshness(
+            run_id=run.id, made_at=run.created_at,
+            data_until=pd.Timestamp(last) if last is not None else None,
+            sales_until=demand_repo.newest_sales_period(s),
+            imported_at=imports[-1] if imports else None,
+            skus_without_forecast=demand_repo.skus_without_forecast(s, run.id),
+            events_changed=events_changed,
+            cycle=f"{cyc.month:%Y-%m}" if cyc is not None else "",
+            frozen=cyc is not None and cycle_frozen(s.connection(), cyc.id),
+        )
+
+
 def items(engine: Engine, level: Level) -> list[str]:
     """The items of a level: SKUs, families or categories (sorted), or ["Total"]."""
     if level not in fc.LEVELS:
@@ -141,6 +238,11 @@ def _series(history: pd.DataFrame, rows: pd.DataFrame, products: pd.DataFrame, l
     hist = fc.prepare_history(_long(history), FREQ) if not history.empty else pd.DataFrame(columns=["unique_id", "ds", "y"])
     fcst = rows.drop(columns=["model"], errors="ignore").rename(columns={"sku": "unique_id", "period": "ds"})
     return fc.aggregate(hist, products, level), fc.aggregate(fcst, products, level)
+
+
+def _covered(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The sales history of the SKUs a run forecasts (``rows``: its forecast rows)."""
+    return history[history["sku"].astype(str).isin(set(rows["sku"].astype(str)))]
 
 
 def _check_item(engine_items: list[str], level: str, item: str) -> None:
@@ -185,32 +287,46 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
                  cycle_id: int | None = None) -> dict[str, Any]:
     """Headline figures of one item for the metric cards (with ``cycle_id``: also its consensus).
 
+    "vs last 12 months" compares like with like: the first 12 forecast months of the run against the actuals
+    of the 12 months just before its first forecast month (the months the run was made from, the same
+    calendar months one year earlier), summed over the SKUs the run forecasts only. Sales imported after
+    the run — a newer month, or SKUs it does not cover — do not enter the comparison (they make the run
+    stale, see :func:`forecast_freshness`).
+
     Returns:
         dict with ``forecast_12m`` (sum of the first 12 forecast months [units]), ``actual_last_12m`` (sum of
-        the last 12 actual months [units]), ``consensus_12m`` (sum of the first 12 consensus months of the
-        cycle [units], None without ``cycle_id``), ``change_12m`` (forecast_12m / actual_last_12m − 1, a fraction;
-        None without actuals), ``backtest_wmape`` (WMAPE of the run's holdout for this item, a fraction or
-        None), and the run's ``run_id``, ``engine``, ``created_at``, ``horizon``.
+        the actuals of the run's SKUs in the 12 months before the first forecast month [units]),
+        ``actual_from`` / ``actual_to`` (first and last of those months, None without a forecast),
+        ``consensus_12m`` (sum of the first 12 consensus months of the cycle [units], None without
+        ``cycle_id``), ``change_12m`` (forecast_12m / actual_last_12m − 1, a fraction; None without 12
+        forecast months or without actuals), ``backtest_wmape`` (WMAPE of the run's holdout for this item, a
+        fraction or None), and the run's ``run_id``, ``engine``, ``created_at``, ``horizon``.
     """
-    view = demand_view(engine, level, item, run_id)
-    with session_scope(engine) as s:
-        run = demand_repo.run_by_id(s, run_id) if run_id is not None else demand_repo.latest_run(s)
-        info = demand_repo.run_as_dict(run) if run is not None else {}
-    future = view["forecast"].dropna().head(12)
-    past = view["actual"].dropna().tail(12)
-    fc12, ly12 = float(future.sum()), float(past.sum())
+    _check_item(items(engine, level), level, item)
+    history, products, info, rows = _load(engine, run_id)
+    info = info or {}
+    hist, fcst = _series(_covered(history, rows), rows, products, level)
+    fcst = fcst[fcst["unique_id"] == item].sort_values("ds")
+    future = fcst.head(12)
+    months = pd.DatetimeIndex(future["ds"])
+    fc12 = float(future["yhat"].sum())
+    ly12, first, last = 0.0, None, None
+    if len(months):
+        first = months[0] - pd.DateOffset(months=12)
+        last = months[0] - pd.DateOffset(months=1)
+        mine = hist[(hist["unique_id"] == item) & (hist["ds"] >= first) & (hist["ds"] <= last)]
+        ly12 = float(mine["y"].sum())
     wmape = ((info.get("backtest") or {}).get("wmape_by_level") or {}).get(level, {}).get(item)
     cons12 = None
     if cycle_id is not None:
-        with session_scope(engine) as s:
-            products = demand_repo.products(s)
-        months = future.index.map(view["period"])
         cons_item = _item_sum(consensus_detail(engine, cycle_id), products, level, item, ["qty"])
         cons12 = float(cons_item[cons_item["period"].isin(months)]["qty"].sum())
     return {
         "forecast_12m": fc12,
         "consensus_12m": cons12,
         "actual_last_12m": ly12,
+        "actual_from": first,
+        "actual_to": last,
         "change_12m": fc12 / ly12 - 1.0 if ly12 > 0 and len(future) == 12 else None,
         "backtest_wmape": wmape,
         "run_id": info.get("id"),
@@ -221,14 +337,15 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
 
 
 def family_summary(engine: Engine, run_id: int | None = None, level: Level = "family") -> pd.DataFrame:
-    """Next 3 / 6 / 12 months of forecast against the same months one year earlier, per family (or level).
+    """Next 3 / 6 / 12 months of forecast against the same months one year earlier, per family (or level);
+    last year sums the SKUs the run forecasts only (like with like, as :func:`item_summary`).
 
     Returns:
         DataFrame[<level>, forecast_3m, last_year_3m, change_3m, forecast_6m, …, change_12m]: sums [units] and
         changes as fractions (forecast / last year − 1; None when last year is 0), sorted by item.
     """
     history, products, _info, rows = _load(engine, run_id)
-    hist, fcst = _series(history, rows, products, level)
+    hist, fcst = _series(_covered(history, rows), rows, products, level)
     if fcst.empty:
         return pd.DataFrame(columns=[level])
     months = pd.DatetimeIndex(sorted(fcst["ds"].unique()))
@@ -653,16 +770,27 @@ def frozen_pairs(engine: Engine, cycle_id: int | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _mase_by_item(pairs: pd.DataFrame, engine: Engine, level: str, products: pd.DataFrame) -> pd.Series:
-    """MASE of the consensus per level item: mean|y − ŷ| / mean|y_t − y_{t−12}| over the history before the
-    earliest evaluated cycle (season m = 12)."""
+def _mase_by_item(pairs: pd.DataFrame, covered: pd.DataFrame, engine: Engine) -> pd.Series:
+    """MASE of the consensus per level item (Hyndman & Koehler 2006, season m = 12):
+
+        MASE = mean_t |y_t − ŷ_t| / mean_t |Y_s − Y_{s−12}|
+
+    The numerator runs over the item's evaluated months (``pairs``: ``cycle, item, period, y, consensus``, the
+    SKU pairs summed to the item); the scale over the history before the earliest evaluated cycle of the
+    item's *covered* SKUs only — Y_s is the sum of ``covered`` (``item, sku``: the SKUs whose forecasts were
+    evaluated) in month s, gaps being 0 — so sales of SKUs the forecasts did not cover (imported later, other
+    businesses) change neither part."""
     with session_scope(engine) as s:
         history = demand_repo.sales_history(s)
     first = pd.Timestamp(f"{pairs['cycle'].min()}-01")
-    train = history[history["period"] < first].rename(columns={"period": "ds", "quantity": "y"})
-    train = train.assign(unique_id=_key_frame(train, products, level)).groupby(["unique_id", "ds"], as_index=False)["y"].sum()
-    scale = metrics.mase_scale(train, SEASON)
+    train = history[(history["period"] < first) & history["sku"].isin(covered["sku"])]
     mae = (pairs["y"] - pairs["consensus"]).abs().groupby(pairs["item"]).mean()
+    if train.empty:
+        return pd.Series(np.nan, index=mae.index)
+    full = fc.prepare_history(_long(train), FREQ).rename(columns={"unique_id": "sku"})
+    full = full.merge(covered[["item", "sku"]].drop_duplicates(), on="sku")
+    agg = full.groupby(["item", "ds"], as_index=False)["y"].sum().rename(columns={"item": "unique_id"})
+    scale = metrics.mase_scale(agg, SEASON)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (mae / scale.reindex(mae.index)).where(lambda x: np.isfinite(x))
 
@@ -692,7 +820,7 @@ def accuracy_vs_actuals(engine: Engine, cycle_id: int | None, level: Level = "sk
     acc = metrics.accuracy_table(agg, by=["item"], forecast_col="consensus").set_index("item")
     out = fva.set_index("item")[["n", "actual", "wmape_naive", "wmape_statistical", "wmape_consensus"]]
     out = out.join(acc[["mape", "bias", "tracking_signal"]])
-    out["mase"] = _mase_by_item(agg, engine, level, products)
+    out["mase"] = _mase_by_item(agg, pairs[["item", "sku"]], engine)
     out["flagged"] = out["tracking_signal"].abs() > TRACKING_LIMIT
     out = out.reset_index().reindex(columns=cols)
     return out.reindex(out["tracking_signal"].abs().sort_values(ascending=False, kind="stable").index).reset_index(
@@ -780,7 +908,7 @@ def item_accuracy(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.
             if agg.empty:
                 break
             t = metrics.accuracy_table(agg, by=[], forecast_col=col).iloc[0]
-            mase = _mase_by_item(agg.assign(consensus=agg[col]), engine, level, products).get(key)
+            mase = _mase_by_item(agg.assign(consensus=agg[col]), mine[["sku"]].assign(item=key), engine).get(key)
             rows.append({"forecast": label, "n": int(t["n"]), "wmape": t["wmape"], "mape": t["mape"],
                          "mase": mase, "bias": t["bias"], "tracking_signal": t["tracking_signal"]})
     return pd.DataFrame(rows, columns=cols)

@@ -5,10 +5,14 @@ for "auto" and "lightgbm" the chosen model per SKU with its backtest error and t
 80 % / 95 % intervals. Runs are reproducible: the same input gives the same numbers (LightGBM is seeded,
 deterministic and single-threaded; the statistical models are deterministic).
 
-Inputs of the "auto", "lightgbm" and "prophet" engines besides the sales quantities: the promotion flag of
-``sales_history`` (future: 1 in a month with an event for the SKU), its net price (future: the last price of a
-month without promotion) and the event calendar (uplift of an event in the month it starts, for the SKUs in
-its scope — a SKU, a family or "*").
+Every engine reads the event calendar (``event``: the uplift of an event counts in the month it starts, for
+the SKUs in its scope — a SKU, a family or "*"; see :func:`event_uplift`). The statistical engine (the default)
+forecasts the event-adjusted baseline y_t / (1 + u_t) and multiplies the forecast of a month with a planned
+event by (1 + u_t) (:mod:`sop_core.forecast.events`): a "+30 %" Black Friday raises that month's forecast by
+30 % over the baseline, and past Black Fridays do not lift the baseline of the other months. The run stores the
+calendar it used (``params["event_calendar"]``) so that a signed-off plan can be reproduced. The "auto",
+"lightgbm" and "prophet" engines also take the promotion flag of ``sales_history`` (future: 1 in a month with
+an event for the SKU) and its net price (future: the last price of a month without promotion).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sop_core.db import demand_repo, repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import cycle_frozen
+from sop_core.forecast import events as fc_events
 from sop_core.services.demand_common import BACKTEST_HORIZON, FREQ, LEVEL, RUN_ROLES, DemandError
 
 log = logging.getLogger(__name__)
@@ -104,6 +109,65 @@ def event_uplift(events: pd.DataFrame, products: pd.DataFrame, skus: list[str]) 
     return out.groupby(["unique_id", "ds"], as_index=False)["uplift"].max()
 
 
+def event_calendar(events: pd.DataFrame) -> list[dict[str, Any]]:
+    """The event rows a forecast uses, as stored with a run: ``start`` (YYYY-MM-DD), ``scope``, ``uplift_pct``
+    [%], sorted by start, scope and uplift."""
+    if events.empty:
+        return []
+    rows = sorted((f"{pd.Timestamp(d):%Y-%m-%d}", str(sc), float(p))
+                  for d, sc, p in zip(events["start"], events["scope"], events["uplift_pct"], strict=True))
+    return [{"start": d, "scope": sc, "uplift_pct": p} for d, sc, p in rows]
+
+
+def calendar_frame(records: list[dict[str, Any]] | None) -> pd.DataFrame:
+    """``start, scope, uplift_pct`` of stored :func:`event_calendar` records (empty for None)."""
+    frame = pd.DataFrame(records or [], columns=["start", "scope", "uplift_pct"])
+    frame["start"] = pd.to_datetime(frame["start"])
+    return frame
+
+
+def statistical_forecast(
+    history: pd.DataFrame,
+    horizon: int,
+    uplift: pd.DataFrame | None = None,
+    *,
+    level: tuple[int, ...] = LEVEL,
+    workers: int = 1,
+    products: pd.DataFrame | None = None,
+    reconciliation: str = "bottom_up",
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The default engine of a forecast run: the statistical forecast of every SKU with its known events.
+
+    ŷ_{i,t} = b̂_{i,t} · (1 + u_{i,t}), where b̂ is the statistical forecast (:mod:`sop_core.forecast.statistical`)
+    of the event-adjusted history b_{i,t} = y_{i,t} / (1 + u_{i,t}) and u_{i,t} the uplift [fraction] of the
+    events of SKU i in month t (0 without an event); the 80 % / 95 % bounds are scaled alike. With a
+    reconciliation other than "bottom_up" the family, category and total baselines are forecast too and
+    reconciled with the SKU baselines before the events are applied.
+
+    Args:
+        history: ``unique_id, ds, y`` (SKU, month start, units sold).
+        horizon: months to forecast [months].
+        uplift: ``unique_id, ds, uplift`` of :func:`event_uplift` (None: no events).
+        level: interval coverages [%].
+        workers: worker processes.
+        products: ``sku, family, category`` (needed for a reconciliation).
+        reconciliation: "bottom_up", "ols" or "wls_struct".
+        progress: optional callback ``(fraction 0..1, message)``.
+
+    Returns:
+        DataFrame[unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95, model] [units].
+    """
+    base_history = fc_events.remove_uplift(history.assign(ds=pd.to_datetime(history["ds"])), uplift)
+    base = fc.forecast(base_history, horizon, freq=FREQ, engine="statistical", level=level, n_jobs=workers,
+                       progress=progress)
+    if reconciliation != "bottom_up":
+        if products is None:
+            raise ValueError("a reconciliation needs the products (sku, family, category)")
+        base = _reconciled(base_history, base, products, horizon, "statistical", workers, reconciliation)
+    return fc_events.apply_uplift(base, uplift)
+
+
 def _exogenous(engine: Engine, history: pd.DataFrame, products: pd.DataFrame, horizon: int
                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """History with ``promo, price``, their future values, and the event uplift (see the module docstring)."""
@@ -142,10 +206,11 @@ BY_LEVEL_METRICS: tuple[str, ...] = ("wmape", "mape", "mase", "bias", "tracking_
 
 def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd.DataFrame) -> dict[str, Any]:
     """``<metric>_by_level``: level → item → value of the backtest ``unique_id, ds, y, yhat`` aggregated to
-    every level; MASE divides the mean absolute error by the in-sample seasonal naive error of the item's
-    history (DESIGN.md)."""
+    every level; MASE divides the mean absolute error by the mean seasonal naive error |Y_t − Y_{t−12}| of the
+    item's history (DESIGN.md), Y summed over the SKUs the backtest covers only (a SKU without backtest
+    months — launched after the cutoff — enters neither the error nor the scale)."""
     out: dict[str, Any] = {f"{name}_by_level": {} for name in BY_LEVEL_METRICS}
-    full = fc.prepare_history(history_long, FREQ)
+    full = fc.prepare_history(history_long[history_long["unique_id"].isin(set(bt["unique_id"]))], FREQ)
     for level in fc.LEVELS:
         agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
         table = metrics.accuracy_table(agg, by=["unique_id"]).set_index("unique_id")
@@ -159,10 +224,12 @@ def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd
 
 
 def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: int, workers: int,
-                      progress: Progress) -> dict[str, Any]:
-    """WMAPE and bias of a one-window holdout (the last ``horizon`` months), per level and item."""
+                      progress: Progress, uplift: pd.DataFrame | None = None) -> dict[str, Any]:
+    """WMAPE and bias of a one-window holdout (the last ``horizon`` months) of the statistical engine with
+    the known events ``uplift``, per level and item."""
     try:
-        bt = fc.backtest(_long(history), horizon, windows=1, freq=FREQ, n_jobs=workers, progress=progress)
+        bt = fc.backtest(_long(history), horizon, windows=1, freq=FREQ, n_jobs=workers, uplift=uplift,
+                         progress=progress)
     except ValueError as err:
         return {"skipped": str(err)}
     by_level = _metrics_by_level(bt, _long(history), products)
@@ -249,8 +316,8 @@ def run_forecast(
         engine: the database.
         cycle_id: plan cycle the run belongs to (None: not tied to a cycle).
         horizon: months to forecast [months].
-        engine_name: forecast engine: "statistical" (fast; the default), "auto", "lightgbm" or "prophet"
-            (see :func:`sop_core.forecast.forecast`).
+        engine_name: forecast engine: "statistical" (fast; the default; with the event calendar, see
+            :func:`statistical_forecast`), "auto", "lightgbm" or "prophet" (see :func:`sop_core.forecast.forecast`).
         workers: worker processes.
         user: who started the run; a known app user needs the role demand_planner or admin (batch jobs may
             use a name that is not an app user).
@@ -282,6 +349,7 @@ def run_forecast(
             )
         history = demand_repo.sales_history(s)
         products = demand_repo.products(s)
+        events = demand_repo.events(s)
     if history.empty:
         raise DemandError("sales_history is empty: import sales history before forecasting")
     if reconciliation not in fc.RECONCILE_METHODS:
@@ -291,13 +359,15 @@ def run_forecast(
     details: Any = None
     run_params: dict[str, Any] = {}
     if engine_name == "statistical":
-        frame = fc.forecast(
-            long, horizon, freq=FREQ, engine=engine_name, level=LEVEL, n_jobs=workers,
+        uplift = event_uplift(events, products, sorted(history["sku"].astype(str).unique()))
+        frame = statistical_forecast(
+            long, horizon, uplift, workers=workers, products=products, reconciliation=reconciliation,
             progress=lambda f, msg: report(0.05 + 0.5 * f, msg),
         )
         summary = _backtest_summary(history, products, min(BACKTEST_HORIZON, horizon), workers,
-                                    lambda f, msg: report(0.55 + 0.35 * f, msg))
-        run_params["holdout"] = fc.StatisticalForecaster().holdout
+                                    lambda f, msg: report(0.55 + 0.35 * f, msg), uplift)
+        run_params.update({"holdout": fc.StatisticalForecaster().holdout, "events": int(len(uplift)),
+                           "event_calendar": event_calendar(events)})
     else:
         report(0.03, "Loading prices, promotions and events…")
         ex, fut, uplift = _exogenous(engine, history, products, horizon)
@@ -312,7 +382,7 @@ def run_forecast(
         extra = exog.merge(uplift, on=["unique_id", "ds"], how="outer").fillna(0.0) if not uplift.empty else exog
         summary = _details_summary(details, products, long)
         run_params.update({**details.params, "exogenous": ["promo", "price"], "events": int(len(uplift))})
-    if reconciliation != "bottom_up":
+    if reconciliation != "bottom_up" and engine_name != "statistical":
         report(0.86, "Reconciling family, category and total forecasts…")
         frame = _reconciled(long, frame, products, horizon, engine_name, workers, reconciliation)
     digest = input_hash(history, extra)

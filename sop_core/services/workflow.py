@@ -33,7 +33,6 @@ from sqlalchemy import Engine, func, select
 
 import sop_core
 from sop_core import diff as plan_diff_math
-from sop_core import forecast as fc
 from sop_core import scenario as sc
 from sop_core import supply as supply_math
 from sop_core.db import models as m
@@ -467,7 +466,8 @@ def build_snapshot(
         stat: ``sku, period, qty`` — the statistical forecast [units].
         inputs: what the plan was evaluated on (demand after overrides, products, stock, open orders).
         levers: the scenario levers of the plan.
-        run: ``id, engine, horizon, freq, level, history_cutoff`` of the forecast run.
+        run: ``id, engine, horizon, freq, level, history_cutoff`` of the forecast run, and ``events`` (the
+            event calendar the run used, :func:`sop_core.services.forecasting.event_calendar`) when it has one.
         data_hash: sha256 of the sales history the forecast used.
         scenario: ``id, name`` of the source scenario (None: baseline).
         overrides: the cycle's override rows (for the record).
@@ -480,7 +480,8 @@ def build_snapshot(
     snap = {
         "cycle": label,
         "plan_version": version,
-        "forecast": {k: run.get(k) for k in ("id", "engine", "horizon", "freq", "level", "history_cutoff")},
+        "forecast": {k: run.get(k) for k in ("id", "engine", "horizon", "freq", "level", "history_cutoff")}
+        | ({"events": run["events"]} if run.get("events") is not None else {}),
         "scenario": scenario,
         "levers": levers.to_dict(),
         "base_overrides": _records(changed.rename(columns={"qty_base": "qty"}), ["sku", "period", "qty"]),
@@ -572,6 +573,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
             "freq": run.freq,
             "level": list((run.params or {}).get("level", FORECAST_LEVEL)),
             "history_cutoff": (run.params or {}).get("last_actual"),
+            "events": (run.params or {}).get("event_calendar"),
         }
         data_hash = run.data_hash
         overrides = _override_records(s, cycle_id)
@@ -702,12 +704,22 @@ def _compare(stored: pd.DataFrame, fresh: pd.DataFrame, fields: tuple[str, ...],
     return bad, n, first
 
 
-def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = FORECAST_LEVEL) -> pd.DataFrame:
+def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = FORECAST_LEVEL,
+                     events: pd.DataFrame | None = None, products: pd.DataFrame | None = None) -> pd.DataFrame:
     """The statistical forecast of ``history`` (``sku, period, quantity``) with the engine of
-    :func:`sop_core.services.demand.run_forecast`: ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model``."""
+    :func:`sop_core.services.demand.run_forecast` and the event calendar ``events`` (``start, scope,
+    uplift_pct``; scopes name SKUs or the families of ``products``):
+    ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model``."""
+    from sop_core.services.forecasting import event_uplift, statistical_forecast
+
     long = history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})[["unique_id", "ds", "y"]]
     long = long.assign(ds=pd.to_datetime(long["ds"]))
-    frame = fc.forecast(long, horizon, freq=FORECAST_FREQ, engine="statistical", level=tuple(level), n_jobs=1)
+    uplift = None
+    if events is not None and not events.empty:
+        if products is None:
+            raise ValueError("forecast_history: events need the products (sku, family) to find their SKUs")
+        uplift = event_uplift(events, products, sorted(long["unique_id"].astype(str).unique()))
+    frame = statistical_forecast(long, horizon, uplift, level=tuple(level), workers=1)
     return frame.rename(columns={"unique_id": "sku", "ds": "period"})
 
 
@@ -744,6 +756,7 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
             repo.read_frame(s, m.Forecast, m.Forecast.run_id == pv.forecast_run_id) if pv.forecast_run_id else None
         )
         stored_lines = plan_repo.plan_lines(s, cycle_id, version)
+        products = plan_repo.products(s)
     out = ReproduceReport(cycle=label, plan_version=version)
 
     def note(bad: int, n: int, first: str | None) -> None:
@@ -766,7 +779,10 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
     )
     fcst = snap["forecast"]
     report(0.15, "Re-running the statistical forecast…")
-    fresh = forecast_history(history, int(fcst["horizon"]), tuple(fcst.get("level") or FORECAST_LEVEL))
+    from sop_core.services.forecasting import calendar_frame
+
+    fresh = forecast_history(history, int(fcst["horizon"]), tuple(fcst.get("level") or FORECAST_LEVEL),
+                             calendar_frame(fcst.get("events")), products)
     if stored_fc is not None:
         note(*_compare(stored_fc, fresh, ("yhat",), "forecast"))
     report(0.8, "Re-computing the plan…")

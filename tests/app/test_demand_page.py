@@ -248,3 +248,41 @@ def test_two_planners_each_see_their_own_save_and_are_told_of_the_others(app_env
     assert not any("The demand data changed" in i.value for i in a.info)
     assert a.data_editor[0].value["pct"].iloc[2] == -4.0
     assert pd.Timestamp(months.iloc[2]) == pd.Timestamp(grid["period"].iloc[2])
+
+
+def test_an_import_of_new_sales_says_the_forecast_is_older_than_the_data(app_env: str, db: Engine) -> None:
+    # Sales imported after the cycle's forecast run — November 2026 for one SKU, and three SKUs the run
+    # does not forecast, ten times the demo's volume — leave the shown run as it was. The page says so, and
+    # "vs last 12 months" keeps comparing like with like: the run's SKUs over the 12 months before its first
+    # forecast month (not the imported SKUs, not the new month)
+    from sop_core import ingest
+
+    cid = _current(db)
+    run = demand.latest_run(db, cycle_id=cid)
+    before = demand.item_summary(db, "total", "Total", run["id"], cid)
+    assert (before["actual_from"], before["actual_to"]) == (pd.Timestamp("2025-11-01"), pd.Timestamp("2026-10-01"))
+    first = _open(app_env)
+    assert not first.warning
+    assert _metrics(first)["vs last 12 months"] == ui.fmt_pct(before["change_12m"])
+    sku = demand.items(db, "sku")[0]
+    months = pd.date_range("2024-11-01", "2026-10-01", freq="MS")
+    products = "sku,name,family,category,unit_price,unit_cost\n" + "".join(
+        f"NEW-{i},New line {i},NEWFAM,KITCHEN,10.0,6.0\n" for i in range(3))
+    sales = "sku,period,quantity\n" + f"{sku},2026-11-01,40\n" + "".join(
+        f"NEW-{i},{p:%Y-%m-%d},{400_000 + 1000 * k}\n" for i in range(3) for k, p in enumerate(months))
+    ingest.import_files(db, [("product.csv", products.encode()), ("sales_history.csv", sales.encode())], user="dana")
+    after = demand.item_summary(db, "total", "Total", run["id"], cid)
+    assert after["actual_last_12m"] == pytest.approx(before["actual_last_12m"])
+    assert after["change_12m"] == pytest.approx(before["change_12m"])
+    at = _open(app_env)
+    expected = (f"This forecast was made on {run['created_at']:%Y-%m-%d %H:%M} from sales up to 2026-10; sales up to "
+                "2026-11 have been imported since, and 3 SKUs with sales have no forecast in it: run the forecast "
+                "again to plan on the new data.")
+    assert [w.value for w in at.warning] == [expected]
+    assert _metrics(at)["vs last 12 months"] == ui.fmt_pct(before["change_12m"])
+    # the session opened before the import is told the data changed, and warned once it loads the latest
+    first.run()
+    assert any("The demand data changed since this page loaded it" in i.value for i in first.info)
+    first.button(key="demand_latest").click().run()
+    assert not first.exception, [e.message for e in first.exception]
+    assert [w.value for w in first.warning] == [expected]

@@ -308,11 +308,11 @@ def test_proposals_download_is_the_proposals_table(
     assert len(csv) == len(proposals) == len(lines) - 1
     assert csv["sku"].tolist() == proposals["sku"].tolist()
     assert csv["quantity"].tolist() == pytest.approx(proposals["quantity"].tolist())
-    # the first row checked by hand: value = quantity × unit cost, due = ordered + lead time (whole days),
-    # triggered because the projected stock is below the reorder point
-    row = csv.iloc[0]
-    assert (row["sku"], row["supplier"]) == (proposals.loc[0, "sku"], proposals.loc[0, "supplier"])
-    assert row["supplier"] != "in-house"  # a purchase: it has a unit cost and a value
+    # the first purchase (it has a unit cost and a value) checked by hand: value = quantity × unit cost, due =
+    # ordered + lead time (whole days), triggered because the projected stock is below the reorder point
+    first = int(np.flatnonzero(csv["supplier"].to_numpy() != "in-house")[0])
+    row = csv.iloc[first]
+    assert (row["sku"], row["supplier"]) == (proposals.loc[first, "sku"], proposals.loc[first, "supplier"])
     assert row["order_value"] == pytest.approx(row["quantity"] * row["unit_cost"])
     assert (row["due_date"] - row["order_date"]).days == round(row["lead_time_days"])
     assert row["projected_closing"] < row["reorder_point"]

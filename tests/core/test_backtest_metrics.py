@@ -31,6 +31,21 @@ def test_metrics_by_level_by_hand() -> None:
     assert out["mape_by_level"]["sku"]["a"] == pytest.approx((2 / 20 + 3 / 20) / 2)
 
 
+def test_backtest_mase_ignores_history_of_skus_without_backtest_months() -> None:
+    # c (family F) has history but no backtest months (it is not in the backtest): its swings (0, 100, 200 …,
+    # seasonal naive error 1200) must not enter F's or the total's scale — MASE stays 0.25 as above
+    months = pd.date_range("2024-01-01", periods=14, freq="MS")
+    hist = pd.DataFrame({"unique_id": ["a"] * 14 + ["b"] * 14 + ["c"] * 14, "ds": list(months) * 3,
+                         "y": [10.0] * 12 + [20.0, 20.0] + [5.0] * 14 + [100.0 * i for i in range(14)]})
+    bt = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "ds": list(months[12:]) * 2,
+                       "y": [20.0, 20.0, 5.0, 5.0], "yhat": [18.0, 23.0, 5.0, 5.0]})
+    products = pd.DataFrame({"sku": ["a", "b", "c"], "family": ["F", "F", "F"], "category": ["C", "C", "C"]})
+    out = _metrics_by_level(bt, hist, products)
+    assert out["mase_by_level"]["family"]["F"] == pytest.approx(0.25)
+    assert out["mase_by_level"]["total"]["Total"] == pytest.approx(0.25)
+    assert "c" not in out["mase_by_level"]["sku"]
+
+
 def test_relative_prices_flag_the_months_not_offered() -> None:
     # median positive price of x: 10 → 8 is 0.8; a price of 0 means "not offered": 1 with the flag 0
     hist = pd.DataFrame({"unique_id": ["x"] * 4, "price": [10.0, 10.0, 0.0, 12.0]})

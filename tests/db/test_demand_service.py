@@ -224,6 +224,82 @@ def test_accuracy_on_earlier_cycles_by_hand(sqlite_engine: Engine) -> None:
     assert demand.tracking_flags(sqlite_engine, cid)["item"].tolist() == ["B"]
 
 
+def test_mase_at_the_total_by_hand_ignores_skus_the_forecasts_did_not_cover(sqlite_engine: Engine) -> None:
+    # Hyndman & Koehler (2006): MASE = mean|y − ŷ| / mean|Y_s − Y_{s−12}| over the training history.
+    # Total of the 2026-07 cycle, Jul–Dec 2026: y = A + B = 170 ×4, 160, 260; consensus 160 ×4, 155, 240 →
+    # |e| = 10 ×4, 5, 20, MAE = 65 / 6. Training total before 2026-07: 2025 Jan–Oct 150, Nov 130, Dec 310;
+    # 2026 Jan–Jun 160 → |Y_s − Y_{s−12}| = 10 for 2026-01..06 → scale 10 → MASE = (65/6) / 10.
+    cid = _company(sqlite_engine)
+    _earlier_cycle(sqlite_engine)
+
+    def total_mase() -> tuple[float, float]:
+        acc = demand.accuracy_vs_actuals(sqlite_engine, cid, "total").set_index("item")
+        table = demand.item_accuracy(sqlite_engine, cid, "total", "Total").set_index("forecast")
+        return float(acc.loc["Total", "mase"]), float(table.loc["Consensus", "mase"])
+
+    assert total_mase() == pytest.approx(((65 / 6) / 10, (65 / 6) / 10))
+    # sales of an unrelated SKU (no forecast in any cycle) arrive, a history growing by 100 a month (its own
+    # seasonal naive error is 1200): the total's MASE stays, and so does its family's
+    with session_scope(sqlite_engine) as s:
+        s.add(m.Product(sku="Z", name="Item Z", family="F1", category="C1", unit_price=1.0, unit_cost=0.5))
+        s.flush()
+        s.add_all([m.SalesHistory(sku="Z", period=p.date(), quantity=100.0 * i) for i, p in enumerate(MONTHS)])
+    assert total_mase() == pytest.approx(((65 / 6) / 10, (65 / 6) / 10))
+    # the family F1 (A, B): |e| as the total; training F1 = the total (C, D sell nothing) → same MASE
+    assert demand.accuracy_vs_actuals(sqlite_engine, cid, "family").set_index("item").loc["F1", "mase"] == \
+        pytest.approx((65 / 6) / 10)
+
+
+def test_last_year_sums_the_skus_the_run_forecasts(sqlite_engine: Engine) -> None:
+    # the 2026-12 run forecasts A–D for Jan–Feb 2027; a year earlier F1 (A, B) sold 110 + 50 a month. Z, in F1
+    # too but not forecast by the run, sold 1000 a month then: it enters neither last year nor the change
+    cid = _company(sqlite_engine)
+    _earlier_cycle(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        s.add(m.Product(sku="Z", name="Item Z", family="F1", category="C1", unit_price=1.0, unit_cost=0.5))
+        s.flush()
+        s.add_all([m.SalesHistory(sku="Z", period=p.date(), quantity=1000.0) for p in MONTHS])
+    run_id = demand.latest_run(sqlite_engine, cid)["id"]
+    f1 = demand.family_summary(sqlite_engine, run_id).set_index("family").loc["F1"]
+    assert (f1["forecast_3m"], f1["last_year_3m"]) == (40.0, 320.0)  # Jan 30 + 10, Feb 0; 2026-01, -02: 2 · 160
+    summary = demand.item_summary(sqlite_engine, "family", "F1", run_id, cid)
+    assert (summary["actual_from"], summary["actual_to"]) == (pd.Timestamp("2026-01-01"), pd.Timestamp("2026-12-01"))
+    # A + B in 2026: Jan–Jun 110 + 50 = 160 ×6, Jul–Oct 110 + 60 = 170 ×4, Nov 100 + 60, Dec 200 + 60
+    assert summary["actual_last_12m"] == 6 * 160.0 + 4 * 170.0 + 160.0 + 260.0
+    assert summary["change_12m"] is None  # the run forecasts 2 months, not 12
+
+
+def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> None:
+    from sop_core import ingest
+
+    cid = _company(engine)
+    with session_scope(engine) as s:  # sales up to 2026-12, the month before the run's first forecast month
+        s.add_all([m.SalesHistory(sku=k, period=p.date(), quantity=10.0) for k in "ABCD" for p in MONTHS])
+    run_id = demand.latest_run(engine, cid)["id"]
+    fresh = demand.forecast_freshness(engine, run_id)
+    assert (fresh.data_until, fresh.sales_until, fresh.imported_at, fresh.skus_without_forecast) == (
+        pd.Timestamp("2026-12-01"), pd.Timestamp("2026-12-01"), None, 0)
+    assert not fresh.stale and fresh.message() is None
+    # an import brings January 2027 for A and a new SKU Z
+    products = "sku,name,family,category,unit_price,unit_cost\nZ,Item Z,F9,C9,1.0,0.5\n"
+    sales = "sku,period,quantity\nA,2027-01-01,12\nZ,2026-12-01,500\n"
+    ingest.import_files(engine, [("product.csv", products.encode()), ("sales_history.csv", sales.encode())],
+                        user="dana")
+    fresh = demand.forecast_freshness(engine, run_id)
+    assert (fresh.sales_until, fresh.skus_without_forecast, fresh.frozen) == (pd.Timestamp("2027-01-01"), 1, False)
+    assert fresh.imported_at is not None and fresh.imported_at > T0 and fresh.stale
+    assert fresh.message() == (
+        "This forecast was made on 2026-12-02 09:00 from sales up to 2026-12; sales up to 2027-01 have been "
+        "imported since, and 1 SKU with sales has no forecast in it: run the forecast again to plan on the new "
+        "data.")
+    # a closed cycle cannot run its forecast again: the message says so
+    with session_scope(engine) as s:
+        s.get(m.PlanCycle, cid).status = "closed"
+    assert demand.forecast_freshness(engine, run_id).message().endswith(
+        "cycle 2026-12 is signed off, so its forecast stays as it was signed; the open cycle's forecast takes the "
+        "new data.")
+
+
 def test_forecast_value_added_by_hand(sqlite_engine: Engine) -> None:
     cid = _company(sqlite_engine)
     _earlier_cycle(sqlite_engine)
