@@ -9,6 +9,7 @@ import streamlit as st
 
 from sop_core import scenario as sc
 from sop_core.services import demand, plan, workflow
+from sop_core.services import supply as supply_service
 from views import state, ui
 
 st.title("Reconciliation")
@@ -160,6 +161,15 @@ try:
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
+@st.cache_data(ttl=600, show_spinner=False)
+def load_unsourced(_engine, db_url: str, cycle_id: int, stamp: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
+    return supply_service.unsourced_skus(_engine, cycle_id)
+
+
+if unsourced := supply_service.unsourced_warning(
+    load_unsourced(engine, url, cycle.id, demand.review_stamp(engine, cycle.id))
+):
+    st.warning(unsourced)
 # keep one live copy per session while the data is unchanged: it holds the evaluated scenarios
 live = st.session_state.get("recon_inputs")
 if live is not None and live[0] == inputs.fingerprint:
