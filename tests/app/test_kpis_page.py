@@ -118,9 +118,9 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     fig = screen.figure(at, trace_name="Class A")
     for seg, part in frontier.groupby("segment"):
         drawn = screen.trace(fig, f"Class {seg}")
-        assert drawn["x"] == pytest.approx((part["service_level"] * 100).tolist())
+        assert drawn["x"] == pytest.approx((part["cycle_service_level"] * 100).tolist())
         assert drawn["y"] == pytest.approx(part["inventory_value"].tolist())
     wide = next(d.value for d in at.dataframe if list(d.value.columns) == sorted(frontier["segment"].unique()))
-    assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["service_level"].unique())]
+    assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["cycle_service_level"].unique())]
     for seg, part in frontier.groupby("segment"):
         assert wide[seg].tolist() == pytest.approx(part["inventory_value"].tolist())
