@@ -63,7 +63,7 @@ def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("Margin vs budget", head.get("margin_vs_budget"), "money"),
         ("Margin vs last plan", head.get("margin_vs_last_plan"), "money"),
         ("Margin rate", head.get("margin_rate"), "share"),
-        ("Fill rate (service)", head.get("fill_rate"), "share"),
+        ("Fill rate (plan)", head.get("fill_rate"), "share"),
         ("Inventory value (end)", head.get("inventory_value_end"), "money"),
         ("Capacity risks (resource-months over capacity)", head.get("capacity_risks"), "count"),
         ("State", workflow.STATE_LABELS.get(head.get("state", ""), head.get("state")), "text"),

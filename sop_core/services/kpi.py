@@ -6,7 +6,7 @@ open_order, product, supplier_item and the forecast runs), measured at ``as_of``
 of the newest inventory snapshot — for a *segment*: ``all`` SKUs, one family (``family:<code>``) or
 one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`abc_xyz_classes`):
 
-* **Fill rate** (customer, projected): there are no customer order lines, so "ordered" is the
+* **Fill rate (projected)** (customer): there are no customer order lines, so "ordered" is the
   forecast demand of the first ``fill_rate_months`` month(s) after ``as_of`` and "shipped" is the part
   of it that stock on hand plus open purchase and production orders can serve in the lost-sales
   projection (:func:`sop_core.supply.projected_inventory`): Σ(D − shortage) / Σ D. The forecast is the
@@ -93,8 +93,9 @@ class KpiDefinition:
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     d.key: d
     for d in (
-        KpiDefinition("fill_rate", "Fill rate", "%", 95.0, 5.0, "higher",
-                      "Projected share of next month's forecast demand served from stock on hand and open orders."),
+        KpiDefinition("fill_rate", "Fill rate (projected)", "%", 95.0, 5.0, "higher",
+                      "Fill rate projected for next month: the share of its forecast demand that stock on hand and "
+                      "open orders can serve (units served ÷ units forecast; not a cycle service level)."),
         KpiDefinition("otif", "OTIF", "%", 90.0, 10.0, "higher",
                       "Supplier deliveries of the last 12 months received on or before the promised date and in full."),
         KpiDefinition("inventory_turns", "Inventory turns", "turns/year", 6.0, 2.0, "higher",

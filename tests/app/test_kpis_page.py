@@ -50,7 +50,7 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         assert card.delta == kpi_service.format_gap(row["gap"], row["unit"]), key
         assert card.proto.delta_description == f"target {kpi_service.format_kpi(row['target'], row['unit'])}", key
     # the demo company: real numbers, the stored OTIF target of 70 % (76.2 % meets it → green), 6 stockouts → red
-    assert all(cards[label].value != "–" for label in ("Fill rate", "OTIF", "Inventory turns", "Days of supply"))
+    assert all(cards[label].value != "–" for label in ("Fill rate (projected)", "OTIF", "Inventory turns", "Days of supply"))
     assert cards["OTIF"].label == ":green[●] OTIF" and cards["OTIF"].proto.delta_description == "target 70.0 %"
     assert cards["Stockouts"].label.startswith(":red[●]")
 
