@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import screen
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -105,6 +106,7 @@ def test_meeting_mode_has_no_editing_controls(shared_app_env: str) -> None:
     assert "decision_add" not in keys and "cycle_advance" not in keys
     assert [t.key for t in at.text_input] == []
     assert {m.label for m in at.metric} >= {"Revenue", "Margin", "Fill rate (plan)", "Inventory value", "Capacity risks"}
+    assert screen.bare_service_terms(screen.texts(at)) == []  # the fill rate says it is the plan's
     assert "prepare_exports" in keys  # the meeting pack stays downloadable
     # choosing the plans to compare changes nothing stored: the pickers stay, on the default pair
     assert (at.selectbox(key="diff_before").value, at.selectbox(key="diff_after").value) == ("2026-10:v1",
