@@ -1,11 +1,11 @@
-"""Policy backtest on real data: achieved fill rate vs target, and stock vs the naive cover rule.
+"""Policy backtest on real data: fill rate achieved vs fill-rate target, and stock vs the naive cover rule.
 
 Fast movers: the stallion beverage set (agency × SKU monthly volume, series with a sale every month),
 ABC-segmented by annual value (volume × regular price). Intermittent: the carparts set (train + test,
 51 months). Read from /work/shared/data (never copied). Lead time L = 1 month, review R = 1 month,
 measured over the periods after the warm-up; S_t uses data up to t only.
 
-For every segment, target and safety-stock method (``pooled``: forecast-weighted pooled empirical
+For every segment, fill-rate target and safety-stock method (``pooled``: forecast-weighted pooled empirical
 errors, the default; ``normal``; ``empirical``: the item's own errors) the script prints the achieved
 fill rate and cycle service level of the (R, S) policy, its average inventory, the naive rule S = k × mean demand tuned (bisection on k) to
 the SAME aggregate fill rate, the inventory that rule needs, and the ratio (policy / naive).
@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from sop_core import inventory, policy  # noqa: E402
 
 DATA = Path("/work/shared/data")
+#: Fill-rate targets replayed [share].
 TARGETS = (0.90, 0.95, 0.98)
 
 
@@ -73,12 +74,13 @@ def compare(
     warmup: int,
     unit_value: pd.Series | None,
 ) -> dict[str, float]:
-    """One table row: the policy at ``target`` and the naive rule at the policy's achieved fill rate."""
+    """One table row: the policy at the fill-rate target ``target`` and the naive rule at the policy's achieved
+    fill rate (``fill_rate`` and ``csl`` are the fill rate and cycle service level achieved)."""
     common = dict(lead_time=1, review_period=1, window=24, warmup=warmup, unit_value=unit_value)
     result = policy.summarise(policy.backtest_policy(history, target, method=method, model=model, **common))
     k, naive = policy.naive_cover_for_fill_rate(history, result["fill_rate"], **common)
     return {
-        "target": target,
+        "fill_rate_target": target,
         "fill_rate": result["fill_rate"],
         "gap_pts": 100 * (result["fill_rate"] - target),
         "csl": result["csl"],
@@ -123,7 +125,7 @@ def main() -> None:
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     fmt = {
-        "target": "{:.1%}".format,
+        "fill_rate_target": "{:.1%}".format,
         "fill_rate": "{:.2%}".format,
         "gap_pts": "{:+.2f}".format,
         "csl": "{:.1%}".format,
@@ -136,13 +138,13 @@ def main() -> None:
     }
     print(table.to_string(index=False, formatters=fmt))
     frontier = policy.frontier(fast, abc, method="pooled", model="seasonal_trend", warmup=36, unit_value=price)
-    wide = frontier.pivot(index="target", columns="segment", values=["fill_rate", "avg_inventory_value"])
-    print("\nService vs inventory frontier, stallion fast movers (achieved fill rate / average inventory value):")
+    wide = frontier.pivot(index="fill_rate_target", columns="segment", values=["fill_rate", "avg_inventory_value"])
+    print("\nFill rate vs inventory frontier, stallion fast movers (fill rate achieved / average inventory value):")
     for target, row in wide.iterrows():
         cells = "  ".join(
             f"{seg}: {row[('fill_rate', seg)]:6.2%} / {row[('avg_inventory_value', seg)]:>13,.0f}" for seg in "ABC"
         )
-        print(f"  target {target:6.1%}  {cells}")
+        print(f"  fill-rate target {target:6.1%}  {cells}")
     print(
         "\nL = 1 month, R = 1 month, backorders. stallion: warm-up 36 of 60 months (24 measured), value = volume × "
         "regular price; carparts: warm-up 24 of 51 (27 measured), value in units. ratio = policy inventory / naive "

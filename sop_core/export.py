@@ -85,7 +85,7 @@ def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("Margin vs budget", head.get("margin_vs_budget"), "money"),
         *margin_last,
         ("Margin rate", head.get("margin_rate"), "share"),
-        ("Fill rate (service)", head.get("fill_rate"), "share"),
+        ("Fill rate (plan)", head.get("fill_rate"), "share"),
         ("Inventory value (end)", head.get("inventory_value_end"), "money"),
         (f"Capacity risks (resource-months over regular capacity, {supply_service.PLAN_LOAD_BASIS.lower()})",
          head.get("capacity_risks"), "count"),

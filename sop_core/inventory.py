@@ -7,6 +7,16 @@ give arrays; scalars give a float. No database, no user interface.
 Time units: demand mean and standard deviation are *per demand period* (e.g. per month) and the
 lead time and review period are expressed in the same periods, so that L + R counts periods.
 
+Two service measures, each under its own name (never a bare "service level"):
+
+* **cycle service level** CSL: the probability of no stock-out in a replenishment cycle; it sets the
+  safety factor z = Φ⁻¹(CSL) of :func:`safety_stock`, :func:`reorder_point` and
+  :func:`empirical_safety_stock` (their argument ``service_level`` is a CSL).
+* **fill rate** fr: the share of demand served from stock at once (Chopra & Meindl, 6th ed., §12.2);
+  :func:`fill_rate_from_safety_stock`, :func:`safety_factor_for_fill_rate` and
+  :func:`empirical_order_up_to_for_fill_rate`. The two differ: with fr = 1 − σ·G(z)/Q, a CSL of 95 %
+  gives a fill rate above 95 % unless the demand per cycle Q is below 0.42·σ (σ over L + R).
+
 References:
 
 * Chopra & Meindl, *Supply Chain Management: Strategy, Planning, and Operation*, 6th ed. (2016),
@@ -53,7 +63,7 @@ def _check_non_negative(name: str, values: np.ndarray) -> None:
 
 
 def z_value(service_level: Number) -> Any:
-    """Safety factor z = Φ⁻¹(service level) of the standard normal distribution.
+    """Safety factor z = Φ⁻¹(CSL) of the standard normal distribution, CSL the cycle service level.
 
     Args:
         service_level: cycle service level, the probability of no stock-out per replenishment cycle
@@ -63,7 +73,7 @@ def z_value(service_level: Number) -> Any:
         z [standard deviations].
 
     Raises:
-        ValueError: when a service level is not strictly between 0 and 1.
+        ValueError: when a cycle service level is not strictly between 0 and 1.
 
     Example:
         >>> round(z_value(0.95), 4)
@@ -102,7 +112,7 @@ def safety_stock(
         Safety stock [units].
 
     Raises:
-        ValueError: when the service level is outside (0, 1) or any other argument is negative.
+        ValueError: when the cycle service level is outside (0, 1) or any other argument is negative.
 
     Example:
         >>> round(safety_stock(0.90, 2500, 500, 7, 7))  # Chopra & Meindl §12.4, Dell
@@ -286,7 +296,7 @@ def abc_xyz_matrix(classes: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(index=["A", "B", "C"], columns=["X", "Y", "Z"], fill_value=0).fillna(0).astype(int)
 
 
-#: Default cycle-service / fill-rate target per ABC × XYZ cell [share]: more value and steadier demand
+#: Default cycle service level (CSL) target per ABC × XYZ cell [share]: more value and steadier demand
 #: earn a higher target (Silver, Pyke & Thomas, 4th ed., §2.3 and ch. 7 on "differentiated service by
 #: class"; the numbers are company defaults, not textbook constants).
 DEFAULT_SERVICE_TARGETS: dict[str, float] = {
@@ -297,21 +307,21 @@ DEFAULT_SERVICE_TARGETS: dict[str, float] = {
 
 
 def service_targets(classes: pd.DataFrame, targets: dict[str, float] | None = None) -> pd.Series:
-    """Service target of every SKU from its ABC/XYZ cell.
+    """Cycle service level target of every SKU from its ABC/XYZ cell.
 
     Args:
         classes: output of :func:`abc_xyz` (column ``class``, e.g. "AX").
-        targets: target per cell [share]; default :data:`DEFAULT_SERVICE_TARGETS`.
+        targets: CSL target per cell [share]; default :data:`DEFAULT_SERVICE_TARGETS`.
 
     Returns:
-        Target per row of ``classes`` [share], same index.
+        CSL target per row of ``classes`` [share], same index.
     """
     table = DEFAULT_SERVICE_TARGETS if targets is None else targets
     return classes["class"].map(table).astype(float)
 
 
 def service_target_matrix(targets: dict[str, float] | None = None) -> pd.DataFrame:
-    """The default targets as a 3 × 3 frame (rows A, B, C; columns X, Y, Z) [share]."""
+    """The default cycle service level targets as a 3 × 3 frame (rows A, B, C; columns X, Y, Z) [share]."""
     table = DEFAULT_SERVICE_TARGETS if targets is None else targets
     return pd.DataFrame({x: [table[a + x] for a in "ABC"] for x in "XYZ"}, index=list("ABC"))
 

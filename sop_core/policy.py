@@ -1,4 +1,4 @@
-"""Inventory policy backtest: replay a demand history under a replenishment policy, and the service frontier.
+"""Inventory policy backtest: replay a demand history under a replenishment policy, and the inventory frontiers.
 
 Pure NumPy/pandas (no database, no user interface). A history is the long format
 ``unique_id, ds, y`` (one row per item and period, demand y in units per period).
@@ -32,8 +32,12 @@ Order-up-to rules (``method``):
   intermittent items alike (see bench/policy.py for the achieved fill rates).
 * ``"naive"`` (the rule of thumb it is compared with): S = k·d̄ (k periods of mean demand).
 
-The frontier runs the backtest for service targets 80 … 99.5 % and reports the average
-inventory value each needs, per segment (e.g. ABC class).
+Two service measures, each under its own name: the policies aim at a **fill-rate target** (the share of
+demand to serve from stock); the replay measures the **fill rate achieved** and the **cycle service level
+achieved**. :func:`frontier` runs the backtest for fill-rate targets 80 … 99.5 % and reports the achieved
+fill rate, CSL and average inventory value each needs, per segment (e.g. ABC class);
+:func:`analytic_frontier` gives the inventory each *cycle service level* target needs from the safety-stock
+formula (the frontier the KPIs page draws).
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ Forecaster = Literal["mean", "seasonal", "seasonal_trend"]
 #: Largest cover the naive rule is tried with [periods].
 MAX_NAIVE_COVER = 384.0
 
-#: Service targets of the frontier [share].
+#: Targets of the frontiers [share]: fill-rate targets of :func:`frontier`, cycle service levels of
+#: :func:`analytic_frontier`.
 FRONTIER_LEVELS = (0.80, 0.85, 0.90, 0.95, 0.97, 0.98, 0.99, 0.995)
 
 RESULT_COLUMNS = [
@@ -202,7 +207,7 @@ def _factor_from_loss(goal: np.ndarray, loss: np.ndarray, grid: np.ndarray = _K_
 
 def order_up_to_levels(
     demand: np.ndarray,
-    target: float,
+    fill_rate_target: float,
     *,
     lead_time: int = 1,
     review_period: int = 1,
@@ -233,7 +238,7 @@ def order_up_to_levels(
 
     Args:
         demand: demand [units/period], items × periods.
-        target: fill-rate target fr [share, 0 < fr < 1] (unused by ``"naive"``).
+        fill_rate_target: fill-rate target fr [share, 0 < fr < 1] (unused by ``"naive"``).
         lead_time: replenishment lead time L [periods] (whole periods, ≥ 0).
         review_period: review interval R [periods] (≥ 1).
         method: ``"pooled"``, ``"normal"``, ``"empirical"`` or ``"naive"``.
@@ -282,14 +287,14 @@ def order_up_to_levels(
                     continue
                 hs = np.concatenate([np.zeros((n, 1)), np.cumsum(hist, axis=1)], axis=1)
                 samples = hs[:, protect:] - hs[:, :-protect]
-                levels[:, t] = inventory.empirical_order_up_to_for_fill_rate(samples, target, per_cycle)
+                levels[:, t] = inventory.empirical_order_up_to_for_fill_rate(samples, fill_rate_target, per_cycle)
                 continue
             sigma = (hist.std(axis=1, ddof=1) if hist.shape[1] > 1 else np.zeros(n)) * np.sqrt(protect)
             shift = np.zeros(n)
         elif method == "empirical":
             err = errors[:, max(0, t - protect - window + 1) : t - protect + 1]
             samples = np.maximum(f[:, None] + err, 0.0)
-            levels[:, t] = inventory.empirical_order_up_to_for_fill_rate(samples, target, per_cycle)
+            levels[:, t] = inventory.empirical_order_up_to_for_fill_rate(samples, fill_rate_target, per_cycle)
             continue
         else:
             shift = bias[:, t]
@@ -301,14 +306,14 @@ def order_up_to_levels(
                 loss = pooled_loss(pool, fcst[:, first : t - protect + 1])
                 k = np.zeros(n)
                 pos = (sigma > 0) & (per_cycle > 0)
-                k[pos] = _factor_from_loss((1.0 - target) * per_cycle[pos] / sigma[pos], loss)
+                k[pos] = _factor_from_loss((1.0 - fill_rate_target) * per_cycle[pos] / sigma[pos], loss)
                 levels[:, t] = np.maximum(f + shift + k * sigma, 0.0)
                 continue
             sigma = sigma * _predictive_inflation(m, protect)
         k = np.zeros(n)
         pos = (sigma > 0) & (per_cycle > 0)
         if pos.any():
-            k[pos] = inventory.safety_factor_for_fill_rate(target, sigma[pos], per_cycle[pos])
+            k[pos] = inventory.safety_factor_for_fill_rate(fill_rate_target, sigma[pos], per_cycle[pos])
         levels[:, t] = np.maximum(f + shift + k * sigma, 0.0)
     return levels
 
@@ -379,7 +384,7 @@ def simulate(
 
 def backtest_policy(
     history: pd.DataFrame,
-    target: float,
+    fill_rate_target: float,
     *,
     lead_time: int = 1,
     review_period: int = 1,
@@ -390,11 +395,12 @@ def backtest_policy(
     cover_periods: float = 2.0,
     unit_value: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Replay a history under a replenishment policy and measure service, stock and orders per item.
+    """Replay a history under a replenishment policy and measure the fill rate and cycle service level
+    achieved, stock and orders per item.
 
     Args:
         history: ``unique_id, ds, y`` with demand y [units/period]; every item in every period.
-        target: fill-rate target fr [share].
+        fill_rate_target: fill-rate target fr [share].
         lead_time: L [periods].
         review_period: R [periods].
         method: ``"normal"``, ``"empirical"`` or ``"naive"``.
@@ -405,12 +411,13 @@ def backtest_policy(
 
     Returns:
         One row per item: ``unique_id, periods, demand, filled, fill_rate, cycles, cycles_ok, csl,
-        avg_on_hand, avg_inventory_value, orders`` (shares 0..1; units; currency).
+        avg_on_hand, avg_inventory_value, orders`` (``fill_rate`` and ``csl`` achieved, shares 0..1; units;
+        currency).
     """
     values, ids = _wide(history)
     levels = order_up_to_levels(
         values,
-        target,
+        fill_rate_target,
         lead_time=lead_time,
         review_period=review_period,
         method=method,
@@ -434,7 +441,7 @@ def backtest_policy(
 
 
 def summarise(result: pd.DataFrame) -> dict[str, float]:
-    """Aggregate a backtest: quantity-weighted fill rate, cycle-weighted CSL, inventory value, orders."""
+    """Aggregate a backtest: quantity-weighted fill rate and cycle-weighted CSL achieved, inventory value, orders."""
     demand = float(result["demand"].sum())
     cycles = float(result["cycles"].sum())
     return {
@@ -460,7 +467,7 @@ def naive_cover_for_fill_rate(
     """The cover k (periods of mean demand) with which the naive rule reaches a given aggregate fill rate.
 
     Bisection on k ∈ [0, 24] (the upper end doubled up to :data:`MAX_NAIVE_COVER` while it falls
-    short): the naive rule's fill rate grows with k. Used to compare policies at *equal* service.
+    short): the naive rule's fill rate grows with k. Used to compare policies at *equal* achieved fill rate.
 
     Returns:
         ``(k, summary)`` with the naive rule's :func:`summarise` at that k.
@@ -504,7 +511,7 @@ def naive_cover_for_fill_rate(
 def frontier(
     history: pd.DataFrame,
     segments: pd.Series,
-    levels: Sequence[float] = FRONTIER_LEVELS,
+    fill_rate_targets: Sequence[float] = FRONTIER_LEVELS,
     *,
     lead_time: int = 1,
     review_period: int = 1,
@@ -515,24 +522,24 @@ def frontier(
     unit_value: pd.Series | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
-    """Service-level vs inventory frontier: inventory value each fill-rate target needs, per segment.
+    """Fill rate vs inventory frontier: inventory value each fill-rate target needs, per segment (backtest).
 
     Args:
         history: ``unique_id, ds, y``.
         segments: segment per ``unique_id`` (e.g. ABC class).
-        levels: fill-rate targets [share].
+        fill_rate_targets: fill-rate targets [share].
         lead_time, review_period, method, model, window, warmup, unit_value: as in :func:`backtest_policy`.
         progress: called with (share done, message).
 
     Returns:
-        ``segment, target, fill_rate, csl, avg_inventory_value, orders`` — one row per segment and
-        target (achieved fill rate and CSL as shares, value in currency).
+        ``segment, fill_rate_target, fill_rate, csl, avg_inventory_value, orders`` — one row per segment and
+        target (``fill_rate`` and ``csl`` achieved, shares; value in currency).
     """
     rows = []
     seg_of = history["unique_id"].map(segments)
-    for i, level in enumerate(levels):
+    for i, level in enumerate(fill_rate_targets):
         if progress is not None:
-            progress(i / len(levels), f"Replaying the history at {100 * level:.1f} % service")
+            progress(i / len(fill_rate_targets), f"Replaying the history at a fill-rate target of {100 * level:.1f} %")
         # each segment is replayed on its own: the pooled errors are those of the segment's items
         for seg, part in history.groupby(seg_of, sort=True):
             result = backtest_policy(
@@ -546,20 +553,20 @@ def frontier(
                 warmup=warmup,
                 unit_value=unit_value,
             )
-            rows.append({"segment": seg, "target": level, **summarise(result)})
+            rows.append({"segment": seg, "fill_rate_target": level, **summarise(result)})
     if progress is not None:
         progress(1.0, "Frontier done")
     out = pd.DataFrame(rows)
-    return out[["segment", "target", "fill_rate", "csl", "avg_inventory_value", "orders"]]
+    return out[["segment", "fill_rate_target", "fill_rate", "csl", "avg_inventory_value", "orders"]]
 
 
 def analytic_frontier(
     items: pd.DataFrame,
-    levels: Sequence[float] = FRONTIER_LEVELS,
+    cycle_service_levels: Sequence[float] = FRONTIER_LEVELS,
     *,
     samples: Mapping[object, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Inventory value needed for each service level per segment, from the safety-stock formula.
+    """Inventory value needed for each cycle service level (CSL) target per segment, from the safety-stock formula.
 
     Average inventory value = Σ_i (SS_i(CSL) + Q_i / 2) · c_i, SS from
     :func:`sop_core.inventory.safety_stock` (cycle service level; Chopra & Meindl, 6th ed., §12.4)
@@ -572,11 +579,12 @@ def analytic_frontier(
         items: one row per item with ``segment``, ``demand_mean`` d̄ [units/period], ``demand_std``
             σ_d [units/period], ``lead_time`` L [periods], ``lead_time_std`` σ_L [periods],
             ``review_period`` R [periods], ``order_qty`` Q [units] and ``unit_cost`` c [currency/unit].
-        levels: cycle service levels [share].
+        cycle_service_levels: CSL targets [share].
         samples: demand samples over L + R [units] per row label of ``items`` (those rows only).
 
     Returns:
-        ``segment, service_level, safety_stock_value, cycle_stock_value, inventory_value`` [currency].
+        ``segment, cycle_service_level, safety_stock_value, cycle_stock_value, inventory_value`` [share,
+        currency].
     """
     need = [
         "segment",
@@ -593,7 +601,7 @@ def analytic_frontier(
         raise ValueError(f"items: missing column(s) {', '.join(missing)}")
     rows = []
     cycle_value = items["order_qty"].fillna(0.0) / 2 * items["unit_cost"]
-    for level in levels:
+    for level in cycle_service_levels:
         ss = inventory.safety_stock(
             level,
             items["demand_mean"],
@@ -613,7 +621,7 @@ def analytic_frontier(
             rows.append(
                 {
                     "segment": seg,
-                    "service_level": level,
+                    "cycle_service_level": level,
                     "safety_stock_value": float(part["ss_value"].sum()),
                     "cycle_stock_value": float(part["cycle_value"].sum()),
                 }

@@ -162,7 +162,7 @@ cols[1].metric(
         else "; no margin budget for this horizon"
     ),
 )
-cols[2].metric("Fill rate", ui.fmt_pct(head["fill_rate"]), help="Served ÷ demand over the horizon")
+cols[2].metric("Fill rate (plan)", ui.fmt_pct(head["fill_rate"]), help="Served ÷ demand of the plan over the horizon")
 cols[3].metric("Inventory value", ui.fmt_money(head["inventory_value_end"]), help="At cost, end of the horizon")
 cols[4].metric(
     "Capacity risks",
@@ -330,7 +330,7 @@ else:
             "price_change_pct": st.column_config.NumberColumn("Price change", format="%+.0f %%"),
             "revenue": st.column_config.NumberColumn("Revenue", format="compact"),
             "margin": st.column_config.NumberColumn("Margin", format="compact"),
-            "fill_rate": st.column_config.NumberColumn("Fill rate", format="percent"),
+            "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent"),
         },
     )
 

@@ -1,5 +1,10 @@
-"""Inventory policy section (not a page): ABC/XYZ matrix with service targets, safety stock / reorder point /
-EOQ table, and the service-level vs inventory frontier with the policy backtest. Drawn by ``render``."""
+"""Inventory policy section (not a page): ABC/XYZ matrix with cycle service level targets, safety stock / reorder
+point / EOQ table, the inventory needed per cycle service level (frontier) and the policy backtest per fill-rate
+target. Drawn by ``render``.
+
+Two service measures, never a bare "service level" on screen: the **cycle service level** (CSL, the probability of
+no stock-out per replenishment cycle) sets the safety stock; the **fill rate** (the share of demand served from
+stock) is what the backtest aims at and measures."""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ def load_policy(_engine: Engine, db_url: str, cycle_id: int, targets: str) -> pd
     return supply_service.inventory_policy(_engine, cycle_id, targets=targets)
 
 
-@st.cache_data(ttl=600, show_spinner="Tracing the service frontier…")
+@st.cache_data(ttl=600, show_spinner="Tracing the inventory per cycle service level…")
 def load_frontier(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame:  # noqa: ARG001
     return supply_service.service_frontier(_engine, cycle_id)
 
@@ -34,7 +39,7 @@ def load_backtest(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame: 
 def _matrix(policy: pd.DataFrame) -> None:
     counts = inventory.abc_xyz_matrix(policy)
     targets = inventory.service_target_matrix()
-    text = [[f"{counts.loc[a, x]} SKUs<br>target {100 * targets.loc[a, x]:.0f} %" for x in "XYZ"] for a in "ABC"]
+    text = [[f"{counts.loc[a, x]} SKUs<br>CSL target {100 * targets.loc[a, x]:.0f} %" for x in "XYZ"] for a in "ABC"]
     fig = go.Figure(
         go.Heatmap(
             z=counts.to_numpy(),
@@ -53,7 +58,7 @@ def _matrix(policy: pd.DataFrame) -> None:
     st.caption(
         "ABC by annual value (12 months × unit cost; A ≤ 80 %, B ≤ 95 % cumulative). XYZ by the coefficient of "
         "variation of monthly demand with the sample standard deviation (n − 1): X < 0.5, Y < 1.0, Z ≥ 1.0. "
-        "The default service target of each cell is shown in it."
+        "The default cycle service level (CSL) target of each cell is shown in it."
     )
 
 
@@ -62,7 +67,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
     url = engine.url.render_as_string(hide_password=True)
     st.subheader("Inventory policy")
     basis = st.radio(
-        "Service targets",
+        "Cycle service level targets",
         ["product", "matrix"],
         format_func={"product": "Per product (master data)", "matrix": "Default per ABC/XYZ cell"}.get,
         horizontal=True,
@@ -94,7 +99,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
                 "name",
                 "class",
                 "method",
-                "service_level",
+                "cycle_service_level",
                 "demand_mean",
                 "demand_std",
                 "supplier",
@@ -110,11 +115,13 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
                 "on_order",
                 "below_reorder_point",
             ]
-        ].assign(service_level=policy["service_level"] * 100),
+        ].assign(cycle_service_level=policy["cycle_service_level"] * 100),
         hide_index=True,
         width="stretch",
         column_config={
-            "service_level": st.column_config.NumberColumn("Service target", format="%.0f %%"),
+            "cycle_service_level": st.column_config.NumberColumn(
+                "Cycle service level (target)", format="%.0f %%", help="Probability of no stock-out per cycle: sets z"
+            ),
             "demand_mean": st.column_config.NumberColumn("d̄ / month", format="%.1f"),
             "demand_std": st.column_config.NumberColumn("σ_d / month", format="%.1f"),
             "lead_time_days": st.column_config.NumberColumn("L (days)", format="%.1f"),
@@ -127,42 +134,48 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         },  # fmt: skip
     )
     st.caption(
-        "SS = z·√((L+R)·σ_d² + d̄²·σ_L²), R = 1 month, σ_L measured from receipts; ROP = d̄·(L+R) + SS; "
+        "SS = z·√((L+R)·σ_d² + d̄²·σ_L²) with z = Φ⁻¹(cycle service level), R = 1 month, σ_L measured from "
+        "receipts; ROP = d̄·(L+R) + SS; "
         "EOQ = √(2DS/H), raised to the MOQ. Intermittent items (average demand interval > 1.32 months) use the "
         "empirical quantile of demand over L + R instead of the normal z."
     )
 
-    st.markdown("**Service level vs inventory** (inventory value needed per ABC class)")
+    st.markdown("**Cycle service level vs inventory** (inventory value needed per ABC class)")
     frontier = load_frontier(engine, url, cycle.id)
     fig = go.Figure()
     for seg, part in frontier.groupby("segment"):
         fig.add_scatter(
-            x=part["service_level"] * 100,
+            x=part["cycle_service_level"] * 100,
             y=part["inventory_value"],
             name=f"Class {seg}",
             mode="lines+markers",
             line=dict(color=SEGMENT_COLORS.get(str(seg), "#334155")),
         )
-    fig.update_xaxes(title="Cycle service level (%)")
+    fig.update_xaxes(title="Cycle service level, target (%)")
     fig.update_yaxes(title="Average inventory value")
     st.plotly_chart(ui.base_layout(fig, height=360), width="stretch")
     st.caption(
-        "Safety stock at each service level (normal formula; empirical quantile for intermittent items) plus half "
-        "the order quantity, valued at unit cost."
+        "Safety stock at each cycle service level target (normal formula; empirical quantile for intermittent "
+        "items) plus half the order quantity, valued at unit cost."
     )
-    wide = frontier.pivot(index="service_level", columns="segment", values="inventory_value")
-    wide.index = [f"{100 * v:.1f} %" for v in wide.index]
+    wide = frontier.pivot(index="cycle_service_level", columns="segment", values="inventory_value")
+    wide.index = pd.Index([f"{100 * v:.1f} %" for v in wide.index], name="Cycle service level (target)")
     st.dataframe(
         wide,
         width="stretch",
         column_config={c: st.column_config.NumberColumn(f"Class {c}", format="%,.0f") for c in wide.columns},
     )
 
-    st.markdown("**Policy backtest** (the sales history replayed month by month, against the naive cover rule)")
+    st.markdown(
+        "**Policy backtest per fill-rate target** (the sales history replayed month by month, against the naive "
+        "cover rule)"
+    )
     backtest = load_backtest(engine, url, cycle.id)
     st.dataframe(
         backtest.assign(
-            target=backtest["target"] * 100, fill_rate=backtest["fill_rate"] * 100, csl=backtest["csl"] * 100
+            fill_rate_target=backtest["fill_rate_target"] * 100,
+            fill_rate=backtest["fill_rate"] * 100,
+            csl=backtest["csl"] * 100,
         ),
         hide_index=True,
         width="stretch",
@@ -175,12 +188,16 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
             "items": st.column_config.NumberColumn("Items replayed"),
             "new_items": st.column_config.NumberColumn("New items left out", help="First sold after the first 12 "
                                                        "months of the replayed history: too little to replay"),
-            "target": st.column_config.NumberColumn("Target fill rate", format="%.1f %%"),
-            "fill_rate": st.column_config.NumberColumn("Achieved fill rate", format="%.1f %%"),
-            "csl": st.column_config.NumberColumn("Cycle service level", format="%.1f %%"),
+            "fill_rate_target": st.column_config.NumberColumn("Fill-rate target", format="%.1f %%"),
+            "fill_rate": st.column_config.NumberColumn("Fill rate (achieved)", format="%.1f %%",
+                                                       help="Units served from stock at once ÷ units demanded"),
+            "csl": st.column_config.NumberColumn("Cycle service level (achieved)", format="%.1f %%",
+                                                 help="Months with demand in which no unit was short ÷ months "
+                                                 "with demand"),
             "avg_inventory_value": st.column_config.NumberColumn("Avg inventory", format="%,.0f"),
             "naive_cover_months": st.column_config.NumberColumn("Naive cover k (months)", format="%.2f"),
-            "naive_inventory_value": st.column_config.NumberColumn("Naive inventory, same fill rate", format="%,.0f"),
+            "naive_inventory_value": st.column_config.NumberColumn("Naive inventory, same fill rate (achieved)",
+                                                                   format="%,.0f"),
             "inventory_ratio": st.column_config.NumberColumn("Policy / naive", format="%.2f"),
         },
     )
@@ -189,7 +206,9 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         "Periodic review (R = 1 month), order-up-to S = seasonal forecast with trend over L + R (a mean forecast "
         "for mostly intermittent classes) + safety from the class's pooled empirical forecast errors (no normal "
         "assumption), using only data before each month; naive rule S = k × mean demand with k tuned to the same "
-        "fill rate. The safety stock learns from the errors of the warm-up's forecasts; those made from little "
-        "history (under 24 months: a mean forecast, without the season) miss by more than today's forecasts do, so "
-        "with a short history the achieved fill rate runs above target."
+        "achieved fill rate. The safety stock learns from the errors of the warm-up's forecasts; those made from "
+        "little history (under 24 months: a mean forecast, without the season) miss by more than today's forecasts "
+        "do, so with a short history the achieved fill rate runs above its target. A fill-rate target is not a cycle "
+        "service level: the backtest aims at the share of units served, the safety stock above at the share of "
+        "cycles without a stock-out."
     )

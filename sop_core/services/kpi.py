@@ -6,7 +6,7 @@ open_order, product, supplier_item and the forecast runs), measured at ``as_of``
 of the newest inventory snapshot — for a *segment*: ``all`` SKUs, one family (``family:<code>``) or
 one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`abc_xyz_classes`):
 
-* **Fill rate** (customer, projected): there are no customer order lines, so "ordered" is the
+* **Fill rate (projected)** (customer): there are no customer order lines, so "ordered" is the
   forecast demand of the first ``fill_rate_months`` month(s) after ``as_of`` and "shipped" is the part
   of it that stock on hand plus open purchase and production orders can serve in the lost-sales
   projection (:func:`sop_core.supply.projected_inventory`): Σ(D − shortage) / Σ D. The forecast is the
@@ -93,8 +93,9 @@ class KpiDefinition:
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     d.key: d
     for d in (
-        KpiDefinition("fill_rate", "Fill rate", "%", 95.0, 5.0, "higher",
-                      "Projected share of next month's forecast demand served from stock on hand and open orders."),
+        KpiDefinition("fill_rate", "Fill rate (projected)", "%", 95.0, 5.0, "higher",
+                      "Fill rate projected for next month: the share of its forecast demand that stock on hand and "
+                      "open orders can serve (units served ÷ units forecast; not a cycle service level)."),
         KpiDefinition("otif", "OTIF", "%", 90.0, 10.0, "higher",
                       "Supplier deliveries of the last 12 months received on or before the promised date and in full."),
         KpiDefinition("inventory_turns", "Inventory turns", "turns/year", 6.0, 2.0, "higher",
@@ -676,14 +677,14 @@ def inventory_policy(engine: Engine, as_of: dt.date | None = None) -> pd.DataFra
     Demand mean d̄ and sample standard deviation σ_d per month come from the 12 months of history up to
     ``as_of`` (months without a sale count as 0). Lead time L and its deviation σ_L come from the
     preferred supplier item (priority 1) in days ÷ 30.44; items without a supplier are made in house
-    with L = 1 month and σ_L = 0. Service level = ``product.service_target``; holding cost
+    with L = 1 month and σ_L = 0. Cycle service level CSL = ``product.service_target``; holding cost
     H = holding_rate × unit_cost per year; order cost S = ``product.order_cost``; annual demand
     D = 12 · d̄. An item is below its reorder point when its inventory position (on hand + all open
     orders, Silver, Pyke & Thomas, 4th ed., §6.2) is. Formulas in :mod:`sop_core.inventory`.
 
     Returns:
         ``sku, name, family, class, demand_mean, demand_std, lead_time_months, lead_time_std_months,
-        service_level, safety_stock, reorder_point, eoq, on_hand, on_order, below_reorder_point`` (units per
+        cycle_service_level, safety_stock, reorder_point, eoq, on_hand, on_order, below_reorder_point`` (units per
         month for demand, units for stocks), sorted with the items below their reorder point first.
     """
     classes = abc_xyz_classes(engine, as_of)
@@ -699,8 +700,8 @@ def inventory_policy(engine: Engine, as_of: dt.date | None = None) -> pd.DataFra
     lead = frame["sku"].map(preferred["lead_time_days"]) / DAYS_PER_MONTH
     frame["lead_time_months"] = lead.fillna(PRODUCTION_LEAD_TIME_MONTHS)
     frame["lead_time_std_months"] = (frame["sku"].map(preferred["lead_time_std_days"]) / DAYS_PER_MONTH).fillna(0.0)
-    frame["service_level"] = frame["service_target"].clip(0.5, 0.9999)
-    args = (frame["service_level"], frame["demand_mean"], frame["demand_std"], frame["lead_time_months"])
+    frame["cycle_service_level"] = frame["service_target"].clip(0.5, 0.9999)
+    args = (frame["cycle_service_level"], frame["demand_mean"], frame["demand_std"], frame["lead_time_months"])
     frame["safety_stock"] = inventory.safety_stock(*args, frame["lead_time_std_months"])
     frame["reorder_point"] = inventory.reorder_point(*args, frame["lead_time_std_months"])
     holding = (frame["holding_rate"] * frame["unit_cost"]).where(lambda h: h > 0)
@@ -713,6 +714,6 @@ def inventory_policy(engine: Engine, as_of: dt.date | None = None) -> pd.DataFra
     frame["below_reorder_point"] = (position < frame["reorder_point"]) & (frame["demand_mean"] > 0)
     cols = [
         "sku", "name", "family", "class", "demand_mean", "demand_std", "lead_time_months", "lead_time_std_months",
-        "service_level", "safety_stock", "reorder_point", "eoq", "on_hand", "on_order", "below_reorder_point",
+        "cycle_service_level", "safety_stock", "reorder_point", "eoq", "on_hand", "on_order", "below_reorder_point",
     ]  # fmt: skip
     return frame[cols].sort_values(["below_reorder_point", "sku"], ascending=[False, True], ignore_index=True)

@@ -1,5 +1,6 @@
 """Supply review services: capacity load and bottlenecks of the plan, projected inventory, supplier
-scorecards, inventory policy, replenishment proposals, the service frontier and the policy backtest.
+scorecards, inventory policy, replenishment proposals, the inventory needed per cycle service level target
+(frontier) and the policy backtest per fill-rate target.
 
 Each function loads from the database through :mod:`sop_core.db.supply_repo`, computes with
 :mod:`sop_core.supply`, :mod:`sop_core.inventory` and :mod:`sop_core.policy`, and returns DataFrames
@@ -581,7 +582,7 @@ def _monthly_history(session: Session, products: pd.DataFrame, last_month: dt.da
 
 POLICY_COLUMNS = [
     "sku", "name", "family", "abc", "xyz", "class", "intermittent", "method", "annual_value", "demand_mean",
-    "demand_std", "cv", "service_level", "supplier", "lead_time_days", "lead_time_std_days", "lt_source",
+    "demand_std", "cv", "cycle_service_level", "supplier", "lead_time_days", "lead_time_std_days", "lt_source",
     "lead_time_months", "review_months", "safety_stock", "reorder_point", "eoq", "moq", "order_qty", "max_stock",
     "on_hand", "on_order", "unit_cost", "safety_stock_value", "below_reorder_point",
 ]  # fmt: skip
@@ -620,7 +621,8 @@ def inventory_policy(
       deliveries of the item (≥ 3), else the supplier's measured spread, else master data; items
       without a supplier are made in house in one month (σ_L = 0). Converted to months (÷ 30.44).
     * review period R = 1 month (the monthly S&OP cycle).
-    * service level: ``targets="product"`` uses ``product.service_target``; ``"matrix"`` the
+    * cycle service level CSL (the probability of no stock-out per replenishment cycle, column
+      ``cycle_service_level``): ``targets="product"`` uses ``product.service_target``; ``"matrix"`` the
       default target of the item's ABC/XYZ cell (:data:`sop_core.inventory.DEFAULT_SERVICE_TARGETS`).
     * intermittent items (average demand interval > 1.32 months over the last 12 months, Syntetos &
       Boylan, *J. Oper. Res. Soc.* 56 (2005) 495–503) get the *empirical* safety stock: quantile of the demand of L + R
@@ -666,15 +668,15 @@ def inventory_policy(
     frame["lead_time_months"] = frame["lead_time_days"] / DAYS_PER_MONTH
     frame["review_months"] = review_period_months
     if targets == "matrix":
-        frame["service_level"] = inventory.service_targets(frame)
+        frame["cycle_service_level"] = inventory.service_targets(frame)
     else:
-        frame["service_level"] = frame["service_target"].clip(0.5, 0.9999)
+        frame["cycle_service_level"] = frame["service_target"].clip(0.5, 0.9999)
     nonzero = recent[recent["quantity"] > 0].groupby("sku").size()
     adi = 12 / frame["sku"].map(nonzero).replace(0, np.nan)
     frame["intermittent"] = (adi > ADI_INTERMITTENT).fillna(True) & (frame["demand_mean"] > 0)
     frame["method"] = np.where(frame["intermittent"], "empirical", "normal")
     frame["safety_stock"] = inventory.safety_stock(
-        frame["service_level"],
+        frame["cycle_service_level"],
         frame["demand_mean"],
         frame["demand_std"],
         frame["lead_time_months"],
@@ -683,7 +685,7 @@ def inventory_policy(
     )
     for i, samples in _intermittent_samples(frame, monthly).items():
         frame.iat[i, frame.columns.get_loc("safety_stock")] = inventory.empirical_safety_stock(
-            samples, float(frame["service_level"].iat[i])
+            samples, float(frame["cycle_service_level"].iat[i])
         )
     frame["safety_stock"] = frame["safety_stock"].clip(lower=0.0)
     frame["reorder_point"] = (
@@ -760,16 +762,21 @@ def replenishment_proposals(
 
 
 def service_frontier(
-    engine: Engine, cycle_id: int, levels: tuple[float, ...] = policy.FRONTIER_LEVELS, *, history_months: int = 24
+    engine: Engine,
+    cycle_id: int,
+    cycle_service_levels: tuple[float, ...] = policy.FRONTIER_LEVELS,
+    *,
+    history_months: int = 24,
 ) -> pd.DataFrame:
-    """Inventory value needed for each cycle service level, per ABC class (analytic, from the policy inputs).
+    """Inventory value needed for each cycle service level target, per ABC class (analytic, from the policy inputs).
 
     Safety stock per level as in :func:`inventory_policy`: the normal formula for regular items and,
     for intermittent ones, the empirical quantile of their demand over L + R months (no normal
-    assumption), so the frontier matches the policy table at each item's own target.
+    assumption), so the frontier matches the policy table at each item's own CSL target.
 
     Returns:
-        :func:`sop_core.policy.analytic_frontier` columns (``segment`` = ABC class).
+        :func:`sop_core.policy.analytic_frontier` columns: ``segment`` (ABC class), ``cycle_service_level``,
+        ``safety_stock_value``, ``cycle_stock_value``, ``inventory_value``.
     """
     items = inventory_policy(engine, cycle_id, history_months=history_months)
     with session_scope(engine) as s:
@@ -789,7 +796,9 @@ def service_frontier(
         }
     )
     samples = _intermittent_samples(items, monthly)
-    return policy.analytic_frontier(frame, levels, samples={frame.index[i]: x for i, x in samples.items()})
+    return policy.analytic_frontier(
+        frame, cycle_service_levels, samples={frame.index[i]: x for i, x in samples.items()}
+    )
 
 
 #: Months at the start of the replayed history in which an item must have sold to be replayed [months].
@@ -800,11 +809,11 @@ def policy_backtest(
     engine: Engine,
     cycle_id: int,
     *,
-    targets: tuple[float, ...] = (0.90, 0.95, 0.98),
+    fill_rate_targets: tuple[float, ...] = (0.90, 0.95, 0.98),
     history_months: int = 48,
     progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
-    """Replay the sales history before the cycle under the (R, S) policy, per ABC class and target.
+    """Replay the sales history before the cycle under the (R, S) policy, per ABC class and fill-rate target.
 
     Each ABC class is replayed with lead time L = the class's median preferred lead time in whole
     months, R = 1 month, the seasonal forecast with trend (a mean forecast when most of the class is
@@ -818,8 +827,9 @@ def policy_backtest(
     replenishment rule could learn from (its first months come from the planners' forecast).
 
     Returns:
-        ``segment, items, new_items, method, lead_time_months, target, fill_rate, csl, avg_inventory_value, orders,
-        naive_cover_months, naive_inventory_value, inventory_ratio`` (shares, currency, counts).
+        ``segment, items, new_items, method, lead_time_months, fill_rate_target, fill_rate, csl,
+        avg_inventory_value, orders, naive_cover_months, naive_inventory_value, inventory_ratio`` (shares,
+        currency, counts); ``fill_rate`` and ``csl`` are the fill rate and cycle service level achieved.
     """
     items = inventory_policy(engine, cycle_id)
     with session_scope(engine) as s:
@@ -835,7 +845,7 @@ def policy_backtest(
     established = set(early.loc[early["y"] > 0, "unique_id"])
     rows = []
     segments = [seg for seg in ("A", "B", "C") if (items["abc"] == seg).any()]
-    steps = max(1, len(segments) * len(targets))
+    steps = max(1, len(segments) * len(fill_rate_targets))
     for seg in segments:
         selling = items[(items["abc"] == seg) & (items["demand_mean"] > 0)]
         part_items = selling[selling["sku"].isin(established)]
@@ -845,9 +855,9 @@ def policy_backtest(
         method = "pooled"
         model = "mean" if part_items["intermittent"].mean() > 0.5 else "seasonal_trend"
         part = history[history["unique_id"].isin(part_items["sku"])]
-        for target in targets:
+        for target in fill_rate_targets:
             if progress is not None:
-                progress(len(rows) / steps, f"Replaying class {seg} at {100 * target:.0f} %")
+                progress(len(rows) / steps, f"Replaying class {seg} at a fill-rate target of {100 * target:.0f} %")
             common = dict(lead_time=lead, review_period=1, window=24, warmup=24, unit_value=value)
             got = policy.summarise(policy.backtest_policy(part, target, method=method, model=model, **common))
             try:
@@ -861,7 +871,7 @@ def policy_backtest(
                     "new_items": len(selling) - len(part_items),
                     "method": method,
                     "lead_time_months": lead,
-                    "target": target,
+                    "fill_rate_target": target,
                     "fill_rate": got["fill_rate"],
                     "csl": got["csl"],
                     "avg_inventory_value": got["avg_inventory_value"],

@@ -5,13 +5,17 @@
   numbers drawn with the numbers a service returns.
 * ``DownloadRecorder`` keeps the in-memory media store of each run, so a test reads the bytes a
   ``st.download_button`` offers (AppTest only exposes the button's URL).
+* ``texts(at)`` lists the words a run put on screen (labels, help, markdown and captions, table headers,
+  chart titles, axes and trace names); ``bare_service_terms`` picks those that say "service level" or
+  "service target" without saying which: a cycle service level or a fill rate.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -107,3 +111,74 @@ class DownloadRecorder:
         assert self.stores, "no run since the recorder was installed"
         stored = self.stores[-1].get_file(url.rsplit("/", 1)[-1])
         return stored.filename, stored.content
+
+
+#: Proto fields whose strings a planner reads (``body`` is the text of markdown, captions and metric values).
+_TEXT_FIELDS = ("label", "help", "body", "placeholder", "options", "text")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def _table_headers(frame: Any) -> list[str]:
+    """Column headers as shown: the column_config label (and help) where set, else the column's own name."""
+    config = json.loads(frame.proto.columns or "{}")
+    value = frame.value
+    out = [str(n) for n in value.index.names if n is not None]
+    for column in value.columns:
+        conf = config.get(str(column)) or {}
+        out.append(conf.get("label") or str(column))
+        if conf.get("help"):
+            out.append(conf["help"])
+    return out
+
+
+def _figure_texts(element: Any) -> list[str]:
+    spec = _decode(json.loads(element.proto.spec))
+    layout = spec.get("layout", {})
+    out = _strings(layout.get("title"))
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            out += _strings(axis.get("title"))
+    out += [s for a in layout.get("annotations", []) for s in _strings(a.get("text"))]
+    for trace in spec.get("data", []):
+        out += _strings(trace.get("name")) + _strings(trace.get("text")) + _strings(trace.get("hovertemplate"))
+        out += [v for axis in ("x", "y") for v in _strings(trace.get(axis))]  # category labels
+    return out
+
+
+def texts(at: AppTest) -> list[str]:
+    """Every text the run shows in the main area and the sidebar, in order (see the module docstring)."""
+    out: list[str] = []
+    for root in (at.main, at.sidebar):
+        for node in root:
+            proto = getattr(node, "proto", None)
+            if proto is None or not hasattr(proto, "ListFields"):
+                continue
+            kind = getattr(node, "type", "")
+            if kind == "dataframe":
+                out += _table_headers(node)
+            elif kind == "plotly_chart":
+                out += _figure_texts(node)
+            else:
+                for field, value in proto.ListFields():
+                    if field.name in _TEXT_FIELDS and isinstance(value, str | Iterable):
+                        out += _strings(value if isinstance(value, str) else list(value))  # repeated: the options
+    return out
+
+
+#: "service level" / "service target" (any case, also as ``service_level``) not preceded by "cycle", and a fill
+#: rate called "(service)": the words that leave open whether a figure is a cycle service level or a fill rate.
+_BARE_SERVICE = re.compile(r"(?<!cycle[ _-])\bservice[ _-]?(level|target)s?\b|\(service\)", re.IGNORECASE)
+
+
+def bare_service_terms(shown: list[str]) -> list[str]:
+    """The texts of ``shown`` that name a service figure without saying which measure it is."""
+    return [t for t in shown if _BARE_SERVICE.search(t)]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import screen
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -62,7 +63,7 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert head["budget_margin"] is not None
     assert shown["Margin"] == (ui.fmt_money(head["margin"]), f"{ui.fmt_money(head['margin_vs_budget'])} vs budget")
     assert any(c.value.startswith(f"Vs last plan {head['last_plan_label']}") for c in at.caption)
-    assert shown["Fill rate"][0] == ui.fmt_pct(head["fill_rate"])
+    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(head["fill_rate"])
     assert shown["Inventory value"][0] == ui.fmt_money(head["inventory_value_end"])
     assert shown["Capacity risks"][0] == str(head["capacity_risks"])
     # past decisions of 2026-06, 2026-09 and 2026-10, each with planned and actual revenue
@@ -104,7 +105,8 @@ def test_meeting_mode_has_no_editing_controls(shared_app_env: str) -> None:
     assert not any(k and k.startswith("signoff_") for k in keys)
     assert "decision_add" not in keys and "cycle_advance" not in keys
     assert [t.key for t in at.text_input] == []
-    assert {m.label for m in at.metric} >= {"Revenue", "Margin", "Fill rate", "Inventory value", "Capacity risks"}
+    assert {m.label for m in at.metric} >= {"Revenue", "Margin", "Fill rate (plan)", "Inventory value", "Capacity risks"}
+    assert screen.bare_service_terms(screen.texts(at)) == []  # the fill rate says it is the plan's
     assert "prepare_exports" in keys  # the meeting pack stays downloadable
     # choosing the plans to compare changes nothing stored: the pickers stay, on the default pair
     assert (at.selectbox(key="diff_before").value, at.selectbox(key="diff_after").value) == ("2026-10:v1",

@@ -49,7 +49,7 @@ def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTes
     assert table["reorder_point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
     assert set(table.loc[expected["intermittent"], "method"]) == {"empirical"}
     assert (table["reorder_point"] >= table["safety_stock"]).all()
-    # frontier: per class, the inventory value rises with the service level
+    # frontier: per class, the inventory value rises with the cycle service level
     wide = at.dataframe[2].value
     assert list(wide.index)[0] == "80.0 %" and list(wide.index)[-1] == "99.5 %"
     for seg in ("A", "B", "C"):
@@ -70,7 +70,7 @@ def test_matrix_targets_switch_the_service_levels(section: tuple[AppTest, str]) 
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[1].value
     expected = table["class"].map(inventory.DEFAULT_SERVICE_TARGETS) * 100
-    assert table["service_level"].round(6).tolist() == expected.round(6).tolist()
+    assert table["cycle_service_level"].round(6).tolist() == expected.round(6).tolist()
 
 
 def _frontier_drawn_is_the_service_frontier(at: AppTest, frontier: pd.DataFrame) -> None:
@@ -80,10 +80,10 @@ def _frontier_drawn_is_the_service_frontier(at: AppTest, frontier: pd.DataFrame)
     for seg in segments:
         part = frontier[frontier["segment"] == seg]
         drawn = screen.trace(fig, f"Class {seg}")
-        assert drawn["x"] == pytest.approx((part["service_level"] * 100).tolist())
+        assert drawn["x"] == pytest.approx((part["cycle_service_level"] * 100).tolist())
         assert drawn["y"] == pytest.approx(part["inventory_value"].tolist())
         assert (np.diff(drawn["y"]) > 0).all()  # more service costs more stock
-    assert fig["layout"]["xaxis"]["title"]["text"] == "Cycle service level (%)"
+    assert fig["layout"]["xaxis"]["title"]["text"] == "Cycle service level, target (%)"
 
 
 def _matrix_drawn_is_the_policy_classes(at: AppTest, policy: pd.DataFrame) -> None:
@@ -93,7 +93,7 @@ def _matrix_drawn_is_the_policy_classes(at: AppTest, policy: pd.DataFrame) -> No
     assert heat["x"] == ["X (steady)", "Y (variable)", "Z (erratic)"]
     assert np.array(heat["z"]).tolist() == counts.to_numpy().tolist()
     target_ax = 100 * inventory.DEFAULT_SERVICE_TARGETS["AX"]
-    assert heat["text"][0][0] == f"{counts.loc['A', 'X']} SKUs<br>target {target_ax:.0f} %"
+    assert heat["text"][0][0] == f"{counts.loc['A', 'X']} SKUs<br>CSL target {target_ax:.0f} %"
 
 
 def test_section_figures_draw_the_service_numbers(section: tuple[AppTest, str]) -> None:

@@ -50,7 +50,7 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         assert card.delta == kpi_service.format_gap(row["gap"], row["unit"]), key
         assert card.proto.delta_description == f"target {kpi_service.format_kpi(row['target'], row['unit'])}", key
     # the demo company: real numbers, the stored OTIF target of 70 % (76.2 % meets it → green), 6 stockouts → red
-    assert all(cards[label].value != "–" for label in ("Fill rate", "OTIF", "Inventory turns", "Days of supply"))
+    assert all(cards[label].value != "–" for label in ("Fill rate (projected)", "OTIF", "Inventory turns", "Days of supply"))
     assert cards["OTIF"].label == ":green[●] OTIF" and cards["OTIF"].proto.delta_description == "target 70.0 %"
     assert cards["Stockouts"].label.startswith(":red[●]")
 
@@ -118,9 +118,9 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     fig = screen.figure(at, trace_name="Class A")
     for seg, part in frontier.groupby("segment"):
         drawn = screen.trace(fig, f"Class {seg}")
-        assert drawn["x"] == pytest.approx((part["service_level"] * 100).tolist())
+        assert drawn["x"] == pytest.approx((part["cycle_service_level"] * 100).tolist())
         assert drawn["y"] == pytest.approx(part["inventory_value"].tolist())
     wide = next(d.value for d in at.dataframe if list(d.value.columns) == sorted(frontier["segment"].unique()))
-    assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["service_level"].unique())]
+    assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["cycle_service_level"].unique())]
     for seg, part in frontier.groupby("segment"):
         assert wide[seg].tolist() == pytest.approx(part["inventory_value"].tolist())

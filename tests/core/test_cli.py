@@ -87,7 +87,7 @@ def test_forecast_and_kpi_commands(tmp_path: Path, demo_url: str) -> None:
     assert "100.0 %" in proc.stderr  # the progress bar reached the end
     proc = _run(["kpi"], demo_url, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for kpi in ("Fill rate", "OTIF", "Inventory turns", "Days of supply"):
+    for kpi in ("Fill rate (projected)", "OTIF", "Inventory turns", "Days of supply"):
         assert kpi.lower() in proc.stdout.lower()
 
 

@@ -265,6 +265,7 @@ def test_inventory_policy_of_the_small_company(engine: Engine) -> None:
     # EOQ: D = 240/year, S = 50, H = 0.25·5 = 1.25 → sqrt(2·240·50 / 1.25) = sqrt(19,200) = 138.56
     c = policy.loc["C"]
     assert (c["lead_time_months"], c["lead_time_std_months"]) == pytest.approx((2.0, 0.5))
+    assert c["cycle_service_level"] == 0.95  # product.service_target, a CSL: z = Φ⁻¹(0.95)
     assert c["safety_stock"] == pytest.approx(10 * z95, abs=1e-3)
     assert c["reorder_point"] == pytest.approx(40 + 10 * z95, abs=1e-3)
     assert c["eoq"] == pytest.approx(138.564, abs=1e-3)

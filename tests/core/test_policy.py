@@ -82,6 +82,9 @@ def test_frontier_inventory_grows_with_service() -> None:
     calls: list[float] = []
     out = policy.frontier(history, segments, (0.8, 0.95, 0.995), model="mean", progress=lambda f, _m: calls.append(f))
     assert calls[-1] == 1.0
+    # the targets are fill-rate targets, and the replay reports the fill rate and the CSL achieved apart
+    assert list(out.columns) == ["segment", "fill_rate_target", "fill_rate", "csl", "avg_inventory_value", "orders"]
+    assert out["fill_rate_target"].tolist() == [0.8, 0.8, 0.95, 0.95, 0.995, 0.995]
     for _seg, part in out.groupby("segment"):
         assert part["avg_inventory_value"].is_monotonic_increasing
         assert part["fill_rate"].is_monotonic_increasing
@@ -96,6 +99,10 @@ def test_analytic_frontier_matches_safety_stock_formula() -> None:
     )  # fmt: skip
     out = policy.analytic_frontier(items, (0.95,))
     assert out.loc[0, "inventory_value"] == pytest.approx(460.37, abs=0.01)
+    assert list(out.columns) == [
+        "segment", "cycle_service_level", "safety_stock_value", "cycle_stock_value", "inventory_value"
+    ]  # fmt: skip
+    assert out.loc[0, "cycle_service_level"] == 0.95
 
 
 @pytest.mark.skipif(not (DATA / "stallion" / "sales.csv").exists(), reason="shared data not mounted")
@@ -169,7 +176,7 @@ def test_analytic_frontier_uses_empirical_safety_stock_for_intermittent_items() 
          "lead_time_std": [1.0, 0.0], "review_period": [1.0, 1.0], "order_qty": [0.0, 0.0], "unit_cost": [1.0, 1.0]}
     )  # fmt: skip
     x = np.array([0, 0, 0, 0, 0, 0, 2, 4, 4, 10.0])
-    out = policy.analytic_frontier(items, (0.90, 0.95), samples={1: x}).set_index("service_level")
+    out = policy.analytic_frontier(items, (0.90, 0.95), samples={1: x}).set_index("cycle_service_level")
     normal_90 = float(inventory.safety_stock(0.90, 100.0, 20.0, 4.0, 1.0, 1.0))
     assert out.loc[0.90, "safety_stock_value"] == pytest.approx(normal_90 + 2.0, abs=1e-6)
     assert out.loc[0.95, "safety_stock_value"] == pytest.approx(188.184, abs=0.001)

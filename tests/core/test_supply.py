@@ -431,6 +431,7 @@ def test_inventory_policy_service_hand_worked(engine: Engine) -> None:
     assert pol.loc["C", "lead_time_std_days"] == pytest.approx((38 / 3) ** 0.5)
     assert pol.loc["C", "safety_stock"] == pytest.approx(3.8467, abs=1e-3)
     assert pol.loc["C", "reorder_point"] == pytest.approx(63.847, abs=1e-3)
+    assert pol.loc["C", "cycle_service_level"] == 0.95  # the product's service_target, used as a CSL (z = 1.64485)
     assert pol.loc["C", "order_qty"] == 139  # sqrt(2 · 240 · 50 / 1.25) = 138.6 → 139
     # B sold 9 of the last 12 months (ADI 1.33 > 1.32): intermittent, empirical safety stock over L + R = 2
     # months of the last 24: 2-month sums 0 ×13, 10 ×2, 20 ×8 (mean 180/23); the 95 % quantile is the 22nd

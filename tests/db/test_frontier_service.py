@@ -63,7 +63,7 @@ def test_backtest_leaves_out_items_launched_within_the_replayed_history(demo_eng
     assert launched  # the demo launches products in these four years
     items = supply_service.inventory_policy(demo_engine, cycle.id)
     selling = items[items["demand_mean"] > 0]
-    backtest = supply_service.policy_backtest(demo_engine, cycle.id, targets=(0.95,)).set_index("segment")
+    backtest = supply_service.policy_backtest(demo_engine, cycle.id, fill_rate_targets=(0.95,)).set_index("segment")
     for seg, part in selling.groupby(selling["abc"]):
         new = int(part["sku"].isin(launched).sum())
         assert backtest.loc[seg, "new_items"] == new, seg

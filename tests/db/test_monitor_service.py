@@ -69,7 +69,7 @@ def test_stale_target_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> No
     # Bob and Carla both read version 1; Bob saves first (version 2)
     kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "bob")
     carla = pd.concat([_edit("otif", 85.0, 0), _edit("fill_rate", 99.0, 1)])
-    with pytest.raises(kpi_service.TargetConflictError, match=r"Fill rate \(now 96 by bob\)"):
+    with pytest.raises(kpi_service.TargetConflictError, match=r"Fill rate \(projected\) \(now 96 by bob\)"):
         kpi_service.save_kpi_targets(engine, "all", carla, "carla")
     after = kpi_service.kpi_targets(engine)
     # nothing of Carla's edit landed, not even the OTIF row that had no conflict; Bob's value stands
