@@ -18,21 +18,29 @@ Adjusted inputs
 
 Constrained plan (when routings or supplier items are given)
 -----------------------------------------------------------
-The LP of :mod:`sop_core.balance` plans per item = family × sourcing (``COFFEE|make``,
-``COFFEE|buy``; ``ScenarioInputs.level = "sku"`` plans per SKU instead) with demand-weighted
-prices, costs and hours per unit, objective ``max_margin``, safety-stock target ``c · d[t+1]``
-(c = ``cover_months``), frozen months for production (``frozen_periods``), supplier lead times in
-months and the default supplier capacity of :func:`sop_core.balance.supplier_capacity_default`
-(sized on the baseline demand), and a fill-rate target ``service_level`` per item. Each item's new
-supply per month is then split over its SKUs in proportion to their need
-``max(0, d + s − I − r)`` (or next month's demand when none needs any), and the rule below serves
-demand from it. Shortages of single SKUs while the family has stock are reported as :data:`MIX`.
+The LP of :mod:`sop_core.balance` plans per SKU (the item of the LP; the split of supply to SKUs is part
+of the optimisation, so a SKU's stock serves only that SKU and more demand never leaves a SKU worse served),
+objective ``max_margin``, target end stock ``s[i,t]`` below as a soft safety-stock target, frozen months for
+production (``frozen_periods``), supplier lead times in months (+ ``lead_time_change_days``) and the default
+supplier capacity of :func:`sop_core.balance.supplier_capacity_default` (sized on the baseline demand), and a
+fill-rate target ``fill_rate_target`` per SKU. ``ScenarioInputs.level = "family"`` plans per family × sourcing
+instead (``COFFEE|make``, ``COFFEE|buy``, demand-weighted prices, costs and hours per unit), a coarser and much
+smaller LP whose supply the rule below splits over the SKUs in proportion to their need ``max(0, d + s − I − r)``;
+its shortages of single SKUs while the family has stock are reported as :data:`MIX`.
+
+Safety stock and target end stock
+---------------------------------
+Each SKU's safety stock is the Supply review's (:func:`safety_stock_levels`: ``z(CSL)·sqrt((L + R)·σ_d² +
+d̄²·σ_L²)`` with the levers' service level, lead time and demand change); the target end stock is
+``s[i,t] = SS[i] + c · d[i,t+1]`` (c = ``cover_months``, 0 by default; the last period uses ``d[i,t]``).
+Expected shortage from forecast error at the planned end stock ``I``: ``σ_(L+R) · G(I / σ_(L+R))`` per SKU and
+month (G the standard normal loss function), which gives the *expected* fill rate next to the plan's.
 
 Planning rule (without capacity data)
 -------------------------------------
 For every SKU *i* and period *t* (months, in order), with ``I[i, -1]`` the stock on hand:
 
-* target end stock ``s[i,t] = c · d[i,t+1]`` (c = ``cover_months``; the last period uses ``d[i,t]``);
+* target end stock ``s[i,t] = SS[i] + c · d[i,t+1]`` (above);
 * open orders ``r[i,t]`` arrive (overdue ones in the first period, ones after the horizon are ignored);
 * planned production ``q[i,t] = max(0, d[i,t] + s[i,t] − I[i,t−1] − r[i,t])`` — zero in the first
   ``frozen_periods`` periods (inside the lead time only open orders can arrive);
@@ -156,7 +164,7 @@ POLICY_INPUT_COLUMNS = [
     "lead_time_months",
     "lead_time_std_months",
     "review_months",
-    "service_level",
+    "cycle_service_level",
     "safety_stock",
     "bought",
 ]
@@ -339,7 +347,7 @@ class ScenarioInputs:
         supplier_items: ``supplier, sku, lead_time_days, unit_cost, priority`` [days, currency/unit,
             1 = preferred].
         policy: ``sku, demand_mean, demand_std, lead_time_months, lead_time_std_months, review_months,
-            service_level, safety_stock, bought`` — the safety-stock inputs of the Supply review's inventory
+            cycle_service_level, safety_stock, bought`` — the safety-stock inputs of the Supply review's inventory
             policy (:func:`sop_core.services.supply.inventory_policy`) [units/month, units/month, months,
             months, months, cycle service level share, units, bool: lead time is a supplier's]; optional:
             without it the safety stock is 0.
@@ -620,7 +628,7 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     lt = p["lead_time_months"].fillna(0.0).to_numpy(float).clip(0.0)
     lt_sd = p["lead_time_std_months"].fillna(0.0).to_numpy(float).clip(0.0)
     review = p["review_months"].fillna(1.0).to_numpy(float).clip(0.0)
-    own = p["service_level"].fillna(0.95).to_numpy(float).clip(0.5, 0.9999)
+    own = p["cycle_service_level"].fillna(0.95).to_numpy(float).clip(0.5, 0.9999)
     csl = np.full(n, levers.cycle_service_level) if levers.cycle_service_level else own
     bought = p["bought"].fillna(False).astype(bool).to_numpy()
     lt_new = np.clip(lt + bought * levers.lead_time_change_days / DAYS_PER_MONTH, 0.0, None)

@@ -527,7 +527,7 @@ else:
             "margin": st.column_config.NumberColumn("Margin", format="%,.0f"),
             "margin_rate": st.column_config.NumberColumn("Margin %", format="percent"),
             "inventory_value_end": st.column_config.NumberColumn("Inventory value", format="%,.0f"),
-            "fill_rate": st.column_config.NumberColumn("Fill rate", format="percent"),
+            "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent"),
         },
     )
     names = dict(zip(saved["id"].tolist(), saved["name"], strict=True))

@@ -136,7 +136,7 @@ def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
             "lead_time_months": policy["lead_time_months"],
             "lead_time_std_months": policy["lead_time_std_days"] / sc.DAYS_PER_MONTH,
             "review_months": policy["review_months"],
-            "service_level": policy["cycle_service_level"],  # the scenario's name of the CSL input
+            "cycle_service_level": policy["cycle_service_level"],
             "safety_stock": policy["safety_stock"],
             "bought": policy["supplier"] != supply_service.IN_HOUSE,
         }
