@@ -63,10 +63,15 @@ def _require(frame: pd.DataFrame, name: str, columns: list[str]) -> None:
         raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
 
 
+#: A load within this share of the regular capacity counts as at capacity, not over it (a plan that fills a
+#: resource exactly carries the solver's rounding, 1e-12 h, which is no bottleneck) [share].
+LOAD_TOLERANCE = 1e-6
+
+
 def _status(utilisation: pd.Series) -> pd.Series:
     return pd.Series(
         np.select(
-            [utilisation > BOTTLENECK_UTILISATION, utilisation > WARNING_UTILISATION],
+            [utilisation > BOTTLENECK_UTILISATION + LOAD_TOLERANCE, utilisation > WARNING_UTILISATION],
             ["bottleneck", "warning"],
             default="ok",
         ),
@@ -166,7 +171,8 @@ def rough_cut_capacity(plan: pd.DataFrame, routing: pd.DataFrame, capacity: pd.D
             np.where(out["load_hours"] > 0, np.inf, 0.0),
         )
     out["utilisation"] = util
-    out["overtime_hours"] = (out["load_hours"] - out["capacity_hours"]).clip(lower=0.0)
+    excess = out["load_hours"] - out["capacity_hours"]
+    out["overtime_hours"] = excess.where(excess > LOAD_TOLERANCE * out["capacity_hours"], 0.0).clip(lower=0.0)
     out["shortfall_hours"] = (out["overtime_hours"] - out["overtime_available_hours"]).clip(lower=0.0)
     out["status"] = _status(out["utilisation"])
     return out[CAPACITY_COLUMNS].sort_values(["resource", "period"], ignore_index=True)
