@@ -317,6 +317,7 @@ def what_if() -> None:
             -5.0,
             0.0,
             step=0.1,
+            value=None,  # empty = learned per family (an empty field stays empty, not the minimum)
             key="price_elasticity",
             placeholder="learned per family",
             help="Demand × (1 + price change)^elasticity. Empty = each family's elasticity learned from the sales "
