@@ -1,41 +1,31 @@
 """The app in a real browser: Debian's chromium driven by Playwright against `streamlit run app.py`.
 
-Starts the server on a free port against a private copy of the seeded demo database (the run's template,
-seeded once by ``ensure_ready`` as on a first start; bench/startup.py times a first start itself), opens every
-page in one browser, asserts that no exception is shown, and saves a screenshot per page under
+The server (conftest.py) runs on a free port against a private copy of the seeded demo database (the run's
+template, seeded once by ``ensure_ready`` as on a first start; bench/startup.py times a first start itself). The
+tests open every page in one browser, assert that no exception is shown, and save a screenshot per page under
 test-artifacts/screenshots/. Page timings go to test-artifacts/page_times.json.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_app import (
+    ARTIFACTS,
+    CHROMIUM,
+    SHOTS,
+    _edit_grid_cell,
+    _metric_value,
+    _new_page,
+    _wait_for_app,
+    _wait_for_metric_change,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-SHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: url_path → the page title the user sees ("" is the default page, Demand review, served at the root).
 PAGES = {
     "": "Demand review",
@@ -47,88 +37,6 @@ PAGES = {
 }
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} not healthy after {timeout} s")
-
-
-@pytest.fixture(scope="module")
-def server_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of the server's database: its own copy of the seeded demo company (the walk below writes to it)."""
-    target = tmp_path_factory.mktemp("e2e") / "sop.db"
-    shutil.copyfile(demo_db_template, target)
-    return f"sqlite:///{target}"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, server_db: str) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    port = _free_port()
-    env = {**os.environ, "SOP_DATABASE_URL": server_db, "SOP_AUTH": "off"}
-    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless chromium for the module's tests; each test opens its own context (cookies, storage and
-    Streamlit session of its own), as a fresh browser would."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@contextmanager
-def _new_page(browser: Any, height: int) -> Iterator[Any]:
-    """A page in a new browser context, closed afterwards."""
-    context = browser.new_context(viewport={"width": 1440, "height": height})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def _wait_for_app(page, timeout_ms: int) -> None:
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
 
 
 def test_every_page_renders_in_chromium(server: str, browser: Any) -> None:
@@ -153,11 +61,6 @@ def test_every_page_renders_in_chromium(server: str, browser: Any) -> None:
 
 def test_chromium_is_debians() -> None:
     assert shutil.which("chromium") == CHROMIUM or Path(CHROMIUM).exists()
-
-
-def _metric_value(page, label: str) -> str:
-    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
-    return metric.first.get_by_test_id("stMetricValue").inner_text().strip()
 
 
 def test_what_if_slider_replans_in_the_browser(server: str, browser: Any) -> None:
@@ -192,67 +95,6 @@ def test_what_if_slider_replans_in_the_browser(server: str, browser: Any) -> Non
     times["slider_rerender_s"] = durations
     (ARTIFACTS / "page_times.json").write_text(json.dumps(times, indent=2))
     print("slider re-render (s):", durations, "revenue", before, "->", after)
-
-
-def _wait_for_metric_change(page, label: str, old: str, timeout_ms: int = 30_000) -> None:
-    page.wait_for_function(
-        """([label, old]) => [...document.querySelectorAll("[data-testid='stMetric']")]
-             .some(m => m.querySelector("[data-testid='stMetricLabel']")?.innerText.trim() === label
-                  && m.querySelector("[data-testid='stMetricValue']")?.innerText.trim() !== old)""",
-        arg=[label, old],
-        timeout=timeout_ms,
-    )
-
-
-#: Glide's cell editor, drawn over the grid while a cell is edited.
-GRID_EDITOR = "[id^='gdg-overlay-']"
-
-
-def _grid_column(grid, header: str) -> int:
-    """The index of a data editor's column by its header (read from the grid's accessible table)."""
-    cells = grid.locator("th, [role='columnheader']")
-    cells.filter(has_text=header).first.wait_for(state="attached", timeout=30_000)  # drawn with the grid
-    return [h.strip() for h in cells.all_inner_texts()].index(header)
-
-
-def _select_grid_cell(page, grid, row: int, column: int) -> None:
-    """Select a cell of a data editor: the grid is a canvas, so click the row's first cell (header and rows
-    are 35 px high) and move right with the arrows, checking the selection in the grid's accessible table."""
-    for _attempt in range(3):
-        grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + 30, box["y"] + 35 * (row + 1) + 17)
-        try:
-            for col in range(column + 1):
-                if col:
-                    page.keyboard.press("ArrowRight")
-                selected = grid.locator(f"#glide-cell-{col}-{row}[aria-selected='true']")
-                selected.wait_for(state="attached", timeout=5_000)  # the accessible table is not visible
-            return
-        except Exception:  # noqa: BLE001 - Playwright's timeout: the page was still settling, click again
-            _wait_for_app(page, 60_000)
-    raise AssertionError(f"grid cell ({row}, {column}) could not be selected")
-
-
-def _edit_grid_cell(page, row: int, header: str, *, text: str | None = None, option: str | None = None) -> None:
-    """Type ``text`` into, or choose ``option`` in, a cell of the first data editor on the page; Enter opens
-    the cell's editor and commits it, and each commit re-runs the page."""
-    grid = page.get_by_test_id("stDataFrame").first
-    grid.scroll_into_view_if_needed()
-    column = _grid_column(grid, header)
-    _select_grid_cell(page, grid, row, column)
-    page.keyboard.press("Enter")
-    editor = page.locator(GRID_EDITOR)
-    editor.first.wait_for(state="visible", timeout=10_000)
-    if text is not None:
-        editor.locator("input, textarea").first.fill(text)
-        page.keyboard.press("Enter")
-    else:
-        editor.get_by_role("combobox").fill(option)
-        page.get_by_role("option", name=option, exact=True).click()
-    editor.first.wait_for(state="hidden", timeout=10_000)
-    page.wait_for_timeout(300)
-    _wait_for_app(page, 60_000)
 
 
 def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: Any) -> None:

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser_app import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _wait_for_app, _wait_healthy
 from sqlalchemy import text
-from test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _wait_for_app, _wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
