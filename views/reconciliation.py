@@ -311,7 +311,7 @@ def what_if() -> None:
     c2.selectbox("Capacity change on", [ALL_RESOURCES, *RESOURCES], key="capacity_resource")
     c3.toggle("Overtime allowed", key="overtime_allowed")
     with st.expander("More levers"):
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c_learned, c2, c3, c4 = st.columns([3, 2, 3, 3, 3], vertical_alignment="bottom")
         c1.number_input(
             "Price elasticity",
             -5.0,
@@ -323,7 +323,7 @@ def what_if() -> None:
             help="Demand × (1 + price change)^elasticity. Empty = each family's elasticity learned from the sales "
             "history (below); a number = that elasticity for every family; 0 = demand does not react to price.",
         )
-        with c1.popover("Learned per family", use_container_width=True):
+        with c_learned.popover("Learned per family", use_container_width=True):
             elasticity_table()
         c2.number_input("Unit cost change (%)", -50.0, 100.0, step=1.0, key="cost_change_pct")
         c3.number_input("Overtime rate change (%)", -50.0, 200.0, step=5.0, key="overtime_cost_change_pct")
@@ -362,6 +362,8 @@ def what_if() -> None:
         c1.multiselect("Supplier out of action", SUPPLIERS, key="disrupted_suppliers")
         c2.selectbox("Out of action from", MONTHS, key="disruption_from")
         c3.selectbox("to", MONTHS, key="disruption_to")
+        st.caption("Demand change per family (%), on top of the all-SKU change and in the same months; "
+                   "below it, extra changes per SKU (add a row with +).")
         base_changes = st.session_state[KEY_FAMILIES]
         families = pd.DataFrame(
             {"family": inputs.families, "change_pct": [base_changes.get(f, 0.0) for f in inputs.families]}
@@ -415,7 +417,7 @@ def what_if() -> None:
             col.metric(
                 label,
                 _fmt(kind, k[key]),
-                None if delta is None else _fmt_delta(kind, delta[key]),
+                None if delta is None or abs(delta[key]) < 1e-9 else _fmt_delta(kind, delta[key]),
                 delta_color=colour,
                 help=help_text,
             )
@@ -524,6 +526,13 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
+            "name": "Scenario",
+            "status": "Status",
+            "author": "Saved by",
+            "updated_at": st.column_config.DatetimeColumn("Saved", format="YYYY-MM-DD HH:mm"),
+            "version": st.column_config.NumberColumn("Version", format="%d"),
+            "demand_change_pct": st.column_config.NumberColumn("Demand (%)", format="%+.1f"),
+            "price_change_pct": st.column_config.NumberColumn("Price (%)", format="%+.1f"),
             "revenue": st.column_config.NumberColumn("Revenue", format="%,.0f"),
             "margin": st.column_config.NumberColumn("Margin", format="%,.0f"),
             "margin_rate": st.column_config.NumberColumn("Margin %", format="percent"),
@@ -555,7 +564,7 @@ else:
             else:
                 shown.loc[kpi, col] = _fmt("num" if kpi == "days_of_cover" else kind, value)
     st.markdown("**Compared with the baseline**")
-    st.dataframe(shown.set_index("label"), width="stretch", key="compare_table")
+    st.dataframe(shown.set_index("label"), width="stretch", key="compare_table", height=36 * (len(shown) + 1) + 3)
     if len(results) > 1:
         chart_left, chart_right = st.columns(2)
         money = table.loc[["revenue", "margin", "inventory_value_end", "overtime_cost", "shortage_cost"]]
