@@ -323,7 +323,8 @@ def what_if() -> None:
             help="Demand × (1 + price change)^elasticity. Empty = each family's elasticity learned from the sales "
             "history (below); a number = that elasticity for every family; 0 = demand does not react to price.",
         )
-        with c_learned.popover("Learned per family", use_container_width=True):
+        with c_learned.popover("Learned", width="stretch",
+                               help="The own-price elasticity learned per family from the sales history"):
             elasticity_table()
         c2.number_input("Unit cost change (%)", -50.0, 100.0, step=1.0, key="cost_change_pct")
         c3.number_input("Overtime rate change (%)", -50.0, 200.0, step=5.0, key="overtime_cost_change_pct")
