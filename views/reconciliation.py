@@ -277,7 +277,7 @@ def elasticity_table() -> None:
             "n": st.column_config.NumberColumn("Months × SKUs", format="%,d"),
             "used": "Supported",
             "value_used": st.column_config.NumberColumn("Lever uses", format="%.2f"),
-            "reason": "Why",
+            "reason": st.column_config.TextColumn("Why", width="large"),
         },
     )
     if pooled:
