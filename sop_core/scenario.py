@@ -584,9 +584,9 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     else:
         g = base.grid
         demand, price, unit_cost = _adjusted(g, levers, base.elasticities)
-        target = safety_stock_targets(base, levers, demand)
-        production, served, inventory = _rule(g, demand, levers, target, None)
-        result = _result(base, levers, demand, price, unit_cost, production, served, inventory, {}, None)
+        safety = safety_stock_plan(base, levers, demand)
+        production, served, inventory = _rule(g, demand, levers, safety.target, None)
+        result = _result(base, levers, demand, price, unit_cost, safety, production, served, inventory, {}, None)
     if len(cache) >= 16:  # the inputs may be shared between sessions: drop the oldest, tolerate races
         try:
             cache.pop(next(iter(cache)))
@@ -644,12 +644,27 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     return np.where(known, ss, 0.0), np.where(known, sigma, 0.0)
 
 
-def safety_stock_targets(base: ScenarioInputs, levers: Levers, demand: np.ndarray) -> np.ndarray:
-    """Target end-of-month stock per SKU × month [units]: the SKU's safety stock
-    (:func:`safety_stock_levels`) + ``cover_months`` × next month's demand (the last month: its own)."""
-    ss, _sigma = safety_stock_levels(base, levers, demand)
+@dataclass(frozen=True)
+class SafetyStock:
+    """A scenario's safety stock, computed once per evaluation: ``level`` and ``sigma`` per SKU
+    (:func:`safety_stock_levels`) [units] and ``target`` end-of-month stock per SKU × month [units]."""
+
+    level: np.ndarray
+    sigma: np.ndarray
+    target: np.ndarray
+
+
+def safety_stock_plan(base: ScenarioInputs, levers: Levers, demand: np.ndarray) -> SafetyStock:
+    """The safety stock of :func:`safety_stock_levels` and the target end-of-month stock per SKU × month:
+    safety stock + ``cover_months`` × next month's demand (the last month: its own)."""
+    level, sigma = safety_stock_levels(base, levers, demand)
     next_demand = np.concatenate([demand[:, 1:], demand[:, -1:]], axis=1)
-    return ss[:, None] + levers.cover_months * next_demand
+    return SafetyStock(level, sigma, level[:, None] + levers.cover_months * next_demand)
+
+
+def safety_stock_targets(base: ScenarioInputs, levers: Levers, demand: np.ndarray) -> np.ndarray:
+    """Target end-of-month stock per SKU × month [units] (:func:`safety_stock_plan`)."""
+    return safety_stock_plan(base, levers, demand).target
 
 
 def _rule(
@@ -704,6 +719,7 @@ def _result(
     demand: np.ndarray,
     price: np.ndarray,
     unit_cost: np.ndarray,
+    safety_stock: SafetyStock,
     production: np.ndarray,
     served: np.ndarray,
     stock: np.ndarray,
@@ -722,7 +738,7 @@ def _result(
     cogs = served * unit_cost[:, None]
     holding = stock * (unit_cost * g.holding_rate / 12.0)[:, None]
     inventory_value = stock * unit_cost[:, None]
-    safety, sigma = safety_stock_levels(base, levers, demand)
+    safety, sigma = safety_stock.level, safety_stock.sigma
     target = np.broadcast_to(safety[:, None], demand.shape)
     overtime_by_sku = extra.get("overtime_by_sku", np.zeros_like(demand))
     sourcing_by_sku = extra.get("sourcing_by_sku", np.zeros_like(demand))
@@ -827,15 +843,15 @@ def _weighted(values: np.ndarray, weights: np.ndarray, item_of: np.ndarray, n_it
 
 def balance_inputs(
     base: ScenarioInputs, levers: Levers
-) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, SafetyStock]:
     """The constrained-plan inputs (:class:`sop_core.balance.BalanceInputs`) of ``levers`` on ``base``,
     per item (a SKU, or family × sourcing); also returns the item index per SKU and the adjusted demand,
-    price, unit cost and target end stock (:func:`safety_stock_targets`) per SKU."""
+    price, unit cost and safety stock with the target end stock (:func:`safety_stock_plan`) per SKU."""
     from sop_core import balance as bl
 
     g = base.grid
     demand, price, unit_cost = _adjusted(g, levers, base.elasticities)
-    target = safety_stock_targets(base, levers, demand)
+    safety = safety_stock_plan(base, levers, demand)
     item_of, items, _made = _plan_items(g, base)
     n_items, n_t = len(items), len(g.periods)
     weight = demand.sum(axis=1) + 1e-9
@@ -866,7 +882,7 @@ def balance_inputs(
         )
 
     item_target = np.zeros((n_items, n_t))
-    np.add.at(item_target, item_of, target)
+    np.add.at(item_target, item_of, safety.target)
 
     # routing: demand-weighted hours per unit of each item on each resource
     routing = base.routing
@@ -972,7 +988,7 @@ def balance_inputs(
         first_production_period=levers.frozen_periods,
         objective="max_margin",
     )
-    return inputs, item_of, demand, price, unit_cost, target
+    return inputs, item_of, demand, price, unit_cost, safety
 
 
 def _evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult:
@@ -981,7 +997,7 @@ def _evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResul
     from sop_core import balance as bl
 
     g = base.grid
-    inputs, item_of, demand, price, unit_cost, target = balance_inputs(base, levers)
+    inputs, item_of, demand, price, unit_cost, safety = balance_inputs(base, levers)
     try:
         solved = bl.balance_plan(inputs)
     except bl.BalanceError as err:
@@ -991,7 +1007,7 @@ def _evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResul
     n_items, n_t = len(items), len(g.periods)
     make = plan["make"].to_numpy().reshape(n_items, n_t)
     new = make + plan["buy"].to_numpy().reshape(n_items, n_t)
-    production, served, stock = _rule(g, demand, levers, target, (item_of, new))
+    production, served, stock = _rule(g, demand, levers, safety.target, (item_of, new))
     item_new = new[item_of]
     share = np.where(item_new > 1e-12, production / np.where(item_new > 1e-12, item_new, 1.0), 0.0)
 
@@ -1041,6 +1057,7 @@ def _evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResul
         demand,
         price,
         unit_cost,
+        safety,
         production,
         served,
         stock,
