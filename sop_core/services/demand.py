@@ -44,7 +44,7 @@ from sop_core.services.demand_common import (
     OverrideConflict,
     OverridesLocked,
 )
-from sop_core.services.forecasting import _long, data_hash, event_calendar, run_forecast
+from sop_core.services.forecasting import _long, data_hash, event_calendar, run_forecast, stored_run
 
 __all__ = [
     "BACKTEST_HORIZON",
@@ -188,9 +188,7 @@ def forecast_freshness(engine: Engine, run_id: int) -> Freshness:
         DemandError: no such run.
     """
     with session_scope(engine) as s:
-        run = demand_repo.run_by_id(s, run_id)
-        if run is None:
-            raise DemandError(f"no forecast run with id {run_id}")
+        run = stored_run(s, run_id)
         last = (run.params or {}).get("last_actual")
         if last is None:  # older runs: the month before the first forecast month
             first = demand_repo.forecast_rows(s, run_id)["period"].min()

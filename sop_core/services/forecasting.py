@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 import sop_core
 from sop_core import forecast as fc
@@ -420,6 +421,18 @@ def run_forecast(
 # ---------------------------------------------------------------------------- read
 
 
+def stored_run(session: Session, run_id: int) -> m.ForecastRun:
+    """Forecast run ``run_id`` in ``session``.
+
+    Raises:
+        DemandError: no such run.
+    """
+    run = demand_repo.run_by_id(session, run_id)
+    if run is None:
+        raise DemandError(f"no forecast run with id {run_id}")
+    return run
+
+
 def run_info(engine: Engine, run_id: int) -> dict[str, Any]:
     """The stored fields of forecast run ``run_id`` (engine, params, versions, data_hash, backtest …).
 
@@ -427,7 +440,4 @@ def run_info(engine: Engine, run_id: int) -> dict[str, Any]:
         DemandError: no such run.
     """
     with session_scope(engine) as s:
-        run = demand_repo.run_by_id(s, run_id)
-        if run is None:
-            raise DemandError(f"no forecast run with id {run_id}")
-        return demand_repo.run_as_dict(run)
+        return demand_repo.run_as_dict(stored_run(s, run_id))
