@@ -22,7 +22,7 @@ run: $(STAMP)
 ## Install everything needed (Python packages, Debian's chromium), then lint and run the whole test suite.
 test: $(STAMP) chromium postgres
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -8,9 +8,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -30,11 +32,16 @@ import sys
 from sqlalchemy import text
 from sop_core.db.engine import make_engine
 from sop_core.services.bootstrap import ensure_ready
-engine = make_engine(f"sqlite:///{sys.argv[1]}")
-ensure_ready(engine)
-with engine.connect() as conn:
-    conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-engine.dispose()
+try:
+    engine = make_engine(f"sqlite:///{sys.argv[1]}")
+    ensure_ready(engine)
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+except BaseException:
+    open(sys.argv[1] + ".failed", "w").close()
+    raise
+open(sys.argv[1] + ".done", "w").close()
 """
 _DEMO_SEEDING = pytest.StashKey[tuple[subprocess.Popen, Path]]()
 
@@ -49,14 +56,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_needs_demo)
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly or not any(_needs_demo(item) for item in session.items):
-        return
+def _start_seeding(config: pytest.Config) -> None:
     path = Path(tempfile.mkdtemp(prefix="sop-demo-")) / "demo.db"
     with (path.parent / "seed.log").open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-c", _SEED_DEMO, str(path)], cwd=ROOT, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT)
-    session.config.stash[_DEMO_SEEDING] = (proc, path)
+    config.stash[_DEMO_SEEDING] = (proc, path)
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """True in the controlling process of a run spread over workers (``pytest -n N``, pytest-xdist)."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Spread over workers, the controlling process seeds the demo once, while the workers start and run the
+    tests that do not need it; each worker's ``demo_db_template`` waits for it."""
+    if _distributed(config) and not config.option.collectonly:
+        _start_seeding(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    seeding = node.config.stash.get(_DEMO_SEEDING, None)
+    if seeding is not None:
+        node.workerinput["sop_demo_seed"] = str(seeding[1])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly or hasattr(config, "workerinput") or _DEMO_SEEDING in config.stash:
+        return
+    if any(_needs_demo(item) for item in session.items):
+        _start_seeding(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -162,6 +194,17 @@ def demo_db_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     """The demo company seeded once per run into a SQLite file (by the process started when collection
     ended); tests copy it."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
+    seeded_by_controller = getattr(request.config, "workerinput", {}).get("sop_demo_seed")
+    if seeded_by_controller:  # a worker of a distributed run: wait for the controlling process's seeding
+        seeded = Path(seeded_by_controller)
+        deadline = time.monotonic() + 600
+        while not seeded.with_name(f"{seeded.name}.done").exists():
+            if time.monotonic() > deadline or seeded.with_name(f"{seeded.name}.failed").exists():
+                log = (seeded.parent / "seed.log").read_text(errors="replace")
+                pytest.fail(f"seeding the demo database failed or did not finish:\n{log[-4000:]}")
+            time.sleep(0.2)
+        shutil.copyfile(seeded, path)
+        return path
     seeding = request.config.stash.get(_DEMO_SEEDING, None)
     if seeding is None:  # not started (collected another way): seed here
         subprocess.run([sys.executable, "-c", _SEED_DEMO, str(path)], cwd=ROOT, check=True, timeout=600)
