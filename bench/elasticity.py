@@ -1,7 +1,7 @@
 """Own-price elasticity on real data: the stallion beverage set, one estimate per SKU.
 
 Reads /work/shared/data/stallion/sales.csv (58 agencies × 25 SKUs, 350 series, monthly 2013-01 … 2017-12;
-never copied) and estimates with :func:`sop_core.elasticity.family_elasticities`: each stallion SKU plays the
+never copied) and estimates with :func:`sop_core.planning.elasticity.family_elasticities`: each stallion SKU plays the
 part of a product family, each agency × SKU series the part of a SKU — so the fixed effects are per agency ×
 SKU (an agency's price level and volume level do not confound) and the standard errors are clustered by
 series (HC1 for SKUs sold by fewer than 10 agencies). Quantity = ``volume``, net price = ``price_actual``
@@ -29,7 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sop_core import elasticity  # noqa: E402
+from sop_core.planning import elasticity  # noqa: E402
 
 DATA = Path("/work/shared/data")
 
@@ -48,7 +48,7 @@ def stallion_rows(data: Path = DATA) -> pd.DataFrame:
 
 
 def statsmodels_fit(rows: pd.DataFrame, trend: bool) -> tuple[float, float]:
-    """e and its standard error from statsmodels, with the covariance :mod:`sop_core.elasticity` chose."""
+    """e and its standard error from statsmodels, with the covariance :mod:`sop_core.planning.elasticity` chose."""
     import statsmodels.formula.api as smf
 
     data = rows[(rows["quantity"] > 0) & (rows["net_price"] > 0)]

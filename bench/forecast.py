@@ -12,7 +12,7 @@ process, on the same cores (``--workers``, default 2), and scored on the hidden 
 * the coverage of auto's 80 % and 95 % intervals on the hidden months.
 
 Peers: statsforecast AutoETS, AutoTheta, DynamicOptimizedTheta, AutoARIMA, SeasonalNaive (all with their
-default settings, season length 12), the global LightGBM model alone (:mod:`sop_core.forecast.ml`, with the
+default settings, season length 12), the global LightGBM model alone (:mod:`sop_core.planning.forecast.ml`, with the
 data set's price / promotion / event features when it has them), and Prophet with default settings. On
 the data sets with prices and promotions (Stallion: prices, discounts, holidays and festivals; the demo:
 promotions and net prices) Prophet with those as regressors and LightGBM without them are added.
@@ -43,11 +43,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sop_core import metrics  # noqa: E402
-from sop_core.forecast.auto import auto_forecast  # noqa: E402
-from sop_core.forecast.core import prepare_history  # noqa: E402
-from sop_core.forecast.ml import lightgbm_forecast  # noqa: E402
-from sop_core.forecast.prophet_engine import prophet_forecast  # noqa: E402
+from sop_core.planning import accuracy as metrics  # noqa: E402
+from sop_core.planning.forecast.auto import auto_forecast  # noqa: E402
+from sop_core.planning.forecast.core import prepare_history  # noqa: E402
+from sop_core.planning.forecast.ml import lightgbm_forecast  # noqa: E402
+from sop_core.planning.forecast.prophet_engine import prophet_forecast  # noqa: E402
 
 DATA = Path(os.environ.get("SOP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FREQ = "MS"
@@ -103,7 +103,7 @@ def load_carparts(n: int | None) -> DataSet:
 
 
 def load_demo(n: int | None) -> DataSet:
-    from sop_core import demo
+    from sop_core.io import demo
     from sop_core.services.forecasting import event_uplift
 
     data = demo.generate()

@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sop_core import inventory, policy  # noqa: E402
+from sop_core.planning import inventory, policy  # noqa: E402
 
 DATA = Path("/work/shared/data")
 #: Fill-rate targets replayed [share].

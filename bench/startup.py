@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from sop_core import demo  # noqa: E402
 from sop_core.db.engine import make_engine  # noqa: E402
 from sop_core.db.migrate import upgrade  # noqa: E402
+from sop_core.io import demo  # noqa: E402
 from sop_core.services import demand  # noqa: E402
 from sop_core.services.bootstrap import ensure_ready  # noqa: E402
 

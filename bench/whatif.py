@@ -1,5 +1,5 @@
 """What-if speed: a lever change → updated KPIs, and a full LP re-solve, on the demo company and on a
-company ten times larger (``sop_core.demo.generate(scale=10)``: 1,760 SKUs).
+company ten times larger (``sop_core.io.demo.generate(scale=10)``: 1,760 SKUs).
 
 Demand: 18 months (2026-11 … 2028-04) of seasonal-naive forecast (same month one year earlier, the
 last 12 months of the generated sales history repeated), so no forecast run is needed. Prints, per
@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sop_core import balance as bl  # noqa: E402
-from sop_core import demo  # noqa: E402
-from sop_core import scenario as sc  # noqa: E402
+from sop_core.io import demo  # noqa: E402
+from sop_core.planning import balance as bl  # noqa: E402
+from sop_core.planning import scenario as sc  # noqa: E402
 
 HORIZON = pd.date_range("2026-11-01", periods=18, freq="MS")
 

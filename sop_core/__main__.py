@@ -1,3 +1,3 @@
-from sop_core.cli import main
+from sop_core.cli.main import main
 
 raise SystemExit(main())

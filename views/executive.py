@@ -11,8 +11,8 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
-from sop_core import diff as diff_math
-from sop_core import export
+from sop_core.io import export
+from sop_core.planning import plan_diff as diff_math
 from sop_core.services import plan, workflow
 from sop_core.services import supply as supply_service
 from views import state, ui

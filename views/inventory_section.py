@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from sop_core import inventory
+from sop_core.planning import inventory
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo
 from views import ui

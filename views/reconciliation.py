@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from sop_core import scenario as sc
+from sop_core.planning import scenario as sc
 from sop_core.services import demand, plan, workflow
 from sop_core.services import supply as supply_service
 from views import state, ui

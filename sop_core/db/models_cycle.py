@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from sop_core.db.models import Base, ForecastOverride, PlanCycle, PlanLine, Scenario, Signoff
+from sop_core.errors import SopError
 
 #: Roles whose sign-off together freeze a plan version (same as ``sop_core.services.plan.SIGNOFF_ROLES``).
 FREEZE_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance", "executive")
@@ -43,7 +44,7 @@ FREEZE_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance", 
 RESET_ALL = "reset_all_tables"
 
 
-class FrozenPlanError(ValueError):
+class FrozenPlanError(SopError):
     """A change to a signed (frozen) plan version was attempted; the message says which."""
 
 

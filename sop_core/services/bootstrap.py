@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -16,9 +15,9 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.db.migrate import upgrade
 from sop_core.db.models_cycle import RESET_ALL
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 #: Demo users: in single-user mode the session is signed in as ``demo`` with every role.
 DEMO_USERS = (
@@ -52,7 +51,7 @@ def seed_demo_company(
     With ``reset`` every table is emptied first. Everything but the forecast lands in one transaction.
     Returns the number of rows written per input table.
     """
-    from sop_core import demo
+    from sop_core.io import demo
     from sop_core.services import demand
 
     report = progress or (lambda _f, _m: None)
@@ -166,9 +165,9 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle a forecast on the
     history available then (cut at the month before), overrides, scenarios, the proposed plan, sign-off by
     every role, the frozen version with its snapshot, state changes and decisions."""
-    from sop_core import scenario as sc
     from sop_core.db import plan_repo
     from sop_core.db.models_cycle import Decision
+    from sop_core.planning import scenario as sc
     from sop_core.services import demand, plan, workflow
     from sop_core.services.forecasting import event_calendar
 

@@ -1,6 +1,6 @@
 """The Data step: import extracts (validated, all-or-nothing) and report the health of the input data.
 
-The import functions are those of :mod:`sop_core.ingest`, re-exported so that pages need only this module.
+The import functions are those of :mod:`sop_core.io.ingest`, re-exported so that pages need only this module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.ingest import (
+from sop_core.io.ingest import (
     ImportFailed,
     ImportIssue,
     ImportReport,

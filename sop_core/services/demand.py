@@ -2,19 +2,18 @@
 
 Forecast runs are made by :mod:`.forecasting`. Overrides (``forecast_override``) carry a reason code, who and
 when; they can change only while the cycle is in draft or demand review, and saving them uses optimistic
-locking on the row version. Consensus = statistical forecast + overrides (rules in :mod:`sop_core.consensus`).
+locking on the row version. Consensus = statistical forecast + overrides (rules in :mod:`sop_core.planning.consensus`).
 Accuracy compares earlier cycles' stored forecasts (seasonal naive, statistical, consensus) with the actuals
-that arrived since (formulas in :mod:`sop_core.metrics`).
+that arrived since (formulas in :mod:`sop_core.planning.accuracy`).
 
-Loads through :mod:`sop_core.db.demand_repo`, computes with :mod:`sop_core.forecast` and
-:mod:`sop_core.metrics`, stores in one transaction. Quantities are in units, periods are month starts.
+Loads through :mod:`sop_core.db.demand_repo`, computes with :mod:`sop_core.planning.forecast` and
+:mod:`sop_core.planning.accuracy`, stores in one transaction. Quantities are in units, periods are month starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,13 +22,13 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core import consensus as cons
-from sop_core import forecast as fc
-from sop_core import metrics
 from sop_core.db import demand_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import cycle_frozen
+from sop_core.planning import accuracy as metrics
+from sop_core.planning import consensus as cons
+from sop_core.planning import forecast as fc
 from sop_core.services.demand_common import (
     BACKTEST_HORIZON,
     EDITABLE_STATES,
@@ -83,7 +82,6 @@ __all__ = [
 
 REASON_CODES = cons.REASON_CODES
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 Level = Literal["sku", "family", "category", "total"]
 
 
@@ -389,7 +387,7 @@ def consensus_detail(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
     Returns:
         DataFrame[sku, period, statistical, qty, level]: ``statistical`` = yhat of the cycle's newest finished
-        forecast run, ``qty`` = consensus [units] after the overrides (rules in :mod:`sop_core.consensus`),
+        forecast run, ``qty`` = consensus [units] after the overrides (rules in :mod:`sop_core.planning.consensus`),
         ``level`` = the level of the override that set the SKU-period ("" when none). Empty when the cycle
         has no forecast run.
     """
@@ -404,7 +402,7 @@ def consensus_demand(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
     Overrides at family / category / total level are spread to SKUs in proportion to their statistical
     forecast of the period (equally when all are zero); pct applies to the statistical forecast; the lower
-    level wins, and of the same level, item and period the latest override (see :mod:`sop_core.consensus`).
+    level wins, and of the same level, item and period the latest override (see :mod:`sop_core.planning.consensus`).
 
     Args:
         engine: the database.
@@ -801,7 +799,7 @@ def accuracy_vs_actuals(engine: Engine, cycle_id: int | None, level: Level = "sk
     Returns:
         DataFrame[item, n, actual, wmape_naive, wmape_statistical, wmape_consensus, mape, mase, bias,
         tracking_signal, flagged]: WMAPE of the three forecasts; MAPE, MASE, bias and tracking signal of the
-        consensus (formulas in :mod:`sop_core.metrics`); ``flagged`` when |tracking signal| > 4. Sorted by
+        consensus (formulas in :mod:`sop_core.planning.accuracy`); ``flagged`` when |tracking signal| > 4. Sorted by
         |tracking signal| descending.
     """
     cols = ["item", "n", "actual", "wmape_naive", "wmape_statistical", "wmape_consensus", "mape", "mase", "bias",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sop_core.errors import SopError
+
 FREQ = "MS"
 LEVEL = (80, 95)
 #: The backtest stored with every run: one window, this many months before the last actual.
@@ -12,7 +14,7 @@ RUN_ROLES = ("demand_planner", "admin")
 VIEW_COLUMNS = ["period", "actual", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
 
 
-class DemandError(ValueError):
+class DemandError(SopError):
     """A demand-review request that cannot be served (message is one line for the user)."""
 
 

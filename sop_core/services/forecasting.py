@@ -8,7 +8,7 @@ deterministic and single-threaded; the statistical models are deterministic).
 Every engine reads the event calendar (``event``: the uplift of an event counts in the month it starts, for
 the SKUs in its scope — a SKU, a family or "*"; see :func:`event_uplift`). The statistical engine (the default)
 forecasts the event-adjusted baseline y_t / (1 + u_t) and multiplies the forecast of a month with a planned
-event by (1 + u_t) (:mod:`sop_core.forecast.events`): a "+30 %" Black Friday raises that month's forecast by
+event by (1 + u_t) (:mod:`sop_core.planning.forecast.events`): a "+30 %" Black Friday raises that month's forecast by
 30 % over the baseline, and past Black Fridays do not lift the baseline of the other months. The run stores the
 calendar it used (``params["event_calendar"]``) so that a signed-off plan can be reproduced. The "auto",
 "lightgbm" and "prophet" engines also take the promotion flag of ``sales_history`` (future: 1 in a month with
@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -30,17 +29,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import sop_core
-from sop_core import forecast as fc
-from sop_core import metrics
 from sop_core.db import demand_repo, repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import cycle_frozen
-from sop_core.forecast import events as fc_events
+from sop_core.planning import accuracy as metrics
+from sop_core.planning import forecast as fc
+from sop_core.planning.forecast import events as fc_events
 from sop_core.services.demand_common import BACKTEST_HORIZON, FREQ, LEVEL, RUN_ROLES, DemandError
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 
 def data_hash(history: pd.DataFrame) -> str:
@@ -140,7 +139,7 @@ def statistical_forecast(
 ) -> pd.DataFrame:
     """The default engine of a forecast run: the statistical forecast of every SKU with its known events.
 
-    ŷ_{i,t} = b̂_{i,t} · (1 + u_{i,t}), where b̂ is the statistical forecast (:mod:`sop_core.forecast.statistical`)
+    ŷ_{i,t} = b̂_{i,t} · (1 + u_{i,t}), where b̂ is the statistical forecast (:mod:`sop_core.planning.forecast.statistical`)
     of the event-adjusted history b_{i,t} = y_{i,t} / (1 + u_{i,t}) and u_{i,t} the uplift [fraction] of the
     events of SKU i in month t (0 without an event); the 80 % / 95 % bounds are scaled alike. With a
     reconciliation other than "bottom_up" the family, category and total baselines are forecast too and
@@ -318,14 +317,14 @@ def run_forecast(
         cycle_id: plan cycle the run belongs to (None: not tied to a cycle).
         horizon: months to forecast [months].
         engine_name: forecast engine: "statistical" (fast; the default; with the event calendar, see
-            :func:`statistical_forecast`), "auto", "lightgbm" or "prophet" (see :func:`sop_core.forecast.forecast`).
+            :func:`statistical_forecast`), "auto", "lightgbm" or "prophet" (see :func:`sop_core.planning.forecast.forecast`).
         workers: worker processes.
         user: who started the run; a known app user needs the role demand_planner or admin (batch jobs may
             use a name that is not an app user).
         progress: optional callback ``(fraction 0..1, message)``.
         reconciliation: "bottom_up" (the SKU forecasts as they are), or "ols" / "wls_struct": every family,
             category and the total is forecast too and the levels are reconciled (MinT, see
-            :mod:`sop_core.forecast.reconcile`); the stored SKU rows add up to every level either way.
+            :mod:`sop_core.planning.forecast.reconcile`); the stored SKU rows add up to every level either way.
         windows: backtest origins of "auto" and "lightgbm" (model choice and interval calibration).
 
     Raises:

@@ -9,18 +9,18 @@ one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`ab
 * **Fill rate (projected)** (customer): there are no customer order lines, so "ordered" is the
   forecast demand of the first ``fill_rate_months`` month(s) after ``as_of`` and "shipped" is the part
   of it that stock on hand plus open purchase and production orders can serve in the lost-sales
-  projection (:func:`sop_core.supply.projected_inventory`): Σ(D − shortage) / Σ D. The forecast is the
+  projection (:func:`sop_core.planning.supply_math.projected_inventory`): Σ(D − shortage) / Σ D. The forecast is the
   newest finished run of the newest cycle starting no later than the month after ``as_of``.
 * **OTIF** (supplier): share of the deliveries received in the 12 months to ``as_of`` on or before the
   promised date and in full. **Supplier fill rate**: Σ qty_received / Σ qty_ordered of those deliveries.
 * **Supplier reliability**: share of the quantity ordered in those deliveries placed with suppliers
-  whose own OTIF meets the OTIF target (:func:`sop_core.kpi.supplier_reliability`).
+  whose own OTIF meets the OTIF target (:func:`sop_core.planning.kpi_formulas.supplier_reliability`).
 * **Inventory turns**: COGS of the last 12 months (Σ sales quantity × unit cost) / average inventory
   value at cost (mean over the inventory snapshots of the same 12 months; with one snapshot, it).
 * **Days of supply**: inventory value at cost / average daily COGS of the last 3 months.
 * **Stockouts**: stocked SKUs sold in the last 3 months whose on hand at ``as_of`` is 0.
 * **Excess**: SKUs whose on hand exceeds 180 days of their average daily demand of the last 3 months.
-* **Forecast error (WMAPE)** and **forecast bias** (:mod:`sop_core.metrics`): actual sales of the 12
+* **Forecast error (WMAPE)** and **forecast bias** (:mod:`sop_core.planning.accuracy`): actual sales of the 12
   months to ``as_of`` against the forecast the planners had when each month began (the newest run of
   the newest cycle not after that month). When no earlier run covers a month with actuals, the
   stored backtest of the newest run stands in (overall, or per family for a family segment; no
@@ -28,7 +28,7 @@ one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`ab
 
 Targets and traffic lights: each KPI has a default target, an amber tolerance and a direction
 (:data:`KPI_DEFINITIONS`). A target stored in ``kpi_target`` for the segment wins, then one stored
-for ``all``, then the default. Lights follow :func:`sop_core.kpi.traffic_light`: green when the
+for ``all``, then the default. Lights follow :func:`sop_core.planning.kpi_formulas.traffic_light`: green when the
 target is met, amber when missed by no more than the tolerance, red beyond, grey without a value.
 
 Monthly trends (:func:`kpi_trends`) are estimates where the data are thin: OTIF and supplier fill
@@ -54,17 +54,22 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core import inventory, kpi, metrics, supply
 from sop_core.db import models as m
 from sop_core.db import monitor_repo
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
+from sop_core.errors import SopError
+from sop_core.planning import accuracy as metrics
+from sop_core.planning import inventory
+from sop_core.planning import kpi_formulas as kpi
+from sop_core.planning import supply_math as supply
+from sop_core.units import DAYS_PER_MONTH
 
 log = logging.getLogger(__name__)
 
 
-class KpiError(ValueError):
+class KpiError(SopError):
     """A KPI request that cannot be served (one line for the user)."""
 
 
@@ -592,7 +597,7 @@ class SkuDetail:
     name: str
     family: str
     history: pd.DataFrame  # period, quantity: monthly sales
-    projection: pd.DataFrame  # sop_core.supply.projected_inventory columns for the cycle's horizon
+    projection: pd.DataFrame  # sop_core.planning.supply_math.projected_inventory columns for the cycle's horizon
     policy: dict[str, Any]  # the SKU's row of inventory_policy
 
 
@@ -643,7 +648,7 @@ def abc_xyz_classes(engine: Engine, as_of: dt.date | None = None) -> pd.DataFram
     standard deviation (ddof = 1) of the 12 monthly quantities, months without a sale counted as 0.
 
     Returns:
-        :func:`sop_core.inventory.abc_xyz` columns plus ``name`` and ``family``.
+        :func:`sop_core.planning.inventory.abc_xyz` columns plus ``name`` and ``family``.
     """
     with session_scope(engine) as s:
         as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
@@ -665,8 +670,6 @@ def abc_xyz_counts(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame
     return inventory.abc_xyz_matrix(abc_xyz_classes(engine, as_of))
 
 
-#: Days in an average month, to turn lead times in days into planning periods (months).
-DAYS_PER_MONTH = 365.25 / 12
 #: Replenishment lead time assumed for items without a supplier (made in house): one monthly bucket.
 PRODUCTION_LEAD_TIME_MONTHS = 1.0
 
@@ -680,7 +683,7 @@ def inventory_policy(engine: Engine, as_of: dt.date | None = None) -> pd.DataFra
     with L = 1 month and σ_L = 0. Cycle service level CSL = ``product.service_target``; holding cost
     H = holding_rate × unit_cost per year; order cost S = ``product.order_cost``; annual demand
     D = 12 · d̄. An item is below its reorder point when its inventory position (on hand + all open
-    orders, Silver, Pyke & Thomas, 4th ed., §6.2) is. Formulas in :mod:`sop_core.inventory`.
+    orders, Silver, Pyke & Thomas, 4th ed., §6.2) is. Formulas in :mod:`sop_core.planning.inventory`.
 
     Returns:
         ``sku, name, family, class, demand_mean, demand_std, lead_time_months, lead_time_std_months,

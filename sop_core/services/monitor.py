@@ -1,11 +1,11 @@
-"""The KPI monitor: load the data, run the triggers of :mod:`sop_core.monitor`, store the exceptions.
+"""The KPI monitor: load the data, run the triggers of :mod:`sop_core.planning.triggers`, store the exceptions.
 
 One run (:func:`run_monitor`, ``python -m sop_core monitor``):
 
 1. **Reorder-point breaches** on the projected inventory of the cycle
    (:func:`sop_core.services.supply.projected_inventory`, lost sales) against the reorder points and
    EOQs of the cycle's inventory policy (:func:`sop_core.services.kpi.cycle_policy`,
-   :mod:`sop_core.inventory` formulas), looking :data:`LOOKAHEAD_MONTHS` month(s) ahead.
+   :mod:`sop_core.planning.inventory` formulas), looking :data:`LOOKAHEAD_MONTHS` month(s) ahead.
 2. **Tracking signals** of the SKUs over the last 12 months of actuals against the forecasts of
    earlier cycles (the forecast the planners had when each month began). Nothing fires while no
    earlier run covers a month with actuals.
@@ -21,23 +21,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core import monitor
 from sop_core.db import monitor_repo
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
+from sop_core.planning import triggers as monitor
 from sop_core.services import kpi as kpi_service
 from sop_core.services import supply as supply_service
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 #: Months of the projection searched for a reorder-point breach [months]: 1 = the position falls below
 #: the reorder point in the cycle's first month, so the order is due now (later breaches are next runs' business).
@@ -76,7 +75,7 @@ def find_exceptions(
         progress: optional callback ``(fraction 0..1, message)``.
 
     Returns:
-        ``(exceptions, cycle_id, notes)``: :data:`sop_core.monitor.EXCEPTION_COLUMNS` rows, the cycle
+        ``(exceptions, cycle_id, notes)``: :data:`sop_core.planning.triggers.EXCEPTION_COLUMNS` rows, the cycle
         used, and one line per check that could not run.
     """
     report = progress or (lambda _f, _m: None)

@@ -1,6 +1,6 @@
 """Reconciliation and executive review: scenarios, the proposed plan, and its sign-off.
 
-Load (``sop_core.db.plan_repo``) → compute (``sop_core.scenario``) → store. Every write is one
+Load (``sop_core.db.plan_repo``) → compute (``sop_core.planning.scenario``) → store. Every write is one
 transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
 version the user loaded, and a save over a newer version is refused with :class:`ConflictError`
 (nothing is overwritten; the user's levers stay on screen).
@@ -22,10 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core import scenario as sc
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
+from sop_core.errors import SopError
+from sop_core.planning import scenario as sc
 from sop_core.services import pricing
 from sop_core.services import supply as supply_service
 
@@ -42,7 +43,7 @@ ROLE_LABELS = {
 BASELINE = "Baseline"
 
 
-class PlanError(ValueError):
+class PlanError(SopError):
     """A plan action cannot be done; the message says why in one line."""
 
 
@@ -124,7 +125,7 @@ def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
 
 
 def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """The safety-stock inputs of every product (:data:`sop_core.scenario.POLICY_INPUT_COLUMNS`) from the
+    """The safety-stock inputs of every product (:data:`sop_core.planning.scenario.POLICY_INPUT_COLUMNS`) from the
     Supply review's inventory policy of the cycle (:func:`sop_core.services.supply.inventory_policy`), so that
     the what-if holds the same safety stock as the Supply review and the KPIs pages."""
     policy = supply_service.inventory_policy(engine, cycle_id)
@@ -196,7 +197,7 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
 
 
 def evaluate(inputs: sc.ScenarioInputs, levers: sc.Levers) -> sc.ScenarioResult:
-    """:func:`sop_core.scenario.evaluate` with its errors as :class:`PlanError`."""
+    """:func:`sop_core.planning.scenario.evaluate` with its errors as :class:`PlanError`."""
     try:
         return sc.evaluate(inputs, levers)
     except sc.ScenarioInputError as err:
@@ -205,15 +206,15 @@ def evaluate(inputs: sc.ScenarioInputs, levers: sc.Levers) -> sc.ScenarioResult:
 
 def supply_gap(inputs: sc.ScenarioInputs, levers: sc.Levers) -> pd.DataFrame:
     """Unconstrained demand vs constrained supply per family and month, with the binding resource or
-    supplier named (:func:`sop_core.scenario.supply_gap`)."""
+    supplier named (:func:`sop_core.planning.scenario.supply_gap`)."""
     return sc.supply_gap(evaluate(inputs, levers))
 
 
 def shadow_prices(inputs: sc.ScenarioInputs, levers: sc.Levers, top: int = 5) -> list[str]:
     """The most valuable binding capacities and suppliers of the scenario's constrained plan, as sentences
     ("One more hour on ULM-ESP in 2027-03 is worth €41.20"); empty without capacity data."""
-    from sop_core import balance
     from sop_core.config import CURRENCY
+    from sop_core.planning import balance
 
     result = evaluate(inputs, levers)
     if result.balance is None:
@@ -401,7 +402,7 @@ def list_scenarios(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
 def compare_scenarios(engine: Engine, cycle_id: int, scenario_ids: list[int] | None = None) -> pd.DataFrame:
     """The baseline and saved scenarios (all, or ``scenario_ids``) evaluated on the current inputs,
-    side by side (:func:`sop_core.scenario.compare`: deltas vs the baseline)."""
+    side by side (:func:`sop_core.planning.scenario.compare`: deltas vs the baseline)."""
     inputs = scenario_inputs(engine, cycle_id)
     results = {BASELINE: evaluate(inputs, sc.Levers())}
     with session_scope(engine) as s:
@@ -499,7 +500,7 @@ def plan_summary(engine: Engine, cycle_id: int, *, current: CurrentPlan | None =
 
     Returns:
         ``source`` ("proposed" | "baseline"), ``scenario_name``, ``scenario_id``, ``plan_version``,
-        ``first_period``/``last_period``, every KPI of :data:`sop_core.scenario.KPI_LABELS` (for a
+        ``first_period``/``last_period``, every KPI of :data:`sop_core.planning.scenario.KPI_LABELS` (for a
         proposed plan: the KPIs computed from the same evaluation that wrote its lines), and
         ``budget_revenue`` (Σ budget revenue over the horizon's budgeted months, None when there is
         no budget), ``budget_months``, ``plan_revenue_budget_months`` (plan revenue over those same

@@ -1,7 +1,7 @@
 """Pricing services: the own-price elasticity per product family, learned from the sales history.
 
 Loads ``sku, family, period, quantity, net_price, promo`` through :mod:`sop_core.db.demand_repo` and
-estimates with :mod:`sop_core.elasticity` (log-log demand with SKU fixed effects, month-of-year dummies,
+estimates with :mod:`sop_core.planning.elasticity` (log-log demand with SKU fixed effects, month-of-year dummies,
 a promotion dummy and a trend; the model, the checks and the fallback are described there). The result
 is what the Reconciliation page shows next to its price-elasticity lever and what
 ``python -m sop_core elasticity`` prints.
@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core import elasticity
 from sop_core.db import demand_repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import elasticity
 
 __all__ = ["COLUMNS", "family_elasticities"]
 

@@ -3,7 +3,7 @@ scorecards, inventory policy, replenishment proposals, the inventory needed per 
 (frontier) and the policy backtest per fill-rate target.
 
 Each function loads from the database through :mod:`sop_core.db.supply_repo`, computes with
-:mod:`sop_core.supply`, :mod:`sop_core.inventory` and :mod:`sop_core.policy`, and returns DataFrames
+:mod:`sop_core.planning.supply_math`, :mod:`sop_core.planning.inventory` and :mod:`sop_core.planning.policy`, and returns DataFrames
 for the pages and the command line.
 
 The plan of a cycle is its consensus demand when the demand review provides one
@@ -28,17 +28,18 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core import inventory, policy, supply
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
+from sop_core.errors import SopError
+from sop_core.planning import inventory, policy
+from sop_core.planning import supply_math as supply
+from sop_core.units import DAYS_PER_MONTH
 
 log = logging.getLogger(__name__)
 
 
 #: Days of cover above which projected stock counts as excess [days].
 EXCESS_COVER_DAYS = 120.0
-#: Days in an average month, to turn lead times in days into planning periods (months).
-DAYS_PER_MONTH = 365.25 / 12
 #: Lead time of in-house production (items without a supplier) [days].
 IN_HOUSE_LEAD_TIME_DAYS = DAYS_PER_MONTH
 #: The ``supplier`` of an item made in house (no supplier item) in :func:`inventory_policy`.
@@ -71,7 +72,7 @@ def demand_load_basis(source: str = "consensus") -> str:
     return f"Load of the {'consensus demand' if source == 'consensus' else source} (unconstrained)"
 
 
-class SupplyDataError(ValueError):
+class SupplyDataError(SopError):
     """The database lacks what a supply calculation needs (one line for the user)."""
 
 
@@ -171,7 +172,7 @@ def capacity_load(engine: Engine, cycle_id: int, run_id: int | None = None, *, h
         history_months: months of actual sales before the cycle month to include [months].
 
     Returns:
-        :func:`sop_core.supply.rough_cut_capacity` columns plus the resource ``name`` (after
+        :func:`sop_core.planning.supply_math.rough_cut_capacity` columns plus the resource ``name`` (after
         ``resource``); utilisation as a share.
 
     Raises:
@@ -326,11 +327,11 @@ def projected_inventory(
         policy: ``"lost_sales"`` or ``"backorder"``.
         cover_periods: months ahead averaged for days of cover [months].
         with_levels: add safety stock, reorder point and maximum stock of :func:`inventory_policy`
-            (summed over a family) and the flags of :func:`sop_core.supply.flag_projection`.
+            (summed over a family) and the flags of :func:`sop_core.planning.supply_math.flag_projection`.
         excess_cover_days: days of cover above which stock is excess [days].
 
     Returns:
-        :func:`sop_core.supply.projected_inventory` columns (all SKUs when neither ``sku`` nor
+        :func:`sop_core.planning.supply_math.projected_inventory` columns (all SKUs when neither ``sku`` nor
         ``family`` is given), plus the levels and flags with ``with_levels``.
 
     Raises:
@@ -389,7 +390,7 @@ def supplier_scorecard(
         in_full_tolerance: allowed missing share of the ordered quantity [0..1).
 
     Returns:
-        ``supplier, name`` and the columns of :func:`sop_core.supply.supplier_performance`.
+        ``supplier, name`` and the columns of :func:`sop_core.planning.supply_math.supplier_performance`.
     """
     with session_scope(engine) as s:
         receipts = q.receipts(s, received_from=since)
@@ -416,7 +417,7 @@ def supplier_item_scorecard(
 
     Returns:
         ``supplier, sku, name`` (the product's) and the columns of
-        :func:`sop_core.supply.supplier_performance`; worst OTIF first.
+        :func:`sop_core.planning.supply_math.supplier_performance`; worst OTIF first.
     """
     with session_scope(engine) as s:
         receipts = q.receipts(s)
@@ -454,7 +455,7 @@ def supplier_item_trend(
     Same definitions as :func:`supplier_scorecard` (closed deliveries; on time = received on or before
     the promised date plus the tolerance, in full = the ordered quantity less the tolerance), bucketed
     by the month (``freq="M"``) or quarter (``"Q"``) of ``received_date``
-    (:func:`sop_core.supply.reliability_trend` with ``by=("supplier", "sku")``). Months without a
+    (:func:`sop_core.planning.supply_math.reliability_trend` with ``by=("supplier", "sku")``). Months without a
     delivery have no row.
 
     Args:
@@ -610,7 +611,7 @@ def inventory_policy(
     history_months: int = 24,
 ) -> pd.DataFrame:
     """Safety stock, reorder point and order quantity of every product for a cycle (formulas in
-    :mod:`sop_core.inventory`).
+    :mod:`sop_core.planning.inventory`).
 
     Inputs, all from data before the cycle month:
 
@@ -623,11 +624,11 @@ def inventory_policy(
     * review period R = 1 month (the monthly S&OP cycle).
     * cycle service level CSL (the probability of no stock-out per replenishment cycle, column
       ``cycle_service_level``): ``targets="product"`` uses ``product.service_target``; ``"matrix"`` the
-      default target of the item's ABC/XYZ cell (:data:`sop_core.inventory.DEFAULT_SERVICE_TARGETS`).
+      default target of the item's ABC/XYZ cell (:data:`sop_core.planning.inventory.DEFAULT_SERVICE_TARGETS`).
     * intermittent items (average demand interval > 1.32 months over the last 12 months, Syntetos &
       Boylan, *J. Oper. Res. Soc.* 56 (2005) 495–503) get the *empirical* safety stock: quantile of the demand of L + R
       consecutive months (rounded to whole months) minus its mean, over ``history_months``
-      (:func:`sop_core.inventory.empirical_safety_stock`); the others the normal formula
+      (:func:`sop_core.planning.inventory.empirical_safety_stock`); the others the normal formula
       SS = z·sqrt((L + R)·σ_d² + d̄²·σ_L²). Negative safety stocks are set to 0.
     * ROP = d̄·(L + R) + SS; order quantity = EOQ (12·d̄, order cost, holding rate × unit cost) raised
       to the preferred supplier's MOQ; maximum stock = ROP + order quantity (min–max band).
@@ -721,7 +722,7 @@ def replenishment_proposals(
     Projection = on hand + open orders − plan demand (consensus or forecast) per SKU and month
     (:func:`projected_inventory`); policy = :func:`inventory_policy`; supplier reliability = OTIF
     and in-full rate of each supplier over its closed deliveries, lead times measured per supplier
-    item. Rule in :func:`sop_core.inventory.replenishment_proposals`.
+    item. Rule in :func:`sop_core.planning.inventory.replenishment_proposals`.
 
     Args:
         engine: the database.
@@ -732,7 +733,7 @@ def replenishment_proposals(
             (None = the whole horizon) [months].
 
     Returns:
-        ``name, family`` and :data:`sop_core.inventory.PROPOSAL_COLUMNS`, most urgent first.
+        ``name, family`` and :data:`sop_core.planning.inventory.PROPOSAL_COLUMNS`, most urgent first.
     """
     levels = inventory_policy(engine, cycle_id)
     projection = projected_inventory(engine, cycle_id)
@@ -775,7 +776,7 @@ def service_frontier(
     assumption), so the frontier matches the policy table at each item's own CSL target.
 
     Returns:
-        :func:`sop_core.policy.analytic_frontier` columns: ``segment`` (ABC class), ``cycle_service_level``,
+        :func:`sop_core.planning.policy.analytic_frontier` columns: ``segment`` (ABC class), ``cycle_service_level``,
         ``safety_stock_value``, ``cycle_stock_value``, ``inventory_value``.
     """
     items = inventory_policy(engine, cycle_id, history_months=history_months)
@@ -818,7 +819,7 @@ def policy_backtest(
     Each ABC class is replayed with lead time L = the class's median preferred lead time in whole
     months, R = 1 month, the seasonal forecast with trend (a mean forecast when most of the class is
     intermittent) and the safety factor from the class's pooled empirical forecast errors
-    (``method="pooled"`` of :mod:`sop_core.policy`: no normality assumed, fast and intermittent
+    (``method="pooled"`` of :mod:`sop_core.planning.policy`: no normality assumed, fast and intermittent
     items alike), over the last ``history_months`` months from the first month with a sale (the
     first 24 as warm-up). The naive
     rule S = k × mean demand is tuned to the same achieved fill rate to compare stock (NaN when

@@ -10,12 +10,13 @@ from sqlalchemy import Engine, select
 
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.errors import SopError
+from sop_core.units import ROLES
 
-ROLES = ("viewer", "demand_planner", "supply_planner", "finance", "executive", "admin")
 _ITERATIONS = 200_000
 
 
-class UserError(ValueError):
+class UserError(SopError):
     """A user cannot be added or signed in; the message says why."""
 
 

@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -32,18 +31,18 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 import sop_core
-from sop_core import diff as plan_diff_math
-from sop_core import scenario as sc
-from sop_core import supply as supply_math
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision, FrozenPlanError, PlanVersion, PlanVersionLine, version_frozen
+from sop_core.planning import plan_diff as plan_diff_math
+from sop_core.planning import scenario as sc
+from sop_core.planning import supply_math
 from sop_core.services import plan
 from sop_core.services.cycle import CYCLE_STATES, CycleInfo
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 __all__ = ["FrozenPlanError", "WorkflowError"]
 
@@ -803,7 +802,7 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
 
 # --------------------------------------------------------------------------- plan diff
 def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> pd.DataFrame:
-    """A plan version as :data:`sop_core.diff.VERSION_COLUMNS` (frozen: as stored; open: evaluated now
+    """A plan version as :data:`sop_core.planning.plan_diff.VERSION_COLUMNS` (frozen: as stored; open: evaluated now
     from the cycle's inputs and the proposed scenario, or the baseline when nothing was promoted)."""
     with session_scope(engine) as s:
         cyc = _cycle_row(s, cycle_id)
@@ -852,7 +851,7 @@ def months_text(first: Any, last: Any) -> str:
 
 @dataclass
 class DiffResult:
-    """A plan diff: the labels of both sides, the lines (:func:`sop_core.diff.decompose`) and the waterfall.
+    """A plan diff: the labels of both sides, the lines (:func:`sop_core.planning.plan_diff.decompose`) and the waterfall.
 
     ``after_first`` is the first planned month of the plan after: the months of the comparison window
     before it are history now, and their whole change is new actuals.
@@ -944,7 +943,7 @@ def plan_diff(
     measure: str = "revenue",
 ) -> DiffResult:
     """The change from ``before`` to ``after`` (each ``(cycle id, version or None = current)``) per
-    SKU × month, split by cause (:mod:`sop_core.diff`). ``before`` defaults to the last signed plan of
+    SKU × month, split by cause (:mod:`sop_core.planning.plan_diff`). ``before`` defaults to the last signed plan of
     an earlier cycle.
 
     Raises:
@@ -1276,8 +1275,8 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """Decisions of earlier cycles with their actual outcome, tied to what the decision's linked scenario
     changed.
 
-    For a decision linked to a scenario: ``changes`` lists its levers (:func:`sop_core.scenario.describe_levers`) and
-    ``scope`` the SKUs and months they act on (:func:`sop_core.scenario.lever_scope`; a scenario that changes every SKU is
+    For a decision linked to a scenario: ``changes`` lists its levers (:func:`sop_core.planning.scenario.describe_levers`) and
+    ``scope`` the SKUs and months they act on (:func:`sop_core.planning.scenario.lever_scope`; a scenario that changes every SKU is
     narrowed to the decision's family when it names one). The plan is the scenario's own: the signed plan
     when the scenario is the one signed off, else the scenario's levers evaluated on the signed version's
     inputs. Without a linked scenario the scope is the decision's family (``*``: the whole signed plan).
@@ -1348,7 +1347,7 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- executive headline
 def capacity_table(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> pd.DataFrame:
-    """Rough-cut capacity of the current plan (:func:`sop_core.supply.rough_cut_capacity` on the plan's
+    """Rough-cut capacity of the current plan (:func:`sop_core.planning.supply_math.rough_cut_capacity` on the plan's
     supply of routed SKUs): ``resource, period, load_hours, capacity_hours, utilisation,
     shortfall_hours, status`` per resource and month (``current``: :func:`plan.current_plan`, if known)."""
     _info, lines = current if current is not None else plan.current_plan(engine, cycle_id)

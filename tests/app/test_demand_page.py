@@ -255,7 +255,7 @@ def test_an_import_of_new_sales_says_the_forecast_is_older_than_the_data(app_env
     # does not forecast, ten times the demo's volume — leave the shown run as it was. The page says so, and
     # "vs last 12 months" keeps comparing like with like: the run's SKUs over the 12 months before its first
     # forecast month (not the imported SKUs, not the new month)
-    from sop_core import ingest
+    from sop_core.io import ingest
 
     cid = _current(db)
     run = demand.latest_run(db, cycle_id=cid)

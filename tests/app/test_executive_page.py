@@ -13,8 +13,8 @@ import screen
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from sop_core import scenario as sc
 from sop_core.db.engine import make_engine
+from sop_core.planning import scenario as sc
 from sop_core.services import plan, workflow
 from views import ui
 

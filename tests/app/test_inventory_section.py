@@ -8,7 +8,7 @@ import pytest
 import screen
 from streamlit.testing.v1 import AppTest
 
-from sop_core import inventory
+from sop_core.planning import inventory
 from sop_core.services import supply as supply_service
 
 

@@ -10,8 +10,8 @@ import pytest
 import screen
 from streamlit.testing.v1 import AppTest
 
-from sop_core import inventory
 from sop_core.db.engine import make_engine
+from sop_core.planning import inventory
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
 from sop_core.services import supply as supply_service

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from sop_core import scenario as sc
 from sop_core.db import plan_repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.planning import scenario as sc
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, workflow
 from views import ui

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core.forecast.ml import relative_prices
+from sop_core.planning.forecast.ml import relative_prices
 from sop_core.services.forecasting import _metrics_by_level
 
 

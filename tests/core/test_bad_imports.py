@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import ingest
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.ingest import ImportFailed
+from sop_core.io import ingest
+from sop_core.io.ingest import ImportFailed
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad_imports"
 BASE = BAD / "base"

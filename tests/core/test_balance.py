@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import balance as bl
+from sop_core.planning import balance as bl
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import ingest
-from sop_core.cli import main
+from sop_core.cli.main import main
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.io import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
 

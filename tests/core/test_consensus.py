@@ -1,4 +1,4 @@
-"""Override → consensus arithmetic, checked by hand (rules in sop_core.consensus).
+"""Override → consensus arithmetic, checked by hand (rules in sop_core.planning.consensus).
 
 Hierarchy: category C1 = families F1 (SKUs A, B) and F2 (SKU C); category C2 = family F3 (SKU D).
 Statistical forecast for 2027-01: A = 30, B = 10, C = 60, D = 0 (total 100); 2027-02: A = B = 0, C = D = 50.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sop_core import consensus as cons
+from sop_core.planning import consensus as cons
 
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
 PRODUCTS = pd.DataFrame({"sku": ["A", "B", "C", "D"], "family": ["F1", "F1", "F2", "F3"],

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import demo
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.io import demo
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Plan diff: the change between two plan versions split by cause; the parts add up to the total.
 
-The hand-checked case below follows the identity of :mod:`sop_core.diff` (price first, then the
+The hand-checked case below follows the identity of :mod:`sop_core.planning.plan_diff` (price first, then the
 quantity chain s → c → d → v; Ang & Zhang, Energy 25 (2000) 1149–1176, chained Laspeyres split):
 every number is worked out by hand in the comments.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import diff
+from sop_core.planning import plan_diff as diff
 
 COLS = diff.VERSION_COLUMNS
 

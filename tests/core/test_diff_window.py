@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sop_core import diff
+from sop_core.planning import plan_diff as diff
 
 
 def frame(rows: list[tuple]) -> pd.DataFrame:

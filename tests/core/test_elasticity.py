@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import elasticity
-from sop_core.elasticity import estimate, family_elasticities
+from sop_core.planning import elasticity
+from sop_core.planning.elasticity import estimate, family_elasticities
 
 MONTHS = pd.date_range("2023-01-01", periods=36, freq="MS")
 

@@ -10,7 +10,8 @@ import pptx
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import cli, export
+from sop_core.cli import main as cli
+from sop_core.io import export
 from sop_core.services import workflow
 
 

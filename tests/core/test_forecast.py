@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import forecast as fc
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import forecast as fc
 
 MONTHS = pd.date_range("2023-01-01", periods=36, freq="MS")
 COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
@@ -97,7 +97,7 @@ def test_syntetos_boylan_classification_on_hand_made_series() -> None:
 def test_classification_cut_offs() -> None:
     assert fc.ADI_CUTOFF == 1.32 and fc.CV2_CUTOFF == 0.49
     # a value exactly at a cut-off belongs to the upper side (ADI ≥ 1.32, CV² ≥ 0.49)
-    from sop_core.forecast.classify import pattern_of
+    from sop_core.planning.forecast.classify import pattern_of
 
     assert pattern_of(1.32, 0.0) == "intermittent"
     assert pattern_of(1.0, 0.49) == "erratic"

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import forecast as fc
-from sop_core.forecast import auto
+from sop_core.planning import forecast as fc
+from sop_core.planning.forecast import auto
 
 COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
 
@@ -280,7 +280,7 @@ def test_spread_override_in_proportion() -> None:
 def test_prophet_temporary_folder_is_removed() -> None:
     import cmdstanpy
 
-    from sop_core.forecast.prophet_engine import private_stan_tmpdir, prophet_forecast
+    from sop_core.planning.forecast.prophet_engine import private_stan_tmpdir, prophet_forecast
 
     before = set(glob.glob(str(Path(tempfile.gettempdir()) / "sop-prophet-*")))
     original = cmdstanpy._TMPDIR
@@ -294,7 +294,7 @@ def test_prophet_temporary_folder_is_removed() -> None:
 
 @pytest.mark.slow
 def test_prophet_clips_at_zero() -> None:
-    from sop_core.forecast.prophet_engine import prophet_forecast
+    from sop_core.planning.forecast.prophet_engine import prophet_forecast
 
     falling = _series("down", np.linspace(100, 5, 24))  # the linear trend goes below zero within a year
     out = prophet_forecast(falling, 12)
@@ -303,7 +303,7 @@ def test_prophet_clips_at_zero() -> None:
 
 # ---------------------------------------------------------------------------- command line
 def test_cli_forecast_arguments() -> None:
-    from sop_core import cli_forecast
+    from sop_core.cli import forecast_commands as cli_forecast
 
     parser = argparse.ArgumentParser()
     cli_forecast.register(parser.add_subparsers(dest="cmd"))

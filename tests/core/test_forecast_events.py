@@ -1,5 +1,5 @@
 """Known events reach the default (statistical) engine: past uplifts are taken out of the history, future
-uplifts multiply the forecast of their month (sop_core.forecast.events, services.forecasting)."""
+uplifts multiply the forecast of their month (sop_core.planning.forecast.events, services.forecasting)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, delete
 
-from sop_core import forecast as fc
 from sop_core.db import demand_repo, repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.forecast.events import uplift_factor
+from sop_core.planning import forecast as fc
+from sop_core.planning.forecast.events import uplift_factor
 from sop_core.services import demand, forecasting
 
 BOUNDS = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]

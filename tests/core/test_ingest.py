@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import ingest
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.ingest import ImportFailed, ImportIssue
+from sop_core.io import ingest
+from sop_core.io.ingest import ImportFailed, ImportIssue
 
 KNOWN = {"sku": {"A-100", "A-200"}, "family": {"FRAMES"}, "supplier": {"S1"}, "resource": {"R1"}}
 
@@ -556,7 +556,7 @@ def test_each_template_alone_imports_into_a_database_with_the_master_data(sqlite
 
 
 def test_the_demo_company_passes_validation() -> None:
-    from sop_core import demo
+    from sop_core.io import demo
 
     frames = {}
     for table, frame in demo.generate().items():

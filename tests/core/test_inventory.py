@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import inventory as inv
+from sop_core.planning import inventory as inv
 
 
 def test_safety_stock_chopra_meindl_dell_lead_time_uncertainty() -> None:

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import kpi
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import kpi_formulas as kpi
 from sop_core.services import kpi as kpi_service
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import metrics
+from sop_core.planning import accuracy as metrics
 
 # The hand-worked case used throughout:
 #   y    = [100, 200, 0, 50]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import monitor
+from sop_core.planning import triggers as monitor
 
 TODAY = dt.date(2026, 11, 25)
 

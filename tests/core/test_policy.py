@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core import inventory, policy
+from sop_core.planning import inventory, policy
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path("/work/shared/data")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from sop_core import inventory as inv
-from sop_core import kpi
+from sop_core.planning import inventory as inv
+from sop_core.planning import kpi_formulas as kpi
 
 
 def test_eoq_harris_1913_how_many_parts_to_make_at_once() -> None:

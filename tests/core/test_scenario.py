@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core.scenario import (
+from sop_core.planning.scenario import (
     LINE_COLUMNS,
     Levers,
     ScenarioInputError,
@@ -347,7 +347,7 @@ def test_constrained_no_overtime_loses_sales_at_the_named_resource() -> None:
 
 
 def sc_gap(result) -> dict:
-    from sop_core.scenario import supply_gap
+    from sop_core.planning.scenario import supply_gap
 
     gap = supply_gap(result)
     gap = gap[gap["shortage_qty"] > 1e-6]

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import inventory, supply
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import inventory
+from sop_core.planning import supply_math as supply
 from sop_core.services import supply as supply_service
 
 

@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sop_core import scenario as sc
 from sop_core.db.engine import make_engine
+from sop_core.planning import scenario as sc
 from sop_core.services import plan, supply, workflow
 
 CYCLE = "2026-11"

@@ -270,7 +270,7 @@ def test_last_year_sums_the_skus_the_run_forecasts(sqlite_engine: Engine) -> Non
 
 
 def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> None:
-    from sop_core import ingest
+    from sop_core.io import ingest
 
     cid = _company(engine)
     with session_scope(engine) as s:  # sales up to 2026-12, the month before the run's first forecast month

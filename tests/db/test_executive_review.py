@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import scenario as sc
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import scenario as sc
 from sop_core.services import plan, workflow
 
 SEP, OCT, NOV, DEC = (dt.date(2026, mo, 1) for mo in (9, 10, 11, 12))

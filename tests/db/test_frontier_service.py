@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from sop_core import inventory
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.planning import inventory
 from sop_core.services import supply as supply_service
 from sop_core.services import workflow
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from sop_core.cli import main
+from sop_core.cli.main import main
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
@@ -198,7 +198,7 @@ def test_monitor_every_minutes_loops_until_stopped(
         if len(pauses) == 2:
             raise KeyboardInterrupt  # the operator stops the loop after the second run
 
-    monkeypatch.setattr("sop_core.cli_monitor.time.sleep", sleep)
+    monkeypatch.setattr("sop_core.cli.monitor_commands.time.sleep", sleep)
     assert main(["monitor", "--every", "0.5"]) == 130
     out = capsys.readouterr().out
     # two runs: the first stores both exceptions, the second finds them open; each waits up to 30 s
@@ -257,7 +257,7 @@ def test_tracking_signal_trigger_on_a_constructed_case(
 
 
 def test_monitor_on_the_demo_proposes_a_reforecast_for_the_drifting_sku(demo_engine: Engine) -> None:
-    from sop_core import demo
+    from sop_core.io import demo
 
     result = monitor_service.run_monitor(demo_engine, today=TODAY)
     assert result.found["tracking_signal"] > 0 and result.stored == sum(result.found.values())

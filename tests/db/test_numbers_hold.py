@@ -25,8 +25,9 @@ import pptx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sop_core import cli, export
+from sop_core.cli import main as cli
 from sop_core.db.engine import make_engine
+from sop_core.io import export
 from sop_core.services import workflow
 from views import ui
 

@@ -2,7 +2,7 @@
 
 Runs on a private copy of the seeded demo company (2026-09 closed, 2026-10 signed, 2026-11 in demand
 review; sales history up to 2026-10). The totals are computed here straight from the stored plan lines
-and the sales history with SQL, independently of :mod:`sop_core.diff`.
+and the sales history with SQL, independently of :mod:`sop_core.planning.plan_diff`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from sop_core import cli
-from sop_core import scenario as sc
+from sop_core.cli import main as cli
+from sop_core.planning import scenario as sc
 from sop_core.services import plan, workflow
 
 CAUSES = ["new_actuals", "statistical_forecast", "overrides", "price", "capacity", "scenario_levers"]

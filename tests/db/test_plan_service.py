@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from sop_core import scenario as sc
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.planning import scenario as sc
 from sop_core.services import plan
 
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)

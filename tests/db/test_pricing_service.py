@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import ingest
-from sop_core.cli import main
+from sop_core.cli.main import main
+from sop_core.io import ingest
 from sop_core.services.pricing import COLUMNS, family_elasticities
 
 MONTHS = pd.date_range("2023-01-01", periods=36, freq="MS")

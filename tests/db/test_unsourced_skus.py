@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from sop_core import export, ingest
 from sop_core.db import models as m
 from sop_core.db import repo, supply_repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.io import export, ingest
 from sop_core.services import plan, workflow
 from sop_core.services import supply as supply_service
 

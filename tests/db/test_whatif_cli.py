@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from sop_core import scenario as sc
-from sop_core.cli import main
-from sop_core.cli_whatif import LeverError, parse_levers
+from sop_core.cli.main import main
+from sop_core.cli.whatif_commands import LeverError, parse_levers
 from sop_core.db.engine import make_engine
+from sop_core.planning import scenario as sc
 from sop_core.services import plan, workflow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 
-from sop_core import cli
-from sop_core import scenario as sc
+from sop_core.cli import main as cli
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import FrozenPlanError, PlanVersion
+from sop_core.planning import scenario as sc
 from sop_core.services import plan, workflow
 
 

@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_first_request_to_a_page_seeds_the_database_and_asks_to_sign_in(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from sop_core import demo
     from sop_core.db.engine import make_engine
+    from sop_core.io import demo
 
     database = tmp_path / "new" / "sop.db"
     port = _free_port()

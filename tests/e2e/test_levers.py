@@ -2,7 +2,7 @@
 
 On the demo company (cycle 2026-11) the levers are moved one after the other, each move adding to the ones
 before. After each move the page shows no exception and no error box, the ten KPI cards are there and read
-what :func:`sop_core.scenario.evaluate` gives for the levers moved so far (on the server's database,
+what :func:`sop_core.planning.scenario.evaluate` gives for the levers moved so far (on the server's database,
 formatted as the page formats them), and the figure the lever moves has moved the way it must. The scenario
 is then saved, opened again from the sidebar in a fresh session (its levers back in the widgets) and compared
 with the baseline. Screenshots: test-artifacts/screenshots/reconciliation_levers*.png.
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from browser_app import SHOTS, _edit_grid_cell, _new_page, _wait_for_app
 
-from sop_core import scenario as sc
+from sop_core.planning import scenario as sc
 from views import ui
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from sop_core.cli import _engine, _print_frame
+from sop_core.cli.common import open_engine, print_frame
 
 
 def cmd_cycle(args: argparse.Namespace) -> int:
     from sop_core.services import workflow
 
-    engine = _engine()
+    engine = open_engine()
     if args.action == "list":
         frame = workflow.cycles_frame(engine)
         if frame.empty:
             print("no plan cycles yet")
         else:
             frame = frame.assign(status_at=frame["status_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M}" if t else ""))
-            _print_frame(frame[["month", "status", "status_by", "status_at", "plan_version", "frozen", "signed_by"]])
+            print_frame(frame[["month", "status", "status_by", "status_at", "plan_version", "frozen", "signed_by"]])
         return 0
     if not args.cycle or not args.to:
         raise ValueError("cycle advance needs --cycle YYYY-MM and --to STATE")

@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core import diff as diff_math
 from sop_core.config import CURRENCY
+from sop_core.planning import plan_diff as diff_math
 from sop_core.services import plan, workflow
 from sop_core.services import supply as supply_service
 
@@ -191,7 +191,7 @@ def _png(fig: Any) -> io.BytesIO:
 
 
 def waterfall_png(waterfall: pd.DataFrame, title: str) -> io.BytesIO:
-    """The plan-diff waterfall (:func:`sop_core.diff.waterfall`) drawn as a PNG."""
+    """The plan-diff waterfall (:func:`sop_core.planning.plan_diff.waterfall`) drawn as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sop_core.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate
+from sop_core.planning.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate
 
 Method = Literal["bottom_up", "ols", "wls_struct"]
 METHODS: tuple[str, ...] = ("bottom_up", "ols", "wls_struct")
@@ -70,7 +70,7 @@ def reconcile(
 
     Returns:
         SKU-level frame ``unique_id, ds, yhat, …`` (the columns of the SKU rows of ``base``) with the reconciled
-        point forecasts, ≥ 0; :func:`sop_core.forecast.hierarchy.aggregate` of it gives the coherent
+        point forecasts, ≥ 0; :func:`sop_core.planning.forecast.hierarchy.aggregate` of it gives the coherent
         aggregates.
 
     Raises:

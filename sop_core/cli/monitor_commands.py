@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import time
 
-from sop_core.cli import CliError, _engine
+from sop_core.cli.common import CliError, open_engine
 
 CRON_EXAMPLE = (
     "run it from cron, e.g. every 30 minutes:\n"
@@ -43,7 +43,7 @@ def _run_once(engine, cycle_id: int | None) -> None:  # noqa: ANN001 - an Engine
 def cmd_monitor(args: argparse.Namespace) -> int:
     if args.every is not None and args.every <= 0:
         raise CliError(f"--every must be a positive number of minutes, got {args.every}")
-    engine = _engine()
+    engine = open_engine()
     cycle_id = _cycle_id(engine, args.cycle)
     if args.once or args.every is None:
         _run_once(engine, cycle_id)

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from sop_core.cli import _engine, _print_frame
+from sop_core.cli.common import open_engine, print_frame
 
 MODEL = ("log-log demand per family: SKU fixed effects, month-of-year dummies, promotion dummy, trend; "
          "rows with quantity or net price ≤ 0 left out")
@@ -35,7 +35,7 @@ def as_json(frame) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a DataFrame
 def cmd_elasticity(args: argparse.Namespace) -> int:
     from sop_core.services.pricing import family_elasticities
 
-    frame = family_elasticities(_engine())
+    frame = family_elasticities(open_engine())
     if args.format == "json":
         print(json.dumps(as_json(frame), indent=2, ensure_ascii=False))
         return 0
@@ -44,7 +44,7 @@ def cmd_elasticity(args: argparse.Namespace) -> int:
         return 0
     print(f"own-price elasticity ({MODEL})")
     numbers = ["elasticity", "std_error", "value_used"]
-    _print_frame(frame.assign(**{c: frame[c].round(3) for c in numbers}))
+    print_frame(frame.assign(**{c: frame[c].round(3) for c in numbers}))
     pooled = frame.attrs.get("pooled") or {}
     if pooled:
         e, se = pooled["elasticity"], pooled["std_error"]

@@ -18,11 +18,11 @@ Adjusted inputs
 
 Constrained plan (when routings or supplier items are given)
 -----------------------------------------------------------
-The LP of :mod:`sop_core.balance` plans per SKU (the item of the LP; the split of supply to SKUs is part
+The LP of :mod:`sop_core.planning.balance` plans per SKU (the item of the LP; the split of supply to SKUs is part
 of the optimisation, so a SKU's stock serves only that SKU and more demand never leaves a SKU worse served),
 objective ``max_margin``, target end stock ``s[i,t]`` below as a soft safety-stock target, frozen months for
 production (``frozen_periods``), supplier lead times in months (+ ``lead_time_change_days``) and the default
-supplier capacity of :func:`sop_core.balance.supplier_capacity_default` (sized on the baseline demand), and a
+supplier capacity of :func:`sop_core.planning.balance.supplier_capacity_default` (sized on the baseline demand), and a
 fill-rate target ``fill_rate_target`` per SKU. ``ScenarioInputs.level = "family"`` plans per family × sourcing
 instead (``COFFEE|make``, ``COFFEE|buy``, demand-weighted prices, costs and hours per unit), a coarser and much
 smaller LP whose supply the rule below splits over the SKUs in proportion to their need ``max(0, d + s − I − r)``;
@@ -80,13 +80,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sop_core import inventory
-from sop_core.inventory import normal_loss
+from sop_core.errors import SopError
+from sop_core.planning import inventory
+from sop_core.planning.inventory import normal_loss
+from sop_core.units import DAYS_PER_MONTH
 
 log = logging.getLogger(__name__)
 
-#: Mean days per month (365.25 / 12), for days of cover.
-DAYS_PER_MONTH = 30.4375
 
 #: Headline KPIs in display order, with their labels and kind (money, qty, share).
 KPI_LABELS: dict[str, str] = {
@@ -170,7 +170,7 @@ POLICY_INPUT_COLUMNS = [
 ]
 
 
-class ScenarioInputError(ValueError):
+class ScenarioInputError(SopError):
     """Inputs or levers that cannot be evaluated (the message names what is wrong)."""
 
 
@@ -425,7 +425,7 @@ class ScenarioResult:
     levers: Levers
     lines: pd.DataFrame
     kpis: dict[str, float]
-    balance: Any = None  # sop_core.balance.BalanceResult of the constrained plan, None for the rule
+    balance: Any = None  # sop_core.planning.balance.BalanceResult of the constrained plan, None for the rule
     #: new buys per SKU, supplier and month of the constrained plan: ``sku, supplier, period, qty`` [units]
     purchases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "supplier", "period", "qty"]))
 
@@ -548,7 +548,7 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     """Plan lines and KPIs of ``levers`` applied to ``base``.
 
     Without routing and supplier data the planning rule of the module docstring makes the plan
-    (unconstrained); with them the constrained plan of :mod:`sop_core.balance` sets each family's
+    (unconstrained); with them the constrained plan of :mod:`sop_core.planning.balance` sets each family's
     supply per month and the rule splits it over the SKUs (:func:`_evaluate_constrained`).
     Results are cached per levers on ``base`` (the inputs are read-only).
 
@@ -600,7 +600,7 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     """Each SKU's safety stock under the levers [units] and the spread of its demand over the protection
     interval L + R [units], from the inventory policy of the Supply review (``base.policy``).
 
-    Formula (the one of :func:`sop_core.inventory.safety_stock`, Chopra & Meindl §12.4):
+    Formula (the one of :func:`sop_core.planning.inventory.safety_stock`, Chopra & Meindl §12.4):
     ``SS = z(CSL) · sqrt((L + R)·σ_d² + d̄²·σ_L²)`` with
 
     * CSL = ``levers.cycle_service_level`` when set, else the product's own target;
@@ -844,10 +844,10 @@ def _weighted(values: np.ndarray, weights: np.ndarray, item_of: np.ndarray, n_it
 def balance_inputs(
     base: ScenarioInputs, levers: Levers
 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, SafetyStock]:
-    """The constrained-plan inputs (:class:`sop_core.balance.BalanceInputs`) of ``levers`` on ``base``,
+    """The constrained-plan inputs (:class:`sop_core.planning.balance.BalanceInputs`) of ``levers`` on ``base``,
     per item (a SKU, or family × sourcing); also returns the item index per SKU and the adjusted demand,
     price, unit cost and safety stock with the target end stock (:func:`safety_stock_plan`) per SKU."""
-    from sop_core import balance as bl
+    from sop_core.planning import balance as bl
 
     g = base.grid
     demand, price, unit_cost = _adjusted(g, levers, base.elasticities)
@@ -994,7 +994,7 @@ def balance_inputs(
 def _evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult:
     """Levers → constrained plan (LP, per SKU by default) → SKU lines, with the overtime cost and the
     alternate-supplier premium of each SKU and month."""
-    from sop_core import balance as bl
+    from sop_core.planning import balance as bl
 
     g = base.grid
     inputs, item_of, demand, price, unit_cost, safety = balance_inputs(base, levers)

@@ -18,9 +18,9 @@ in Supply Chains*, 4th ed., §6.7 "(R, S) system"; Axsäter, *Inventory Control*
 Order-up-to rules (``method``):
 
 * ``"normal"``: S = d̄·(L+R) + k·σ_d·sqrt(L+R), k from the fill-rate target via the normal loss
-  function G(k) = (1 − fr)·d̄·R / σ_{L+R} (:func:`sop_core.inventory.safety_factor_for_fill_rate`).
+  function G(k) = (1 − fr)·d̄·R / σ_{L+R} (:func:`sop_core.planning.inventory.safety_factor_for_fill_rate`).
 * ``"empirical"``: S solves mean((X − S)⁺) = (1 − fr)·d̄·R over the empirical demand X of L+R
-  consecutive periods in the window (:func:`sop_core.inventory.empirical_order_up_to_for_fill_rate`)
+  consecutive periods in the window (:func:`sop_core.planning.inventory.empirical_order_up_to_for_fill_rate`)
   — no normality assumed, for intermittent items.
 * ``"pooled"``: S = F + ē + k·σ_e with k from the *pooled empirical* distribution of standardised
   forecast errors z = (e − ē)/σ_e of all items replayed together (each error standardised by the
@@ -49,7 +49,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sop_core import inventory
+from sop_core.planning import inventory
 
 log = logging.getLogger(__name__)
 
@@ -569,10 +569,10 @@ def analytic_frontier(
     """Inventory value needed for each cycle service level (CSL) target per segment, from the safety-stock formula.
 
     Average inventory value = Σ_i (SS_i(CSL) + Q_i / 2) · c_i, SS from
-    :func:`sop_core.inventory.safety_stock` (cycle service level; Chopra & Meindl, 6th ed., §12.4)
+    :func:`sop_core.planning.inventory.safety_stock` (cycle service level; Chopra & Meindl, 6th ed., §12.4)
     and Q_i/2 the cycle stock of the order quantity (Silver, Pyke & Thomas, 4th ed., §4.2).
     Items given demand ``samples`` over their protection interval (intermittent items) take the
-    empirical safety stock :func:`sop_core.inventory.empirical_safety_stock` instead (no normal
+    empirical safety stock :func:`sop_core.planning.inventory.empirical_safety_stock` instead (no normal
     assumption); safety stocks below 0 count as 0.
 
     Args:

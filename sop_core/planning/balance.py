@@ -73,6 +73,9 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from sop_core.errors import SopError
+from sop_core.units import DAYS_PER_MONTH
+
 log = logging.getLogger(__name__)
 
 INF = highspy.kHighsInf
@@ -82,7 +85,7 @@ PRIORITY_PREMIUM = 0.02
 TOL = 1e-6
 
 
-class BalanceError(ValueError):
+class BalanceError(SopError):
     """The planning problem has no optimal solution or its inputs are inconsistent."""
 
 
@@ -1015,7 +1018,7 @@ def supplier_capacity_default(
     return frame
 
 
-def months_of_lead_time(lead_time_days: np.ndarray | float, days_per_month: float = 30.4375) -> np.ndarray:
+def months_of_lead_time(lead_time_days: np.ndarray | float, days_per_month: float = DAYS_PER_MONTH) -> np.ndarray:
     """Whole months before an order placed now can arrive: ``ceil(L / 30.44) − 1`` clipped at 0,
     i.e. an order with a 40-day lead time arrives in the second month (index 1) at the earliest."""
     lt = np.asarray(lead_time_days, dtype=float)

@@ -4,7 +4,7 @@ Each series gets ``Prophet(yearly_seasonality=True)`` (monthly or weekly data: n
 seasonality) with every exogenous column as a regressor (``add_regressor``; standardised by Prophet):
 promotion flags multiplicative (a promotion lifts demand by a share of the baseline), the others
 additive; prices enter relative to the series' usual price, with an "offered" flag where a price is 0
-(:func:`sop_core.forecast.ml.relative_prices`). Forecasts and interval bounds are clipped at zero (Prophet's linear trend can go negative). The
+(:func:`sop_core.planning.forecast.ml.relative_prices`). Forecasts and interval bounds are clipped at zero (Prophet's linear trend can go negative). The
 80 % and 95 % bounds come from Prophet's simulated 95 % interval; the 80 % half-widths are the 95 % ones
 times z_0.90 / z_0.975 = 1.2816 / 1.9600 (normal errors).
 
@@ -135,7 +135,7 @@ def prophet_forecast(
         DataFrame[unique_id, ds, yhat (, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95), model="Prophet"] [units],
         all ≥ 0, sorted by id and period.
     """
-    from sop_core.forecast.ml import _future_frame, relative_prices
+    from sop_core.planning.forecast.ml import _future_frame, relative_prices
 
     regs = list(regressors)
     hist = history[["unique_id", "ds", "y", *regs]].sort_values(["unique_id", "ds"], kind="stable")

@@ -6,11 +6,11 @@ How it works:
    level and season; the trend comes from the Theta member), DynamicOptimizedTheta, seasonal naive, the
    intermittent-demand methods Croston SBA, TSB (α_d = α_p = 0.1), ADIDA and IMAPA, optionally AutoARIMA
    (``include_arima``; about 40× slower than ETS), and the global LightGBM model
-   (:mod:`sop_core.forecast.ml`). Leading zeros ("not launched yet") are dropped before the statistical
+   (:mod:`sop_core.planning.forecast.ml`). Leading zeros ("not launched yet") are dropped before the statistical
    fits; series shorter than two seasons get non-seasonal versions.
 2. **Events** (``uplift``: a fraction per series and period, e.g. 0.3 for a +30 % promotion): the
    statistical models see an event-adjusted baseline y_t / (1 + u_t) and their forecasts are multiplied by
-   (1 + u_t) of the future events, as in the statistical engine (:mod:`sop_core.forecast.events`); LightGBM
+   (1 + u_t) of the future events, as in the statistical engine (:mod:`sop_core.planning.forecast.events`); LightGBM
    takes u_t as a feature.
 3. **Candidates** are the base models and the equal-weight combinations of :data:`COMBINATIONS`.
 4. **Choice**: the history is cut at ``windows`` origins ``step`` periods apart (the last one ``bt_h``
@@ -46,19 +46,19 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sop_core.forecast.classify import ADI_CUTOFF, classify_demand
-from sop_core.forecast.events import uplift_factor
-from sop_core.forecast.statistical import season_length_for
+from sop_core.planning.forecast.classify import ADI_CUTOFF, classify_demand
+from sop_core.planning.forecast.events import uplift_factor
+from sop_core.planning.forecast.statistical import season_length_for
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 #: Statistical base models (aliases) of the automatic engine.
 STAT_MODELS: tuple[str, ...] = ("ETS", "Theta", "SeasonalNaive", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
@@ -195,7 +195,7 @@ def base_forecasts(
         h: horizon [periods].
         freq: pandas frequency alias.
         exog_cols: exogenous feature columns for LightGBM.
-        future_exog: their future values (see :func:`sop_core.forecast.ml.lightgbm_forecast`).
+        future_exog: their future values (see :func:`sop_core.planning.forecast.ml.lightgbm_forecast`).
         uplift: ``unique_id, ds, uplift`` — known event uplift u [fraction] over history and future.
         use_lightgbm: include the global LightGBM model.
         include_arima: include AutoARIMA.
@@ -206,14 +206,14 @@ def base_forecasts(
         DataFrame[unique_id, ds, step, <one column per base model>] [units], ≥ 0; missing only where a model
         is not fitted (ETS, Theta and AutoARIMA on sparse series).
     """
-    from sop_core.forecast.ml import lightgbm_forecast
+    from sop_core.planning.forecast.ml import lightgbm_forecast
 
     m = season_length_for(freq)
     train = train.sort_values(["unique_id", "ds"], kind="stable")
     last = train.groupby("unique_id")["ds"].max()
     grid = _future_grid(last, h, freq)
     y = train["y"].to_numpy(dtype=float)
-    factor_hist = uplift_factor(train, uplift)  # 1 + u_t (sop_core.forecast.events)
+    factor_hist = uplift_factor(train, uplift)  # 1 + u_t (sop_core.planning.forecast.events)
     factor_future = uplift_factor(grid, uplift)
     adjusted = train[["unique_id", "ds"]].assign(y=y / factor_hist)
     launched = adjusted.assign(pos=adjusted["y"] > 0).groupby("unique_id")["pos"].cummax()
@@ -698,7 +698,7 @@ def auto_forecast(
 
     Args:
         full: complete long history ``unique_id, ds, y`` [units] (see
-            :func:`sop_core.forecast.core.prepare_history`) plus ``exog_cols``.
+            :func:`sop_core.planning.forecast.core.prepare_history`) plus ``exog_cols``.
         h: horizon [periods].
         freq: pandas frequency alias ("MS" monthly, "W-MON" weekly …).
         level: interval coverages [%].

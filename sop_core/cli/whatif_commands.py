@@ -1,6 +1,6 @@
 """`python -m sop_core whatif`: the cycle's plan under what-if levers, from a script.
 
-The levers are those of :class:`sop_core.scenario.Levers`, given as ``--set NAME=VALUE`` (repeatable):
+The levers are those of :class:`sop_core.planning.scenario.Levers`, given as ``--set NAME=VALUE`` (repeatable):
 
 * numbers: ``demand_change_pct=10``, ``price_change_pct=5``, ``lead_time_change_days=14``, ``cost_change_pct=3``,
   ``cover_months=0.5``, ``frozen_periods=2``, ``overtime_cost_change_pct=20``, ``fill_rate_target=0.97``,
@@ -12,8 +12,8 @@ The levers are those of :class:`sop_core.scenario.Levers`, given as ``--set NAME
   ``capacity_changes=ULM-ESP:-20``; ``capacity_change_pct=-20`` changes every resource;
 * ``supplier_disruptions=BRIGHTWAY:2026-11:2027-01`` (also ``supplier_out=…``; several joined by commas).
 
-Figures: :func:`sop_core.scenario.breakdown` in total, per family and per SKU, and the units bought from each
-supplier (:attr:`sop_core.scenario.ScenarioResult.supplier_units`).
+Figures: :func:`sop_core.planning.scenario.breakdown` in total, per family and per SKU, and the units bought from each
+supplier (:attr:`sop_core.planning.scenario.ScenarioResult.supplier_units`).
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ import math
 import sys
 from typing import Any
 
-from sop_core import scenario as sc
-from sop_core.cli import _engine, _print_frame, solver_chatter_to_stderr
+from sop_core.cli.common import open_engine, print_frame, solver_chatter_to_stderr
+from sop_core.errors import SopError
+from sop_core.planning import scenario as sc
 
-#: Names accepted by ``--set`` beyond the fields of :class:`~sop_core.scenario.Levers`.
+#: Names accepted by ``--set`` beyond the fields of :class:`~sop_core.planning.scenario.Levers`.
 ALIASES = {"supplier_out": "supplier_disruptions", "capacity_change_pct": "capacity_changes"}
 _PCT_MAPS = ("family_changes", "sku_changes", "capacity_changes")
 
 
-class LeverError(ValueError):
+class LeverError(SopError):
     """A ``--set`` that names no lever or gives it a value it cannot take."""
 
 
@@ -118,7 +119,7 @@ def _records(frame) -> dict[str, dict[str, float]]:  # noqa: ANN001 - a DataFram
 
 def report(result: sc.ScenarioResult) -> dict[str, Any]:
     """``{"total": {...}, "families": {family: {...}}, "skus": {sku: {...}}}`` (figures of
-    :func:`sop_core.scenario.breakdown`); the total also has ``suppliers`` → ``{supplier: {"supplied_units"}}``
+    :func:`sop_core.planning.scenario.breakdown`); the total also has ``suppliers`` → ``{supplier: {"supplied_units"}}``
     and ``levers``, the scenario in words."""
     total = _records(sc.breakdown(result, "total"))["total"]
     total["suppliers"] = {str(s): {"supplied_units": round(float(q), 6)} for s, q in result.supplier_units.items()}
@@ -138,7 +139,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     except LeverError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    engine = _engine()
+    engine = open_engine()
     cycle = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
     inputs = plan.scenario_inputs(engine, cycle.id)
     resources = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
@@ -154,7 +155,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     table = families.reset_index()
     table.loc[len(table)] = ["total", *sc.breakdown(result, "total").iloc[0].tolist()]
     shown = table.assign(**{c: table[c].round(4 if "rate" in c else 0) for c in sc.BREAKDOWN_COLUMNS})
-    _print_frame(shown)
+    print_frame(shown)
     if out["total"]["suppliers"]:
         print("bought per supplier: " + ", ".join(
             f"{s} {v['supplied_units']:,.0f}" for s, v in sorted(out["total"]["suppliers"].items())))

@@ -30,14 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sop_core import metrics
+from sop_core.planning import accuracy as metrics
+from sop_core.units import DAYS_PER_MONTH
 
 log = logging.getLogger(__name__)
 
 #: Columns of every trigger's result (one row per exception).
 EXCEPTION_COLUMNS = ["kind", "sku", "supplier", "kpi", "value", "threshold", "message", "proposal"]
 #: Lead time of an item made in house (no supplier item), one monthly bucket [days].
-PRODUCTION_LEAD_TIME_DAYS = 365.25 / 12
+PRODUCTION_LEAD_TIME_DAYS = DAYS_PER_MONTH
 #: Smallest cumulative bias |Σ(y − ŷ)| / Σŷ for which a tracking-signal alarm proposes a re-forecast [share].
 MIN_MATERIAL_BIAS = 0.10
 
@@ -74,7 +75,7 @@ def reorder_point_breaches(
     """Replenishment proposals for SKUs whose projected inventory position falls below the reorder point.
 
     Args:
-        projection: :func:`sop_core.supply.projected_inventory` rows ``sku, period, receipts, closing``
+        projection: :func:`sop_core.planning.supply_math.projected_inventory` rows ``sku, period, receipts, closing``
             [units] (receipts are the open orders due in the period).
         policy: ``sku, reorder_point`` (s) [units] and ``eoq`` (Q*) [units/order] per SKU (NaN EOQ:
             no lot size, the shortfall is ordered).
@@ -173,7 +174,7 @@ def reorder_point_breaches(
 def tracking_signals(scored: pd.DataFrame, *, window: int = 12) -> pd.DataFrame:
     """Tracking signal of each SKU over its last ``window`` scored months.
 
-    Formula: TS = Σ(y − ŷ) / MAD, MAD = mean|y − ŷ| (:func:`sop_core.metrics.tracking_signal`).
+    Formula: TS = Σ(y − ŷ) / MAD, MAD = mean|y − ŷ| (:func:`sop_core.planning.accuracy.tracking_signal`).
 
     Args:
         scored: ``sku, period, y`` (actual) [units] and ``yhat`` (the forecast made before the period) [units].
@@ -277,7 +278,7 @@ def supplier_otif_alerts(
     """Alternate-sourcing proposals for the SKUs of suppliers whose OTIF is below the target.
 
     Args:
-        scorecard: ``supplier, orders, otif`` per supplier (:func:`sop_core.supply.supplier_performance`),
+        scorecard: ``supplier, orders, otif`` per supplier (:func:`sop_core.planning.supply_math.supplier_performance`),
             OTIF as a share 0..1 over the closed orders of the period looked at.
         supplier_items: ``supplier, sku, lead_time_days`` [days], ``moq`` [units], ``unit_cost``
             [currency/unit], ``priority`` (1 = preferred, 2+ = alternates).

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sop_core.kpi import otif_flags
+from sop_core.planning.kpi_formulas import otif_flags
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from sop_core.cli import CliError, _engine, _progress_bar
+from sop_core.cli.common import CliError, open_engine, progress_bar
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -16,7 +16,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         raise CliError(f"--workers must be ≥ 1, got {args.workers}")
     if args.horizon < 1:
         raise CliError(f"--horizon must be ≥ 1, got {args.horizon}")
-    engine = _engine()
+    engine = open_engine()
     cycles = list_cycles(engine)
     cycle_id = None
     if args.cycle:
@@ -34,7 +34,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         engine_name=args.engine,
         workers=args.workers,
         user=args.user,
-        progress=_progress_bar("forecast "),
+        progress=progress_bar("forecast "),
         reconciliation=args.reconcile,
     )
     run = forecasting.run_info(engine, run_id)
@@ -50,7 +50,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from sop_core.forecast import ENGINES, RECONCILE_METHODS
+    from sop_core.planning.forecast import ENGINES, RECONCILE_METHODS
 
     p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)")
     p.add_argument("--engine", default="statistical", choices=ENGINES,

@@ -608,7 +608,7 @@ def replenishment_proposals(
     order, it arrives sooner.
 
     Args:
-        projection: :func:`sop_core.supply.projected_inventory` rows (``sku, period, closing,
+        projection: :func:`sop_core.planning.supply_math.projected_inventory` rows (``sku, period, closing,
             shortage, demand``).
         items: one row per ``sku`` with ``reorder_point`` [units], ``order_qty`` Q [units/order]
             and ``demand_mean`` d̄ [units/period].

@@ -40,12 +40,13 @@ from sqlalchemy.orm import Session
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.errors import SopError
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["str", "float", "int", "date"]
 Source = bytes | bytearray | str | Path | IO[bytes]
-Progress = Callable[[float, str], None]
 
 #: Period columns that must be month starts (monthly tables).
 MONTH_START_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -144,7 +145,7 @@ class ImportIssue:
         return {"file": self.file, "row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
 
 
-class ImportFailed(Exception):
+class ImportFailed(SopError):
     """An import was refused; nothing was written. ``issues`` lists every problem found."""
 
     def __init__(self, issues: Sequence[ImportIssue]) -> None:

@@ -7,13 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from sop_core.cli import _engine
+from sop_core.cli.common import open_engine
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from sop_core.services import workflow
 
-    engine = _engine()
+    engine = open_engine()
     cyc = workflow.cycle_by_month(engine, args.cycle)
     report = workflow.reproduce(engine, cyc.id)
     if report.ok:
@@ -26,10 +26,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from sop_core import export
+    from sop_core.io import export
     from sop_core.services import workflow
 
-    engine = _engine()
+    engine = open_engine()
     cyc = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -57,11 +57,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     """The plan diff as a waterfall (cause, amount), the months it covers, the total change and the check that the
     parts add up. Without ``--from``/``--to`` the total change is the revenue vs last plan of the Executive review
     page and the meeting pack (:func:`sop_core.services.workflow.last_plan_change`)."""
-    from sop_core import diff as diff_math
-    from sop_core.cli import _print_frame
+    from sop_core.cli.common import print_frame
+    from sop_core.planning import plan_diff as diff_math
     from sop_core.services import workflow
 
-    engine = _engine()
+    engine = open_engine()
     if args.to:
         after = workflow.plan_ref(engine, args.to)
     else:
@@ -92,7 +92,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print()
         print(f"by {DIFF_LEVELS[args.level]}:")
         numbers = table.select_dtypes("number").columns
-        _print_frame(table.assign(**{c: table[c].round(2) + 0.0 for c in numbers}).rename(columns=diff_math.CAUSES))
+        print_frame(table.assign(**{c: table[c].round(2) + 0.0 for c in numbers}).rename(columns=diff_math.CAUSES))
     if args.csv:
         out = Path(args.csv)
         frame = table if table is not None else result.lines.assign(period=result.lines["period"].dt.strftime("%Y-%m"))

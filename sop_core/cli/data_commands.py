@@ -1,108 +1,43 @@
-"""`python -m sop_core …`: batch jobs on the database named by SOP_DATABASE_URL.
-
-Errors print one line naming what is wrong and exit non-zero; ``--debug`` shows the traceback. A refused import
-prints every problem, one a line (up to :data:`MAX_PRINTED_ISSUES`; ``import --errors FILE.csv`` writes them all).
-"""
+"""`python -m sop_core init-db | demo | import | template | kpi | user`: set-up, data and users."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
-from sop_core import config
+from sop_core.cli.common import CliError, open_engine, print_frame, progress_bar
 
 if TYPE_CHECKING:
-    from sop_core.ingest import ImportIssue
-
-log = logging.getLogger("sop_core")
+    from sop_core.io.ingest import ImportIssue
 
 
-class CliError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
-def _progress_bar(label: str = "") -> Callable[[float, str], None]:
-    """A progress callback drawing a one-line bar on stderr."""
-    start = time.perf_counter()
-    tty = sys.stderr.isatty()
-
-    def report(fraction: float, message: str) -> None:
-        fraction = min(max(fraction, 0.0), 1.0)
-        filled = int(30 * fraction)
-        line = f"{label}[{'#' * filled}{'.' * (30 - filled)}] {100 * fraction:5.1f} % {message} ({time.perf_counter() - start:.1f} s)"
-        if tty:
-            sys.stderr.write("\r\x1b[2K" + line)
-            if fraction >= 1.0:
-                sys.stderr.write("\n")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    return report
-
-
-def _engine():
-    from sop_core.db.engine import make_engine
-    from sop_core.db.migrate import upgrade
-
-    engine = make_engine(config.database_url())
-    upgrade(engine)
-    return engine
-
-
-@contextlib.contextmanager
-def solver_chatter_to_stderr() -> Iterator[None]:
-    """Send what native libraries print on standard output (the LP solver's banner) to standard error while
-    the block runs, so that a command's own output (JSON, CSV) stays clean for the next program in a pipe."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _print_frame(frame, out=None) -> None:  # noqa: ANN001 - a DataFrame
-    import pandas as pd
-
-    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 30):
-        print(frame.to_string(index=False), file=out or sys.stdout)
-
-
-# --------------------------------------------------------------------------- commands
 def cmd_init_db(_args: argparse.Namespace) -> int:
     from sop_core.services.bootstrap import ensure_ready
 
-    engine = _engine()
+    engine = open_engine()
     seeded = ensure_ready(engine, seed_demo=False)
     print(f"database ready at schema head: {engine.url.render_as_string(hide_password=True)}" + (" (seeded)" if seeded else ""))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sop_core import demo
     from sop_core.db import models as m
     from sop_core.db import repo
     from sop_core.db.engine import session_scope
+    from sop_core.io import demo
     from sop_core.services.bootstrap import seed_demo_company
 
-    engine = _engine()
+    engine = open_engine()
     with session_scope(engine) as s:
         has_data = repo.count_rows(s, m.Product) > 0
     if has_data and not args.reset:
         raise CliError("the database already holds data; use `demo --reset` to replace everything with the demo company")
     t0 = time.perf_counter()
-    written = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, progress=_progress_bar())
+    written = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, progress=progress_bar())
     summary = demo.summary(demo.generate(seed=args.seed, scale=args.scale)) if hasattr(demo, "summary") else {}
     print(f"demo company written in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k} {v}" for k, v in written.items()))
     if summary:
@@ -130,14 +65,14 @@ def _print_issues(issues: Sequence[ImportIssue], errors_file: Path | None) -> No
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from sop_core import ingest
+    from sop_core.io import ingest
 
     paths = [Path(p) for p in args.files]
     for p in paths:
         if not p.is_file():
             raise CliError(f"{p}: no such file")
     errors_file = Path(args.errors) if args.errors else None
-    engine = _engine()
+    engine = open_engine()
     try:
         report = ingest.import_files(engine, paths, table=args.table)
     except ingest.ImportFailed as err:
@@ -162,7 +97,7 @@ def _write_errors(path: Path, content: bytes) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from sop_core import ingest
+    from sop_core.io import ingest
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,8 +111,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_kpi(_args: argparse.Namespace) -> int:
     from sop_core.services import kpi
 
-    engine = _engine()
-    _print_frame(kpi.kpi_summary(engine))
+    engine = open_engine()
+    print_frame(kpi.kpi_summary(engine))
     return 0
 
 
@@ -189,29 +124,14 @@ def cmd_user(args: argparse.Namespace) -> int:
     password = args.password
     if password is None and sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.name}: ")
-    engine = _engine()
+    engine = open_engine()
     add_user(engine, args.name, args.role, password=password)
     print(f"user {args.name} saved with role {args.role}" + ("" if password else " (no password: cannot sign in)"))
     return 0
 
 
 # --------------------------------------------------------------------------- parser
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr (exit 2), like the other errors."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m sop_core",
-        description="S&OP Studio batch jobs. The database is SOP_DATABASE_URL (default: the SQLite file data/sop.db).",
-    )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init-db", help="create or upgrade the schema (no data)")
     p.set_defaults(func=cmd_init_db)
 
@@ -245,42 +165,3 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--role", required=True, help="viewer, demand_planner, supply_planner, finance, executive or admin")
     q.add_argument("--password", help="password (asked for when omitted on a terminal)")
     q.set_defaults(func=cmd_user)
-
-    for register in _command_modules():
-        register(sub)
-    return parser
-
-
-def _command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Further commands live in ``sop_core/cli_<area>.py`` modules, each with ``register(subparsers)``."""
-    import importlib
-    import pkgutil
-
-    import sop_core
-
-    found = []
-    for info in sorted(pkgutil.iter_modules(sop_core.__path__), key=lambda i: i.name):
-        if info.name.startswith("cli_"):
-            found.append(importlib.import_module(f"sop_core.{info.name}").register)
-    return found
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's contract: one line, non-zero exit
-        if args.debug:
-            raise
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        return 1

@@ -16,17 +16,17 @@ after the last period of the history.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sop_core.forecast.events import apply_uplift, remove_uplift
-from sop_core.forecast.statistical import StatisticalForecaster
+from sop_core.planning.forecast.events import apply_uplift, remove_uplift
+from sop_core.planning.forecast.statistical import StatisticalForecaster
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 #: Engines: "statistical" (fast, the default of runs), "auto" (backtest choice among statistical models, the
 #: global LightGBM model and combinations), "lightgbm" (the global model alone), "prophet".
@@ -137,10 +137,10 @@ def forecast(
         horizon: number of periods to forecast (h) [periods].
         freq: pandas frequency alias of the periods ("MS" = month starts; season length 12).
         engine: "statistical" (per-series choice among ETS, Theta, seasonal naive, Croston SBA and TSB; see
-            :mod:`sop_core.forecast.statistical`), "auto" (rolling-origin backtest choice among statistical
+            :mod:`sop_core.planning.forecast.statistical`), "auto" (rolling-origin backtest choice among statistical
             models, the global LightGBM model and combinations, conformal intervals; see
-            :mod:`sop_core.forecast.auto`), "lightgbm" (the global model alone, conformal intervals) or
-            "prophet" (:mod:`sop_core.forecast.prophet_engine`).
+            :mod:`sop_core.planning.forecast.auto`), "lightgbm" (the global model alone, conformal intervals) or
+            "prophet" (:mod:`sop_core.planning.forecast.prophet_engine`).
         level: prediction-interval coverages [%].
         n_jobs: worker processes.
         id_col: series id column.
@@ -153,7 +153,7 @@ def forecast(
         uplift: ``unique_id, ds, uplift`` known event uplift u [fraction] over history and future. The
             statistical engine (and the statistical members of "auto") forecast the event-adjusted baseline
             y_t / (1 + u_t) and multiply the forecast and its bounds by (1 + u_t) of the future events
-            (:mod:`sop_core.forecast.events`); LightGBM takes u_t as a feature, Prophet as a regressor.
+            (:mod:`sop_core.planning.forecast.events`); LightGBM takes u_t as a feature, Prophet as a regressor.
         progress: optional callback ``(fraction 0..1, message)``.
 
     Returns:
@@ -189,7 +189,7 @@ def forecast(
 def _statistical(full: pd.DataFrame, h: int, levels: Sequence[int], freq: str, n_jobs: int,
                  uplift: pd.DataFrame | None, progress: Progress | None = None) -> pd.DataFrame:
     """The statistical engine with known events: the baseline b_t = y_t / (1 + u_t) is forecast and the
-    forecast and bounds are multiplied by (1 + u_t) of the future periods (:mod:`sop_core.forecast.events`)."""
+    forecast and bounds are multiplied by (1 + u_t) of the future periods (:mod:`sop_core.planning.forecast.events`)."""
     base = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(remove_uplift(full, uplift), h, levels,
                                                                      progress=progress)
     return apply_uplift(base, uplift)
@@ -247,14 +247,14 @@ def forecast_details(
         progress: optional callback ``(fraction 0..1, message)``.
 
     Returns:
-        :class:`sop_core.forecast.auto.AutoResult` (for "prophet": the forecast, no backtest).
+        :class:`sop_core.planning.forecast.auto.AutoResult` (for "prophet": the forecast, no backtest).
     """
-    from sop_core.forecast.auto import AutoResult, auto_forecast
+    from sop_core.planning.forecast.auto import AutoResult, auto_forecast
 
     cols = [c for c in (exog.columns if exog is not None else []) if c not in ("unique_id", "ds")]
     data = full if exog is None else full.merge(exog, on=["unique_id", "ds"], how="left")
     if engine == "prophet":
-        from sop_core.forecast.prophet_engine import prophet_forecast
+        from sop_core.planning.forecast.prophet_engine import prophet_forecast
 
         regs = list(cols)
         fut = future_exog

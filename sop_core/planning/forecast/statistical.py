@@ -5,7 +5,7 @@ How a series is forecast:
 1. Leading zeros (periods before the first sale) mean "not launched yet": they are ignored by the
    classification and dropped before fitting ETS, Theta and the naive models (Croston-type models keep
    them: their first demand interval is counted from the start of the series).
-2. The series is classified (:func:`sop_core.forecast.classify.classify_demand`) and gets a candidate set:
+2. The series is classified (:func:`sop_core.planning.forecast.classify.classify_demand`) and gets a candidate set:
 
    ============================  ===============================================================
    series                        candidates (first = default when the history is too short to choose)
@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from sop_core.forecast.classify import classify_demand
+from sop_core.planning.forecast.classify import classify_demand
+from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ log = logging.getLogger(__name__)
 SEASON_LENGTHS: dict[str, int] = {"MS": 12, "M": 12, "ME": 12, "QS": 4, "Q": 4, "QE": 4, "W": 52, "W-MON": 52, "D": 7}
 #: Shortest history [periods] the ETS and Theta models are fitted on.
 MIN_MODEL_LENGTH = 8
-Progress = Callable[[float, str], None]
 
 
 def season_length_for(freq: str) -> int:

@@ -15,7 +15,7 @@ In a period without an event, u_t = 0 and nothing changes. An uplift of −90 % 
 must stay finite.
 
 The "auto" engine applies the same rule to its statistical members (the LightGBM member takes u_t as a
-feature); Prophet takes u_t as an additive regressor (:mod:`sop_core.forecast.prophet_engine`).
+feature); Prophet takes u_t as an additive regressor (:mod:`sop_core.planning.forecast.prophet_engine`).
 """
 
 from __future__ import annotations

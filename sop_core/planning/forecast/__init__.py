@@ -1,7 +1,7 @@
 """Demand forecasting: statistical, automatic (backtest choice), LightGBM and Prophet engines, backtests,
 demand classification, hierarchy and reconciliation.
 
-Public contract (long format ``unique_id, ds, y``; see :mod:`sop_core.forecast.core`):
+Public contract (long format ``unique_id, ds, y``; see :mod:`sop_core.planning.forecast.core`):
 
 * :func:`forecast` ``(history, horizon, freq="MS", engine="statistical", level=(80, 95)) ->
   unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95, model``
@@ -16,12 +16,12 @@ Pure functions on DataFrames: no database, no user interface.
 
 from __future__ import annotations
 
-from sop_core.forecast.classify import ADI_CUTOFF, CV2_CUTOFF, PATTERNS, classify_demand
-from sop_core.forecast.core import ENGINES, backtest, check_engine, forecast, forecast_details, prepare_history
-from sop_core.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate, spread_override
-from sop_core.forecast.reconcile import METHODS as RECONCILE_METHODS
-from sop_core.forecast.reconcile import reconcile
-from sop_core.forecast.statistical import StatisticalForecaster, season_length_for
+from sop_core.planning.forecast.classify import ADI_CUTOFF, CV2_CUTOFF, PATTERNS, classify_demand
+from sop_core.planning.forecast.core import ENGINES, backtest, check_engine, forecast, forecast_details, prepare_history
+from sop_core.planning.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate, spread_override
+from sop_core.planning.forecast.reconcile import METHODS as RECONCILE_METHODS
+from sop_core.planning.forecast.reconcile import reconcile
+from sop_core.planning.forecast.statistical import StatisticalForecaster, season_length_for
 
 __all__ = [
     "ADI_CUTOFF",

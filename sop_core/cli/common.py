@@ -1,0 +1,73 @@
+"""What every command of ``python -m sop_core`` shares: the database, progress bars, tables, one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+from sop_core import config
+from sop_core.errors import SopError
+
+log = logging.getLogger("sop_core")
+
+
+class CliError(SopError):
+    """A problem the user can fix; printed as one line."""
+
+
+def progress_bar(label: str = "") -> Callable[[float, str], None]:
+    """A progress callback drawing a one-line bar on stderr."""
+    start = time.perf_counter()
+    tty = sys.stderr.isatty()
+
+    def report(fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        filled = int(30 * fraction)
+        line = f"{label}[{'#' * filled}{'.' * (30 - filled)}] {100 * fraction:5.1f} % {message} ({time.perf_counter() - start:.1f} s)"
+        if tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+            if fraction >= 1.0:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def open_engine():
+    from sop_core.db.engine import make_engine
+    from sop_core.db.migrate import upgrade
+
+    engine = make_engine(config.database_url())
+    upgrade(engine)
+    return engine
+
+
+@contextlib.contextmanager
+def solver_chatter_to_stderr() -> Iterator[None]:
+    """Send what native libraries print on standard output (the LP solver's banner) to standard error while
+    the block runs, so that a command's own output (JSON, CSV) stays clean for the next program in a pipe."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def print_frame(frame, out=None) -> None:  # noqa: ANN001 - a DataFrame
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 30):
+        print(frame.to_string(index=False), file=out or sys.stdout)
+
+
+# --------------------------------------------------------------------------- commands

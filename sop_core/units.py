@@ -1,0 +1,27 @@
+"""Shared units and constants: each fact the package uses in more than one place, once.
+
+Time: a month is 365.25 / 12 days on average (30.4375), the basis of every days-of-cover and daily-demand
+figure. Horizons are in months. Interval levels are the central coverages of the forecast's prediction
+intervals, in percent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeAlias
+
+#: Mean days per month [days/month], 365.25 / 12: daily demand = monthly demand / DAYS_PER_MONTH.
+DAYS_PER_MONTH: float = 365.25 / 12
+#: Months the statistical forecast looks ahead by default [months].
+FORECAST_HORIZON: int = 18
+#: Months the constrained plan and its scenarios cover [months]; never more than the forecast horizon.
+PLAN_HORIZON: int = 18
+#: Months held out at the end of the history to score forecast accuracy [months].
+BACKTEST_HORIZON: int = 6
+#: Central coverages of the forecast's prediction intervals [%].
+INTERVAL_LEVELS: tuple[int, ...] = (80, 95)
+#: The roles of a team, from least to most rights.
+ROLES: tuple[str, ...] = ("viewer", "demand_planner", "supply_planner", "finance", "executive", "admin")
+
+#: A progress callback: ``progress(fraction_done in [0, 1], what_is_being_done)``.
+Progress: TypeAlias = Callable[[float, str], None]
