@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sop_core.cli.common import CliError, open_engine, print_frame, progress_bar
 
 if TYPE_CHECKING:
-    from sop_core.io.ingest import ImportIssue
+    from sop_core.io.import_issues import ImportIssue
 
 
 def cmd_init_db(_args: argparse.Namespace) -> int:
@@ -65,7 +65,7 @@ def _print_issues(issues: Sequence[ImportIssue], errors_file: Path | None) -> No
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from sop_core.io import ingest
+    from sop_core.io import import_issues, ingest
 
     paths = [Path(p) for p in args.files]
     for p in paths:
@@ -75,16 +75,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
         report = ingest.import_files(engine, paths, table=args.table)
-    except ingest.ImportFailed as err:
+    except import_issues.ImportFailed as err:
         if errors_file:
-            _write_errors(errors_file, ingest.issues_csv(err.issues))
+            _write_errors(errors_file, import_issues.issues_csv(err.issues))
         _print_issues(err.issues, errors_file)
         if errors_file:
             n = len(err.issues)
             print(f"{errors_file} written ({n} problem{'s' if n != 1 else ''})", file=sys.stderr)
         return 1
     if errors_file:  # no stale list from an earlier run: the header alone
-        _write_errors(errors_file, ingest.issues_csv([]))
+        _write_errors(errors_file, import_issues.issues_csv([]))
     print(report)
     for note in report.notes:
         print(note)
@@ -97,11 +97,11 @@ def _write_errors(path: Path, content: bytes) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from sop_core.io import ingest
+    from sop_core.io import import_templates
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = ingest.write_templates(out)
+    written = import_templates.write_templates(out)
     print(f"{len(written)} templates written to {out}:")
     for p in written:
         print(f"  {p.name}")

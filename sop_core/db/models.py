@@ -1,6 +1,6 @@
 """SQLAlchemy 2.x models: every table of S&OP Studio.
 
-Column names of the input tables are the import templates' headers (see ``sop_core.io.ingest``).
+Column names of the input tables are the import templates' headers (see ``sop_core.io.import_templates``).
 Units: quantities in units, money in the company currency, hours in hours, dates are
 period starts (``YYYY-MM-01``) unless the column says otherwise.
 """

@@ -1,6 +1,6 @@
 """The Data step: import extracts (validated, all-or-nothing) and report the health of the input data.
 
-The import functions are those of :mod:`sop_core.io.ingest`, re-exported so that pages need only this module.
+The import functions are those of :mod:`sop_core.io.ingest` and its modules, re-exported so that pages need only this module.
 """
 
 from __future__ import annotations
@@ -15,18 +15,10 @@ from sqlalchemy import Engine
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.io.ingest import (
-    ImportFailed,
-    ImportIssue,
-    ImportReport,
-    header_note,
-    import_files,
-    issues_frame,
-    read_extract,
-    table_for_file,
-    template_bytes,
-    validate_files,
-)
+from sop_core.io.import_issues import ImportFailed, ImportIssue, issues_frame
+from sop_core.io.import_readers import header_note, read_extract, table_for_file
+from sop_core.io.import_templates import template_bytes
+from sop_core.io.ingest import ImportReport, import_files, validate_files
 
 __all__ = [
     "DataSummary",

@@ -16,7 +16,7 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.io import ingest
-from sop_core.io.ingest import ImportFailed
+from sop_core.io.import_issues import ImportFailed
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad_imports"
 BASE = BAD / "base"

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.io import ingest
-from sop_core.io.ingest import ImportFailed, ImportIssue
+from sop_core.io import import_checks, import_issues, import_readers, import_schema, import_templates, ingest
+from sop_core.io.import_issues import ImportFailed, ImportIssue
 
 KNOWN = {"sku": {"A-100", "A-200"}, "family": {"FRAMES"}, "supplier": {"S1"}, "resource": {"R1"}}
 
@@ -25,13 +25,13 @@ def frames_of(**files: bytes) -> dict[str, tuple[str, pd.DataFrame]]:
     out = {}
     for key, data in files.items():
         name = key.replace("__", ".")
-        frame = ingest.read_extract(data, name)
+        frame = import_readers.read_extract(data, name)
         out[name] = (frame.attrs["table"], frame)
     return out
 
 
 def messages(**files: bytes) -> list[str]:
-    return [str(i) for i in ingest.validate(frames_of(**files), KNOWN)]
+    return [str(i) for i in import_checks.validate(frames_of(**files), KNOWN)]
 
 
 # --------------------------------------------------------------------------- issues
@@ -55,7 +55,7 @@ def test_import_failed_shows_first_issue_and_how_many_more() -> None:
     assert str(ImportFailed([a])) == "a.csv row 2, column sku: X is not a known SKU"
     assert str(ImportFailed([a, b, b])) == "a.csv row 2, column sku: X is not a known SKU (and 2 more)"
     assert ImportFailed([a, b]).issues == [a, b]
-    frame = ingest.issues_frame([a, b])
+    frame = import_issues.issues_frame([a, b])
     assert frame.columns.tolist() == ["file", "row", "column", "value", "reason"]
     assert frame["row"].tolist() == [2, 3]
 
@@ -75,18 +75,18 @@ def test_import_failed_shows_first_issue_and_how_many_more() -> None:
     ],
 )
 def test_table_for_file(name: str, table: str) -> None:
-    assert ingest.table_for_file(name) == table
+    assert import_readers.table_for_file(name) == table
 
 
 @pytest.mark.parametrize("name", ["orders.csv", "productline.csv", "history.csv"])
 def test_table_for_file_refuses_other_names(name: str) -> None:
     with pytest.raises(ImportFailed, match=rf"^{name} does not name an input table"):
-        ingest.table_for_file(name)
+        import_readers.table_for_file(name)
 
 
 def test_csv_row_numbers_skip_blank_lines_and_keep_the_line_number() -> None:
     data = b"SKU , Period,quantity\r\nA-100,2026-08-01,4\r\n\r\nA-200,2026-08-01,5\r\n"
-    frame = ingest.read_extract(data, "sales_history.csv")
+    frame = import_readers.read_extract(data, "sales_history.csv")
     assert frame.columns.tolist() == ["sku", "period", "quantity"]
     assert frame.index.tolist() == [2, 4]
     assert frame.loc[4].tolist() == ["A-200", "2026-08-01", "5"]
@@ -94,14 +94,14 @@ def test_csv_row_numbers_skip_blank_lines_and_keep_the_line_number() -> None:
 
 def test_csv_with_bom_and_semicolons_is_read() -> None:
     data = "\ufeffsku;period;quantity\nA-100;2026-08-01;4\n".encode()
-    frame = ingest.read_extract(data, "sales_history.csv")
+    frame = import_readers.read_extract(data, "sales_history.csv")
     assert frame.to_dict("records") == [{"sku": "A-100", "period": "2026-08-01", "quantity": "4"}]
-    assert ingest.validate({"sales_history.csv": ("sales_history", frame)}, KNOWN) == []
+    assert import_checks.validate({"sales_history.csv": ("sales_history", frame)}, KNOWN) == []
 
 
 def test_more_values_than_headers_is_refused() -> None:
     with pytest.raises(ImportFailed) as info:
-        ingest.read_extract(b"sku,as_of,on_hand\nA-100,2026-10-31,4,9\n", "inventory.csv")
+        import_readers.read_extract(b"sku,as_of,on_hand\nA-100,2026-10-31,4,9\n", "inventory.csv")
     assert str(info.value) == "inventory.csv row 2 has 4 values but the header has 3 columns"
 
 
@@ -129,10 +129,10 @@ def test_xlsx_rows_are_excel_row_numbers_and_the_table_sheet_wins() -> None:
             ],
         }
     )
-    frame = ingest.read_extract(data, "sales_history_export.xlsx")
+    frame = import_readers.read_extract(data, "sales_history_export.xlsx")
     assert frame.index.tolist() == [2, 4]
     assert frame["period"].tolist() == ["2026-08-01", "2026-08-01"]
-    issues = ingest.validate({"sales_history_export.xlsx": ("sales_history", frame)}, KNOWN)
+    issues = import_checks.validate({"sales_history_export.xlsx": ("sales_history", frame)}, KNOWN)
     assert [str(i) for i in issues] == [
         "sales_history_export.xlsx row 4, column quantity: -2.5 is negative; quantities must be ≥ 0"
     ]
@@ -155,19 +155,19 @@ def test_a_title_row_above_the_header_is_skipped_in_xlsx_and_csv() -> None:
     )
     csv = f"{TITLE}, page 1\n\nsku;period;quantity\nA-100;2026-10-01;4\nA-200;2026-10-01;-2\n".encode()
     for name, data in (("sales_history_halden.xlsx", xlsx), ("sales_history_halden.csv", csv)):
-        frame = ingest.read_extract(data, name)
+        frame = import_readers.read_extract(data, name)
         assert frame.columns.tolist() == ["sku", "period", "quantity"], name
         assert frame.index.tolist() == [4, 5]  # the row numbers of the file, title and blank row counted
         assert frame["quantity"].tolist() == ["4", "-2"]
         assert (frame.attrs["header_row"], frame.attrs["title_rows"]) == (3, (1,))
-        assert ingest.header_note(frame) == "header found in row 3; rows 1–2 skipped (title)"
-        assert [str(i) for i in ingest.validate({name: ("sales_history", frame)}, KNOWN)] == [
+        assert import_readers.header_note(frame) == "header found in row 3; rows 1–2 skipped (title)"
+        assert [str(i) for i in import_checks.validate({name: ("sales_history", frame)}, KNOWN)] == [
             f"{name} row 5, column quantity: -2 is negative; quantities must be ≥ 0"
         ]
-    plain = ingest.read_extract(b"sku,period,quantity\nA-100,2026-10-01,4\n", "sales_history.csv")
-    assert ingest.header_note(plain) is None
-    one = ingest.read_extract(b"Supplier\nsupplier,name\nS2,Nordic\n", "supplier.csv")  # a title that is a column
-    assert (one.index.tolist(), ingest.header_note(one)) == ([3], "header found in row 2; row 1 skipped (title)")
+    plain = import_readers.read_extract(b"sku,period,quantity\nA-100,2026-10-01,4\n", "sales_history.csv")
+    assert import_readers.header_note(plain) is None
+    one = import_readers.read_extract(b"Supplier\nsupplier,name\nS2,Nordic\n", "supplier.csv")  # a title that is a column
+    assert (one.index.tolist(), import_readers.header_note(one)) == ([3], "header found in row 2; row 1 skipped (title)")
 
 
 def test_the_header_row_found_names_its_own_missing_and_unknown_columns() -> None:
@@ -195,7 +195,7 @@ NO_HEADER = (
 )
 def test_no_header_row_in_the_first_ten_rows_is_named(data: bytes) -> None:
     with pytest.raises(ImportFailed) as info:
-        ingest.read_extract(data, "sales_history.csv")
+        import_readers.read_extract(data, "sales_history.csv")
     assert [i.as_dict() for i in info.value.issues] == [
         {"file": "sales_history.csv", "row": None, "column": None, "value": None, "reason": NO_HEADER}
     ]
@@ -204,7 +204,7 @@ def test_no_header_row_in_the_first_ten_rows_is_named(data: bytes) -> None:
 
 def test_a_column_twice_or_values_under_an_empty_header_cell_are_named() -> None:
     with pytest.raises(ImportFailed) as info:
-        ingest.read_extract(b"sku,period,quantity,quantity,sku,quantity\nA,2026-10-01,1,2,A,3\n", "sales_history.csv")
+        import_readers.read_extract(b"sku,period,quantity,quantity,sku,quantity\nA,2026-10-01,1,2,A,3\n", "sales_history.csv")
     assert [str(i) for i in info.value.issues] == [
         "sales_history.csv row 1, column sku: appears twice in the header (columns A and E); each column may appear "
         "only once",
@@ -215,7 +215,7 @@ def test_a_column_twice_or_values_under_an_empty_header_cell_are_named() -> None
         {"sales_history": [[TITLE], ["sku", "period", None, "quantity", None], ["A-100", "2026-10-01", None, 4, "x"]]}
     )
     with pytest.raises(ImportFailed) as info:
-        ingest.read_extract(xlsx, "sales_history.xlsx")
+        import_readers.read_extract(xlsx, "sales_history.xlsx")
     assert [str(i) for i in info.value.issues] == [
         "sales_history.xlsx row 2, column E: has an empty header cell but holds values from row 3; name the column "
         "or delete it"
@@ -225,17 +225,17 @@ def test_a_column_twice_or_values_under_an_empty_header_cell_are_named() -> None
 def test_a_csv_line_cut_short_is_refused_not_filled_in() -> None:
     data = b"sku,period,quantity,net_price,promo\nA-100,2026-10-01,4,118,0\nA-200,2026-10-01,5\nA-100,2026-11-01,6,,\n"
     with pytest.raises(ImportFailed) as info:
-        ingest.read_extract(data, "sales_history.csv")
+        import_readers.read_extract(data, "sales_history.csv")
     assert [(i.row, i.column) for i in info.value.issues] == [(3, "net_price")]
     assert str(info.value) == (
         "sales_history.csv row 3, column net_price: the line ends before this column, after 3 of the header's 5 "
         "values; a line cut short is refused, not filled in; write an empty cell as nothing between two separators"
     )
     # empty cells written out (row 4) are fine; an XLSX row simply ends at its last filled cell
-    frame = ingest.read_extract(data.replace(b"A-200,2026-10-01,5\n", b""), "sales_history.csv")
+    frame = import_readers.read_extract(data.replace(b"A-200,2026-10-01,5\n", b""), "sales_history.csv")
     assert frame.loc[3].tolist() == ["A-100", "2026-11-01", "6", "", ""]
     xlsx = _xlsx({"sales_history": [["sku", "period", "quantity", "net_price"], ["A-100", "2026-10-01", 4]]})
-    assert ingest.read_extract(xlsx, "sales_history.xlsx").loc[2].tolist() == ["A-100", "2026-10-01", "4", ""]
+    assert import_readers.read_extract(xlsx, "sales_history.xlsx").loc[2].tolist() == ["A-100", "2026-10-01", "4", ""]
 
 
 def test_every_row_of_a_bad_width_is_named_with_the_other_problems(sqlite_engine: Engine) -> None:
@@ -274,7 +274,7 @@ def test_issues_csv_holds_every_issue_with_empty_fields_for_none() -> None:
         ImportIssue("a.csv", 4, "quantity", "-3", "is negative; quantities must be ≥ 0"),
         ImportIssue("a.csv", 5, "net_price", None, "the line ends before this column, after 3 values"),
     ]
-    data = ingest.issues_csv(issues)
+    data = import_issues.issues_csv(issues)
     assert data.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel shows ≥ as written
     assert data.decode("utf-8-sig").splitlines() == [
         "file,row,column,value,reason",
@@ -282,7 +282,7 @@ def test_issues_csv_holds_every_issue_with_empty_fields_for_none() -> None:
         "a.csv,4,quantity,-3,is negative; quantities must be ≥ 0",
         'a.csv,5,net_price,,"the line ends before this column, after 3 values"',
     ]
-    assert ingest.issues_csv([]).decode("utf-8-sig") == "file,row,column,value,reason\n"
+    assert import_issues.issues_csv([]).decode("utf-8-sig") == "file,row,column,value,reason\n"
 
 
 # --------------------------------------------------------------------------- schemas
@@ -303,7 +303,7 @@ OPTIONAL = {
 
 @pytest.mark.parametrize("table", list(m.INPUT_TABLES))
 def test_schema_columns_and_required_flags_follow_the_model(table: str) -> None:
-    schema = ingest.schema_for(table)
+    schema = import_schema.schema_for(table)
     assert list(schema.columns) == repo.input_columns(table)
     assert {c for c, col in schema.columns.items() if not col.required} == OPTIONAL[table]
     assert schema.strict is True
@@ -314,7 +314,7 @@ def test_optional_columns_may_be_left_out_and_empty_cells_take_the_default() -> 
         supplier_item__csv=b"supplier,sku,lead_time_days,unit_cost,priority\nS1,A-100,14,60,\n",
         open_order__csv=b"sku,due_period,quantity,source\nA-100,2026-11-01,5,production\n",
     )
-    assert ingest.validate(frames, KNOWN) == []
+    assert import_checks.validate(frames, KNOWN) == []
 
 
 def test_several_problems_are_listed_by_row_then_column() -> None:
@@ -426,7 +426,7 @@ def test_master_data_of_the_same_import_counts_as_known() -> None:
         budget__csv=b"family,period,volume,revenue\nPUMPS,2026-11-01,5,50\n",
         event__csv=b"name,start,end,scope\nFair,2026-11-01,2026-11-03,*\n",
     )
-    assert ingest.validate(frames, KNOWN) == []
+    assert import_checks.validate(frames, KNOWN) == []
 
 
 def test_a_key_repeated_across_two_files_of_one_import_is_refused() -> None:
@@ -523,17 +523,17 @@ def test_validate_files_checks_against_the_database_without_writing(sqlite_engin
 # --------------------------------------------------------------------------- templates
 @pytest.mark.parametrize("table", list(m.INPUT_TABLES))
 def test_template_has_the_headers_and_two_valid_rows(table: str) -> None:
-    frame = ingest.template_frame(table)
+    frame = import_templates.template_frame(table)
     assert frame.columns.tolist() == repo.input_columns(table)
     assert len(frame) == 2
-    csv_text = ingest.template_bytes(table, "csv").decode("utf-8")
+    csv_text = import_templates.template_bytes(table, "csv").decode("utf-8")
     assert csv_text.splitlines()[0] == ",".join(repo.input_columns(table))
-    book = openpyxl.load_workbook(io.BytesIO(ingest.template_bytes(table, "xlsx")), read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(import_templates.template_bytes(table, "xlsx")), read_only=True)
     assert book.sheetnames == [table, "columns"]
 
 
 def test_templates_reimport_cleanly(engine: Engine, tmp_path: Path) -> None:
-    paths = ingest.write_templates(tmp_path)
+    paths = import_templates.write_templates(tmp_path)
     assert sorted(p.name for p in paths) == sorted(f"{t}.{x}" for t in m.INPUT_TABLES for x in ("csv", "xlsx"))
     report = ingest.import_files(engine, [p for p in paths if p.suffix == ".csv"])
     assert report.rows == {t: 2 for t in m.INPUT_TABLES}
@@ -548,10 +548,10 @@ def test_templates_reimport_cleanly(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_each_template_alone_imports_into_a_database_with_the_master_data(sqlite_engine: Engine) -> None:
-    masters = [(f"{t}.csv", ingest.template_bytes(t, "csv")) for t in ("product", "supplier", "resource")]
+    masters = [(f"{t}.csv", import_templates.template_bytes(t, "csv")) for t in ("product", "supplier", "resource")]
     ingest.import_files(sqlite_engine, masters)
     for table in m.INPUT_TABLES:
-        report = ingest.import_files(sqlite_engine, [(f"{table}.xlsx", ingest.template_bytes(table, "xlsx"))])
+        report = ingest.import_files(sqlite_engine, [(f"{table}.xlsx", import_templates.template_bytes(table, "xlsx"))])
         assert report.rows == {table: 2}
 
 
@@ -561,11 +561,11 @@ def test_the_demo_company_passes_validation() -> None:
     frames = {}
     for table, frame in demo.generate().items():
         data = frame.to_csv(index=False).encode("utf-8")
-        frames[f"{table}.csv"] = (table, ingest.read_extract(data, f"{table}.csv"))
-    assert ingest.validate(frames, {}) == []
+        frames[f"{table}.csv"] = (table, import_readers.read_extract(data, f"{table}.csv"))
+    assert import_checks.validate(frames, {}) == []
 
 
 def test_an_unknown_table_given_explicitly_is_refused() -> None:
     with pytest.raises(ImportFailed) as info:
-        ingest.read_extract(b"a,b\n1,2\n", "export.csv", table="orders")
+        import_readers.read_extract(b"a,b\n1,2\n", "export.csv", table="orders")
     assert str(info.value) == "export.csv cannot load table 'orders'; the input tables are " + ", ".join(m.INPUT_TABLES)
