@@ -51,7 +51,7 @@ def seed_demo_company(
     With ``reset`` every table is emptied first. Everything but the forecast lands in one transaction.
     Returns the number of rows written per input table.
     """
-    from sop_core.io import demo
+    from sop_core.io import demo, demo_company
     from sop_core.services import demand
 
     report = progress or (lambda _f, _m: None)
@@ -70,12 +70,12 @@ def seed_demo_company(
         for username, display, role in DEMO_USERS:
             if s.scalar(select(m.AppUser).where(m.AppUser.username == username)) is None:
                 s.add(m.AppUser(username=username, display_name=display, role=role))
-        month = demo.CURRENT_CYCLE
+        month = demo_company.CURRENT_CYCLE
         if s.scalar(select(m.PlanCycle).where(m.PlanCycle.month == month)) is None:
             _open_current_cycle(s, month)
     with session_scope(engine) as s:
-        cycle_id = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month == demo.CURRENT_CYCLE))
-        has_past = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < demo.CURRENT_CYCLE)) is not None
+        cycle_id = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month == demo_company.CURRENT_CYCLE))
+        has_past = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < demo_company.CURRENT_CYCLE)) is not None
     if not has_past:
         report(0.3, "Signing off the past monthly cycles…")
         seed_signed_cycles(engine, frames, progress=lambda f, msg: report(0.3 + 0.3 * f, msg))

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.io import demo
+from sop_core.io import demo, demo_company
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +127,17 @@ def test_summary_counts(frames: dict[str, pd.DataFrame]) -> None:
 # --------------------------------------------------------------------------- sales history
 def test_history_spans_48_months_ending_at_the_last_actual(frames: dict[str, pd.DataFrame]) -> None:
     periods = _ts(frames["sales_history"]["period"])
-    assert periods.min() == pd.Timestamp(demo.FIRST_ACTUAL)
-    assert periods.max() == pd.Timestamp(demo.LAST_ACTUAL)
+    assert periods.min() == pd.Timestamp(demo_company.FIRST_ACTUAL)
+    assert periods.max() == pd.Timestamp(demo_company.LAST_ACTUAL)
     assert periods.nunique() == 48
     assert (periods.dt.day == 1).all()
-    assert demo.CURRENT_CYCLE == dt.date(2026, 11, 1)
+    assert demo_company.CURRENT_CYCLE == dt.date(2026, 11, 1)
 
 
 def test_launches_have_no_rows_before_launch_and_ramp_up(frames: dict[str, pd.DataFrame]) -> None:
     hist = frames["sales_history"]
     first = _ts(hist["period"]).groupby(hist["sku"]).min()
-    launched = first[first > pd.Timestamp(demo.FIRST_ACTUAL)].index
+    launched = first[first > pd.Timestamp(demo_company.FIRST_ACTUAL)].index
     assert len(launched) >= 10
     # every launched SKU has a contiguous run of monthly rows from its launch (no gaps)
     months = _ts(hist["period"]).dt.to_period("M")
@@ -156,7 +156,7 @@ def test_launches_have_no_rows_before_launch_and_ramp_up(frames: dict[str, pd.Da
 def test_phase_outs_decline_and_end(frames: dict[str, pd.DataFrame]) -> None:
     hist = frames["sales_history"]
     last = _ts(hist["period"]).groupby(hist["sku"]).max()
-    ended = last[last < pd.Timestamp(demo.LAST_ACTUAL)].index
+    ended = last[last < pd.Timestamp(demo_company.LAST_ACTUAL)].index
     assert len(ended) >= 5
     declined = 0
     for sku in ended:
@@ -192,8 +192,8 @@ def test_promotions_lower_the_net_price_and_lift_demand(frames: dict[str, pd.Dat
 def test_events_are_consistent_with_promo_flags(frames: dict[str, pd.DataFrame]) -> None:
     ev = frames["event"]
     start = _ts(ev["start"])
-    assert (start.dt.date <= pd.Timestamp(demo.LAST_ACTUAL).date()).any()
-    assert (start >= pd.Timestamp(demo.CURRENT_CYCLE)).sum() >= 8  # future campaigns to plan for
+    assert (start.dt.date <= pd.Timestamp(demo_company.LAST_ACTUAL).date()).any()
+    assert (start >= pd.Timestamp(demo_company.CURRENT_CYCLE)).sum() >= 8  # future campaigns to plan for
     assert (_ts(ev["end"]) >= start).all()
     assert ev["uplift_pct"].between(5, 100).all()
     names = " ".join(ev["name"])
@@ -201,7 +201,7 @@ def test_events_are_consistent_with_promo_flags(frames: dict[str, pd.DataFrame])
         assert campaign in names
     hist = frames["sales_history"].merge(frames["product"][["sku", "family"]], on="sku")
     hist_month = _ts(hist["period"])
-    past = ev[start <= pd.Timestamp(demo.LAST_ACTUAL) + pd.offsets.MonthEnd(0)]
+    past = ev[start <= pd.Timestamp(demo_company.LAST_ACTUAL) + pd.offsets.MonthEnd(0)]
     for _, e in past.iterrows():
         month = pd.Timestamp(e["start"]).to_period("M").to_timestamp()
         in_month = hist_month == month
@@ -341,7 +341,7 @@ def test_receipt_history_has_reliable_and_poor_suppliers(frames: dict[str, pd.Da
     r = frames["receipt"]
     assert len(r) >= 1000
     order = _ts(r["order_date"])
-    assert order.min() >= pd.Timestamp("2024-11-01") and order.max() <= pd.Timestamp(demo.INVENTORY_AS_OF)
+    assert order.min() >= pd.Timestamp("2024-11-01") and order.max() <= pd.Timestamp(demo_company.INVENTORY_AS_OF)
     items = frames["supplier_item"].set_index(["supplier", "sku"])["lead_time_days"]
     lead = (_ts(r["promised_date"]) - order).dt.days
     expected = items.reindex(pd.MultiIndex.from_frame(r[["supplier", "sku"]])).to_numpy()
@@ -356,17 +356,17 @@ def test_receipt_history_has_reliable_and_poor_suppliers(frames: dict[str, pd.Da
     open_ = r[r["received_date"].isna()]
     assert len(open_) >= 5 and (open_["qty_received"] == 0).all()
     # open lines are recent: within a long lead time plus the worst delay before the snapshot
-    assert (_ts(open_["order_date"]) >= pd.Timestamp(demo.INVENTORY_AS_OF) - pd.Timedelta(days=140)).all()
+    assert (_ts(open_["order_date"]) >= pd.Timestamp(demo_company.INVENTORY_AS_OF) - pd.Timedelta(days=140)).all()
     assert (_ts(open_["order_date"]) >= pd.Timestamp("2026-10-01")).any()
-    assert (_ts(done["received_date"]) <= pd.Timestamp(demo.INVENTORY_AS_OF)).all()
+    assert (_ts(done["received_date"]) <= pd.Timestamp(demo_company.INVENTORY_AS_OF)).all()
 
 
 # --------------------------------------------------------------------------- inventory, open orders, budget
 def test_inventory_covers_half_to_two_and_a_half_months_mostly(frames: dict[str, pd.DataFrame]) -> None:
     inv = frames["inventory"]
     hist = frames["sales_history"]
-    assert (_ts(inv["as_of"]) == pd.Timestamp(demo.INVENTORY_AS_OF)).all()
-    active = set(hist.loc[_ts(hist["period"]) == pd.Timestamp(demo.LAST_ACTUAL), "sku"])
+    assert (_ts(inv["as_of"]) == pd.Timestamp(demo_company.INVENTORY_AS_OF)).all()
+    active = set(hist.loc[_ts(hist["period"]) == pd.Timestamp(demo_company.LAST_ACTUAL), "sku"])
     assert set(inv["sku"]) == active
     recent = hist[_ts(hist["period"]) > pd.Timestamp("2026-07-01")].groupby("sku")["quantity"].mean()
     fast = recent[recent >= 50]
@@ -435,7 +435,7 @@ def test_one_sku_drifts_above_its_demand_model_and_nothing_else_moves(
     drifting = hist.index.get_level_values("sku") == demo.DRIFT_SKU
     # every other SKU-month is exactly as without the drift
     pd.testing.assert_frame_equal(hist[~drifting], base[~drifting])
-    months = pd.date_range(demo.DRIFT_START, demo.LAST_ACTUAL, freq="MS")
+    months = pd.date_range(demo.DRIFT_START, demo_company.LAST_ACTUAL, freq="MS")
     ratio = hist.loc[demo.DRIFT_SKU, "quantity"] / base.loc[demo.DRIFT_SKU, "quantity"]
     # +12 %, +24 %, +36 %, +48 %, +60 % from June to October 2026 (rounded to whole units), nothing before
     assert ratio[ratio.index < months[0]].eq(1.0).all()

@@ -257,7 +257,7 @@ def test_tracking_signal_trigger_on_a_constructed_case(
 
 
 def test_monitor_on_the_demo_proposes_a_reforecast_for_the_drifting_sku(demo_engine: Engine) -> None:
-    from sop_core.io import demo
+    from sop_core.io import demo, demo_company
 
     result = monitor_service.run_monitor(demo_engine, today=TODAY)
     assert result.found["tracking_signal"] > 0 and result.stored == sum(result.found.values())
@@ -271,12 +271,12 @@ def test_monitor_on_the_demo_proposes_a_reforecast_for_the_drifting_sku(demo_eng
             select(PlanCycle.month, Forecast.period, Forecast.yhat)
             .join(ForecastRun, ForecastRun.cycle_id == PlanCycle.id)
             .join(Forecast, Forecast.run_id == ForecastRun.id)
-            .where(Forecast.sku == demo.DRIFT_SKU, PlanCycle.month < demo.CURRENT_CYCLE)
+            .where(Forecast.sku == demo.DRIFT_SKU, PlanCycle.month < demo_company.CURRENT_CYCLE)
         ).all()
         sales = dict(s.execute(select(SalesHistory.period, SalesHistory.quantity)
                                .where(SalesHistory.sku == demo.DRIFT_SKU)).all())
     fc = pd.DataFrame(rows, columns=["cycle", "period", "yhat"])
-    fc = fc[(fc["cycle"] <= fc["period"]) & (fc["period"] <= demo.LAST_ACTUAL)]
+    fc = fc[(fc["cycle"] <= fc["period"]) & (fc["period"] <= demo_company.LAST_ACTUAL)]
     fc = fc.sort_values(["period", "cycle"]).drop_duplicates("period", keep="last")
     assert [f"{c:%Y-%m}" for c in fc["cycle"]] == ["2026-06"] * 3 + ["2026-09", "2026-10"]
     errors = [sales[p] - y for p, y in zip(fc["period"], fc["yhat"], strict=True)]
