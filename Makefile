@@ -19,9 +19,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-## Install everything needed (Python packages, Debian's chromium), then lint and run the whole test suite.
+## Install everything needed (Python packages, Debian's chromium), then lint, type-check and run the whole test suite
+## (the tests and the examples in the docstrings of the pure modules).
 test: $(STAMP) chromium postgres
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -n auto --dist loadscope
 
 chromium:

@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sop_core.planning import inventory, policy  # noqa: E402
+from sop_core.planning import inventory_frontier, policy, segmentation  # noqa: E402
 
 DATA = Path("/work/shared/data")
 #: Fill-rate targets replayed [share].
@@ -52,7 +52,7 @@ def stallion(data: Path = DATA) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
             "demand_std": stats["std"].to_numpy(),
         }
     )
-    abc = inventory.abc_xyz(frame).set_index("sku")["abc"]
+    abc = segmentation.abc_xyz(frame).set_index("sku")["abc"]
     return history, price, abc
 
 
@@ -78,7 +78,7 @@ def compare(
     fill rate (``fill_rate`` and ``csl`` are the fill rate and cycle service level achieved)."""
     common = dict(lead_time=1, review_period=1, window=24, warmup=warmup, unit_value=unit_value)
     result = policy.summarise(policy.backtest_policy(history, target, method=method, model=model, **common))
-    k, naive = policy.naive_cover_for_fill_rate(history, result["fill_rate"], **common)
+    k, naive = inventory_frontier.naive_cover_for_fill_rate(history, result["fill_rate"], **common)
     return {
         "fill_rate_target": target,
         "fill_rate": result["fill_rate"],
@@ -137,7 +137,7 @@ def main() -> None:
         "naive_orders": "{:,.0f}".format,
     }
     print(table.to_string(index=False, formatters=fmt))
-    frontier = policy.frontier(fast, abc, method="pooled", model="seasonal_trend", warmup=36, unit_value=price)
+    frontier = inventory_frontier.frontier(fast, abc, method="pooled", model="seasonal_trend", warmup=36, unit_value=price)
     wide = frontier.pivot(index="fill_rate_target", columns="segment", values=["fill_rate", "avg_inventory_value"])
     print("\nFill rate vs inventory frontier, stallion fast movers (fill rate achieved / average inventory value):")
     for target, row in wide.iterrows():

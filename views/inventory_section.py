@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from sop_core.planning import inventory
+from sop_core.planning import segmentation
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo
 from views import ui
@@ -37,8 +37,8 @@ def load_backtest(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame: 
 
 
 def _matrix(policy: pd.DataFrame) -> None:
-    counts = inventory.abc_xyz_matrix(policy)
-    targets = inventory.service_target_matrix()
+    counts = segmentation.abc_xyz_matrix(policy)
+    targets = segmentation.service_target_matrix()
     text = [[f"{counts.loc[a, x]} SKUs<br>CSL target {100 * targets.loc[a, x]:.0f} %" for x in "XYZ"] for a in "ABC"]
     fig = go.Figure(
         go.Heatmap(

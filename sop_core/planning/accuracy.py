@@ -49,7 +49,7 @@ def _out(value: np.ndarray) -> FloatOrArray:
     return float(value) if np.ndim(value) == 0 else value
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _ratio(num: np.ndarray, den: np.ndarray, valid: np.ndarray | np.bool_) -> np.ndarray:
     """num / den with the zero conventions: num = 0 → 0, den = 0 → NaN, not valid → NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(num == 0, 0.0, np.where(den == 0, np.nan, num / np.where(den == 0, 1.0, den)))
@@ -283,7 +283,8 @@ def seasonal_naive_at(history: pd.DataFrame, targets: pd.DataFrame, cutoff: pd.T
     source = [d - pd.DateOffset(months=int(b)) for d, b in zip(ds, back, strict=True)]
     look = pd.DataFrame({"unique_id": targets["unique_id"].to_numpy(), "ds": pd.to_datetime(source)})
     hist = history[["unique_id", "ds", "y"]].assign(ds=lambda f: pd.to_datetime(f["ds"]))
-    return look.merge(hist, on=["unique_id", "ds"], how="left")["y"].to_numpy(dtype=float)
+    values: np.ndarray = look.merge(hist, on=["unique_id", "ds"], how="left")["y"].to_numpy(dtype=float)
+    return values
 
 
 def mase_scale(history: pd.DataFrame, season: int = 12) -> pd.Series:

@@ -1,4 +1,4 @@
-"""Inventory policy math: safety stock, reorder point, EOQ and ABC/XYZ classification.
+"""Inventory policy math: safety stock, reorder point, EOQ, order quantity and fill rate.
 
 Pure, vectorised functions: every numeric argument may be a scalar, a NumPy array or a pandas
 Series (broadcast against each other). A Series in the input gives a Series with its index; arrays
@@ -22,13 +22,13 @@ References:
 * Chopra & Meindl, *Supply Chain Management: Strategy, Planning, and Operation*, 6th ed. (2016),
   ch. 11 (economic order quantity) and ch. 12 (safety inventory, lead-time uncertainty).
 * Silver, Pyke & Thomas, *Inventory and Production Management in Supply Chains*, 4th ed. (2017),
-  ch. 2 (ABC classification), ch. 4 (EOQ) and ch. 6 (safety stocks, periodic review).
+  ch. 4 (EOQ) and ch. 6 (safety stocks, periodic review).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,8 @@ from scipy.stats import norm
 
 log = logging.getLogger(__name__)
 
-Number = float | int | np.ndarray | pd.Series
-
-#: Upper cumulative share of annual value for class A and class B (the rest is C).
-ABC_LIMITS = (0.80, 0.95)
-#: Upper coefficient of variation for class X and class Y (the rest is Z).
-XYZ_LIMITS = (0.5, 1.0)
+#: A scalar, a NumPy array or a pandas Series (broadcast against each other).
+Number: TypeAlias = float | int | np.ndarray | pd.Series
 
 
 def _wrap(values: np.ndarray, *inputs: Any) -> Any:
@@ -193,137 +189,6 @@ def eoq(annual_demand: Number, order_cost: Number, holding_cost_per_unit_year: N
     if np.any(h <= 0):
         raise ValueError("holding_cost_per_unit_year must be > 0 (holding rate × unit cost)")
     return _wrap(np.sqrt(2.0 * d * s / h), annual_demand, order_cost, holding_cost_per_unit_year)
-
-
-def demand_stats(history: pd.DataFrame, *, ddof: int = 1) -> pd.DataFrame:
-    """Mean and standard deviation of demand per SKU from a long history.
-
-    Args:
-        history: ``sku``, ``period`` and ``quantity`` [units/period], one row per SKU and period
-            (periods without a row are not filled: pass zeros explicitly).
-        ddof: delta degrees of freedom of the standard deviation: 1 = sample (default), 0 = population.
-
-    Returns:
-        ``sku, demand_mean, demand_std, periods`` with mean and deviation in [units/period].
-    """
-    for col in ("sku", "quantity"):
-        if col not in history.columns:
-            raise ValueError(f"history: missing column {col}")
-    grouped = history.groupby("sku")["quantity"]
-    out = pd.DataFrame(
-        {"demand_mean": grouped.mean(), "demand_std": grouped.std(ddof=ddof), "periods": grouped.size()}
-    ).reset_index()
-    out["demand_std"] = out["demand_std"].fillna(0.0)
-    return out
-
-
-def abc_xyz(
-    frame: pd.DataFrame,
-    abc_limits: tuple[float, float] = ABC_LIMITS,
-    xyz_limits: tuple[float, float] = XYZ_LIMITS,
-) -> pd.DataFrame:
-    """ABC classification by annual value and XYZ classification by demand variability.
-
-    ABC (Pareto; Silver, Pyke & Thomas, 4th ed., §2.3): SKUs are sorted by annual value, largest
-    first (ties by SKU), and the cumulative share *including the SKU itself* decides:
-    A when cum_share ≤ 80 %, B when ≤ 95 %, C otherwise. (So a single SKU holding more than 80 % of
-    the value is B: the rule is applied as stated, without rounding up to the first crossing.)
-    SKUs with no value are C.
-
-    XYZ: coefficient of variation CV = σ_d / d̄ of the per-period demand; X when CV < 0.5,
-    Y when CV < 1.0, Z otherwise (zero mean demand is Z). The deviation is taken as given in
-    ``demand_std``; :func:`demand_stats` computes it as the *sample* standard deviation (ddof = 1),
-    which is what this module assumes when it builds the input itself.
-
-    Args:
-        frame: one row per ``sku`` with ``annual_value`` [currency/year] (annual demand × unit cost or
-            price), ``demand_mean`` d̄ [units/period] and ``demand_std`` σ_d [units/period].
-        abc_limits: upper cumulative shares of class A and class B [share].
-        xyz_limits: upper CV of class X and class Y [dimensionless].
-
-    Returns:
-        The input columns plus ``value_share``, ``cum_share`` [share], ``cv`` [dimensionless],
-        ``abc``, ``xyz`` and ``class`` (e.g. "AX"), sorted by annual value, largest first.
-
-    Raises:
-        ValueError: when a column is missing or a value is negative.
-
-    Example:
-        >>> f = pd.DataFrame({"sku": ["a", "b", "c"], "annual_value": [70.0, 20.0, 10.0],
-        ...                   "demand_mean": [10.0, 10.0, 0.0], "demand_std": [2.0, 10.0, 0.0]})
-        >>> abc_xyz(f)["class"].tolist()
-        ['AX', 'BZ', 'CZ']
-    """
-    missing = [c for c in ("sku", "annual_value", "demand_mean", "demand_std") if c not in frame.columns]
-    if missing:
-        raise ValueError(f"abc_xyz: missing column(s) {', '.join(missing)}")
-    if (frame["annual_value"] < 0).any():
-        raise ValueError("abc_xyz: annual_value must be ≥ 0")
-    out = frame.sort_values(["annual_value", "sku"], ascending=[False, True], ignore_index=True).copy()
-    total = float(out["annual_value"].sum())
-    out["value_share"] = out["annual_value"] / total if total > 0 else 0.0
-    out["cum_share"] = out["value_share"].cumsum()
-    eps = 1e-9
-    a_max, b_max = abc_limits
-    out["abc"] = np.select(
-        [
-            (out["annual_value"] > 0) & (out["cum_share"] <= a_max + eps),
-            (out["annual_value"] > 0) & (out["cum_share"] <= b_max + eps),
-        ],
-        ["A", "B"],
-        default="C",
-    )
-    mean = out["demand_mean"].to_numpy(dtype=float)
-    std = out["demand_std"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["cv"] = np.where(mean > 0, std / np.where(mean > 0, mean, 1.0), np.inf)
-    x_max, y_max = xyz_limits
-    out["xyz"] = np.select([out["cv"] < x_max, out["cv"] < y_max], ["X", "Y"], default="Z")
-    out["class"] = out["abc"] + out["xyz"]
-    return out
-
-
-def abc_xyz_matrix(classes: pd.DataFrame) -> pd.DataFrame:
-    """Count of SKUs per ABC (rows A, B, C) and XYZ (columns X, Y, Z) class.
-
-    Args:
-        classes: output of :func:`abc_xyz` (columns ``abc`` and ``xyz``).
-
-    Returns:
-        A 3 × 3 frame of counts, index ``A, B, C`` and columns ``X, Y, Z`` (zeros included).
-    """
-    counts = pd.crosstab(classes["abc"], classes["xyz"]) if not classes.empty else pd.DataFrame()
-    return counts.reindex(index=["A", "B", "C"], columns=["X", "Y", "Z"], fill_value=0).fillna(0).astype(int)
-
-
-#: Default cycle service level (CSL) target per ABC × XYZ cell [share]: more value and steadier demand
-#: earn a higher target (Silver, Pyke & Thomas, 4th ed., §2.3 and ch. 7 on "differentiated service by
-#: class"; the numbers are company defaults, not textbook constants).
-DEFAULT_SERVICE_TARGETS: dict[str, float] = {
-    "AX": 0.98, "AY": 0.97, "AZ": 0.95,
-    "BX": 0.97, "BY": 0.95, "BZ": 0.93,
-    "CX": 0.95, "CY": 0.92, "CZ": 0.90,
-}  # fmt: skip
-
-
-def service_targets(classes: pd.DataFrame, targets: dict[str, float] | None = None) -> pd.Series:
-    """Cycle service level target of every SKU from its ABC/XYZ cell.
-
-    Args:
-        classes: output of :func:`abc_xyz` (column ``class``, e.g. "AX").
-        targets: CSL target per cell [share]; default :data:`DEFAULT_SERVICE_TARGETS`.
-
-    Returns:
-        CSL target per row of ``classes`` [share], same index.
-    """
-    table = DEFAULT_SERVICE_TARGETS if targets is None else targets
-    return classes["class"].map(table).astype(float)
-
-
-def service_target_matrix(targets: dict[str, float] | None = None) -> pd.DataFrame:
-    """The default cycle service level targets as a 3 × 3 frame (rows A, B, C; columns X, Y, Z) [share]."""
-    table = DEFAULT_SERVICE_TARGETS if targets is None else targets
-    return pd.DataFrame({x: [table[a + x] for a in "ABC"] for x in "XYZ"}, index=list("ABC"))
 
 
 def order_quantity(
@@ -490,10 +355,12 @@ def lead_time_demand_samples(
     _check_non_negative("demand", d)
     if method == "overlapping":
         csum = np.concatenate([[0.0], np.cumsum(d)])
-        return csum[periods:] - csum[:-periods]
+        sums: np.ndarray = csum[periods:] - csum[:-periods]
+        return sums
     if method == "bootstrap":
         rng = np.random.default_rng(seed)
-        return rng.choice(d, size=(n_samples, periods), replace=True).sum(axis=1)
+        drawn: np.ndarray = rng.choice(d, size=(n_samples, periods), replace=True).sum(axis=1)
+        return drawn
     raise ValueError(f"method must be 'overlapping' or 'bootstrap', got {method!r}")
 
 
@@ -565,125 +432,5 @@ def empirical_order_up_to_for_fill_rate(
     below = j == 0
     slope = np.where(x1 > x0, (e0 - e1) / np.where(x1 > x0, x1 - x0, 1.0), 0.0)
     s = np.where(below, x1 - (goal - e1), np.where(slope > 0, x1 - (goal - e1) / np.where(slope > 0, slope, 1), x1))
-    s = np.maximum(s, 0.0)
-    return s if np.ndim(samples) > 1 else s.reshape(())
-
-
-PROPOSAL_COLUMNS = [
-    "sku", "trigger_period", "projected_closing", "reorder_point", "quantity", "supplier", "order_date",
-    "due_date", "lead_time_days", "unit_cost", "order_value", "supplier_otif", "stockout_period", "arrives_late",
-    "alternate_supplier", "alternate_otif", "alternate_lead_time_days", "lead_time_diff_days", "unit_cost_diff",
-    "cost_diff", "switch_recommended", "reason",
-]  # fmt: skip
-
-
-def _round_up(qty: float, moq: float) -> float:
-    return float(max(np.ceil(qty - 1e-9), moq if moq > 0 else 0.0))
-
-
-def replenishment_proposals(
-    projection: pd.DataFrame,
-    items: pd.DataFrame,
-    sources: pd.DataFrame,
-    *,
-    as_of: pd.Timestamp | str,
-    otif_target: float = 0.90,
-    in_full_target: float = 0.95,
-    in_house_lead_time_days: float = 30.0,
-) -> pd.DataFrame:
-    """Proposed orders for items projected below their reorder point, with a sourcing alternative.
-
-    Rule (reorder-point system, Silver, Pyke & Thomas, 4th ed., §6.2, on the projected available
-    balance of MRP, Vollmann et al., ch. 7): the *trigger* is the first period whose projected
-    closing stock (on hand + open orders − demand, no new orders) is below the reorder point ROP.
-    The order is placed at the start of that period (not before ``as_of``) and is due one lead
-    time later; quantity Q = max(order quantity, ROP + d̄ − closing) rounded up to whole units and
-    to the supplier's MOQ. ``arrives_late`` when the due date falls after the start of the first
-    projected stock-out period.
-
-    Sourcing: the preferred supplier is priority 1. When its OTIF is below ``otif_target``, its
-    in-full rate below ``in_full_target`` (it delivers short) or the order arrives late, the best
-    alternate (lowest priority number > 1, then highest OTIF) is shown with its lead-time and cost
-    difference; switching is recommended when the alternate's OTIF is higher and, for a late
-    order, it arrives sooner.
-
-    Args:
-        projection: :func:`sop_core.planning.supply_math.projected_inventory` rows (``sku, period, closing,
-            shortage, demand``).
-        items: one row per ``sku`` with ``reorder_point`` [units], ``order_qty`` Q [units/order]
-            and ``demand_mean`` d̄ [units/period].
-        sources: supplier items ``sku, supplier, priority, lead_time_days`` [days], ``unit_cost``
-            [currency/unit], ``moq`` [units], ``otif`` and ``in_full`` [share, NaN when unmeasured].
-            Items without a source are made in house (supplier "in-house").
-        as_of: planning date; no order is dated before it.
-        otif_target: OTIF below which a supplier is unreliable [share].
-        in_full_target: in-full rate below which a supplier delivers short [share].
-        in_house_lead_time_days: lead time of in-house production [days].
-
-    Returns:
-        One row per proposed order (:data:`PROPOSAL_COLUMNS`), most urgent first.
-    """
-    today = pd.Timestamp(as_of)
-    if projection.empty or items.empty:
-        return pd.DataFrame(columns=PROPOSAL_COLUMNS)
-    rop = items.set_index("sku")
-    proj = projection.assign(period=pd.to_datetime(projection["period"]))
-    proj = proj[proj["sku"].isin(rop.index)].sort_values(["sku", "period"])
-    proj["rop"] = proj["sku"].map(rop["reorder_point"]).astype(float)
-    below = proj[proj["closing"] < proj["rop"]].groupby("sku", sort=False).head(1).set_index("sku")
-    short = proj[(proj["shortage"] > 0) | ((proj["closing"] <= 0) & (proj["demand"] > 0))]
-    first_short = short.groupby("sku")["period"].min()
-    src = sources.sort_values(["sku", "priority", "supplier"])
-    rows = []
-    for sku, trig in below.iterrows():
-        options = src[src["sku"] == sku]
-        pref = options.iloc[0] if len(options) else None
-        lead = float(pref["lead_time_days"]) if pref is not None else in_house_lead_time_days
-        moq = float(pref["moq"]) if pref is not None else 0.0
-        need = float(trig["rop"]) + float(rop.at[sku, "demand_mean"]) - float(trig["closing"])
-        base_q = float(np.nan_to_num(rop.at[sku, "order_qty"]))
-        qty = _round_up(max(base_q, need), moq)
-        order_date = max(today, trig["period"])
-        due = order_date + pd.Timedelta(days=round(lead))
-        stockout = first_short.get(sku, pd.NaT)
-        late = bool(pd.notna(stockout) and due > stockout)
-        cost = float(pref["unit_cost"]) if pref is not None else np.nan
-        otif = float(pref["otif"]) if pref is not None else np.nan
-        in_full = float(pref["in_full"]) if pref is not None else np.nan
-        reasons = []
-        if pref is not None and pd.notna(otif) and otif < otif_target:
-            reasons.append(f"OTIF {100 * otif:.0f} % < {100 * otif_target:.0f} %")
-        if pref is not None and pd.notna(in_full) and in_full < in_full_target:
-            reasons.append(f"in full {100 * in_full:.0f} % < {100 * in_full_target:.0f} %")
-        if late:
-            reasons.append("arrives after the projected stock-out")
-        row = {
-            "sku": sku, "trigger_period": trig["period"], "projected_closing": float(trig["closing"]),
-            "reorder_point": float(trig["rop"]), "quantity": qty,
-            "supplier": pref["supplier"] if pref is not None else "in-house", "order_date": order_date,
-            "due_date": due, "lead_time_days": lead, "unit_cost": cost, "order_value": qty * cost,
-            "supplier_otif": otif, "stockout_period": stockout, "arrives_late": late,
-            "alternate_supplier": None, "alternate_otif": np.nan, "alternate_lead_time_days": np.nan,
-            "lead_time_diff_days": np.nan, "unit_cost_diff": np.nan, "cost_diff": np.nan,
-            "switch_recommended": False, "reason": "; ".join(reasons),
-        }  # fmt: skip
-        alternates = options.iloc[1:].sort_values(["priority", "otif"], ascending=[True, False])
-        if reasons and len(alternates):
-            alt = alternates.iloc[0]
-            alt_qty = _round_up(max(base_q, need), float(alt["moq"]))
-            alt_lead = float(alt["lead_time_days"])
-            alt_otif = float(alt["otif"])
-            better = pd.isna(otif) or (pd.notna(alt_otif) and alt_otif > otif)
-            sooner = alt_lead < lead
-            row |= {
-                "alternate_supplier": alt["supplier"], "alternate_otif": alt_otif,
-                "alternate_lead_time_days": alt_lead, "lead_time_diff_days": alt_lead - lead,
-                "unit_cost_diff": float(alt["unit_cost"]) - cost,
-                "cost_diff": alt_qty * float(alt["unit_cost"]) - qty * cost,
-                "switch_recommended": bool(better and (sooner or not late)),
-            }  # fmt: skip
-        rows.append(row)
-    if not rows:
-        return pd.DataFrame(columns=PROPOSAL_COLUMNS)
-    out = pd.DataFrame(rows)[PROPOSAL_COLUMNS]
-    return out.sort_values(["order_date", "arrives_late", "sku"], ascending=[True, False, True], ignore_index=True)
+    levels: np.ndarray = np.maximum(s, 0.0)
+    return levels if np.ndim(samples) > 1 else levels.reshape(())

@@ -61,7 +61,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
-from sop_core.planning import inventory
+from sop_core.planning import inventory, segmentation
 from sop_core.planning import kpi_formulas as kpi
 from sop_core.planning import supply_math as supply
 from sop_core.units import DAYS_PER_MONTH
@@ -648,7 +648,7 @@ def abc_xyz_classes(engine: Engine, as_of: dt.date | None = None) -> pd.DataFram
     standard deviation (ddof = 1) of the 12 monthly quantities, months without a sale counted as 0.
 
     Returns:
-        :func:`sop_core.planning.inventory.abc_xyz` columns plus ``name`` and ``family``.
+        :func:`sop_core.planning.segmentation.abc_xyz` columns plus ``name`` and ``family``.
     """
     with session_scope(engine) as s:
         as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
@@ -658,16 +658,16 @@ def abc_xyz_classes(engine: Engine, as_of: dt.date | None = None) -> pd.DataFram
     months = pd.date_range(first, _month_start(as_of), freq="MS")
     grid = pd.MultiIndex.from_product([products["sku"], months], names=["sku", "period"])
     monthly = sales.groupby(["sku", "period"])["quantity"].sum().reindex(grid, fill_value=0.0).reset_index()
-    stats = inventory.demand_stats(monthly, ddof=1)
+    stats = segmentation.demand_stats(monthly, ddof=1)
     annual = monthly.groupby("sku")["quantity"].sum() * products.set_index("sku")["unit_cost"]
     frame = stats.assign(annual_value=stats["sku"].map(annual).fillna(0.0))
-    classes = inventory.abc_xyz(frame)
+    classes = segmentation.abc_xyz(frame)
     return classes.merge(products[["sku", "name", "family"]], on="sku", how="left")
 
 
 def abc_xyz_counts(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
     """Number of SKUs per ABC (rows) × XYZ (columns) class."""
-    return inventory.abc_xyz_matrix(abc_xyz_classes(engine, as_of))
+    return segmentation.abc_xyz_matrix(abc_xyz_classes(engine, as_of))
 
 
 #: Replenishment lead time assumed for items without a supplier (made in house): one monthly bucket.

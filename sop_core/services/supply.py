@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
-from sop_core.planning import inventory, policy
+from sop_core.planning import inventory, inventory_frontier, policy, replenishment, segmentation
 from sop_core.planning import supply_math as supply
 from sop_core.units import DAYS_PER_MONTH
 
@@ -624,7 +624,7 @@ def inventory_policy(
     * review period R = 1 month (the monthly S&OP cycle).
     * cycle service level CSL (the probability of no stock-out per replenishment cycle, column
       ``cycle_service_level``): ``targets="product"`` uses ``product.service_target``; ``"matrix"`` the
-      default target of the item's ABC/XYZ cell (:data:`sop_core.planning.inventory.DEFAULT_SERVICE_TARGETS`).
+      default target of the item's ABC/XYZ cell (:data:`sop_core.planning.segmentation.DEFAULT_SERVICE_TARGETS`).
     * intermittent items (average demand interval > 1.32 months over the last 12 months, Syntetos &
       Boylan, *J. Oper. Res. Soc.* 56 (2005) 495–503) get the *empirical* safety stock: quantile of the demand of L + R
       consecutive months (rounded to whole months) minus its mean, over ``history_months``
@@ -653,9 +653,9 @@ def inventory_policy(
         stock = q.on_hand(s, at_most=month - relativedelta(days=1))
         on_order = q.open_orders(s).groupby("sku")["quantity"].sum()
     recent = monthly[monthly["period"] > pd.Timestamp(last) - pd.DateOffset(months=12)]
-    stats = inventory.demand_stats(recent, ddof=1)
+    stats = segmentation.demand_stats(recent, ddof=1)
     annual = recent.groupby("sku")["quantity"].sum() * products.set_index("sku")["unit_cost"]
-    classes = inventory.abc_xyz(stats.assign(annual_value=stats["sku"].map(annual).fillna(0.0)))
+    classes = segmentation.abc_xyz(stats.assign(annual_value=stats["sku"].map(annual).fillna(0.0)))
     frame = products.merge(
         classes[["sku", "abc", "xyz", "class", "annual_value", "demand_mean", "demand_std", "cv"]], on="sku", how="left"
     )
@@ -669,7 +669,7 @@ def inventory_policy(
     frame["lead_time_months"] = frame["lead_time_days"] / DAYS_PER_MONTH
     frame["review_months"] = review_period_months
     if targets == "matrix":
-        frame["cycle_service_level"] = inventory.service_targets(frame)
+        frame["cycle_service_level"] = segmentation.service_targets(frame)
     else:
         frame["cycle_service_level"] = frame["service_target"].clip(0.5, 0.9999)
     nonzero = recent[recent["quantity"] > 0].groupby("sku").size()
@@ -722,7 +722,7 @@ def replenishment_proposals(
     Projection = on hand + open orders − plan demand (consensus or forecast) per SKU and month
     (:func:`projected_inventory`); policy = :func:`inventory_policy`; supplier reliability = OTIF
     and in-full rate of each supplier over its closed deliveries, lead times measured per supplier
-    item. Rule in :func:`sop_core.planning.inventory.replenishment_proposals`.
+    item. Rule in :func:`sop_core.planning.replenishment.replenishment_proposals`.
 
     Args:
         engine: the database.
@@ -733,7 +733,7 @@ def replenishment_proposals(
             (None = the whole horizon) [months].
 
     Returns:
-        ``name, family`` and :data:`sop_core.planning.inventory.PROPOSAL_COLUMNS`, most urgent first.
+        ``name, family`` and :data:`sop_core.planning.replenishment.PROPOSAL_COLUMNS`, most urgent first.
     """
     levels = inventory_policy(engine, cycle_id)
     projection = projected_inventory(engine, cycle_id)
@@ -744,7 +744,7 @@ def replenishment_proposals(
     sources = _lead_times(receipts, items).rename(columns={"lead_time_days": "master_lead_time_days"})
     sources = sources.rename(columns={"lt_mean_days": "lead_time_days"})
     items_in = levels[["sku", "reorder_point", "order_qty", "demand_mean"]]
-    out = inventory.replenishment_proposals(
+    out = replenishment.replenishment_proposals(
         projection,
         items_in,
         sources,
@@ -765,7 +765,7 @@ def replenishment_proposals(
 def service_frontier(
     engine: Engine,
     cycle_id: int,
-    cycle_service_levels: tuple[float, ...] = policy.FRONTIER_LEVELS,
+    cycle_service_levels: tuple[float, ...] = inventory_frontier.FRONTIER_LEVELS,
     *,
     history_months: int = 24,
 ) -> pd.DataFrame:
@@ -776,7 +776,7 @@ def service_frontier(
     assumption), so the frontier matches the policy table at each item's own CSL target.
 
     Returns:
-        :func:`sop_core.planning.policy.analytic_frontier` columns: ``segment`` (ABC class), ``cycle_service_level``,
+        :func:`sop_core.planning.inventory_frontier.analytic_frontier` columns: ``segment`` (ABC class), ``cycle_service_level``,
         ``safety_stock_value``, ``cycle_stock_value``, ``inventory_value``.
     """
     items = inventory_policy(engine, cycle_id, history_months=history_months)
@@ -797,7 +797,7 @@ def service_frontier(
         }
     )
     samples = _intermittent_samples(items, monthly)
-    return policy.analytic_frontier(
+    return inventory_frontier.analytic_frontier(
         frame, cycle_service_levels, samples={frame.index[i]: x for i, x in samples.items()}
     )
 
@@ -862,7 +862,7 @@ def policy_backtest(
             common = dict(lead_time=lead, review_period=1, window=24, warmup=24, unit_value=value)
             got = policy.summarise(policy.backtest_policy(part, target, method=method, model=model, **common))
             try:
-                k, naive = policy.naive_cover_for_fill_rate(part, got["fill_rate"], **common)
+                k, naive = inventory_frontier.naive_cover_for_fill_rate(part, got["fill_rate"], **common)
             except ValueError:  # the naive rule cannot reach that fill rate on this history
                 k, naive = np.nan, {"avg_inventory_value": np.nan}
             rows.append(

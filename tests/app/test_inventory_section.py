@@ -8,7 +8,7 @@ import pytest
 import screen
 from streamlit.testing.v1 import AppTest
 
-from sop_core.planning import inventory
+from sop_core.planning import segmentation
 from sop_core.services import supply as supply_service
 
 
@@ -40,7 +40,7 @@ def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTes
         backtest = supply_service.policy_backtest(engine, cycle.id)
     # ABC/XYZ counts: the matrix of the classes the policy uses, every SKU counted once
     matrix = at.dataframe[0].value
-    pd.testing.assert_frame_equal(matrix, inventory.abc_xyz_matrix(policy), check_names=False)
+    pd.testing.assert_frame_equal(matrix, segmentation.abc_xyz_matrix(policy), check_names=False)
     assert int(matrix.to_numpy().sum()) == len(policy) == 176
     # safety stock / reorder point / EOQ table: the service's numbers, intermittent items on the empirical method
     table = at.dataframe[1].value.set_index("sku")
@@ -69,7 +69,7 @@ def test_matrix_targets_switch_the_service_levels(section: tuple[AppTest, str]) 
     at.radio(key="inv_targets").set_value("matrix").run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[1].value
-    expected = table["class"].map(inventory.DEFAULT_SERVICE_TARGETS) * 100
+    expected = table["class"].map(segmentation.DEFAULT_SERVICE_TARGETS) * 100
     assert table["cycle_service_level"].round(6).tolist() == expected.round(6).tolist()
 
 
@@ -87,12 +87,12 @@ def _frontier_drawn_is_the_service_frontier(at: AppTest, frontier: pd.DataFrame)
 
 
 def _matrix_drawn_is_the_policy_classes(at: AppTest, policy: pd.DataFrame) -> None:
-    counts = inventory.abc_xyz_matrix(policy)
+    counts = segmentation.abc_xyz_matrix(policy)
     heat = screen.figure(at, trace_type="heatmap")["data"][0]
     assert heat["y"] == ["A (80 % of value)", "B (next 15 %)", "C (last 5 %)"]
     assert heat["x"] == ["X (steady)", "Y (variable)", "Z (erratic)"]
     assert np.array(heat["z"]).tolist() == counts.to_numpy().tolist()
-    target_ax = 100 * inventory.DEFAULT_SERVICE_TARGETS["AX"]
+    target_ax = 100 * segmentation.DEFAULT_SERVICE_TARGETS["AX"]
     assert heat["text"][0][0] == f"{counts.loc['A', 'X']} SKUs<br>CSL target {target_ax:.0f} %"
 
 

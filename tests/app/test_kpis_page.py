@@ -11,7 +11,7 @@ import screen
 from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
-from sop_core.planning import inventory
+from sop_core.planning import segmentation
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
 from sop_core.services import supply as supply_service
@@ -96,7 +96,7 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     assert at.title[0].value == "KPIs"
     assert "Inventory policy" in [h.value for h in at.subheader]
 
-    counts = inventory.abc_xyz_matrix(policy)
+    counts = segmentation.abc_xyz_matrix(policy)
     matrix = next(d.value for d in at.dataframe if list(d.value.columns) == ["X", "Y", "Z"])
     pd.testing.assert_frame_equal(matrix, counts, check_names=False)
     assert int(matrix.to_numpy().sum()) == len(policy)

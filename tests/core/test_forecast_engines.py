@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sop_core.planning import forecast as fc
-from sop_core.planning.forecast import auto
+from sop_core.planning.forecast import auto, base_models, conformal
 
 COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
 
@@ -150,7 +150,7 @@ def test_event_uplift_is_re_applied_to_the_baseline() -> None:
     future = pd.date_range("2025-01-01", periods=12, freq="MS")
     all_months = months.append(future)
     uplift = pd.DataFrame({"unique_id": "a", "ds": all_months, "uplift": np.where(all_months.month == 10, 0.5, 0.0)})
-    base = auto.base_forecasts(hist, 12, "MS", uplift=uplift, use_lightgbm=False)
+    base = base_models.base_forecasts(hist, 12, "MS", uplift=uplift, use_lightgbm=False)
     for model in ("ETS", "Theta", "SeasonalNaive", "TSB"):
         np.testing.assert_allclose(base[model], np.where(future.month == 10, 150.0, 100.0), rtol=1e-6, err_msg=model)
 
@@ -166,7 +166,7 @@ def test_conformal_bounds_by_hand() -> None:
     scale = pd.Series(1.0, index=res["unique_id"]).to_dict() | {"x": 2.0}
     frame = pd.DataFrame({"unique_id": ["x", "x"], "ds": pd.date_range("2025-01-01", periods=2, freq="MS"),
                           "step": [1, 4], "yhat": [100.0, 100.0]})
-    out = auto.conformal_bounds(frame, res, pd.Series(scale), pd.Series(dtype=object), (80,))
+    out = conformal.conformal_bounds(frame, res, pd.Series(scale), pd.Series(dtype=object), (80,))
     assert out["yhat_lo_80"].tolist() == pytest.approx([100 - 31.2, 100 - 31.2 * 2])
     assert out["yhat_hi_80"].tolist() == pytest.approx([100 + 31.2, 100 + 31.2 * 2])
 
@@ -179,7 +179,7 @@ def test_conformal_upper_bound_takes_the_miss_budget_the_zeros_leave() -> None:
     res = pd.DataFrame({"unique_id": [f"u{i}" for i in range(40)], "step": 1, "y": z, "yhat": 0.0})
     scale = pd.Series(1.0, index=[*res["unique_id"], "x"])
     frame = pd.DataFrame({"unique_id": ["x"], "ds": [pd.Timestamp("2025-01-01")], "step": [1], "yhat": [10.0]})
-    out = auto.conformal_bounds(frame, res, scale, pd.Series(dtype=object), (80,))
+    out = conformal.conformal_bounds(frame, res, scale, pd.Series(dtype=object), (80,))
     assert out["yhat_lo_80"].iloc[0] == pytest.approx(10.0)
     assert out["yhat_hi_80"].iloc[0] == pytest.approx(22.2)
     assert (z <= 12.2).mean() == pytest.approx(0.80)  # the calibration errors are covered at 80 %
@@ -188,15 +188,15 @@ def test_conformal_upper_bound_takes_the_miss_budget_the_zeros_leave() -> None:
 def test_a_coverage_shortfall_raises_the_target_by_itself() -> None:
     # cross-fitted 93.3 % at 95 %: aim at 95 + 1.7 = 96.7 %; 60 % at 80 %: 80 + 20 = 100, capped halfway
     # to 100 % = 90 %; a level met (or not measured) keeps its nominal value
-    assert auto.corrected_targets({80: 0.60, 95: 0.933}) == {80: 90.0, 95: pytest.approx(96.7)}
-    assert auto.corrected_targets({80: 0.85, 95: None}) == {80: 80.0, 95: 95.0}
+    assert conformal.corrected_targets({80: 0.60, 95: 0.933}) == {80: 90.0, 95: pytest.approx(96.7)}
+    assert conformal.corrected_targets({80: 0.85, 95: None}) == {80: 80.0, 95: 95.0}
     # the higher target moves the bound of the hand-worked case above: 40 errors −19.5 … 19.5, target 90 %
     # → lower 5 % quantile at position 1.95 → −17.55; p_low = 2/40 = 0.05 → upper 95 % at 37.05 → 17.55
     z = np.arange(40) - 19.5
     res = pd.DataFrame({"unique_id": [f"u{i}" for i in range(40)], "step": 1, "y": z, "yhat": 0.0})
     scale = pd.Series(1.0, index=[*res["unique_id"], "x"])
     frame = pd.DataFrame({"unique_id": ["x"], "ds": [pd.Timestamp("2025-01-01")], "step": [1], "yhat": [100.0]})
-    out = auto.conformal_bounds(frame, res, scale, pd.Series(dtype=object), (80,), {80: 90.0})
+    out = conformal.conformal_bounds(frame, res, scale, pd.Series(dtype=object), (80,), {80: 90.0})
     assert out["yhat_lo_80"].iloc[0] == pytest.approx(100 - 17.55)
     assert out["yhat_hi_80"].iloc[0] == pytest.approx(100 + 17.55)
 
@@ -204,7 +204,7 @@ def test_a_coverage_shortfall_raises_the_target_by_itself() -> None:
 def test_step_factors_widen_with_the_horizon() -> None:
     # 30 errors at step 1 with |z| = 1 and 30 at step 2 with |z| = 3: mean |z| = 2 → factors 0.5 and 1.5
     res = pd.DataFrame({"step": [1] * 30 + [2] * 30, "z": [1.0, -1.0] * 15 + [3.0, -3.0] * 15})
-    assert auto._step_factors(res).tolist() == pytest.approx([0.5, 1.5])
+    assert conformal._step_factors(res).tolist() == pytest.approx([0.5, 1.5])
 
 
 @pytest.mark.slow

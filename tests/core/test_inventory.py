@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sop_core.planning import inventory as inv
+from sop_core.planning import segmentation
 
 
 def test_safety_stock_chopra_meindl_dell_lead_time_uncertainty() -> None:
@@ -77,7 +78,7 @@ def test_abc_on_hand_made_set() -> None:
             "demand_std": 1.0,
         }
     ).sample(frac=1.0, random_state=3)
-    out = inv.abc_xyz(frame).set_index("sku")
+    out = segmentation.abc_xyz(frame).set_index("sku")
     assert out["abc"].to_dict() == {"s1": "A", "s2": "A", "s3": "B", "s4": "B", "s5": "C", "s6": "C", "s7": "C"}
     assert out.loc["s4", "cum_share"] == pytest.approx(0.93)
 
@@ -87,7 +88,7 @@ def test_abc_boundaries_are_inclusive() -> None:
     frame = pd.DataFrame(
         {"sku": list("abcd"), "annual_value": [60.0, 20.0, 15.0, 5.0], "demand_mean": 1.0, "demand_std": 0.0}
     )
-    assert inv.abc_xyz(frame)["abc"].tolist() == ["A", "A", "B", "C"]
+    assert segmentation.abc_xyz(frame)["abc"].tolist() == ["A", "A", "B", "C"]
 
 
 def test_xyz_uses_sample_deviation_from_history() -> None:
@@ -97,16 +98,16 @@ def test_xyz_uses_sample_deviation_from_history() -> None:
             "quantity": [10, 10, 10, 10, 5, 15, 5, 15, 0, 0, 0, 40, 5.5, 14.5, 5.5, 14.5],
         }
     )
-    stats = inv.demand_stats(history).set_index("sku")
+    stats = segmentation.demand_stats(history).set_index("sku")
     # y: mean 10, sample std sqrt(4·25/3) = 5.7735 → CV 0.577 (Y); z: std sqrt((3·100 + 900)/3) = 20 → CV 2 (Z)
     assert stats.loc["y", "demand_std"] == pytest.approx(5.7735, abs=1e-4)
     assert stats.loc["z", "demand_std"] == pytest.approx(20.0)
     frame = stats.reset_index().assign(annual_value=1.0)
-    classes = inv.abc_xyz(frame).set_index("sku")
+    classes = segmentation.abc_xyz(frame).set_index("sku")
     # edge: population σ = 4.5 → CV 0.45 would be X; the sample σ = 4.5·sqrt(4/3) = 5.196 → CV 0.52 → Y
     assert classes["xyz"].to_dict() == {"x": "X", "y": "Y", "z": "Z", "edge": "Y"}
     assert classes.loc["edge", "cv"] == pytest.approx(0.5196, abs=1e-4)
-    population = inv.demand_stats(history, ddof=0).set_index("sku")
+    population = segmentation.demand_stats(history, ddof=0).set_index("sku")
     assert population.loc["edge", "demand_std"] == pytest.approx(4.5)
 
 
@@ -119,7 +120,7 @@ def test_abc_xyz_matrix_counts_every_cell() -> None:
             "demand_std": [1.0, 7.0, 1.0, 0.0],
         }
     )
-    matrix = inv.abc_xyz_matrix(inv.abc_xyz(frame))
+    matrix = segmentation.abc_xyz_matrix(segmentation.abc_xyz(frame))
     assert matrix.to_dict() == {
         "X": {"A": 1, "B": 0, "C": 1},
         "Y": {"A": 0, "B": 1, "C": 0},
@@ -183,7 +184,7 @@ def test_abc_heizer_render_silicon_chips_example() -> None:
     frame = pd.DataFrame(rows, columns=["sku", "volume", "unit_cost"])
     frame["annual_value"] = frame["volume"] * frame["unit_cost"]
     assert frame["annual_value"].sum() == pytest.approx(232_057)
-    out = inv.abc_xyz(frame.assign(demand_mean=1.0, demand_std=0.0)).set_index("sku")
+    out = segmentation.abc_xyz(frame.assign(demand_mean=1.0, demand_std=0.0)).set_index("sku")
     assert out.loc["10286", "value_share"] == pytest.approx(0.388, abs=5e-4)  # the book's 38.8 %
     assert out.loc["11526", "cum_share"] == pytest.approx(0.72, abs=5e-3)
     assert out["abc"].to_dict() == {
@@ -226,7 +227,7 @@ def test_empirical_fill_rate_level_hand_worked() -> None:
 
 def test_default_service_targets_per_cell() -> None:
     classes = pd.DataFrame({"class": ["AX", "BZ", "CZ"]})
-    assert inv.service_targets(classes).tolist() == [0.98, 0.93, 0.90]
-    matrix = inv.service_target_matrix()
+    assert segmentation.service_targets(classes).tolist() == [0.98, 0.93, 0.90]
+    matrix = segmentation.service_target_matrix()
     assert matrix.loc["A", "X"] == 0.98 and matrix.loc["C", "Z"] == 0.90
     assert (matrix.diff(axis=1).iloc[:, 1:] <= 0).all().all()  # steadier demand, higher target

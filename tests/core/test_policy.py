@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core.planning import inventory, policy
+from sop_core.planning import inventory, inventory_frontier, policy
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path("/work/shared/data")
@@ -66,7 +66,7 @@ def test_naive_rule_needs_more_stock_for_the_same_service() -> None:
         {"unique_id": np.repeat(np.arange(50), 80), "ds": np.tile(np.arange(80), 50), "y": values.ravel()}
     )
     result = policy.summarise(policy.backtest_policy(history, 0.95, model="mean", warmup=24))
-    k, naive = policy.naive_cover_for_fill_rate(history, result["fill_rate"], warmup=24)
+    k, naive = inventory_frontier.naive_cover_for_fill_rate(history, result["fill_rate"], warmup=24)
     assert naive["fill_rate"] == pytest.approx(result["fill_rate"], abs=0.002)
     assert 2.0 < k < 5.0
     assert naive["avg_inventory_value"] > result["avg_inventory_value"]
@@ -80,7 +80,7 @@ def test_frontier_inventory_grows_with_service() -> None:
     )
     segments = pd.Series(["A"] * 10 + ["B"] * 10, index=np.arange(20))
     calls: list[float] = []
-    out = policy.frontier(history, segments, (0.8, 0.95, 0.995), model="mean", progress=lambda f, _m: calls.append(f))
+    out = inventory_frontier.frontier(history, segments, (0.8, 0.95, 0.995), model="mean", progress=lambda f, _m: calls.append(f))
     assert calls[-1] == 1.0
     # the targets are fill-rate targets, and the replay reports the fill rate and the CSL achieved apart
     assert list(out.columns) == ["segment", "fill_rate_target", "fill_rate", "csl", "avg_inventory_value", "orders"]
@@ -97,7 +97,7 @@ def test_analytic_frontier_matches_safety_stock_formula() -> None:
         {"segment": ["A"], "demand_mean": [100.0], "demand_std": [20.0], "lead_time": [4.0],
          "lead_time_std": [1.0], "review_period": [1.0], "order_qty": [100.0], "unit_cost": [2.0]}
     )  # fmt: skip
-    out = policy.analytic_frontier(items, (0.95,))
+    out = inventory_frontier.analytic_frontier(items, (0.95,))
     assert out.loc[0, "inventory_value"] == pytest.approx(460.37, abs=0.01)
     assert list(out.columns) == [
         "segment", "cycle_service_level", "safety_stock_value", "cycle_stock_value", "inventory_value"
@@ -176,7 +176,7 @@ def test_analytic_frontier_uses_empirical_safety_stock_for_intermittent_items() 
          "lead_time_std": [1.0, 0.0], "review_period": [1.0, 1.0], "order_qty": [0.0, 0.0], "unit_cost": [1.0, 1.0]}
     )  # fmt: skip
     x = np.array([0, 0, 0, 0, 0, 0, 2, 4, 4, 10.0])
-    out = policy.analytic_frontier(items, (0.90, 0.95), samples={1: x}).set_index("cycle_service_level")
+    out = inventory_frontier.analytic_frontier(items, (0.90, 0.95), samples={1: x}).set_index("cycle_service_level")
     normal_90 = float(inventory.safety_stock(0.90, 100.0, 20.0, 4.0, 1.0, 1.0))
     assert out.loc[0.90, "safety_stock_value"] == pytest.approx(normal_90 + 2.0, abs=1e-6)
     assert out.loc[0.95, "safety_stock_value"] == pytest.approx(188.184, abs=0.001)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.planning import inventory
+from sop_core.planning import replenishment
 from sop_core.planning import supply_math as supply
 from sop_core.services import supply as supply_service
 
@@ -368,7 +368,7 @@ def test_replenishment_proposals_hand_worked() -> None:
     sources = pd.DataFrame({"sku": "P", "supplier": ["S1", "S2"], "priority": [1, 2], "lead_time_days": [45.0, 20.0],
                             "unit_cost": [10.0, 11.0], "moq": [60.0, 10.0], "otif": [0.70, 0.95],
                             "in_full": [0.99, 0.99]})  # fmt: skip
-    out = inventory.replenishment_proposals(projection, items, sources, as_of="2026-11-01")
+    out = replenishment.replenishment_proposals(projection, items, sources, as_of="2026-11-01")
     row = out.iloc[0]
     assert len(out) == 1
     assert (row["trigger_period"], row["quantity"], row["supplier"]) == (DEC, 60.0, "S1")
@@ -380,7 +380,7 @@ def test_replenishment_proposals_hand_worked() -> None:
     assert row["reason"] == "OTIF 70 % < 90 %; arrives after the projected stock-out"
     # a reliable preferred supplier in time: no alternate offered
     good = sources.assign(otif=[0.95, 0.95], lead_time_days=[20.0, 20.0])
-    calm = inventory.replenishment_proposals(projection, items, good, as_of="2026-11-01").iloc[0]
+    calm = replenishment.replenishment_proposals(projection, items, good, as_of="2026-11-01").iloc[0]
     assert calm["alternate_supplier"] is None and calm["reason"] == "" and not calm["arrives_late"]
 
 

@@ -2,18 +2,12 @@
 
 How it works:
 
-1. **Base models** are fitted on every series: ETS (AutoETS restricted to additive errors, no trend — the
-   level and season; the trend comes from the Theta member), DynamicOptimizedTheta, seasonal naive, the
-   intermittent-demand methods Croston SBA, TSB (α_d = α_p = 0.1), ADIDA and IMAPA, optionally AutoARIMA
-   (``include_arima``; about 40× slower than ETS), and the global LightGBM model
-   (:mod:`sop_core.planning.forecast.ml`). Leading zeros ("not launched yet") are dropped before the statistical
-   fits; series shorter than two seasons get non-seasonal versions.
-2. **Events** (``uplift``: a fraction per series and period, e.g. 0.3 for a +30 % promotion): the
-   statistical models see an event-adjusted baseline y_t / (1 + u_t) and their forecasts are multiplied by
-   (1 + u_t) of the future events, as in the statistical engine (:mod:`sop_core.planning.forecast.events`); LightGBM
-   takes u_t as a feature.
-3. **Candidates** are the base models and the equal-weight combinations of :data:`COMBINATIONS`.
-4. **Choice**: the history is cut at ``windows`` origins ``step`` periods apart (the last one ``bt_h``
+1. **Base models** and their **combinations** are fitted on every series
+   (:mod:`sop_core.planning.forecast.base_models`, with the event uplift of
+   :mod:`sop_core.planning.forecast.events`).
+2. **Candidates** are the base models and the equal-weight combinations
+   (:data:`sop_core.planning.forecast.base_models.COMBINATIONS`), in the order of :data:`CANDIDATES`.
+3. **Choice**: the history is cut at ``windows`` origins ``step`` periods apart (the last one ``bt_h``
    periods before the end); every base model is refitted on the data up to each origin and forecasts
    ``bt_h`` periods. Each series gets the candidate with the lowest backtest score: half its mean absolute
    error and half its sMAPE (M4's weighting), each relative to the series' median candidate, shrunk toward
@@ -22,54 +16,37 @@ How it works:
    MAE-optimal point forecast (the median) is often 0; a series without demand in its last max(12, W·bt_h)
    periods (discontinued or dormant) is forecast 0. Without backtest points a series
    gets :data:`DEFAULT` (the first of ``candidates`` when they are restricted).
-5. **Intervals** are conformal (split-conformal on the backtest): the backtest errors of the chosen
-   candidate, e = y − ŷ, divided by the series' scale s_i (the in-sample error of seasonal naive, as in MASE),
-   are pooled over the horizon steps and the series of the same kind (sparse, ADI ≥ 1.32, or dense); a
-   step factor f_k (the mean |e/s| of step k relative to all steps, non-decreasing) widens the bounds with
-   the horizon: ŷ + s_i·f_k·q_lo and ŷ + s_i·f_k·q_hi, with q the quantiles of e/(s·f). q_lo is the
-   (1 − l/100)/2 quantile; q_hi takes the rest of the miss budget, since discrete demand often cannot miss
-   below (see :func:`_quantile_row`). The errors of window w are those of the candidate chosen on the other
-   windows (no selection bias, see :func:`calibration_residuals`). Steps beyond ``bt_h`` widen with
-   √(k / bt_h). The coverage is measured by cross-fitting: the quantiles of all windows but one are
-   checked on the remaining window; where it falls short of a level, the final quantiles aim higher by the
-   shortfall (:func:`corrected_targets`).
+4. **Intervals** are conformal, calibrated on the backtest errors of the chosen candidates
+   (:mod:`sop_core.planning.forecast.conformal`).
 
 References: Tashman (2000), Out-of-sample tests of forecasting accuracy, IJF 16(4); Makridakis, Spiliotis &
-Assimakopoulos (2020), The M4 competition (combinations); Petropoulos & Kourentzes (2015), Forecast
-combinations for intermittent demand (ADIDA/IMAPA); Teunter, Syntetos & Babai (2011) (TSB); Angelopoulos &
-Bates (2023), Conformal prediction: a gentle introduction; Gibbs & Candès (2021), Adaptive conformal
-inference under distribution shift; Stankeviciute et al. (2021), Conformal time-series
-forecasting.
+Assimakopoulos (2020), The M4 competition (combinations).
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sop_core.planning.forecast.base_models import add_combinations, base_forecasts
 from sop_core.planning.forecast.classify import ADI_CUTOFF, classify_demand
-from sop_core.planning.forecast.events import uplift_factor
+from sop_core.planning.forecast.conformal import (
+    conformal_bounds,
+    corrected_targets,
+    cross_fitted_coverage,
+    series_scale,
+)
 from sop_core.planning.forecast.statistical import season_length_for
 from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
 
-#: Statistical base models (aliases) of the automatic engine.
-STAT_MODELS: tuple[str, ...] = ("ETS", "Theta", "SeasonalNaive", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
-#: Equal-weight combinations among the candidates.
-COMBINATIONS: dict[str, tuple[str, ...]] = {
-    "Mean(ETS,Theta)": ("ETS", "Theta"),
-    "Mean(ETS,Theta,SeasonalNaive)": ("ETS", "Theta", "SeasonalNaive"),
-    "Mean(ETS,Theta,LightGBM)": ("ETS", "Theta", "LightGBM"),
-    "Mean(Theta,LightGBM)": ("Theta", "LightGBM"),
-    "Mean(ADIDA,IMAPA,TSB)": ("ADIDA", "IMAPA", "TSB"),
-}
 #: Candidate order (ties go to the earlier one); combinations first (Makridakis et al. 2020).
 CANDIDATES: tuple[str, ...] = (
     "Mean(ETS,Theta,LightGBM)", "Mean(ETS,Theta)", "Mean(ETS,Theta,SeasonalNaive)", "Mean(Theta,LightGBM)",
@@ -78,9 +55,6 @@ CANDIDATES: tuple[str, ...] = (
 )
 #: The candidate of series without backtest points.
 DEFAULT = "Mean(ETS,Theta)"
-#: The models fitted on sparse series (ADI ≥ 1.32 on the data up to the origin): intermittent-demand methods
-#: and seasonal naive; ETS, Theta and AutoARIMA assume smooth demand and are the slow ones.
-SPARSE_MODELS: tuple[str, ...] = ("SeasonalNaive", "CrostonSBA", "TSB", "ADIDA", "IMAPA")
 #: The candidate of sparse series without backtest points (or whose choice was not fitted).
 SPARSE_DEFAULT = "Mean(ADIDA,IMAPA,TSB)"
 
@@ -103,164 +77,6 @@ class AutoResult:
     backtest: pd.DataFrame
     coverage: dict[int, float | None] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------- base models
-def _stat_model(alias: str, m: int) -> Any:
-    from statsforecast.models import (
-        ADIDA,
-        IMAPA,
-        TSB,
-        AutoARIMA,
-        AutoETS,
-        CrostonSBA,
-        DynamicOptimizedTheta,
-        SeasonalNaive,
-    )
-
-    if alias == "ETS":
-        return AutoETS(season_length=m, model="ANA" if m > 1 else "AAN", damped=None if m > 1 else True, alias=alias)
-    if alias == "Theta":
-        return DynamicOptimizedTheta(season_length=m, alias=alias)
-    if alias == "SeasonalNaive":
-        return SeasonalNaive(season_length=m, alias=alias)
-    if alias == "CrostonSBA":
-        return CrostonSBA(alias=alias)
-    if alias == "TSB":
-        return TSB(alpha_d=0.1, alpha_p=0.1, alias=alias)
-    if alias == "ADIDA":
-        return ADIDA(alias=alias)
-    if alias == "IMAPA":
-        return IMAPA(alias=alias)
-    if alias == "AutoARIMA":
-        return AutoARIMA(season_length=m, alias=alias)
-    raise ValueError(f"unknown model {alias!r}")
-
-
-def _stat_forecasts(train: pd.DataFrame, h: int, freq: str, m: int, aliases: Sequence[str], n_jobs: int,
-                    sparse_ids: set[Any] | frozenset[Any] = frozenset()) -> pd.DataFrame:
-    """statsforecast point forecasts of ``aliases``; series shorter than 2 seasons get m = 1, sparse series
-    only the :data:`SPARSE_MODELS` (the other columns are NaN for them)."""
-    from statsforecast import StatsForecast
-    from statsforecast.models import Naive
-
-    n = train.groupby("unique_id")["y"].transform("size")
-    seasonal_key = (n >= 2 * m) if m > 1 else (n < 0)
-    sparse_key = train["unique_id"].isin(sparse_ids)
-    parts = []
-    for (seasonal, sparse), sub in train.groupby([seasonal_key.to_numpy(), sparse_key.to_numpy()], sort=True):
-        sub = sub[sub.groupby("unique_id")["y"].transform("size") >= 3]
-        use = [a for a in aliases if not sparse or a in SPARSE_MODELS]
-        if sub.empty or not use:
-            continue
-        sl = m if seasonal else 1
-        models = [_stat_model(a, sl) for a in use]
-        # a process pool costs about 0.3 s to start: only for many series with the slow models
-        jobs = n_jobs if sub["unique_id"].nunique() >= 50 and not sparse else 1
-        sf = StatsForecast(models=models, freq=freq, n_jobs=jobs, fallback_model=Naive())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parts.append(sf.forecast(df=sub[["unique_id", "ds", "y"]], h=h))
-    if not parts:
-        return pd.DataFrame(columns=["unique_id", "ds", *aliases])
-    return pd.concat(parts, ignore_index=True)
-
-
-def _future_grid(last: pd.Series, h: int, freq: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        "unique_id": np.repeat(last.index.to_numpy(), h),
-        "ds": np.concatenate([pd.date_range(d, periods=h + 1, freq=freq)[1:] for d in last.to_numpy()]),
-        "step": np.tile(np.arange(1, h + 1), len(last)),
-    })
-
-
-def base_forecasts(
-    train: pd.DataFrame,
-    h: int,
-    freq: str = "MS",
-    *,
-    exog_cols: Sequence[str] = (),
-    future_exog: pd.DataFrame | None = None,
-    uplift: pd.DataFrame | None = None,
-    use_lightgbm: bool = True,
-    include_arima: bool = False,
-    n_jobs: int = 1,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Point forecasts of every base model for every series of ``train``.
-
-    Args:
-        train: complete long frame ``unique_id, ds, y`` [units] (+ ``exog_cols``), all series ending on the
-            same period.
-        h: horizon [periods].
-        freq: pandas frequency alias.
-        exog_cols: exogenous feature columns for LightGBM.
-        future_exog: their future values (see :func:`sop_core.planning.forecast.ml.lightgbm_forecast`).
-        uplift: ``unique_id, ds, uplift`` — known event uplift u [fraction] over history and future.
-        use_lightgbm: include the global LightGBM model.
-        include_arima: include AutoARIMA.
-        n_jobs: worker processes / threads.
-        seed: LightGBM seed.
-
-    Returns:
-        DataFrame[unique_id, ds, step, <one column per base model>] [units], ≥ 0; missing only where a model
-        is not fitted (ETS, Theta and AutoARIMA on sparse series).
-    """
-    from sop_core.planning.forecast.ml import lightgbm_forecast
-
-    m = season_length_for(freq)
-    train = train.sort_values(["unique_id", "ds"], kind="stable")
-    last = train.groupby("unique_id")["ds"].max()
-    grid = _future_grid(last, h, freq)
-    y = train["y"].to_numpy(dtype=float)
-    factor_hist = uplift_factor(train, uplift)  # 1 + u_t (sop_core.planning.forecast.events)
-    factor_future = uplift_factor(grid, uplift)
-    adjusted = train[["unique_id", "ds"]].assign(y=y / factor_hist)
-    launched = adjusted.assign(pos=adjusted["y"] > 0).groupby("unique_id")["pos"].cummax()
-    stat_train = adjusted[launched.to_numpy()]
-    aliases = [*STAT_MODELS, *(["AutoARIMA"] if include_arima else [])]
-    cls = classify_demand(stat_train) if len(stat_train) else pd.DataFrame(columns=["unique_id", "adi"])
-    sparse_ids = set(cls.loc[cls["adi"] >= ADI_CUTOFF, "unique_id"])
-    stat = _stat_forecasts(stat_train, h, freq, m, aliases, n_jobs, sparse_ids)
-    for a in aliases:
-        if a not in stat.columns:
-            stat[a] = np.nan
-    out = grid.merge(stat, on=["unique_id", "ds"], how="left")
-    for a in aliases:
-        out[a] = out[a].to_numpy(dtype=float) * factor_future
-    out["Zero"] = 0.0
-    cols = [*aliases, "Zero"]
-    sparse = out["unique_id"].isin(sparse_ids).to_numpy()
-    if use_lightgbm:
-        exog = list(exog_cols)
-        lgb_train = train[["unique_id", "ds", "y", *exog]]
-        fut = future_exog
-        if uplift is not None and not uplift.empty:
-            lgb_train = lgb_train.assign(event_uplift=factor_hist - 1.0)
-            fut_u = grid[["unique_id", "ds"]].assign(event_uplift=factor_future - 1.0)
-            fut = fut_u if fut is None else fut.merge(fut_u, on=["unique_id", "ds"], how="right")
-            exog.append("event_uplift")
-        long_enough = lgb_train.groupby("unique_id")["y"].transform("size") >= 2
-        pred = lightgbm_forecast(lgb_train[long_enough], h, freq, exog_cols=exog, future_exog=fut, n_jobs=n_jobs, seed=seed)
-        out = out.merge(pred, on=["unique_id", "ds"], how="left")
-        cols.append("LightGBM")
-    # fallbacks: the mean of the last 6 periods (0 for a series without any demand)
-    recent = train.groupby("unique_id")["y"].apply(lambda s: float(s.tail(6).mean()))
-    fill = out["unique_id"].map(recent).fillna(0.0).to_numpy()
-    for c in cols:
-        vals = out[c].to_numpy(dtype=float)
-        vals = np.clip(np.where(np.isfinite(vals), vals, fill), 0.0, None)
-        out[c] = np.where(sparse, np.nan, vals) if c in aliases and c not in SPARSE_MODELS else vals
-    return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
-
-
-def add_combinations(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add a column per combination of :data:`COMBINATIONS` whose members are all present (their mean)."""
-    out = frame.copy()
-    for name, members in COMBINATIONS.items():
-        if all(mm in out.columns for mm in members):
-            out[name] = out[list(members)].mean(axis=1, skipna=False)
-    return out
 
 
 # ---------------------------------------------------------------------------- backtest and choice
@@ -453,150 +269,9 @@ def inactive_series(full: pd.DataFrame, periods: int) -> set[Any]:
     return set(total.index[(total <= 0) & (n >= periods)])
 
 
-# ---------------------------------------------------------------------------- conformal intervals
-def series_scale(full: pd.DataFrame, season: int = 12) -> pd.Series:
-    """s_i: the in-sample error of the seasonal naive method, mean |y_t − y_{t−m}| (MASE's scale) [units].
-
-    Series shorter than a season + 1, or with a zero seasonal error, take the mean absolute first
-    difference, then the mean demand, then 1.
-    """
-    g = full.groupby("unique_id")["y"]
-    seasonal = (full["y"] - g.shift(season)).abs().groupby(full["unique_id"]).mean()
-    first = (full["y"] - g.shift(1)).abs().groupby(full["unique_id"]).mean()
-    mean = g.mean()
-    s = seasonal.where(seasonal > 0, first.reindex(seasonal.index))
-    s = s.where(s > 0, mean.reindex(seasonal.index))
-    return s.where(s > 0, 1.0).fillna(1.0)
 
 
-#: Fewest scaled errors a quantile is taken from; smaller groups use the pool of all steps, then of all kinds.
-MIN_POOL = 30
-
-
-def _quantile_row(u: np.ndarray, levels: Sequence[int], targets: Mapping[int, float] | None = None) -> dict[str, float]:
-    """Lower and upper quantiles of the normalised errors ``u`` per level.
-
-    The lower bound is the (1 − l)/2 quantile. Demand is discrete and often 0, so fewer than (1 − l)/2 of
-    the errors may fall below it (ties); the upper quantile takes the rest of the miss budget: its level is
-    1 − ((1 − l) − p_low), with p_low the share of errors below the lower bound (Angelopoulos & Bates 2023,
-    §2: any pair of bounds with the right joint miss rate on the calibration set is valid). ``targets``
-    (level → the coverage aimed at on the calibration set [%], default the level itself) lets
-    :func:`corrected_targets` aim higher where the cross-fitted coverage fell short.
-    """
-    row: dict[str, float] = {}
-    for lv in levels:
-        miss = 1 - (targets or {}).get(lv, lv) / 100
-        lo = float(np.quantile(u, miss / 2))
-        p_low = float(np.mean(u < lo - 1e-12))
-        row[f"lo_{lv}"] = lo
-        row[f"hi_{lv}"] = float(np.quantile(u, min(1.0, 1 - (miss - p_low))))
-    return row
-
-
-def _step_factors(grp: pd.DataFrame) -> pd.Series:
-    """f_k: the mean absolute scaled error at horizon step k relative to all steps, made non-decreasing.
-
-    Steps with fewer than :data:`MIN_POOL` errors take the mean of all steps (factor 1 before the cumulative
-    maximum).
-    """
-    absz = grp["z"].abs()
-    overall = float(absz.mean())
-    by_step = absz.groupby(grp["step"]).agg(["mean", "size"]).sort_index()
-    f = np.where(by_step["size"] >= MIN_POOL, by_step["mean"] / overall if overall > 0 else 1.0, 1.0)
-    return pd.Series(np.maximum.accumulate(np.where(np.isfinite(f) & (f > 0), f, 1.0)), index=by_step.index.astype(int))
-
-
-def _quantiles(res: pd.DataFrame, levels: Sequence[int],
-               targets: Mapping[int, float] | None = None) -> dict[str, pd.DataFrame]:
-    """Per kind ("*" = all series): a table step → lower and upper bounds in scaled units.
-
-    The errors of all steps are pooled (a table per step would rest on a handful of months); the widening
-    with the horizon comes from step factors f_k (:func:`_step_factors`): the quantiles are those of
-    z / f_k, and the bounds of step k are f_k times them (normalised conformal prediction). A kind with
-    fewer than :data:`MIN_POOL` errors is left out (it uses "*").
-    """
-    tables: dict[str, pd.DataFrame] = {}
-    groups = [("*", res), *[(str(k), g) for k, g in res.groupby("kind", sort=True)]]
-    for kind, grp in groups:
-        if kind != "*" and len(grp) < MIN_POOL:
-            continue
-        factors = _step_factors(grp)
-        u = grp["z"].to_numpy(dtype=float) / grp["step"].map(factors).to_numpy(dtype=float)
-        row = _quantile_row(u, levels, targets)
-        tables[kind] = pd.DataFrame({col: factors.to_numpy() * val for col, val in row.items()}, index=factors.index)
-    return tables
-
-
-def _apply_quantiles(frame: pd.DataFrame, tables: dict[str, pd.DataFrame], levels: Sequence[int]) -> pd.DataFrame:
-    """Scaled-error quantiles ``qlo_<l>, qhi_<l>`` per row; steps past a table widen with √(k / K)."""
-    out = frame.copy()
-    kind = out["kind"].where(out["kind"].isin(list(tables)), "*").to_numpy()
-    steps = out["step"].to_numpy(dtype=int)
-    for lv in levels:
-        out[f"qlo_{lv}"] = np.nan
-        out[f"qhi_{lv}"] = np.nan
-    for k, table in tables.items():
-        mask = kind == k
-        if not mask.any():
-            continue
-        kmax = int(table.index.max())
-        st = steps[mask]
-        base = np.minimum(st, kmax)
-        widen = np.sqrt(np.maximum(st, kmax) / kmax)
-        for lv in levels:
-            out.loc[mask, f"qlo_{lv}"] = table[f"lo_{lv}"].reindex(base).to_numpy() * widen
-            out.loc[mask, f"qhi_{lv}"] = table[f"hi_{lv}"].reindex(base).to_numpy() * widen
-    return out
-
-
-def conformal_bounds(
-    frame: pd.DataFrame, residuals: pd.DataFrame, scale: pd.Series, kinds: pd.Series, levels: Sequence[int],
-    targets: Mapping[int, float] | None = None,
-) -> pd.DataFrame:
-    """Add ``yhat_lo_<l>, yhat_hi_<l>`` to ``frame`` (``unique_id, ds, step, yhat``) from backtest residuals.
-
-    Args:
-        frame: forecasts with the horizon ``step`` (1 = first period).
-        residuals: ``unique_id, step, y, yhat`` of the backtest of the chosen candidates.
-        scale: s_i per series [units].
-        kinds: "sparse" or "dense" per series.
-        levels: interval coverages [%].
-        targets: level → the coverage aimed at on the calibration errors [%] (default: the level).
-
-    Returns:
-        ``frame`` with nested, non-negative bounds (lo95 ≤ lo80 ≤ ŷ ≤ hi80 ≤ hi95).
-    """
-    out = frame.copy()
-    out["kind"] = out["unique_id"].map(kinds).fillna("dense")
-    s = out["unique_id"].map(scale).fillna(1.0).to_numpy(dtype=float)
-    if residuals.empty:
-        for lv in levels:
-            out[f"yhat_lo_{lv}"] = out["yhat"]
-            out[f"yhat_hi_{lv}"] = out["yhat"]
-        return _nest(out.drop(columns="kind"), levels)
-    res = residuals.assign(kind=residuals["unique_id"].map(kinds).fillna("dense"))
-    res["z"] = (res["y"] - res["yhat"]).to_numpy(dtype=float) / res["unique_id"].map(scale).fillna(1.0).to_numpy(dtype=float)
-    out = _apply_quantiles(out, _quantiles(res, levels, targets), levels)
-    yhat = out["yhat"].to_numpy(dtype=float)
-    for lv in levels:
-        out[f"yhat_lo_{lv}"] = yhat + s * out.pop(f"qlo_{lv}").to_numpy(dtype=float)
-        out[f"yhat_hi_{lv}"] = yhat + s * out.pop(f"qhi_{lv}").to_numpy(dtype=float)
-    return _nest(out.drop(columns="kind"), levels)
-
-
-def _nest(frame: pd.DataFrame, levels: Sequence[int]) -> pd.DataFrame:
-    yhat = np.clip(frame["yhat"].to_numpy(dtype=float), 0.0, None)
-    frame["yhat"] = yhat
-    lo_prev, hi_prev = yhat, yhat
-    for lv in sorted(levels):
-        lo = np.clip(np.minimum(frame[f"yhat_lo_{lv}"].to_numpy(dtype=float), lo_prev), 0.0, None)
-        hi = np.maximum(frame[f"yhat_hi_{lv}"].to_numpy(dtype=float), hi_prev)
-        frame[f"yhat_lo_{lv}"], frame[f"yhat_hi_{lv}"] = lo, hi
-        lo_prev, hi_prev = lo, hi
-    return frame
-
-
-def _pick(frame: pd.DataFrame, models: pd.Series) -> np.ndarray:
+def chosen_values(frame: pd.DataFrame, models: pd.Series) -> np.ndarray:
     """The value of column ``models[i]`` in row i of ``frame``."""
     cols = {c: i for i, c in enumerate(frame.columns)}
     values = frame.to_numpy()
@@ -629,50 +304,9 @@ def calibration_residuals(bt: pd.DataFrame, candidates: Sequence[str], choice: p
         models = window["unique_id"].map(picked)
         parts.append(pd.DataFrame({"unique_id": window["unique_id"], "cutoff": window["cutoff"], "ds": window["ds"],
                                    "step": window["step"], "y": window["y"].astype(float),
-                                   "yhat": _pick(window, models), "model": models}))
+                                   "yhat": chosen_values(window, models), "model": models}))
     out = pd.concat(parts, ignore_index=True)[cols]
     return out[np.isfinite(out["yhat"].to_numpy(dtype=float))].reset_index(drop=True)
-
-
-def cross_fitted_coverage(
-    residuals: pd.DataFrame, scale: pd.Series, kinds: pd.Series, levels: Sequence[int]
-) -> dict[int, float | None]:
-    """Coverage of the conformal intervals, each backtest window checked with the quantiles of the others.
-
-    Returns:
-        level → share of backtest actuals inside the interval [fraction]; None with fewer than 2 windows.
-    """
-    cut = sorted(residuals["cutoff"].unique()) if not residuals.empty else []
-    if len(cut) < 2:
-        return {int(lv): None for lv in levels}
-    hits = {int(lv): [] for lv in levels}
-    for c in cut:
-        calib = residuals[residuals["cutoff"] != c]
-        check = residuals[residuals["cutoff"] == c]
-        b = conformal_bounds(check[["unique_id", "ds", "step", "yhat"]], calib, scale, kinds, levels)
-        y = check["y"].to_numpy(dtype=float)
-        for lv in levels:
-            inside = (y >= b[f"yhat_lo_{lv}"].to_numpy() - 1e-9) & (y <= b[f"yhat_hi_{lv}"].to_numpy() + 1e-9)
-            hits[int(lv)].append(inside)
-    return {lv: round(float(np.concatenate(v).mean()), 4) for lv, v in hits.items()}
-
-
-def corrected_targets(coverage: Mapping[int, float | None]) -> dict[int, float]:
-    """The calibration coverage to aim at per level [%], corrected by the cross-fitted shortfall.
-
-    Backtest windows are not exchangeable (demand drifts, months share shocks), so quantiles taken on some
-    windows cover the next one less often than nominal. Where the cross-fitted coverage c of level l fell
-    short, the final intervals aim at l + (l − c), at most halfway to 100 %: one step of adaptive conformal
-    inference (Gibbs & Candès 2021, Adaptive conformal inference under distribution shift, NeurIPS, eq. 2
-    with γ = 1). A level already met keeps its nominal value.
-    """
-    out: dict[int, float] = {}
-    for lv, c in coverage.items():
-        if c is None or 100 * c >= lv:
-            out[int(lv)] = float(lv)
-        else:
-            out[int(lv)] = round(min(lv + (lv - 100 * c), (100 + lv) / 2), 2)
-    return out
 
 
 # ---------------------------------------------------------------------------- the engine
@@ -744,7 +378,7 @@ def auto_forecast(
         default = default.where(base["unique_id"].map(kinds).to_numpy() != "sparse", SPARSE_DEFAULT)
     chosen = base["unique_id"].map(dict(zip(choice["unique_id"], choice["model"], strict=True))).fillna(default)
     chosen = chosen.where(chosen.isin(base.columns), default)
-    yhat = _pick(base, chosen)
+    yhat = chosen_values(base, chosen)
     # a choice that was not fitted on the whole history (the series turned sparse): the intermittent mean
     missing = ~np.isfinite(yhat)
     if missing.any():

@@ -46,7 +46,8 @@ def uplift_factor(frame: pd.DataFrame, uplift: pd.DataFrame | None) -> np.ndarra
     u = uplift.assign(ds=pd.to_datetime(uplift["ds"])).groupby(["unique_id", "ds"])["uplift"].max()
     keys = pd.MultiIndex.from_arrays([frame["unique_id"].to_numpy(), pd.to_datetime(frame["ds"]).to_numpy()])
     found = u.reindex(keys).fillna(0.0).to_numpy(dtype=float)
-    return np.maximum(1.0 + found, MIN_FACTOR)
+    factors: np.ndarray = np.maximum(1.0 + found, MIN_FACTOR)
+    return factors
 
 
 def remove_uplift(history: pd.DataFrame, uplift: pd.DataFrame | None) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 Level = Literal["sku", "family", "category", "total"]
-LEVELS: tuple[str, ...] = ("sku", "family", "category", "total")
+LEVELS: tuple[Level, ...] = ("sku", "family", "category", "total")
 #: The id of the single series at level "total".
 TOTAL_ITEM = "Total"
 

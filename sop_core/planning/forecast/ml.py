@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,7 @@ def lightgbm_forecast(
     weekly = _is_weekly(freq)
     lags = list(WEEKLY_LAGS if weekly else LAGS)
     # one thread: faster than two on panels of this size, and the numbers do not depend on the machine
-    params = dict(LGBM_PARAMS, random_state=seed, n_jobs=1)
+    params: dict[str, Any] = dict(LGBM_PARAMS, random_state=seed, n_jobs=1)
     model = MLForecast(
         models={"LightGBM": lgb.LGBMRegressor(**params)},
         freq=freq,

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,32 +34,35 @@ log = logging.getLogger(__name__)
 
 #: z_0.90 / z_0.975: ratio of the 80 % to the 95 % normal half-width.
 _Z80_OVER_Z95 = 1.2815515655446004 / 1.959963984540054
-#: The modules of cmdstanpy that hold their own reference to its temporary folder.
-_CMDSTANPY_MODULES = ("cmdstanpy", "cmdstanpy.model", "cmdstanpy.utils.filesystem", "cmdstanpy.stanfit.runset",
-                      "cmdstanpy.stanfit.mcmc")
 
 
 @contextlib.contextmanager
 def private_stan_tmpdir() -> Iterator[Path]:
     """Point cmdstanpy's temporary folder at a new private folder; delete it (and restore) on exit."""
-    import importlib
+    import cmdstanpy
+    import cmdstanpy.model as stan_model
+    import cmdstanpy.stanfit.mcmc as stan_mcmc
+    import cmdstanpy.stanfit.runset as stan_runset
+    import cmdstanpy.utils.filesystem as stan_filesystem
 
+    # the modules of cmdstanpy that hold their own reference to its temporary folder
+    modules = (cmdstanpy, stan_model, stan_filesystem, stan_runset, stan_mcmc)
     folder = Path(tempfile.mkdtemp(prefix="sop-prophet-"))
-    saved: dict[str, Any] = {}
+    saved: list[tuple[dict[str, Any], Any]] = []
     try:
-        for name in _CMDSTANPY_MODULES:
-            mod = importlib.import_module(name)
-            if hasattr(mod, "_TMPDIR"):
-                saved[name] = mod._TMPDIR
-                mod._TMPDIR = str(folder)
+        for mod in modules:
+            names = vars(mod)
+            if "_TMPDIR" in names:
+                saved.append((names, names["_TMPDIR"]))
+                names["_TMPDIR"] = str(folder)
         yield folder
     finally:
-        for name, value in saved.items():
-            importlib.import_module(name)._TMPDIR = value
+        for names, value in saved:
+            names["_TMPDIR"] = value
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def regressor_mode(name: str) -> str:
+def regressor_mode(name: str) -> Literal["additive", "multiplicative"]:
     """A promotion lifts demand by a share of the baseline ("multiplicative"); prices, discounts and events
     enter as additive effects (Prophet's default)."""
     return "multiplicative" if "promo" in name.lower() else "additive"

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sop_core.planning.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate
+from sop_core.planning.forecast.hierarchy import TOTAL_ITEM
 
 Method = Literal["bottom_up", "ols", "wls_struct"]
 METHODS: tuple[str, ...] = ("bottom_up", "ols", "wls_struct")
@@ -115,10 +115,3 @@ def reconcile(
         out[c] = np.clip(out[c].to_numpy(dtype=float) + delta, 0.0, None)
     out["yhat"] = new
     return out.drop(columns="rec").sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
-
-
-def aggregate_all_levels(frame: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """SKU long frame summed to every level: ``level, unique_id, ds, …`` (the input of a base forecast)."""
-    parts = [aggregate(frame, products, lv).assign(level=lv) for lv in LEVELS]
-    out = pd.concat(parts, ignore_index=True)
-    return out[["level", *[c for c in out.columns if c != "level"]]]

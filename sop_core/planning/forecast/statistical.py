@@ -165,7 +165,7 @@ def _run_statsforecast(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = sf.forecast(df=frame, h=h, level=list(level) if level else None, fitted=fitted)
-        fitted_values = sf.forecast_fitted_values() if fitted else None
+        fitted_values = sf.forecast_fitted_values() if fitted else None  # type: ignore[no-untyped-call]
     suffixes = [""] + [f"-{side}-{lv}" for lv in (level or ()) for side in ("lo", "hi")]
     for a in aliases:
         if a in COMBINATIONS:
