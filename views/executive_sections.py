@@ -108,7 +108,6 @@ def headline_cards(review: ExecutiveReview) -> None:
 
 def risks(review: ExecutiveReview) -> None:
     """Top risks and opportunities, side by side."""
-
     c_risk, c_opp = st.columns(2)
     with c_risk:
         st.markdown("**Risks**")
@@ -128,7 +127,6 @@ def risks(review: ExecutiveReview) -> None:
 
 def capacity(review: ExecutiveReview) -> None:
     """Utilisation of regular capacity per resource and month, of the plan's load or the demand's."""
-
     bases = {"plan": review.plan_load_basis, "demand": review.demand_basis}
     basis = st.radio("Capacity load of", list(bases), format_func=bases.get, horizontal=True, key="exec_capacity_basis")
     load = review.capacity if basis == "plan" else review.demand_capacity
@@ -182,7 +180,6 @@ def waterfall(diff: DiffResult, is_default: bool) -> None:
 
 def family_table(review: ExecutiveReview) -> None:
     """The plan by family and month, one measure at a time."""
-
     table = review.table
     measure = st.radio("Show", list(MEASURES), horizontal=True, key="exec_measure", format_func=MEASURES.get)
     grid = table.assign(month=table["period"].dt.strftime("%Y-%m")).pivot(index="family", columns="month", values=measure)
@@ -197,7 +194,6 @@ def family_table(review: ExecutiveReview) -> None:
 
 def scenarios(review: ExecutiveReview) -> None:
     """The cycle's saved scenarios, the proposed one first."""
-
     scen = review.proposed_scenarios
     if scen.empty:
         st.caption("No saved scenario in this cycle.")

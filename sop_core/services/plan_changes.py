@@ -244,7 +244,7 @@ class LastPlanChange:
         return f"{self.diff.forecast_window}, the months both plans forecast" if self.diff is not None else None
 
     def figures(self) -> dict[str, Any]:
-        """The comparison as plain values (the keys :func:`headline` adds)."""
+        """The comparison as plain values (the keys :func:`sop_core.services.executive.headline` adds)."""
         return {
             "last_plan_label": self.label,
             "revenue_vs_last_plan": self.revenue_change,
