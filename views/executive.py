@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from sop_core.io import export
-from sop_core.planning import plan_diff as diff_math
-from sop_core.services import plan, workflow
-from sop_core.services import supply as supply_service
+from sop_core.errors import SopError
+from sop_core.services import cycle as cycle_service
+from sop_core.services import decisions, executive, plan, plan_changes, signoff
+from views import executive_sections as sections
 from views import state, ui
 
 st.title("Executive review")
@@ -24,12 +23,6 @@ cycle = state.current_cycle()
 user = state.current_user()
 meeting = state.meeting_mode()
 KEY_FLASH = "exec_flash"
-MEASURES = {
-    "revenue": "Revenue",
-    "margin": "Margin",
-    "demand_qty": "Demand (units)",
-    "inventory_qty": "Inventory (units)",
-}
 
 
 def _flash(kind: str, text: str) -> None:
@@ -39,8 +32,8 @@ def _flash(kind: str, text: str) -> None:
 def sign(role: str) -> None:
     """Button callback: store the sign-off before the page is drawn again."""
     try:
-        froze = workflow.sign_off(engine, cycle.id, role, user.username, st.session_state.get("signoff_comment", ""))
-    except (plan.PlanError, workflow.FrozenPlanError) as err:
+        froze = signoff.sign_off(engine, cycle.id, role, user.username, st.session_state.get("signoff_comment", ""))
+    except SopError as err:
         _flash("error", str(err))
     else:
         text = f"Signed off as {plan.ROLE_LABELS[role]}."
@@ -54,7 +47,7 @@ def add_decision() -> None:
     """Button callback: log a decision."""
     scenario_id = st.session_state.get("decision_scenario") or None
     try:
-        workflow.add_decision(
+        decisions.add_decision(
             engine,
             cycle.id,
             st.session_state.get("decision_text", ""),
@@ -73,7 +66,7 @@ def add_decision() -> None:
 def save_outcome() -> None:
     """Button callback: store a past decision's status and outcome."""
     try:
-        workflow.update_decision(
+        decisions.update_decision(
             engine,
             int(st.session_state["outcome_decision"]),
             st.session_state.get("outcome_status", "done"),
@@ -90,16 +83,16 @@ def advance() -> None:
     """Button callback: move the cycle to the chosen state."""
     target = st.session_state.get("cycle_advance_to")
     try:
-        workflow.advance(engine, cycle.id, target, user.username)
-    except (plan.PlanError, workflow.FrozenPlanError) as err:
+        cycle_service.advance(engine, cycle.id, target, user.username)
+    except SopError as err:
         _flash("error", str(err))
     else:
-        _flash("success", f"Cycle {cycle.label} moved to {workflow.STATE_LABELS[target]}.")
+        _flash("success", f"Cycle {cycle.label} moved to {cycle_service.STATE_LABELS[target]}.")
 
 
 def new_version() -> None:
     try:
-        version = workflow.new_version(engine, cycle.id, user.username)
+        version = signoff.new_version(engine, cycle.id, user.username)
     except plan.PlanError as err:
         _flash("error", str(err))
     else:
@@ -107,143 +100,33 @@ def new_version() -> None:
 
 
 try:
-    current = plan.current_plan(engine, cycle.id)  # once: the headline, the risks and the table all show it
-    last_plan = workflow.last_plan_change(engine, cycle.id, current=current)  # once: the headline and the waterfall
-    head = workflow.headline(engine, cycle.id, current=current, last_plan=last_plan)
+    review = executive.review(engine, cycle.id)
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
+head = review.headline
 
-horizon = f"{ui.month_label(head['first_period'])} – {ui.month_label(head['last_period'])}"
-state_label = workflow.STATE_LABELS.get(head["state"], head["state"])
-if head["source"] == "proposed":
-    st.caption(
-        f"Proposed plan **{head['scenario_name']}** · plan version {head['plan_version']} · {horizon} · "
-        f"state **{state_label}**" + (" · frozen" if head["frozen"] else "")
-    )
-else:
-    st.warning(
-        f"No proposed plan yet for cycle {cycle.label}: the figures show the baseline. "
-        "Promote a scenario on the Reconciliation page."
-    )
-if unsourced_warning := supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle.id)):
-    st.warning(unsourced_warning)
+sections.plan_caption(review)
 flash = st.session_state.pop(KEY_FLASH, None)
 if flash:
     getattr(st, flash[0])(flash[1])
 
-has_budget = head["budget_revenue"] is not None
-has_last = head["last_plan_label"] is not None
-cols = st.columns(5)
-cols[0].metric(
-    "Revenue",
-    ui.fmt_money(head["revenue"]),
-    f"{ui.fmt_money(head['budget_gap'])} vs budget" if has_budget else None,
-    help=(
-        f"Plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs budget {ui.fmt_money(head['budget_revenue'])} "
-        f"over the {head['budget_months']} budgeted months of the horizon"
-        if has_budget
-        else "No budget for this horizon"
-    ),
-)
-has_margin_budget = head["budget_margin"] is not None
-cols[1].metric(
-    "Margin",
-    ui.fmt_money(head["margin"]),
-    # the same comparison as the revenue card (budget) where there is one; the other is in the caption below
-    f"{ui.fmt_money(head['margin_vs_budget'])} vs budget" if has_margin_budget
-    else f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
-    help=f"{ui.fmt_pct(head['margin_rate'])} of revenue, after holding cost, overtime and alternate-supplier premium"
-    + (f"; vs last plan {head['last_plan_label']} over {head['last_plan_margin_basis']}" if has_last else "")
-    + (
-        f"; plan {ui.fmt_money(head['plan_margin_budget_months'])} vs margin budget "
-        f"{ui.fmt_money(head['budget_margin'])} over the {head['margin_budget_months']} budgeted months"
-        if has_margin_budget
-        else "; no margin budget for this horizon"
-    ),
-)
-cols[2].metric("Fill rate (plan)", ui.fmt_pct(head["fill_rate"]), help="Served ÷ demand of the plan over the horizon")
-cols[3].metric("Inventory value", ui.fmt_money(head["inventory_value_end"]), help="At cost, end of the horizon")
-cols[4].metric(
-    "Capacity risks",
-    f"{head['capacity_risks']}",
-    help=f"Resource-months above regular capacity in the {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut check; "
-    "the capacity table below)",
-)
-if has_budget:
-    margin_part = (
-        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan line margin "
-        f"{ui.fmt_money(head['plan_margin_budget_months'])} vs {ui.fmt_money(head['budget_margin'])})"
-        if has_margin_budget
-        else "no margin budget"
-    )
-    st.caption(
-        f"Vs budget over the {head['budget_months']} budgeted months: revenue {ui.fmt_money(head['budget_gap'])} "
-        f"(plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs {ui.fmt_money(head['budget_revenue'])}), "
-        f"{margin_part}."
-    )
-if has_last:
-    split = (
-        f" — {ui.fmt_money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
-        f"{ui.fmt_money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast"
-        if head["revenue_vs_last_plan_new_actuals"]
-        else ""
-    )
-    st.caption(
-        f"Vs last plan {head['last_plan_label']}: revenue {ui.fmt_money(head['revenue_vs_last_plan'])} over "
-        f"{head['last_plan_revenue_basis']}, the total of the plan diff below{split}; margin "
-        f"{ui.fmt_money(head['margin_vs_last_plan'])} over {head['last_plan_margin_basis']} "
-        f"({workflow.LINE_MARGIN_BASIS})."
-    )
+sections.headline_cards(review)
 
 # ---------------------------------------------------------------- risks and opportunities
 st.subheader("Top risks and opportunities")
-ro = workflow.risks_opportunities(engine, cycle.id, current=current)
-c_risk, c_opp = st.columns(2)
-with c_risk:
-    st.markdown("**Risks**")
-    if ro["risks"].empty:
-        st.caption("No risk found.")
-    for r in ro["risks"].itertuples(index=False):
-        st.markdown(f"- {r.text}" if r.kind == "capacity" else f"- {r.text}: {ui.fmt_money(r.value)}")
-    if (ro["risks"]["kind"] == "capacity").any():
-        st.caption(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()}.")
-with c_opp:
-    st.markdown("**Opportunities**")
-    if ro["opportunities"].empty:
-        st.caption("No opportunity found.")
-    for r in ro["opportunities"].itertuples(index=False):
-        st.markdown(f"- {r.text}: +{ui.fmt_money(r.value)}")
+sections.risks(review)
 
 # ---------------------------------------------------------------- capacity
 st.subheader("Capacity")
-bases = {
-    "plan": supply_service.PLAN_LOAD_BASIS,
-    "demand": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle.id)[1]),
-}
-basis = st.radio("Capacity load of", list(bases), format_func=bases.get, horizontal=True, key="exec_capacity_basis")
-load = (workflow.capacity_table(engine, cycle.id, current=current) if basis == "plan"
-        else supply_service.capacity_load(engine, cycle.id))
-if load.empty:
-    st.caption("No routing or resource data: nothing to load.")
-else:
-    st.markdown(f"**{bases[basis]}**: utilisation of regular capacity (%) per resource and month")
-    util = supply_service.utilisation_table(load)
-    st.dataframe(util, width="stretch", key="exec_capacity",
-                 column_config={c: st.column_config.NumberColumn(c, format="%.1f %%") for c in util.columns})
-    st.caption(
-        f"{supply_service.PLAN_LOAD_BASIS}: the hours of what the plan makes after Reconciliation (the capacity "
-        f"risks count its months above regular capacity). {bases['demand']}: the hours the demand would need "
-        "before any capacity limit, as on the Supply review page."
-    )
+sections.capacity(review)
 
 # ---------------------------------------------------------------- plan diff
 st.subheader("What changed between two plans")
 KEY_DIFF_SOURCE, KEY_DIFF_BEFORE, KEY_DIFF_AFTER = "diff_source", "diff_before", "diff_after"
-diff_choices = workflow.diff_choices(engine)
-diff_labels = dict(zip(diff_choices["key"], diff_choices["label"], strict=True))
+diff_labels = dict(zip(review.diff_choices["key"], review.diff_choices["label"], strict=True))
 # the sidebar's cycle sets the default pair: its last signed plan before it → its current plan
-default_pair = workflow.default_diff_pair(engine, cycle.id)
+default_pair = review.default_pair
 if (
     st.session_state.get(KEY_DIFF_SOURCE) != cycle.id
     or st.session_state.get(KEY_DIFF_AFTER) not in diff_labels
@@ -258,85 +141,31 @@ before_key = c_before.selectbox("Compare", list(diff_labels), format_func=diff_l
 after_key = c_after.selectbox("with", list(diff_labels), format_func=diff_labels.get, key=KEY_DIFF_AFTER,
                               help="The plan after (default: the cycle's current plan version)")
 diff = None
-is_default = (before_key, after_key) == default_pair and last_plan.diff is not None
+is_default = (before_key, after_key) == default_pair and review.diff is not None
 if before_key is None:
     st.info("No earlier signed plan to compare with: choose the plan to compare above.")
 elif is_default:
-    diff = last_plan.diff  # the revenue vs last plan of the headline
+    diff = review.diff  # the revenue vs last plan of the headline
 else:
     try:
-        diff = workflow.plan_diff(engine, workflow.plan_ref(engine, after_key), workflow.plan_ref(engine, before_key))
+        diff = plan_changes.compare_keys(engine, after_key, before_key)
     except plan.PlanError as err:
         st.info(str(err))
 if diff is not None:
-    wf = diff.waterfall
-    fig = go.Figure(
-        go.Waterfall(
-            x=wf["label"],
-            y=wf["value"],
-            measure=wf["kind"].tolist(),
-            text=[ui.fmt_money(v) for v in wf["value"]],
-            textposition="outside",
-            connector={"line": {"color": "#9ca3af"}},
-            increasing={"marker": {"color": ui.COLORS["ok"]}},
-            decreasing={"marker": {"color": ui.COLORS["bad"]}},
-            totals={"marker": {"color": ui.COLORS["actual"]}},
-        )
-    )
-    ui.base_layout(fig, f"Revenue: {diff.before_label} → {diff.after_label}", height=460)
-    st.plotly_chart(fig, key="diff_waterfall")
-    st.caption(
-        f"Total change {ui.fmt_money(diff.total_change)}: {diff.before_label} {ui.fmt_money(wf['value'].iloc[0])} → "
-        f"{diff.after_label} {ui.fmt_money(wf['value'].iloc[-1])} over {diff.basis}."
-        + (" It is the revenue vs last plan of the headline above." if is_default else "")
-    )
-    with st.expander("By family, SKU and month"):
-        level = st.radio(
-            "Level", ["family", "sku", "period"], horizontal=True, key="diff_level",
-            format_func={"family": "Family", "sku": "SKU", "period": "Month"}.get,
-        )
-        table = diff.by(level).rename(columns={k: v for k, v in diff_math.CAUSES.items()})
-        if level == "period":
-            table["period"] = table["period"].dt.strftime("%Y-%m")
-        st.dataframe(table, hide_index=True, width="stretch", key="diff_table",
-                     column_config={c: st.column_config.NumberColumn(format="%,.0f")
-                                    for c in table.columns if c not in ("family", "sku", "period")})
+    sections.waterfall(diff, is_default)
 
 # ---------------------------------------------------------------- plan by family and month
 st.subheader("By family and month")
-table = plan.plan_table(engine, cycle.id, current=current)
-measure = st.radio("Show", list(MEASURES), horizontal=True, key="exec_measure", format_func=MEASURES.get)
-grid = table.assign(month=table["period"].dt.strftime("%Y-%m")).pivot(index="family", columns="month", values=measure)
-st.dataframe(
-    grid.round(0), width="stretch",
-    column_config={c: st.column_config.NumberColumn(format="localized") for c in grid.columns},
-)
-if measure == "margin":
-    st.caption(f"Margin per family and month = {workflow.LINE_MARGIN_BASIS}; over the horizon they add up to "
-               "the Margin card above.")
+sections.family_table(review)
 
 # ---------------------------------------------------------------- scenarios
 st.subheader("Scenarios proposed")
-scen = workflow.proposed_scenarios(engine, cycle.id)
-if scen.empty:
-    st.caption("No saved scenario in this cycle.")
-else:
-    st.dataframe(
-        scen[["name", "status", "author", "demand_change_pct", "price_change_pct", "revenue", "margin", "fill_rate"]],
-        hide_index=True, width="stretch", key="exec_scenarios",
-        column_config={
-            "name": "Scenario", "status": "Status", "author": "Author",
-            "demand_change_pct": st.column_config.NumberColumn("Demand change", format="%+.0f %%"),
-            "price_change_pct": st.column_config.NumberColumn("Price change", format="%+.0f %%"),
-            "revenue": st.column_config.NumberColumn("Revenue", format="compact"),
-            "margin": st.column_config.NumberColumn("Margin", format="compact"),
-            "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent"),
-        },
-    )
+sections.scenarios(review)
+scen = review.proposed_scenarios
 
 # ---------------------------------------------------------------- decisions
 st.subheader("Decisions")
-log_frame = workflow.decisions(engine, cycle.id)
+log_frame = review.decisions
 if log_frame.empty:
     st.caption("No decision logged in this cycle yet.")
 else:
@@ -352,7 +181,7 @@ if not meeting:
         c2.date_input("Due date", value=dt.date.today() + dt.timedelta(days=30), key="decision_due")
         c3.selectbox("Linked scenario", list(names), format_func=names.get, key="decision_scenario")
         st.button("Log decision", key="decision_add", on_click=add_decision)
-past = workflow.past_decisions(engine, cycle.id)
+past = review.past
 if not past.empty:
     st.markdown("**Past decisions and their outcome**")
     st.caption(
@@ -381,7 +210,7 @@ if not past.empty:
 
 # ---------------------------------------------------------------- sign-off
 st.subheader("Sign-off")
-status = plan.signoff_status(engine, cycle.id)
+status = review.signoff
 if status["signed"].all():
     st.success(f"Plan version {head['plan_version']} of cycle {cycle.label} is signed off by every role and frozen.")
 if not meeting:
@@ -403,10 +232,10 @@ for row in status.itertuples(index=False):
         )
 
 if not meeting:
-    with st.expander(f"Cycle state: {state_label}"):
-        st.dataframe(workflow.state_history(engine, cycle.id), hide_index=True, width="stretch")
+    with st.expander(f"Cycle state: {review.state_label}"):
+        st.dataframe(review.state_history, hide_index=True, width="stretch")
         c1, c2 = st.columns([3, 2])
-        c1.selectbox("Move the cycle to", list(workflow.STATE_LABELS), format_func=workflow.STATE_LABELS.get,
+        c1.selectbox("Move the cycle to", list(cycle_service.STATE_LABELS), format_func=cycle_service.STATE_LABELS.get,
                      key="cycle_advance_to")
         c2.button("Move cycle", key="cycle_advance", on_click=advance)
         if head["frozen"] and head["state"] != "closed":
@@ -417,7 +246,7 @@ if not meeting:
 st.subheader("Meeting pack")
 if st.button("Prepare the meeting pack and deck", key="prepare_exports"):
     with st.spinner("Building the Excel pack and the deck…"):
-        st.session_state["exec_exports"] = (cycle.id, *export.meeting_files(engine, cycle.id))
+        st.session_state["exec_exports"] = (cycle.id, *executive.meeting_files(engine, cycle.id))
 ready = st.session_state.get("exec_exports")
 if ready and ready[0] == cycle.id:
     c1, c2 = st.columns(2)

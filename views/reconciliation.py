@@ -7,8 +7,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from sop_core.errors import SopError
 from sop_core.planning import scenario as sc
-from sop_core.services import demand, plan, workflow
+from sop_core.services import demand, plan, signoff
 from sop_core.services import supply as supply_service
 from views import state, ui
 
@@ -112,7 +113,7 @@ def promote_chosen() -> None:
     try:
         record = plan.load_scenario(engine, int(chosen))
         version = plan.promote(engine, record.id, user.username)
-    except (plan.PlanError, workflow.FrozenPlanError) as err:
+    except SopError as err:
         st.session_state[KEY_LIST_FLASH] = ("error", str(err))
     else:
         st.session_state[KEY_LIST_FLASH] = (
@@ -183,7 +184,7 @@ closed = cycle.status == "closed"
 if closed:
     st.info(f"Cycle {cycle.label} is closed: its signed plan (version {cycle.plan_version}) cannot change. "
             "The levers and saved scenarios are for exploring only.")
-elif workflow.is_frozen(engine, cycle.id):
+elif signoff.is_frozen(engine, cycle.id):
     st.info(f"Cycle {cycle.label} is signed off: plan version {cycle.plan_version} is frozen. Promoting a scenario "
             f"starts plan version {cycle.plan_version + 1} and reopens the cycle; the signed version stays as it is.")
 

@@ -8,11 +8,11 @@ from sop_core.cli.common import open_engine, print_frame
 
 
 def cmd_cycle(args: argparse.Namespace) -> int:
-    from sop_core.services import workflow
+    from sop_core.services import cycle
 
     engine = open_engine()
     if args.action == "list":
-        frame = workflow.cycles_frame(engine)
+        frame = cycle.cycles_frame(engine)
         if frame.empty:
             print("no plan cycles yet")
         else:
@@ -21,13 +21,13 @@ def cmd_cycle(args: argparse.Namespace) -> int:
         return 0
     if not args.cycle or not args.to:
         raise ValueError("cycle advance needs --cycle YYYY-MM and --to STATE")
-    cyc = workflow.cycle_by_month(engine, args.cycle)
-    state = workflow.advance(engine, cyc.id, args.to, args.user, args.note)
+    cyc = cycle.cycle_by_month(engine, args.cycle)
+    state = cycle.advance(engine, cyc.id, args.to, args.user, args.note)
     print(f"cycle {cyc.label}: {cyc.status} → {state}")
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from sop_core.services.cycle import CYCLE_STATES
 
     p = sub.add_parser("cycle", help="plan cycles and their states")

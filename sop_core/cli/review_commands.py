@@ -11,11 +11,12 @@ from sop_core.cli.common import open_engine
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from sop_core.services import workflow
+    from sop_core.services.cycle import cycle_by_month
+    from sop_core.services.reproduce import reproduce
 
     engine = open_engine()
-    cyc = workflow.cycle_by_month(engine, args.cycle)
-    report = workflow.reproduce(engine, cyc.id)
+    cyc = cycle_by_month(engine, args.cycle)
+    report = reproduce(engine, cyc.id)
     if report.ok:
         print(f"match: {report.summary()}")
         for note in report.notes:
@@ -26,16 +27,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from sop_core.io import export
-    from sop_core.services import workflow
+    from sop_core.services import executive
+    from sop_core.services.cycle import current_cycle, cycle_by_month
 
     engine = open_engine()
-    cyc = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
+    cyc = cycle_by_month(engine, args.cycle) if args.cycle else current_cycle(engine)
     out = Path(args.out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".pptx"):
         raise ValueError(f"--out {out.name}: use a .xlsx (meeting pack) or .pptx (deck) file name")
-    data = export.excel_pack(engine, cyc.id) if suffix == ".xlsx" else export.deck(engine, cyc.id)
+    data = executive.excel_pack(engine, cyc.id) if suffix == ".xlsx" else executive.deck(engine, cyc.id)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     print(f"cycle {cyc.label}: {out} written ({len(data) / 1024:.0f} KiB)")
@@ -56,19 +57,21 @@ def _amount(value: float, measure: str) -> str:
 def cmd_diff(args: argparse.Namespace) -> int:
     """The plan diff as a waterfall (cause, amount), the months it covers, the total change and the check that the
     parts add up. Without ``--from``/``--to`` the total change is the revenue vs last plan of the Executive review
-    page and the meeting pack (:func:`sop_core.services.workflow.last_plan_change`)."""
+    page and the meeting pack (:func:`sop_core.services.plan_changes.last_plan_change`)."""
     from sop_core.cli.common import print_frame
     from sop_core.planning import plan_diff as diff_math
-    from sop_core.services import workflow
+    from sop_core.services.cycle import current_cycle
+    from sop_core.services.plan_changes import plan_diff, plan_ref
+    from sop_core.services.reproduce import REL_TOL
 
     engine = open_engine()
     if args.to:
-        after = workflow.plan_ref(engine, args.to)
+        after = plan_ref(engine, args.to)
     else:
-        cyc = workflow.current_cycle(engine)
+        cyc = current_cycle(engine)
         after = (cyc.id, cyc.plan_version)
-    before = workflow.plan_ref(engine, args.from_) if args.from_ else None
-    result = workflow.plan_diff(engine, after, before, measure=args.measure)
+    before = plan_ref(engine, args.from_) if args.from_ else None
+    result = plan_diff(engine, after, before, measure=args.measure)
     unit = "revenue" if args.measure == "revenue" else "served units"
     print(f"plan diff ({unit}): {result.before_label} → {result.after_label}")
     print(f"over {result.basis}")
@@ -81,7 +84,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     parts = float(steps.loc[steps["kind"] == "relative", "value"].sum())
     total = float(by_step["after"] - by_step["before"])
     print(f"total change: {_amount(total, args.measure)}")
-    ok = abs(parts - total) <= DIFF_TOLERANCE + workflow.REL_TOL * abs(total)
+    ok = abs(parts - total) <= DIFF_TOLERANCE + REL_TOL * abs(total)
     print(f"check: the parts add up to {_amount(parts, args.measure)}; "
           f"after − before = {_amount(total, args.measure)}: " + ("ok" if ok else "MISMATCH"))
     table = None
@@ -105,7 +108,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("reproduce", help="re-run a signed cycle's forecast and plan and compare every number")
     p.add_argument("--cycle", required=True, help="the cycle's month, YYYY-MM")
     p.set_defaults(func=cmd_reproduce)

@@ -132,7 +132,8 @@ def report(result: sc.ScenarioResult) -> dict[str, Any]:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from sop_core.services import plan, workflow
+    from sop_core.services import plan
+    from sop_core.services.cycle import current_cycle, cycle_by_month
 
     try:  # the levers are checked before anything is read (a resource list only names what they act on)
         parse_levers(args.set or [], resources=[])
@@ -140,7 +141,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     engine = open_engine()
-    cycle = workflow.cycle_by_month(engine, args.cycle) if args.cycle else workflow.current_cycle(engine)
+    cycle = cycle_by_month(engine, args.cycle) if args.cycle else current_cycle(engine)
     inputs = plan.scenario_inputs(engine, cycle.id)
     resources = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
     levers = parse_levers(args.set or [], resources)

@@ -1,7 +1,8 @@
 """The executive meeting pack: a formatted Excel workbook (one sheet per step) and a slide deck.
 
-Both are built from the services (no browser needed): the workbook with xlsxwriter, the deck with
-python-pptx and charts drawn by matplotlib as PNG images. Money is in the company currency
+Both are rendered from the executive review they are handed (:class:`Review`; no browser and no database
+needed): the workbook with xlsxwriter, the deck with python-pptx and charts drawn by matplotlib as PNG
+images. Money is in the company currency
 (:data:`sop_core.config.CURRENCY`), quantities in units.
 """
 
@@ -9,15 +10,12 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from sop_core.config import CURRENCY
 from sop_core.planning import plan_diff as diff_math
-from sop_core.services import plan, workflow
-from sop_core.services import supply as supply_service
 
 log = logging.getLogger(__name__)
 
@@ -31,37 +29,91 @@ SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Rev
           "Risks and opportunities", "Scenarios", "Decisions")
 
 
-def _collect(engine: Engine, cycle_id: int) -> dict[str, Any]:
-    """Everything the pack shows, read once."""
-    current = plan.current_plan(engine, cycle_id)
-    last_plan = workflow.last_plan_change(engine, cycle_id, current=current)  # the headline's and the diff's
-    head = workflow.headline(engine, cycle_id, current=current, last_plan=last_plan)
-    table = plan.plan_table(engine, cycle_id, current=current)
-    label = workflow.cycle_info(engine, cycle_id).label
-    return {
-        "label": label,
-        "headline": head,
-        "table": table,
-        "capacity": workflow.capacity_table(engine, cycle_id, current=current),  # the load of the constrained plan
-        "demand_capacity": supply_service.capacity_load(engine, cycle_id),  # the load of the demand, unconstrained
-        "demand_basis": supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle_id)[1]),
-        "unsourced": supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id)),
-        "scenarios": plan.list_scenarios(engine, cycle_id),
-        "diff": last_plan.diff,
-        "decisions": workflow.decisions(engine, cycle_id),
-        "past": workflow.past_decisions(engine, cycle_id),
-        "signoff": plan.signoff_status(engine, cycle_id),
-        "risks": workflow.risks_opportunities(engine, cycle_id, current=current),
-    }
+class PlanDiff(Protocol):
+    """A plan diff as the pack shows it (:class:`sop_core.services.plan_changes.DiffResult`)."""
+
+    @property
+    def before_label(self) -> str: ...
+
+    @property
+    def after_label(self) -> str: ...
+
+    @property
+    def waterfall(self) -> pd.DataFrame: ...  # label, value, kind, step
+
+    @property
+    def basis(self) -> str: ...
+
+    @property
+    def total_change(self) -> float: ...
+
+    def by(self, level: str) -> pd.DataFrame: ...
 
 
-def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """``(label, value, kind)`` rows of the headline figures (kind: money | share | count | text).
+class Review(Protocol):
+    """What the pack and the deck show of one cycle (:class:`sop_core.services.executive.ExecutiveReview`)."""
 
-    The comparisons with the last signed plan name the months they cover (:class:`workflow.LastPlanChange`):
+    @property
+    def headline(self) -> dict[str, Any]: ...
+
+    @property
+    def table(self) -> pd.DataFrame: ...
+
+    @property
+    def risks(self) -> pd.DataFrame: ...
+
+    @property
+    def opportunities(self) -> pd.DataFrame: ...
+
+    @property
+    def capacity(self) -> pd.DataFrame: ...
+
+    @property
+    def demand_capacity(self) -> pd.DataFrame: ...
+
+    @property
+    def demand_basis(self) -> str: ...
+
+    @property
+    def unsourced(self) -> str | None: ...
+
+    @property
+    def scenarios(self) -> pd.DataFrame: ...
+
+    @property
+    def decisions(self) -> pd.DataFrame: ...
+
+    @property
+    def past(self) -> pd.DataFrame: ...
+
+    @property
+    def signoff(self) -> pd.DataFrame: ...
+
+    @property
+    def plan_load_basis(self) -> str: ...
+
+    @property
+    def line_margin_basis(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def state_label(self) -> str: ...
+
+    @property
+    def diff(self) -> PlanDiff | None: ...
+
+
+def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
+    """``(label, value, kind)`` rows of the review's headline figures (kind: money | share | count | text).
+
+    The comparisons with the last signed plan name the months they cover
+    (:class:`sop_core.services.plan_changes.LastPlanChange`):
     revenue over the plan diff's window, the months now history at actual sales; margin over the months both
     plans forecast.
     """
+    head = review.headline
     last = head.get("last_plan_label")
     if last is None:
         vs_last = [("Revenue vs last plan (none)", None, "money")]
@@ -87,9 +139,9 @@ def headline_rows(head: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("Margin rate", head.get("margin_rate"), "share"),
         ("Fill rate (plan)", head.get("fill_rate"), "share"),
         ("Inventory value (end)", head.get("inventory_value_end"), "money"),
-        (f"Capacity risks (resource-months over regular capacity, {supply_service.PLAN_LOAD_BASIS.lower()})",
+        (f"Capacity risks (resource-months over regular capacity, {review.plan_load_basis.lower()})",
          head.get("capacity_risks"), "count"),
-        ("State", workflow.STATE_LABELS.get(head.get("state", ""), head.get("state")), "text"),
+        ("State", review.state_label, "text"),
     ]
 
 
@@ -106,11 +158,9 @@ def _fmt(value: Any, kind: str) -> str:
 
 
 # --------------------------------------------------------------------------- Excel
-def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -> bytes:
-    """The meeting pack as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a header
-    row, number formats, frozen panes and fitted column widths (``data``: what :func:`meeting_files`
-    read already)."""
-    data = data if data is not None else _collect(engine, cycle_id)
+def excel_pack(data: Review) -> bytes:
+    """The meeting pack of a review as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a
+    header row, number formats, frozen panes and fitted column widths."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
         book = writer.book
@@ -135,32 +185,32 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
                 ws.set_column(j, j, width, (formats or {}).get(col))
             ws.freeze_panes(3, 0)
 
-        rows = [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data["headline"])]
-        if data.get("unsourced"):
-            rows.append(("Warning: unlimited supply", data["unsourced"]))
+        rows = [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data)]
+        if data.unsourced:
+            rows.append(("Warning: unlimited supply", data.unsourced))
         head = pd.DataFrame(rows, columns=["Figure", "Value"])
-        sheet("Summary", head, f"S&OP executive review — cycle {data['label']}")
-        table = data["table"]
+        sheet("Summary", head, f"S&OP executive review — cycle {data.label}")
+        table = data.table
         demand = table.pivot_table(index="family", columns=table["period"].dt.strftime("%Y-%m"),
                                    values="demand_qty", aggfunc="sum").reset_index()
         sheet("Demand review", demand, "Demand by family and month [units]",
               {c: money for c in demand.columns if c != "family"})
         hours = {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money}
-        sheet("Supply review", data["demand_capacity"][CAPACITY_COLUMNS],
-              f"{data['demand_basis']}: rough-cut load vs regular capacity [hours], as on the Supply review page",
+        sheet("Supply review", data.demand_capacity[CAPACITY_COLUMNS],
+              f"{data.demand_basis}: rough-cut load vs regular capacity [hours], as on the Supply review page",
               hours)
-        sheet("Reconciliation", data["scenarios"], "Scenarios of the cycle",
+        sheet("Reconciliation", data.scenarios, "Scenarios of the cycle",
               {"revenue": money, "margin": money, "margin_rate": share, "inventory_value_end": money,
                "fill_rate": share})
         sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]; margin = "
-              f"{workflow.LINE_MARGIN_BASIS}",
+              f"{data.line_margin_basis}",
               {c: money for c in ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost", "margin",
                                   "budget_revenue")})
-        sheet("Plan capacity", data["capacity"][CAPACITY_COLUMNS],
-              f"{supply_service.PLAN_LOAD_BASIS}: rough-cut load vs regular capacity [hours], as on the Executive "
+        sheet("Plan capacity", data.capacity[CAPACITY_COLUMNS],
+              f"{data.plan_load_basis}: rough-cut load vs regular capacity [hours], as on the Executive "
               "review page", hours)
-        if data["diff"] is not None:
-            d = data["diff"]
+        d = data.diff
+        if d is not None:
             fam = d.by("family")
             wf = d.waterfall[["label", "value"]]
             sheet("Plan diff", pd.concat([wf.rename(columns={"label": "family", "value": "change"}), fam],
@@ -169,13 +219,13 @@ def excel_pack(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = N
                   {c: money for c in ("change", "before", "after", *diff_math.CAUSES)})
         else:
             sheet("Plan diff", pd.DataFrame({"note": ["no earlier signed plan to compare with"]}), "Plan change")
-        parts = [f for f in (data["decisions"].assign(cycle=data["label"]), data["past"]) if not f.empty]
-        dec = pd.concat(parts, ignore_index=True) if parts else data["decisions"]
+        parts = [f for f in (data.decisions.assign(cycle=data.label), data.past) if not f.empty]
+        dec = pd.concat(parts, ignore_index=True) if parts else data.decisions
         sheet("Decisions", dec.drop(columns=["scenario_id"], errors="ignore"), "Decision log",
               {"planned_qty": money, "actual_qty": money, "volume_vs_plan": share, "planned_revenue": money,
                "actual_revenue": money, "actual_vs_plan": share})
-        sheet("Sign-off", data["signoff"], "Sign-off by role")
-    log.info("Excel pack of cycle %s: %d bytes", data["label"], buf.tell())
+        sheet("Sign-off", data.signoff, "Sign-off by role")
+    log.info("Excel pack of cycle %s: %d bytes", data.label, buf.tell())
     return buf.getvalue()
 
 
@@ -239,13 +289,11 @@ def revenue_png(table: pd.DataFrame) -> io.BytesIO:
     return _png(fig)
 
 
-def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -> bytes:
-    """The executive deck as .pptx bytes: the slides of :data:`SLIDES` (charts as PNG images; ``data``:
-    what :func:`meeting_files` read already)."""
+def deck(data: Review) -> bytes:
+    """The executive deck of a review as .pptx bytes: the slides of :data:`SLIDES` (charts as PNG images)."""
     from pptx import Presentation
     from pptx.util import Inches, Pt
 
-    data = data if data is not None else _collect(engine, cycle_id)
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
 
@@ -265,12 +313,12 @@ def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -
 
     first = prs.slides.add_slide(prs.slide_layouts[0])
     first.shapes.title.text = SLIDES[0]
-    first.placeholders[1].text = f"Cycle {data['label']} · plan {data['headline'].get('scenario_name')}"
+    first.placeholders[1].text = f"Cycle {data.label} · plan {data.headline.get('scenario_name')}"
     s = slide(SLIDES[1])
-    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data["headline"])], 16)
+    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data)], 16)
     s = slide(SLIDES[2])
-    if data["diff"] is not None:
-        d = data["diff"]
+    d = data.diff
+    if d is not None:
         s.shapes.add_picture(waterfall_png(d.waterfall, f"{d.before_label} → {d.after_label}"),
                              Inches(1.2), Inches(1.4), width=Inches(10.5))
         steps = d.waterfall.set_index("step")["value"]
@@ -282,35 +330,30 @@ def deck(engine: Engine, cycle_id: int, *, data: dict[str, Any] | None = None) -
     else:
         bullets(s, ["No earlier signed plan to compare with."])
     s = slide(SLIDES[3])
-    s.shapes.add_picture(revenue_png(data["table"]), Inches(0.7), Inches(1.5), width=Inches(11.5))
+    s.shapes.add_picture(revenue_png(data.table), Inches(0.7), Inches(1.5), width=Inches(11.5))
     s = slide(SLIDES[4])
-    lines = [f"Warning: {data['unsourced']}"] if data.get("unsourced") else []
-    lines += [f"Risk: {r}" for r in data["risks"]["risks"]["text"]]
-    lines += [f"Opportunity: {r}" for r in data["risks"]["opportunities"]["text"]]
-    if (data["risks"]["risks"]["kind"] == "capacity").any():
-        lines.append(f"Capacity risks: {supply_service.PLAN_LOAD_BASIS.lower()} (rough-cut).")
+    lines = [f"Warning: {data.unsourced}"] if data.unsourced else []
+    lines += [f"Risk: {r}" for r in data.risks["text"]]
+    lines += [f"Opportunity: {r}" for r in data.opportunities["text"]]
+    if (data.risks["kind"] == "capacity").any():
+        lines.append(f"Capacity risks: {data.plan_load_basis.lower()} (rough-cut).")
     bullets(s, lines, 18)
     s = slide(SLIDES[5])
     sc_lines = [
         f"{r['name']} ({r['status']}): revenue {_fmt(r['revenue'], 'money')}, margin {_fmt(r['margin'], 'money')}"
-        for r in data["scenarios"].to_dict("records")
+        for r in data.scenarios.to_dict("records")
     ]
     bullets(s, sc_lines or ["No saved scenario."], 18)
     s = slide(SLIDES[6])
-    dec = [f"{r['decision']} — {r['owner']}, due {r['due_date']}" for r in data["decisions"].to_dict("records")]
+    dec = [f"{r['decision']} — {r['owner']}, due {r['due_date']}" for r in data.decisions.to_dict("records")]
     dec += [
         f"[{r['cycle']}] {r['decision']} ({r['scope']}): "
         + (f"revenue vs plan {_fmt(r['actual_vs_plan'], 'share')}" if r["months"] else r["result"])
-        for r in data["past"].to_dict("records")
+        for r in data.past.to_dict("records")
     ]
     bullets(s, dec or ["No decision logged."], 16)
     buf = io.BytesIO()
     prs.save(buf)
-    log.info("deck of cycle %s: %d slides", data["label"], len(prs.slides))
+    log.info("deck of cycle %s: %d slides", data.label, len(prs.slides))
     return buf.getvalue()
 
-
-def meeting_files(engine: Engine, cycle_id: int) -> tuple[bytes, bytes]:
-    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle, from one read of what they show."""
-    data = _collect(engine, cycle_id)
-    return excel_pack(engine, cycle_id, data=data), deck(engine, cycle_id, data=data)

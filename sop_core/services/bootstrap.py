@@ -168,7 +168,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     from sop_core.db import plan_repo
     from sop_core.db.models_cycle import Decision
     from sop_core.planning import scenario as sc
-    from sop_core.services import demand, plan, workflow
+    from sop_core.services import demand, plan, reproduce, snapshot
     from sop_core.services.forecasting import event_calendar
 
     report = progress or (lambda _f, _m: None)
@@ -183,7 +183,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
         report(k / len(_PAST_CYCLES), f"Cycle {label}: forecast on the history up to the month before…")
         cut = history[history["period"] < pd.Timestamp(month)]
         cutoff = cut["period"].max().date()
-        frame = workflow.forecast_history(cut, horizon, events=frames["event"], products=frames["product"])
+        frame = reproduce.forecast_history(cut, horizon, events=frames["event"], products=frames["product"])
         start = dt.datetime.combine(month, dt.time(9, 0))
         with session_scope(engine) as s:
             cyc = m.PlanCycle(month=month, status="draft", status_by="demo", status_at=start)
@@ -196,7 +196,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 params={"freq": "MS", "level": [80, 95], "last_actual": f"{cutoff:%Y-%m-%d}",
                         "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": 1,
                         "n_series": int(frame["sku"].nunique()), "event_calendar": calendar},
-                versions=workflow.package_versions(), data_hash=demand.data_hash(cut), backtest={}, status="done",
+                versions=snapshot.package_versions(), data_hash=demand.data_hash(cut), backtest={}, status="done",
             )
             s.add(run)
             s.flush()
@@ -222,13 +222,13 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
             s.flush()
             scenario_id = proposed.id
             overrides = repo.read_frame(s, m.ForecastOverride, m.ForecastOverride.cycle_id == cycle_id)
-            override_records = workflow._override_records(s, cycle_id)
+            override_records = snapshot.override_records(s, cycle_id)
         stat = frame[["sku", "period", "yhat"]].rename(columns={"yhat": "qty"})
         inputs = plan.scenario_inputs(engine, cycle_id)  # the cycle's forecast run, stock, orders, capacity
         if plan._consensus(engine, cycle_id) is None:  # no consensus service: apply the overrides here
             inputs = dataclasses.replace(inputs, demand=_apply_overrides(stat, overrides))
         lv = sc.Levers(**levers)
-        snap = workflow.build_snapshot(
+        snap = snapshot.build_snapshot(
             label=label, version=1, stat=stat, inputs=inputs, levers=lv,
             run={"id": run_id, "engine": "statistical", "horizon": horizon, "freq": "MS", "level": [80, 95],
                  "history_cutoff": f"{cutoff:%Y-%m-%d}", "events": calendar},
@@ -253,7 +253,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 s.add(m.Signoff(cycle_id=cycle_id, plan_version=1, role=role, username=username,
                                 comment="", signed_at=signed_at + dt.timedelta(hours=i)))
             s.flush()
-            workflow.store_frozen_version(s, cycle_id, 1, snap, "eric", signed_at + dt.timedelta(hours=4),
+            snapshot.store_frozen_version(s, cycle_id, 1, snap, "eric", signed_at + dt.timedelta(hours=4),
                                           write_lines=False)
             s.add(m.AuditLog(at=signed_at + dt.timedelta(hours=4), username="eric", action="cycle_state",
                              entity="plan_cycle", entity_id=str(cycle_id),

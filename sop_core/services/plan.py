@@ -557,55 +557,6 @@ def plan_table(engine: Engine, cycle_id: int, *, current: CurrentPlan | None = N
 
 
 # --------------------------------------------------------------------------- sign-off
-def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str = "") -> int:
-    """Record that ``user`` signs off the cycle's current plan version as ``role``; returns the row id.
-
-    Raises:
-        PlanError: unknown role or user, a user without that role, or no plan lines to sign.
-        ConflictError: that role already signed this plan version.
-    """
-    if role not in SIGNOFF_ROLES:
-        raise PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(SIGNOFF_ROLES)}")
-    try:
-        with session_scope(engine) as s:
-            cyc = _get_cycle(s, cycle_id)
-            label, version = _cycle_label(cyc), cyc.plan_version
-            user_role = plan_repo.user_role(s, user)
-            if user_role is None:
-                raise PlanError(f"user {user!r} is unknown: sign in first")
-            if user_role not in (role, "admin"):
-                raise PlanError(f"{user} has the role {user_role}; only a {role} (or an admin) can sign off as {role}")
-            if plan_repo.plan_line_count(s, cycle_id, version) == 0:
-                raise PlanError(
-                    f"cycle {label} has no proposed plan (version {version}) to sign off: "
-                    "promote a scenario on the Reconciliation page first"
-                )
-            existing = plan_repo.signoff(s, cycle_id, version, role)
-            if existing is not None:
-                raise ConflictError(
-                    f"{ROLE_LABELS[role]} already signed off plan version {version} of cycle {label} "
-                    f"({existing.username} at {_when(existing.signed_at)})"
-                )
-            row = m.Signoff(
-                cycle_id=cycle_id, plan_version=version, role=role, username=user, comment=comment, signed_at=_now()
-            )
-            s.add(row)
-            s.flush()
-            plan_repo.audit(
-                s,
-                user,
-                "plan_signed_off",
-                "plan_cycle",
-                cycle_id,
-                {"role": role, "plan_version": version, "comment": comment},
-            )
-            signoff_id = row.id
-    except IntegrityError:
-        raise ConflictError(f"{ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
-    log.info("cycle %s plan version %s signed off as %s by %s", cycle_id, version, role, user)
-    return signoff_id
-
-
 def signoffs(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """Every stored sign-off of a cycle: ``plan_version, role, username, signed_at, comment``."""
     with session_scope(engine) as s:

@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
-from sop_core.services import workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import decisions, plan_changes
+from sop_core.services import executive as executive_service
 from views import ui
 
 
@@ -24,9 +26,9 @@ def app_engine(shared_app_env: str) -> Iterator[Engine]:  # noqa: ARG001 - point
 
 
 def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env: str, app_engine: Engine) -> None:
-    cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
-    head = workflow.headline(app_engine, cycle_id)
-    past = workflow.past_decisions(app_engine, cycle_id)
+    cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
+    head = executive_service.headline(app_engine, cycle_id)
+    past = decisions.past_decisions(app_engine, cycle_id)
 
     at = AppTest.from_file(shared_app_env, default_timeout=90)
     at.run()
@@ -48,7 +50,7 @@ def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env
         f"{ui.fmt_money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
         f"{ui.fmt_money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast; "
         f"margin {ui.fmt_money(head['margin_vs_last_plan'])} over "
-        f"2026-11 – 2028-03, the months both plans forecast ({workflow.LINE_MARGIN_BASIS})."
+        f"2026-11 – 2028-03, the months both plans forecast ({plan_changes.LINE_MARGIN_BASIS})."
     ) in captions
     assert head["margin_budget_months"] == 14  # Nov 2026 – Dec 2027 of the 18-month horizon
 

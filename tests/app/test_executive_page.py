@@ -15,7 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import decisions, plan, plan_changes, signoff
+from sop_core.services import executive as executive_service
 from views import ui
 
 
@@ -49,10 +51,10 @@ def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> Ap
 
 @pytest.mark.slow
 def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_engine: Engine) -> None:
-    cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
+    cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
     sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", sc.Levers(demand_change_pct=5), "dana", None)
     plan.promote(app_engine, sid, "dana")
-    head = workflow.headline(app_engine, cycle_id)
+    head = executive_service.headline(app_engine, cycle_id)
 
     at = open_page(app_env, straight=True)
     assert at.title[0].value == "Executive review"
@@ -71,14 +73,14 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert sorted(past["cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
     assert past["actual_revenue"].notna().all()
     # record the outcome of the 2026-09 shift decision
-    by_text = workflow.past_decisions(app_engine, cycle_id).set_index("decision")["id"]
+    by_text = decisions.past_decisions(app_engine, cycle_id).set_index("decision")["id"]
     # (the form's fields are filled, then the click sends them with it in one run, as from the browser)
     at.selectbox(key="outcome_decision").set_value(int(by_text["Add a Saturday shift on the sewing line in November"]))
     at.selectbox(key="outcome_status").set_value("done")
     at.text_input(key="outcome_text").input("Shift added from 7 November")
     at.button(key="outcome_save").click().run()
     assert [s.value for s in at.success] == ["Outcome saved."]
-    stored = workflow.past_decisions(app_engine, cycle_id).set_index("decision")
+    stored = decisions.past_decisions(app_engine, cycle_id).set_index("decision")
     assert stored.loc["Add a Saturday shift on the sewing line in November", ["status", "outcome"]].tolist() == [
         "done", "Shift added from 7 November"]
     # log a decision linked to the proposed scenario
@@ -87,15 +89,15 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     at.selectbox(key="decision_scenario").set_value(sid)
     at.button(key="decision_add").click().run()
     assert [s.value for s in at.success] == ["Decision logged."]
-    log = workflow.decisions(app_engine, cycle_id)
+    log = decisions.decisions(app_engine, cycle_id)
     assert log[["decision", "owner", "scenario"]].values.tolist() == [["Approve the Board case", "eric", "Board case"]]
     # sign off as every role (demo user holds them all); the last one freezes the version
     for role in plan.SIGNOFF_ROLES:
         at.button(key=f"signoff_{role}").click().run()
         assert not at.exception, [e.message for e in at.exception]
     assert at.success[0].value == ("Signed off as Executive. Every role has signed: the plan version is frozen.")
-    assert workflow.cycle_info(app_engine, cycle_id).status == "signed"
-    assert workflow.is_frozen(app_engine, cycle_id)
+    assert cycle_service.cycle_info(app_engine, cycle_id).status == "signed"
+    assert signoff.is_frozen(app_engine, cycle_id)
     assert all(at.button(key=f"signoff_{r}").disabled for r in plan.SIGNOFF_ROLES)
 
 
@@ -120,7 +122,7 @@ def test_sign_off_without_a_plan_is_refused(shared_app_env: str, shared_engine: 
     assert "No proposed plan yet" in at.warning[0].value
     at.button(key="signoff_executive").click().run()
     assert "no proposed plan" in at.error[0].value and "promote a scenario" in at.error[0].value
-    cycle_id = workflow.cycle_by_month(app_engine, "2026-11").id
+    cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
     assert plan.signoffs(app_engine, cycle_id).empty
 
 
@@ -148,15 +150,15 @@ def diff_table(at: AppTest) -> object:
 
 def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: Engine) -> None:
     app_engine = shared_engine
-    sep, oct_, nov = (workflow.cycle_by_month(app_engine, m).id for m in ("2026-09", "2026-10", "2026-11"))
+    sep, oct_, nov = (cycle_service.cycle_by_month(app_engine, m).id for m in ("2026-09", "2026-10", "2026-11"))
     at = open_page(shared_app_env)
     before, after = at.selectbox(key="diff_before"), at.selectbox(key="diff_after")
     assert before.label == "Compare" and after.label == "with"
-    assert before.options == after.options == workflow.diff_choices(app_engine)["label"].tolist()
+    assert before.options == after.options == plan_changes.diff_choices(app_engine)["label"].tolist()
     assert before.options[:3] == ["2026-11 v1 (demand review, baseline)", "2026-10 v1 (signed)", "2026-09 v1 (signed)"]
     # default: the last signed plan (2026-10 v1) → the current plan of the sidebar's cycle
     assert (before.value, after.value) == ("2026-10:v1", "2026-11:v1")
-    default = workflow.plan_diff(app_engine, (nov, 1), (oct_, 1))
+    default = plan_changes.plan_diff(app_engine, (nov, 1), (oct_, 1))
     shown = waterfall(at)
     assert shown["title"] == "Revenue: 2026-10 v1 → 2026-11 v1"
     assert shown["y"] == pytest.approx(default.waterfall["value"].tolist())
@@ -167,7 +169,7 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
     at.selectbox(key="diff_before").set_value("2026-09:v1").run()
     at.selectbox(key="diff_after").set_value("2026-10:v1").run()
     assert not at.exception, [e.message for e in at.exception]
-    chosen = workflow.plan_diff(app_engine, (oct_, 1), (sep, 1))
+    chosen = plan_changes.plan_diff(app_engine, (oct_, 1), (sep, 1))
     shown = waterfall(at)
     assert shown["title"] == "Revenue: 2026-09 v1 → 2026-10 v1"
     assert shown["x"] == ["Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity",
@@ -188,7 +190,7 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
     assert chosen.total_change != pytest.approx(default.total_change)
 
     # the oldest cycle has no earlier signed plan: the page asks for one
-    oldest = workflow.diff_choices(app_engine)["month"].iloc[-1]
+    oldest = plan_changes.diff_choices(app_engine)["month"].iloc[-1]
     at.selectbox(key="cycle_month").set_value(oldest).run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="diff_before").value is None

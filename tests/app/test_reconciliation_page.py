@@ -15,7 +15,7 @@ from sop_core.db import plan_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.planning import scenario as sc
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan, workflow
+from sop_core.services import plan, signoff
 from views import ui
 
 
@@ -265,7 +265,7 @@ def _open_cycle(app_env: str, month: str, **session: object) -> AppTest:
 
 def test_a_signed_cycle_keeps_its_plan_a_promotion_makes_a_new_version(app_env: str, app_engine: Engine) -> None:
     """2026-10 is signed: the page says so; the proposed scenario cannot be saved over; promoting makes v2."""
-    oct_id = workflow.cycle_by_month(app_engine, "2026-10").id
+    oct_id = cycle_service.cycle_by_month(app_engine, "2026-10").id
     with session_scope(app_engine) as s:
         signed_lines = plan_repo.plan_lines(s, oct_id, 1)
         signed_sid = plan_repo.plan_scenario_id(s, oct_id, 1)
@@ -291,9 +291,9 @@ def test_a_signed_cycle_keeps_its_plan_a_promotion_makes_a_new_version(app_env: 
     at.button(key="promote").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert "'After sign-off' is now the proposed plan (version 2)" in at.success[0].value
-    info = workflow.cycle_info(app_engine, oct_id)
+    info = cycle_service.cycle_info(app_engine, oct_id)
     assert (info.status, info.plan_version) == ("reconciliation", 2)
-    assert workflow.is_frozen(app_engine, oct_id, 1) and not workflow.is_frozen(app_engine, oct_id, 2)
+    assert signoff.is_frozen(app_engine, oct_id, 1) and not signoff.is_frozen(app_engine, oct_id, 2)
     with session_scope(app_engine) as s:
         pd.testing.assert_frame_equal(signed_lines, plan_repo.plan_lines(s, oct_id, 1))
         assert plan_repo.plan_lines(s, oct_id, 2)["revenue"].sum() == pytest.approx(
@@ -303,7 +303,7 @@ def test_a_signed_cycle_keeps_its_plan_a_promotion_makes_a_new_version(app_env: 
 
 def test_a_closed_cycle_offers_no_promotion(app_env: str, app_engine: Engine) -> None:
     """2026-09 is closed: the page says so and the promote button is disabled; its plan stays as signed."""
-    sep_id = workflow.cycle_by_month(app_engine, "2026-09").id
+    sep_id = cycle_service.cycle_by_month(app_engine, "2026-09").id
     with session_scope(app_engine) as s:
         signed_lines = plan_repo.plan_lines(s, sep_id, 1)
     at = _open_cycle(app_env, "2026-09")
@@ -313,15 +313,15 @@ def test_a_closed_cycle_offers_no_promotion(app_env: str, app_engine: Engine) ->
     assert not at.button(key="save_scenario").disabled  # exploring stays possible
 
     # a cycle closed while the page is open: the promotion is refused with one line, not an exception
-    oct_id = workflow.cycle_by_month(app_engine, "2026-10").id
+    oct_id = cycle_service.cycle_by_month(app_engine, "2026-10").id
     at = _open_cycle(app_env, "2026-10")
     assert not at.button(key="promote").disabled
-    workflow.advance(app_engine, oct_id, "closed", "eric")
+    cycle_service.advance(app_engine, oct_id, "closed", "eric")
     at.button(key="promote").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert [e.value for e in at.error] == ["cycle 2026-10 is closed: its plan cannot change"]
     for cycle_id in (sep_id, oct_id):
-        info = workflow.cycle_info(app_engine, cycle_id)
+        info = cycle_service.cycle_info(app_engine, cycle_id)
         assert (info.status, info.plan_version) == ("closed", 1)
     with session_scope(app_engine) as s:
         pd.testing.assert_frame_equal(signed_lines, plan_repo.plan_lines(s, sep_id, 1))

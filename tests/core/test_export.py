@@ -12,19 +12,20 @@ from sqlalchemy import Engine
 
 from sop_core.cli import main as cli
 from sop_core.io import export
-from sop_core.services import workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import executive as executive_service
 
 
 def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> None:
-    cycle = workflow.cycle_by_month(demo_engine, "2026-11")
-    book = openpyxl.load_workbook(io.BytesIO(export.excel_pack(demo_engine, cycle.id)))
+    cycle = cycle_service.cycle_by_month(demo_engine, "2026-11")
+    book = openpyxl.load_workbook(io.BytesIO(executive_service.excel_pack(demo_engine, cycle.id)))
     assert book.sheetnames == ["Summary", "Demand review", "Supply review", "Reconciliation", "Executive review",
                                "Plan capacity", "Plan diff", "Decisions", "Sign-off"]
     summary = book["Summary"]
     assert summary["A1"].value == "S&OP executive review — cycle 2026-11"
     assert summary["A1"].font.bold and summary["A3"].font.bold  # title and header row
     figures = {summary.cell(r, 1).value: summary.cell(r, 2).value for r in range(4, summary.max_row + 1)}
-    head = workflow.headline(demo_engine, cycle.id)
+    head = executive_service.headline(demo_engine, cycle.id)
     assert figures["Revenue"] == f"{head['revenue']:,.0f} EUR"
     assert figures["Revenue vs budget"] == f"{head['budget_gap']:,.0f} EUR"
     assert head["margin_vs_budget"] is not None
@@ -45,8 +46,8 @@ def test_excel_pack_has_one_formatted_sheet_per_step(demo_engine: Engine) -> Non
 
 
 def test_deck_has_the_headline_slides_with_chart_images(demo_engine: Engine) -> None:
-    cycle = workflow.cycle_by_month(demo_engine, "2026-11")
-    deck = pptx.Presentation(io.BytesIO(export.deck(demo_engine, cycle.id)))
+    cycle = cycle_service.cycle_by_month(demo_engine, "2026-11")
+    deck = pptx.Presentation(io.BytesIO(executive_service.deck(demo_engine, cycle.id)))
     titles = [s.shapes.title.text for s in deck.slides]
     assert titles == list(export.SLIDES)
     assert len(deck.slides) == 7
@@ -68,10 +69,10 @@ def test_cli_export_writes_the_file(demo_url: str, tmp_path: Path, monkeypatch: 
 
 
 def test_meeting_files_are_the_pack_and_the_deck_from_one_read(demo_engine: Engine) -> None:
-    cycle = workflow.cycle_by_month(demo_engine, "2026-11")
-    pack, deck = export.meeting_files(demo_engine, cycle.id)
+    cycle = cycle_service.cycle_by_month(demo_engine, "2026-11")
+    pack, deck = executive_service.meeting_files(demo_engine, cycle.id)
     book = openpyxl.load_workbook(io.BytesIO(pack))
-    alone = openpyxl.load_workbook(io.BytesIO(export.excel_pack(demo_engine, cycle.id)))
+    alone = openpyxl.load_workbook(io.BytesIO(executive_service.excel_pack(demo_engine, cycle.id)))
     assert book.sheetnames == alone.sheetnames
     for name in book.sheetnames:  # the same cells as the pack built on its own
         assert list(book[name].values) == list(alone[name].values), name

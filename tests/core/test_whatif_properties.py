@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 
 from sop_core.db.engine import make_engine
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, supply, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import plan, supply
 
 CYCLE = "2026-11"
 #: The demo's suppliers (checked against the inputs by a test, so the list does not drift).
@@ -51,7 +52,7 @@ def demo(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     path = tmp_path_factory.mktemp("whatif-props") / "demo.db"
     shutil.copyfile(demo_db_template, path)
     engine = make_engine(f"sqlite:///{path}")
-    cycle_id = workflow.cycle_by_month(engine, CYCLE).id
+    cycle_id = cycle_service.cycle_by_month(engine, CYCLE).id
     yield Demo(plan.scenario_inputs(engine, cycle_id), supply.inventory_policy(engine, cycle_id))
     engine.dispose()
 

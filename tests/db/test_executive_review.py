@@ -17,7 +17,9 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import decisions, plan, signoff
+from sop_core.services import executive as executive_service
 
 SEP, OCT, NOV, DEC = (dt.date(2026, mo, 1) for mo in (9, 10, 11, 12))
 USERS = (("dana", "demand_planner"), ("sam", "supply_planner"), ("fiona", "finance"), ("eric", "executive"))
@@ -77,16 +79,16 @@ def september(engine: Engine) -> dict[str, int]:
         ("Watch F1", None, "F1"),
         ("Push A in December", "December push", "*"),
     ):
-        workflow.add_decision(engine, cid, text, "eric", SEP + dt.timedelta(days=30), "eric",
+        decisions.add_decision(engine, cid, text, "eric", SEP + dt.timedelta(days=30), "eric",
                               scenario_id=ids[scenario] if scenario else None, family=family)
-    froze = [workflow.sign_off(engine, cid, role, user) for user, role in USERS]
+    froze = [signoff.sign_off(engine, cid, role, user) for user, role in USERS]
     assert froze == [False, False, False, True]
     ids["now"] = _cycle_with_forecast(engine, NOV, "demand_review", {"A": 110.0, "B": 50.0, "C": 30.0})
     return ids
 
 
 def test_past_decisions_are_measured_on_their_scenario_scope(engine: Engine, september: dict[str, int]) -> None:
-    past = workflow.past_decisions(engine, september["now"]).set_index("decision")
+    past = decisions.past_decisions(engine, september["now"]).set_index("decision")
     assert set(past["cycle"]) == {"2026-09"}
 
     push = past.loc["Push F2 through October"]  # the signed scenario: C only, September and October
@@ -125,9 +127,9 @@ def test_past_decisions_are_measured_on_their_scenario_scope(engine: Engine, sep
 def test_a_decision_without_a_signed_plan_says_so(engine: Engine) -> None:
     _company(engine)
     cid = _cycle_with_forecast(engine, SEP, "reconciliation", {"A": 110.0, "B": 50.0, "C": 30.0})
-    workflow.add_decision(engine, cid, "Hold prices", "fiona", None, "eric")
+    decisions.add_decision(engine, cid, "Hold prices", "fiona", None, "eric")
     now = _cycle_with_forecast(engine, NOV, "draft", {"A": 1.0})
-    row = workflow.past_decisions(engine, now).iloc[0]
+    row = decisions.past_decisions(engine, now).iloc[0]
     assert (row["scope"], row["result"]) == ("whole plan", "no signed plan")
     assert pd.isna(row["planned_revenue"])
 
@@ -143,7 +145,7 @@ def test_headline_margin_against_the_margin_budget_by_hand(engine: Engine) -> No
         }))
     sid, _ = plan.save_scenario(engine, cid, "Base", sc.Levers(), "fiona", None)
     plan.promote(engine, sid, "fiona")
-    head = workflow.headline(engine, cid)
+    head = executive_service.headline(engine, cid)
     # November plan margin: A 110 · (10 − 6) + B 50 · 4 = 640 (F1), C 30 · (20 − 12) = 240 (F2); holding rate 0
     assert head["plan_margin_budget_months"] == pytest.approx(880.0)
     assert head["budget_margin"] == pytest.approx(900.0)
@@ -159,15 +161,15 @@ def test_headline_without_a_margin_budget(engine: Engine) -> None:
     with session_scope(engine) as s:  # a budget imported before margins existed: no margin column
         repo.upsert_frame(s, "budget", pd.DataFrame({"family": ["F1"], "period": [NOV], "volume": [1.0],
                                                      "revenue": [10.0]}))
-    head = workflow.headline(engine, cid)
+    head = executive_service.headline(engine, cid)
     assert head["budget_revenue"] == pytest.approx(10.0)
     assert (head["budget_margin"], head["margin_vs_budget"], head["margin_budget_months"]) == (None, None, 0)
 
 
 def test_demo_headline_margin_vs_budget_from_the_signed_plan_lines(demo_engine: Engine) -> None:
     """The signed 2026-10 plan (Oct 2026 – Mar 2028) against the margin budget of Oct 2026 – Dec 2027."""
-    oct_id = workflow.cycle_by_month(demo_engine, "2026-10").id
-    head = workflow.headline(demo_engine, oct_id)
+    oct_id = cycle_service.cycle_by_month(demo_engine, "2026-10").id
+    head = executive_service.headline(demo_engine, oct_id)
     with session_scope(demo_engine) as s:
         lines = repo.read_frame(s, m.PlanLine, m.PlanLine.cycle_id == oct_id, m.PlanLine.plan_version == 1)
         families = repo.read_frame(s, m.Product)[["sku", "family"]]

@@ -8,15 +8,17 @@ from sqlalchemy import Engine
 
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.services import plan, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import executive as executive_service
+from sop_core.services import plan
 
 
 def test_risks_and_opportunities_summarise_capacity_and_budget(demo_engine: Engine) -> None:
-    cycle = workflow.current_cycle(demo_engine)
+    cycle = cycle_service.current_cycle(demo_engine)
     current = plan.current_plan(demo_engine, cycle.id)
-    out = workflow.risks_opportunities(demo_engine, cycle.id, current=current)
+    out = executive_service.risks_opportunities(demo_engine, cycle.id, current=current)
     # capacity: per resource, the months above regular capacity and the hours above it
-    hot = workflow.capacity_risks(demo_engine, cycle.id, current=current)
+    hot = executive_service.capacity_risks(demo_engine, cycle.id, current=current)
     over = (hot["load_hours"] - hot["capacity_hours"]).groupby(hot["resource"]).sum()
     months = hot.groupby("resource").size()
     capacity = out["risks"][out["risks"]["kind"] == "capacity"]
@@ -35,20 +37,20 @@ def test_risks_and_opportunities_summarise_capacity_and_budget(demo_engine: Engi
     assert out["opportunities"]["value"].tolist() == top.tolist()
     # a resource over in one month only reads "1 month": ULM-SMA's regular capacity raised to between the loads
     # of its two busiest months
-    loads = workflow.capacity_table(demo_engine, cycle.id, current=current)
+    loads = executive_service.capacity_table(demo_engine, cycle.id, current=current)
     top2 = loads.loc[loads["resource"] == "ULM-SMA", "load_hours"].nlargest(2)
     with session_scope(demo_engine) as s:
         s.get(m.Resource, "ULM-SMA").capacity_hours = float(top2.mean())
-    hot = workflow.capacity_risks(demo_engine, cycle.id)
+    hot = executive_service.capacity_risks(demo_engine, cycle.id)
     assert (hot["resource"] == "ULM-SMA").sum() == 1
-    texts = workflow.risks_opportunities(demo_engine, cycle.id)["risks"]["text"]
+    texts = executive_service.risks_opportunities(demo_engine, cycle.id)["risks"]["text"]
     assert any(t.startswith("ULM-SMA: 1 month over regular capacity, ") for t in texts)
 
 
 def test_figures_are_the_same_with_the_current_plan_handed_in(demo_engine: Engine) -> None:
-    cycle = workflow.current_cycle(demo_engine)
+    cycle = cycle_service.current_cycle(demo_engine)
     current = plan.current_plan(demo_engine, cycle.id)
-    assert workflow.headline(demo_engine, cycle.id, current=current) == workflow.headline(demo_engine, cycle.id)
+    assert executive_service.headline(demo_engine, cycle.id, current=current) == executive_service.headline(demo_engine, cycle.id)
     pd.testing.assert_frame_equal(plan.plan_table(demo_engine, cycle.id, current=current),
                                   plan.plan_table(demo_engine, cycle.id))
     assert current[0]["source"] == "baseline"  # the demo's open cycle has no promoted plan: the costly case

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory
+from sop_core.services import cycle as cycle_service
 from sop_core.services import supply as supply_service
-from sop_core.services import workflow
 
 
 def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engine: Engine) -> None:
@@ -18,7 +18,7 @@ def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engin
     # Σ SS × unit cost of the policy table, whose intermittent items take the empirical SS.
     with session_scope(demo_engine) as s:
         s.execute(update(m.Product).values(service_target=0.95))
-    cycle = workflow.current_cycle(demo_engine)
+    cycle = cycle_service.current_cycle(demo_engine)
     items = supply_service.inventory_policy(demo_engine, cycle.id)
     assert items["intermittent"].sum() > 0  # the demo has intermittent items
     frontier = supply_service.service_frontier(demo_engine, cycle.id, (0.95,)).set_index("segment")
@@ -48,7 +48,7 @@ def test_backtest_leaves_out_items_launched_within_the_replayed_history(demo_eng
     from dateutil.relativedelta import relativedelta
     from sqlalchemy import func, select
 
-    cycle = workflow.current_cycle(demo_engine)
+    cycle = cycle_service.current_cycle(demo_engine)
     window_start = dt.date.fromisoformat(f"{cycle.label}-01") - relativedelta(months=48)
     with session_scope(demo_engine) as s:
         first_sale = dict(

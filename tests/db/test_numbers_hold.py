@@ -27,8 +27,9 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.cli import main as cli
 from sop_core.db.engine import make_engine
-from sop_core.io import export
-from sop_core.services import workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import executive as executive_service
+from sop_core.services import signoff
 from views import ui
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -136,8 +137,8 @@ def surfaces(shared_demo_path: Path) -> Iterator[dict[str, Any]]:
         engine = make_engine(url)
         try:
             for month in (OPEN, SIGNED):
-                _pack(shown[month], *export.meeting_files(engine, workflow.cycle_by_month(engine, month).id))
-            shown["versions"] = workflow.plan_versions(engine, workflow.cycle_by_month(engine, SIGNED).id)
+                _pack(shown[month], *executive_service.meeting_files(engine, cycle_service.cycle_by_month(engine, month).id))
+            shown["versions"] = signoff.plan_versions(engine, cycle_service.cycle_by_month(engine, SIGNED).id)
         finally:
             engine.dispose()
     yield shown

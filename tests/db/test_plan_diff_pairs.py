@@ -13,13 +13,14 @@ from sqlalchemy import Engine, text
 
 from sop_core.cli import main as cli
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import plan, plan_changes, signoff
 
 CAUSES = ["new_actuals", "statistical_forecast", "overrides", "price", "capacity", "scenario_levers"]
 
 
 def month_id(engine: Engine, month: str) -> int:
-    return workflow.cycle_by_month(engine, month).id
+    return cycle_service.cycle_by_month(engine, month).id
 
 
 def plan_revenue(engine: Engine, cycle_id: int, version: int, first: str, last: str) -> float:
@@ -42,38 +43,38 @@ def actual_revenue(engine: Engine, cycle_id: int, version: int, month: str) -> f
             {"m": f"{month}-01", "c": cycle_id, "v": version}).scalar())
 
 
-def parts(d: workflow.DiffResult) -> dict[str, float]:
+def parts(d: plan_changes.DiffResult) -> dict[str, float]:
     return d.waterfall.set_index("step")["value"].to_dict()
 
 
 def test_the_choices_list_every_cycle_and_version(demo_engine: Engine) -> None:
-    choices = workflow.diff_choices(demo_engine)
+    choices = plan_changes.diff_choices(demo_engine)
     # newest first; the demo's past cycles are all signed (one version each)
     assert choices[["key", "label"]].head(3).values.tolist() == [
         ["2026-11:v1", "2026-11 v1 (demand review, baseline)"],
         ["2026-10:v1", "2026-10 v1 (signed)"],
         ["2026-09:v1", "2026-09 v1 (signed)"],
     ]
-    assert choices["month"].tolist() == workflow.cycles_frame(demo_engine)["month"].tolist()
+    assert choices["month"].tolist() == cycle_service.cycles_frame(demo_engine)["month"].tolist()
     assert choices["frozen"].tolist() == [False] + [True] * (len(choices) - 1)
     assert choices["proposed"].tolist() == [False] + [True] * (len(choices) - 1)
     nov = month_id(demo_engine, "2026-11")
-    assert workflow.default_diff_pair(demo_engine, nov) == ("2026-10:v1", "2026-11:v1")
-    assert workflow.default_diff_pair(demo_engine, month_id(demo_engine, "2026-10")) == ("2026-09:v1", "2026-10:v1")
+    assert plan_changes.default_diff_pair(demo_engine, nov) == ("2026-10:v1", "2026-11:v1")
+    assert plan_changes.default_diff_pair(demo_engine, month_id(demo_engine, "2026-10")) == ("2026-09:v1", "2026-10:v1")
     # the oldest cycle has no earlier signed plan
     oldest = choices["month"].iloc[-1]
-    assert workflow.default_diff_pair(demo_engine, month_id(demo_engine, oldest)) == (None, f"{oldest}:v1")
-    assert workflow.plan_ref(demo_engine, "2026-10") == (month_id(demo_engine, "2026-10"), 1)
-    assert workflow.plan_ref(demo_engine, "2026-10:v1") == (month_id(demo_engine, "2026-10"), 1)
-    with pytest.raises(workflow.WorkflowError, match="cycle 2026-10 has no plan version 4; versions: v1"):
-        workflow.plan_ref(demo_engine, "2026-10:v4")
-    with pytest.raises(workflow.WorkflowError, match="no plan cycle for 2027-05"):
-        workflow.plan_ref(demo_engine, "2027-05")
+    assert plan_changes.default_diff_pair(demo_engine, month_id(demo_engine, oldest)) == (None, f"{oldest}:v1")
+    assert plan_changes.plan_ref(demo_engine, "2026-10") == (month_id(demo_engine, "2026-10"), 1)
+    assert plan_changes.plan_ref(demo_engine, "2026-10:v1") == (month_id(demo_engine, "2026-10"), 1)
+    with pytest.raises(cycle_service.WorkflowError, match="cycle 2026-10 has no plan version 4; versions: v1"):
+        plan_changes.plan_ref(demo_engine, "2026-10:v4")
+    with pytest.raises(cycle_service.WorkflowError, match="no plan cycle for 2027-05"):
+        plan_changes.plan_ref(demo_engine, "2027-05")
 
 
 def test_signed_september_against_signed_october(demo_engine: Engine) -> None:
     sep, oct_ = month_id(demo_engine, "2026-09"), month_id(demo_engine, "2026-10")
-    d = workflow.plan_diff(demo_engine, (oct_, 1), (sep, 1))
+    d = plan_changes.plan_diff(demo_engine, (oct_, 1), (sep, 1))
     assert (d.before_label, d.after_label) == ("2026-09 v1", "2026-10 v1")
     # by hand: September (2026-09 … 2028-02) against October (2026-10 … 2028-03). September 2026 is
     # history by October: its plan revenue is replaced by the actual sales; the months both plans
@@ -99,7 +100,7 @@ def test_signed_september_against_signed_october(demo_engine: Engine) -> None:
 def test_a_later_plan_compared_with_an_earlier_one(demo_engine: Engine) -> None:
     """Not the default direction: October (before) against September (after); no month became history."""
     sep, oct_ = month_id(demo_engine, "2026-09"), month_id(demo_engine, "2026-10")
-    d = workflow.plan_diff(demo_engine, (sep, 1), (oct_, 1))
+    d = plan_changes.plan_diff(demo_engine, (sep, 1), (oct_, 1))
     # the months both cover: 2026-10 … 2028-02 (September's 2026-09 is not in October's plan)
     before = plan_revenue(demo_engine, oct_, 1, "2026-10", "2028-02")
     after = plan_revenue(demo_engine, sep, 1, "2026-10", "2028-02")
@@ -117,12 +118,12 @@ def test_two_versions_of_one_cycle_differ_by_the_price_lever(demo_engine: Engine
     oct_ = month_id(demo_engine, "2026-10")
     sid, _ = plan.save_scenario(demo_engine, oct_, "Price up", sc.Levers(price_change_pct=10), "fiona", None)
     assert plan.promote(demo_engine, sid, "fiona") == 2
-    choices = workflow.diff_choices(demo_engine).set_index("key")
+    choices = plan_changes.diff_choices(demo_engine).set_index("key")
     assert choices.loc["2026-10:v2", "label"] == "2026-10 v2 (reconciliation)"
     assert choices.loc["2026-10:v1", "label"] == "2026-10 v1 (signed)"
-    assert workflow.plan_ref(demo_engine, "2026-10") == (oct_, 2)
+    assert plan_changes.plan_ref(demo_engine, "2026-10") == (oct_, 2)
 
-    d = workflow.plan_diff(demo_engine, (oct_, 2), (oct_, 1))
+    d = plan_changes.plan_diff(demo_engine, (oct_, 2), (oct_, 1))
     assert (d.before_label, d.after_label) == ("2026-10 v1", "2026-10 v2")
     before = plan_revenue(demo_engine, oct_, 1, "2026-10", "2028-03")
     after = plan_revenue(demo_engine, oct_, 2, "2026-10", "2028-03")
@@ -135,7 +136,7 @@ def test_two_versions_of_one_cycle_differ_by_the_price_lever(demo_engine: Engine
     assert steps["new_actuals"] == steps["statistical_forecast"] == steps["overrides"] == 0.0
     assert steps["price"] > 0
     # the signed version is as it was
-    assert workflow.is_frozen(demo_engine, oct_, 1) and not workflow.is_frozen(demo_engine, oct_, 2)
+    assert signoff.is_frozen(demo_engine, oct_, 1) and not signoff.is_frozen(demo_engine, oct_, 2)
 
 
 def _printed(out: str) -> dict[str, str]:
@@ -164,7 +165,7 @@ def test_cli_diff_prints_the_waterfall_and_the_total(demo_engine: Engine, demo_u
     assert list(rows)[:8] == ["Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity",
                               "Scenario levers", "After"]
     assert rows["Before"] == f"{before:,.2f}" and rows["After"] == f"{after:,.2f}"
-    d = workflow.plan_diff(demo_engine, (oct_, 1), (sep, 1))
+    d = plan_changes.plan_diff(demo_engine, (oct_, 1), (sep, 1))
     assert rows["New actuals"] == f"{parts(d)['new_actuals']:+,.2f}"
     assert rows["Price"] == "+0.00"  # same prices in both signed plans
     assert f"total change: {after - before:+,.2f}\n" in out
@@ -176,7 +177,7 @@ def test_cli_diff_prints_the_waterfall_and_the_total(demo_engine: Engine, demo_u
     # the defaults: the current cycle's plan (2026-11 v1, the baseline) against the last signed plan
     assert cli.main(["diff"]) == 0
     out = capsys.readouterr().out
-    default = workflow.plan_diff(demo_engine, (month_id(demo_engine, "2026-11"), 1))
+    default = plan_changes.plan_diff(demo_engine, (month_id(demo_engine, "2026-11"), 1))
     assert out.splitlines()[0] == "plan diff (revenue): 2026-10 v1 → 2026-11 v1"
     assert f"total change: {default.total_change:+,.2f}\n" in out and ": ok" in out
 

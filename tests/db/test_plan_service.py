@@ -12,7 +12,7 @@ from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.planning import scenario as sc
-from sop_core.services import plan
+from sop_core.services import plan, signoff
 
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
 
@@ -226,17 +226,17 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
 
 def test_sign_off_needs_a_plan_and_is_unique_per_role(engine: Engine, cycle_id: int) -> None:
     with pytest.raises(plan.PlanError, match="no proposed plan .* promote a scenario"):
-        plan.sign_off(engine, cycle_id, "finance", "fay")
+        signoff.sign_off(engine, cycle_id, "finance", "fay")
     sid, _ = plan.save_scenario(engine, cycle_id, "Base", sc.Levers(), "ann", None)
     plan.promote(engine, sid, "ann")
     with pytest.raises(plan.PlanError, match="ann has the role demand_planner; only a finance"):
-        plan.sign_off(engine, cycle_id, "finance", "ann")
-    plan.sign_off(engine, cycle_id, "finance", "fay", comment="margin ok")
+        signoff.sign_off(engine, cycle_id, "finance", "ann")
+    signoff.sign_off(engine, cycle_id, "finance", "fay", comment="margin ok")
     with pytest.raises(
         plan.ConflictError, match="Finance already signed off plan version 1 of cycle 2027-01 \\(fay at"
     ):
-        plan.sign_off(engine, cycle_id, "finance", "boss")
-    plan.sign_off(engine, cycle_id, "demand_planner", "ann")
+        signoff.sign_off(engine, cycle_id, "finance", "boss")
+    signoff.sign_off(engine, cycle_id, "demand_planner", "ann")
     stored = plan.signoffs(engine, cycle_id)
     assert stored[["plan_version", "role", "username", "comment"]].values.tolist() == [
         [1, "finance", "fay", "margin ok"],

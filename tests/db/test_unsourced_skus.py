@@ -17,8 +17,10 @@ from streamlit.testing.v1 import AppTest
 from sop_core.db import models as m
 from sop_core.db import repo, supply_repo
 from sop_core.db.engine import make_engine, session_scope
-from sop_core.io import export, ingest
-from sop_core.services import plan, workflow
+from sop_core.io import ingest
+from sop_core.services import cycle as cycle_service
+from sop_core.services import executive as executive_service
+from sop_core.services import plan
 from sop_core.services import supply as supply_service
 
 PRODUCTS = (
@@ -34,7 +36,7 @@ def import_unsourced(engine: Engine) -> tuple[int, int]:
     """Import KA-9001 and KA-9002 without a routing or a supplier item, and give KA-9001 a forecast in every month
     of the open cycle's newest run (as the next forecast run would); returns the cycle id and the months."""
     ingest.import_files(engine, [("product.csv", PRODUCTS)])
-    cycle_id = workflow.cycle_by_month(engine, "2026-11").id
+    cycle_id = cycle_service.cycle_by_month(engine, "2026-11").id
     run_id = plan.latest_forecast_run_id(engine, cycle_id)
     months = pd.date_range("2026-11-01", periods=18, freq="MS")
     rows = pd.DataFrame({"sku": "KA-9001", "period": months.date, "yhat": MONTHLY_UNITS, "model": "test"})
@@ -68,7 +70,7 @@ def _demand_value(engine: Engine, cycle_id: int) -> float:
 
 
 def test_a_sku_imported_without_routing_or_supplier_is_listed_with_its_share(demo_engine: Engine) -> None:
-    cycle_id = workflow.cycle_by_month(demo_engine, "2026-11").id
+    cycle_id = cycle_service.cycle_by_month(demo_engine, "2026-11").id
     # the demo company: every SKU is made (routing) or bought (supplier item)
     assert supply_service.unsourced_skus(demo_engine, cycle_id).empty
     assert supply_service.unsourced_warning(supply_service.unsourced_skus(demo_engine, cycle_id)) is None
@@ -98,7 +100,7 @@ def test_the_planning_pages_and_the_pack_name_the_sku(app_env: str) -> None:
         cycle_id, _months = import_unsourced(engine)
         expected = supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id))
         assert expected is not None and "KA-9001" in expected and "KA-9002" not in expected
-        pack, deck = export.meeting_files(engine, cycle_id)
+        pack, deck = executive_service.meeting_files(engine, cycle_id)
     finally:
         engine.dispose()
     at = AppTest.from_file(app_env, default_timeout=120)

@@ -16,7 +16,8 @@ from sop_core.cli.main import main
 from sop_core.cli.whatif_commands import LeverError, parse_levers
 from sop_core.db.engine import make_engine
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ def test_json_is_the_library_plan_and_its_parts_add_up(shared_demo_url: str, eng
     out = json.loads(done.stdout)  # nothing but the JSON on standard output
     levers = sc.Levers(lead_time_change_days=14, cycle_service_level=0.98,
                        supplier_disruptions={"BRIGHTWAY": ["2026-11", "2027-01"]})
-    cycle = workflow.current_cycle(engine)
+    cycle = cycle_service.current_cycle(engine)
     k = sc.evaluate(plan.scenario_inputs(engine, cycle.id), levers).kpis
     total = out["total"]
     for name, kpi in [("revenue", "revenue"), ("margin", "margin"), ("fill_rate", "fill_rate"),

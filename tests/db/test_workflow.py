@@ -16,22 +16,23 @@ from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import FrozenPlanError, PlanVersion
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, workflow
+from sop_core.services import cycle as cycle_service
+from sop_core.services import decisions, plan, plan_changes, signoff
 
 
 def month_id(engine: Engine, month: str) -> int:
-    return workflow.cycle_by_month(engine, month).id
+    return cycle_service.cycle_by_month(engine, month).id
 
 
 def test_demo_comes_with_its_last_two_cycles_signed(demo_engine: Engine) -> None:
-    frame = workflow.cycles_frame(demo_engine).set_index("month")
+    frame = cycle_service.cycles_frame(demo_engine).set_index("month")
     # the last two monthly cycles are signed; 2026-06 is the cycle before the summer break
     assert frame["status"].to_dict() == {"2026-11": "demand_review", "2026-10": "signed", "2026-09": "closed",
                                          "2026-06": "closed"}
     assert frame["frozen"].to_dict() == {"2026-11": False, "2026-10": True, "2026-09": True, "2026-06": True}
     assert frame.loc["2026-10", "signed_by"] == "demand_planner, executive, finance, supply_planner"
     oct_id = month_id(demo_engine, "2026-10")
-    versions = workflow.plan_versions(demo_engine, oct_id)
+    versions = signoff.plan_versions(demo_engine, oct_id)
     assert versions["version"].tolist() == [1] and len(versions.loc[0, "inputs_hash"]) == 64
     with session_scope(demo_engine) as s:
         pv = s.scalar(select(PlanVersion).where(PlanVersion.cycle_id == oct_id))
@@ -40,24 +41,24 @@ def test_demo_comes_with_its_last_two_cycles_signed(demo_engine: Engine) -> None
         assert pv.history_cutoff.isoformat() == "2026-09-01" and run.params["first_forecast"] == "2026-10-01"
         assert set(pv.package_versions) >= {"sop_core", "pandas", "numpy", "statsforecast"}
         assert plan_repo.plan_line_count(s, oct_id, 1) == 176 * 18
-    hist = workflow.state_history(demo_engine, oct_id)
+    hist = cycle_service.state_history(demo_engine, oct_id)
     assert hist["to_state"].tolist() == ["demand_review", "supply_review", "reconciliation", "executive_review",
                                          "signed"]
-    assert len(workflow.decisions(demo_engine, oct_id)) == 2
+    assert len(decisions.decisions(demo_engine, oct_id)) == 2
 
 
 def test_every_demo_cycle_records_who_moved_it_and_when(demo_engine: Engine) -> None:
     """The open cycle too starts with the step out of draft, by a named user, like the signed ones."""
-    nov = workflow.state_history(demo_engine, month_id(demo_engine, "2026-11"))
+    nov = cycle_service.state_history(demo_engine, month_id(demo_engine, "2026-11"))
     first = nov.iloc[0]
     assert (first["from_state"], first["to_state"], first["username"]) == ("draft", "demand_review", "dana")
     assert first["at"] == pd.Timestamp("2026-11-02 09:00")
     assert nov["to_state"].tolist() == ["demand_review"]
-    cycles = workflow.cycles_frame(demo_engine).set_index("month")
+    cycles = cycle_service.cycles_frame(demo_engine).set_index("month")
     assert (cycles.loc["2026-11", "status_by"], cycles.loc["2026-11", "status_at"]) == (
         "dana", pd.Timestamp("2026-11-02 09:00"))
     for month in ("2026-06", "2026-09", "2026-10"):
-        hist = workflow.state_history(demo_engine, month_id(demo_engine, month))
+        hist = cycle_service.state_history(demo_engine, month_id(demo_engine, month))
         assert hist[["from_state", "to_state"]].iloc[0].tolist() == ["draft", "demand_review"], month
         assert hist["username"].ne("").all() and hist["at"].is_monotonic_increasing, month
 
@@ -76,27 +77,27 @@ def test_a_signed_cycle_takes_no_new_forecast_run(demo_engine: Engine) -> None:
 
 def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
     cid = month_id(demo_engine, "2026-11")
-    with pytest.raises(workflow.WorkflowError, match="one step at a time"):
-        workflow.advance(demo_engine, cid, "executive_review", "demo")
-    with pytest.raises(workflow.WorkflowError, match="no proposed plan"):
-        workflow.sign_off(demo_engine, cid, "finance", "fiona")
-    assert workflow.advance(demo_engine, cid, "supply_review", "sam") == "supply_review"
-    assert workflow.advance(demo_engine, cid, "reconciliation", "sam") == "reconciliation"
-    with pytest.raises(workflow.WorkflowError, match="no proposed plan"):
-        workflow.advance(demo_engine, cid, "executive_review", "fiona")
-    with pytest.raises(workflow.WorkflowError, match="not every role has signed"):
-        workflow.advance(demo_engine, cid, "signed", "eric")
+    with pytest.raises(cycle_service.WorkflowError, match="one step at a time"):
+        cycle_service.advance(demo_engine, cid, "executive_review", "demo")
+    with pytest.raises(cycle_service.WorkflowError, match="no proposed plan"):
+        signoff.sign_off(demo_engine, cid, "finance", "fiona")
+    assert cycle_service.advance(demo_engine, cid, "supply_review", "sam") == "supply_review"
+    assert cycle_service.advance(demo_engine, cid, "reconciliation", "sam") == "reconciliation"
+    with pytest.raises(cycle_service.WorkflowError, match="no proposed plan"):
+        cycle_service.advance(demo_engine, cid, "executive_review", "fiona")
+    with pytest.raises(cycle_service.WorkflowError, match="not every role has signed"):
+        cycle_service.advance(demo_engine, cid, "signed", "eric")
     sid, _ = plan.save_scenario(demo_engine, cid, "Board case", sc.Levers(demand_change_pct=5), "dana", None)
     plan.promote(demo_engine, sid, "dana")
-    froze = [workflow.sign_off(demo_engine, cid, role, user) for role, user in
+    froze = [signoff.sign_off(demo_engine, cid, role, user) for role, user in
              (("demand_planner", "dana"), ("supply_planner", "sam"), ("finance", "fiona"), ("executive", "eric"))]
     assert froze == [False, False, False, True]
-    info = workflow.cycle_info(demo_engine, cid)
-    assert info.status == "signed" and workflow.is_frozen(demo_engine, cid)
-    with pytest.raises(workflow.WorkflowError, match="already signed off and frozen"):
-        workflow.sign_off(demo_engine, cid, "executive", "eric")
+    info = cycle_service.cycle_info(demo_engine, cid)
+    assert info.status == "signed" and signoff.is_frozen(demo_engine, cid)
+    with pytest.raises(cycle_service.WorkflowError, match="already signed off and frozen"):
+        signoff.sign_off(demo_engine, cid, "executive", "eric")
     # the diff against the last signed plan adds up (2026-10 v1 → 2026-11 v1)
-    d = workflow.plan_diff(demo_engine, (cid, None))
+    d = plan_changes.plan_diff(demo_engine, (cid, None))
     assert d.before_label == "2026-10 v1" and d.after_label == "2026-11 v1"
     assert d.lines[["new_actuals", "statistical_forecast", "overrides", "price", "capacity",
                     "scenario_levers"]].to_numpy().sum() == pytest.approx(d.total_change, rel=1e-9)
@@ -104,18 +105,18 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
     # the Board case lever (+5 % demand) shows up as a positive scenario-lever part
     assert d.waterfall.set_index("step").loc["scenario_levers", "value"] > 0
     # a change makes a new version; the signed one stays
-    assert workflow.new_version(demo_engine, cid, "dana") == 2
-    assert workflow.cycle_info(demo_engine, cid).status == "reconciliation"
-    assert workflow.is_frozen(demo_engine, cid, 1) and not workflow.is_frozen(demo_engine, cid, 2)
+    assert signoff.new_version(demo_engine, cid, "dana") == 2
+    assert cycle_service.cycle_info(demo_engine, cid).status == "reconciliation"
+    assert signoff.is_frozen(demo_engine, cid, 1) and not signoff.is_frozen(demo_engine, cid, 2)
 
 
 def test_sign_off_in_demand_review_passes_every_state(demo_engine: Engine) -> None:
     cid = month_id(demo_engine, "2026-11")
     sid, _ = plan.save_scenario(demo_engine, cid, "Board case", sc.Levers(), "dana", None)
     plan.promote(demo_engine, sid, "dana")
-    assert workflow.cycle_info(demo_engine, cid).status == "demand_review"
-    workflow.sign_off(demo_engine, cid, "finance", "fiona")
-    hist = workflow.state_history(demo_engine, cid)
+    assert cycle_service.cycle_info(demo_engine, cid).status == "demand_review"
+    signoff.sign_off(demo_engine, cid, "finance", "fiona")
+    hist = cycle_service.state_history(demo_engine, cid)
     tail = hist.tail(3)
     assert tail["to_state"].tolist() == ["supply_review", "reconciliation", "executive_review"]
     assert tail["from_state"].tolist() == ["demand_review", "supply_review", "reconciliation"]
@@ -155,7 +156,7 @@ def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_
         plan.save_scenario(demo_engine, cid, plan.load_scenario(demo_engine, sid).name,
                            sc.Levers(demand_change_pct=9), "fiona", plan.load_scenario(demo_engine, sid).version)
     with pytest.raises(plan.PlanError):
-        workflow.sign_off(demo_engine, cid, "finance", "fiona")
+        signoff.sign_off(demo_engine, cid, "finance", "fiona")
     # the CLI: a closed cycle cannot reopen (exit 1, one line)
     monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
     assert cli.main(["cycle", "advance", "--cycle", "2026-09", "--to", "reconciliation"]) == 1
@@ -166,7 +167,7 @@ def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_
     pd.testing.assert_frame_equal(before, after)
     # promoting in a signed cycle makes version 2 and reopens it; version 1 stays as signed
     assert plan.promote(demo_engine, sid, "fiona") == 2
-    assert workflow.cycle_info(demo_engine, cid).status == "reconciliation"
+    assert cycle_service.cycle_info(demo_engine, cid).status == "reconciliation"
     with session_scope(demo_engine) as s:
         pd.testing.assert_frame_equal(before, plan_repo.plan_lines(s, cid, 1))
 
@@ -251,8 +252,8 @@ def test_only_a_full_reset_deletes_signed_plans(demo_engine: Engine) -> None:
 
     with pytest.raises(FrozenPlanError), session_scope(demo_engine) as s:
         repo.clear_tables(s, reversed(m.ALL_MODELS))
-    assert len(workflow.cycles_frame(demo_engine)) == 4
+    assert len(cycle_service.cycles_frame(demo_engine)) == 4
     with session_scope(demo_engine) as s:
         s.info[RESET_ALL] = True
         repo.clear_tables(s, reversed(m.ALL_MODELS))
-    assert workflow.cycles_frame(demo_engine).empty
+    assert cycle_service.cycles_frame(demo_engine).empty

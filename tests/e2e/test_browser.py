@@ -103,7 +103,8 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
     from playwright.sync_api import expect
 
     from sop_core.db.engine import make_engine
-    from sop_core.services import demand, workflow
+    from sop_core.services import cycle as cycle_service
+    from sop_core.services import demand
     from views import ui
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         _wait_for_app(page, 120_000)
         expect(page.locator("h1").first).to_have_text("Demand review")
         expect(page.get_by_test_id("stSidebar")).to_contain_text("State: demand review")
-        cycle_id = workflow.cycle_by_month(engine, "2026-11").id
+        cycle_id = cycle_service.cycle_by_month(engine, "2026-11").id
         run_id = demand.latest_run(engine, cycle_id=cycle_id)["id"]
         summary = demand.item_summary(engine, "total", "Total", run_id, cycle_id)
         assert _metric_value(page, "Forecast, next 12 months") == ui.fmt_qty(summary["forecast_12m"])

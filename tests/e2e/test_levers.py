@@ -204,11 +204,12 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
     from playwright.sync_api import expect
 
     from sop_core.db.engine import make_engine
-    from sop_core.services import plan, workflow
+    from sop_core.services import cycle as cycle_service
+    from sop_core.services import plan
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server_db)
-    cycle_id = workflow.cycle_by_month(engine, CYCLE).id
+    cycle_id = cycle_service.cycle_by_month(engine, CYCLE).id
     inputs = plan.scenario_inputs(engine, cycle_id)
     months = [p.strftime("%Y-%m") for p in inputs.periods]
     resources = sorted(inputs.resources["resource"].astype(str))

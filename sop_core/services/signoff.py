@@ -1,0 +1,240 @@
+"""Sign-off of a cycle's plan version by role, and the freeze that follows the last sign-off.
+
+When every sign-off role has signed the current plan version it is *frozen*: its snapshot of inputs,
+hashes and package versions is stored (:mod:`sop_core.services.snapshot`) and its plan lines,
+sign-offs, overrides and source scenario cannot change (:mod:`sop_core.db.models_cycle` enforces it at
+the data layer too). A change makes a new plan version (:func:`new_version`).
+
+Sign-off needs a consensus demand and a proposed plan computed on the cycle's current inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from sop_core.db import cycle_repo, plan_repo, version_repo
+from sop_core.db import models as m
+from sop_core.db.engine import session_scope
+from sop_core.planning import scenario as sc
+from sop_core.services import plan
+from sop_core.services.cycle import (
+    CYCLE_STATES,
+    STATE_LABELS,
+    WorkflowError,
+    cycle_row,
+    has_consensus,
+    month_label,
+    move,
+    now,
+)
+from sop_core.services.reproduce import first_mismatch
+from sop_core.services.snapshot import FORECAST_LEVEL, build_snapshot, override_records, store_frozen_version
+
+log = logging.getLogger(__name__)
+
+#: States in which the plan can still be signed off.
+SIGNABLE = ("demand_review", "supply_review", "reconciliation", "executive_review")
+
+
+def is_frozen(engine: Engine, cycle_id: int, version: int | None = None) -> bool:
+    """True when the plan version (default: the cycle's current one) is signed off and frozen."""
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        return version_repo.is_frozen(s, cycle_id, version if version is not None else cyc.plan_version)
+
+
+def _plan_stale(engine: Engine, cycle_id: int, lines: pd.DataFrame) -> bool:
+    """True when the stored plan lines differ from the proposed scenario evaluated on today's inputs."""
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        scenario_id = plan_repo.plan_scenario_id(s, cycle_id, cyc.plan_version)
+        row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
+        levers = sc.Levers.from_dict(row.levers) if row is not None else sc.Levers()
+    result = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
+    return first_mismatch(lines, result.lines) is not None
+
+
+def signoff_gate(engine: Engine, cycle_id: int) -> list[str]:
+    """Why the cycle's current plan version cannot be signed off now (empty list: it can)."""
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        label, status, version = month_label(cyc.month), cyc.status, cyc.plan_version
+        lines = plan_repo.plan_lines(s, cycle_id, version)
+        frozen = version_repo.is_frozen(s, cycle_id, version)
+    if frozen or status in ("signed", "closed"):
+        return [f"plan version {version} of cycle {label} is already signed off and frozen"]
+    if status not in SIGNABLE:
+        return [f"cycle {label} is {STATE_LABELS.get(status, status)}: start the demand review first"]
+    problems = []
+    if not has_consensus(engine, cycle_id):
+        problems.append(f"cycle {label} has no consensus demand: run the forecast on the Demand review page")
+    if lines.empty:
+        problems.append(
+            f"cycle {label} has no proposed plan (version {version}) to sign off: "
+            "promote a scenario on the Reconciliation page first"
+        )
+    elif problems == [] and _plan_stale(engine, cycle_id, lines):
+        problems.append(
+            f"the proposed plan of cycle {label} was computed on older inputs (forecast, stock or prices changed): "
+            "promote the scenario again"
+        )
+    return problems
+
+
+def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment: str) -> None:
+    """Record that ``user`` signs off the cycle's current plan version as ``role``.
+
+    Raises:
+        plan.PlanError: unknown role or user, a user without that role, or no plan lines to sign.
+        plan.ConflictError: that role already signed this plan version.
+    """
+    if role not in plan.SIGNOFF_ROLES:
+        raise plan.PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(plan.SIGNOFF_ROLES)}")
+    try:
+        with session_scope(engine) as s:
+            cyc = cycle_row(s, cycle_id)
+            label, version = month_label(cyc.month), cyc.plan_version
+            user_role = plan_repo.user_role(s, user)
+            if user_role is None:
+                raise plan.PlanError(f"user {user!r} is unknown: sign in first")
+            if user_role not in (role, "admin"):
+                raise plan.PlanError(
+                    f"{user} has the role {user_role}; only a {role} (or an admin) can sign off as {role}"
+                )
+            if plan_repo.plan_line_count(s, cycle_id, version) == 0:
+                raise plan.PlanError(
+                    f"cycle {label} has no proposed plan (version {version}) to sign off: "
+                    "promote a scenario on the Reconciliation page first"
+                )
+            existing = plan_repo.signoff(s, cycle_id, version, role)
+            if existing is not None:
+                when = f"{existing.signed_at:%Y-%m-%d %H:%M}" if existing.signed_at else "an unknown time"
+                raise plan.ConflictError(
+                    f"{plan.ROLE_LABELS[role]} already signed off plan version {version} of cycle {label} "
+                    f"({existing.username} at {when})"
+                )
+            s.add(m.Signoff(cycle_id=cycle_id, plan_version=version, role=role, username=user, comment=comment,
+                            signed_at=now()))
+            s.flush()
+            plan_repo.audit(s, user, "plan_signed_off", "plan_cycle", cycle_id,
+                            {"role": role, "plan_version": version, "comment": comment})
+    except IntegrityError:
+        raise plan.ConflictError(f"{plan.ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
+    log.info("cycle %s plan version %s signed off as %s by %s", cycle_id, version, role, user)
+
+
+def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str = "") -> bool:
+    """Sign off the cycle's current plan version as ``role``; returns True when this froze the version.
+
+    The first sign-off moves the cycle through the states it has not passed yet to executive review (one
+    audited step each), the last one freezes the version (:func:`freeze`) and marks the cycle signed.
+
+    Raises:
+        WorkflowError: a gate is not met (:func:`signoff_gate`).
+        plan.PlanError: unknown role or user, or a user without that role.
+        plan.ConflictError: that role already signed this plan version.
+    """
+    problems = signoff_gate(engine, cycle_id)
+    if problems:
+        raise WorkflowError("; ".join(problems))
+    _store_signoff(engine, cycle_id, role, user, comment)
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        # the states not passed yet are passed one by one (their gates are the sign-off's: a consensus
+        # demand and a proposed plan), so the history shows every step with who and when
+        steps = CYCLE_STATES[CYCLE_STATES.index(cyc.status) + 1 : CYCLE_STATES.index("executive_review") + 1]
+        for step in steps:
+            move(s, cyc, step, user, "sign-off")
+    status = plan.signoff_status(engine, cycle_id)
+    if bool(status["signed"].all()):
+        freeze(engine, cycle_id, user)
+        return True
+    return False
+
+
+def freeze(engine: Engine, cycle_id: int, user: str) -> int:
+    """Freeze the cycle's current plan version (every role has signed): store the snapshot of its
+    inputs, their hash and the package versions, and mark the cycle signed. Returns the version.
+
+    Raises:
+        WorkflowError: not every role has signed, or there is no forecast run or plan.
+    """
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        label, version = month_label(cyc.month), cyc.plan_version
+        if version_repo.version(s, cycle_id, version) is not None:
+            return version
+        run = plan_repo.latest_forecast_run(s, cycle_id)
+        if run is None:
+            raise WorkflowError(f"cycle {label} has no forecast run to freeze")
+        stat = plan_repo.forecast_demand(s, run.id)
+        scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
+        sc_row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
+        levers = sc.Levers.from_dict(sc_row.levers) if sc_row is not None else sc.Levers()
+        scenario = {"id": sc_row.id, "name": sc_row.name} if sc_row is not None else None
+        run_info = {
+            "id": run.id,
+            "engine": run.engine,
+            "horizon": run.horizon,
+            "freq": run.freq,
+            "level": list((run.params or {}).get("level", FORECAST_LEVEL)),
+            "history_cutoff": (run.params or {}).get("last_actual"),
+            "events": (run.params or {}).get("event_calendar"),
+        }
+        data_hash = run.data_hash
+        overrides = override_records(s, cycle_id)
+    signed = plan.signoff_status(engine, cycle_id)
+    if not bool(signed["signed"].all()):
+        raise WorkflowError(f"cycle {label}: not every role has signed plan version {version}")
+    inputs = plan.scenario_inputs(engine, cycle_id)
+    snap = build_snapshot(
+        label=label, version=version, stat=stat, inputs=inputs, levers=levers, run=run_info,
+        data_hash=data_hash, scenario=scenario, overrides=overrides,
+    )
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        store_frozen_version(s, cycle_id, version, snap, user, now(), write_lines=False)
+        move(s, cyc, "signed", user, "every role signed off")
+        plan_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version})
+    log.info("cycle %s plan version %s frozen", label, version)
+    return version
+
+
+def new_version(engine: Engine, cycle_id: int, user: str, note: str = "") -> int:
+    """Start a new plan version of a signed cycle (back to reconciliation); returns its number.
+
+    Raises:
+        WorkflowError: the cycle is closed.
+    """
+    with session_scope(engine) as s:
+        cyc = cycle_row(s, cycle_id)
+        if cyc.status == "closed":
+            raise WorkflowError(f"cycle {month_label(cyc.month)} is closed: its plan cannot change")
+        cyc.plan_version = cyc.plan_version + 1
+        move(s, cyc, "reconciliation", user, note or "new version")
+        return cyc.plan_version
+
+
+def plan_versions(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """Frozen versions of a cycle: ``version, status, frozen_by, frozen_at, inputs_hash, scenario, revenue,
+    margin`` (revenue and margin [currency] as stored at the freeze)."""
+    with session_scope(engine) as s:
+        records = [
+            {
+                "version": r.version,
+                "status": r.status,
+                "frozen_by": r.frozen_by,
+                "frozen_at": r.frozen_at,
+                "inputs_hash": r.inputs_hash,
+                "scenario": (r.inputs.get("scenario") or {}).get("name", plan.BASELINE),
+                "revenue": (r.totals or {}).get("revenue"),
+                "margin": (r.totals or {}).get("margin"),
+            }
+            for r in version_repo.versions(s, cycle_id)
+        ]
+    cols = ["version", "status", "frozen_by", "frozen_at", "inputs_hash", "scenario", "revenue", "margin"]
+    return pd.DataFrame(records, columns=cols)
