@@ -35,8 +35,10 @@ from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision, FrozenPlanError, PlanVersion, PlanVersionLine, version_frozen
+from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
 from sop_core.planning import scenario as sc
+from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import supply_math
 from sop_core.services import plan
 from sop_core.services.cycle import CYCLE_STATES, CycleInfo
@@ -204,7 +206,7 @@ def _plan_stale(engine: Engine, cycle_id: int, lines: pd.DataFrame) -> bool:
         cyc = _cycle_row(s, cycle_id)
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, cyc.plan_version)
         row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
-        levers = sc.Levers.from_dict(row.levers) if row is not None else sc.Levers()
+        levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     result = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
     return _first_mismatch(lines, result.lines) is not None
 
@@ -416,7 +418,7 @@ def _records(frame: pd.DataFrame, cols: list[str]) -> list[list[Any]]:
     return [[clean(x) for x in r] for r in out]
 
 
-def inputs_to_json(inputs: sc.ScenarioInputs) -> dict[str, Any]:
+def inputs_to_json(inputs: sci.ScenarioInputs) -> dict[str, Any]:
     """Every field of the scenario inputs but the demand as JSON (frames as columns + rows, exact floats)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(inputs):
@@ -432,7 +434,7 @@ def inputs_to_json(inputs: sc.ScenarioInputs) -> dict[str, Any]:
     return out
 
 
-def inputs_from_json(data: dict[str, Any], demand: pd.DataFrame) -> sc.ScenarioInputs:
+def inputs_from_json(data: dict[str, Any], demand: pd.DataFrame) -> sci.ScenarioInputs:
     """The scenario inputs stored by :func:`inputs_to_json`, with ``demand``."""
     kwargs: dict[str, Any] = {"demand": demand}
     for name, value in data.items():
@@ -443,7 +445,7 @@ def inputs_from_json(data: dict[str, Any], demand: pd.DataFrame) -> sc.ScenarioI
             kwargs[name] = frame
         else:
             kwargs[name] = value
-    return sc.ScenarioInputs(**kwargs)
+    return sci.ScenarioInputs(**kwargs)
 
 
 def build_snapshot(
@@ -451,8 +453,8 @@ def build_snapshot(
     label: str,
     version: int,
     stat: pd.DataFrame,
-    inputs: sc.ScenarioInputs,
-    levers: sc.Levers,
+    inputs: sci.ScenarioInputs,
+    levers: lev.Levers,
     run: dict[str, Any],
     data_hash: str,
     scenario: dict[str, Any] | None,
@@ -563,7 +565,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         stat = plan_repo.forecast_demand(s, run.id)
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
         sc_row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
-        levers = sc.Levers.from_dict(sc_row.levers) if sc_row is not None else sc.Levers()
+        levers = lev.Levers.from_dict(sc_row.levers) if sc_row is not None else lev.Levers()
         scenario = {"id": sc_row.id, "name": sc_row.name} if sc_row is not None else None
         run_info = {
             "id": run.id,
@@ -793,7 +795,7 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
         demand["qty"] = demand["qty_o"].where(demand["qty_o"].notna(), demand["qty"]).fillna(0.0)
         demand = demand[["sku", "period", "qty"]]
     inputs = inputs_from_json(snap["plan_inputs"], demand)
-    result = sc.evaluate(inputs, sc.Levers.from_dict(snap["levers"]))
+    result = sc.evaluate(inputs, lev.Levers.from_dict(snap["levers"]))
     note(*_compare(stored_lines, result.lines, PLAN_FIELDS, "plan line"))
     report(1.0, out.summary())
     log.info(out.summary())
@@ -816,7 +818,7 @@ def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> 
             stat = plan_repo.forecast_demand(s, run.id) if run is not None else None
             scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
             row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
-            levers = sc.Levers.from_dict(row.levers) if row is not None else sc.Levers()
+            levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     if not stored.empty:
         return stored.merge(families, on="sku", how="left")[plan_diff_math.VERSION_COLUMNS]
     if stat is None:
@@ -1221,7 +1223,7 @@ def _signed_version(session: Any, cycle_id: int) -> PlanVersion | None:
                           .order_by(PlanVersion.version.desc()).limit(1))
 
 
-def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: sc.Levers) -> pd.DataFrame:
+def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: lev.Levers) -> pd.DataFrame:
     """Plan lines of ``levers`` evaluated on the inputs the signed ``version`` was evaluated on (its stored
     snapshot, and the demand it started from: ``plan_version_line.base_qty``)."""
     with session_scope(engine) as s:
@@ -1234,7 +1236,7 @@ def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: sc.Lever
     return sc.evaluate(inputs, levers).lines[["sku", "period", "demand_qty", "revenue"]]
 
 
-def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: sc.LeverScope,
+def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: lev.LeverScope,
              last_actual: dt.date | None) -> dict[str, Any]:
     """Planned against actual volume and revenue of ``scope`` over the plan's months that have actuals."""
     out: dict[str, Any] = {"months": "", "planned_qty": None, "actual_qty": None, "planned_revenue": None,
@@ -1275,8 +1277,8 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """Decisions of earlier cycles with their actual outcome, tied to what the decision's linked scenario
     changed.
 
-    For a decision linked to a scenario: ``changes`` lists its levers (:func:`sop_core.planning.scenario.describe_levers`) and
-    ``scope`` the SKUs and months they act on (:func:`sop_core.planning.scenario.lever_scope`; a scenario that changes every SKU is
+    For a decision linked to a scenario: ``changes`` lists its levers (:func:`sop_core.planning.levers.describe_levers`) and
+    ``scope`` the SKUs and months they act on (:func:`sop_core.planning.levers.lever_scope`; a scenario that changes every SKU is
     narrowed to the decision's family when it names one). The plan is the scenario's own: the signed plan
     when the scenario is the one signed off, else the scenario's levers evaluated on the signed version's
     inputs. Without a linked scenario the scope is the decision's family (``*``: the whole signed plan).
@@ -1309,7 +1311,7 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                 version, signed_scenario = pv.version, pv.scenario_id
                 signed_lines = plan_repo.plan_lines(s, prev.id, version)
             linked = {int(i) for i in log_frame["scenario_id"].dropna()}
-            levers = {r.id: sc.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
+            levers = {r.id: lev.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
         actual = (
             actual_sales(engine, prev.month, last_actual)
             if last_actual is not None
@@ -1322,10 +1324,10 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
             family_skus = frozenset(products.loc[products["family"] == fam, "sku"]) if fam else None
             sid = int(rec["scenario_id"]) if pd.notna(rec["scenario_id"]) else None
             if sid is not None and sid in levers:
-                scope = sc.lever_scope(levers[sid], products, routing, items)
+                scope = lev.lever_scope(levers[sid], products, routing, items)
                 if scope.skus is None and fam:
                     scope = dataclasses.replace(scope, skus=family_skus, label=f"family {fam}")
-                changes = sc.describe_levers(levers[sid])
+                changes = lev.describe_levers(levers[sid])
                 if sid not in plans:
                     if signed_lines is None:
                         plans[sid] = None
@@ -1335,7 +1337,7 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                         plans[sid] = _scenario_plan(engine, prev.id, version, levers[sid])
                 lines = plans[sid]
             else:
-                scope = sc.LeverScope(family_skus, f"family {fam}" if fam else "whole plan")
+                scope = lev.LeverScope(family_skus, f"family {fam}" if fam else "whole plan")
                 changes, lines = "", signed_lines
             rows.append({**rec, "cycle": _label(prev.month), "changes": changes, "scope": scope.label,
                          **_outcome(lines, actual, scope, last_actual)})
