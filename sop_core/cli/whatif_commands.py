@@ -24,6 +24,8 @@ import math
 import sys
 from typing import Any
 
+import pandas as pd
+
 from sop_core.cli.common import open_engine, print_frame, solver_chatter_to_stderr
 from sop_core.services import whatif, workflow
 from sop_core.services.whatif import LeverError
@@ -106,7 +108,7 @@ def parse_levers(settings: list[str], resources: list[str]) -> Any:
     return whatif.levers_from(values)
 
 
-def _records(frame) -> dict[str, dict[str, float]]:  # noqa: ANN001 - a DataFrame
+def _records(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     return {str(k): {c: round(float(v), 6) for c, v in row.items()} for k, row in frame.iterrows()}
 
 
@@ -114,7 +116,7 @@ def report(what: whatif.WhatIf) -> dict[str, Any]:
     """``{"total": {...}, "families": {family: {...}}, "skus": {sku: {...}}}`` (figures of
     :meth:`sop_core.services.whatif.WhatIf.breakdown`); the total also has ``suppliers`` → ``{supplier: {"supplied_units"}}``
     and ``levers``, the scenario in words."""
-    total = _records(what.breakdown("total"))["total"]
+    total: dict[str, Any] = dict(_records(what.breakdown("total"))["total"])
     total["suppliers"] = {
         str(s): {"supplied_units": round(float(q), 6)} for s, q in what.result.supplier_units.items()
     }
@@ -153,7 +155,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "whatif",
         help="the current plan under what-if levers (--set NAME=VALUE …), in total, per family and per SKU",

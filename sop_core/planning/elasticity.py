@@ -150,7 +150,8 @@ def _clean(rows: pd.DataFrame, keep: str | None = None) -> pd.DataFrame:
 def _demean(values: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Each column minus its mean over the rows of the same code (the within transformation)."""
     sums = np.stack([np.bincount(codes, weights=col, minlength=len(counts)) for col in values.T], axis=1)
-    return values - (sums / counts[:, None])[codes]
+    within: np.ndarray = values - (sums / counts[:, None])[codes]
+    return within
 
 
 def _design(
