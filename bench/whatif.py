@@ -37,12 +37,16 @@ import pandas as pd  # noqa: E402
 
 from sop_core.io import demo  # noqa: E402
 from sop_core.planning import balance as bl  # noqa: E402
+from sop_core.planning import balance_solve as bls  # noqa: E402
+from sop_core.planning import levers as lev  # noqa: E402
 from sop_core.planning import scenario as sc  # noqa: E402
+from sop_core.planning import scenario_constrained as scc  # noqa: E402
+from sop_core.planning import scenario_inputs as sci  # noqa: E402
 
 HORIZON = pd.date_range("2026-11-01", periods=18, freq="MS")
 
 
-def inputs_for(scale: int) -> sc.ScenarioInputs:
+def inputs_for(scale: int) -> sci.ScenarioInputs:
     frames = demo.generate(scale=scale)
     sales = frames["sales_history"].assign(period=lambda f: pd.to_datetime(f["period"]))
     last = sales["period"].max()
@@ -55,7 +59,7 @@ def inputs_for(scale: int) -> sc.ScenarioInputs:
     inventory = frames["inventory"]
     on_hand = inventory.sort_values("as_of").drop_duplicates("sku", keep="last")
     orders = frames["open_order"].rename(columns={"due_period": "period", "quantity": "qty"})
-    return sc.ScenarioInputs(
+    return sci.ScenarioInputs(
         demand=demand,
         products=frames["product"],
         on_hand=on_hand.rename(columns={"on_hand": "qty"})[["sku", "qty"]],
@@ -75,11 +79,11 @@ def median_time(fn, runs: int) -> float:  # noqa: ANN001
     return statistics.median(times)
 
 
-def lever_change(inputs: sc.ScenarioInputs, runs: int) -> dict[str, float]:
+def lever_change(inputs: sci.ScenarioInputs, runs: int) -> dict[str, float]:
     """Median seconds of evaluate() with a new lever value each run, and its LP parts."""
     parts: list[tuple[float, float, float]] = []
     for i in range(runs):
-        levers = sc.Levers(demand_change_pct=1 + i)
+        levers = lev.Levers(demand_change_pct=1 + i)
         t0 = time.perf_counter()
         result = sc.evaluate(inputs, levers)
         total = time.perf_counter() - t0
@@ -125,24 +129,24 @@ def bench_company(scale: int, runs: int) -> None:
     print(f"\n== scale {scale}: {n_sku:,} SKUs × {n_t} months (inputs ready in {time.perf_counter() - t0:.1f} s)")
 
     fam_inputs = dataclasses.replace(inputs, level="family")
-    sc.evaluate(fam_inputs, sc.Levers(demand_change_pct=0.5))  # warm-up
+    sc.evaluate(fam_inputs, lev.Levers(demand_change_pct=0.5))  # warm-up
     fam = lever_change(fam_inputs, runs)
-    rule_inputs = sc.ScenarioInputs(inputs.demand, inputs.products, inputs.on_hand, inputs.receipts)
+    rule_inputs = sci.ScenarioInputs(inputs.demand, inputs.products, inputs.on_hand, inputs.receipts)
     _ = rule_inputs.grid
-    rule = median_time(lambda: sc.evaluate(rule_inputs, sc.Levers(demand_change_pct=np.random.uniform(-9, 9))), runs)
+    rule = median_time(lambda: sc.evaluate(rule_inputs, lev.Levers(demand_change_pct=np.random.uniform(-9, 9))), runs)
 
     sku_inputs = dataclasses.replace(inputs, level="sku")  # the default level, as the page plans
     _ = sku_inputs.grid
-    bal_inputs = sc.balance_inputs(sku_inputs, sc.Levers(demand_change_pct=5))[0]
-    solves = [bl.balance_plan(bal_inputs) for _ in range(max(3, runs // 2))]  # a fresh model each time
+    bal_inputs = scc.balance_inputs(sku_inputs, lev.Levers(demand_change_pct=5))[0]
+    solves = [bls.balance_plan(bal_inputs) for _ in range(max(3, runs // 2))]  # a fresh model each time
     t_build = statistics.median(r.build_seconds for r in solves)
     t_solve = statistics.median(r.solve_seconds for r in solves)
     solved = solves[0]
     t_full = median_time(
-        lambda: sc.evaluate(sku_inputs, sc.Levers(demand_change_pct=np.random.uniform(-9, 9))), max(3, runs // 2)
+        lambda: sc.evaluate(sku_inputs, lev.Levers(demand_change_pct=np.random.uniform(-9, 9))), max(3, runs // 2)
     )
     peer = linprog_peer(bl.build(bal_inputs))
-    fam_model = bl.build(sc.balance_inputs(fam_inputs, sc.Levers(demand_change_pct=5))[0])
+    fam_model = bl.build(scc.balance_inputs(fam_inputs, lev.Levers(demand_change_pct=5))[0])
     fam_peer = linprog_peer(fam_model)
 
     s_f, s_s = fam["sizes"], solved.sizes

@@ -1,6 +1,6 @@
 """`python -m sop_core whatif`: the cycle's plan under what-if levers, from a script.
 
-The levers are those of :class:`sop_core.planning.scenario.Levers`, given as ``--set NAME=VALUE`` (repeatable):
+The levers are those of :func:`sop_core.services.whatif.levers_from`, given as ``--set NAME=VALUE`` (repeatable):
 
 * numbers: ``demand_change_pct=10``, ``price_change_pct=5``, ``lead_time_change_days=14``, ``cost_change_pct=3``,
   ``cover_months=0.5``, ``frozen_periods=2``, ``overtime_cost_change_pct=20``, ``fill_rate_target=0.97``,
@@ -12,30 +12,28 @@ The levers are those of :class:`sop_core.planning.scenario.Levers`, given as ``-
   ``capacity_changes=ULM-ESP:-20``; ``capacity_change_pct=-20`` changes every resource;
 * ``supplier_disruptions=BRIGHTWAY:2026-11:2027-01`` (also ``supplier_out=…``; several joined by commas).
 
-Figures: :func:`sop_core.planning.scenario.breakdown` in total, per family and per SKU, and the units bought from each
-supplier (:attr:`sop_core.planning.scenario.ScenarioResult.supplier_units`).
+Figures: :meth:`sop_core.services.whatif.WhatIf.breakdown` in total, per family and per SKU, and the units bought from
+each supplier.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import sys
 from typing import Any
 
-from sop_core.cli.common import open_engine, print_frame, solver_chatter_to_stderr
-from sop_core.errors import SopError
-from sop_core.planning import scenario as sc
+import pandas as pd
 
-#: Names accepted by ``--set`` beyond the fields of :class:`~sop_core.planning.scenario.Levers`.
+from sop_core.cli.common import open_engine, print_frame, solver_chatter_to_stderr
+from sop_core.services import whatif
+from sop_core.services.cycle import current_cycle, cycle_by_month
+from sop_core.services.whatif import LeverError
+
+#: Names accepted by ``--set`` beyond the lever names of :data:`sop_core.services.whatif.LEVER_FIELDS`.
 ALIASES = {"supplier_out": "supplier_disruptions", "capacity_change_pct": "capacity_changes"}
 _PCT_MAPS = ("family_changes", "sku_changes", "capacity_changes")
-
-
-class LeverError(SopError):
-    """A ``--set`` that names no lever or gives it a value it cannot take."""
 
 
 def _number(name: str, text: str) -> float:
@@ -68,13 +66,14 @@ def _windows(name: str, text: str) -> dict[str, list[str]]:
     return out
 
 
-def parse_levers(settings: list[str], resources: list[str]) -> sc.Levers:
-    """Levers from ``NAME=VALUE`` texts (the baseline for every lever not named).
+def parse_levers(settings: list[str], resources: list[str]) -> Any:
+    """Levers from ``NAME=VALUE`` texts (the baseline for every lever not named), as
+    :func:`sop_core.services.whatif.levers_from` makes them.
 
     Raises:
         LeverError: an unknown name, a malformed value or a value out of the lever's range.
     """
-    fields = {f.name for f in dataclasses.fields(sc.Levers)}
+    fields = set(whatif.LEVER_FIELDS)
     values: dict[str, Any] = {}
     for setting in settings:
         name, sep, text = setting.partition("=")
@@ -107,34 +106,30 @@ def parse_levers(settings: list[str], resources: list[str]) -> sc.Levers:
             values[target] = int(number)
         else:
             values[target] = _number(name, text)
-    try:
-        return sc.Levers(**values)
-    except sc.ScenarioInputError as err:
-        raise LeverError(str(err)) from None
+    return whatif.levers_from(values)
 
 
-def _records(frame) -> dict[str, dict[str, float]]:  # noqa: ANN001 - a DataFrame
+def _records(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     return {str(k): {c: round(float(v), 6) for c, v in row.items()} for k, row in frame.iterrows()}
 
 
-def report(result: sc.ScenarioResult) -> dict[str, Any]:
+def report(what: whatif.WhatIf) -> dict[str, Any]:
     """``{"total": {...}, "families": {family: {...}}, "skus": {sku: {...}}}`` (figures of
-    :func:`sop_core.planning.scenario.breakdown`); the total also has ``suppliers`` → ``{supplier: {"supplied_units"}}``
+    :meth:`sop_core.services.whatif.WhatIf.breakdown`); the total also has ``suppliers`` → ``{supplier: {"supplied_units"}}``
     and ``levers``, the scenario in words."""
-    total = _records(sc.breakdown(result, "total"))["total"]
-    total["suppliers"] = {str(s): {"supplied_units": round(float(q), 6)} for s, q in result.supplier_units.items()}
-    total["levers"] = sc.describe_levers(result.levers)
+    total: dict[str, Any] = dict(_records(what.breakdown("total"))["total"])
+    total["suppliers"] = {
+        str(s): {"supplied_units": round(float(q), 6)} for s, q in what.result.supplier_units.items()
+    }
+    total["levers"] = what.described
     return {
         "total": total,
-        "families": _records(sc.breakdown(result, "family")),
-        "skus": _records(sc.breakdown(result, "sku")),
+        "families": _records(what.breakdown("family")),
+        "skus": _records(what.breakdown("sku")),
     }
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from sop_core.services import plan
-    from sop_core.services.cycle import current_cycle, cycle_by_month
-
     try:  # the levers are checked before anything is read (a resource list only names what they act on)
         parse_levers(args.set or [], resources=[])
     except LeverError as err:
@@ -142,20 +137,18 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         return 2
     engine = open_engine()
     cycle = cycle_by_month(engine, args.cycle) if args.cycle else current_cycle(engine)
-    inputs = plan.scenario_inputs(engine, cycle.id)
-    resources = sorted(inputs.resources["resource"].astype(str)) if not inputs.resources.empty else []
-    levers = parse_levers(args.set or [], resources)
+    inputs = whatif.load_inputs(engine, cycle.id)
+    levers = parse_levers(args.set or [], whatif.lever_choices(inputs).resources)
     with solver_chatter_to_stderr():
-        result = plan.evaluate(inputs, levers)
-        out = report(result)
+        what = whatif.evaluate(inputs, levers)
+        out = report(what)
     if args.format == "json":
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     print(f"cycle {cycle.label}: {out['total']['levers']}")
-    families = sc.breakdown(result, "family")
-    table = families.reset_index()
-    table.loc[len(table)] = ["total", *sc.breakdown(result, "total").iloc[0].tolist()]
-    shown = table.assign(**{c: table[c].round(4 if "rate" in c else 0) for c in sc.BREAKDOWN_COLUMNS})
+    table = what.breakdown("family").reset_index()
+    table.loc[len(table)] = ["total", *what.breakdown("total").iloc[0].tolist()]
+    shown = table.assign(**{c: table[c].round(4 if "rate" in c else 0) for c in table.columns[1:]})
     print_frame(shown)
     if out["total"]["suppliers"]:
         print("bought per supplier: " + ", ".join(
@@ -163,7 +156,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "whatif",
         help="the current plan under what-if levers (--set NAME=VALUE …), in total, per family and per SKU",

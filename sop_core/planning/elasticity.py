@@ -18,7 +18,7 @@ elasticity of y with respect to x; §14.1 "fixed effects estimation": the within
 * promo: the promotion dummy (display, flyer and advertising effects beyond the price cut itself);
 * τ(t): a linear time trend [years since the group's first month], common to the group;
 * e: the own-price elasticity — demand changes by about e % per +1 % of price; it is what
-  :class:`sop_core.planning.scenario.Levers` takes as ``price_elasticity`` (demand × (1 + price change)^e).
+  :class:`sop_core.planning.levers.Levers` takes as ``price_elasticity`` (demand × (1 + price change)^e).
 
 The parameters are estimated by ordinary least squares on the demeaned data, pooled over the SKUs of a
 family. By the Frisch–Waugh–Lovell theorem (Wooldridge §3.2) e = r'ỹ / r'r, where r and ỹ are the demeaned
@@ -150,7 +150,8 @@ def _clean(rows: pd.DataFrame, keep: str | None = None) -> pd.DataFrame:
 def _demean(values: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Each column minus its mean over the rows of the same code (the within transformation)."""
     sums = np.stack([np.bincount(codes, weights=col, minlength=len(counts)) for col in values.T], axis=1)
-    return values - (sums / counts[:, None])[codes]
+    within: np.ndarray = values - (sums / counts[:, None])[codes]
+    return within
 
 
 def _design(

@@ -167,6 +167,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     every role, the frozen version with its snapshot, state changes and decisions."""
     from sop_core.db import plan_repo
     from sop_core.db.models_cycle import Decision
+    from sop_core.planning import levers as lev
     from sop_core.planning import scenario as sc
     from sop_core.services import demand, plan, reproduce, snapshot
     from sop_core.services.forecasting import event_calendar
@@ -211,11 +212,11 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 ))
             s.add_all(ovr)
             name, levers = spec["scenario"]
-            proposed = m.Scenario(cycle_id=cycle_id, name=name, levers=sc.Levers(**levers).to_dict(), results={},
+            proposed = m.Scenario(cycle_id=cycle_id, name=name, levers=lev.Levers(**levers).to_dict(), results={},
                                   status="proposed", author="fiona", created_at=start + dt.timedelta(days=8),
                                   updated_at=start + dt.timedelta(days=8))
             dname, dlevers = spec["draft"]
-            draft = m.Scenario(cycle_id=cycle_id, name=dname, levers=sc.Levers(**dlevers).to_dict(), results={},
+            draft = m.Scenario(cycle_id=cycle_id, name=dname, levers=lev.Levers(**dlevers).to_dict(), results={},
                                status="draft", author="sam", created_at=start + dt.timedelta(days=7),
                                updated_at=start + dt.timedelta(days=7))
             s.add_all([proposed, draft])
@@ -227,7 +228,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
         inputs = plan.scenario_inputs(engine, cycle_id)  # the cycle's forecast run, stock, orders, capacity
         if plan._consensus(engine, cycle_id) is None:  # no consensus service: apply the overrides here
             inputs = dataclasses.replace(inputs, demand=_apply_overrides(stat, overrides))
-        lv = sc.Levers(**levers)
+        lv = lev.Levers(**levers)
         snap = snapshot.build_snapshot(
             label=label, version=1, stat=stat, inputs=inputs, levers=lv,
             run={"id": run_id, "engine": "statistical", "horizon": horizon, "freq": "MS", "level": [80, 95],
@@ -239,7 +240,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
             row = s.get(m.Scenario, scenario_id)
             row.results = {**snap.kpis, "plan_version": 1}
             d_row = s.scalar(select(m.Scenario).where(m.Scenario.cycle_id == cycle_id, m.Scenario.name == dname))
-            d_row.results = plan._json_kpis(sc.evaluate(inputs, sc.Levers(**dlevers)).kpis)
+            d_row.results = plan._json_kpis(sc.evaluate(inputs, lev.Levers(**dlevers)).kpis)
             repo.insert_frame(s, m.PlanLine, snap.lines, cycle_id=cycle_id, plan_version=1, scenario_id=scenario_id)
             states = ["demand_review", "supply_review", "reconciliation", "executive_review"]
             who = ["dana", "dana", "sam", "fiona"]

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sop_core.db import cycle_repo, decision_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label, now
 from sop_core.services.plan_changes import actual_sales
@@ -96,7 +97,7 @@ PAST_DECISION_COLUMNS = [*DECISION_COLUMNS, "cycle", "changes", "scope", "months
 NO_ACTUALS = "no actuals yet"
 
 
-def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: sc.Levers) -> pd.DataFrame:
+def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: lev.Levers) -> pd.DataFrame:
     """Plan lines of ``levers`` evaluated on the inputs the signed ``version`` was evaluated on (its stored
     snapshot, and the demand it started from: ``plan_version_line.base_qty``)."""
     with session_scope(engine) as s:
@@ -108,7 +109,7 @@ def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: sc.Lever
     return sc.evaluate(inputs, levers).lines[["sku", "period", "demand_qty", "revenue"]]
 
 
-def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: sc.LeverScope,
+def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: lev.LeverScope,
              last_actual: dt.date | None) -> dict[str, Any]:
     """Planned against actual volume and revenue of ``scope`` over the plan's months that have actuals."""
     out: dict[str, Any] = {"months": "", "planned_qty": None, "actual_qty": None, "planned_revenue": None,
@@ -181,7 +182,7 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                 version, signed_scenario = pv.version, pv.scenario_id
                 signed_lines = plan_repo.plan_lines(s, prev.id, version)
             linked = {int(i) for i in log_frame["scenario_id"].dropna()}
-            levers = {r.id: sc.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
+            levers = {r.id: lev.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
         actual = (
             actual_sales(engine, prev.month, last_actual)
             if last_actual is not None
@@ -194,10 +195,10 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
             family_skus = frozenset(products.loc[products["family"] == fam, "sku"]) if fam else None
             sid = int(rec["scenario_id"]) if pd.notna(rec["scenario_id"]) else None
             if sid is not None and sid in levers:
-                scope = sc.lever_scope(levers[sid], products, routing, items)
+                scope = lev.lever_scope(levers[sid], products, routing, items)
                 if scope.skus is None and fam:
                     scope = dataclasses.replace(scope, skus=family_skus, label=f"family {fam}")
-                changes = sc.describe_levers(levers[sid])
+                changes = lev.describe_levers(levers[sid])
                 if sid not in plans:
                     if signed_lines is None:
                         plans[sid] = None
@@ -207,7 +208,7 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                         plans[sid] = _scenario_plan(engine, prev.id, version, levers[sid])
                 lines = plans[sid]
             else:
-                scope = sc.LeverScope(family_skus, f"family {fam}" if fam else "whole plan")
+                scope = lev.LeverScope(family_skus, f"family {fam}" if fam else "whole plan")
                 changes, lines = "", signed_lines
             rows.append({**rec, "cycle": month_label(prev.month), "changes": changes, "scope": scope.label,
                          **_outcome(lines, actual, scope, last_actual)})

@@ -1,6 +1,6 @@
 """Reconciliation and executive review: scenarios, the proposed plan, and its sign-off.
 
-Load (``sop_core.db.plan_repo``) → compute (``sop_core.planning.scenario``) → store. Every write is one
+Load (``sop_core.db.plan_repo``) → compute (:func:`sop_core.planning.scenario.evaluate`) → store. Every write is one
 transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
 version the user loaded, and a save over a newer version is refused with :class:`ConflictError`
 (nothing is overwritten; the user's levers stay on screen).
@@ -26,9 +26,14 @@ from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning import scenario_inputs as sci
+from sop_core.planning import scenario_result as scr
+from sop_core.services import demand as demand_service
 from sop_core.services import pricing
 from sop_core.services import supply as supply_service
+from sop_core.units import DAYS_PER_MONTH
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class ScenarioRecord:
     id: int
     cycle_id: int
     name: str
-    levers: sc.Levers
+    levers: lev.Levers
     results: dict[str, Any]
     status: str
     author: str
@@ -84,7 +89,7 @@ def _record(row: m.Scenario) -> ScenarioRecord:
         id=row.id,
         cycle_id=row.cycle_id,
         name=row.name,
-        levers=sc.Levers.from_dict(row.levers),
+        levers=lev.Levers.from_dict(row.levers),
         results=dict(row.results or {}),
         status=row.status,
         author=row.author,
@@ -106,26 +111,21 @@ def _get_cycle(session: Any, cycle_id: int) -> m.PlanCycle:
 
 # --------------------------------------------------------------------------- inputs and evaluation
 def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
-    """The cycle's consensus demand ``sku, period, qty`` when the demand service offers one."""
-    from sop_core.services import demand as demand_service
-
-    consensus = getattr(demand_service, "consensus_demand", None)
-    if consensus is None:
-        return None
+    """The cycle's consensus demand ``sku, period, qty`` [units per month]
+    (:func:`sop_core.services.demand.consensus_demand`), period as a month-start timestamp; None when the
+    cycle has none or it cannot be made (the statistical forecast is then the demand)."""
     try:
-        frame = consensus(engine, cycle_id)
-    except Exception as err:  # noqa: BLE001 - no consensus yet: the statistical forecast is the demand
+        frame = demand_service.consensus_demand(engine, cycle_id)
+    except Exception as err:  # noqa: BLE001 - no consensus: the statistical forecast is the demand
         log.info("consensus demand of cycle %s not available (%s); using the forecast", cycle_id, err)
         return None
-    if frame is None or frame.empty:
+    if frame.empty:
         return None
-    frame = frame[["sku", "period", "qty"]].copy()
-    frame["period"] = pd.to_datetime(frame["period"])
-    return frame
+    return frame.assign(period=pd.to_datetime(frame["period"]))
 
 
 def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """The safety-stock inputs of every product (:data:`sop_core.planning.scenario.POLICY_INPUT_COLUMNS`) from the
+    """The safety-stock inputs of every product (:data:`sop_core.planning.scenario_inputs.POLICY_INPUT_COLUMNS`) from the
     Supply review's inventory policy of the cycle (:func:`sop_core.services.supply.inventory_policy`), so that
     the what-if holds the same safety stock as the Supply review and the KPIs pages."""
     policy = supply_service.inventory_policy(engine, cycle_id)
@@ -135,7 +135,7 @@ def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
             "demand_mean": policy["demand_mean"],
             "demand_std": policy["demand_std"],
             "lead_time_months": policy["lead_time_months"],
-            "lead_time_std_months": policy["lead_time_std_days"] / sc.DAYS_PER_MONTH,
+            "lead_time_std_months": policy["lead_time_std_days"] / DAYS_PER_MONTH,
             "review_months": policy["review_months"],
             "cycle_service_level": policy["cycle_service_level"],
             "safety_stock": policy["safety_stock"],
@@ -144,20 +144,15 @@ def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
     )
 
 
-def family_elasticities(engine: Engine) -> pd.DataFrame:
-    """The own-price elasticity learned per family (:func:`sop_core.services.pricing.family_elasticities`)."""
-    return pricing.family_elasticities(engine)
-
-
 def learned_elasticities(engine: Engine) -> dict[str, float]:
     """Family → the own-price elasticity the what-if uses when its lever is left empty: the estimate learned
     from the sales history where the data support it, else its fallback
     (:func:`sop_core.services.pricing.family_elasticities`, column ``value_used``)."""
-    frame = family_elasticities(engine)
+    frame = pricing.family_elasticities(engine)
     return {str(f): float(v) for f, v in zip(frame["family"], frame["value_used"], strict=True)}
 
 
-def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
+def scenario_inputs(engine: Engine, cycle_id: int) -> sci.ScenarioInputs:
     """Demand (the cycle's consensus demand, else its latest forecast run), products, stock on hand,
     open orders, routings, resources and supplier items.
 
@@ -178,7 +173,7 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
             demand = plan_repo.forecast_demand(s, run.id)
             if demand.empty:
                 raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
-        inputs = sc.ScenarioInputs(
+        inputs = sci.ScenarioInputs(
             demand=demand,
             products=plan_repo.products(s),
             on_hand=plan_repo.on_hand(s),
@@ -191,50 +186,17 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
         )
     try:
         _ = inputs.grid  # check the inputs once (and keep the dense arrays with them)
-    except sc.ScenarioInputError as err:
+    except lev.ScenarioInputError as err:
         raise PlanError(f"cycle {_cycle_label(cyc)}: {err}") from None
     return inputs
 
 
-def evaluate(inputs: sc.ScenarioInputs, levers: sc.Levers) -> sc.ScenarioResult:
+def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResult:
     """:func:`sop_core.planning.scenario.evaluate` with its errors as :class:`PlanError`."""
     try:
         return sc.evaluate(inputs, levers)
-    except sc.ScenarioInputError as err:
+    except lev.ScenarioInputError as err:
         raise PlanError(str(err)) from None
-
-
-def supply_gap(inputs: sc.ScenarioInputs, levers: sc.Levers) -> pd.DataFrame:
-    """Unconstrained demand vs constrained supply per family and month, with the binding resource or
-    supplier named (:func:`sop_core.planning.scenario.supply_gap`)."""
-    return sc.supply_gap(evaluate(inputs, levers))
-
-
-def shadow_prices(inputs: sc.ScenarioInputs, levers: sc.Levers, top: int = 5) -> list[str]:
-    """The most valuable binding capacities and suppliers of the scenario's constrained plan, as sentences
-    ("One more hour on ULM-ESP in 2027-03 is worth €41.20"); empty without capacity data."""
-    from sop_core.config import CURRENCY
-    from sop_core.planning import balance
-
-    result = evaluate(inputs, levers)
-    if result.balance is None:
-        return []
-    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(CURRENCY, CURRENCY + " ")
-    return balance.shadow_price_notes(result.balance, currency=symbol, top=top)
-
-
-def compare_results(
-    engine: Engine, cycle_id: int, scenario_ids: list[int], inputs: sc.ScenarioInputs | None = None
-) -> dict[str, sc.ScenarioResult]:
-    """The baseline and the chosen saved scenarios evaluated on the current inputs (name → result)."""
-    inputs = inputs if inputs is not None else scenario_inputs(engine, cycle_id)
-    results = {BASELINE: evaluate(inputs, sc.Levers())}
-    with session_scope(engine) as s:
-        rows = [_record(r) for r in plan_repo.scenarios(s, cycle_id)]
-    for r in rows:
-        if r.id in scenario_ids:
-            results[r.name] = evaluate(inputs, r.levers)
-    return results
 
 
 def latest_forecast_run_id(engine: Engine, cycle_id: int) -> int | None:
@@ -244,12 +206,12 @@ def latest_forecast_run_id(engine: Engine, cycle_id: int) -> int | None:
         return run.id if run is not None else None
 
 
-def baseline(engine: Engine, cycle_id: int) -> sc.ScenarioResult:
+def baseline(engine: Engine, cycle_id: int) -> scr.ScenarioResult:
     """The cycle's plan with every lever at its default."""
-    return evaluate(scenario_inputs(engine, cycle_id), sc.Levers())
+    return evaluate(scenario_inputs(engine, cycle_id), lev.Levers())
 
 
-def evaluate_scenario(engine: Engine, scenario_id: int) -> sc.ScenarioResult:
+def evaluate_scenario(engine: Engine, scenario_id: int) -> scr.ScenarioResult:
     """A saved scenario evaluated on the cycle's current inputs."""
     record = load_scenario(engine, scenario_id)
     return evaluate(scenario_inputs(engine, record.cycle_id), record.levers)
@@ -284,7 +246,7 @@ def save_scenario(
     engine: Engine,
     cycle_id: int,
     name: str,
-    levers: sc.Levers,
+    levers: lev.Levers,
     user: str,
     expected_version: int | None,
 ) -> tuple[int, int]:
@@ -400,19 +362,6 @@ def list_scenarios(engine: Engine, cycle_id: int) -> pd.DataFrame:
     return pd.DataFrame(records, columns=cols)
 
 
-def compare_scenarios(engine: Engine, cycle_id: int, scenario_ids: list[int] | None = None) -> pd.DataFrame:
-    """The baseline and saved scenarios (all, or ``scenario_ids``) evaluated on the current inputs,
-    side by side (:func:`sop_core.planning.scenario.compare`: deltas vs the baseline)."""
-    inputs = scenario_inputs(engine, cycle_id)
-    results = {BASELINE: evaluate(inputs, sc.Levers())}
-    with session_scope(engine) as s:
-        rows = [_record(r) for r in plan_repo.scenarios(s, cycle_id)]
-    for r in rows:
-        if scenario_ids is None or r.id in scenario_ids:
-            results[r.name] = evaluate(inputs, r.levers)
-    return sc.compare(results)
-
-
 # --------------------------------------------------------------------------- the proposed plan
 def promote(engine: Engine, scenario_id: int, user: str) -> int:
     """Make a scenario the cycle's proposed plan and write its plan lines; returns the plan version.
@@ -487,7 +436,7 @@ def current_plan(engine: Engine, cycle_id: int) -> CurrentPlan:
     info: dict[str, Any] = {"plan_version": version, "scenario_id": scenario_id, "kpis": None}
     if not lines.empty:
         info.update(source="proposed", scenario_name=record.name if record else "")
-        info["kpis"] = {k: v for k, v in (record.results if record else {}).items() if k in sc.KPI_LABELS}
+        info["kpis"] = {k: v for k, v in (record.results if record else {}).items() if k in scr.KPI_LABELS}
         lines = lines.merge(families, on="sku", how="left")
         return info, lines
     result = baseline(engine, cycle_id)
@@ -500,7 +449,7 @@ def plan_summary(engine: Engine, cycle_id: int, *, current: CurrentPlan | None =
 
     Returns:
         ``source`` ("proposed" | "baseline"), ``scenario_name``, ``scenario_id``, ``plan_version``,
-        ``first_period``/``last_period``, every KPI of :data:`sop_core.planning.scenario.KPI_LABELS` (for a
+        ``first_period``/``last_period``, every KPI of :data:`sop_core.planning.scenario_result.KPI_LABELS` (for a
         proposed plan: the KPIs computed from the same evaluation that wrote its lines), and
         ``budget_revenue`` (Σ budget revenue over the horizon's budgeted months, None when there is
         no budget), ``budget_months``, ``plan_revenue_budget_months`` (plan revenue over those same
@@ -518,7 +467,7 @@ def plan_summary(engine: Engine, cycle_id: int, *, current: CurrentPlan | None =
             "margin": revenue - cost,
             "margin_rate": (revenue - cost) / revenue if revenue else None,
         }
-    summary: dict[str, Any] = {k: kpis.get(k) for k in sc.KPI_LABELS}
+    summary: dict[str, Any] = {k: kpis.get(k) for k in scr.KPI_LABELS}
     summary.update(info)
     first, last = pd.Timestamp(lines["period"].min()), pd.Timestamp(lines["period"].max())
     summary.update(first_period=first.date(), last_period=last.date())
@@ -546,7 +495,7 @@ def plan_table(engine: Engine, cycle_id: int, *, current: CurrentPlan | None = N
     (``current``: the cycle's :func:`current_plan`, when the caller has it already)."""
     _info, lines = current if current is not None else current_plan(engine, cycle_id)
     cols = ["demand_qty", "supply_qty", "inventory_qty", "revenue", "cost"]
-    table = sc.by_family_period(lines[["family", "period", *cols]])
+    table = scr.by_family_period(lines[["family", "period", *cols]])
     first, last = table["period"].min(), table["period"].max()
     with session_scope(engine) as s:
         budget = plan_repo.budget(s, pd.Timestamp(first).date(), pd.Timestamp(last).date())

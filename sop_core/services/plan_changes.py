@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 
 from sop_core.db import cycle_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
-from sop_core.planning import scenario as sc
 from sop_core.services import plan
 from sop_core.services.cycle import STATE_LABELS, WorkflowError, cycle_by_month, cycle_info, cycle_row, month_label
 from sop_core.services.snapshot import build_snapshot
@@ -46,7 +46,7 @@ def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> 
             stat = plan_repo.forecast_demand(s, run.id) if run is not None else None
             scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
             row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
-            levers = sc.Levers.from_dict(row.levers) if row is not None else sc.Levers()
+            levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     if not stored.empty:
         return stored.merge(families, on="sku", how="left")[plan_diff_math.VERSION_COLUMNS]
     if stat is None:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import cycle_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label
 from sop_core.services.forecasting import calendar_frame, data_hash, event_uplift, statistical_forecast
@@ -166,7 +167,7 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
         demand["qty"] = demand["qty_o"].where(demand["qty_o"].notna(), demand["qty"]).fillna(0.0)
         demand = demand[["sku", "period", "qty"]]
     inputs = inputs_from_json(snap["plan_inputs"], demand)
-    result = sc.evaluate(inputs, sc.Levers.from_dict(snap["levers"]))
+    result = sc.evaluate(inputs, lev.Levers.from_dict(snap["levers"]))
     note(*compare(stored_lines, result.lines, PLAN_FIELDS, "plan line"))
     report(1.0, out.summary())
     log.info(out.summary())

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sop_core.db import cycle_repo, plan_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import plan
 from sop_core.services.cycle import (
@@ -53,7 +54,7 @@ def _plan_stale(engine: Engine, cycle_id: int, lines: pd.DataFrame) -> bool:
         cyc = cycle_row(s, cycle_id)
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, cyc.plan_version)
         row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
-        levers = sc.Levers.from_dict(row.levers) if row is not None else sc.Levers()
+        levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     result = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
     return first_mismatch(lines, result.lines) is not None
 
@@ -174,7 +175,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         stat = plan_repo.forecast_demand(s, run.id)
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
         sc_row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
-        levers = sc.Levers.from_dict(sc_row.levers) if sc_row is not None else sc.Levers()
+        levers = lev.Levers.from_dict(sc_row.levers) if sc_row is not None else lev.Levers()
         scenario = {"id": sc_row.id, "name": sc_row.name} if sc_row is not None else None
         run_info = {
             "id": run.id,

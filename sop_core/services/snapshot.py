@@ -22,7 +22,9 @@ import sop_core
 from sop_core.db import cycle_repo, repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.models_cycle import PlanVersion
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning import scenario_inputs as sci
 from sop_core.services import plan
 
 #: The prediction interval levels of a forecast run that does not name its own [%].
@@ -85,7 +87,7 @@ def _records(frame: pd.DataFrame, cols: list[str]) -> list[list[Any]]:
     return [[clean(x) for x in r] for r in out]
 
 
-def inputs_to_json(inputs: sc.ScenarioInputs) -> dict[str, Any]:
+def inputs_to_json(inputs: sci.ScenarioInputs) -> dict[str, Any]:
     """Every field of the scenario inputs but the demand as JSON (frames as columns + rows, exact floats)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(inputs):
@@ -101,7 +103,7 @@ def inputs_to_json(inputs: sc.ScenarioInputs) -> dict[str, Any]:
     return out
 
 
-def inputs_from_json(data: dict[str, Any], demand: pd.DataFrame) -> sc.ScenarioInputs:
+def inputs_from_json(data: dict[str, Any], demand: pd.DataFrame) -> sci.ScenarioInputs:
     """The scenario inputs stored by :func:`inputs_to_json`, with ``demand``."""
     kwargs: dict[str, Any] = {"demand": demand}
     for name, value in data.items():
@@ -112,7 +114,7 @@ def inputs_from_json(data: dict[str, Any], demand: pd.DataFrame) -> sc.ScenarioI
             kwargs[name] = frame
         else:
             kwargs[name] = value
-    return sc.ScenarioInputs(**kwargs)
+    return sci.ScenarioInputs(**kwargs)
 
 
 def build_snapshot(
@@ -120,8 +122,8 @@ def build_snapshot(
     label: str,
     version: int,
     stat: pd.DataFrame,
-    inputs: sc.ScenarioInputs,
-    levers: sc.Levers,
+    inputs: sci.ScenarioInputs,
+    levers: lev.Levers,
     run: dict[str, Any],
     data_hash: str,
     scenario: dict[str, Any] | None,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
-from sop_core.planning import scenario as sc
+from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, plan_changes, signoff
 from sop_core.services import executive as executive_service
@@ -52,7 +52,7 @@ def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> Ap
 @pytest.mark.slow
 def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_engine: Engine) -> None:
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
-    sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", sc.Levers(demand_change_pct=5), "dana", None)
+    sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
     plan.promote(app_engine, sid, "dana")
     head = executive_service.headline(app_engine, cycle_id)
 

@@ -13,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.db import plan_repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning import scenario_result as scr
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, signoff
 from views import ui
@@ -51,8 +53,8 @@ def test_demand_slider_moves_revenue_to_the_evaluated_value(shared_app_env: str,
     assert at.title[0].value == "Reconciliation"
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     inputs = plan.scenario_inputs(app_engine, cycle_id)
-    base = sc.evaluate(inputs, sc.Levers()).kpis
-    up = sc.evaluate(inputs, sc.Levers(demand_change_pct=10)).kpis
+    base = sc.evaluate(inputs, lev.Levers()).kpis
+    up = sc.evaluate(inputs, lev.Levers(demand_change_pct=10)).kpis
     assert metrics(at)["Revenue"][0] == ui.fmt_money(base["revenue"])
     assert metrics(at)["Fill rate (plan)"][0] == ui.fmt_pct(base["fill_rate"])
 
@@ -72,14 +74,14 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     inputs = plan.scenario_inputs(app_engine, cycle_id)
     resources = sorted(inputs.resources["resource"])
-    base = sc.evaluate(inputs, sc.Levers()).kpis
+    base = sc.evaluate(inputs, lev.Levers()).kpis
     assert at.toggle(key="overtime_allowed").value is True
     assert at.selectbox(key="capacity_resource").value == "All resources"
 
     at.toggle(key="overtime_allowed").set_value(False).run()
     at.slider(key="capacity_change_pct").set_value(-40).run()
     assert not at.exception, [e.message for e in at.exception]
-    levers = sc.Levers(overtime_allowed=False, capacity_changes={r: -40.0 for r in resources})
+    levers = lev.Levers(overtime_allowed=False, capacity_changes={r: -40.0 for r in resources})
     cut = sc.evaluate(inputs, levers)
     shown = metrics(at)
     assert shown["Stockout units"][0] == ui.fmt_qty(cut.kpis["stockout_units"])
@@ -91,13 +93,13 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     gap = next(d.value for d in at.dataframe if "constraint" in d.value.columns)
     assert any(c.startswith("capacity ") for c in gap["constraint"])
     assert gap["shortage_qty"].sum() == pytest.approx(
-        sc.supply_gap(cut).query("shortage_qty > 0.5")["shortage_qty"].sum()
+        scr.supply_gap(cut).query("shortage_qty > 0.5")["shortage_qty"].sum()
     )
     assert any("One more hour on" in md.value for md in at.markdown)
 
     # one resource only: the slider's change applies to the chosen resource
     at.selectbox(key="capacity_resource").set_value(resources[0]).run()
-    one = sc.evaluate(inputs, sc.Levers(overtime_allowed=False, capacity_changes={resources[0]: -40.0}))
+    one = sc.evaluate(inputs, lev.Levers(overtime_allowed=False, capacity_changes={resources[0]: -40.0}))
     assert metrics(at)["Margin"][0] == ui.fmt_money(one.kpis["margin"])
 
 
@@ -116,7 +118,7 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     assert list(compare.columns) == ["Baseline", "Promo push", "Δ Promo push"]
 
     # someone else saves the same scenario meanwhile: the page's save is refused, the levers stay
-    plan.save_scenario(app_engine, cycle_id, "Promo push", sc.Levers(demand_change_pct=-8), "dana", 1)
+    plan.save_scenario(app_engine, cycle_id, "Promo push", lev.Levers(demand_change_pct=-8), "dana", 1)
     at.slider(key="demand_change_pct").set_value(12).run()
     at.button(key="save_scenario").click().run()
     assert [e.value for e in at.error] and "scenario 'Promo push' was changed by dana" in at.error[0].value
@@ -150,9 +152,9 @@ def test_meeting_mode_keeps_levers_and_hides_saving(shared_app_env: str) -> None
 def test_compare_up_to_four_scenarios_side_by_side(app_env: str, app_engine: Engine) -> None:
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     saved = {
-        "Promo": sc.Levers(demand_change_pct=10),
-        "No overtime": sc.Levers(overtime_allowed=False),
-        "Price up": sc.Levers(price_change_pct=5, price_elasticity=-1.5),
+        "Promo": lev.Levers(demand_change_pct=10),
+        "No overtime": lev.Levers(overtime_allowed=False),
+        "Price up": lev.Levers(price_change_pct=5, price_elasticity=-1.5),
     }
     ids = {name: plan.save_scenario(app_engine, cycle_id, name, lev, "dana", None)[0] for name, lev in saved.items()}
     at = open_page(app_env)
@@ -169,7 +171,7 @@ def test_compare_up_to_four_scenarios_side_by_side(app_env: str, app_engine: Eng
         "Δ Price up",
     ]
     inputs = plan.scenario_inputs(app_engine, cycle_id)
-    base = sc.evaluate(inputs, sc.Levers()).kpis
+    base = sc.evaluate(inputs, lev.Levers()).kpis
     promo = sc.evaluate(inputs, saved["Promo"]).kpis
     assert table.loc["Revenue", "Promo"] == ui.fmt_money(promo["revenue"])
     assert table.loc["Revenue", "Δ Promo"] == "+" + ui.fmt_money(promo["revenue"] - base["revenue"])
@@ -188,7 +190,7 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
     suppliers = sorted(set(inputs.supplier_items["supplier"].astype(str)))
     sku = sorted(inputs.products["sku"].astype(str))[0]
     months = [p.strftime("%Y-%m") for p in inputs.periods]
-    levers = sc.Levers(
+    levers = lev.Levers(
         capacity_changes={resources[0]: 10.0, resources[1]: -20.0},
         supplier_disruptions={suppliers[0]: [months[0], months[1]], suppliers[1]: [months[3], months[4]]},
         sku_changes={sku: 15.0},
@@ -230,13 +232,13 @@ def test_supplier_out_of_action_keeps_the_page_and_moves_the_figures(shared_app_
     cycle_id = cycle_service.list_cycles(shared_engine)[0].id
     inputs = plan.scenario_inputs(shared_engine, cycle_id)
     months = [p.strftime("%Y-%m") for p in inputs.periods]
-    base = sc.evaluate(inputs, sc.Levers())
+    base = sc.evaluate(inputs, lev.Levers())
     supplier = base.supplier_units.idxmax()  # the supplier the baseline buys most from
     at = open_page(shared_app_env)
     at.multiselect(key="disrupted_suppliers").set_value([supplier]).run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    out = sc.evaluate(inputs, sc.Levers(supplier_disruptions={supplier: [months[0], months[2]]}))
+    out = sc.evaluate(inputs, lev.Levers(supplier_disruptions={supplier: [months[0], months[2]]}))
     shown = metrics(at)
     assert shown["Revenue"][0] == ui.fmt_money(out.kpis["revenue"])
     assert shown["Fill rate (plan)"][0] == ui.fmt_pct(out.kpis["fill_rate"])
@@ -335,13 +337,13 @@ def test_an_override_saved_in_demand_review_shows_at_once(app_env: str, app_engi
 
     at = open_page(app_env)
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
-    before = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), sc.Levers()).kpis["revenue"]
+    before = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), lev.Levers()).kpis["revenue"]
     assert metrics(at)["Revenue"][0] == ui.fmt_money(before)
     grid = demand.override_grid(app_engine, cycle_id, "total", "Total")
     first = pd.Timestamp(grid["period"].iloc[0])
     edits = pd.DataFrame({"period": [first], "value": [None], "pct": [25.0], "reason": ["promotion"], "comment": [""]})
     demand.save_overrides(app_engine, cycle_id, "total", "Total", edits, "dana", {first: grid["version"].iloc[0]})
-    after = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), sc.Levers()).kpis["revenue"]
+    after = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), lev.Levers()).kpis["revenue"]
     assert after > before
     at.run()
     assert not at.exception, [e.message for e in at.exception]

@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sop_core.planning import aggregate_planning as agg
 from sop_core.planning import balance as bl
+from sop_core.planning import balance_solve as bls
+from sop_core.planning import linear_program as lpm
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
@@ -24,7 +27,7 @@ def red_tomato() -> dict:
 def test_red_tomato_tools_lp_optimum() -> None:
     """Chopra & Meindl, Supply Chain Management, ch. 8, Red Tomato Tools: LP optimum $422,275."""
     case = red_tomato()
-    result = bl.aggregate_plan(case["demand"], **case["params"])
+    result = agg.aggregate_plan(case["demand"], **case["params"])
     assert result.status == "Optimal"
     assert result.total_cost == pytest.approx(case["expected"]["lp_total_cost"], abs=0.01)
     plan = result.plan
@@ -47,7 +50,7 @@ def test_red_tomato_tools_lp_optimum() -> None:
 def test_red_tomato_tools_integer_optimum() -> None:
     """Chopra & Meindl, ch. 8, Red Tomato Tools with whole workers and units: optimum $422,660."""
     case = red_tomato()
-    result = bl.aggregate_plan(case["demand"], **case["params"], integer=True)
+    result = agg.aggregate_plan(case["demand"], **case["params"], integer=True)
     assert result.total_cost == pytest.approx(case["expected"]["integer_total_cost"], abs=0.01)
     plan = result.plan
     whole = plan[["workers", "hired", "laid_off", "regular_units", "overtime_hours", "subcontracted", "inventory"]]
@@ -73,7 +76,7 @@ def test_aggregate_plan_keeps_period_labels_and_writes_lp(tmp_path: Path) -> Non
     case = red_tomato()
     months = pd.Series(case["demand"], index=pd.date_range("2027-01-01", periods=6, freq="MS"))
     path = tmp_path / "red_tomato.lp"
-    result = bl.aggregate_plan(months, **case["params"], write_lp=path)
+    result = agg.aggregate_plan(months, **case["params"], write_lp=path)
     assert list(result.plan.index) == list(months.index)
     text = path.read_text()
     assert "workers_1" in text and "balance_6" in text and "capacity_3" in text
@@ -81,10 +84,10 @@ def test_aggregate_plan_keeps_period_labels_and_writes_lp(tmp_path: Path) -> Non
 
 def test_aggregate_plan_rejects_bad_input() -> None:
     params = red_tomato()["params"] | {"hours_per_unit": 0}
-    with pytest.raises(bl.BalanceError, match="hours_per_unit"):
-        bl.aggregate_plan([100.0], **params)
-    with pytest.raises(bl.BalanceError, match="demand"):
-        bl.aggregate_plan([-1.0], **red_tomato()["params"])
+    with pytest.raises(lpm.BalanceError, match="hours_per_unit"):
+        agg.aggregate_plan([100.0], **params)
+    with pytest.raises(lpm.BalanceError, match="demand"):
+        agg.aggregate_plan([-1.0], **red_tomato()["params"])
 
 
 # --------------------------------------------------------------------------- constrained plan, hand-solved
@@ -119,7 +122,7 @@ def one_line(demand: float = 100.0, objective: bl.Objective = "max_margin", **it
 def test_capacity_shadow_price_is_the_margin_per_hour_when_overtime_is_used_up() -> None:
     # 120 h a month make 60 units; 40 of the 100 are lost. One more regular hour makes half a unit
     # more: 0.5 × (50 − 20) = €15/h. Margin = 2 × (60 × 50 − 60 × 20 − 20 h × 5) = 2 × 1700 = 3400.
-    result = bl.balance_plan(one_line())
+    result = bls.balance_plan(one_line())
     assert result.objective == pytest.approx(3400.0)
     assert result.cost["overtime"] == pytest.approx(200.0) and result.cost["make"] == pytest.approx(2400.0)
     assert result.plan["make"].tolist() == pytest.approx([60.0, 60.0])
@@ -127,13 +130,13 @@ def test_capacity_shadow_price_is_the_margin_per_hour_when_overtime_is_used_up()
     assert result.plan["constraint"].tolist() == ["capacity R", "capacity R"]
     assert result.resources["shadow_price"].tolist() == pytest.approx([15.0, 15.0])
     assert result.binding["name"].tolist() == ["cap_R_2027-01", "cap_R_2027-02"]
-    assert bl.shadow_price_notes(result)[0] == "One more hour on R in 2027-01 is worth €15.00"
+    assert bls.shadow_price_notes(result)[0] == "One more hour on R in 2027-01 is worth €15.00"
 
 
 def test_capacity_shadow_price_is_the_overtime_rate_while_overtime_is_left() -> None:
     # 55 units need 110 h: 100 regular + 10 overtime of 20. One more regular hour saves one overtime
     # hour: €5/h. Nothing is lost.
-    result = bl.balance_plan(one_line(demand=55.0))
+    result = bls.balance_plan(one_line(demand=55.0))
     assert result.plan["lost"].sum() == pytest.approx(0.0)
     assert result.resources["overtime_hours"].tolist() == pytest.approx([10.0, 10.0])
     assert result.resources["shadow_price"].tolist() == pytest.approx([5.0, 5.0])
@@ -142,10 +145,10 @@ def test_capacity_shadow_price_is_the_overtime_rate_while_overtime_is_left() -> 
 def test_min_cost_objective_counts_the_shortage_cost() -> None:
     # Same plan as the margin case with a lost sale costing 50: cost = make 2400 + overtime 200
     # + 80 lost × 50 = 6600 (= revenue 10 000 − margin 3400).
-    result = bl.balance_plan(one_line(objective="min_cost", shortage_cost=50.0))
+    result = bls.balance_plan(one_line(objective="min_cost", shortage_cost=50.0))
     assert result.objective == pytest.approx(6600.0)
     # a lost sale that costs less than making the unit on overtime (20 + 2 × 5 = 30) is preferred
-    cheap = bl.balance_plan(one_line(objective="min_cost", shortage_cost=25.0))
+    cheap = bls.balance_plan(one_line(objective="min_cost", shortage_cost=25.0))
     assert cheap.resources["overtime_hours"].sum() == pytest.approx(0.0)
     assert cheap.plan["lost"].tolist() == pytest.approx([50.0, 50.0])
     assert cheap.resources["shadow_price"].tolist() == pytest.approx([2.5, 2.5])  # (25 − 20) / 2 h
@@ -175,7 +178,7 @@ def bought(s2_capacity: float | None, first_period: int = 0) -> bl.BalanceInputs
 
 def test_alternate_supplier_fills_in_and_prices_the_preferred_capacity() -> None:
     # 50 from S1, 30 from S2 at 12 × 1.02 (priority premium) = 12.24; one more unit from S1 saves 2.24.
-    result = bl.balance_plan(bought(None))
+    result = bls.balance_plan(bought(None))
     got = result.purchases.groupby("supplier")["qty"].sum().to_dict()
     assert got == pytest.approx({"S1": 100.0, "S2": 60.0})
     s1 = result.suppliers[result.suppliers["supplier"] == "S1"]
@@ -185,16 +188,16 @@ def test_alternate_supplier_fills_in_and_prices_the_preferred_capacity() -> None
 
 def test_both_suppliers_full_lost_sales_name_the_supplier() -> None:
     # S2 capped at 20: 10 units a month are lost; S1's extra unit is worth 30 − 10 = 20, S2's 30 − 12.24.
-    result = bl.balance_plan(bought(20.0))
+    result = bls.balance_plan(bought(20.0))
     prices = result.suppliers.groupby("supplier")["shadow_price"].first().to_dict()
     assert prices == pytest.approx({"S1": 20.0, "S2": 17.76})
     assert result.plan["lost"].tolist() == pytest.approx([10.0, 10.0])
     assert set(result.plan["constraint"]) == {"supplier S1"}
-    assert bl.shadow_price_notes(result, top=1) == ["One more unit from S1 in 2027-01 is worth €20.00"]
+    assert bls.shadow_price_notes(result, top=1) == ["One more unit from S1 in 2027-01 is worth €20.00"]
 
 
 def test_lead_time_blocks_the_first_month() -> None:
-    result = bl.balance_plan(bought(None, first_period=1))
+    result = bls.balance_plan(bought(None, first_period=1))
     assert result.plan["lost"].tolist() == pytest.approx([80.0, 0.0])
     assert result.plan["constraint"].iloc[0] == "lead time (no new supply can arrive yet)"
 
@@ -205,9 +208,9 @@ def test_safety_stock_target_and_end_of_horizon_stock() -> None:
     base = bought(None)
     target = pd.DataFrame({"item": ["B", "B"], "period": PERIODS, "qty": [30.0, 30.0]})
 
-    def with_penalty(penalty: float) -> bl.BalanceResult:
+    def with_penalty(penalty: float) -> bls.BalanceResult:
         items = base.items.assign(safety_penalty=penalty)
-        return bl.balance_plan(bl.BalanceInputs(**{**base.__dict__, "items": items, "safety_stock": target}))
+        return bls.balance_plan(bl.BalanceInputs(**{**base.__dict__, "items": items, "safety_stock": target}))
 
     held = with_penalty(5.0)  # 5 > 2.74: the target is met in both months
     assert held.plan["inventory"].tolist() == pytest.approx([30.0, 30.0])
@@ -224,9 +227,9 @@ def test_fill_rate_target_forces_unprofitable_supply() -> None:
     # per unit below it) makes 90 % of the demand.
     free = one_line(demand=10.0, make_cost=60.0)
     free = bl.BalanceInputs(**{**free.__dict__, "items": free.items.assign(make_cost=60.0)})
-    assert bl.balance_plan(free).plan["make"].sum() == pytest.approx(0.0)
+    assert bls.balance_plan(free).plan["make"].sum() == pytest.approx(0.0)
     target = bl.BalanceInputs(**{**free.__dict__, "items": free.items.assign(fill_target=0.9)})
-    result = bl.balance_plan(target)
+    result = bls.balance_plan(target)
     assert result.plan["served"].sum() == pytest.approx(18.0)
 
 
@@ -234,7 +237,7 @@ def test_build_and_solve_are_separate_and_the_lp_is_named(tmp_path: Path) -> Non
     model = bl.build(one_line())
     assert model.sizes == {"rows": 4, "cols": 8, "nonzeros": 11}
     path = tmp_path / "plan.lp"
-    result = bl.solve(model, write_lp=path)
+    result = bls.solve(model, write_lp=path)
     text = path.read_text()
     assert "cap_R_2027.01:" in text and "make_A_2027.02" in text and "ot_R_2027.01" in text
     assert result.sizes == model.sizes

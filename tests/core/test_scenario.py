@@ -8,16 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core.planning.scenario import (
-    LINE_COLUMNS,
-    Levers,
-    ScenarioInputError,
-    ScenarioInputs,
-    by_family_period,
-    compare,
-    evaluate,
-    inventory_profile,
-)
+from sop_core.planning.levers import Levers, ScenarioInputError
+from sop_core.planning.scenario import evaluate
+from sop_core.planning.scenario_inputs import ScenarioInputs
+from sop_core.planning.scenario_result import LINE_COLUMNS, by_family_period, compare, inventory_profile, supply_gap
 
 JAN, FEB, MAR = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01"), pd.Timestamp("2027-03-01")
 #: These inputs carry no inventory policy (safety stock 0): the hand checks below hold one month of next
@@ -347,8 +341,6 @@ def test_constrained_no_overtime_loses_sales_at_the_named_resource() -> None:
 
 
 def sc_gap(result) -> dict:
-    from sop_core.planning.scenario import supply_gap
-
     gap = supply_gap(result)
     gap = gap[gap["shortage_qty"] > 1e-6]
     return {(r.family, r.period): (round(r.shortage_qty, 6), r.constraint) for r in gap.itertuples()}

@@ -28,7 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sop_core.db.engine import make_engine
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning import scenario_inputs as sci
+from sop_core.planning import scenario_result as scr
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, supply
 
@@ -43,7 +46,7 @@ OUTAGE = ("2026-11", "2027-01")
 class Demo:
     """The demo company's scenario inputs of cycle 2026-11 and its inventory policy (read once per module)."""
 
-    inputs: sc.ScenarioInputs
+    inputs: sci.ScenarioInputs
     policy: pd.DataFrame  # sop_core.services.supply.inventory_policy of the cycle
 
 
@@ -57,12 +60,12 @@ def demo(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     engine.dispose()
 
 
-_RESULTS: dict[tuple[str, str], sc.ScenarioResult] = {}
+_RESULTS: dict[tuple[str, str], scr.ScenarioResult] = {}
 
 
-def run(demo: Demo, **levers: object) -> sc.ScenarioResult:
+def run(demo: Demo, **levers: object) -> scr.ScenarioResult:
     """The plan of ``levers`` on the demo (each set of levers evaluated once per run)."""
-    lv = sc.Levers(**levers)
+    lv = lev.Levers(**levers)
     key = (demo.inputs.fingerprint, json.dumps(lv.to_dict(), sort_keys=True))
     if key not in _RESULTS:
         _RESULTS[key] = sc.evaluate(demo.inputs, lv)
@@ -82,7 +85,7 @@ def families(demo: Demo) -> pd.Series:
     return products.set_index(products["sku"].astype(str))["family"].astype(str)
 
 
-def per(result: sc.ScenarioResult, column: str, by: str) -> pd.Series:
+def per(result: scr.ScenarioResult, column: str, by: str) -> pd.Series:
     """``column`` of the plan lines summed per SKU, per family or in total (``by`` = sku, family, total)."""
     lines = result.lines
     if by == "total":
@@ -122,8 +125,8 @@ def assert_direction(
 
 def check(
     demo: Demo,
-    before: sc.ScenarioResult,
-    after: sc.ScenarioResult,
+    before: scr.ScenarioResult,
+    after: scr.ScenarioResult,
     column: str,
     *,
     rises: bool,
@@ -163,7 +166,7 @@ def test_more_demand_never_gives_less_revenue_per_family(demo: Demo, low: int, h
           what=f"demand {low:+d} % -> {high:+d} %")
 
 
-def rationed_to_better_margins(demo: Demo, before: sc.ScenarioResult, after: sc.ScenarioResult, sku: str) -> str:
+def rationed_to_better_margins(demo: Demo, before: scr.ScenarioResult, after: scr.ScenarioResult, sku: str) -> str:
     """Why a SKU's revenue may fall when every SKU's demand rises: it shares a supplier or a resource that binds
     in ``after`` (positive shadow price) with a SKU that earns more per unit of that supplier or hour and is
     served more. Returns that constraint and SKU in words, "" when there is none (a real reversal)."""
@@ -192,7 +195,7 @@ def rationed_to_better_margins(demo: Demo, before: sc.ScenarioResult, after: sc.
 
 
 def assert_sku_direction_or_rationed(
-    demo: Demo, before: sc.ScenarioResult, after: sc.ScenarioResult, column: str, *, rises: bool, what: str,
+    demo: Demo, before: scr.ScenarioResult, after: scr.ScenarioResult, column: str, *, rises: bool, what: str,
     money: bool = False,
 ) -> None:
     """Per SKU, ``column`` moves the right way, except where margin-optimal rationing explains it
@@ -249,7 +252,7 @@ def test_drawn_family_and_sku_increases_never_give_fewer_lost_sales_or_less_reve
 ) -> None:
     low, high = drawn_increase(demo, data)
     before, after = run(demo, **low), run(demo, **high)
-    what = f"{sc.describe_levers(sc.Levers(**low))} -> {sc.describe_levers(sc.Levers(**high))}"
+    what = f"{lev.describe_levers(lev.Levers(**low))} -> {lev.describe_levers(lev.Levers(**high))}"
     # the draw raised demand: per SKU never lower, somewhere higher
     assert_direction(per(before, "demand_qty", "sku"), per(after, "demand_qty", "sku"), rises=True, what=what)
     assert after.kpis["demand_units"] > before.kpis["demand_units"]
@@ -262,7 +265,7 @@ def test_drawn_family_and_sku_increases_never_give_fewer_lost_sales_or_less_reve
         skus = families(demo)[families(demo) == family].index
         assert any(rationed_to_better_margins(demo, before, after, str(k)) for k in skus), (what, family)
     # the SKUs whose own demand rose are served no less
-    raised = [k for k, v in sc.Levers(**high).sku_changes.items() if v > sc.Levers(**low).sku_changes.get(k, 0.0)]
+    raised = [k for k, v in lev.Levers(**high).sku_changes.items() if v > lev.Levers(**low).sku_changes.get(k, 0.0)]
     served = per(after, "served_qty", "sku").reindex(raised) - per(before, "served_qty", "sku").reindex(raised)
     for sku in served.index[served < -0.5]:  # less only where a full supply goes to better margins
         assert rationed_to_better_margins(demo, before, after, str(sku)), (what, sku, served[sku])
@@ -315,7 +318,7 @@ def bought_variable_skus(demo: Demo) -> list[str]:
     return sorted(pol.loc[keep, "sku"].astype(str))
 
 
-def safety_by_month(result: sc.ScenarioResult) -> pd.Series:
+def safety_by_month(result: scr.ScenarioResult) -> pd.Series:
     """Safety-stock target per SKU and month [units]."""
     return result.lines.set_index(["sku", "period"])["safety_stock_qty"].astype(float)
 
@@ -404,7 +407,7 @@ def test_the_demo_suppliers_are_the_ones_tested(demo: Demo) -> None:
     assert bought.loc[(months >= OUTAGE[0]) & (months <= OUTAGE[1]), "qty"].sum() > 100
 
 
-def purchases_from(demo: Demo, result: sc.ScenarioResult, supplier: str) -> pd.DataFrame:
+def purchases_from(demo: Demo, result: scr.ScenarioResult, supplier: str) -> pd.DataFrame:
     """``result.purchases`` of one supplier with the SKU's family and the month (``YYYY-MM``)."""
     p = result.purchases
     p = p[p["supplier"].astype(str) == supplier]
@@ -416,7 +419,7 @@ def purchases_from(demo: Demo, result: sc.ScenarioResult, supplier: str) -> pd.D
     )
 
 
-def alternate_taken(demo: Demo, base: sc.ScenarioResult, out: sc.ScenarioResult, supplier: str, sku: str) -> bool:
+def alternate_taken(demo: Demo, base: scr.ScenarioResult, out: scr.ScenarioResult, supplier: str, sku: str) -> bool:
     """Whether a SKU's other supplier binds in the outage plan (shadow price > 0) and sells more to SKUs that
     the outage supplier also supplies: the outage's demand took the alternate, so the SKU makes up from the
     supplier once it is back."""

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.planning import scenario as sc
+from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, signoff
 from sop_core.services import executive as executive_service
@@ -66,9 +66,9 @@ def september(engine: Engine) -> dict[str, int]:
     cid = _cycle_with_forecast(engine, SEP, "demand_review", {"A": 110.0, "B": 50.0, "C": 30.0})
     ids = {"cycle": cid}
     for name, levers in (
-        ("F2 push", sc.Levers(family_changes={"F2": 10.0}, demand_to="2026-10")),
-        ("Price up", sc.Levers(price_change_pct=5.0)),
-        ("December push", sc.Levers(sku_changes={"A": 20.0}, demand_from="2026-12")),
+        ("F2 push", lev.Levers(family_changes={"F2": 10.0}, demand_to="2026-10")),
+        ("Price up", lev.Levers(price_change_pct=5.0)),
+        ("December push", lev.Levers(sku_changes={"A": 20.0}, demand_from="2026-12")),
     ):
         ids[name], _ = plan.save_scenario(engine, cid, name, levers, "fiona", None)
     plan.promote(engine, ids["F2 push"], "fiona")
@@ -143,7 +143,7 @@ def test_headline_margin_against_the_margin_budget_by_hand(engine: Engine) -> No
             "family": ["F1", "F2", "F1"], "period": [NOV, NOV, DEC], "volume": [150.0, 30.0, 150.0],
             "revenue": [1500.0, 600.0, 1500.0], "margin": [700.0, 200.0, None],
         }))
-    sid, _ = plan.save_scenario(engine, cid, "Base", sc.Levers(), "fiona", None)
+    sid, _ = plan.save_scenario(engine, cid, "Base", lev.Levers(), "fiona", None)
     plan.promote(engine, sid, "fiona")
     head = executive_service.headline(engine, cid)
     # November plan margin: A 110 · (10 − 6) + B 50 · 4 = 640 (F1), C 30 · (20 − 12) = 240 (F2); holding rate 0

@@ -13,11 +13,13 @@ import pytest
 from sqlalchemy import Engine
 
 from sop_core.cli.main import main
-from sop_core.cli.whatif_commands import LeverError, parse_levers
+from sop_core.cli.whatif_commands import parse_levers
 from sop_core.db.engine import make_engine
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan
+from sop_core.services.whatif import LeverError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +44,7 @@ def test_json_is_the_library_plan_and_its_parts_add_up(shared_demo_url: str, eng
                  "--set", "supplier_out=BRIGHTWAY:2026-11:2027-01", "--format", "json"], shared_demo_url, tmp_path)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)  # nothing but the JSON on standard output
-    levers = sc.Levers(lead_time_change_days=14, cycle_service_level=0.98,
+    levers = lev.Levers(lead_time_change_days=14, cycle_service_level=0.98,
                        supplier_disruptions={"BRIGHTWAY": ["2026-11", "2027-01"]})
     cycle = cycle_service.current_cycle(engine)
     k = sc.evaluate(plan.scenario_inputs(engine, cycle.id), levers).kpis
@@ -83,7 +85,7 @@ def test_lever_texts() -> None:
          "supplier_disruptions=S1:2026-11:2027-01,S2:2027-02:2027-02"],
         resources=["R1", "R2"],
     )
-    assert levers == sc.Levers(
+    assert levers == lev.Levers(
         demand_change_pct=10, capacity_changes={"R1": -20, "R2": 5}, family_changes={"GRILLS": 8, "COFFEE": -5},
         overtime_allowed=False, price_elasticity=None, fill_rate_target=0.97, frozen_periods=2,
         supplier_disruptions={"S1": ["2026-11", "2027-01"], "S2": ["2027-02", "2027-02"]},

@@ -15,7 +15,7 @@ from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import FrozenPlanError, PlanVersion
-from sop_core.planning import scenario as sc
+from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, plan_changes, signoff
 
@@ -87,7 +87,7 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
         cycle_service.advance(demo_engine, cid, "executive_review", "fiona")
     with pytest.raises(cycle_service.WorkflowError, match="not every role has signed"):
         cycle_service.advance(demo_engine, cid, "signed", "eric")
-    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", sc.Levers(demand_change_pct=5), "dana", None)
+    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
     plan.promote(demo_engine, sid, "dana")
     froze = [signoff.sign_off(demo_engine, cid, role, user) for role, user in
              (("demand_planner", "dana"), ("supply_planner", "sam"), ("finance", "fiona"), ("executive", "eric"))]
@@ -112,7 +112,7 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
 
 def test_sign_off_in_demand_review_passes_every_state(demo_engine: Engine) -> None:
     cid = month_id(demo_engine, "2026-11")
-    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", sc.Levers(), "dana", None)
+    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(), "dana", None)
     plan.promote(demo_engine, sid, "dana")
     assert cycle_service.cycle_info(demo_engine, cid).status == "demand_review"
     signoff.sign_off(demo_engine, cid, "finance", "fiona")
@@ -154,7 +154,7 @@ def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_
     # services
     with pytest.raises(plan.PlanError, match="proposed plan"):
         plan.save_scenario(demo_engine, cid, plan.load_scenario(demo_engine, sid).name,
-                           sc.Levers(demand_change_pct=9), "fiona", plan.load_scenario(demo_engine, sid).version)
+                           lev.Levers(demand_change_pct=9), "fiona", plan.load_scenario(demo_engine, sid).version)
     with pytest.raises(plan.PlanError):
         signoff.sign_off(demo_engine, cid, "finance", "fiona")
     # the CLI: a closed cycle cannot reopen (exit 1, one line)

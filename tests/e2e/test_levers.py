@@ -19,7 +19,10 @@ from typing import Any
 import pytest
 from browser_app import SHOTS, _edit_grid_cell, _new_page, _wait_for_app
 
+from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning import scenario_inputs as sci
+from sop_core.planning import scenario_result as scr
 from views import ui
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -85,8 +88,8 @@ class LeverWalk:
     """The page, the library's view of the same plan, and the levers moved so far."""
 
     page: Any
-    inputs: sc.ScenarioInputs
-    levers: sc.Levers
+    inputs: sci.ScenarioInputs
+    levers: lev.Levers
     kpis: dict[str, float]
     cards: dict[str, str]
     #: The library's KPIs and the cards before the last move.
@@ -220,12 +223,12 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
     assert inputs.elasticities and all(e > -1 for e in inputs.elasticities.values())
     # the cycle service level lever at 99 % is at or above every product's own target: more safety stock
     assert inputs.policy["cycle_service_level"].max() <= 0.99
-    base = sc.evaluate(inputs, sc.Levers()).kpis
+    base = sc.evaluate(inputs, lev.Levers()).kpis
 
     with _new_page(browser, 1100) as page:
         page.goto(f"{server}/reconciliation", wait_until="domcontentloaded")
         _wait_for_app(page, 120_000)
-        walk = LeverWalk(page, inputs, sc.Levers(), base, _card_texts(base))
+        walk = LeverWalk(page, inputs, lev.Levers(), base, _card_texts(base))
         _wait_for_cards(page, walk.cards, "the baseline, as the library plans it")
         assert _problems(page) == []
 
@@ -400,7 +403,7 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
         rows = {row[0]: row[1:] for row in _grid_rows(compare) if row}
         for kpi in ("revenue", "margin", "inventory_value_end"):
             delta = stored[kpi] - base[kpi]
-            assert rows[sc.KPI_LABELS[kpi]] == [
+            assert rows[scr.KPI_LABELS[kpi]] == [
                 ui.fmt_money(base[kpi]),
                 ui.fmt_money(stored[kpi]),
                 ("+" if delta >= 0 else "") + ui.fmt_money(delta),

@@ -1,0 +1,277 @@
+"""The constrained plan of a scenario: levers → the LP inputs of :mod:`sop_core.planning.balance` per item (a SKU,
+or family × sourcing) → the solved plan split back over the SKUs, with each SKU's overtime cost and
+alternate-supplier premium. Pure."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from sop_core.planning import balance as bl
+from sop_core.planning.balance_solve import balance_plan
+from sop_core.planning.levers import Levers, ScenarioInputError
+from sop_core.planning.linear_program import BalanceError
+from sop_core.planning.scenario_inputs import InputGrid, ScenarioInputs
+from sop_core.planning.scenario_result import ScenarioResult, plan_result
+from sop_core.planning.scenario_rule import SafetyStock, adjusted_inputs, rule_plan, safety_stock_plan
+
+log = logging.getLogger(__name__)
+
+
+def _plan_items(g: InputGrid, inputs: ScenarioInputs) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Item per SKU = family × sourcing (``COFFEE|make``, ``COFFEE|buy``); returns the item index per
+    SKU, the item names and whether each SKU is made (routed, or neither routed nor sourced)."""
+    skus = pd.Index(g.skus)
+    routed = skus.isin(inputs.routing["sku"].astype(str)) if not inputs.routing.empty else np.zeros(len(skus), bool)
+    sourced = (
+        skus.isin(inputs.supplier_items["sku"].astype(str))
+        if not inputs.supplier_items.empty
+        else np.zeros(len(skus), bool)
+    )
+    made = routed | ~sourced
+    if inputs.level == "sku":
+        return np.arange(len(skus)), pd.Index(g.families.astype(str) + "|" + g.skus.astype(str)), made
+    names = np.char.add(np.char.add(g.families.astype(str), "|"), np.where(made, "make", "buy"))
+    items, item_of = np.unique(names, return_inverse=True)
+    return item_of, pd.Index(items), made
+
+
+def _weighted(values: np.ndarray, weights: np.ndarray, item_of: np.ndarray, n_items: int) -> np.ndarray:
+    """Weighted mean per item (plain mean where an item's weights are all zero)."""
+    w = np.bincount(item_of, weights=weights, minlength=n_items)
+    v = np.bincount(item_of, weights=values * weights, minlength=n_items)
+    plain = np.bincount(item_of, weights=values, minlength=n_items) / np.maximum(
+        np.bincount(item_of, minlength=n_items), 1
+    )
+    return np.where(w > 0, v / np.where(w > 0, w, 1.0), plain)
+
+
+def balance_inputs(
+    base: ScenarioInputs, levers: Levers
+) -> tuple[bl.BalanceInputs, np.ndarray, np.ndarray, np.ndarray, np.ndarray, SafetyStock]:
+    """The constrained-plan inputs (:class:`sop_core.planning.balance.BalanceInputs`) of ``levers`` on ``base``,
+    per item (a SKU, or family × sourcing); also returns the item index per SKU and the adjusted demand,
+    price, unit cost and safety stock with the target end stock (:func:`safety_stock_plan`) per SKU."""
+
+    g = base.grid
+    demand, price, unit_cost = adjusted_inputs(g, levers, base.elasticities)
+    safety = safety_stock_plan(base, levers, demand)
+    item_of, items, _made = _plan_items(g, base)
+    n_items, n_t = len(items), len(g.periods)
+    weight = demand.sum(axis=1) + 1e-9
+    skus = pd.Index(g.skus)
+
+    item_frame = pd.DataFrame(
+        {
+            "item": items,
+            "unit_price": _weighted(price, weight, item_of, n_items),
+            "make_cost": _weighted(unit_cost, weight, item_of, n_items),
+            "holding_cost": _weighted(unit_cost * g.holding_rate / 12.0, weight, item_of, n_items),
+            "fill_target": levers.fill_rate_target if levers.fill_rate_target > 0 else np.nan,
+        }
+    )
+    item_dem = np.zeros((n_items, n_t))
+    np.add.at(item_dem, item_of, demand)
+    item_rec = np.zeros((n_items, n_t))
+    np.add.at(item_rec, item_of, g.receipts)
+    item_on_hand = np.bincount(item_of, weights=g.on_hand, minlength=n_items)
+
+    def long(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "item": np.repeat(items.to_numpy(), n_t),
+                "period": np.tile(g.periods.to_numpy(), n_items),
+                "qty": values.ravel(),
+            }
+        )
+
+    item_target = np.zeros((n_items, n_t))
+    np.add.at(item_target, item_of, safety.target)
+
+    # routing: demand-weighted hours per unit of each item on each resource
+    routing = base.routing
+    if not routing.empty:
+        r_sku = skus.get_indexer(routing["sku"].astype(str))
+        ok = r_sku >= 0
+        r = routing[ok]
+        w = weight[r_sku[ok]]
+        frame = (
+            pd.DataFrame(
+                {
+                    "item": items.to_numpy()[item_of[r_sku[ok]]],
+                    "resource": r["resource"].astype(str).to_numpy(),
+                    "hw": r["hours_per_unit"].to_numpy(float) * w,
+                }
+            )
+            .groupby(["item", "resource"], as_index=False)["hw"]
+            .sum()
+        )
+        item_w = pd.Series(np.bincount(item_of, weights=weight, minlength=n_items), index=items)
+        frame["hours_per_unit"] = frame["hw"] / item_w.reindex(frame["item"]).to_numpy()
+        item_routing = frame[["item", "resource", "hours_per_unit"]]
+    else:
+        item_routing = pd.DataFrame(columns=["item", "resource", "hours_per_unit"])
+
+    res = base.resources
+    if not res.empty:
+        change = res["resource"].astype(str).map(levers.capacity_changes).fillna(0.0).to_numpy(float)
+        unknown = set(levers.capacity_changes) - set(res["resource"].astype(str))
+        if unknown:
+            log.warning("capacity_changes: unknown resource(s) %s ignored", ", ".join(sorted(unknown)))
+        n_r = len(res)
+        capacity = pd.DataFrame(
+            {
+                "resource": np.repeat(res["resource"].astype(str).to_numpy(), n_t),
+                "period": np.tile(g.periods.to_numpy(), n_r),
+                "regular_hours": np.repeat(res["capacity_hours"].to_numpy(float) * (1 + change / 100.0), n_t),
+                "overtime_hours": np.repeat(
+                    res["overtime_hours"].fillna(0).to_numpy(float) * (1.0 if levers.overtime_allowed else 0.0), n_t
+                ),
+                "overtime_cost_per_hour": np.repeat(
+                    res["overtime_cost_per_hour"].fillna(0).to_numpy(float)
+                    * (1 + levers.overtime_cost_change_pct / 100.0),
+                    n_t,
+                ),
+            }
+        )
+    else:
+        capacity = pd.DataFrame(
+            columns=["resource", "period", "regular_hours", "overtime_hours", "overtime_cost_per_hour"]
+        )
+
+    si = base.supplier_items
+    if not si.empty:
+        s_sku = skus.get_indexer(si["sku"].astype(str))
+        ok = s_sku >= 0
+        si = si[ok]
+        s_sku = s_sku[ok]
+        w = weight[s_sku]
+        cost_factor = 1.0 + levers.cost_change_pct / 100.0
+        frame = pd.DataFrame(
+            {
+                "item": items.to_numpy()[item_of[s_sku]],
+                "supplier": si["supplier"].astype(str).to_numpy(),
+                "cw": si["unit_cost"].to_numpy(float) * cost_factor * w,
+                "lw": (si["lead_time_days"].to_numpy(float) + levers.lead_time_change_days) * w,
+                "w": w,
+                "priority": si["priority"].fillna(1).to_numpy(int),
+                "base_d": g.demand.mean(axis=1)[s_sku],
+            }
+        )
+        grouped = frame.groupby(["item", "supplier"], as_index=False).agg(
+            cw=("cw", "sum"), lw=("lw", "sum"), w=("w", "sum"), priority=("priority", "min")
+        )
+        grouped["unit_cost"] = grouped["cw"] / grouped["w"]
+        grouped["first_period"] = bl.months_of_lead_time(grouped["lw"] / grouped["w"])
+        sourcing = grouped[["item", "supplier", "unit_cost", "priority", "first_period"]]
+        # supplier capacity from the baseline demand (so a demand push meets it), per SKU
+        cap_src = frame.rename(columns={"item": "sku_item"}).assign(item=si["sku"].astype(str).to_numpy())
+        mean_d = pd.Series(frame["base_d"].to_numpy(), index=cap_src["item"]).groupby(level=0).first()
+        sup_cap = bl.supplier_capacity_default(cap_src[["item", "supplier", "priority"]], mean_d, g.periods)
+        months = pd.DatetimeIndex(sup_cap["period"]).strftime("%Y-%m")
+        for sup, (first, last) in levers.supplier_disruptions.items():
+            hit = (sup_cap["supplier"] == sup).to_numpy() & (months >= first) & (months <= last)
+            if not hit.any():
+                log.warning("supplier_disruptions: supplier %r supplies nothing in %s..%s; ignored", sup, first, last)
+            sup_cap.loc[hit, "qty"] = 0.0
+    else:
+        sourcing = pd.DataFrame(columns=["item", "supplier", "unit_cost", "priority", "first_period"])
+        sup_cap = pd.DataFrame(columns=["supplier", "period", "qty"])
+
+    inputs = bl.BalanceInputs(
+        periods=g.periods,
+        items=item_frame,
+        demand=long(item_dem),
+        on_hand=pd.DataFrame({"item": items, "qty": item_on_hand}),
+        receipts=long(item_rec),
+        routing=item_routing,
+        capacity=capacity,
+        sourcing=sourcing,
+        supplier_capacity=sup_cap,
+        safety_stock=long(item_target),
+        first_production_period=levers.frozen_periods,
+        objective="max_margin",
+    )
+    return inputs, item_of, demand, price, unit_cost, safety
+
+
+def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult:
+    """Levers → constrained plan (LP, per SKU by default) → SKU lines, with the overtime cost and the
+    alternate-supplier premium of each SKU and month."""
+
+    g = base.grid
+    inputs, item_of, demand, price, unit_cost, safety = balance_inputs(base, levers)
+    try:
+        solved = balance_plan(inputs)
+    except BalanceError as err:
+        raise ScenarioInputError(f"constrained plan: {err}") from None
+    plan = solved.plan
+    items = pd.Index(inputs.items["item"].astype(str))
+    n_items, n_t = len(items), len(g.periods)
+    make = plan["make"].to_numpy().reshape(n_items, n_t)
+    new = make + plan["buy"].to_numpy().reshape(n_items, n_t)
+    production, served, stock = rule_plan(g, demand, levers, safety.target, (item_of, new))
+    item_new = new[item_of]
+    share = np.where(item_new > 1e-12, production / np.where(item_new > 1e-12, item_new, 1.0), 0.0)
+
+    # overtime cost of each resource-month, shared over the items made on it by their hours
+    overtime_item = np.zeros((n_items, n_t))
+    routing, res = inputs.routing, solved.resources
+    if solved.cost["overtime"] > 0 and not routing.empty and not res.empty:
+        resources = pd.Index(sorted(set(res["resource"].astype(str))))
+        key = pd.MultiIndex.from_arrays([res["resource"].astype(str), pd.DatetimeIndex(res["period"])])
+        rate = inputs.capacity.set_index(["resource", "period"])["overtime_cost_per_hour"]
+        rate.index = pd.MultiIndex.from_arrays([rate.index.get_level_values(0).astype(str),
+                                                pd.DatetimeIndex(rate.index.get_level_values(1))])
+        spent = res["overtime_hours"].to_numpy(float) * rate.reindex(key).fillna(0.0).to_numpy(float)
+        cost_rt = np.zeros((len(resources), n_t))
+        np.add.at(cost_rt, (resources.get_indexer(res["resource"].astype(str)),
+                            g.periods.get_indexer(pd.DatetimeIndex(res["period"]))), spent)
+        ii = items.get_indexer(routing["item"].astype(str))
+        rr = resources.get_indexer(routing["resource"].astype(str))
+        ok = (ii >= 0) & (rr >= 0)
+        ii, rr = ii[ok], rr[ok]
+        hours = make[ii] * routing["hours_per_unit"].to_numpy(float)[ok, None]
+        total = np.zeros_like(cost_rt)
+        np.add.at(total, rr, hours)
+        np.add.at(overtime_item, ii, cost_rt[rr] * hours / np.where(total[rr] > 0, total[rr], 1.0))
+
+    # what buying costs above the standard cost (alternate suppliers, priority premiums), per SKU
+    purchases = solved.purchases
+    premium_item = np.zeros((n_items, n_t))
+    sku_buys = pd.DataFrame(columns=["sku", "supplier", "period", "qty"])
+    if not purchases.empty:
+        std = inputs.items.set_index("item")["make_cost"]
+        src = inputs.sourcing.set_index(["item", "supplier"])["unit_cost"]
+        paid = src.reindex(pd.MultiIndex.from_frame(purchases[["item", "supplier"]])).to_numpy(float)
+        extra = (purchases["qty"].to_numpy() * (paid - std.reindex(purchases["item"]).to_numpy(float))).clip(min=0)
+        p_item = items.get_indexer(purchases["item"].astype(str))
+        p_t = g.periods.get_indexer(pd.DatetimeIndex(purchases["period"]))
+        np.add.at(premium_item, (p_item, p_t), extra)
+        # each SKU takes its share of its item's buys in the month
+        sku_of_item = pd.DataFrame({"sku": g.skus, "item_pos": item_of})
+        frame = purchases.assign(item_pos=p_item, t=p_t).merge(sku_of_item, on="item_pos")
+        rows = pd.Index(g.skus).get_indexer(frame["sku"])
+        frame["qty"] = frame["qty"].to_numpy(float) * share[rows, frame["t"].to_numpy()]
+        sku_buys = frame.loc[frame["qty"] > 1e-9, ["sku", "supplier", "period", "qty"]].reset_index(drop=True)
+    return plan_result(
+        base,
+        levers,
+        demand,
+        price,
+        unit_cost,
+        safety,
+        production,
+        served,
+        stock,
+        {
+            "overtime": solved.cost["overtime"],
+            "overtime_by_sku": overtime_item[item_of] * share,
+            "sourcing": float(premium_item.sum()),
+            "sourcing_by_sku": premium_item[item_of] * share,
+            "purchases": sku_buys,
+        },
+        solved,
+    )
