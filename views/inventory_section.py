@@ -14,6 +14,8 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from sop_core.planning import inventory
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import policy_backtest as backtest_service
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo
 from views import ui
@@ -23,17 +25,17 @@ SEGMENT_COLORS = {"A": ui.COLORS["forecast"], "B": ui.COLORS["scenario"], "C": "
 
 @st.cache_data(ttl=600, show_spinner="Computing safety stocks and reorder points…")
 def load_policy(_engine: Engine, db_url: str, cycle_id: int, targets: str) -> pd.DataFrame:  # noqa: ARG001
-    return supply_service.inventory_policy(_engine, cycle_id, targets=targets)
+    return policy_service.inventory_policy(_engine, cycle_id, targets=targets)
 
 
 @st.cache_data(ttl=600, show_spinner="Tracing the inventory per cycle service level…")
 def load_frontier(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame:  # noqa: ARG001
-    return supply_service.service_frontier(_engine, cycle_id)
+    return backtest_service.service_frontier(_engine, cycle_id)
 
 
 @st.cache_data(ttl=600, show_spinner="Replaying the sales history under the policy…")
 def load_backtest(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame:  # noqa: ARG001
-    return supply_service.policy_backtest(_engine, cycle_id)
+    return backtest_service.policy_backtest(_engine, cycle_id)
 
 
 def _matrix(policy: pd.DataFrame) -> None:

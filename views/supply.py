@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from views import state, ui
 
@@ -32,20 +34,20 @@ def load_bottlenecks(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.D
 @st.cache_data(ttl=600, show_spinner="Projecting inventory…")
 def load_projection(_engine, db_url: str, cycle_id: int, plan_key: str, level: str, item: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
     if level == "family":
-        return supply_service.projected_inventory(_engine, cycle_id, family=item, with_levels=True)
-    return supply_service.projected_inventory(_engine, cycle_id, sku=item, with_levels=True)
+        return policy_service.projection_with_levels(_engine, cycle_id, family=item)
+    return policy_service.projection_with_levels(_engine, cycle_id, sku=item)
 
 
 @st.cache_data(ttl=600, show_spinner="Scoring suppliers…")
 def load_scorecard(_engine, db_url: str, late_days: int, short_pct: float) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.supplier_scorecard(
+    return suppliers_service.supplier_scorecard(
         _engine, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
     )
 
 
 @st.cache_data(ttl=600, show_spinner="Scoring supplier items…")
 def load_item_scorecard(_engine, db_url: str, late_days: int, short_pct: float, supplier: str | None) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.supplier_item_scorecard(
+    return suppliers_service.supplier_item_scorecard(
         _engine, supplier=supplier, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
     )
 
@@ -59,14 +61,14 @@ def load_item_trend(  # noqa: ANN001
     late_days: int,
     short_pct: float,
 ) -> pd.DataFrame:
-    return supply_service.supplier_item_trend(
+    return suppliers_service.supplier_item_trend(
         _engine, supplier, sku=sku, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
     )
 
 
 @st.cache_data(ttl=600)
 def load_trend(_engine, db_url: str, late_days: int, short_pct: float) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.supplier_trend(_engine, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100)
+    return suppliers_service.supplier_trend(_engine, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100)
 
 
 @st.cache_data(ttl=600, show_spinner="Loading the drill-down…")
@@ -83,7 +85,7 @@ def load_drilldown(  # noqa: ANN001
 
 @st.cache_data(ttl=600, show_spinner="Proposing orders…")
 def load_proposals(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.replenishment_proposals(_engine, cycle_id)
+    return policy_service.replenishment_proposals(_engine, cycle_id)
 
 
 @st.cache_data(ttl=600)
@@ -405,8 +407,8 @@ else:
     item_trend = load_item_trend(engine, url, chosen_supplier, chosen_item, late_days, short_pct)
     if chosen_item is None:
         order = list(items["sku"])
-        otif_wide = supply_service.item_trend_table(item_trend, "otif", order)
-        lead_wide = supply_service.item_trend_table(item_trend, "lt_mean_days", order)
+        otif_wide = suppliers_service.item_trend_table(item_trend, "otif", order)
+        lead_wide = suppliers_service.item_trend_table(item_trend, "lt_mean_days", order)
         st.plotly_chart(item_heatmaps(otif_wide, lead_wide), width="stretch", key="supply_item_heatmap")
         st.caption("Items worst OTIF first; a blank cell is a month without a delivery of the item.")
     else:
@@ -475,6 +477,6 @@ st.download_button(
 )
 st.caption(
     "An order is proposed when projected stock (on hand + open orders − plan) falls below the reorder point; "
-    f"the alternate supplier is shown when the preferred one's OTIF is below {100 * supply_service.OTIF_TARGET:.0f} %, "
+    f"the alternate supplier is shown when the preferred one's OTIF is below {100 * suppliers_service.OTIF_TARGET:.0f} %, "
     "it delivers short, or the order would arrive after the projected stock-out."
 )

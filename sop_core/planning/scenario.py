@@ -348,7 +348,7 @@ class ScenarioInputs:
             1 = preferred].
         policy: ``sku, demand_mean, demand_std, lead_time_months, lead_time_std_months, review_months,
             cycle_service_level, safety_stock, bought`` — the safety-stock inputs of the Supply review's inventory
-            policy (:func:`sop_core.services.supply.inventory_policy`) [units/month, units/month, months,
+            policy (:func:`sop_core.services.inventory_policy.inventory_policy`) [units/month, units/month, months,
             months, months, cycle service level share, units, bool: lead time is a supplier's]; optional:
             without it the safety stock is 0.
         elasticities: family → own-price elasticity learned from the sales history (used when

@@ -1,10 +1,11 @@
 """KPI services: the KPI summary per segment with targets and traffic lights, monthly trends, editable
-targets, the SKU drill-down, ABC/XYZ and the inventory policy (page "KPIs", ``python -m sop_core kpi``).
+targets and the SKU drill-down (page "KPIs", ``python -m sop_core kpi``).
 
 How each KPI is derived from the tables the company holds (sales_history, inventory, receipt,
 open_order, product, supplier_item and the forecast runs), measured at ``as_of`` — by default the date
 of the newest inventory snapshot — for a *segment*: ``all`` SKUs, one family (``family:<code>``) or
-one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`abc_xyz_classes`):
+one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see
+:func:`sop_core.services.kpi_measures.abc_xyz_classes`):
 
 * **Fill rate (projected)** (customer): there are no customer order lines, so "ordered" is the
   forecast demand of the first ``fill_rate_months`` month(s) after ``as_of`` and "shipped" is the part
@@ -44,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,10 +62,10 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
-from sop_core.planning import inventory
 from sop_core.planning import kpi_formulas as kpi
-from sop_core.planning import supply_math as supply
-from sop_core.units import DAYS_PER_MONTH
+from sop_core.services import supply as supply_service
+from sop_core.services.inventory_policy import inventory_policy
+from sop_core.services.kpi_measures import abc_xyz_classes, load_kpi_data, measure_kpis, month_start
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,6 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
 }  # fmt: skip
 
 SUMMARY_COLUMNS = ["kpi", "value", "unit", "target", "status", "gap"]
-EXCESS_DAYS = 180.0
 #: Roles allowed to change KPI targets.
 TARGET_ROLES = ("supply_planner", "demand_planner", "executive", "admin")
 STATUS_LABELS = {"green": "On target", "amber": "Watch", "red": "Off target", "grey": "No data"}
@@ -336,123 +336,6 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
     return len(changes)
 
 
-# --------------------------------------------------------------------------- measures
-def _month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-@dataclass
-class _Data:
-    as_of: dt.date
-    products: pd.DataFrame
-    sales: pd.DataFrame
-    snapshots: pd.DataFrame
-    stock: pd.DataFrame
-    receipts: pd.DataFrame
-    demand: pd.DataFrame
-    orders: pd.DataFrame
-    scored: pd.DataFrame
-    backtest: dict[str, Any] = field(default_factory=dict)
-
-
-def _load(engine: Engine, as_of: dt.date | None, months: int, fill_rate_months: int, skus: set[str] | None) -> _Data:
-    with session_scope(engine) as s:
-        snapshot = q.latest_inventory_date(s, as_of)
-        as_of = as_of or snapshot or dt.date.today()
-        first = _month_start(as_of) - relativedelta(months=months - 1)
-        next_month = _month_start(as_of) + relativedelta(months=1)
-        found = q.latest_cycle_with_forecast(s, next_month)
-        data = _Data(
-            as_of=as_of,
-            products=q.products(s).set_index("sku"),
-            sales=q.sales(s, first, as_of),
-            snapshots=q.inventory_snapshots(
-                s, min(first, as_of - relativedelta(years=1) + dt.timedelta(days=1)), as_of
-            ),
-            stock=q.on_hand(s, at_most=as_of),
-            receipts=q.receipts(s, received_from=first, received_to=as_of),
-            demand=q.forecast(s, found[1], first_period=next_month) if found else pd.DataFrame(),
-            orders=q.open_orders(s),
-            scored=monitor_repo.scored_forecasts(s, first, as_of),
-            backtest=monitor_repo.newest_run_backtest(s),
-        )
-    horizon_end = next_month + relativedelta(months=fill_rate_months) - relativedelta(days=1)
-    if not data.demand.empty:
-        data.demand = data.demand[data.demand["period"] <= pd.Timestamp(horizon_end)]
-    data.orders["period"] = data.orders["period"].clip(lower=pd.Timestamp(next_month))
-    data.orders = data.orders[data.orders["period"] <= pd.Timestamp(horizon_end)]
-    if skus is not None:
-        for name in ("sales", "snapshots", "stock", "receipts", "demand", "orders", "scored"):
-            frame = getattr(data, name)
-            if "sku" in frame.columns:
-                setattr(data, name, frame[frame["sku"].isin(skus)])
-    return data
-
-
-def _measures(data: _Data, skus: set[str] | None, segment: str, otif_target_pct: float) -> dict[str, Any]:
-    as_of = data.as_of
-    unit_cost = data.products["unit_cost"].astype(float)
-    recent_start = _month_start(as_of) - relativedelta(months=2)  # 3 months
-    year_from = pd.Timestamp(as_of - relativedelta(years=1) + dt.timedelta(days=1))
-    out: dict[str, Any] = {"as_of": as_of}
-
-    if not data.demand.empty:
-        projection = supply.projected_inventory(data.stock, data.orders, data.demand)
-        out["fill_rate"] = kpi.fill_rate(projection["demand"] - projection["shortage"], projection["demand"])
-    else:
-        out["fill_rate"] = float("nan")
-
-    receipts = data.receipts[data.receipts["received_date"].notna()]
-    receipts = receipts[pd.to_datetime(receipts["received_date"]) >= year_from]
-    out["otif"] = kpi.otif(receipts)
-    out["supplier_fill_rate"] = (
-        kpi.fill_rate(receipts["qty_received"], receipts["qty_ordered"]) if len(receipts) else np.nan
-    )
-    if len(receipts):
-        card = supply.supplier_performance(receipts)
-        card["qty_ordered"] = card["supplier"].map(receipts.groupby("supplier")["qty_ordered"].sum())
-        out["supplier_reliability"] = kpi.supplier_reliability(card, otif_target_pct / 100.0)
-    else:
-        out["supplier_reliability"] = float("nan")
-
-    sales = data.sales[data.sales["period"] >= pd.Timestamp(_month_start(as_of) - relativedelta(months=11))]
-    sales = sales.assign(cost=sales["quantity"] * sales["sku"].map(unit_cost).fillna(0.0))
-    snapshots = data.snapshots[data.snapshots["as_of"] >= year_from]
-    snapshots = snapshots.assign(value=snapshots["on_hand"] * snapshots["sku"].map(unit_cost).fillna(0.0))
-    avg_value = float(snapshots.groupby("as_of")["value"].sum().mean()) if len(snapshots) else float("nan")
-    out["inventory_turns"] = kpi.inventory_turns(float(sales["cost"].sum()), avg_value)
-    recent = sales[sales["period"] >= pd.Timestamp(recent_start)]
-    recent_days = (as_of - recent_start).days + 1
-    stock_value = float((data.stock["on_hand"] * data.stock["sku"].map(unit_cost).fillna(0.0)).sum())
-    out["days_of_supply"] = kpi.days_of_supply(stock_value, float(recent["cost"].sum()) / recent_days)
-
-    on_hand = data.stock.set_index("sku")["on_hand"]
-    active = recent.loc[recent["quantity"] > 0, "sku"].unique()
-    out["stockouts"] = float(kpi.stockouts(on_hand[on_hand.index.isin(active)]))
-    daily = recent.groupby("sku")["quantity"].sum().reindex(on_hand.index).fillna(0.0) / recent_days
-    out["excess"] = float(kpi.excess(on_hand, daily, max_days=EXCESS_DAYS))
-
-    scored = data.scored[data.scored["period"] >= pd.Timestamp(_month_start(as_of) - relativedelta(months=11))]
-    if len(scored):
-        out["forecast_wmape"] = metrics.wmape(scored["y"].to_numpy(float), scored["yhat"].to_numpy(float))
-        out["forecast_bias"] = metrics.bias(scored["y"].to_numpy(float), scored["yhat"].to_numpy(float))
-        out["accuracy_source"] = f"earlier forecast runs ({len(scored)} SKU-months of actuals)"
-    else:
-        bt = data.backtest or {}
-        wmape, bias = bt.get("wmape"), bt.get("bias")
-        if skus is not None:
-            kind, _, code = segment.partition(":")
-            wmape = (bt.get("wmape_by_level") or {}).get("family", {}).get(code) if kind == "family" else None
-            bias = None
-        out["forecast_wmape"] = float("nan") if wmape is None else float(wmape)
-        out["forecast_bias"] = float("nan") if bias is None else float(bias)
-        out["accuracy_source"] = (
-            f"backtest of the newest run ({bt['method']})" if bt.get("method") else "no forecast to score"
-        )
-    log.info("KPIs of %s as of %s: %s", segment, as_of, out)
-    return out
-
-
 def kpi_summary(
     engine: Engine, as_of: dt.date | None = None, *, fill_rate_months: int = 1, segment: str = "all"
 ) -> pd.DataFrame:
@@ -473,8 +356,8 @@ def kpi_summary(
     """
     skus = segment_skus(engine, segment, as_of)
     targets = kpi_targets(engine, segment)
-    data = _load(engine, as_of, 12, fill_rate_months, skus)
-    measures = _measures(data, skus, segment, float(targets.loc["otif", "target"]))
+    data = load_kpi_data(engine, as_of, 12, fill_rate_months, skus)
+    measures = measure_kpis(data, skus, segment, float(targets.loc["otif", "target"]))
     rows = []
     for key, d in KPI_DEFINITIONS.items():
         value = _display(key, measures[key])
@@ -525,10 +408,10 @@ def kpi_trends(engine: Engine, segment: str = "all", *, months: int = 12, as_of:
         forecast runs score actual months, ``forecast_wmape`` and ``forecast_bias``.
     """
     skus = segment_skus(engine, segment, as_of)
-    data = _load(engine, as_of, months, 1, skus)
+    data = load_kpi_data(engine, as_of, months, 1, skus)
     targets = kpi_targets(engine, segment)
     periods = pd.date_range(
-        _month_start(data.as_of) - relativedelta(months=months - 1), _month_start(data.as_of), freq="MS"
+        month_start(data.as_of) - relativedelta(months=months - 1), month_start(data.as_of), freq="MS"
     )
     parts = []
     otif = kpi.monthly_otif(data.receipts)
@@ -576,19 +459,6 @@ def kpi_trends(engine: Engine, segment: str = "all", *, months: int = 12, as_of:
 
 
 # --------------------------------------------------------------------------- SKU drill-down
-def cycle_policy(engine: Engine, cycle_id: int | None) -> pd.DataFrame:
-    """The inventory policy the monitor and the drill-down use, one row per SKU with at least ``sku,
-    safety_stock, reorder_point, eoq, on_hand, on_order``: the cycle's policy of the supply review
-    (``sop_core.services.supply.inventory_policy``) when that service offers one, else
-    :func:`inventory_policy` of this module (no review period, master-data lead times)."""
-    from sop_core.services import supply as supply_service
-
-    supply_policy = getattr(supply_service, "inventory_policy", None)
-    if supply_policy is not None and cycle_id is not None:
-        return supply_policy(engine, cycle_id)
-    return inventory_policy(engine)
-
-
 @dataclass(frozen=True)
 class SkuDetail:
     """What the drill-down of one SKU shows."""
@@ -598,11 +468,12 @@ class SkuDetail:
     family: str
     history: pd.DataFrame  # period, quantity: monthly sales
     projection: pd.DataFrame  # sop_core.planning.supply_math.projected_inventory columns for the cycle's horizon
-    policy: dict[str, Any]  # the SKU's row of inventory_policy
+    policy: dict[str, Any]  # the SKU's row of the cycle's inventory policy (empty without a cycle)
 
 
 def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history_months: int = 24) -> SkuDetail:
-    """Sales history, projected inventory and policy numbers (safety stock, reorder point, EOQ) of a SKU.
+    """Sales history, projected inventory and policy numbers (safety stock, reorder point, EOQ) of a SKU, the
+    policy being the cycle's (:func:`sop_core.services.inventory_policy.inventory_policy`).
 
     Args:
         engine: the database.
@@ -614,14 +485,12 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
     Raises:
         KpiError: when the SKU does not exist.
     """
-    from sop_core.services import supply as supply_service
-
     with session_scope(engine) as s:
         products = q.products(s).set_index("sku")
         if sku not in products.index:
             raise KpiError(f"unknown SKU {sku!r}")
         as_of = q.latest_inventory_date(s) or dt.date.today()
-        first = _month_start(as_of) - relativedelta(months=history_months - 1)
+        first = month_start(as_of) - relativedelta(months=history_months - 1)
         history = q.sales(s, first, as_of)
         cycle_id = cycle_id if cycle_id is not None else monitor_repo.newest_cycle_with_forecast(s)
     history = history[history["sku"] == sku].groupby("period", as_index=False)["quantity"].sum()
@@ -629,7 +498,7 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
         projection = supply_service.projected_inventory(engine, cycle_id, sku=sku) if cycle_id else pd.DataFrame()
     except supply_service.SupplyDataError:
         projection = pd.DataFrame()
-    policy = cycle_policy(engine, cycle_id)
+    policy = inventory_policy(engine, cycle_id) if cycle_id else pd.DataFrame(columns=["sku"])
     row = policy[policy["sku"] == sku]
     return SkuDetail(
         sku=sku,
@@ -639,84 +508,3 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
         projection=projection,
         policy=row.iloc[0].to_dict() if len(row) else {},
     )
-
-
-def abc_xyz_classes(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
-    """ABC/XYZ class of every product from the 12 months of sales history up to ``as_of``.
-
-    Annual value = Σ quantity × unit cost over the 12 months [currency/year]; demand mean and sample
-    standard deviation (ddof = 1) of the 12 monthly quantities, months without a sale counted as 0.
-
-    Returns:
-        :func:`sop_core.planning.inventory.abc_xyz` columns plus ``name`` and ``family``.
-    """
-    with session_scope(engine) as s:
-        as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
-        first = _month_start(as_of) - relativedelta(months=11)
-        sales = q.sales(s, first, as_of)
-        products = q.products(s)
-    months = pd.date_range(first, _month_start(as_of), freq="MS")
-    grid = pd.MultiIndex.from_product([products["sku"], months], names=["sku", "period"])
-    monthly = sales.groupby(["sku", "period"])["quantity"].sum().reindex(grid, fill_value=0.0).reset_index()
-    stats = inventory.demand_stats(monthly, ddof=1)
-    annual = monthly.groupby("sku")["quantity"].sum() * products.set_index("sku")["unit_cost"]
-    frame = stats.assign(annual_value=stats["sku"].map(annual).fillna(0.0))
-    classes = inventory.abc_xyz(frame)
-    return classes.merge(products[["sku", "name", "family"]], on="sku", how="left")
-
-
-def abc_xyz_counts(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Number of SKUs per ABC (rows) × XYZ (columns) class."""
-    return inventory.abc_xyz_matrix(abc_xyz_classes(engine, as_of))
-
-
-#: Replenishment lead time assumed for items without a supplier (made in house): one monthly bucket.
-PRODUCTION_LEAD_TIME_MONTHS = 1.0
-
-
-def inventory_policy(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Safety stock, reorder point and EOQ of every product, and whether on hand is below the reorder point.
-
-    Demand mean d̄ and sample standard deviation σ_d per month come from the 12 months of history up to
-    ``as_of`` (months without a sale count as 0). Lead time L and its deviation σ_L come from the
-    preferred supplier item (priority 1) in days ÷ 30.44; items without a supplier are made in house
-    with L = 1 month and σ_L = 0. Cycle service level CSL = ``product.service_target``; holding cost
-    H = holding_rate × unit_cost per year; order cost S = ``product.order_cost``; annual demand
-    D = 12 · d̄. An item is below its reorder point when its inventory position (on hand + all open
-    orders, Silver, Pyke & Thomas, 4th ed., §6.2) is. Formulas in :mod:`sop_core.planning.inventory`.
-
-    Returns:
-        ``sku, name, family, class, demand_mean, demand_std, lead_time_months, lead_time_std_months,
-        cycle_service_level, safety_stock, reorder_point, eoq, on_hand, on_order, below_reorder_point`` (units per
-        month for demand, units for stocks), sorted with the items below their reorder point first.
-    """
-    classes = abc_xyz_classes(engine, as_of)
-    with session_scope(engine) as s:
-        products = q.product_policy_inputs(s)
-        items = q.supplier_items(s)
-        as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
-        stock = q.on_hand(s, at_most=as_of)
-        on_order = q.open_orders(s).groupby("sku")["quantity"].sum()
-    preferred = items.sort_values(["sku", "priority", "supplier"]).drop_duplicates("sku").set_index("sku")
-    frame = products.merge(classes[["sku", "class", "demand_mean", "demand_std"]], on="sku", how="left")
-    frame[["demand_mean", "demand_std"]] = frame[["demand_mean", "demand_std"]].fillna(0.0)
-    lead = frame["sku"].map(preferred["lead_time_days"]) / DAYS_PER_MONTH
-    frame["lead_time_months"] = lead.fillna(PRODUCTION_LEAD_TIME_MONTHS)
-    frame["lead_time_std_months"] = (frame["sku"].map(preferred["lead_time_std_days"]) / DAYS_PER_MONTH).fillna(0.0)
-    frame["cycle_service_level"] = frame["service_target"].clip(0.5, 0.9999)
-    args = (frame["cycle_service_level"], frame["demand_mean"], frame["demand_std"], frame["lead_time_months"])
-    frame["safety_stock"] = inventory.safety_stock(*args, frame["lead_time_std_months"])
-    frame["reorder_point"] = inventory.reorder_point(*args, frame["lead_time_std_months"])
-    holding = (frame["holding_rate"] * frame["unit_cost"]).where(lambda h: h > 0)
-    frame["eoq"] = np.nan
-    ok = holding.notna()
-    frame.loc[ok, "eoq"] = inventory.eoq(12 * frame.loc[ok, "demand_mean"], frame.loc[ok, "order_cost"], holding[ok])
-    frame["on_hand"] = frame["sku"].map(stock.set_index("sku")["on_hand"]).fillna(0.0)
-    frame["on_order"] = frame["sku"].map(on_order).fillna(0.0)
-    position = frame["on_hand"] + frame["on_order"]
-    frame["below_reorder_point"] = (position < frame["reorder_point"]) & (frame["demand_mean"] > 0)
-    cols = [
-        "sku", "name", "family", "class", "demand_mean", "demand_std", "lead_time_months", "lead_time_std_months",
-        "cycle_service_level", "safety_stock", "reorder_point", "eoq", "on_hand", "on_order", "below_reorder_point",
-    ]  # fmt: skip
-    return frame[cols].sort_values(["below_reorder_point", "sku"], ascending=[False, True], ignore_index=True)

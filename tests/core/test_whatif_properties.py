@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from sop_core.db.engine import make_engine
 from sop_core.planning import scenario as sc
-from sop_core.services import plan, supply, workflow
+from sop_core.services import inventory_policy, plan, workflow
 
 CYCLE = "2026-11"
 #: The demo's suppliers (checked against the inputs by a test, so the list does not drift).
@@ -43,7 +43,7 @@ class Demo:
     """The demo company's scenario inputs of cycle 2026-11 and its inventory policy (read once per module)."""
 
     inputs: sc.ScenarioInputs
-    policy: pd.DataFrame  # sop_core.services.supply.inventory_policy of the cycle
+    policy: pd.DataFrame  # sop_core.services.inventory_policy.inventory_policy of the cycle
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def demo(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copyfile(demo_db_template, path)
     engine = make_engine(f"sqlite:///{path}")
     cycle_id = workflow.cycle_by_month(engine, CYCLE).id
-    yield Demo(plan.scenario_inputs(engine, cycle_id), supply.inventory_policy(engine, cycle_id))
+    yield Demo(plan.scenario_inputs(engine, cycle_id), inventory_policy.inventory_policy(engine, cycle_id))
     engine.dispose()
 
 

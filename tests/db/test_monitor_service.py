@@ -15,6 +15,7 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
 from sop_core.db.models_monitor import KpiException
+from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi as kpi_service
 from sop_core.services import monitor as monitor_service
 
@@ -117,9 +118,19 @@ def seed_monitor_case(engine: Engine) -> None:
 
 @pytest.fixture
 def own_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin the reorder points to :func:`sop_core.services.kpi.inventory_policy` (hand-checked in test_kpi.py):
-    A constant 30 a month, L = 1 month → ROP 30, EOQ 120; C: ROP 56.4."""
-    monkeypatch.setattr(kpi_service, "cycle_policy", lambda engine, _cycle_id: kpi_service.inventory_policy(engine))
+    """Pin the reorder points and EOQs (continuous review, master-data lead times, z = Φ⁻¹(0.95) = 1.6449):
+    A constant 30 a month, L = 1 month → ROP 30, EOQ sqrt(2·360·50 / 2.5) = 120; B: d̄ 7.5, sample σ_d
+    sqrt(225 / 11), L = 1 → ROP 7.5 + 1.6449·4.5227, EOQ sqrt(2·90·50 / 5); C: d̄ 20, L = 2, σ_L = 0.5 month →
+    ROP 40 + 1.6449·10 = 56.4, EOQ sqrt(2·240·50 / 1.25) = 138.6."""
+    z95 = 1.6448536
+    pinned = pd.DataFrame(
+        {
+            "sku": ["A", "B", "C"],
+            "reorder_point": [30.0, 7.5 + z95 * (225 / 11) ** 0.5, 40.0 + 10 * z95],
+            "eoq": [120.0, 1800**0.5, 19200**0.5],
+        }
+    )
+    monkeypatch.setattr(policy_service, "inventory_policy", lambda _engine, _cycle_id: pinned)
 
 
 def _exception_count(engine: Engine) -> int:
