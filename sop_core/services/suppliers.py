@@ -9,6 +9,7 @@ the promised date plus a tolerance, in full = the ordered quantity less a tolera
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -182,7 +183,7 @@ def lead_times(receipts: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
         (item)``, ``measured (supplier)`` or ``master data``) and the supplier's ``otif`` and ``in_full`` [shares].
     """
     if items.empty:
-        extra = {"lt_mean_days": [], "lt_std_days": [], "lt_source": [], "otif": [], "in_full": []}
+        extra: dict[str, list[float]] = {"lt_mean_days": [], "lt_std_days": [], "lt_source": [], "otif": [], "in_full": []}
         return items.assign(**{k: pd.Series(v, dtype=object if k == "lt_source" else float) for k, v in extra.items()})
     per_item = supply.supplier_performance(receipts, by=("supplier", "sku")).set_index(["supplier", "sku"])
     per_sup = supply.supplier_performance(receipts).set_index("supplier")
@@ -201,3 +202,66 @@ def lead_times(receipts: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     out["otif"] = out["supplier"].map(per_sup["otif"])
     out["in_full"] = out["supplier"].map(per_sup["in_full"])
     return out
+
+
+@dataclass(frozen=True)
+class SupplierReview:
+    """Supplier performance as the Supply review shows it, for one pair of tolerances."""
+
+    card: pd.DataFrame  # supplier_scorecard
+    trend: pd.DataFrame  # supplier_trend: OTIF per supplier and quarter of receipt
+    every_item: pd.DataFrame  # supplier_item_scorecard of every supplier item, worst OTIF first
+
+
+def supplier_review(
+    engine: Engine, *, on_time_tolerance_days: int = 0, in_full_tolerance: float = 0.0
+) -> SupplierReview:
+    """The scorecard, the quarterly OTIF trend and every item's scorecard (see :class:`SupplierReview`).
+
+    Args:
+        engine: the database.
+        on_time_tolerance_days: allowed lateness [days].
+        in_full_tolerance: allowed missing share of the ordered quantity [0..1).
+    """
+    late, short = on_time_tolerance_days, in_full_tolerance
+    return SupplierReview(
+        card=supplier_scorecard(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+        trend=supplier_trend(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+        every_item=supplier_item_scorecard(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+    )
+
+
+@dataclass(frozen=True)
+class SupplierItems:
+    """One supplier's items: their scorecard and their monthly trend."""
+
+    items: pd.DataFrame  # supplier_item_scorecard of the supplier, worst OTIF first
+    trend: pd.DataFrame  # supplier_item_trend of all its items, by month of receipt
+    otif_table: pd.DataFrame  # item_trend_table of the OTIF [%], items in the order of ``items``
+    lead_table: pd.DataFrame  # item_trend_table of the mean lead time [days], same order
+
+
+def supplier_items(
+    engine: Engine, supplier: str, *, on_time_tolerance_days: int = 0, in_full_tolerance: float = 0.0
+) -> SupplierItems:
+    """The scorecard and monthly trend of one supplier's items (see :class:`SupplierItems`).
+
+    Args:
+        engine: the database.
+        supplier: the supplier code.
+        on_time_tolerance_days: allowed lateness [days].
+        in_full_tolerance: allowed missing share of the ordered quantity [0..1).
+
+    Raises:
+        SupplyDataError: when the supplier is unknown.
+    """
+    late, short = on_time_tolerance_days, in_full_tolerance
+    items = supplier_item_scorecard(engine, supplier=supplier, on_time_tolerance_days=late, in_full_tolerance=short)
+    trend = supplier_item_trend(engine, supplier, on_time_tolerance_days=late, in_full_tolerance=short)
+    order = list(items["sku"])
+    return SupplierItems(
+        items=items,
+        trend=trend,
+        otif_table=item_trend_table(trend, "otif", order),
+        lead_table=item_trend_table(trend, "lt_mean_days", order),
+    )
