@@ -136,7 +136,9 @@ def _nan(value: Any) -> bool:
 
 def kpi_status(value: float | None, target: float, definition: KpiDefinition) -> str:
     """Traffic light of a KPI value against ``target`` with the definition's tolerance and direction."""
-    return kpi.traffic_light(None if _nan(value) else float(value), target, definition.tolerance, definition.direction)
+    return kpi.traffic_light(
+        None if value is None or _nan(value) else float(value), target, definition.tolerance, definition.direction
+    )
 
 
 def format_kpi(value: float | None, unit: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -203,7 +204,7 @@ def exception_list(engine: Engine, status: str | None = "open") -> pd.DataFrame:
     return frame[cols].reset_index(drop=True)
 
 
-def describe_proposal(proposal: dict | None) -> str:
+def describe_proposal(proposal: dict[str, Any] | None) -> str:
     """A proposal in one line: "Order 920 from SUP-03 on 2026-11-25, due 2026-12-20", "Re-forecast …"."""
     if not proposal:
         return ""

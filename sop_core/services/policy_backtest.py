@@ -7,6 +7,7 @@ class. Both start from :func:`sop_core.services.inventory_policy.inventory_polic
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ def policy_backtest(
     value = products.set_index("sku")["unit_cost"]
     early = history[history["ds"] < history["ds"].min() + pd.DateOffset(months=BACKTEST_MIN_HISTORY_MONTHS)]
     established = set(early.loc[early["y"] > 0, "unique_id"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     segments = [seg for seg in ("A", "B", "C") if (items["abc"] == seg).any()]
     steps = max(1, len(segments) * len(fill_rate_targets))
     for seg in segments:
@@ -111,8 +112,10 @@ def policy_backtest(
         if part_items.empty:
             continue
         lead = int(round(float(part_items["lead_time_months"].median())))
-        method = "pooled"
-        model = "mean" if part_items["intermittent"].mean() > 0.5 else "seasonal_trend"
+        method: Literal["pooled"] = "pooled"
+        model: Literal["mean", "seasonal_trend"] = (
+            "mean" if part_items["intermittent"].mean() > 0.5 else "seasonal_trend"
+        )
         part = history[history["unique_id"].isin(part_items["sku"])]
         for target in fill_rate_targets:
             if progress is not None:
