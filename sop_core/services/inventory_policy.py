@@ -10,6 +10,7 @@ policy feeds the Supply review, the KPI page and its monitor, and the plan's saf
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -173,6 +174,31 @@ def inventory_policy(
     position = frame["on_hand"] + frame["on_order"]
     frame["below_reorder_point"] = (position < frame["reorder_point"]) & (frame["demand_mean"] > 0)
     return frame[POLICY_COLUMNS].sort_values(["below_reorder_point", "sku"], ascending=[False, True], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """The inventory policy of a cycle as the KPI page's policy section shows it."""
+
+    policy: pd.DataFrame  # inventory_policy: POLICY_COLUMNS
+    abc_xyz_counts: pd.DataFrame  # SKUs per ABC (rows A, B, C) × XYZ (columns X, Y, Z) class
+    cell_targets: pd.DataFrame  # the default cycle service level of each ABC/XYZ cell [share]
+
+
+def policy_view(engine: Engine, cycle_id: int, targets: str = "product") -> PolicyView:
+    """The policy of :func:`inventory_policy` (``targets``: ``"product"`` or ``"matrix"``) with its ABC/XYZ counts
+    and the default cycle service level target of each cell
+    (:func:`sop_core.planning.inventory.service_target_matrix`).
+
+    Raises:
+        SupplyDataError: when the cycle does not exist or ``targets`` is unknown.
+    """
+    policy = inventory_policy(engine, cycle_id, targets=targets)
+    return PolicyView(
+        policy=policy,
+        abc_xyz_counts=inventory.abc_xyz_matrix(policy),
+        cell_targets=inventory.service_target_matrix(),
+    )
 
 
 def projection_with_levels(

@@ -1,5 +1,5 @@
-"""KPI services: the KPI summary per segment with targets and traffic lights, monthly trends, editable
-targets and the SKU drill-down (page "KPIs", ``python -m sop_core kpi``).
+"""KPI services: the KPI summary per segment with targets and traffic lights, monthly trends and the SKU
+drill-down (page "KPIs", ``python -m sop_core kpi``); the targets themselves in :mod:`sop_core.services.kpi_targets`.
 
 How each KPI is derived from the tables the company holds (sales_history, inventory, receipt,
 open_order, product, supplier_item and the forecast runs), measured at ``as_of`` — by default the date
@@ -28,8 +28,8 @@ one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see
   value for an ABC segment or for the bias of a family). ``frame.attrs["accuracy_source"]`` says which.
 
 Targets and traffic lights: each KPI has a default target, an amber tolerance and a direction
-(:data:`KPI_DEFINITIONS`). A target stored in ``kpi_target`` for the segment wins, then one stored
-for ``all``, then the default. Lights follow :func:`sop_core.planning.kpi_formulas.traffic_light`: green when the
+(:data:`sop_core.services.kpi_targets.KPI_DEFINITIONS`). A target stored in ``kpi_target`` for the segment
+wins, then one stored for ``all``, then the default. Lights follow :func:`sop_core.planning.kpi_formulas.traffic_light`: green when the
 target is met, amber when missed by no more than the tolerance, red beyond, grey without a value.
 
 Monthly trends (:func:`kpi_trends`) are estimates where the data are thin: OTIF and supplier fill
@@ -44,106 +44,47 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core.db import models as m
 from sop_core.db import monitor_repo
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
-from sop_core.db.models_monitor import KpiTarget
-from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import kpi_formulas as kpi
 from sop_core.services import supply as supply_service
 from sop_core.services.inventory_policy import inventory_policy
 from sop_core.services.kpi_measures import abc_xyz_classes, load_kpi_data, measure_kpis, month_start
+from sop_core.services.kpi_targets import (
+    KPI_DEFINITIONS,
+    KpiDefinition,
+    KpiError,
+    is_missing,
+    kpi_targets,
+)
 
 log = logging.getLogger(__name__)
 
 
-class KpiError(SopError):
-    """A KPI request that cannot be served (one line for the user)."""
-
-
-class TargetConflictError(KpiError):
-    """Someone else changed a target since it was read; nothing was saved."""
-
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    """A KPI's label, display unit, default target, amber tolerance and which direction is better."""
-
-    key: str
-    label: str
-    unit: str  # "%", "turns/year", "days", "SKUs"
-    target: float
-    tolerance: float  # width of the amber band beyond the target, in ``unit``
-    direction: str  # higher | lower | abs_lower
-    help: str
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "higher"
-
-
-#: The KPIs of the summary, in display order, with the company's default targets.
-KPI_DEFINITIONS: dict[str, KpiDefinition] = {
-    d.key: d
-    for d in (
-        KpiDefinition("fill_rate", "Fill rate (projected)", "%", 95.0, 5.0, "higher",
-                      "Fill rate projected for next month: the share of its forecast demand that stock on hand and "
-                      "open orders can serve (units served ÷ units forecast; not a cycle service level)."),
-        KpiDefinition("otif", "OTIF", "%", 90.0, 10.0, "higher",
-                      "Supplier deliveries of the last 12 months received on or before the promised date and in full."),
-        KpiDefinition("inventory_turns", "Inventory turns", "turns/year", 6.0, 2.0, "higher",
-                      "Cost of goods sold of the last 12 months / average inventory value at cost."),
-        KpiDefinition("days_of_supply", "Days of supply", "days", 60.0, 30.0, "lower",
-                      "Inventory value at cost / average daily cost of goods sold of the last 3 months."),
-        KpiDefinition("forecast_wmape", "Forecast error (WMAPE)", "%", 30.0, 10.0, "lower",
-                      "Σ|actual − forecast| / Σ actual over the last 12 months (earlier runs, else the backtest)."),
-        KpiDefinition("forecast_bias", "Forecast bias", "%", 5.0, 5.0, "abs_lower",
-                      "Σ(forecast − actual) / Σ actual; > 0 over-forecast. Target on the size of the bias."),
-        KpiDefinition("supplier_reliability", "Supplier reliability", "%", 80.0, 15.0, "higher",
-                      "Share of the quantity ordered in 12 months placed with suppliers meeting the OTIF target."),
-        KpiDefinition("supplier_fill_rate", "Supplier fill rate", "%", 98.0, 3.0, "higher",
-                      "Quantity received / quantity ordered on supplier deliveries of the last 12 months."),
-        KpiDefinition("stockouts", "Stockouts", "SKUs", 0.0, 5.0, "lower",
-                      "Stocked SKUs sold in the last 3 months with nothing on hand."),
-        KpiDefinition("excess", "Excess stock", "SKUs", 10.0, 15.0, "lower",
-                      "SKUs with more than 180 days of supply on hand."),
-    )
-}  # fmt: skip
-
 SUMMARY_COLUMNS = ["kpi", "value", "unit", "target", "status", "gap"]
-#: Roles allowed to change KPI targets.
-TARGET_ROLES = ("supply_planner", "demand_planner", "executive", "admin")
 STATUS_LABELS = {"green": "On target", "amber": "Watch", "red": "Off target", "grey": "No data"}
 
 
 # --------------------------------------------------------------------------- formatting
-def _nan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def kpi_status(value: float | None, target: float, definition: KpiDefinition) -> str:
     """Traffic light of a KPI value against ``target`` with the definition's tolerance and direction."""
     return kpi.traffic_light(
-        None if value is None or _nan(value) else float(value), target, definition.tolerance, definition.direction
+        None if value is None or is_missing(value) else float(value), target, definition.tolerance, definition.direction
     )
 
 
 def format_kpi(value: float | None, unit: str) -> str:
     """A KPI value as the page and the command line show it: ``94.9 %``, ``5.2``, ``48.5 days``, ``3``."""
-    if _nan(value):
+    if is_missing(value):
         return "–"
     if unit == "%":
         return f"{value:.1f} %"
@@ -156,7 +97,7 @@ def format_kpi(value: float | None, unit: str) -> str:
 
 def format_gap(gap: float | None, unit: str) -> str:
     """The gap to target as a signed string: ``-0.1 pts``, ``+0.6``, ``+8.5 days``, ``+9``."""
-    if _nan(gap):
+    if is_missing(gap):
         return ""
     if unit == "%":
         return f"{gap:+.1f} pts"
@@ -169,21 +110,13 @@ def format_gap(gap: float | None, unit: str) -> str:
 
 def _display(key: str, raw: float) -> float:
     d = KPI_DEFINITIONS[key]
-    if _nan(raw):
+    if is_missing(raw):
         return float("nan")
     value = round(float(raw) * (100.0 if d.unit == "%" else 1.0), 0 if d.unit == "SKUs" else 1)
     return int(value) if d.unit == "SKUs" else value
 
 
 # --------------------------------------------------------------------------- segments
-def segment_label(segment: str) -> str:
-    """``all`` → "All SKUs", ``family:BL`` → "Family BL", ``abc:A`` → "ABC class A"."""
-    if segment == "all":
-        return "All SKUs"
-    kind, _, code = segment.partition(":")
-    return f"Family {code}" if kind == "family" else f"ABC class {code}"
-
-
 def segments(engine: Engine) -> list[str]:
     """Every segment a target can be set for: ``all``, ``family:<code>`` per family, ``abc:A|B|C``."""
     with session_scope(engine) as s:
@@ -210,134 +143,6 @@ def segment_skus(engine: Engine, segment: str, as_of: dt.date | None = None) -> 
     raise KpiError(f"unknown segment {segment!r}: use all, family:<code> or abc:A|B|C")
 
 
-# --------------------------------------------------------------------------- targets
-def kpi_targets(engine: Engine, segment: str = "all") -> pd.DataFrame:
-    """The effective target of every KPI for a segment, with where it comes from.
-
-    Returns:
-        One row per KPI (index = key): ``kpi`` (label), ``unit``, ``target``, ``direction``,
-        ``tolerance``, ``source`` (``segment``, ``all`` or ``default``), ``version`` (of the stored row of
-        this segment; 0 when none is stored), ``updated_by``, ``updated_at``.
-    """
-    with session_scope(engine) as s:
-        stored = monitor_repo.targets(s)
-    own = stored[stored["segment"] == segment].set_index("kpi")
-    overall = stored[stored["segment"] == "all"].set_index("kpi")
-    rows = []
-    for key, d in KPI_DEFINITIONS.items():
-        if key in own.index:
-            hit, source = own.loc[key], "segment" if segment != "all" else "all"
-        elif key in overall.index:
-            hit, source = overall.loc[key], "all"
-        else:
-            hit, source = None, "default"
-        mine = key in own.index
-        rows.append(
-            {
-                "key": key,
-                "kpi": d.label,
-                "unit": d.unit,
-                "target": float(hit["target"]) if hit is not None else d.target,
-                "direction": str(hit["direction"]) if hit is not None else d.direction,
-                "tolerance": d.tolerance,
-                "source": source,
-                "version": int(own.loc[key, "version"]) if mine else 0,
-                "updated_by": str(own.loc[key, "updated_by"]) if mine else "",
-                "updated_at": own.loc[key, "updated_at"] if mine else pd.NaT,
-            }
-        )
-    return pd.DataFrame(rows).set_index("key")
-
-
-def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: str, roles: tuple[str, ...] = ()) -> int:
-    """Store edited targets of a segment, all or nothing, with optimistic locking.
-
-    Args:
-        engine: the database.
-        segment: ``all``, ``family:<code>`` or ``abc:<class>``.
-        edits: rows indexed by KPI key (or with a ``key`` column) holding the new ``target`` (display
-            unit), the ``version`` read with it (0 when no row was stored for this segment) and,
-            optionally, ``seen_target``, the target as it was read; rows whose target equals
-            ``seen_target`` (without it: the effective target now) are not changes and are skipped.
-        user: who saves.
-        roles: the user's roles; when given, one of :data:`TARGET_ROLES` is required.
-
-    Returns:
-        The number of targets written.
-
-    Raises:
-        KpiError: unknown KPI or segment, a target that is not a finite number, a missing role.
-        TargetConflictError: another person changed one of the targets since ``version`` was read;
-            the message names them and nothing is written.
-    """
-    if roles and not set(roles) & set(TARGET_ROLES):
-        raise KpiError(f"{user} may not change KPI targets (roles needed: {', '.join(TARGET_ROLES)})")
-    if segment != "all":
-        kind, _, code = segment.partition(":")
-        if kind not in ("family", "abc") or not code:
-            raise KpiError(f"unknown segment {segment!r}: use all, family:<code> or abc:A|B|C")
-    frame = edits.set_index("key") if "key" in edits.columns else edits
-    current = kpi_targets(engine, segment)
-    changes = []
-    for key, row in frame.iterrows():
-        if key not in KPI_DEFINITIONS:
-            raise KpiError(f"unknown KPI {key!r}")
-        target = pd.to_numeric(row["target"], errors="coerce")
-        if _nan(target) or not np.isfinite(target):
-            raise KpiError(f"{KPI_DEFINITIONS[key].label}: the target must be a number, got {row['target']!r}")
-        if target < 0:  # every target is a level or a size (the bias target bounds |bias|)
-            raise KpiError(f"{KPI_DEFINITIONS[key].label}: the target must be ≥ 0, got {target}")
-        unchanged = float(row["seen_target"]) if "seen_target" in frame.columns else float(current.loc[key, "target"])
-        if float(target) == unchanged:
-            continue
-        changes.append((str(key), float(target), int(row["version"])))
-    if not changes:
-        return 0
-    conflicts: list[str] = []
-    try:
-        with session_scope(engine) as s:
-            for key, target, seen in changes:
-                stored = monitor_repo.target_row(s, key, segment)
-                if (stored.version if stored else 0) != seen:
-                    who = f" by {stored.updated_by}" if stored and stored.updated_by else ""
-                    conflicts.append(
-                        f"{KPI_DEFINITIONS[key].label} (now {stored.target:g}{who})"
-                        if stored
-                        else f"{KPI_DEFINITIONS[key].label} (removed)"
-                    )
-                    continue
-                if stored is None:
-                    s.add(
-                        KpiTarget(
-                            kpi=key,
-                            segment=segment,
-                            target=target,
-                            direction=KPI_DEFINITIONS[key].direction,
-                            updated_by=user,
-                            updated_at=dt.datetime.now(),
-                        )
-                    )
-                else:
-                    stored.target, stored.updated_by, stored.updated_at = target, user, dt.datetime.now()
-            s.add(
-                m.AuditLog(
-                    username=user, action="kpi_target", entity="kpi_target", entity_id=segment,
-                    detail={key: target for key, target, _ in changes},
-                )
-            )  # fmt: skip
-            if conflicts:
-                raise TargetConflictError(
-                    f"targets changed meanwhile, nothing saved: {', '.join(conflicts)}; reload and edit again"
-                )
-            s.flush()
-    except (StaleDataError, IntegrityError):
-        raise TargetConflictError(
-            f"targets of {segment_label(segment)} changed meanwhile, nothing saved; reload and edit again"
-        ) from None
-    log.info("%s saved %d KPI target(s) of %s", user, len(changes), segment)
-    return len(changes)
-
-
 def kpi_summary(
     engine: Engine, as_of: dt.date | None = None, *, fill_rate_months: int = 1, segment: str = "all"
 ) -> pd.DataFrame:
@@ -350,7 +155,7 @@ def kpi_summary(
         segment: ``all``, ``family:<code>`` or ``abc:A|B|C``.
 
     Returns:
-        One row per KPI, indexed by its key (see :data:`KPI_DEFINITIONS`), with columns ``kpi``
+        One row per KPI, indexed by its key (see :data:`sop_core.services.kpi_targets.KPI_DEFINITIONS`), with columns ``kpi``
         (label), ``value`` and ``target`` in the display unit (percentages as 0–100, rounded to 0.1,
         counts as integers), ``unit``, ``status`` (green / amber / red / grey), ``gap`` (value −
         target; |value| − target for the bias), ``tolerance`` and ``direction``. ``frame.attrs`` holds ``as_of`` (ISO date),
@@ -366,11 +171,11 @@ def kpi_summary(
         target = float(targets.loc[key, "target"])
         target_shown: float = int(target) if d.unit == "SKUs" and target.is_integer() else target
         direction = str(targets.loc[key, "direction"])
-        size = abs(value) if direction == "abs_lower" and not _nan(value) else value
-        gap = float("nan") if _nan(value) else round(size - target, 0 if d.unit == "SKUs" else 1)
-        if d.unit == "SKUs" and not _nan(gap):
+        size = abs(value) if direction == "abs_lower" and not is_missing(value) else value
+        gap = float("nan") if is_missing(value) else round(size - target, 0 if d.unit == "SKUs" else 1)
+        if d.unit == "SKUs" and not is_missing(gap):
             gap = int(gap)
-        status = kpi.traffic_light(None if _nan(value) else float(value), target, d.tolerance, direction)
+        status = kpi.traffic_light(None if is_missing(value) else float(value), target, d.tolerance, direction)
         rows.append(
             {
                 "key": key,

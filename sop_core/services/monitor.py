@@ -34,7 +34,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
 from sop_core.planning import triggers as monitor
 from sop_core.services import inventory_policy as policy_service
-from sop_core.services import kpi as kpi_service
+from sop_core.services import kpi_targets as targets_service
 from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.units import Progress
@@ -111,7 +111,7 @@ def find_exceptions(
     parts.append(monitor.tracking_signal_alerts(scored))
 
     report(0.8, "Checking supplier OTIF…")
-    target = float(kpi_service.kpi_targets(engine, "all").loc["otif", "target"]) / 100.0
+    target = float(targets_service.kpi_targets(engine, "all").loc["otif", "target"]) / 100.0
     card = suppliers_service.supplier_scorecard(engine, since=as_of - relativedelta(years=1) + dt.timedelta(days=1))
     parts.append(monitor.supplier_otif_alerts(card, items, target=target, min_orders=MIN_ORDERS))
     found = (

@@ -7,6 +7,7 @@ class. Both start from :func:`sop_core.services.inventory_policy.inventory_polic
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -148,3 +149,17 @@ def policy_backtest(
     if progress is not None:
         progress(1.0, "Backtest done")
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PolicyEvaluation:
+    """What the cycle's inventory policy costs and achieves, per ABC class."""
+
+    frontier: pd.DataFrame  # service_frontier: inventory value per cycle service level target
+    backtest: pd.DataFrame  # policy_backtest: the history replayed per fill-rate target
+
+
+def evaluate_policy(engine: Engine, cycle_id: int) -> PolicyEvaluation:
+    """The frontier and the backtest of a cycle's policy with their default settings (see
+    :class:`PolicyEvaluation`)."""
+    return PolicyEvaluation(frontier=service_frontier(engine, cycle_id), backtest=policy_backtest(engine, cycle_id))

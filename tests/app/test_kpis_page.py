@@ -14,6 +14,7 @@ from sop_core.db.engine import make_engine
 from sop_core.planning import inventory
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi as kpi_service
+from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
 from sop_core.services import policy_backtest as backtest_service
 from sop_core.units import DAYS_PER_MONTH
@@ -28,8 +29,8 @@ def _cards(at: AppTest) -> dict[str, object]:
 def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_url: str) -> None:
     engine = make_engine(demo_url)
     try:
-        kpi_service.save_kpi_targets(
-            engine, "all", kpi_service.kpi_targets(engine).reset_index().loc[[1]].assign(target=70.0), "demo"
+        targets_service.save_kpi_targets(
+            engine, "all", targets_service.kpi_targets(engine).reset_index().loc[[1]].assign(target=70.0), "demo"
         )  # OTIF target 70 % for all SKUs
         monitor_service.run_monitor(engine, today=dt.date(2026, 11, 25))
         summary = kpi_service.kpi_summary(engine)
