@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from sqlalchemy import Engine
 
-from sop_core.planning import segmentation
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import policy_backtest as backtest_service
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo
 from views import ui
@@ -22,23 +22,17 @@ SEGMENT_COLORS = {"A": ui.COLORS["forecast"], "B": ui.COLORS["scenario"], "C": "
 
 
 @st.cache_data(ttl=600, show_spinner="Computing safety stocks and reorder points…")
-def load_policy(_engine: Engine, db_url: str, cycle_id: int, targets: str) -> pd.DataFrame:  # noqa: ARG001
-    return supply_service.inventory_policy(_engine, cycle_id, targets=targets)
-
-
-@st.cache_data(ttl=600, show_spinner="Tracing the inventory per cycle service level…")
-def load_frontier(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame:  # noqa: ARG001
-    return supply_service.service_frontier(_engine, cycle_id)
+def load_policy(_engine, db_url: str, cycle_id: int, targets: str) -> policy_service.PolicyView:  # noqa: ANN001, ARG001
+    return policy_service.policy_view(_engine, cycle_id, targets)
 
 
 @st.cache_data(ttl=600, show_spinner="Replaying the sales history under the policy…")
-def load_backtest(_engine: Engine, db_url: str, cycle_id: int) -> pd.DataFrame:  # noqa: ARG001
-    return supply_service.policy_backtest(_engine, cycle_id)
+def load_evaluation(_engine, db_url: str, cycle_id: int) -> backtest_service.PolicyEvaluation:  # noqa: ANN001, ARG001
+    return backtest_service.evaluate_policy(_engine, cycle_id)
 
 
-def _matrix(policy: pd.DataFrame) -> None:
-    counts = segmentation.abc_xyz_matrix(policy)
-    targets = segmentation.service_target_matrix()
+def _matrix(view: policy_service.PolicyView) -> None:
+    counts, targets = view.abc_xyz_counts, view.cell_targets
     text = [[f"{counts.loc[a, x]} SKUs<br>CSL target {100 * targets.loc[a, x]:.0f} %" for x in "XYZ"] for a in "ABC"]
     fig = go.Figure(
         go.Heatmap(
@@ -62,7 +56,7 @@ def _matrix(policy: pd.DataFrame) -> None:
     )
 
 
-def render(engine: Engine, cycle: CycleInfo) -> None:
+def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
     """Draw the inventory policy section for ``cycle`` (ABC/XYZ, safety stock, reorder points, frontier)."""
     url = engine.url.render_as_string(hide_password=True)
     st.subheader("Inventory policy")
@@ -74,10 +68,11 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         key="inv_targets",
     )
     try:
-        policy = load_policy(engine, url, cycle.id, basis)
+        view = load_policy(engine, url, cycle.id, basis)
     except supply_service.SupplyDataError as err:
         st.error(str(err))
         return
+    policy = view.policy
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Safety stock value", ui.fmt_money(policy["safety_stock_value"].sum()))
     c2.metric(
@@ -89,7 +84,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
     c4.metric("Measured lead times", int(policy["lt_source"].str.startswith("measured").sum()))
 
     st.markdown("**ABC/XYZ matrix**")
-    _matrix(policy)
+    _matrix(view)
 
     st.markdown("**Safety stock, reorder point and order quantity per SKU**")
     st.dataframe(
@@ -141,7 +136,8 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
     )
 
     st.markdown("**Cycle service level vs inventory** (inventory value needed per ABC class)")
-    frontier = load_frontier(engine, url, cycle.id)
+    evaluation = load_evaluation(engine, url, cycle.id)
+    frontier = evaluation.frontier
     fig = go.Figure()
     for seg, part in frontier.groupby("segment"):
         fig.add_scatter(
@@ -170,7 +166,7 @@ def render(engine: Engine, cycle: CycleInfo) -> None:
         "**Policy backtest per fill-rate target** (the sales history replayed month by month, against the naive "
         "cover rule)"
     )
-    backtest = load_backtest(engine, url, cycle.id)
+    backtest = evaluation.backtest
     st.dataframe(
         backtest.assign(
             fill_rate_target=backtest["fill_rate_target"] * 100,

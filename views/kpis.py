@@ -7,8 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core.services import kpi as kpi_service
+from sop_core.services import kpi_review
+from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
-from views import state, ui
+from views import inventory_section, state, ui
 
 st.title("KPIs")
 
@@ -29,24 +31,14 @@ POLICY_CARDS = {"On hand": "on_hand", "On order": "on_order", "Safety stock": "s
                 "Reorder point": "reorder_point", "EOQ": "eoq"}  # fmt: skip
 
 
-@st.cache_data(ttl=300, show_spinner="Measuring KPIs…")
-def load_summary(_engine, db_url: str, segment: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return kpi_service.kpi_summary(_engine, segment=segment)
-
-
-@st.cache_data(ttl=300, show_spinner="Building KPI trends…")
-def load_trends(_engine, db_url: str, segment: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return kpi_service.kpi_trends(_engine, segment)
+@st.cache_data(ttl=60, show_spinner="Measuring KPIs…")
+def load_review(_engine, db_url: str, segment: str) -> kpi_review.KpiReview:  # noqa: ANN001, ARG001
+    return kpi_review.review(_engine, segment)
 
 
 @st.cache_data(ttl=300)
 def load_segments(_engine, db_url: str) -> list[str]:  # noqa: ANN001, ARG001
     return kpi_service.segments(_engine)
-
-
-@st.cache_data(ttl=60, show_spinner="Loading exceptions…")
-def load_exceptions(_engine, db_url: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return monitor_service.exception_list(_engine)
 
 
 @st.cache_data(ttl=300, show_spinner="Loading the SKU…")
@@ -60,14 +52,17 @@ def line(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, color: str, dash
 
 
 def clear_kpi_caches() -> None:
-    for loader in (load_summary, load_trends, load_exceptions, load_detail):
+    for loader in (load_review, load_detail):
         loader.clear()
 
 
-segment = st.selectbox("Segment", load_segments(engine, url), format_func=kpi_service.segment_label, key="kpi_segment")
-summary = load_summary(engine, url, segment)
+segment = st.selectbox(
+    "Segment", load_segments(engine, url), format_func=targets_service.segment_label, key="kpi_segment"
+)
+review = load_review(engine, url, segment)
+summary = review.summary
 st.caption(
-    f"{kpi_service.segment_label(segment)}, measured as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y} (newest "
+    f"{review.segment_label}, measured as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y} (newest "
     f"inventory snapshot); forecast accuracy from the {summary.attrs['accuracy_source']}. Lights: :green[●] target "
     "met, :orange[●] missed by no more than the KPI's tolerance, :red[●] missed by more, :gray[○] no data."
 )
@@ -77,7 +72,7 @@ if flash := st.session_state.pop("kpi_flash", None):
 for start in range(0, len(summary), CARDS_PER_ROW):
     row_cards = summary.iloc[start : start + CARDS_PER_ROW].iterrows()
     for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
-        definition = kpi_service.KPI_DEFINITIONS[key]
+        definition = targets_service.KPI_DEFINITIONS[key]
         target = kpi_service.format_kpi(row["target"], row["unit"])
         column.metric(
             f"{LIGHT[row['status']]} {row['kpi']}",
@@ -90,7 +85,7 @@ for start in range(0, len(summary), CARDS_PER_ROW):
         )
 
 st.subheader("Trends")
-trends = load_trends(engine, url, segment)
+trends = review.trends
 if trends.empty:
     st.info("No monthly history to chart for this segment yet.")
 else:
@@ -113,10 +108,10 @@ else:
 st.subheader("Targets")
 seen_key = f"kpi_targets_seen_{segment}"
 if seen_key not in st.session_state:
-    st.session_state[seen_key] = kpi_service.kpi_targets(engine, segment).reset_index()
+    st.session_state[seen_key] = targets_service.kpi_targets(engine, segment).reset_index()
 seen = st.session_state[seen_key]
 st.caption(
-    f"Targets of {kpi_service.segment_label(segment)} (a segment without its own target uses the one of all SKUs, "
+    f"Targets of {review.segment_label} (a segment without its own target uses the one of all SKUs, "
     "else the default). Saving checks that nobody changed them since you opened them."
 )
 edited = st.data_editor(
@@ -138,19 +133,19 @@ save, reload = st.columns([1, 5])
 if editing and save.button("Save targets", key="kpi_save_targets", type="primary"):
     try:
         changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
-        n = kpi_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
+        n = targets_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
         del st.session_state[seen_key]
         clear_kpi_caches()
         st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
         st.rerun()
-    except kpi_service.KpiError as err:
+    except targets_service.KpiError as err:
         st.error(str(err))
 if reload.button("Reload targets", key="kpi_reload_targets"):
     del st.session_state[seen_key]
     st.rerun()
 
 st.subheader("Exceptions")
-exceptions = load_exceptions(engine, url)
+exceptions = review.exceptions
 left, right = st.columns([4, 1])
 left.caption(
     f"{len(exceptions)} open exception(s) from the monitor (`python -m sop_core monitor`): projected reorder-point "
@@ -195,22 +190,4 @@ if skus:
         column_config=EXCEPTION_COLUMNS,
     )
 
-try:
-    from views import inventory_section  # type: ignore[attr-defined]
-except ImportError:
-    inventory_section = None
-if inventory_section is not None:
-    inventory_section.render(engine, cycle)
-else:
-    st.subheader("ABC / XYZ classification")
-    st.caption(
-        "ABC by cumulative share of annual value at cost (A ≤ 80 %, B ≤ 95 %); XYZ by the coefficient of "
-        "variation of monthly demand over the last 12 months (X < 0.5, Y < 1.0, Z ≥ 1.0)."
-    )
-    counts = kpi_service.abc_xyz_counts(engine)
-    matrix_left, matrix_right = st.columns([2, 3])
-    matrix_left.dataframe(counts, width="stretch")
-    heat = go.Figure(go.Heatmap(z=counts.to_numpy(), x=list(counts.columns), y=list(counts.index),
-                                colorscale="Blues", texttemplate="%{z}", showscale=False))  # fmt: skip
-    heat.update_yaxes(autorange="reversed")
-    matrix_right.plotly_chart(ui.base_layout(heat, "SKUs per class", height=300), width="stretch", key="kpi_abc_heat")
+inventory_section.render(engine, cycle)

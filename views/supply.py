@@ -5,12 +5,14 @@ month), replenishment proposals (downloadable)."""
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
-from views import state, ui
+from sop_core.services import supply_review
+from sop_core.services.suppliers import SupplierItems, SupplierReview
+from views import state, supply_charts, ui
 
 st.title("Supply review")
 
@@ -19,147 +21,51 @@ cycle = state.current_cycle()
 url = engine.url.render_as_string(hide_password=True)
 
 
-@st.cache_data(ttl=600, show_spinner="Loading the capacity load…")
-def load_capacity(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.capacity_load(_engine, cycle_id)  # plan_key keys the cache: a new plan reloads
+@st.cache_data(ttl=600, show_spinner="Loading the supply review…")
+def load_review(_engine, db_url: str, cycle_id: int, label: str, plan_key: str) -> supply_review.SupplyReview:  # noqa: ANN001, ARG001
+    return supply_review.review(_engine, cycle_id, label)  # plan_key keys the cache: a new plan reloads
 
 
-@st.cache_data(ttl=600, show_spinner="Finding bottlenecks…")
-def load_bottlenecks(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.bottlenecks(_engine, cycle_id)
+@st.cache_data(ttl=600, show_spinner="Loading the drill-down…")
+def load_drilldown(_engine, db_url: str, cycle_id: int, plan_key: str, resource: str, period: pd.Timestamp):  # noqa: ANN001, ANN201, ARG001
+    return supply_service.bottleneck_drilldown(_engine, cycle_id, resource, period)
 
 
 @st.cache_data(ttl=600, show_spinner="Projecting inventory…")
 def load_projection(_engine, db_url: str, cycle_id: int, plan_key: str, level: str, item: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
     if level == "family":
-        return supply_service.projected_inventory(_engine, cycle_id, family=item, with_levels=True)
-    return supply_service.projected_inventory(_engine, cycle_id, sku=item, with_levels=True)
+        return policy_service.projection_with_levels(_engine, cycle_id, family=item)
+    return policy_service.projection_with_levels(_engine, cycle_id, sku=item)
 
 
 @st.cache_data(ttl=600, show_spinner="Scoring suppliers…")
-def load_scorecard(_engine, db_url: str, late_days: int, short_pct: float) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.supplier_scorecard(
+def load_suppliers(_engine, db_url: str, late_days: int, short_pct: float) -> SupplierReview:  # noqa: ANN001, ARG001
+    return suppliers_service.supplier_review(
         _engine, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
     )
 
 
-@st.cache_data(ttl=600, show_spinner="Scoring supplier items…")
-def load_item_scorecard(_engine, db_url: str, late_days: int, short_pct: float, supplier: str | None) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.supplier_item_scorecard(
-        _engine, supplier=supplier, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
-    )
-
-
 @st.cache_data(ttl=600, show_spinner="Tracing the supplier's items…")
-def load_item_trend(  # noqa: ANN001
-    _engine,  # noqa: ANN001
-    db_url: str,  # noqa: ARG001
-    supplier: str,
-    sku: str | None,
-    late_days: int,
-    short_pct: float,
-) -> pd.DataFrame:
-    return supply_service.supplier_item_trend(
-        _engine, supplier, sku=sku, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
+def load_items(_engine, db_url: str, supplier: str, late_days: int, short_pct: float) -> SupplierItems:  # noqa: ANN001, ARG001
+    return suppliers_service.supplier_items(
+        _engine, supplier, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100
     )
 
 
-@st.cache_data(ttl=600)
-def load_trend(_engine, db_url: str, late_days: int, short_pct: float) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.supplier_trend(_engine, on_time_tolerance_days=late_days, in_full_tolerance=short_pct / 100)
-
-
-@st.cache_data(ttl=600, show_spinner="Loading the drill-down…")
-def load_drilldown(  # noqa: ANN001
-    _engine,  # noqa: ANN001
-    db_url: str,  # noqa: ARG001
-    cycle_id: int,
-    plan_key: str,  # noqa: ARG001
-    resource: str,
-    period: pd.Timestamp,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return supply_service.bottleneck_drilldown(_engine, cycle_id, resource, period)
-
-
-@st.cache_data(ttl=600, show_spinner="Proposing orders…")
-def load_proposals(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.replenishment_proposals(_engine, cycle_id)
-
-
-@st.cache_data(ttl=600)
-def load_plan_source(_engine, db_url: str, cycle_id: int, plan_key: str) -> str:  # noqa: ANN001, ARG001
-    return supply_service.plan_demand(_engine, cycle_id)[1]
-
-
-@st.cache_data(ttl=600, show_spinner="Checking every SKU has a source…")
-def load_unsourced(_engine, db_url: str, cycle_id: int, plan_key: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.unsourced_skus(_engine, cycle_id)
-
-
-@st.cache_data(ttl=600)
-def load_products(_engine, db_url: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
-    return supply_service.product_choices(_engine)
-
-
-def item_heatmaps(otif: pd.DataFrame, lead: pd.DataFrame) -> go.Figure:
-    """OTIF (%) and mean lead time (days) per item (rows) and month of receipt (columns), side by side."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.1,
-                        subplot_titles=("OTIF (%)", "Lead time mean (days)"))  # fmt: skip
-    fig.add_trace(
-        go.Heatmap(z=otif.to_numpy(), x=list(otif.columns), y=list(otif.index), zmin=0, zmax=100,
-                   colorscale=[[0.0, ui.COLORS["bad"]], [0.5, ui.COLORS["warning"]], [1.0, ui.COLORS["ok"]]],
-                   colorbar=dict(title="%", x=0.45), name="OTIF",
-                   hovertemplate="%{y} · %{x}: OTIF %{z:.0f} %<extra></extra>"),
-        row=1, col=1,
-    )  # fmt: skip
-    fig.add_trace(
-        go.Heatmap(z=lead.to_numpy(), x=list(lead.columns), y=list(lead.index), colorscale="Blues",
-                   colorbar=dict(title="days", x=1.0), name="Lead time",
-                   hovertemplate="%{y} · %{x}: %{z:.1f} days<extra></extra>"),
-        row=1, col=2,
-    )  # fmt: skip
-    fig.update_yaxes(autorange="reversed")
-    fig = ui.base_layout(fig, height=120 + 22 * len(otif))
-    fig.update_layout(hovermode="closest")
-    return fig
-
-
-def item_lines(trend: pd.DataFrame) -> go.Figure:
-    """One item: OTIF (%) and mean lead time against the master lead time (days) per month of receipt."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("OTIF (%)", "Lead time (days)"))  # fmt: skip
-    deliveries = trend["orders"].astype(str) + " deliveries"
-    fig.add_scatter(x=trend["period"], y=trend["otif"] * 100, name="OTIF", mode="lines+markers",
-                    line=dict(color=ui.COLORS["forecast"]), text=deliveries, row=1, col=1)  # fmt: skip
-    fig.add_scatter(x=trend["period"], y=trend["lt_mean_days"], name="Lead time mean", mode="lines+markers",
-                    line=dict(color=ui.COLORS["actual"]), text=deliveries, row=2, col=1)  # fmt: skip
-    fig.add_scatter(x=trend["period"], y=trend["master_lead_time_days"], name="Master lead time", mode="lines",
-                    line=dict(color=ui.COLORS["capacity"], dash="dash"), row=2, col=1)  # fmt: skip
-    fig.update_yaxes(range=[0, 105], row=1, col=1)
-    return ui.base_layout(fig, height=420)
-
-
-run_id = supply_service.plan_run_id(engine, cycle.id)
-if run_id is None:
-    st.error(f"Cycle {cycle.label} has no forecast yet: run the forecast in Demand review first.")
-    st.stop()
 try:
-    plan_key = supply_service.plan_fingerprint(engine, cycle.id)
-    load = load_capacity(engine, url, cycle.id, plan_key)
-    hot = load_bottlenecks(engine, url, cycle.id, plan_key)
+    plan_key = supply_review.review_key(engine, cycle.id, cycle.label)
+    review = load_review(engine, url, cycle.id, cycle.label, plan_key)
 except supply_service.SupplyDataError as err:
     st.error(str(err))
     st.stop()
-
-source = load_plan_source(engine, url, cycle.id, plan_key)
-basis = supply_service.demand_load_basis(source)
+load, hot, source, basis = review.load, review.bottlenecks, review.source, review.basis
 st.caption(
     f"Cycle {cycle.label} · plan = {source}"
-    + (f" (forecast run {run_id})" if source == "statistical forecast" else "")
+    + (f" (forecast run {review.run_id})" if source == "statistical forecast" else "")
     + " · regular capacity per month"
 )
-if warning := supply_service.unsourced_warning(load_unsourced(engine, url, cycle.id, plan_key)):
-    st.warning(warning)
+if review.unsourced_warning:
+    st.warning(review.unsourced_warning)
 
 # ---- headline
 peak = hot.iloc[0] if len(hot) else None
@@ -184,29 +90,8 @@ st.caption(
     f"the meeting pack also show the {supply_service.PLAN_LOAD_BASIS.lower()}, what the plan makes after "
     "Reconciliation."
 )
-table = supply_service.utilisation_table(load)
-heat = go.Figure(
-    go.Heatmap(
-        z=table.to_numpy(),
-        x=list(table.columns),
-        y=list(table.index),
-        zmin=0,
-        zmax=150,
-        colorscale=[  # green up to 90 %, amber 90–100 %, red above regular capacity
-            [0.0, "#dcfce7"],
-            [0.6, ui.COLORS["ok"]],
-            [0.6, ui.COLORS["warning"]],
-            [2 / 3, ui.COLORS["warning"]],
-            [2 / 3, ui.COLORS["bad"]],
-            [1.0, "#7f1d1d"],
-        ],
-        colorbar=dict(title="%"),
-        hovertemplate="%{y} · %{x}: %{z:.1f} %<extra></extra>",
-        texttemplate="%{z:.0f}",
-    )
-)
-heat.update_yaxes(autorange="reversed")
-st.plotly_chart(ui.base_layout(heat, height=80 + 45 * len(table)), width="stretch")
+table = review.utilisation
+st.plotly_chart(supply_charts.utilisation_heatmap(table), width="stretch")
 st.dataframe(
     table,
     width="stretch",
@@ -216,29 +101,9 @@ st.dataframe(
 # ---- load vs capacity of one resource
 resource_labels = {f"{r} — {n}": r for r, n in zip(load["resource"], load["name"], strict=True)}
 chosen = resource_labels[st.selectbox("Resource", list(resource_labels), key="supply_resource")]
-one = load[load["resource"] == chosen]
-STATUS_COLOR = {"ok": ui.COLORS["forecast"], "warning": ui.COLORS["warning"], "bottleneck": ui.COLORS["bad"]}
-bars = go.Figure()
-bars.add_bar(
-    x=one["period"], y=one["load_hours"], name="Load (h)", marker_color=one["status"].map(STATUS_COLOR).tolist()
-)
-bars.add_scatter(
-    x=one["period"],
-    y=one["capacity_hours"],
-    name="Regular capacity",
-    mode="lines",
-    line=dict(color=ui.COLORS["capacity"], width=3),
-)
-bars.add_scatter(
-    x=one["period"],
-    y=one["capacity_hours"] + one["overtime_available_hours"],
-    name="With overtime",
-    mode="lines",
-    line=dict(color=ui.COLORS["capacity"], dash="dash"),
-)
 st.markdown(f"**{chosen}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
-            "90 %, red above regular capacity)")
-st.plotly_chart(ui.base_layout(bars, height=360), width="stretch")
+            "90 %, red above regular capacity)")  # fmt: skip
+st.plotly_chart(supply_charts.load_bars(load[load["resource"] == chosen]), width="stretch")
 
 # ---- bottlenecks
 st.subheader("Bottlenecks")
@@ -248,18 +113,8 @@ if hot.empty:
 else:
     st.dataframe(
         hot.assign(month=hot["period"].dt.strftime("%Y-%m"), utilisation=hot["utilisation"] * 100)[
-            [
-                "resource",
-                "name",
-                "month",
-                "utilisation",
-                "load_hours",
-                "capacity_hours",
-                "overtime_hours",
-                "shortfall_hours",
-                "status",
-                "top_skus",
-            ]
+            ["resource", "name", "month", "utilisation", "load_hours", "capacity_hours", "overtime_hours",
+             "shortfall_hours", "status", "top_skus"]
         ],
         hide_index=True,
         width="stretch",
@@ -271,13 +126,12 @@ else:
             "shortfall_hours": st.column_config.NumberColumn("Beyond overtime (h)", format="%,.0f"),
             "top_skus": st.column_config.TextColumn("Top SKUs loading it", width="large"),
         },
-    )
+    )  # fmt: skip
     spots = {
         f"{r} · {ui.month_label(p)} ({100 * u:.0f} %)": (r, p)
         for r, p, u in zip(hot["resource"], hot["period"], hot["utilisation"], strict=True)
     }
-    spot = st.selectbox("Drill into", list(spots), key="supply_bottleneck")
-    hot_resource, hot_period = spots[spot]
+    hot_resource, hot_period = spots[st.selectbox("Drill into", list(spots), key="supply_bottleneck")]
     families, skus = load_drilldown(engine, url, cycle.id, plan_key, hot_resource, hot_period)
     left, right = st.columns([1, 2])
     left.markdown(f"**Families loading {hot_resource}**")
@@ -304,7 +158,7 @@ else:
 
 # ---- projected inventory
 st.subheader("Projected inventory")
-products = load_products(engine, url)
+products = review.products
 choices = {f"Family {f}": ("family", f) for f in sorted(products["family"].unique())}
 choices |= {f"{s} — {n}": ("sku", s) for s, n in zip(products["sku"], products["name"], strict=True)}
 level, item = choices[st.selectbox("Family or SKU", list(choices), key="supply_projection_item")]
@@ -319,33 +173,8 @@ p3.metric(
     help=f"Closing stock above the maximum (reorder point + order quantity) or beyond "
     f"{supply_service.EXCESS_COVER_DAYS:.0f} days of cover",
 )
-fig = go.Figure()
-fig.add_bar(x=proj["period"], y=proj["demand"], name=f"Demand ({source})", marker_color="#93c5fd")
-fig.add_bar(x=proj["period"], y=proj["receipts"], name="Open orders due", marker_color=ui.COLORS["ok"])
-fig.add_bar(x=proj["period"], y=proj["shortage"], name="Lost sales", marker_color=ui.COLORS["bad"])
-fig.add_scatter(
-    x=proj["period"],
-    y=proj["closing"],
-    name="Closing stock",
-    mode="lines+markers",
-    line=dict(color=ui.COLORS["actual"], width=3),
-)
-fig.add_scatter(
-    x=proj["period"],
-    y=proj["reorder_point"],
-    name="Reorder point",
-    mode="lines",
-    line=dict(color=ui.COLORS["warning"], dash="dash"),
-)
-fig.add_scatter(
-    x=proj["period"],
-    y=proj["safety_stock"],
-    name="Safety stock",
-    mode="lines",
-    line=dict(color=ui.COLORS["bad"], dash="dot"),
-)
 st.markdown("**Units per month**: stock on hand and open orders against the plan, with no new orders placed")
-st.plotly_chart(ui.base_layout(fig, height=380), width="stretch")
+st.plotly_chart(supply_charts.projection_figure(proj, source), width="stretch")
 with st.expander("Projection table"):
     st.dataframe(
         proj.assign(month=proj["period"].dt.strftime("%Y-%m")).drop(columns=["period", "sku"]).set_index("month"),
@@ -358,8 +187,8 @@ st.subheader("Supplier performance")
 t1, t2 = st.columns(2)
 late_days = int(t1.number_input("On time up to … days late", 0, 30, 0, key="supply_late_days"))
 short_pct = float(t2.number_input("In full down to … % short", 0.0, 50.0, 0.0, step=0.5, key="supply_short_pct"))
-card = load_scorecard(engine, url, late_days, short_pct)
-percent = {c: card[c] * 100 for c in ("on_time", "in_full", "otif")}
+suppliers = load_suppliers(engine, url, late_days, short_pct)
+card = suppliers.card
 SCORE_COLUMNS = {
     "orders": st.column_config.NumberColumn("Deliveries"),
     "on_time": st.column_config.NumberColumn("On time", format="%.1f %%"),
@@ -370,18 +199,19 @@ SCORE_COLUMNS = {
     "lt_p50": st.column_config.NumberColumn("p50 (d)", format="%,.0f"),
     "lt_p90": st.column_config.NumberColumn("p90 (d)", format="%,.0f"),
 }
-st.dataframe(card.assign(**percent), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
+
+
+def in_percent(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c] * 100 for c in ("on_time", "in_full", "otif")})
+
+
+st.dataframe(in_percent(card), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
 st.caption(
     "Closed deliveries only; on time = received on or before the promised date (plus the tolerance), "
     "in full = the ordered quantity (less the tolerance). The lead-time σ feeds the safety stocks."
 )
-trend = load_trend(engine, url, late_days, short_pct)
-trend_fig = go.Figure()
-for supplier_code, part in trend.groupby("supplier"):
-    trend_fig.add_scatter(x=part["period"], y=part["otif"] * 100, name=str(supplier_code), mode="lines+markers")
-trend_fig.update_yaxes(title="OTIF %", range=[0, 105])
 st.markdown("**Reliability trend**: OTIF by quarter of receipt")
-st.plotly_chart(ui.base_layout(trend_fig, height=320), width="stretch", key="supply_trend_chart")
+st.plotly_chart(supply_charts.supplier_trend(suppliers.trend), width="stretch", key="supply_trend_chart")
 
 # ---- one supplier's items
 st.markdown("**Per supplier item**: OTIF and lead time of one supplier's items, by month of receipt")
@@ -392,25 +222,20 @@ if not supplier_labels:
 else:
     picked = s1.selectbox("Supplier (worst OTIF first)", list(supplier_labels), key="supply_item_supplier")
     chosen_supplier = supplier_labels[picked]
-    items = load_item_scorecard(engine, url, late_days, short_pct, chosen_supplier)
+    one_supplier = load_items(engine, url, chosen_supplier, late_days, short_pct)
+    items = one_supplier.items
     item_labels: dict[str, str | None] = {"All its items": None}
     item_labels |= {f"{s} — {n}": s for s, n in zip(items["sku"], items["name"], strict=True)}
     chosen_item = item_labels[s2.selectbox("Item", list(item_labels), key=f"supply_item_sku_{chosen_supplier}")]
-    st.dataframe(
-        items.assign(**{c: items[c] * 100 for c in ("on_time", "in_full", "otif")}),
-        hide_index=True,
-        width="stretch",
-        column_config=SCORE_COLUMNS,
-    )
-    item_trend = load_item_trend(engine, url, chosen_supplier, chosen_item, late_days, short_pct)
+    st.dataframe(in_percent(items), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
+    item_trend = one_supplier.trend
     if chosen_item is None:
-        order = list(items["sku"])
-        otif_wide = supply_service.item_trend_table(item_trend, "otif", order)
-        lead_wide = supply_service.item_trend_table(item_trend, "lt_mean_days", order)
-        st.plotly_chart(item_heatmaps(otif_wide, lead_wide), width="stretch", key="supply_item_heatmap")
+        heatmaps = supply_charts.item_heatmaps(one_supplier.otif_table, one_supplier.lead_table)
+        st.plotly_chart(heatmaps, width="stretch", key="supply_item_heatmap")
         st.caption("Items worst OTIF first; a blank cell is a month without a delivery of the item.")
     else:
-        st.plotly_chart(item_lines(item_trend), width="stretch", key="supply_item_trend_chart")
+        item_trend = item_trend[item_trend["sku"] == chosen_item]
+        st.plotly_chart(supply_charts.item_lines(item_trend), width="stretch", key="supply_item_trend_chart")
     with st.expander("Monthly figures"):
         st.dataframe(
             item_trend.assign(month=item_trend["period"].dt.strftime("%Y-%m"), otif=item_trend["otif"] * 100)[
@@ -426,22 +251,15 @@ else:
             },
         )
 with st.expander("All supplier items (worst OTIF first)"):
-    every_item = load_item_scorecard(engine, url, late_days, short_pct, None)
-    st.dataframe(
-        every_item.assign(**{c: every_item[c] * 100 for c in ("on_time", "in_full", "otif")}),
-        hide_index=True,
-        width="stretch",
-        column_config=SCORE_COLUMNS,
-    )
+    st.dataframe(in_percent(suppliers.every_item), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
 
 # ---- replenishment proposals
 st.subheader("Replenishment proposals")
-proposals = load_proposals(engine, url, cycle.id, plan_key)
-switches = proposals[proposals["switch_recommended"]]
+proposals = review.proposals
 q1, q2, q3 = st.columns(3)
 q1.metric("Proposed orders", len(proposals))
 q2.metric("Arriving after a stock-out", int(proposals["arrives_late"].sum()))
-q3.metric("Switch to alternate supplier", len(switches))
+q3.metric("Switch to alternate supplier", int(proposals["switch_recommended"].sum()))
 st.dataframe(
     proposals.drop(columns=["trigger_period", "stockout_period"]).assign(
         order_date=proposals["order_date"].dt.date,
@@ -475,6 +293,7 @@ st.download_button(
 )
 st.caption(
     "An order is proposed when projected stock (on hand + open orders − plan) falls below the reorder point; "
-    f"the alternate supplier is shown when the preferred one's OTIF is below {100 * supply_service.OTIF_TARGET:.0f} %, "
-    "it delivers short, or the order would arrive after the projected stock-out."
+    f"the alternate supplier is shown when the preferred one's OTIF is below "
+    f"{100 * suppliers_service.OTIF_TARGET:.0f} %, it delivers short, or the order would arrive after the projected "
+    "stock-out."
 )

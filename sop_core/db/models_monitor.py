@@ -24,7 +24,7 @@ class KpiTarget(Base):
     __tablename__ = "kpi_target"
     __table_args__ = (UniqueConstraint("kpi", "segment"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    kpi: Mapped[str] = mapped_column(String(32))  # a key of sop_core.services.kpi.KPI_DEFINITIONS
+    kpi: Mapped[str] = mapped_column(String(32))  # a key of sop_core.services.kpi_targets.KPI_DEFINITIONS
     segment: Mapped[str] = mapped_column(String(80), default="all")  # all | family:<code> | abc:<class>
     target: Mapped[float] = mapped_column(Float)  # in the KPI's display unit
     direction: Mapped[str] = mapped_column(String(8))  # higher | lower (which side is better)

@@ -23,14 +23,14 @@ supplier receipts only) :mod:`sop_core.services.kpi` documents which quantities 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
 
-ArrayLike = float | int | np.ndarray | pd.Series | list[float]
+ArrayLike: TypeAlias = float | int | np.ndarray | pd.Series | list[float]
 
 #: Columns a receipt (delivery) frame must have for :func:`otif_flags`.
 RECEIPT_COLUMNS = ("promised_date", "received_date", "qty_ordered", "qty_received")

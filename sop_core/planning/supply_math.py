@@ -181,7 +181,8 @@ def rough_cut_capacity(plan: pd.DataFrame, routing: pd.DataFrame, capacity: pd.D
 def _days_in_period(periods: pd.Series, freq: str) -> np.ndarray:
     start = pd.to_datetime(periods)
     end = start + pd.tseries.frequencies.to_offset(freq)
-    return (end - start).dt.days.to_numpy(dtype=float)
+    days: np.ndarray = (end - start).dt.days.to_numpy(dtype=float)
+    return days
 
 
 def _days_of_cover(frame: pd.DataFrame, cover_periods: int, freq: str) -> pd.Series:

@@ -1,10 +1,11 @@
-"""KPI services: the KPI summary per segment with targets and traffic lights, monthly trends, editable
-targets, the SKU drill-down, ABC/XYZ and the inventory policy (page "KPIs", ``python -m sop_core kpi``).
+"""KPI services: the KPI summary per segment with targets and traffic lights, monthly trends and the SKU
+drill-down (page "KPIs", ``python -m sop_core kpi``); the targets themselves in :mod:`sop_core.services.kpi_targets`.
 
 How each KPI is derived from the tables the company holds (sales_history, inventory, receipt,
 open_order, product, supplier_item and the forecast runs), measured at ``as_of`` — by default the date
 of the newest inventory snapshot — for a *segment*: ``all`` SKUs, one family (``family:<code>``) or
-one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`abc_xyz_classes`):
+one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see
+:func:`sop_core.services.kpi_measures.abc_xyz_classes`):
 
 * **Fill rate (projected)** (customer): there are no customer order lines, so "ordered" is the
   forecast demand of the first ``fill_rate_months`` month(s) after ``as_of`` and "shipped" is the part
@@ -27,8 +28,8 @@ one ABC class (``abc:A``; classes from the 12 months to ``as_of``, see :func:`ab
   value for an ABC segment or for the bias of a family). ``frame.attrs["accuracy_source"]`` says which.
 
 Targets and traffic lights: each KPI has a default target, an amber tolerance and a direction
-(:data:`KPI_DEFINITIONS`). A target stored in ``kpi_target`` for the segment wins, then one stored
-for ``all``, then the default. Lights follow :func:`sop_core.planning.kpi_formulas.traffic_light`: green when the
+(:data:`sop_core.services.kpi_targets.KPI_DEFINITIONS`). A target stored in ``kpi_target`` for the segment
+wins, then one stored for ``all``, then the default. Lights follow :func:`sop_core.planning.kpi_formulas.traffic_light`: green when the
 target is met, amber when missed by no more than the tolerance, red beyond, grey without a value.
 
 Monthly trends (:func:`kpi_trends`) are estimates where the data are thin: OTIF and supplier fill
@@ -43,105 +44,47 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core.db import models as m
 from sop_core.db import monitor_repo
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
-from sop_core.db.models_monitor import KpiTarget
-from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
-from sop_core.planning import inventory, segmentation
 from sop_core.planning import kpi_formulas as kpi
-from sop_core.planning import supply_math as supply
-from sop_core.units import DAYS_PER_MONTH
+from sop_core.services import supply as supply_service
+from sop_core.services.inventory_policy import inventory_policy
+from sop_core.services.kpi_measures import abc_xyz_classes, load_kpi_data, measure_kpis, month_start
+from sop_core.services.kpi_targets import (
+    KPI_DEFINITIONS,
+    KpiDefinition,
+    KpiError,
+    is_missing,
+    kpi_targets,
+)
 
 log = logging.getLogger(__name__)
 
 
-class KpiError(SopError):
-    """A KPI request that cannot be served (one line for the user)."""
-
-
-class TargetConflictError(KpiError):
-    """Someone else changed a target since it was read; nothing was saved."""
-
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    """A KPI's label, display unit, default target, amber tolerance and which direction is better."""
-
-    key: str
-    label: str
-    unit: str  # "%", "turns/year", "days", "SKUs"
-    target: float
-    tolerance: float  # width of the amber band beyond the target, in ``unit``
-    direction: str  # higher | lower | abs_lower
-    help: str
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "higher"
-
-
-#: The KPIs of the summary, in display order, with the company's default targets.
-KPI_DEFINITIONS: dict[str, KpiDefinition] = {
-    d.key: d
-    for d in (
-        KpiDefinition("fill_rate", "Fill rate (projected)", "%", 95.0, 5.0, "higher",
-                      "Fill rate projected for next month: the share of its forecast demand that stock on hand and "
-                      "open orders can serve (units served ÷ units forecast; not a cycle service level)."),
-        KpiDefinition("otif", "OTIF", "%", 90.0, 10.0, "higher",
-                      "Supplier deliveries of the last 12 months received on or before the promised date and in full."),
-        KpiDefinition("inventory_turns", "Inventory turns", "turns/year", 6.0, 2.0, "higher",
-                      "Cost of goods sold of the last 12 months / average inventory value at cost."),
-        KpiDefinition("days_of_supply", "Days of supply", "days", 60.0, 30.0, "lower",
-                      "Inventory value at cost / average daily cost of goods sold of the last 3 months."),
-        KpiDefinition("forecast_wmape", "Forecast error (WMAPE)", "%", 30.0, 10.0, "lower",
-                      "Σ|actual − forecast| / Σ actual over the last 12 months (earlier runs, else the backtest)."),
-        KpiDefinition("forecast_bias", "Forecast bias", "%", 5.0, 5.0, "abs_lower",
-                      "Σ(forecast − actual) / Σ actual; > 0 over-forecast. Target on the size of the bias."),
-        KpiDefinition("supplier_reliability", "Supplier reliability", "%", 80.0, 15.0, "higher",
-                      "Share of the quantity ordered in 12 months placed with suppliers meeting the OTIF target."),
-        KpiDefinition("supplier_fill_rate", "Supplier fill rate", "%", 98.0, 3.0, "higher",
-                      "Quantity received / quantity ordered on supplier deliveries of the last 12 months."),
-        KpiDefinition("stockouts", "Stockouts", "SKUs", 0.0, 5.0, "lower",
-                      "Stocked SKUs sold in the last 3 months with nothing on hand."),
-        KpiDefinition("excess", "Excess stock", "SKUs", 10.0, 15.0, "lower",
-                      "SKUs with more than 180 days of supply on hand."),
-    )
-}  # fmt: skip
-
 SUMMARY_COLUMNS = ["kpi", "value", "unit", "target", "status", "gap"]
-EXCESS_DAYS = 180.0
-#: Roles allowed to change KPI targets.
-TARGET_ROLES = ("supply_planner", "demand_planner", "executive", "admin")
 STATUS_LABELS = {"green": "On target", "amber": "Watch", "red": "Off target", "grey": "No data"}
 
 
 # --------------------------------------------------------------------------- formatting
-def _nan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def kpi_status(value: float | None, target: float, definition: KpiDefinition) -> str:
     """Traffic light of a KPI value against ``target`` with the definition's tolerance and direction."""
-    return kpi.traffic_light(None if _nan(value) else float(value), target, definition.tolerance, definition.direction)
+    return kpi.traffic_light(
+        None if value is None or is_missing(value) else float(value), target, definition.tolerance, definition.direction
+    )
 
 
 def format_kpi(value: float | None, unit: str) -> str:
     """A KPI value as the page and the command line show it: ``94.9 %``, ``5.2``, ``48.5 days``, ``3``."""
-    if _nan(value):
+    if is_missing(value):
         return "–"
     if unit == "%":
         return f"{value:.1f} %"
@@ -154,7 +97,7 @@ def format_kpi(value: float | None, unit: str) -> str:
 
 def format_gap(gap: float | None, unit: str) -> str:
     """The gap to target as a signed string: ``-0.1 pts``, ``+0.6``, ``+8.5 days``, ``+9``."""
-    if _nan(gap):
+    if is_missing(gap):
         return ""
     if unit == "%":
         return f"{gap:+.1f} pts"
@@ -167,21 +110,13 @@ def format_gap(gap: float | None, unit: str) -> str:
 
 def _display(key: str, raw: float) -> float:
     d = KPI_DEFINITIONS[key]
-    if _nan(raw):
+    if is_missing(raw):
         return float("nan")
     value = round(float(raw) * (100.0 if d.unit == "%" else 1.0), 0 if d.unit == "SKUs" else 1)
     return int(value) if d.unit == "SKUs" else value
 
 
 # --------------------------------------------------------------------------- segments
-def segment_label(segment: str) -> str:
-    """``all`` → "All SKUs", ``family:BL`` → "Family BL", ``abc:A`` → "ABC class A"."""
-    if segment == "all":
-        return "All SKUs"
-    kind, _, code = segment.partition(":")
-    return f"Family {code}" if kind == "family" else f"ABC class {code}"
-
-
 def segments(engine: Engine) -> list[str]:
     """Every segment a target can be set for: ``all``, ``family:<code>`` per family, ``abc:A|B|C``."""
     with session_scope(engine) as s:
@@ -208,251 +143,6 @@ def segment_skus(engine: Engine, segment: str, as_of: dt.date | None = None) -> 
     raise KpiError(f"unknown segment {segment!r}: use all, family:<code> or abc:A|B|C")
 
 
-# --------------------------------------------------------------------------- targets
-def kpi_targets(engine: Engine, segment: str = "all") -> pd.DataFrame:
-    """The effective target of every KPI for a segment, with where it comes from.
-
-    Returns:
-        One row per KPI (index = key): ``kpi`` (label), ``unit``, ``target``, ``direction``,
-        ``tolerance``, ``source`` (``segment``, ``all`` or ``default``), ``version`` (of the stored row of
-        this segment; 0 when none is stored), ``updated_by``, ``updated_at``.
-    """
-    with session_scope(engine) as s:
-        stored = monitor_repo.targets(s)
-    own = stored[stored["segment"] == segment].set_index("kpi")
-    overall = stored[stored["segment"] == "all"].set_index("kpi")
-    rows = []
-    for key, d in KPI_DEFINITIONS.items():
-        if key in own.index:
-            hit, source = own.loc[key], "segment" if segment != "all" else "all"
-        elif key in overall.index:
-            hit, source = overall.loc[key], "all"
-        else:
-            hit, source = None, "default"
-        mine = key in own.index
-        rows.append(
-            {
-                "key": key,
-                "kpi": d.label,
-                "unit": d.unit,
-                "target": float(hit["target"]) if hit is not None else d.target,
-                "direction": str(hit["direction"]) if hit is not None else d.direction,
-                "tolerance": d.tolerance,
-                "source": source,
-                "version": int(own.loc[key, "version"]) if mine else 0,
-                "updated_by": str(own.loc[key, "updated_by"]) if mine else "",
-                "updated_at": own.loc[key, "updated_at"] if mine else pd.NaT,
-            }
-        )
-    return pd.DataFrame(rows).set_index("key")
-
-
-def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: str, roles: tuple[str, ...] = ()) -> int:
-    """Store edited targets of a segment, all or nothing, with optimistic locking.
-
-    Args:
-        engine: the database.
-        segment: ``all``, ``family:<code>`` or ``abc:<class>``.
-        edits: rows indexed by KPI key (or with a ``key`` column) holding the new ``target`` (display
-            unit), the ``version`` read with it (0 when no row was stored for this segment) and,
-            optionally, ``seen_target``, the target as it was read; rows whose target equals
-            ``seen_target`` (without it: the effective target now) are not changes and are skipped.
-        user: who saves.
-        roles: the user's roles; when given, one of :data:`TARGET_ROLES` is required.
-
-    Returns:
-        The number of targets written.
-
-    Raises:
-        KpiError: unknown KPI or segment, a target that is not a finite number, a missing role.
-        TargetConflictError: another person changed one of the targets since ``version`` was read;
-            the message names them and nothing is written.
-    """
-    if roles and not set(roles) & set(TARGET_ROLES):
-        raise KpiError(f"{user} may not change KPI targets (roles needed: {', '.join(TARGET_ROLES)})")
-    if segment != "all":
-        kind, _, code = segment.partition(":")
-        if kind not in ("family", "abc") or not code:
-            raise KpiError(f"unknown segment {segment!r}: use all, family:<code> or abc:A|B|C")
-    frame = edits.set_index("key") if "key" in edits.columns else edits
-    current = kpi_targets(engine, segment)
-    changes = []
-    for key, row in frame.iterrows():
-        if key not in KPI_DEFINITIONS:
-            raise KpiError(f"unknown KPI {key!r}")
-        target = pd.to_numeric(row["target"], errors="coerce")
-        if _nan(target) or not np.isfinite(target):
-            raise KpiError(f"{KPI_DEFINITIONS[key].label}: the target must be a number, got {row['target']!r}")
-        if target < 0:  # every target is a level or a size (the bias target bounds |bias|)
-            raise KpiError(f"{KPI_DEFINITIONS[key].label}: the target must be ≥ 0, got {target}")
-        unchanged = float(row["seen_target"]) if "seen_target" in frame.columns else float(current.loc[key, "target"])
-        if float(target) == unchanged:
-            continue
-        changes.append((str(key), float(target), int(row["version"])))
-    if not changes:
-        return 0
-    conflicts: list[str] = []
-    try:
-        with session_scope(engine) as s:
-            for key, target, seen in changes:
-                stored = monitor_repo.target_row(s, key, segment)
-                if (stored.version if stored else 0) != seen:
-                    who = f" by {stored.updated_by}" if stored and stored.updated_by else ""
-                    conflicts.append(
-                        f"{KPI_DEFINITIONS[key].label} (now {stored.target:g}{who})"
-                        if stored
-                        else f"{KPI_DEFINITIONS[key].label} (removed)"
-                    )
-                    continue
-                if stored is None:
-                    s.add(
-                        KpiTarget(
-                            kpi=key,
-                            segment=segment,
-                            target=target,
-                            direction=KPI_DEFINITIONS[key].direction,
-                            updated_by=user,
-                            updated_at=dt.datetime.now(),
-                        )
-                    )
-                else:
-                    stored.target, stored.updated_by, stored.updated_at = target, user, dt.datetime.now()
-            s.add(
-                m.AuditLog(
-                    username=user, action="kpi_target", entity="kpi_target", entity_id=segment,
-                    detail={key: target for key, target, _ in changes},
-                )
-            )  # fmt: skip
-            if conflicts:
-                raise TargetConflictError(
-                    f"targets changed meanwhile, nothing saved: {', '.join(conflicts)}; reload and edit again"
-                )
-            s.flush()
-    except (StaleDataError, IntegrityError):
-        raise TargetConflictError(
-            f"targets of {segment_label(segment)} changed meanwhile, nothing saved; reload and edit again"
-        ) from None
-    log.info("%s saved %d KPI target(s) of %s", user, len(changes), segment)
-    return len(changes)
-
-
-# --------------------------------------------------------------------------- measures
-def _month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-@dataclass
-class _Data:
-    as_of: dt.date
-    products: pd.DataFrame
-    sales: pd.DataFrame
-    snapshots: pd.DataFrame
-    stock: pd.DataFrame
-    receipts: pd.DataFrame
-    demand: pd.DataFrame
-    orders: pd.DataFrame
-    scored: pd.DataFrame
-    backtest: dict[str, Any] = field(default_factory=dict)
-
-
-def _load(engine: Engine, as_of: dt.date | None, months: int, fill_rate_months: int, skus: set[str] | None) -> _Data:
-    with session_scope(engine) as s:
-        snapshot = q.latest_inventory_date(s, as_of)
-        as_of = as_of or snapshot or dt.date.today()
-        first = _month_start(as_of) - relativedelta(months=months - 1)
-        next_month = _month_start(as_of) + relativedelta(months=1)
-        found = q.latest_cycle_with_forecast(s, next_month)
-        data = _Data(
-            as_of=as_of,
-            products=q.products(s).set_index("sku"),
-            sales=q.sales(s, first, as_of),
-            snapshots=q.inventory_snapshots(
-                s, min(first, as_of - relativedelta(years=1) + dt.timedelta(days=1)), as_of
-            ),
-            stock=q.on_hand(s, at_most=as_of),
-            receipts=q.receipts(s, received_from=first, received_to=as_of),
-            demand=q.forecast(s, found[1], first_period=next_month) if found else pd.DataFrame(),
-            orders=q.open_orders(s),
-            scored=monitor_repo.scored_forecasts(s, first, as_of),
-            backtest=monitor_repo.newest_run_backtest(s),
-        )
-    horizon_end = next_month + relativedelta(months=fill_rate_months) - relativedelta(days=1)
-    if not data.demand.empty:
-        data.demand = data.demand[data.demand["period"] <= pd.Timestamp(horizon_end)]
-    data.orders["period"] = data.orders["period"].clip(lower=pd.Timestamp(next_month))
-    data.orders = data.orders[data.orders["period"] <= pd.Timestamp(horizon_end)]
-    if skus is not None:
-        for name in ("sales", "snapshots", "stock", "receipts", "demand", "orders", "scored"):
-            frame = getattr(data, name)
-            if "sku" in frame.columns:
-                setattr(data, name, frame[frame["sku"].isin(skus)])
-    return data
-
-
-def _measures(data: _Data, skus: set[str] | None, segment: str, otif_target_pct: float) -> dict[str, Any]:
-    as_of = data.as_of
-    unit_cost = data.products["unit_cost"].astype(float)
-    recent_start = _month_start(as_of) - relativedelta(months=2)  # 3 months
-    year_from = pd.Timestamp(as_of - relativedelta(years=1) + dt.timedelta(days=1))
-    out: dict[str, Any] = {"as_of": as_of}
-
-    if not data.demand.empty:
-        projection = supply.projected_inventory(data.stock, data.orders, data.demand)
-        out["fill_rate"] = kpi.fill_rate(projection["demand"] - projection["shortage"], projection["demand"])
-    else:
-        out["fill_rate"] = float("nan")
-
-    receipts = data.receipts[data.receipts["received_date"].notna()]
-    receipts = receipts[pd.to_datetime(receipts["received_date"]) >= year_from]
-    out["otif"] = kpi.otif(receipts)
-    out["supplier_fill_rate"] = (
-        kpi.fill_rate(receipts["qty_received"], receipts["qty_ordered"]) if len(receipts) else np.nan
-    )
-    if len(receipts):
-        card = supply.supplier_performance(receipts)
-        card["qty_ordered"] = card["supplier"].map(receipts.groupby("supplier")["qty_ordered"].sum())
-        out["supplier_reliability"] = kpi.supplier_reliability(card, otif_target_pct / 100.0)
-    else:
-        out["supplier_reliability"] = float("nan")
-
-    sales = data.sales[data.sales["period"] >= pd.Timestamp(_month_start(as_of) - relativedelta(months=11))]
-    sales = sales.assign(cost=sales["quantity"] * sales["sku"].map(unit_cost).fillna(0.0))
-    snapshots = data.snapshots[data.snapshots["as_of"] >= year_from]
-    snapshots = snapshots.assign(value=snapshots["on_hand"] * snapshots["sku"].map(unit_cost).fillna(0.0))
-    avg_value = float(snapshots.groupby("as_of")["value"].sum().mean()) if len(snapshots) else float("nan")
-    out["inventory_turns"] = kpi.inventory_turns(float(sales["cost"].sum()), avg_value)
-    recent = sales[sales["period"] >= pd.Timestamp(recent_start)]
-    recent_days = (as_of - recent_start).days + 1
-    stock_value = float((data.stock["on_hand"] * data.stock["sku"].map(unit_cost).fillna(0.0)).sum())
-    out["days_of_supply"] = kpi.days_of_supply(stock_value, float(recent["cost"].sum()) / recent_days)
-
-    on_hand = data.stock.set_index("sku")["on_hand"]
-    active = recent.loc[recent["quantity"] > 0, "sku"].unique()
-    out["stockouts"] = float(kpi.stockouts(on_hand[on_hand.index.isin(active)]))
-    daily = recent.groupby("sku")["quantity"].sum().reindex(on_hand.index).fillna(0.0) / recent_days
-    out["excess"] = float(kpi.excess(on_hand, daily, max_days=EXCESS_DAYS))
-
-    scored = data.scored[data.scored["period"] >= pd.Timestamp(_month_start(as_of) - relativedelta(months=11))]
-    if len(scored):
-        out["forecast_wmape"] = metrics.wmape(scored["y"].to_numpy(float), scored["yhat"].to_numpy(float))
-        out["forecast_bias"] = metrics.bias(scored["y"].to_numpy(float), scored["yhat"].to_numpy(float))
-        out["accuracy_source"] = f"earlier forecast runs ({len(scored)} SKU-months of actuals)"
-    else:
-        bt = data.backtest or {}
-        wmape, bias = bt.get("wmape"), bt.get("bias")
-        if skus is not None:
-            kind, _, code = segment.partition(":")
-            wmape = (bt.get("wmape_by_level") or {}).get("family", {}).get(code) if kind == "family" else None
-            bias = None
-        out["forecast_wmape"] = float("nan") if wmape is None else float(wmape)
-        out["forecast_bias"] = float("nan") if bias is None else float(bias)
-        out["accuracy_source"] = (
-            f"backtest of the newest run ({bt['method']})" if bt.get("method") else "no forecast to score"
-        )
-    log.info("KPIs of %s as of %s: %s", segment, as_of, out)
-    return out
-
-
 def kpi_summary(
     engine: Engine, as_of: dt.date | None = None, *, fill_rate_months: int = 1, segment: str = "all"
 ) -> pd.DataFrame:
@@ -465,7 +155,7 @@ def kpi_summary(
         segment: ``all``, ``family:<code>`` or ``abc:A|B|C``.
 
     Returns:
-        One row per KPI, indexed by its key (see :data:`KPI_DEFINITIONS`), with columns ``kpi``
+        One row per KPI, indexed by its key (see :data:`sop_core.services.kpi_targets.KPI_DEFINITIONS`), with columns ``kpi``
         (label), ``value`` and ``target`` in the display unit (percentages as 0–100, rounded to 0.1,
         counts as integers), ``unit``, ``status`` (green / amber / red / grey), ``gap`` (value −
         target; |value| − target for the bias), ``tolerance`` and ``direction``. ``frame.attrs`` holds ``as_of`` (ISO date),
@@ -473,19 +163,19 @@ def kpi_summary(
     """
     skus = segment_skus(engine, segment, as_of)
     targets = kpi_targets(engine, segment)
-    data = _load(engine, as_of, 12, fill_rate_months, skus)
-    measures = _measures(data, skus, segment, float(targets.loc["otif", "target"]))
+    data = load_kpi_data(engine, as_of, 12, fill_rate_months, skus)
+    measures = measure_kpis(data, skus, segment, float(targets.loc["otif", "target"]))
     rows = []
     for key, d in KPI_DEFINITIONS.items():
         value = _display(key, measures[key])
         target = float(targets.loc[key, "target"])
         target_shown: float = int(target) if d.unit == "SKUs" and target.is_integer() else target
         direction = str(targets.loc[key, "direction"])
-        size = abs(value) if direction == "abs_lower" and not _nan(value) else value
-        gap = float("nan") if _nan(value) else round(size - target, 0 if d.unit == "SKUs" else 1)
-        if d.unit == "SKUs" and not _nan(gap):
+        size = abs(value) if direction == "abs_lower" and not is_missing(value) else value
+        gap = float("nan") if is_missing(value) else round(size - target, 0 if d.unit == "SKUs" else 1)
+        if d.unit == "SKUs" and not is_missing(gap):
             gap = int(gap)
-        status = kpi.traffic_light(None if _nan(value) else float(value), target, d.tolerance, direction)
+        status = kpi.traffic_light(None if is_missing(value) else float(value), target, d.tolerance, direction)
         rows.append(
             {
                 "key": key,
@@ -525,10 +215,10 @@ def kpi_trends(engine: Engine, segment: str = "all", *, months: int = 12, as_of:
         forecast runs score actual months, ``forecast_wmape`` and ``forecast_bias``.
     """
     skus = segment_skus(engine, segment, as_of)
-    data = _load(engine, as_of, months, 1, skus)
+    data = load_kpi_data(engine, as_of, months, 1, skus)
     targets = kpi_targets(engine, segment)
     periods = pd.date_range(
-        _month_start(data.as_of) - relativedelta(months=months - 1), _month_start(data.as_of), freq="MS"
+        month_start(data.as_of) - relativedelta(months=months - 1), month_start(data.as_of), freq="MS"
     )
     parts = []
     otif = kpi.monthly_otif(data.receipts)
@@ -576,19 +266,6 @@ def kpi_trends(engine: Engine, segment: str = "all", *, months: int = 12, as_of:
 
 
 # --------------------------------------------------------------------------- SKU drill-down
-def cycle_policy(engine: Engine, cycle_id: int | None) -> pd.DataFrame:
-    """The inventory policy the monitor and the drill-down use, one row per SKU with at least ``sku,
-    safety_stock, reorder_point, eoq, on_hand, on_order``: the cycle's policy of the supply review
-    (``sop_core.services.supply.inventory_policy``) when that service offers one, else
-    :func:`inventory_policy` of this module (no review period, master-data lead times)."""
-    from sop_core.services import supply as supply_service
-
-    supply_policy = getattr(supply_service, "inventory_policy", None)
-    if supply_policy is not None and cycle_id is not None:
-        return supply_policy(engine, cycle_id)
-    return inventory_policy(engine)
-
-
 @dataclass(frozen=True)
 class SkuDetail:
     """What the drill-down of one SKU shows."""
@@ -598,11 +275,12 @@ class SkuDetail:
     family: str
     history: pd.DataFrame  # period, quantity: monthly sales
     projection: pd.DataFrame  # sop_core.planning.supply_math.projected_inventory columns for the cycle's horizon
-    policy: dict[str, Any]  # the SKU's row of inventory_policy
+    policy: dict[str, Any]  # the SKU's row of the cycle's inventory policy (empty without a cycle)
 
 
 def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history_months: int = 24) -> SkuDetail:
-    """Sales history, projected inventory and policy numbers (safety stock, reorder point, EOQ) of a SKU.
+    """Sales history, projected inventory and policy numbers (safety stock, reorder point, EOQ) of a SKU, the
+    policy being the cycle's (:func:`sop_core.services.inventory_policy.inventory_policy`).
 
     Args:
         engine: the database.
@@ -614,14 +292,12 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
     Raises:
         KpiError: when the SKU does not exist.
     """
-    from sop_core.services import supply as supply_service
-
     with session_scope(engine) as s:
         products = q.products(s).set_index("sku")
         if sku not in products.index:
             raise KpiError(f"unknown SKU {sku!r}")
         as_of = q.latest_inventory_date(s) or dt.date.today()
-        first = _month_start(as_of) - relativedelta(months=history_months - 1)
+        first = month_start(as_of) - relativedelta(months=history_months - 1)
         history = q.sales(s, first, as_of)
         cycle_id = cycle_id if cycle_id is not None else monitor_repo.newest_cycle_with_forecast(s)
     history = history[history["sku"] == sku].groupby("period", as_index=False)["quantity"].sum()
@@ -629,7 +305,7 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
         projection = supply_service.projected_inventory(engine, cycle_id, sku=sku) if cycle_id else pd.DataFrame()
     except supply_service.SupplyDataError:
         projection = pd.DataFrame()
-    policy = cycle_policy(engine, cycle_id)
+    policy = inventory_policy(engine, cycle_id) if cycle_id else pd.DataFrame(columns=["sku"])
     row = policy[policy["sku"] == sku]
     return SkuDetail(
         sku=sku,
@@ -639,84 +315,3 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
         projection=projection,
         policy=row.iloc[0].to_dict() if len(row) else {},
     )
-
-
-def abc_xyz_classes(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
-    """ABC/XYZ class of every product from the 12 months of sales history up to ``as_of``.
-
-    Annual value = Σ quantity × unit cost over the 12 months [currency/year]; demand mean and sample
-    standard deviation (ddof = 1) of the 12 monthly quantities, months without a sale counted as 0.
-
-    Returns:
-        :func:`sop_core.planning.segmentation.abc_xyz` columns plus ``name`` and ``family``.
-    """
-    with session_scope(engine) as s:
-        as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
-        first = _month_start(as_of) - relativedelta(months=11)
-        sales = q.sales(s, first, as_of)
-        products = q.products(s)
-    months = pd.date_range(first, _month_start(as_of), freq="MS")
-    grid = pd.MultiIndex.from_product([products["sku"], months], names=["sku", "period"])
-    monthly = sales.groupby(["sku", "period"])["quantity"].sum().reindex(grid, fill_value=0.0).reset_index()
-    stats = segmentation.demand_stats(monthly, ddof=1)
-    annual = monthly.groupby("sku")["quantity"].sum() * products.set_index("sku")["unit_cost"]
-    frame = stats.assign(annual_value=stats["sku"].map(annual).fillna(0.0))
-    classes = segmentation.abc_xyz(frame)
-    return classes.merge(products[["sku", "name", "family"]], on="sku", how="left")
-
-
-def abc_xyz_counts(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Number of SKUs per ABC (rows) × XYZ (columns) class."""
-    return segmentation.abc_xyz_matrix(abc_xyz_classes(engine, as_of))
-
-
-#: Replenishment lead time assumed for items without a supplier (made in house): one monthly bucket.
-PRODUCTION_LEAD_TIME_MONTHS = 1.0
-
-
-def inventory_policy(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Safety stock, reorder point and EOQ of every product, and whether on hand is below the reorder point.
-
-    Demand mean d̄ and sample standard deviation σ_d per month come from the 12 months of history up to
-    ``as_of`` (months without a sale count as 0). Lead time L and its deviation σ_L come from the
-    preferred supplier item (priority 1) in days ÷ 30.44; items without a supplier are made in house
-    with L = 1 month and σ_L = 0. Cycle service level CSL = ``product.service_target``; holding cost
-    H = holding_rate × unit_cost per year; order cost S = ``product.order_cost``; annual demand
-    D = 12 · d̄. An item is below its reorder point when its inventory position (on hand + all open
-    orders, Silver, Pyke & Thomas, 4th ed., §6.2) is. Formulas in :mod:`sop_core.planning.inventory`.
-
-    Returns:
-        ``sku, name, family, class, demand_mean, demand_std, lead_time_months, lead_time_std_months,
-        cycle_service_level, safety_stock, reorder_point, eoq, on_hand, on_order, below_reorder_point`` (units per
-        month for demand, units for stocks), sorted with the items below their reorder point first.
-    """
-    classes = abc_xyz_classes(engine, as_of)
-    with session_scope(engine) as s:
-        products = q.product_policy_inputs(s)
-        items = q.supplier_items(s)
-        as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
-        stock = q.on_hand(s, at_most=as_of)
-        on_order = q.open_orders(s).groupby("sku")["quantity"].sum()
-    preferred = items.sort_values(["sku", "priority", "supplier"]).drop_duplicates("sku").set_index("sku")
-    frame = products.merge(classes[["sku", "class", "demand_mean", "demand_std"]], on="sku", how="left")
-    frame[["demand_mean", "demand_std"]] = frame[["demand_mean", "demand_std"]].fillna(0.0)
-    lead = frame["sku"].map(preferred["lead_time_days"]) / DAYS_PER_MONTH
-    frame["lead_time_months"] = lead.fillna(PRODUCTION_LEAD_TIME_MONTHS)
-    frame["lead_time_std_months"] = (frame["sku"].map(preferred["lead_time_std_days"]) / DAYS_PER_MONTH).fillna(0.0)
-    frame["cycle_service_level"] = frame["service_target"].clip(0.5, 0.9999)
-    args = (frame["cycle_service_level"], frame["demand_mean"], frame["demand_std"], frame["lead_time_months"])
-    frame["safety_stock"] = inventory.safety_stock(*args, frame["lead_time_std_months"])
-    frame["reorder_point"] = inventory.reorder_point(*args, frame["lead_time_std_months"])
-    holding = (frame["holding_rate"] * frame["unit_cost"]).where(lambda h: h > 0)
-    frame["eoq"] = np.nan
-    ok = holding.notna()
-    frame.loc[ok, "eoq"] = inventory.eoq(12 * frame.loc[ok, "demand_mean"], frame.loc[ok, "order_cost"], holding[ok])
-    frame["on_hand"] = frame["sku"].map(stock.set_index("sku")["on_hand"]).fillna(0.0)
-    frame["on_order"] = frame["sku"].map(on_order).fillna(0.0)
-    position = frame["on_hand"] + frame["on_order"]
-    frame["below_reorder_point"] = (position < frame["reorder_point"]) & (frame["demand_mean"] > 0)
-    cols = [
-        "sku", "name", "family", "class", "demand_mean", "demand_std", "lead_time_months", "lead_time_std_months",
-        "cycle_service_level", "safety_stock", "reorder_point", "eoq", "on_hand", "on_order", "below_reorder_point",
-    ]  # fmt: skip
-    return frame[cols].sort_values(["below_reorder_point", "sku"], ascending=[False, True], ignore_index=True)

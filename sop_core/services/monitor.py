@@ -4,7 +4,7 @@ One run (:func:`run_monitor`, ``python -m sop_core monitor``):
 
 1. **Reorder-point breaches** on the projected inventory of the cycle
    (:func:`sop_core.services.supply.projected_inventory`, lost sales) against the reorder points and
-   EOQs of the cycle's inventory policy (:func:`sop_core.services.kpi.cycle_policy`,
+   EOQs of the cycle's inventory policy (:func:`sop_core.services.inventory_policy.inventory_policy`,
    :mod:`sop_core.planning.inventory` formulas), looking :data:`LOOKAHEAD_MONTHS` month(s) ahead.
 2. **Tracking signals** of the SKUs over the last 12 months of actuals against the forecasts of
    earlier cycles (the forecast the planners had when each month began). Nothing fires while no
@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -32,7 +33,9 @@ from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
 from sop_core.planning import triggers as monitor
-from sop_core.services import kpi as kpi_service
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import kpi_targets as targets_service
+from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.units import Progress
 
@@ -95,7 +98,7 @@ def find_exceptions(
     else:
         try:
             projection = supply_service.projected_inventory(engine, cycle_id)
-            policy = kpi_service.cycle_policy(engine, cycle_id)
+            policy = policy_service.inventory_policy(engine, cycle_id)
             parts.append(
                 monitor.reorder_point_breaches(projection, policy, items, today=today, horizon_months=LOOKAHEAD_MONTHS)
             )
@@ -108,8 +111,8 @@ def find_exceptions(
     parts.append(monitor.tracking_signal_alerts(scored))
 
     report(0.8, "Checking supplier OTIF…")
-    target = float(kpi_service.kpi_targets(engine, "all").loc["otif", "target"]) / 100.0
-    card = supply_service.supplier_scorecard(engine, since=as_of - relativedelta(years=1) + dt.timedelta(days=1))
+    target = float(targets_service.kpi_targets(engine, "all").loc["otif", "target"]) / 100.0
+    card = suppliers_service.supplier_scorecard(engine, since=as_of - relativedelta(years=1) + dt.timedelta(days=1))
     parts.append(monitor.supplier_otif_alerts(card, items, target=target, min_orders=MIN_ORDERS))
     found = (
         pd.concat([p for p in parts if not p.empty], ignore_index=True)
@@ -201,7 +204,7 @@ def exception_list(engine: Engine, status: str | None = "open") -> pd.DataFrame:
     return frame[cols].reset_index(drop=True)
 
 
-def describe_proposal(proposal: dict | None) -> str:
+def describe_proposal(proposal: dict[str, Any] | None) -> str:
     """A proposal in one line: "Order 920 from SUP-03 on 2026-11-25, due 2026-12-20", "Re-forecast …"."""
     if not proposal:
         return ""

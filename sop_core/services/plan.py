@@ -31,8 +31,8 @@ from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
+from sop_core.services import inventory_policy as policy_service
 from sop_core.services import pricing
-from sop_core.services import supply as supply_service
 from sop_core.units import DAYS_PER_MONTH
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,9 @@ def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
 
 def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """The safety-stock inputs of every product (:data:`sop_core.planning.scenario_inputs.POLICY_INPUT_COLUMNS`) from the
-    Supply review's inventory policy of the cycle (:func:`sop_core.services.supply.inventory_policy`), so that
+    Supply review's inventory policy of the cycle (:func:`sop_core.services.inventory_policy.inventory_policy`), so that
     the what-if holds the same safety stock as the Supply review and the KPIs pages."""
-    policy = supply_service.inventory_policy(engine, cycle_id)
+    policy = policy_service.inventory_policy(engine, cycle_id)
     return pd.DataFrame(
         {
             "sku": policy["sku"].astype(str),
@@ -139,7 +139,7 @@ def safety_stock_inputs(engine: Engine, cycle_id: int) -> pd.DataFrame:
             "review_months": policy["review_months"],
             "cycle_service_level": policy["cycle_service_level"],
             "safety_stock": policy["safety_stock"],
-            "bought": policy["supplier"] != supply_service.IN_HOUSE,
+            "bought": policy["supplier"] != policy_service.IN_HOUSE,
         }
     )
 

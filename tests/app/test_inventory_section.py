@@ -9,7 +9,8 @@ import screen
 from streamlit.testing.v1 import AppTest
 
 from sop_core.planning import segmentation
-from sop_core.services import supply as supply_service
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import policy_backtest as backtest_service
 
 
 def _section_script() -> None:
@@ -35,9 +36,9 @@ def section(shared_app_env: str, shared_demo_url: str) -> tuple[AppTest, str]:  
 def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTest, str]) -> None:
     at, url = section
     with screen.current_cycle(url) as (engine, cycle):
-        policy = supply_service.inventory_policy(engine, cycle.id)
-        frontier = supply_service.service_frontier(engine, cycle.id)
-        backtest = supply_service.policy_backtest(engine, cycle.id)
+        policy = policy_service.inventory_policy(engine, cycle.id)
+        frontier = backtest_service.service_frontier(engine, cycle.id)
+        backtest = backtest_service.policy_backtest(engine, cycle.id)
     # ABC/XYZ counts: the matrix of the classes the policy uses, every SKU counted once
     matrix = at.dataframe[0].value
     pd.testing.assert_frame_equal(matrix, segmentation.abc_xyz_matrix(policy), check_names=False)
@@ -99,7 +100,7 @@ def _matrix_drawn_is_the_policy_classes(at: AppTest, policy: pd.DataFrame) -> No
 def test_section_figures_draw_the_service_numbers(section: tuple[AppTest, str]) -> None:
     at, url = section
     with screen.current_cycle(url) as (engine, cycle):
-        policy = supply_service.inventory_policy(engine, cycle.id)
-        frontier = supply_service.service_frontier(engine, cycle.id)
+        policy = policy_service.inventory_policy(engine, cycle.id)
+        frontier = backtest_service.service_frontier(engine, cycle.id)
     _matrix_drawn_is_the_policy_classes(at, policy)
     _frontier_drawn_is_the_service_frontier(at, frontier)

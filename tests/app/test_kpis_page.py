@@ -12,9 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
 from sop_core.planning import segmentation
+from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi as kpi_service
+from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
-from sop_core.services import supply as supply_service
+from sop_core.services import policy_backtest as backtest_service
+from sop_core.units import DAYS_PER_MONTH
 
 LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
 
@@ -26,8 +29,8 @@ def _cards(at: AppTest) -> dict[str, object]:
 def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_url: str) -> None:
     engine = make_engine(demo_url)
     try:
-        kpi_service.save_kpi_targets(
-            engine, "all", kpi_service.kpi_targets(engine).reset_index().loc[[1]].assign(target=70.0), "demo"
+        targets_service.save_kpi_targets(
+            engine, "all", targets_service.kpi_targets(engine).reset_index().loc[[1]].assign(target=70.0), "demo"
         )  # OTIF target 70 % for all SKUs
         monitor_service.run_monitor(engine, today=dt.date(2026, 11, 25))
         summary = kpi_service.kpi_summary(engine)
@@ -87,8 +90,8 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
 def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, shared_demo_url: str) -> None:
     """The real page (not the section alone): ABC/XYZ matrix, safety stock and reorder points, the frontier."""
     with screen.current_cycle(shared_demo_url) as (engine, cycle):
-        policy = supply_service.inventory_policy(engine, cycle.id)
-        frontier = supply_service.service_frontier(engine, cycle.id)
+        policy = policy_service.inventory_policy(engine, cycle.id)
+        frontier = backtest_service.service_frontier(engine, cycle.id)
 
     at = AppTest.from_file(shared_app_env, default_timeout=180)
     at.switch_page("views/kpis.py").run()
@@ -109,7 +112,7 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     assert table["safety_stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
     assert table["reorder_point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
     # ROP = d̄·(L + R) + SS with L in months (days ÷ 30.44) and R = 1 month, for every row shown
-    lead_months = table["lead_time_days"] / supply_service.DAYS_PER_MONTH
+    lead_months = table["lead_time_days"] / DAYS_PER_MONTH
     rop = table["demand_mean"].fillna(0.0) * (lead_months + 1.0) + table["safety_stock"]
     assert table["reorder_point"].to_numpy() == pytest.approx(rop.to_numpy())
     metrics = {m.label: m.value for m in at.metric}

@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.db import supply_repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 
 
@@ -39,7 +41,7 @@ def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppT
     with screen.current_cycle(url) as (engine, cycle):
         expected = supply_service.utilisation_table(supply_service.capacity_load(engine, cycle.id))
         hot = supply_service.bottlenecks(engine, cycle.id)
-        card = supply_service.supplier_scorecard(engine)
+        card = suppliers_service.supplier_scorecard(engine)
         families, skus = supply_service.bottleneck_drilldown(
             engine, cycle.id, hot.loc[0, "resource"], hot.loc[0, "period"]
         )
@@ -72,8 +74,8 @@ def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppT
 def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
     with screen.current_cycle(url) as (engine, cycle):
-        expected = supply_service.projected_inventory(engine, cycle.id, sku="BL-1001", with_levels=True)
-        policy = supply_service.inventory_policy(engine, cycle.id).set_index("sku")
+        expected = policy_service.projection_with_levels(engine, cycle.id, sku="BL-1001")
+        policy = policy_service.inventory_policy(engine, cycle.id).set_index("sku")
         products = supply_service.product_choices(engine).set_index("sku")
     picker = at.selectbox(key="supply_projection_item")
     assert picker.value.startswith("Family ")  # families first
@@ -95,7 +97,7 @@ def test_tolerances_change_the_scorecard(supply_page: tuple[AppTest, str]) -> No
     at, url = supply_page
     engine = make_engine(url)
     try:
-        lenient = supply_service.supplier_scorecard(engine, on_time_tolerance_days=5, in_full_tolerance=0.05)
+        lenient = suppliers_service.supplier_scorecard(engine, on_time_tolerance_days=5, in_full_tolerance=0.05)
     finally:
         engine.dispose()
     at.number_input(key="supply_late_days").set_value(5).run()
@@ -108,7 +110,7 @@ def test_tolerances_change_the_scorecard(supply_page: tuple[AppTest, str]) -> No
 def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
     with screen.current_cycle(url) as (engine, cycle):
-        proposals = supply_service.replenishment_proposals(engine, cycle.id)
+        proposals = policy_service.replenishment_proposals(engine, cycle.id)
     shown = at.dataframe[-1].value
     assert shown["sku"].tolist() == proposals["sku"].tolist()
     assert shown["quantity"].tolist() == proposals["quantity"].tolist()
@@ -183,8 +185,8 @@ def test_projection_figure_draws_closing_stock_and_policy_lines(supply_page: tup
     with screen.current_cycle(url) as (engine, cycle):
         products = supply_service.product_choices(engine)
         family = sorted(products["family"].unique())[0]
-        expected = supply_service.projected_inventory(engine, cycle.id, family=family, with_levels=True)
-        policy = supply_service.inventory_policy(engine, cycle.id)
+        expected = policy_service.projection_with_levels(engine, cycle.id, family=family)
+        policy = policy_service.inventory_policy(engine, cycle.id)
     assert at.selectbox(key="supply_projection_item").value == f"Family {family}"
     fig = screen.figure(at, trace_name="Closing stock")
     assert screen.trace(fig, "Closing stock")["y"] == pytest.approx(expected["closing"].tolist())
@@ -199,7 +201,7 @@ def test_supplier_trend_figure_is_otif_per_quarter(supply_page: tuple[AppTest, s
     at, url = supply_page
     engine = make_engine(url)
     try:
-        trend = supply_service.supplier_trend(engine)
+        trend = suppliers_service.supplier_trend(engine)
     finally:
         engine.dispose()
     fig = screen.figure(at, key="supply_trend_chart")
@@ -217,9 +219,9 @@ def test_item_view_of_the_worst_supplier(supply_page: tuple[AppTest, str]) -> No
     at, url = supply_page
     engine = make_engine(url)
     try:
-        card = supply_service.supplier_scorecard(engine)
+        card = suppliers_service.supplier_scorecard(engine)
         worst = card.loc[0, "supplier"]
-        items = supply_service.supplier_item_scorecard(engine, supplier=worst)
+        items = suppliers_service.supplier_item_scorecard(engine, supplier=worst)
     finally:
         engine.dispose()
     # the picker opens on the supplier with the lowest OTIF, with all its items
@@ -296,7 +298,7 @@ def test_proposals_download_is_the_proposals_table(
     at, url = supply_page
     at.run()  # again, with the download recorder installed
     with screen.current_cycle(url) as (engine, cycle):
-        proposals = supply_service.replenishment_proposals(engine, cycle.id)
+        proposals = policy_service.replenishment_proposals(engine, cycle.id)
     name, content = downloads.file(at, "supply_download_proposals")
     assert name == f"replenishment_proposals_{cycle.label}.csv"
     lines = content.decode("utf-8").splitlines()

@@ -14,7 +14,11 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import kpi_formulas as kpi
+from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi as kpi_service
+from sop_core.services import kpi_measures
+from sop_core.services import kpi_targets as targets_service
+from sop_core.units import DAYS_PER_MONTH
 
 
 def test_fill_rate_is_quantity_weighted() -> None:
@@ -243,12 +247,12 @@ def test_kpi_formatting_as_shown() -> None:
 
 def test_abc_xyz_classes_of_the_small_company(engine: Engine) -> None:
     seed_small_company(engine)
-    classes = kpi_service.abc_xyz_classes(engine).set_index("sku")
+    classes = kpi_measures.abc_xyz_classes(engine).set_index("sku")
     # annual value at cost 3,600 / 1,800 / 1,200 of 6,600 → cumulative .545 (A), .818 (B), 1.0 (C)
     # B: nine months of 10 and three of 0 → mean 7.5, sample σ = sqrt(225 / 11) = 4.523 → CV 0.603 (Y)
     assert classes["class"].to_dict() == {"A": "AX", "B": "BY", "C": "CX"}
     assert classes.loc["B", "cv"] == pytest.approx(0.603, abs=1e-3)
-    counts = kpi_service.abc_xyz_counts(engine)
+    counts = kpi_measures.abc_xyz_counts(engine)
     assert (counts.loc["A", "X"], counts.loc["B", "Y"], counts.loc["C", "X"], int(counts.to_numpy().sum())) == (
         1,
         1,
@@ -258,13 +262,13 @@ def test_abc_xyz_classes_of_the_small_company(engine: Engine) -> None:
 
 
 def test_inventory_policy_of_the_small_company(engine: Engine) -> None:
-    seed_small_company(engine)
-    policy = kpi_service.inventory_policy(engine).set_index("sku")
+    cycle_id = seed_small_company(engine)
+    policy = policy_service.inventory_policy(engine, cycle_id).set_index("sku")
     z95 = 1.6448536
     # C: d̄ 20, σ_d 0, L 2 months, σ_L 0.5 → SS = z·sqrt(0 + 20²·0.5²) = 1.6449·10 = 16.449; ROP = 40 + 16.449
     # EOQ: D = 240/year, S = 50, H = 0.25·5 = 1.25 → sqrt(2·240·50 / 1.25) = sqrt(19,200) = 138.56
     c = policy.loc["C"]
-    assert (c["lead_time_months"], c["lead_time_std_months"]) == pytest.approx((2.0, 0.5))
+    assert (c["lead_time_months"], c["lead_time_std_days"] / DAYS_PER_MONTH) == pytest.approx((2.0, 0.5))
     assert c["cycle_service_level"] == 0.95  # product.service_target, a CSL: z = Φ⁻¹(0.95)
     assert c["safety_stock"] == pytest.approx(10 * z95, abs=1e-3)
     assert c["reorder_point"] == pytest.approx(40 + 10 * z95, abs=1e-3)
@@ -367,7 +371,7 @@ def test_kpi_trends_by_month(engine: Engine) -> None:
 def test_summary_of_a_segment_uses_its_skus_and_target(engine: Engine) -> None:
     seed_small_company(engine)
     assert kpi_service.segment_skus(engine, "abc:A") == {"A"}
-    kpi_service.save_kpi_targets(
+    targets_service.save_kpi_targets(
         engine, "abc:A", pd.DataFrame({"key": ["fill_rate"], "target": [90.0], "version": [0]}), "planner"
     )
     summary = kpi_service.kpi_summary(engine, segment="abc:A")
@@ -378,5 +382,5 @@ def test_summary_of_a_segment_uses_its_skus_and_target(engine: Engine) -> None:
     # the segment's own target 90 → green; all SKUs keep the default 95
     assert (summary.loc["fill_rate", "target"], summary.loc["fill_rate", "status"]) == (90.0, "green")
     assert kpi_service.kpi_summary(engine).loc["fill_rate", "target"] == 95.0
-    with pytest.raises(kpi_service.KpiError, match="unknown segment"):
+    with pytest.raises(targets_service.KpiError, match="unknown segment"):
         kpi_service.kpi_summary(engine, segment="abc:Q")

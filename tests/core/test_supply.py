@@ -14,6 +14,8 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import replenishment
 from sop_core.planning import supply_math as supply
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 
 
@@ -273,7 +275,7 @@ def test_projected_inventory_service_for_sku_and_family(engine: Engine) -> None:
 def test_supplier_scorecard_service(engine: Engine) -> None:
     seed_small_company(engine)
     # all closed deliveries: on time 2/4, in full 3/4, OTIF 1/4; lead times 17, 24, 19, 24 days
-    card = supply_service.supplier_scorecard(engine)
+    card = suppliers_service.supplier_scorecard(engine)
     row = card.iloc[0]
     assert (row["supplier"], row["name"], row["orders"]) == ("S", "Supplier S", 4)
     assert (row["on_time"], row["in_full"], row["otif"]) == (0.5, 0.75, 0.25)
@@ -418,7 +420,7 @@ def _add_alternate_supplier(engine: Engine) -> None:
 
 def test_inventory_policy_service_hand_worked(engine: Engine) -> None:
     cycle_id = seed_small_company(engine)
-    pol = supply_service.inventory_policy(engine, cycle_id).set_index("sku")
+    pol = policy_service.inventory_policy(engine, cycle_id).set_index("sku")
     # A: 30 every month → d̄ 30, σ 0, in house (L = 1 month, σ_L 0), R 1 → SS 0, ROP 60;
     #    EOQ = sqrt(2 · 360 · 50 / (0.25 · 10)) = 120
     assert pol.loc["A", ["safety_stock", "reorder_point", "eoq", "order_qty"]].tolist() == pytest.approx(
@@ -446,7 +448,7 @@ def test_inventory_policy_service_hand_worked(engine: Engine) -> None:
 def test_replenishment_proposals_service_with_alternate(engine: Engine) -> None:
     cycle_id = seed_small_company(engine)
     _add_alternate_supplier(engine)
-    out = supply_service.replenishment_proposals(engine, cycle_id).set_index("sku")
+    out = policy_service.replenishment_proposals(engine, cycle_id).set_index("sku")
     assert sorted(out.index) == ["A", "C"]  # B keeps 50 units ≥ its ROP 27.2
     a = out.loc["A"]
     # A: closing 0 in Nov (ROP 60) → Q = max(120, 60 + 30 − 0) = 120 in house, due in 30 days, after the stock-out
@@ -466,14 +468,16 @@ def test_replenishment_proposals_service_with_alternate(engine: Engine) -> None:
 
 def test_consensus_demand_replaces_the_forecast_when_offered(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     cycle_id = seed_small_company(engine)
-    from sop_core.services import demand as demand_service
 
     def consensus_demand(_engine: Engine, _cycle_id: int) -> pd.DataFrame:
         return pd.DataFrame({"sku": ["A", "C"], "period": [NOV, NOV], "qty": [50.0, 40.0]})
 
-    monkeypatch.delattr(demand_service, "consensus_demand", raising=False)
+    def no_consensus(_engine: Engine, _cycle_id: int) -> pd.DataFrame:  # the demand review has none yet
+        return pd.DataFrame(columns=["sku", "period", "qty"])
+
+    monkeypatch.setattr(supply_service, "consensus_demand", no_consensus)
     before = supply_service.plan_fingerprint(engine, cycle_id)
-    monkeypatch.setattr(demand_service, "consensus_demand", consensus_demand, raising=False)
+    monkeypatch.setattr(supply_service, "consensus_demand", consensus_demand)
     assert supply_service.plan_fingerprint(engine, cycle_id) != before  # cached page loaders reload
     plan, source = supply_service.plan_demand(engine, cycle_id)
     assert source == "consensus" and plan["quantity"].tolist() == [50.0, 40.0]
@@ -481,6 +485,6 @@ def test_consensus_demand_replaces_the_forecast_when_offered(engine: Engine, mon
     assert supply_service.capacity_load(engine, cycle_id)["load_hours"].tolist() == [70.0]
     a = supply_service.projected_inventory(engine, cycle_id, sku="A")
     assert a[["demand", "closing"]].values.tolist() == [[50.0, 25.0]]  # 60 + 15 − 50
-    monkeypatch.delattr(demand_service, "consensus_demand")
+    monkeypatch.setattr(supply_service, "consensus_demand", no_consensus)
     assert supply_service.plan_demand(engine, cycle_id)[1] == "statistical forecast"
     assert supply_service.plan_fingerprint(engine, cycle_id) == before

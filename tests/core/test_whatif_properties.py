@@ -33,7 +33,7 @@ from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan, supply
+from sop_core.services import inventory_policy, plan
 
 CYCLE = "2026-11"
 #: The demo's suppliers (checked against the inputs by a test, so the list does not drift).
@@ -47,7 +47,7 @@ class Demo:
     """The demo company's scenario inputs of cycle 2026-11 and its inventory policy (read once per module)."""
 
     inputs: sci.ScenarioInputs
-    policy: pd.DataFrame  # sop_core.services.supply.inventory_policy of the cycle
+    policy: pd.DataFrame  # sop_core.services.inventory_policy.inventory_policy of the cycle
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def demo(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copyfile(demo_db_template, path)
     engine = make_engine(f"sqlite:///{path}")
     cycle_id = cycle_service.cycle_by_month(engine, CYCLE).id
-    yield Demo(plan.scenario_inputs(engine, cycle_id), supply.inventory_policy(engine, cycle_id))
+    yield Demo(plan.scenario_inputs(engine, cycle_id), inventory_policy.inventory_policy(engine, cycle_id))
     engine.dispose()
 
 

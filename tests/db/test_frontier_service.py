@@ -10,7 +10,9 @@ from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory
 from sop_core.services import cycle as cycle_service
-from sop_core.services import supply as supply_service
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import policy_backtest as backtest_service
+from sop_core.units import DAYS_PER_MONTH
 
 
 def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engine: Engine) -> None:
@@ -19,9 +21,9 @@ def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engin
     with session_scope(demo_engine) as s:
         s.execute(update(m.Product).values(service_target=0.95))
     cycle = cycle_service.current_cycle(demo_engine)
-    items = supply_service.inventory_policy(demo_engine, cycle.id)
+    items = policy_service.inventory_policy(demo_engine, cycle.id)
     assert items["intermittent"].sum() > 0  # the demo has intermittent items
-    frontier = supply_service.service_frontier(demo_engine, cycle.id, (0.95,)).set_index("segment")
+    frontier = backtest_service.service_frontier(demo_engine, cycle.id, (0.95,)).set_index("segment")
     expected = (items["safety_stock"] * items["unit_cost"]).groupby(items["abc"].fillna("C")).sum()
     for seg, value in expected.items():
         assert frontier.loc[seg, "safety_stock_value"] == pytest.approx(value, rel=1e-9), seg
@@ -31,7 +33,7 @@ def test_frontier_at_one_level_equals_the_policy_table_at_that_target(demo_engin
         items["demand_mean"].fillna(0.0),
         items["demand_std"].fillna(0.0),
         items["lead_time_months"],
-        items["lead_time_std_days"].fillna(0.0) / supply_service.DAYS_PER_MONTH,
+        items["lead_time_std_days"].fillna(0.0) / DAYS_PER_MONTH,
         items["review_months"],
     )
     normal_value = (normal.clip(lower=0.0) * items["unit_cost"]).groupby(items["abc"].fillna("C")).sum()
@@ -61,9 +63,9 @@ def test_backtest_leaves_out_items_launched_within_the_replayed_history(demo_eng
     start = min(first_sale.values())
     launched = {sku for sku, first in first_sale.items() if first >= start + relativedelta(months=12)}
     assert launched  # the demo launches products in these four years
-    items = supply_service.inventory_policy(demo_engine, cycle.id)
+    items = policy_service.inventory_policy(demo_engine, cycle.id)
     selling = items[items["demand_mean"] > 0]
-    backtest = supply_service.policy_backtest(demo_engine, cycle.id, fill_rate_targets=(0.95,)).set_index("segment")
+    backtest = backtest_service.policy_backtest(demo_engine, cycle.id, fill_rate_targets=(0.95,)).set_index("segment")
     for seg, part in selling.groupby(selling["abc"]):
         new = int(part["sku"].isin(launched).sum())
         assert backtest.loc[seg, "new_items"] == new, seg

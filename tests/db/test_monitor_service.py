@@ -15,7 +15,8 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
 from sop_core.db.models_monitor import KpiException
-from sop_core.services import kpi as kpi_service
+from sop_core.services import inventory_policy as policy_service
+from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
 
 TODAY = dt.date(2026, 11, 25)
@@ -38,21 +39,21 @@ def _edit(key: str, target: float, version: int) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- targets
 def test_targets_save_and_inherit(engine: Engine) -> None:
-    defaults = kpi_service.kpi_targets(engine)
+    defaults = targets_service.kpi_targets(engine)
     assert (defaults.loc["fill_rate", "target"], defaults.loc["fill_rate", "version"]) == (95.0, 0)
     assert set(defaults["source"]) == {"default"}
-    assert kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann") == 1
-    saved = kpi_service.kpi_targets(engine).loc["fill_rate"]
+    assert targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann") == 1
+    saved = targets_service.kpi_targets(engine).loc["fill_rate"]
     assert (saved["target"], saved["version"], saved["source"], saved["updated_by"]) == (97.0, 1, "all", "ann")
     # a family without its own target inherits the one of all SKUs; its own target then wins
-    family = kpi_service.kpi_targets(engine, "family:F1").loc["fill_rate"]
+    family = targets_service.kpi_targets(engine, "family:F1").loc["fill_rate"]
     assert (family["target"], family["source"], family["version"]) == (97.0, "all", 0)
-    kpi_service.save_kpi_targets(engine, "family:F1", _edit("fill_rate", 92.0, 0), "ann")
-    assert kpi_service.kpi_targets(engine, "family:F1").loc["fill_rate", "target"] == 92.0
-    assert kpi_service.kpi_targets(engine).loc["fill_rate", "target"] == 97.0
+    targets_service.save_kpi_targets(engine, "family:F1", _edit("fill_rate", 92.0, 0), "ann")
+    assert targets_service.kpi_targets(engine, "family:F1").loc["fill_rate", "target"] == 92.0
+    assert targets_service.kpi_targets(engine).loc["fill_rate", "target"] == 97.0
     # an unchanged row is no change
     unchanged = _edit("otif", 90.0, 0).assign(seen_target=90.0)
-    assert kpi_service.save_kpi_targets(engine, "all", unchanged, "ann") == 0
+    assert targets_service.save_kpi_targets(engine, "all", unchanged, "ann") == 0
     assert _audit(engine) == [("all", {"fill_rate": 97.0}), ("family:F1", {"fill_rate": 92.0})]
 
 
@@ -65,32 +66,32 @@ def _audit(engine: Engine) -> list[tuple[str, dict[str, float]]]:
 
 
 def test_stale_target_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> None:
-    kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann")  # version 1
+    targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann")  # version 1
     # Bob and Carla both read version 1; Bob saves first (version 2)
-    kpi_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "bob")
+    targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "bob")
     carla = pd.concat([_edit("otif", 85.0, 0), _edit("fill_rate", 99.0, 1)])
-    with pytest.raises(kpi_service.TargetConflictError, match=r"Fill rate \(projected\) \(now 96 by bob\)"):
-        kpi_service.save_kpi_targets(engine, "all", carla, "carla")
-    after = kpi_service.kpi_targets(engine)
+    with pytest.raises(targets_service.TargetConflictError, match=r"Fill rate \(projected\) \(now 96 by bob\)"):
+        targets_service.save_kpi_targets(engine, "all", carla, "carla")
+    after = targets_service.kpi_targets(engine)
     # nothing of Carla's edit landed, not even the OTIF row that had no conflict; Bob's value stands
     assert (after.loc["fill_rate", "target"], after.loc["fill_rate", "version"]) == (96.0, 2)
     assert (after.loc["otif", "target"], after.loc["otif", "version"]) == (90.0, 0)
     assert len(_audit(engine)) == 2  # the refused edit left no trace either
     # two first saves of the same new row: the second one conflicts
-    kpi_service.save_kpi_targets(engine, "abc:A", _edit("excess", 5.0, 0), "bob")
-    with pytest.raises(kpi_service.TargetConflictError, match="Excess stock"):
-        kpi_service.save_kpi_targets(engine, "abc:A", _edit("excess", 3.0, 0), "carla")
+    targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 5.0, 0), "bob")
+    with pytest.raises(targets_service.TargetConflictError, match="Excess stock"):
+        targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 3.0, 0), "carla")
 
 
 def test_bad_target_edits_are_refused(engine: Engine) -> None:
-    with pytest.raises(kpi_service.KpiError, match="must be a number"):
-        kpi_service.save_kpi_targets(engine, "all", _edit("otif", "lots", 0), "ann")  # type: ignore[arg-type]
-    with pytest.raises(kpi_service.KpiError, match="unknown KPI"):
-        kpi_service.save_kpi_targets(engine, "all", _edit("happiness", 1.0, 0), "ann")
-    with pytest.raises(kpi_service.KpiError, match="may not change"):
-        kpi_service.save_kpi_targets(engine, "all", _edit("otif", 80.0, 0), "vic", roles=("viewer",))
-    with pytest.raises(kpi_service.KpiError, match="unknown segment"):
-        kpi_service.save_kpi_targets(engine, "region:north", _edit("otif", 80.0, 0), "ann")
+    with pytest.raises(targets_service.KpiError, match="must be a number"):
+        targets_service.save_kpi_targets(engine, "all", _edit("otif", "lots", 0), "ann")  # type: ignore[arg-type]
+    with pytest.raises(targets_service.KpiError, match="unknown KPI"):
+        targets_service.save_kpi_targets(engine, "all", _edit("happiness", 1.0, 0), "ann")
+    with pytest.raises(targets_service.KpiError, match="may not change"):
+        targets_service.save_kpi_targets(engine, "all", _edit("otif", 80.0, 0), "vic", roles=("viewer",))
+    with pytest.raises(targets_service.KpiError, match="unknown segment"):
+        targets_service.save_kpi_targets(engine, "region:north", _edit("otif", 80.0, 0), "ann")
 
 
 # --------------------------------------------------------------------------- the monitor
@@ -117,9 +118,19 @@ def seed_monitor_case(engine: Engine) -> None:
 
 @pytest.fixture
 def own_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin the reorder points to :func:`sop_core.services.kpi.inventory_policy` (hand-checked in test_kpi.py):
-    A constant 30 a month, L = 1 month → ROP 30, EOQ 120; C: ROP 56.4."""
-    monkeypatch.setattr(kpi_service, "cycle_policy", lambda engine, _cycle_id: kpi_service.inventory_policy(engine))
+    """Pin the reorder points and EOQs (continuous review, master-data lead times, z = Φ⁻¹(0.95) = 1.6449):
+    A constant 30 a month, L = 1 month → ROP 30, EOQ sqrt(2·360·50 / 2.5) = 120; B: d̄ 7.5, sample σ_d
+    sqrt(225 / 11), L = 1 → ROP 7.5 + 1.6449·4.5227, EOQ sqrt(2·90·50 / 5); C: d̄ 20, L = 2, σ_L = 0.5 month →
+    ROP 40 + 1.6449·10 = 56.4, EOQ sqrt(2·240·50 / 1.25) = 138.6."""
+    z95 = 1.6448536
+    pinned = pd.DataFrame(
+        {
+            "sku": ["A", "B", "C"],
+            "reorder_point": [30.0, 7.5 + z95 * (225 / 11) ** 0.5, 40.0 + 10 * z95],
+            "eoq": [120.0, 1800**0.5, 19200**0.5],
+        }
+    )
+    monkeypatch.setattr(policy_service, "inventory_policy", lambda _engine, _cycle_id: pinned)
 
 
 def _exception_count(engine: Engine) -> int:
