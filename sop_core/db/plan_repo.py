@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
 from sop_core.db import repo
+from sop_core.db.guards import FrozenPlanError
 
 
 def cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
@@ -152,10 +153,20 @@ def user_role(session: Session, username: str) -> str | None:
 
 
 def bump_plan_version(session: Session, cycle_id: int) -> int:
-    """Start a new plan version of a cycle (the signed one stays as it is); returns the new number."""
+    """Start a new plan version of a cycle (the signed one stays as it is, frozen); returns the new number.
+
+    A signed cycle goes back to reconciliation (``status_at`` now): its new version needs signing again.
+
+    Raises:
+        FrozenPlanError: the cycle is closed (its plan cannot change).
+    """
     row = session.get(m.PlanCycle, cycle_id)
     assert row is not None
+    if row.status == "closed":
+        raise FrozenPlanError(f"cycle {row.month:%Y-%m} is closed: its plan cannot change")
     row.plan_version = row.plan_version + 1
+    if row.status == "signed":
+        row.status, row.status_at = "reconciliation", dt.datetime.now().replace(microsecond=0)
     session.flush()
     return row.plan_version
 

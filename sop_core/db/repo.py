@@ -15,12 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
+from sop_core.db.schema import ALL_MODELS
 
 _DATE_TYPES = ("DATE",)
 
 
 def model_for(table: str) -> type[m.Base]:
-    for model in m.ALL_MODELS:
+    for model in ALL_MODELS:
         if model.__tablename__ == table:
             return model
     raise KeyError(f"unknown table {table!r}")
@@ -63,7 +64,7 @@ def count_rows(session: Session, model: type[m.Base]) -> int:
 
 
 def table_counts(session: Session) -> dict[str, int]:
-    return {model.__tablename__: count_rows(session, model) for model in m.ALL_MODELS}
+    return {model.__tablename__: count_rows(session, model) for model in ALL_MODELS}
 
 
 def _records(frame: pd.DataFrame, model: type[m.Base]) -> list[dict[str, Any]]:

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, select
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.db.guards import RESET_ALL
 from sop_core.db.migrate import upgrade
-from sop_core.db.models_cycle import RESET_ALL
+from sop_core.db.schema import ALL_MODELS
 from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def seed_demo_company(
     with session_scope(engine) as s:
         if reset:
             s.info[RESET_ALL] = True  # a full reset also deletes signed (frozen) plans
-            repo.clear_tables(s, reversed(m.ALL_MODELS))
+            repo.clear_tables(s, reversed(ALL_MODELS))
             s.info.pop(RESET_ALL)
         report(0.2, "Writing master data and history…")
         for table in m.INPUT_TABLES:

@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sop_core.db import demand_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.db.models_cycle import cycle_frozen
+from sop_core.db.guards import cycle_frozen
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc

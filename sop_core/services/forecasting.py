@@ -32,7 +32,7 @@ import sop_core
 from sop_core.db import demand_repo, repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.db.models_cycle import cycle_frozen
+from sop_core.db.guards import cycle_frozen
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import events as fc_events

@@ -5,7 +5,7 @@ States (:data:`sop_core.services.cycle.CYCLE_STATES`): draft → demand_review �
 reconciliation → executive_review → signed → closed. A cycle moves one state forward at a time
 (gates below), or back to an earlier open state; ``signed`` is reached only when every sign-off
 role has signed the current plan version, which then is *frozen*: its plan lines, sign-offs,
-overrides and source scenario cannot change (:mod:`sop_core.db.models_cycle` enforces it at the
+overrides and source scenario cannot change (:mod:`sop_core.db.guards` enforces it at the
 data layer too). A change makes a new plan version (:func:`new_version`).
 
 Gates: supply review needs a consensus demand (the cycle's forecast, with overrides);
@@ -34,7 +34,8 @@ import sop_core
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
-from sop_core.db.models_cycle import Decision, FrozenPlanError, PlanVersion, PlanVersionLine, version_frozen
+from sop_core.db.guards import FrozenPlanError, version_frozen
+from sop_core.db.models_cycle import Decision, PlanVersion, PlanVersionLine
 from sop_core.planning import plan_diff as plan_diff_math
 from sop_core.planning import scenario as sc
 from sop_core.planning import supply_math

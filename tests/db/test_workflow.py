@@ -14,7 +14,9 @@ from sop_core.cli import main as cli
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
-from sop_core.db.models_cycle import FrozenPlanError, PlanVersion
+from sop_core.db.guards import FrozenPlanError
+from sop_core.db.models_cycle import PlanVersion
+from sop_core.db.schema import ALL_MODELS
 from sop_core.planning import scenario as sc
 from sop_core.services import plan, workflow
 
@@ -247,12 +249,12 @@ def test_the_freeze_guard_works_on_both_databases(engine: Engine) -> None:
 
 def test_only_a_full_reset_deletes_signed_plans(demo_engine: Engine) -> None:
     """Emptying every table (what `demo --reset` does) needs the reset flag; without it a signed plan stays."""
-    from sop_core.db.models_cycle import RESET_ALL
+    from sop_core.db.guards import RESET_ALL
 
     with pytest.raises(FrozenPlanError), session_scope(demo_engine) as s:
-        repo.clear_tables(s, reversed(m.ALL_MODELS))
+        repo.clear_tables(s, reversed(ALL_MODELS))
     assert len(workflow.cycles_frame(demo_engine)) == 4
     with session_scope(demo_engine) as s:
         s.info[RESET_ALL] = True
-        repo.clear_tables(s, reversed(m.ALL_MODELS))
+        repo.clear_tables(s, reversed(ALL_MODELS))
     assert workflow.cycles_frame(demo_engine).empty
