@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from sop_core.db import models as m
-from sop_core.db import plan_repo, repo
+from sop_core.db import plan_repo, repo, user_repo
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
 from sop_core.planning import scenario as sc
@@ -175,14 +175,14 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sc.ScenarioInputs:
                 raise PlanError(
                     f"cycle {_cycle_label(cyc)} has no forecast yet: run the forecast on the Demand review page"
                 )
-            demand = plan_repo.forecast_demand(s, run.id)
+            demand = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
             if demand.empty:
                 raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
         inputs = sc.ScenarioInputs(
             demand=demand,
             products=plan_repo.products(s),
-            on_hand=plan_repo.on_hand(s),
-            receipts=plan_repo.open_orders(s),
+            on_hand=plan_repo.on_hand(s).rename(columns={"on_hand": "qty"}),
+            receipts=plan_repo.open_orders(s).rename(columns={"quantity": "qty"}),
             routing=plan_repo.routing(s),
             resources=plan_repo.resources(s),
             supplier_items=plan_repo.supplier_items(s),
@@ -570,7 +570,7 @@ def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str =
         with session_scope(engine) as s:
             cyc = _get_cycle(s, cycle_id)
             label, version = _cycle_label(cyc), cyc.plan_version
-            user_role = plan_repo.user_role(s, user)
+            user_role = user_repo.user_role(s, user)
             if user_role is None:
                 raise PlanError(f"user {user!r} is unknown: sign in first")
             if user_role not in (role, "admin"):

@@ -108,7 +108,7 @@ def _sha(text: str) -> str:
 
 def history_hash(history: pd.DataFrame) -> str:
     """sha256 of ``sku, period, quantity`` in canonical text (same as the forecast run's data hash)."""
-    from sop_core.services.demand import data_hash
+    from sop_core.services.forecasting import data_hash
 
     return data_hash(history)
 
@@ -561,7 +561,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         run = plan_repo.latest_forecast_run(s, cycle_id)
         if run is None:
             raise WorkflowError(f"cycle {label} has no forecast run to freeze")
-        stat = plan_repo.forecast_demand(s, run.id)
+        stat = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
         sc_row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
         levers = sc.Levers.from_dict(sc_row.levers) if sc_row is not None else sc.Levers()
@@ -707,7 +707,7 @@ def _compare(stored: pd.DataFrame, fresh: pd.DataFrame, fields: tuple[str, ...],
 def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = FORECAST_LEVEL,
                      events: pd.DataFrame | None = None, products: pd.DataFrame | None = None) -> pd.DataFrame:
     """The statistical forecast of ``history`` (``sku, period, quantity``) with the engine of
-    :func:`sop_core.services.demand.run_forecast` and the event calendar ``events`` (``start, scope,
+    :func:`sop_core.services.forecasting.run_forecast` and the event calendar ``events`` (``start, scope,
     uplift_pct``; scopes name SKUs or the families of ``products``):
     ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model``."""
     from sop_core.services.forecasting import event_uplift, statistical_forecast
@@ -814,7 +814,7 @@ def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> 
         families = plan_repo.products(s)[["sku", "family"]]
         if stored.empty:
             run = plan_repo.latest_forecast_run(s, cycle_id)
-            stat = plan_repo.forecast_demand(s, run.id) if run is not None else None
+            stat = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"}) if run is not None else None
             scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
             row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
             levers = sc.Levers.from_dict(row.levers) if row is not None else sc.Levers()

@@ -65,13 +65,13 @@ def test_every_demo_cycle_records_who_moved_it_and_when(demo_engine: Engine) -> 
 
 
 def test_a_signed_cycle_takes_no_new_forecast_run(demo_engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import forecasting
 
     oct_id = month_id(demo_engine, "2026-10")
     with session_scope(demo_engine) as s:
         runs_before = s.scalar(select(func.count()).select_from(m.ForecastRun))
-    with pytest.raises(demand.DemandError, match="cycle 2026-10 is signed off .*its forecast is frozen"):
-        demand.run_forecast(demo_engine, cycle_id=oct_id, horizon=3)
+    with pytest.raises(forecasting.DemandError, match="cycle 2026-10 is signed off .*its forecast is frozen"):
+        forecasting.run_forecast(demo_engine, cycle_id=oct_id, horizon=3)
     with session_scope(demo_engine) as s:
         assert s.scalar(select(func.count()).select_from(m.ForecastRun)) == runs_before
 
