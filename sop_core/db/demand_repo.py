@@ -172,7 +172,7 @@ def previous_cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
     )
 
 
-def cycles_before(session: Session, cycle_id: int) -> list[m.PlanCycle]:
+def cycles_before(session: Session, cycle_id: int | None) -> list[m.PlanCycle]:
     """Plan cycles of months before this cycle's month, oldest first (all cycles when cycle_id is None)."""
     cur = session.get(m.PlanCycle, cycle_id) if cycle_id is not None else None
     stmt = select(m.PlanCycle).order_by(m.PlanCycle.month)

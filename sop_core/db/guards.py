@@ -204,8 +204,9 @@ def _values(state: ORMExecuteState) -> list[dict[str, Any]]:
     """The column values an INSERT or UPDATE writes: its execute parameters (one dict per row) and the
     values given in the statement itself (its compiled bind parameters, named by column key)."""
     params = state.parameters
-    rows = [params] if isinstance(params, dict) else list(params or [])
-    compiled = state.statement.compile(dialect=state.session.get_bind().dialect)
+    rows: list[Any] = [params] if isinstance(params, dict) else list(params or [])
+    stmt: Any = state.statement
+    compiled = stmt.compile(dialect=state.session.get_bind().dialect)
     return [*(dict(p) for p in rows), dict(compiled.params)]
 
 

@@ -15,7 +15,12 @@ from sop_core.db import plan_repo, repo, user_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.guards import RESET_ALL
 from sop_core.db.migrate import upgrade
+from sop_core.db.models_cycle import Decision
 from sop_core.db.schema import ALL_MODELS
+from sop_core.io import demo
+from sop_core.planning import scenario as sc
+from sop_core.services import forecasting, plan, workflow
+from sop_core.services.forecasting import event_calendar
 from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
@@ -60,8 +65,6 @@ def seed_demo_company(
     With ``reset`` every table is emptied first. Everything but the forecast lands in one transaction.
     Returns the number of rows written per input table.
     """
-    from sop_core.io import demo
-    from sop_core.services import forecasting
 
     report = progress or (lambda _f, _m: None)
     report(0.05, "Generating the demo company…")
@@ -173,10 +176,6 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle a forecast on the
     history available then (cut at the month before), overrides, scenarios, the proposed plan, sign-off by
     every role, the frozen version with its snapshot, state changes and decisions."""
-    from sop_core.db.models_cycle import Decision
-    from sop_core.planning import scenario as sc
-    from sop_core.services import forecasting, plan, workflow
-    from sop_core.services.forecasting import event_calendar
 
     report = progress or (lambda _f, _m: None)
     history = frames["sales_history"][["sku", "period", "quantity"]].assign(
@@ -244,8 +243,9 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
         signed_at = start + dt.timedelta(days=12)
         with session_scope(engine) as s:
             row = plan_repo.scenario(s, scenario_id)
-            row.results = {**snap.kpis, "plan_version": 1}
             d_row = plan_repo.scenario_by_name(s, cycle_id, dname)
+            assert row is not None and d_row is not None  # written above in this function
+            row.results = {**snap.kpis, "plan_version": 1}
             d_row.results = plan._json_kpis(sc.evaluate(inputs, sc.Levers(**dlevers)).kpis)
             repo.insert_frame(s, m.PlanLine, snap.lines, cycle_id=cycle_id, plan_version=1, scenario_id=scenario_id)
             states = ["demand_review", "supply_review", "reconciliation", "executive_review"]
@@ -271,8 +271,9 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 s.add(m.AuditLog(at=final_at, username="eric", action="cycle_state", entity="plan_cycle",
                                  entity_id=str(cycle_id),
                                  detail={"from": "signed", "to": "closed", "plan_version": 1, "note": ""}))
-            cyc = plan_repo.cycle(s, cycle_id)
-            cyc.status, cyc.status_by, cyc.status_at = spec["status"], "eric", final_at
+            closing = plan_repo.cycle(s, cycle_id)
+            assert closing is not None  # written above in this function
+            closing.status, closing.status_by, closing.status_at = spec["status"], "eric", final_at
             linked = {"proposed": scenario_id, None: None}
             for text_, owner, due_days, family, status, outcome, link in spec["decisions"]:
                 s.add(Decision(cycle_id=cycle_id, decision=text_, owner=owner,

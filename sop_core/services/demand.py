@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,11 +25,10 @@ from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
+from sop_core.planning.forecast.hierarchy import Level
 from sop_core.services.forecasting import FREQ, DemandError, event_calendar, long_history, stored_run
 
 log = logging.getLogger(__name__)
-#: A level of the product hierarchy.
-Level = Literal["sku", "family", "category", "total"]
 #: The months ahead that :func:`family_summary` sums [months].
 SUMMARY_MONTHS = (3, 6, 12)
 #: The columns of :func:`demand_view`.

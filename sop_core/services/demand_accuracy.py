@@ -18,7 +18,8 @@ from sop_core.db.engine import session_scope
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
-from sop_core.services.demand import Level, consensus_detail, cycle_frames, key_frame, latest_run
+from sop_core.planning.forecast.hierarchy import Level
+from sop_core.services.demand import consensus_detail, cycle_frames, key_frame, latest_run
 from sop_core.services.forecasting import FREQ, long_history
 from sop_core.units import INTERVAL_LEVELS
 

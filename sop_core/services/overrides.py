@@ -22,7 +22,8 @@ from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
-from sop_core.services.demand import Level, consensus_detail, item_sum
+from sop_core.planning.forecast.hierarchy import Level
+from sop_core.services.demand import consensus_detail, item_sum
 from sop_core.services.forecasting import DemandError
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ def save_overrides(
                 raise OverrideConflict(
                     f"Someone changed these months since you opened them: {'; '.join(stale)}. Nothing was saved; "
                     "reload to see their numbers and apply your edits again.")
-        log_rows = []
+        log_rows: list[dict[str, Any]] = []
         for e in edits.itertuples(index=False):
             p = pd.Timestamp(e.period)
             value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
