@@ -25,7 +25,7 @@ from sqlalchemy import text  # noqa: E402
 from sop_core.db.engine import make_engine  # noqa: E402
 from sop_core.db.migrate import upgrade  # noqa: E402
 from sop_core.io import demo  # noqa: E402
-from sop_core.services import demand  # noqa: E402
+from sop_core.services import forecasting  # noqa: E402
 from sop_core.services.bootstrap import ensure_ready  # noqa: E402
 
 PAGES = [
@@ -63,7 +63,7 @@ def full_seed(url: str) -> float:
 def forecast_only(url: str) -> float:
     engine = make_engine(url)
     t0 = time.perf_counter()
-    demand.run_forecast(engine)
+    forecasting.run_forecast(engine)
     elapsed = time.perf_counter() - t0
     engine.dispose()
     return elapsed

@@ -165,7 +165,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     upgrade(eng)
     yield url
     # empty every table so the next test starts clean (schema stays at head)
-    from sop_core.db.models import ALL_MODELS
+    from sop_core.db.schema import ALL_MODELS
 
     with eng.begin() as conn:
         names = ", ".join(f'"{mdl.__tablename__}"' for mdl in ALL_MODELS)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from sop_core.services import demand
+from sop_core.services import demand, demand_accuracy, forecasting, overrides
 from views import state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
@@ -31,17 +34,35 @@ def refresh() -> None:
     st.session_state[KEY_STAMP] += 1
 
 
+#: The services this page shows, by the name its cache keys on.
+SERVICES: dict[str, Callable[..., Any]] = {
+    "latest_run": demand.latest_run,
+    "forecast_freshness": demand.forecast_freshness,
+    "items": demand.items,
+    "item_names": demand.item_names,
+    "chart_view": demand.chart_view,
+    "item_summary": demand.item_summary,
+    "events_in_scope": demand.events_in_scope,
+    "overrides_locked": overrides.overrides_locked,
+    "override_grid": overrides.override_grid,
+    "changes_vs_last_cycle": demand_accuracy.changes_vs_last_cycle,
+    "item_accuracy": demand_accuracy.item_accuracy,
+    "fva_table": demand_accuracy.fva_table,
+    "tracking_flags": demand_accuracy.tracking_flags,
+}
+
+
 @st.cache_data(ttl=600, show_spinner="Loading demand…")
-def load(name: str, db_url: str, stamp: str, *args: object) -> object:  # noqa: ARG001 - cache keys
-    """A demand service result, cached per database and data snapshot."""
-    return getattr(demand, name)(engine, *args)
+def load(name: str, db_url: str, stamp: str, *args: object) -> Any:  # noqa: ARG001 - cache keys
+    """The result of the service ``name`` of :data:`SERVICES`, cached per database and data snapshot."""
+    return SERVICES[name](engine, *args)
 
 
 def run_now() -> None:
     bar = st.progress(0.0, text="Starting the forecast…")
     try:
-        demand.run_forecast(engine, cycle_id=cycle.id, user=state.current_user().username,
-                            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+        forecasting.run_forecast(engine, cycle_id=cycle.id, user=state.current_user().username,
+                                 progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
     except ValueError as err:
         st.error(str(err))
         return
@@ -147,7 +168,7 @@ edited = st.data_editor(
         "statistical": st.column_config.NumberColumn("Statistical", format="%,.0f"),
         "value": st.column_config.NumberColumn("Override (units)", min_value=0.0, format="%,.0f"),
         "pct": st.column_config.NumberColumn("Override (%)", min_value=-100.0, format="%+.1f"),
-        "reason": st.column_config.SelectboxColumn("Reason", options=list(demand.REASON_CODES)),
+        "reason": st.column_config.SelectboxColumn("Reason", options=list(overrides.REASON_CODES)),
         "comment": st.column_config.TextColumn("Comment"),
         "consensus": st.column_config.NumberColumn("Consensus", format="%,.0f"),
         "author": st.column_config.TextColumn("By"),
@@ -155,18 +176,18 @@ edited = st.data_editor(
     },
 )
 if not read_only and st.button("Save overrides", type="primary", key="demand_save"):
-    edits, versions = demand.grid_edits(grid, edited)
+    edits, versions = overrides.grid_edits(grid, edited)
     try:
         if edits.empty:
             st.info("Nothing changed.")
         else:
-            demand.save_overrides(engine, cycle.id, level, item, edits, state.current_user().username, versions)
+            overrides.save_overrides(engine, cycle.id, level, item, edits, state.current_user().username, versions)
             refresh()
             st.rerun()
-    except demand.OverrideConflict as err:
+    except overrides.OverrideConflict as err:
         st.error(str(err))
         st.button("Reload the latest overrides (discards your edits)", key="demand_reload", on_click=refresh)
-    except demand.DemandError as err:
+    except forecasting.DemandError as err:
         st.error(str(err))
 
 # ---- changes vs last cycle
@@ -205,7 +226,7 @@ st.dataframe(pd.DataFrame({
     "FVA statistical": fva["fva_statistical"].map(ui.fmt_pct), "FVA consensus": fva["fva_consensus"].map(ui.fmt_pct),
 }), hide_index=True, width="stretch", key="demand_fva")
 flags = load("tracking_flags", url, stamp, cycle.id, "sku")
-st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand.TRACKING_LIMIT:.0f}**")
+st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand_accuracy.TRACKING_LIMIT:.0f}**")
 if not flags.empty:
     st.dataframe(pd.DataFrame({
         "SKU": flags["item"], "Tracking signal": flags["tracking_signal"].map(ui.fmt_num),

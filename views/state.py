@@ -9,9 +9,8 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from sop_core import config
-from sop_core.db.engine import make_engine
+from sop_core.services import bootstrap
 from sop_core.services import cycle as cycle_service
-from sop_core.services.bootstrap import ensure_ready
 from sop_core.services.cycle import CycleInfo
 
 __all__ = [
@@ -43,9 +42,7 @@ class UserInfo:
 
 @st.cache_resource(show_spinner="Opening the database (first start seeds the demo company)…")
 def _engine(url: str) -> Engine:
-    engine = make_engine(url)
-    ensure_ready(engine)
-    return engine
+    return bootstrap.app_engine(url)
 
 
 def get_engine() -> Engine:

@@ -8,9 +8,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TextIO
+
+from sqlalchemy import Engine
 
 from sop_core import config
 from sop_core.errors import SopError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("sop_core")
 
@@ -39,7 +45,8 @@ def progress_bar(label: str = "") -> Callable[[float, str], None]:
     return report
 
 
-def open_engine():
+def open_engine() -> Engine:
+    """The engine of the configured database (``SOP_DATABASE_URL``), its schema upgraded to head."""
     from sop_core.db.engine import make_engine
     from sop_core.db.migrate import upgrade
 
@@ -63,7 +70,8 @@ def solver_chatter_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def print_frame(frame, out=None) -> None:  # noqa: ANN001 - a DataFrame
+def print_frame(frame: pd.DataFrame, out: TextIO | None = None) -> None:
+    """Print ``frame`` as a plain table (up to 500 rows) on ``out`` (default: standard output)."""
     import pandas as pd
 
     with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 30):

@@ -131,7 +131,8 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parser
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this area's commands to the parser's subcommands."""
     p = sub.add_parser("init-db", help="create or upgrade the schema (no data)")
     p.set_defaults(func=cmd_init_db)
 

@@ -49,7 +49,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this area's commands to the parser's subcommands."""
     from sop_core.planning.forecast import ENGINES, RECONCILE_METHODS
 
     p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)")

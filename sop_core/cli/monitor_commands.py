@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import time
 
+from sqlalchemy import Engine
+
 from sop_core.cli.common import CliError, open_engine
 
 CRON_EXAMPLE = (
@@ -15,7 +17,7 @@ CRON_EXAMPLE = (
 )
 
 
-def _cycle_id(engine, label: str | None) -> int | None:  # noqa: ANN001 - an Engine
+def _cycle_id(engine: Engine, label: str | None) -> int | None:
     if not label:
         return None
     from sop_core.services.cycle import list_cycles
@@ -26,7 +28,7 @@ def _cycle_id(engine, label: str | None) -> int | None:  # noqa: ANN001 - an Eng
     return match[0].id
 
 
-def _run_once(engine, cycle_id: int | None) -> None:  # noqa: ANN001 - an Engine
+def _run_once(engine: Engine, cycle_id: int | None) -> None:
     from sop_core.services.monitor import KIND_LABELS, run_monitor
 
     result = run_monitor(engine, cycle_id)
@@ -56,7 +58,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         time.sleep(pause)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this area's commands to the parser's subcommands."""
     p = sub.add_parser(
         "monitor",
         help="run the KPI triggers (reorder points, tracking signals, supplier OTIF) and store the exceptions",

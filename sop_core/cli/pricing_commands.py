@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sop_core.cli.common import open_engine, print_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODEL = ("log-log demand per family: SKU fixed effects, month-of-year dummies, promotion dummy, trend; "
          "rows with quantity or net price ≤ 0 left out")
@@ -17,7 +20,7 @@ def _number(value: Any, digits: int = 4) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else round(float(value), digits)
 
 
-def as_json(frame) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a DataFrame
+def as_json(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """``{family: {elasticity, std_error, n, used, value_used, reason}}`` (NaN → null)."""
     return {
         r.family: {
@@ -54,7 +57,8 @@ def cmd_elasticity(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this area's commands to the parser's subcommands."""
     p = sub.add_parser(
         "elasticity",
         help="the own-price elasticity per product family, estimated from the sales history",

@@ -1,6 +1,10 @@
 """Queries of the demand review: sales history, products, forecast runs and their rows.
 
 Functions take a session and never commit (see :func:`sop_core.db.engine.session_scope`).
+
+Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
+quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a
+SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date of a stock count.
 """
 
 from __future__ import annotations
@@ -105,11 +109,6 @@ def forecast_rows(session: Session, run_id: int) -> pd.DataFrame:
     return frame
 
 
-def user_role(session: Session, username: str) -> str | None:
-    """The role of an app user, or None when there is no such user."""
-    return session.scalar(select(m.AppUser.role).where(m.AppUser.username == username))
-
-
 def audit(session: Session, username: str, action: str, entity: str, entity_id: Any, detail: dict[str, Any]) -> None:
     session.add(m.AuditLog(username=username, action=action, entity=entity, entity_id=str(entity_id), detail=detail))
 
@@ -149,6 +148,16 @@ def override_rows(session: Session, cycle_id: int, level: str, items: list[str])
     ))
 
 
+def add_override(session: Session, **fields: Any) -> None:
+    """Add a ``forecast_override`` row (written at the next flush)."""
+    session.add(m.ForecastOverride(**fields))
+
+
+def delete_override(session: Session, row: m.ForecastOverride) -> None:
+    """Delete an override row read by :func:`override_rows` (at the next flush)."""
+    session.delete(row)
+
+
 def cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
     return session.get(m.PlanCycle, cycle_id)
 
@@ -163,7 +172,7 @@ def previous_cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
     )
 
 
-def cycles_before(session: Session, cycle_id: int) -> list[m.PlanCycle]:
+def cycles_before(session: Session, cycle_id: int | None) -> list[m.PlanCycle]:
     """Plan cycles of months before this cycle's month, oldest first (all cycles when cycle_id is None)."""
     cur = session.get(m.PlanCycle, cycle_id) if cycle_id is not None else None
     stmt = select(m.PlanCycle).order_by(m.PlanCycle.month)

@@ -1,4 +1,10 @@
-"""Engine and sessions. Nothing is built at import time."""
+"""Engine and sessions.
+
+Every session of the application comes from :data:`SESSIONS` (through :func:`session_scope`). The
+frozen-plan guard of :mod:`sop_core.db.guards` is registered here, on that session factory only: a
+signed plan version cannot change through any session of the application, whether by ORM flush or by a
+Core statement. No engine is built at import time.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,25 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from sop_core import config
+from sop_core.db import guards
 
 log = logging.getLogger(__name__)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+#: The session factory of the application (unbound: :func:`session_scope` binds each session to its engine).
+SESSIONS: sessionmaker[Session] = sessionmaker(expire_on_commit=False)
+event.listen(SESSIONS, "before_flush", guards.refuse_frozen_flush)
+event.listen(SESSIONS, "do_orm_execute", guards.refuse_frozen_statement)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -24,7 +38,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
-def make_engine(url: str | None = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (default: :func:`sop_core.config.database_url`).
 
     A SQLite file's folder is created when missing; SQLite connections enforce foreign keys
@@ -47,6 +61,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One short transaction: commits on success, rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    """One short transaction on a guarded session of :data:`SESSIONS`: commits on success, rolls back on
+    any error (a :class:`sop_core.db.guards.FrozenPlanError` included)."""
+    with SESSIONS(bind=engine) as session, session.begin():
         yield session

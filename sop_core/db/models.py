@@ -1,4 +1,7 @@
-"""SQLAlchemy 2.x models: every table of S&OP Studio.
+"""SQLAlchemy 2.x models: the declarative base and the core tables of S&OP Studio.
+
+The cycle workflow's tables are in :mod:`.models_cycle`, the KPI monitor's in :mod:`.models_monitor`;
+:mod:`sop_core.db.schema` gathers all three (the whole schema, as the migrations see it).
 
 Column names of the input tables are the import templates' headers (see ``sop_core.io.import_templates``).
 Units: quantities in units, money in the company currency, hours in hours, dates are
@@ -314,8 +317,9 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "budget": ("family", "period"),
 }
 
-#: Every table, parents first (delete in reverse).
-ALL_MODELS: tuple[type[Base], ...] = (
+#: The core tables (inputs, users, the cycle and its plan), parents first; the whole schema is
+#: :data:`sop_core.db.schema.ALL_MODELS`.
+CORE_MODELS: tuple[type[Base], ...] = (
     *INPUT_TABLES.values(),
     AppUser,
     PlanCycle,
@@ -327,12 +331,3 @@ ALL_MODELS: tuple[type[Base], ...] = (
     Signoff,
     AuditLog,
 )
-
-
-from sop_core.db import models_monitor  # noqa: E402,F401
-
-ALL_MODELS = (*ALL_MODELS, *models_monitor.MONITOR_MODELS)
-
-from sop_core.db import models_cycle  # noqa: E402,F401
-
-ALL_MODELS = (*ALL_MODELS, *models_cycle.CYCLE_MODELS)

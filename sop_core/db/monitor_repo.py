@@ -2,6 +2,11 @@
 
 Functions take a session and never commit; they return DataFrames (dates as ``datetime64``), plain
 values or ORM rows the calling service changes inside its own transaction.
+
+Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
+quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a
+SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date of a stock count. Scored side by side, actual sales are ``y`` and the
+forecast ``yhat`` (the accuracy formulas' names).
 """
 
 from __future__ import annotations

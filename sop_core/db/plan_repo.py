@@ -1,4 +1,10 @@
-"""Queries for scenarios, plan lines and sign-offs. Functions take a session and never commit."""
+"""Queries for scenarios, plan lines and sign-offs. Functions take a session and never commit.
+
+Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
+quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a
+SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date of a stock count. The
+planning math (:mod:`sop_core.planning.scenario`) names its inputs ``qty``: the services map to it.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,22 @@ from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
 from sop_core.db import repo
+from sop_core.db.guards import FrozenPlanError
 
 
 def cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
+    """The plan cycle row (to change in the same session), or None."""
     return session.get(m.PlanCycle, cycle_id)
+
+
+def cycle_by_month(session: Session, month: dt.date) -> m.PlanCycle | None:
+    """The plan cycle of ``month`` (its first day), or None."""
+    return session.scalar(select(m.PlanCycle).where(m.PlanCycle.month == month))
+
+
+def has_cycle_before(session: Session, month: dt.date) -> bool:
+    """True when a plan cycle of a month before ``month`` exists."""
+    return session.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < month).limit(1)) is not None
 
 
 def latest_forecast_run(session: Session, cycle_id: int) -> m.ForecastRun | None:
@@ -28,11 +46,11 @@ def latest_forecast_run(session: Session, cycle_id: int) -> m.ForecastRun | None
 
 
 def forecast_demand(session: Session, run_id: int) -> pd.DataFrame:
-    """``sku, period, qty`` (= yhat) of one forecast run."""
+    """``sku, period, quantity`` (= yhat) of one forecast run."""
     result = session.execute(
-        select(m.Forecast.sku, m.Forecast.period, m.Forecast.yhat.label("qty")).where(m.Forecast.run_id == run_id)
+        select(m.Forecast.sku, m.Forecast.period, m.Forecast.yhat).where(m.Forecast.run_id == run_id)
     )
-    frame = pd.DataFrame(result.all(), columns=["sku", "period", "qty"])
+    frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
     frame["period"] = pd.to_datetime(frame["period"])
     return frame
 
@@ -43,24 +61,24 @@ def products(session: Session) -> pd.DataFrame:
 
 
 def on_hand(session: Session) -> pd.DataFrame:
-    """``sku, qty``: each SKU's most recent inventory snapshot."""
+    """``sku, on_hand``: each SKU's most recent inventory snapshot."""
     latest = select(m.Inventory.sku, func.max(m.Inventory.as_of).label("as_of")).group_by(m.Inventory.sku).subquery()
     result = session.execute(
-        select(m.Inventory.sku, m.Inventory.on_hand.label("qty")).join(
+        select(m.Inventory.sku, m.Inventory.on_hand).join(
             latest, (m.Inventory.sku == latest.c.sku) & (m.Inventory.as_of == latest.c.as_of)
         )
     )
-    return pd.DataFrame(result.all(), columns=["sku", "qty"])
+    return pd.DataFrame(result.all(), columns=["sku", "on_hand"])
 
 
 def open_orders(session: Session) -> pd.DataFrame:
-    """``sku, period, qty``: open orders summed per SKU and due month."""
+    """``sku, period, quantity``: open orders summed per SKU and due month."""
     result = session.execute(
         select(m.OpenOrder.sku, m.OpenOrder.due_period, func.sum(m.OpenOrder.quantity)).group_by(
             m.OpenOrder.sku, m.OpenOrder.due_period
         )
     )
-    frame = pd.DataFrame(result.all(), columns=["sku", "period", "qty"])
+    frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
     frame["period"] = pd.to_datetime(frame["period"])
     return frame
 
@@ -68,6 +86,11 @@ def open_orders(session: Session) -> pd.DataFrame:
 def budget(session: Session, first: dt.date, last: dt.date) -> pd.DataFrame:
     """``family, period, volume, revenue`` for months in ``[first, last]``."""
     return repo.read_frame(session, m.Budget, m.Budget.period >= first, m.Budget.period <= last)
+
+
+def scenario(session: Session, scenario_id: int) -> m.Scenario | None:
+    """The scenario row (to change in the same session), or None."""
+    return session.get(m.Scenario, scenario_id)
 
 
 def scenario_by_name(session: Session, cycle_id: int, name: str) -> m.Scenario | None:
@@ -147,15 +170,21 @@ def signoffs(session: Session, cycle_id: int) -> pd.DataFrame:
     )
 
 
-def user_role(session: Session, username: str) -> str | None:
-    return session.scalar(select(m.AppUser.role).where(m.AppUser.username == username))
-
-
 def bump_plan_version(session: Session, cycle_id: int) -> int:
-    """Start a new plan version of a cycle (the signed one stays as it is); returns the new number."""
+    """Start a new plan version of a cycle (the signed one stays as it is, frozen); returns the new number.
+
+    A signed cycle goes back to reconciliation (``status_at`` now): its new version needs signing again.
+
+    Raises:
+        FrozenPlanError: the cycle is closed (its plan cannot change).
+    """
     row = session.get(m.PlanCycle, cycle_id)
     assert row is not None
+    if row.status == "closed":
+        raise FrozenPlanError(f"cycle {row.month:%Y-%m} is closed: its plan cannot change")
     row.plan_version = row.plan_version + 1
+    if row.status == "signed":
+        row.status, row.status_at = "reconciliation", dt.datetime.now().replace(microsecond=0)
     session.flush()
     return row.plan_version
 

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, delete, func, inspect, select
+from sqlalchemy import Engine, Table, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
+from sop_core.db.schema import ALL_MODELS
 
 _DATE_TYPES = ("DATE",)
 
 
 def model_for(table: str) -> type[m.Base]:
-    for model in m.ALL_MODELS:
+    for model in ALL_MODELS:
         if model.__tablename__ == table:
             return model
     raise KeyError(f"unknown table {table!r}")
@@ -33,14 +34,21 @@ def input_columns(table: str) -> list[str]:
     return [c for c in cols if c != "id"]
 
 
+def table_of(model: type[m.Base]) -> Table:
+    """The table a model maps."""
+    return cast(Table, model.__table__)
+
+
 def date_columns(model: type[m.Base]) -> list[str]:
-    return [c.name for c in model.__table__.columns if str(c.type) in _DATE_TYPES]
+    """The names of the DATE columns of ``model``."""
+    return [c.name for c in table_of(model).columns if str(c.type) in _DATE_TYPES]
 
 
 def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Iterable[Any] = ()) -> pd.DataFrame:
     """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``)."""
-    stmt = select(model.__table__).where(*where)
-    order = list(order_by) or list(model.__table__.primary_key.columns)
+    table = table_of(model)
+    stmt = select(table).where(*where)
+    order = list(order_by) or list(table.primary_key.columns)
     stmt = stmt.order_by(*order)
     result = session.execute(stmt)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
@@ -63,17 +71,18 @@ def count_rows(session: Session, model: type[m.Base]) -> int:
 
 
 def table_counts(session: Session) -> dict[str, int]:
-    return {model.__tablename__: count_rows(session, model) for model in m.ALL_MODELS}
+    return {model.__tablename__: count_rows(session, model) for model in ALL_MODELS}
 
 
 def _records(frame: pd.DataFrame, model: type[m.Base]) -> list[dict[str, Any]]:
-    cols = [c for c in frame.columns if c in model.__table__.columns and c != "id"]
+    cols = [c for c in frame.columns if c in table_of(model).columns and c != "id"]
     out = frame[cols].copy()
     for col in date_columns(model):
         if col in out.columns:
             out[col] = pd.to_datetime(out[col]).dt.date
     out = out.astype(object).where(pd.notna(out), None)
-    return out.to_dict("records")
+    records: list[dict[str, Any]] = out.to_dict("records")
+    return records
 
 
 def upsert_frame(session: Session, table: str, frame: pd.DataFrame, chunk: int = 2000) -> int:
@@ -90,7 +99,7 @@ def upsert_frame(session: Session, table: str, frame: pd.DataFrame, chunk: int =
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     value_cols = [c for c in records[0] if c not in keys]
     for start in range(0, len(records), chunk):
-        stmt = insert(model.__table__)
+        stmt = insert(table_of(model))
         if value_cols:
             stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in value_cols})
         else:
@@ -103,7 +112,7 @@ def insert_frame(session: Session, model: type[m.Base], frame: pd.DataFrame, **c
     """Plain insert of all rows (for generated results such as forecasts and plan lines)."""
     records = _records(frame.assign(**constant) if constant else frame, model)
     if records:
-        session.execute(model.__table__.insert(), records)
+        session.execute(table_of(model).insert(), records)
     return len(records)
 
 
@@ -118,4 +127,6 @@ def has_schema(engine: Engine) -> bool:
 
 
 def as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
-    return pd.Timestamp(value).date()
+    """``value`` as a date."""
+    day: dt.date = pd.Timestamp(value).date()
+    return day

@@ -1,6 +1,10 @@
 """Queries for the supply review and the KPIs. Functions take a session and never commit.
 
 Every function returns a DataFrame (dates as ``datetime64``) or a plain value, never ORM objects.
+
+Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
+quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a
+SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date of a stock count.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
 from sop_core.db import repo
-from sop_core.db.models_cycle import PlanVersion, PlanVersionLine, version_frozen
+from sop_core.db.guards import version_frozen
+from sop_core.db.models_cycle import PlanVersion, PlanVersionLine
 
 
 def version(session: Session, cycle_id: int, plan_version: int) -> PlanVersion | None:

@@ -8,13 +8,20 @@ import logging
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from sop_core.db import models as m
-from sop_core.db import repo
-from sop_core.db.engine import session_scope
+from sop_core.db import plan_repo, repo, user_repo
+from sop_core.db.engine import make_engine, session_scope
+from sop_core.db.guards import RESET_ALL
 from sop_core.db.migrate import upgrade
-from sop_core.db.models_cycle import RESET_ALL
+from sop_core.db.models_cycle import Decision
+from sop_core.db.schema import ALL_MODELS
+from sop_core.io import demo, demo_company
+from sop_core.planning import levers as lev
+from sop_core.planning import scenario as sc
+from sop_core.services import forecasting, plan, reproduce, snapshot
+from sop_core.services.forecasting import event_calendar
 from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
@@ -27,6 +34,14 @@ DEMO_USERS = (
     ("fiona", "Fiona Finance", "finance"),
     ("eric", "Eric Executive", "executive"),
 )
+
+
+def app_engine(url: str | None = None) -> Engine:
+    """The application's engine for ``url`` (default: the configured database), ready to use: schema at head,
+    and the demo company seeded when the database holds no product yet (:func:`ensure_ready`)."""
+    engine = make_engine(url)
+    ensure_ready(engine)
+    return engine
 
 
 def ensure_ready(engine: Engine, *, seed_demo: bool = True, progress: Progress | None = None) -> bool:
@@ -51,8 +66,6 @@ def seed_demo_company(
     With ``reset`` every table is emptied first. Everything but the forecast lands in one transaction.
     Returns the number of rows written per input table.
     """
-    from sop_core.io import demo, demo_company
-    from sop_core.services import demand
 
     report = progress or (lambda _f, _m: None)
     report(0.05, "Generating the demo company…")
@@ -62,25 +75,24 @@ def seed_demo_company(
     with session_scope(engine) as s:
         if reset:
             s.info[RESET_ALL] = True  # a full reset also deletes signed (frozen) plans
-            repo.clear_tables(s, reversed(m.ALL_MODELS))
+            repo.clear_tables(s, reversed(ALL_MODELS))
             s.info.pop(RESET_ALL)
         report(0.2, "Writing master data and history…")
         for table in m.INPUT_TABLES:
             written[table] = repo.upsert_frame(s, table, frames[table])
-        for username, display, role in DEMO_USERS:
-            if s.scalar(select(m.AppUser).where(m.AppUser.username == username)) is None:
-                s.add(m.AppUser(username=username, display_name=display, role=role))
+        user_repo.add_missing_users(s, DEMO_USERS)
         month = demo_company.CURRENT_CYCLE
-        if s.scalar(select(m.PlanCycle).where(m.PlanCycle.month == month)) is None:
+        if plan_repo.cycle_by_month(s, month) is None:
             _open_current_cycle(s, month)
     with session_scope(engine) as s:
-        cycle_id = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month == demo_company.CURRENT_CYCLE))
-        has_past = s.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < demo_company.CURRENT_CYCLE)) is not None
+        current = plan_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
+        cycle_id = current.id if current is not None else None
+        has_past = plan_repo.has_cycle_before(s, demo_company.CURRENT_CYCLE)
     if not has_past:
         report(0.3, "Signing off the past monthly cycles…")
         seed_signed_cycles(engine, frames, progress=lambda f, msg: report(0.3 + 0.3 * f, msg))
     report(0.6, "Computing the baseline statistical forecast…")
-    demand.run_forecast(engine, cycle_id=cycle_id, progress=lambda f, msg: report(0.6 + 0.4 * f, msg))
+    forecasting.run_forecast(engine, cycle_id=cycle_id, progress=lambda f, msg: report(0.6 + 0.4 * f, msg))
     report(1.0, "Demo company ready")
     log.info("demo company seeded: %s", written)
     return written
@@ -165,12 +177,6 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle a forecast on the
     history available then (cut at the month before), overrides, scenarios, the proposed plan, sign-off by
     every role, the frozen version with its snapshot, state changes and decisions."""
-    from sop_core.db import plan_repo
-    from sop_core.db.models_cycle import Decision
-    from sop_core.planning import levers as lev
-    from sop_core.planning import scenario as sc
-    from sop_core.services import demand, plan, reproduce, snapshot
-    from sop_core.services.forecasting import event_calendar
 
     report = progress or (lambda _f, _m: None)
     history = frames["sales_history"][["sku", "period", "quantity"]].assign(
@@ -197,7 +203,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 params={"freq": "MS", "level": [80, 95], "last_actual": f"{cutoff:%Y-%m-%d}",
                         "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": 1,
                         "n_series": int(frame["sku"].nunique()), "event_calendar": calendar},
-                versions=snapshot.package_versions(), data_hash=demand.data_hash(cut), backtest={}, status="done",
+                versions=snapshot.package_versions(), data_hash=forecasting.data_hash(cut), backtest={}, status="done",
             )
             s.add(run)
             s.flush()
@@ -233,13 +239,14 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
             label=label, version=1, stat=stat, inputs=inputs, levers=lv,
             run={"id": run_id, "engine": "statistical", "horizon": horizon, "freq": "MS", "level": [80, 95],
                  "history_cutoff": f"{cutoff:%Y-%m-%d}", "events": calendar},
-            data_hash=demand.data_hash(cut), scenario={"id": scenario_id, "name": name}, overrides=override_records,
+            data_hash=forecasting.data_hash(cut), scenario={"id": scenario_id, "name": name}, overrides=override_records,
         )
         signed_at = start + dt.timedelta(days=12)
         with session_scope(engine) as s:
-            row = s.get(m.Scenario, scenario_id)
+            row = plan_repo.scenario(s, scenario_id)
+            d_row = plan_repo.scenario_by_name(s, cycle_id, dname)
+            assert row is not None and d_row is not None  # written above in this function
             row.results = {**snap.kpis, "plan_version": 1}
-            d_row = s.scalar(select(m.Scenario).where(m.Scenario.cycle_id == cycle_id, m.Scenario.name == dname))
             d_row.results = plan._json_kpis(sc.evaluate(inputs, lev.Levers(**dlevers)).kpis)
             repo.insert_frame(s, m.PlanLine, snap.lines, cycle_id=cycle_id, plan_version=1, scenario_id=scenario_id)
             states = ["demand_review", "supply_review", "reconciliation", "executive_review"]
@@ -265,8 +272,9 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 s.add(m.AuditLog(at=final_at, username="eric", action="cycle_state", entity="plan_cycle",
                                  entity_id=str(cycle_id),
                                  detail={"from": "signed", "to": "closed", "plan_version": 1, "note": ""}))
-            cyc = s.get(m.PlanCycle, cycle_id)
-            cyc.status, cyc.status_by, cyc.status_at = spec["status"], "eric", final_at
+            closing = plan_repo.cycle(s, cycle_id)
+            assert closing is not None  # written above in this function
+            closing.status, closing.status_by, closing.status_at = spec["status"], "eric", final_at
             linked = {"proposed": scenario_id, None: None}
             for text_, owner, due_days, family, status, outcome, link in spec["decisions"]:
                 s.add(Decision(cycle_id=cycle_id, decision=text_, owner=owner,

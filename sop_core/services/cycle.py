@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import cycle_repo, plan_repo, version_repo
+from sop_core.db import cycle_repo, plan_repo, user_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.services import demand, plan
@@ -288,7 +288,7 @@ def scenario_names(engine: Engine, cycle_id: int) -> dict[int, str]:
 def user_roles(engine: Engine, username: str) -> tuple[str, ...]:
     """The roles of a user; the admin role holds every role."""
     with session_scope(engine) as s:
-        role = plan_repo.user_role(s, username)
+        role = user_repo.user_role(s, username)
     if role is None:
         return ()
     if role == "admin":

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import time
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -29,17 +29,27 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import sop_core
-from sop_core.db import demand_repo, repo
+from sop_core.db import demand_repo, repo, user_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.db.models_cycle import cycle_frozen
+from sop_core.db.guards import cycle_frozen
+from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import events as fc_events
-from sop_core.services.demand_common import BACKTEST_HORIZON, FREQ, LEVEL, RUN_ROLES, DemandError
-from sop_core.units import Progress
+from sop_core.planning.forecast.hierarchy import Level
+from sop_core.units import BACKTEST_HORIZON, INTERVAL_LEVELS, ROLES, Progress
 
 log = logging.getLogger(__name__)
+#: The frequency of every forecast run: month starts.
+FREQ = "MS"
+#: Roles allowed to start a forecast run (of :data:`sop_core.units.ROLES`).
+RUN_ROLES: tuple[str, ...] = tuple(role for role in ROLES if role in ("demand_planner", "admin"))
+
+
+class DemandError(SopError):
+    """A demand-review request that cannot be served (message is one line for the user): the base of every
+    refusal of the demand services (:mod:`.forecasting`, :mod:`.demand`, :mod:`.overrides`)."""
 
 
 def data_hash(history: pd.DataFrame) -> str:
@@ -131,7 +141,7 @@ def statistical_forecast(
     horizon: int,
     uplift: pd.DataFrame | None = None,
     *,
-    level: tuple[int, ...] = LEVEL,
+    level: tuple[int, ...] = INTERVAL_LEVELS,
     workers: int = 1,
     products: pd.DataFrame | None = None,
     reconciliation: str = "bottom_up",
@@ -191,7 +201,7 @@ def _exogenous(engine: Engine, history: pd.DataFrame, products: pd.DataFrame, ho
     return ex, fut[["unique_id", "ds", "promo", "price"]], uplift
 
 
-def _long(history: pd.DataFrame) -> pd.DataFrame:
+def long_history(history: pd.DataFrame) -> pd.DataFrame:
     """``sku, period, quantity`` → ``unique_id, ds, y``."""
     return history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})[["unique_id", "ds", "y"]]
 
@@ -211,7 +221,7 @@ def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd
     months — launched after the cutoff — enters neither the error nor the scale)."""
     out: dict[str, Any] = {f"{name}_by_level": {} for name in BY_LEVEL_METRICS}
     full = fc.prepare_history(history_long[history_long["unique_id"].isin(set(bt["unique_id"]))], FREQ)
-    for level in fc.LEVELS:
+    for level in cast("tuple[Level, ...]", fc.LEVELS):
         agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
         table = metrics.accuracy_table(agg, by=["unique_id"]).set_index("unique_id")
         hist = fc.aggregate(full, products, level).sort_values(["unique_id", "ds"])
@@ -228,11 +238,11 @@ def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: in
     """WMAPE and bias of a one-window holdout (the last ``horizon`` months) of the statistical engine with
     the known events ``uplift``, per level and item."""
     try:
-        bt = fc.backtest(_long(history), horizon, windows=1, freq=FREQ, n_jobs=workers, uplift=uplift,
+        bt = fc.backtest(long_history(history), horizon, windows=1, freq=FREQ, n_jobs=workers, uplift=uplift,
                          progress=progress)
     except ValueError as err:
         return {"skipped": str(err)}
-    by_level = _metrics_by_level(bt, _long(history), products)
+    by_level = _metrics_by_level(bt, long_history(history), products)
     overall = metrics.accuracy_table(bt, by=[]).iloc[0]
     return {
         "method": f"holdout, 1 window of {horizon} months",
@@ -284,7 +294,7 @@ def _reconciled(long: pd.DataFrame, frame: pd.DataFrame, products: pd.DataFrame,
     for level in ("family", "category", "total"):
         agg = fc.aggregate(full, products, level)
         name = "statistical" if engine_name == "prophet" else engine_name
-        out = fc.forecast(agg, horizon, freq=FREQ, engine=name, level=LEVEL, n_jobs=workers)
+        out = fc.forecast(agg, horizon, freq=FREQ, engine=name, level=INTERVAL_LEVELS, n_jobs=workers)
         parts.append(out.assign(level=level))
     base = pd.concat(parts, ignore_index=True)
     rec = fc.reconcile(base, products, method)  # type: ignore[arg-type]
@@ -336,10 +346,10 @@ def run_forecast(
     started = time.perf_counter()
     report(0.0, "Loading sales history…")
     with session_scope(engine) as s:
-        role = demand_repo.user_role(s, user)
+        role = user_repo.user_role(s, user)
         if role is not None and role not in RUN_ROLES:
             raise DemandError(f"{user} has the role {role}; only a demand planner or an admin can run the forecast")
-        cycle = s.get(m.PlanCycle, cycle_id) if cycle_id is not None else None
+        cycle = demand_repo.cycle(s, cycle_id) if cycle_id is not None else None
         if cycle_id is not None and cycle is None:
             raise DemandError(f"no plan cycle with id {cycle_id}")
         if cycle is not None and cycle_frozen(s.connection(), cycle.id):
@@ -354,7 +364,7 @@ def run_forecast(
         raise DemandError("sales_history is empty: import sales history before forecasting")
     if reconciliation not in fc.RECONCILE_METHODS:
         raise ValueError(f"unknown reconciliation {reconciliation!r}; expected one of {', '.join(fc.RECONCILE_METHODS)}")
-    long = _long(history)
+    long = long_history(history)
     extra: pd.DataFrame | None = None
     details: Any = None
     run_params: dict[str, Any] = {}
@@ -375,7 +385,7 @@ def run_forecast(
         exog = full[["unique_id", "ds"]].merge(ex, on=["unique_id", "ds"], how="left")
         exog[["promo", "price"]] = exog.groupby("unique_id")[["promo", "price"]].ffill().fillna(0.0)
         details = fc.forecast_details(
-            full, horizon, FREQ, engine_name, LEVEL, n_jobs=workers, exog=exog, future_exog=fut, uplift=uplift,
+            full, horizon, FREQ, engine_name, INTERVAL_LEVELS, n_jobs=workers, exog=exog, future_exog=fut, uplift=uplift,
             windows=windows, progress=lambda f, msg: report(0.05 + 0.8 * f, msg),
         )
         frame = details.forecast
@@ -390,7 +400,7 @@ def run_forecast(
     per_series = frame.drop_duplicates("unique_id")["model"].value_counts().sort_index()
     params = {
         "freq": FREQ,
-        "level": list(LEVEL),
+        "level": list(INTERVAL_LEVELS),
         "season_length": fc.season_length_for(FREQ),
         "workers": workers,
         "reconciliation": reconciliation,

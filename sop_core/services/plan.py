@@ -170,14 +170,14 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sci.ScenarioInputs:
                 raise PlanError(
                     f"cycle {_cycle_label(cyc)} has no forecast yet: run the forecast on the Demand review page"
                 )
-            demand = plan_repo.forecast_demand(s, run.id)
+            demand = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
             if demand.empty:
                 raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
         inputs = sci.ScenarioInputs(
             demand=demand,
             products=plan_repo.products(s),
-            on_hand=plan_repo.on_hand(s),
-            receipts=plan_repo.open_orders(s),
+            on_hand=plan_repo.on_hand(s).rename(columns={"on_hand": "qty"}),
+            receipts=plan_repo.open_orders(s).rename(columns={"quantity": "qty"}),
             routing=plan_repo.routing(s),
             resources=plan_repo.resources(s),
             supplier_items=plan_repo.supplier_items(s),

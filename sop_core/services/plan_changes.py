@@ -43,7 +43,7 @@ def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> 
         families = plan_repo.products(s)[["sku", "family"]]
         if stored.empty:
             run = plan_repo.latest_forecast_run(s, cycle_id)
-            stat = plan_repo.forecast_demand(s, run.id) if run is not None else None
+            stat = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"}) if run is not None else None
             scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
             row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
             levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()

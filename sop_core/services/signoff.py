@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from sop_core.db import cycle_repo, plan_repo, version_repo
+from sop_core.db import cycle_repo, plan_repo, user_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
@@ -99,7 +99,7 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
         with session_scope(engine) as s:
             cyc = cycle_row(s, cycle_id)
             label, version = month_label(cyc.month), cyc.plan_version
-            user_role = plan_repo.user_role(s, user)
+            user_role = user_repo.user_role(s, user)
             if user_role is None:
                 raise plan.PlanError(f"user {user!r} is unknown: sign in first")
             if user_role not in (role, "admin"):
@@ -172,7 +172,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         run = plan_repo.latest_forecast_run(s, cycle_id)
         if run is None:
             raise WorkflowError(f"cycle {label} has no forecast run to freeze")
-        stat = plan_repo.forecast_demand(s, run.id)
+        stat = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
         sc_row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
         levers = lev.Levers.from_dict(sc_row.levers) if sc_row is not None else lev.Levers()

@@ -6,9 +6,9 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from sop_core.db import models as m
+from sop_core.db import user_repo
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
 from sop_core.units import ROLES
@@ -35,28 +35,20 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 def add_user(engine: Engine, username: str, role: str, password: str | None = None, display_name: str = "") -> None:
-    """Create a user, or change the role/password of an existing one."""
+    """Create a user, or change the role/password of an existing one (the change is audited)."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if not username or not username.replace("_", "").replace(".", "").isalnum():
         raise UserError(f"user name {username!r}: use letters, digits, '.' and '_' only")
+    password_hash = hash_password(password) if password is not None else None
     with session_scope(engine) as s:
-        user = s.scalar(select(m.AppUser).where(m.AppUser.username == username))
-        if user is None:
-            user = m.AppUser(username=username, role=role, display_name=display_name or username)
-            s.add(user)
-        user.role = role
-        if display_name:
-            user.display_name = display_name
-        if password is not None:
-            user.password_hash = hash_password(password)
-        s.add(m.AuditLog(username=username, action="user_saved", entity="app_user", entity_id=username, detail={"role": role}))
+        user_repo.save_user(s, username, role, display_name, password_hash)
 
 
 def authenticate(engine: Engine, username: str, password: str) -> str | None:
     """The user's role when the password matches, else None."""
     with session_scope(engine) as s:
-        user = s.scalar(select(m.AppUser).where(m.AppUser.username == username))
+        user = user_repo.user_by_name(s, username)
         if user is None or not verify_password(password, user.password_hash):
             return None
         return user.role

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
-from sop_core.services import demand
+from sop_core.services import demand, demand_accuracy, overrides
 from views import ui
 
 
@@ -91,7 +91,7 @@ def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, shared_db
     assert summary["forecast_12m"] > 0 and summary["consensus_12m"] > 0
     assert _metrics(page) == _expected(summary)
     # the grid lists the 18 forecast months from November 2026 with statistical and consensus
-    grid = demand.override_grid(db, cid, "total", "Total")
+    grid = overrides.override_grid(db, cid, "total", "Total")
     assert len(grid) == run["horizon"] == 18
     assert pd.Timestamp(grid["period"].iloc[0]) == pd.Timestamp("2026-11-01")
     shown = page.data_editor[0].value
@@ -100,15 +100,15 @@ def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, shared_db
     assert _chart_consensus(page) == pytest.approx(grid["consensus"].tolist())
     assert "Overrides and consensus by month" in [s.value for s in page.subheader]
     # biggest changes vs the 2026-10 cycle and the accuracy tables show the service's figures
-    changes = demand.changes_vs_last_cycle(db, cid, "family")
+    changes = demand_accuracy.changes_vs_last_cycle(db, cid, "family")
     shown = _table(page, "Family")
     assert shown["Family"].tolist() == changes["item"].tolist()
     assert shown["Change"].tolist() == [ui.fmt_qty(v) for v in changes["change"]]
-    acc = demand.item_accuracy(db, cid, "total", "Total").set_index("forecast")
+    acc = demand_accuracy.item_accuracy(db, cid, "total", "Total").set_index("forecast")
     shown = _table(page, "Forecast").set_index("Forecast")
     assert shown.loc["Consensus", "WMAPE"] == ui.fmt_pct(acc.loc["Consensus", "wmape"]) != "–"
     assert shown.loc["Seasonal naive", "MASE"] == ui.fmt_num(acc.loc["Seasonal naive", "mase"])
-    fva = demand.fva_table(db, cid)
+    fva = demand_accuracy.fva_table(db, cid)
     shown = _table(page, "Group")
     assert shown["FVA consensus"].tolist() == [ui.fmt_pct(v) for v in fva["fva_consensus"]]
     assert "Author" in shown["Group"].tolist()
@@ -127,13 +127,13 @@ def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, shared_db
 def test_a_saved_family_override_shows_as_consensus(app_env: str, db: Engine) -> None:
     cid = _current(db)
     family = demand.items(db, "family")[0]
-    grid = demand.override_grid(db, cid, "family", family)
+    grid = overrides.override_grid(db, cid, "family", family)
     first = pd.Timestamp(grid["period"].iloc[0])
     edits = pd.DataFrame({"period": [first], "value": [None], "pct": [20.0], "reason": ["promotion"],
                           "comment": ["spring campaign"]})
-    demand.save_overrides(db, cid, "family", family, edits, "dana", {first: grid["version"].iloc[0]})
+    overrides.save_overrides(db, cid, "family", family, edits, "dana", {first: grid["version"].iloc[0]})
     at = _open(app_env, demand_level="family", demand_item=family)
-    after = demand.override_grid(db, cid, "family", family)
+    after = overrides.override_grid(db, cid, "family", family)
     assert after["consensus"].iloc[0] == pytest.approx(1.2 * after["statistical"].iloc[0])
     assert _chart_consensus(at) == pytest.approx(after["consensus"].tolist())
     run_id = demand.latest_run(db, cycle_id=cid)["id"]
@@ -141,7 +141,7 @@ def test_a_saved_family_override_shows_as_consensus(app_env: str, db: Engine) ->
     assert summary["consensus_12m"] > summary["forecast_12m"]
     assert _metrics(at)["Consensus, next 12 months"] == ui.fmt_qty(summary["consensus_12m"])
     # the total consensus moves by the same units; the changes table lists the family
-    total = demand.override_grid(db, cid, "total", "Total")
+    total = overrides.override_grid(db, cid, "total", "Total")
     assert total["consensus"].iloc[0] - total["statistical"].iloc[0] == pytest.approx(0.2 * after["statistical"].iloc[0])
 
 
@@ -155,16 +155,16 @@ def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
     at.button(key="demand_save").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert [e.value for e in at.error] == ["2026-12: a reason code is required"], key
-    assert demand.list_overrides(db, cid).empty
+    assert overrides.list_overrides(db, cid).empty
     at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 10.0, "reason": "market intelligence"}},
                                   "added_rows": [], "deleted_rows": []}
     at.run()
     at.button(key="demand_save").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    saved = demand.list_overrides(db, cid)
+    saved = overrides.list_overrides(db, cid)
     assert saved[["level", "item", "pct", "reason", "author"]].values.tolist() == [
         ["total", "*", 10.0, "market intelligence", "demo"]]
-    grid = demand.override_grid(db, cid, "total", "Total")
+    grid = overrides.override_grid(db, cid, "total", "Total")
     assert grid["consensus"].iloc[1] == pytest.approx(1.1 * grid["statistical"].iloc[1])
     shown = at.data_editor[0].value
     assert shown["consensus"].tolist() == pytest.approx(grid["consensus"].tolist())
@@ -172,13 +172,13 @@ def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
     assert _chart_consensus(at) == pytest.approx(grid["consensus"].tolist())
     # another planner changes the same month meanwhile: the stale save is refused and nothing is lost
     other = pd.DataFrame({"period": [grid["period"].iloc[1]], "pct": [-5.0], "reason": ["lost customer"]})
-    demand.save_overrides(db, cid, "total", "Total", other, "erin", {grid["period"].iloc[1]: 1})
+    overrides.save_overrides(db, cid, "total", "Total", other, "erin", {grid["period"].iloc[1]: 1})
     grid_key = f"demand_grid_{cid}_total_Total_1"
     at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 12.0}}, "added_rows": [], "deleted_rows": []}
     at.run()
     at.button(key="demand_save").click().run()
     assert any("Someone changed these months since you opened them: 2026-12 by erin" in e.value for e in at.error)
-    assert demand.list_overrides(db, cid)["pct"].tolist() == [-5.0]
+    assert overrides.list_overrides(db, cid)["pct"].tolist() == [-5.0]
     at.button(key="demand_reload").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.data_editor[0].value["author"].iloc[1] == "erin"
@@ -190,7 +190,7 @@ def test_meeting_mode_and_a_locked_cycle_are_read_only(shared_app_env: str, shar
     assert "Meeting mode: overrides are read-only." in [i.value for i in at.info]
     assert not [b for b in at.button if b.key == "demand_save"]
     assert at.data_editor[0].proto.disabled
-    locked = [c for c in cycle_service.list_cycles(db) if c.status not in demand.EDITABLE_STATES][0]
+    locked = [c for c in cycle_service.list_cycles(db) if c.status not in overrides.EDITABLE_STATES][0]
     at.session_state["meeting_mode"] = False
     at.session_state["cycle_month"] = locked.label
     at.run()
@@ -229,14 +229,14 @@ def test_two_planners_each_see_their_own_save_and_are_told_of_the_others(app_env
     # hand B the entry cached for A's state), and A is told the data moved on.
     cid = _current(db)
     a, b = _open(app_env), _open(app_env)
-    months = demand.override_grid(db, cid, "total", "Total")["period"]
+    months = overrides.override_grid(db, cid, "total", "Total")["period"]
     for at, row, pct, reason in ((a, "1", 10.0, "promotion"), (b, "2", -4.0, "lost customer")):
         at.session_state[f"demand_grid_{cid}_total_Total_0"] = {
             "edited_rows": {row: {"pct": pct, "reason": reason}}, "added_rows": [], "deleted_rows": []}
         at.run()
         at.button(key="demand_save").click().run()
         assert not at.exception, [e.message for e in at.exception]
-    grid = demand.override_grid(db, cid, "total", "Total")
+    grid = overrides.override_grid(db, cid, "total", "Total")
     assert grid["pct"].iloc[1:3].tolist() == [10.0, -4.0]
     shown_b = b.data_editor[0].value
     assert shown_b["pct"].iloc[1:3].tolist() == [10.0, -4.0]  # B sees both saves, its own included

@@ -333,16 +333,16 @@ def test_a_closed_cycle_offers_no_promotion(app_env: str, app_engine: Engine) ->
 def test_an_override_saved_in_demand_review_shows_at_once(app_env: str, app_engine: Engine) -> None:
     # the scenario inputs are cached; a consensus change (an override on Demand review) must not wait for
     # the cache to expire: the page reloads them and its revenue is the evaluated revenue of the new consensus
-    from sop_core.services import demand
+    from sop_core.services import overrides
 
     at = open_page(app_env)
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     before = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), lev.Levers()).kpis["revenue"]
     assert metrics(at)["Revenue"][0] == ui.fmt_money(before)
-    grid = demand.override_grid(app_engine, cycle_id, "total", "Total")
+    grid = overrides.override_grid(app_engine, cycle_id, "total", "Total")
     first = pd.Timestamp(grid["period"].iloc[0])
     edits = pd.DataFrame({"period": [first], "value": [None], "pct": [25.0], "reason": ["promotion"], "comment": [""]})
-    demand.save_overrides(app_engine, cycle_id, "total", "Total", edits, "dana", {first: grid["version"].iloc[0]})
+    overrides.save_overrides(app_engine, cycle_id, "total", "Total", edits, "dana", {first: grid["version"].iloc[0]})
     after = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), lev.Levers()).kpis["revenue"]
     assert after > before
     at.run()

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.db.schema import ALL_MODELS
 from sop_core.io import ingest
 from sop_core.io.import_issues import ImportFailed
 
@@ -282,7 +283,7 @@ CASES = [
 
 def _snapshot(engine: Engine) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     with session_scope(engine) as s:
-        tables = {mdl.__tablename__: repo.read_table(s, mdl.__tablename__) for mdl in m.ALL_MODELS}
+        tables = {mdl.__tablename__: repo.read_table(s, mdl.__tablename__) for mdl in ALL_MODELS}
         counts = repo.table_counts(s)
     return tables, counts
 

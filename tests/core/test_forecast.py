@@ -254,11 +254,11 @@ def _seed_small_company(engine: Engine) -> None:
 
 
 def test_run_forecast_stores_a_reproducible_run(sqlite_engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import demand, forecasting
 
     _seed_small_company(sqlite_engine)
-    first = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=12, user="dana")
-    second = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=12, user="dana")
+    first = forecasting.run_forecast(sqlite_engine, cycle_id=1, horizon=12, user="dana")
+    second = forecasting.run_forecast(sqlite_engine, cycle_id=1, horizon=12, user="dana")
     assert second == first + 1
     with session_scope(sqlite_engine) as s:
         runs = {r.id: r for r in s.query(m.ForecastRun).all()}
@@ -279,10 +279,10 @@ def test_run_forecast_stores_a_reproducible_run(sqlite_engine: Engine) -> None:
 
 
 def test_demand_views_sum_the_stored_rows(sqlite_engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import demand, forecasting
 
     _seed_small_company(sqlite_engine)
-    run_id = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=12)
+    run_id = forecasting.run_forecast(sqlite_engine, cycle_id=1, horizon=12)
     assert demand.items(sqlite_engine, "family") == ["FA", "FB"]
     assert demand.items(sqlite_engine, "total") == ["Total"]
     view = demand.demand_view(sqlite_engine, "family", "FA", run_id)
@@ -309,37 +309,37 @@ def test_demand_views_sum_the_stored_rows(sqlite_engine: Engine) -> None:
 
 
 def test_run_forecast_errors_are_one_line(sqlite_engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import forecasting
 
     with pytest.raises(ValueError, match="sales_history is empty"):
-        demand.run_forecast(sqlite_engine)
+        forecasting.run_forecast(sqlite_engine)
     with pytest.raises(ValueError, match="unknown forecast engine"):
-        demand.run_forecast(sqlite_engine, engine_name="crystal-ball")
+        forecasting.run_forecast(sqlite_engine, engine_name="crystal-ball")
 
 
 def test_only_demand_planners_and_admins_run_the_forecast(sqlite_engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import demand, forecasting
 
     _seed_small_company(sqlite_engine)
     with session_scope(sqlite_engine) as s:
         s.add(m.AppUser(username="vic", display_name="Vic Viewer", role="viewer"))
-    with pytest.raises(demand.DemandError, match="vic has the role viewer"):
-        demand.run_forecast(sqlite_engine, cycle_id=1, user="vic")
+    with pytest.raises(forecasting.DemandError, match="vic has the role viewer"):
+        forecasting.run_forecast(sqlite_engine, cycle_id=1, user="vic")
     assert demand.latest_run(sqlite_engine) is None
 
 
 def test_data_hash_is_the_same_on_every_database(engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import demand, forecasting
 
     _seed_small_company(engine)
-    run_id = demand.run_forecast(engine, cycle_id=1, horizon=3)
+    run_id = forecasting.run_forecast(engine, cycle_id=1, horizon=3)
     with session_scope(engine) as s:
         history = repo.read_frame(s, m.SalesHistory)[["sku", "period", "quantity"]]
     run = demand.latest_run(engine, 1)
-    assert run["id"] == run_id and run["data_hash"] == demand.data_hash(history)
+    assert run["id"] == run_id and run["data_hash"] == forecasting.data_hash(history)
     # sha256 of the canonical text "A1,2024-05-01,100.0\n…": pinned, so SQLite and PostgreSQL must agree
     assert run["data_hash"] == "79f6385ebab79aeeaefb30a350dd923cc97c7c9219a42e4126549efb7cef78b4"
-    assert run["data_hash"] == demand.data_hash(history.sample(frac=1.0, random_state=1))  # row order is irrelevant
+    assert run["data_hash"] == forecasting.data_hash(history.sample(frac=1.0, random_state=1))  # row order is irrelevant
 
 
 def test_aggregate_intervals_independent_and_summed() -> None:

@@ -96,7 +96,7 @@ def _rows(engine: Engine, run_id: int) -> pd.DataFrame:
 
 def test_a_run_raises_the_month_of_a_future_event_by_its_uplift(sqlite_engine: Engine) -> None:
     _company(sqlite_engine)
-    first = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=6)
+    first = forecasting.run_forecast(sqlite_engine, cycle_id=1, horizon=6)
     with_events = _rows(sqlite_engine, first)
     assert not demand.forecast_freshness(sqlite_engine, first).stale
     with session_scope(sqlite_engine) as s:
@@ -105,7 +105,7 @@ def test_a_run_raises_the_month_of_a_future_event_by_its_uplift(sqlite_engine: E
     fresh = demand.forecast_freshness(sqlite_engine, first)
     assert fresh.events_changed and fresh.message().endswith(
         "; the event calendar has changed since: run the forecast again to plan on the new data.")
-    second = demand.run_forecast(sqlite_engine, cycle_id=1, horizon=6)
+    second = forecasting.run_forecast(sqlite_engine, cycle_id=1, horizon=6)
     without = _rows(sqlite_engine, second)
     assert not demand.forecast_freshness(sqlite_engine, second).stale
     ratio = with_events["yhat"] / without["yhat"]
@@ -128,7 +128,7 @@ def test_a_past_event_does_not_distort_the_baseline(sqlite_engine: Engine) -> No
         history = demand_repo.sales_history(s)
         products = demand_repo.products(s)
         events = demand_repo.events(s)
-    long = forecasting._long(history[history["sku"] == "B1"])
+    long = forecasting.long_history(history[history["sku"] == "B1"])
     up = forecasting.event_uplift(events[events["start"] < pd.Timestamp("2026-11-01")], products, ["B1"])
     adjusted = fc.forecast(long, 6, uplift=up)
     clean = long.assign(y=np.where(long["ds"] == FLYER, long["y"] / 1.5, long["y"]))
@@ -147,7 +147,7 @@ def test_demo_black_friday_raises_november_by_its_uplift(demo_engine: Engine) ->
         run = demand_repo.latest_run(s, 1)
         stored = demand_repo.forecast_rows(s, run.id)
     skus = products.loc[products["family"] == "MOWERS", "sku"].tolist()
-    long = forecasting._long(history[history["sku"].isin(skus)])
+    long = forecasting.long_history(history[history["sku"].isin(skus)])
     bf = events["name"] == "Black Friday & Cyber Monday 2026"
     assert events.loc[bf, ["scope", "uplift_pct"]].values.tolist() == [["*", 30.0]]
     with_bf = fc.forecast(long, 18, uplift=forecasting.event_uplift(events, products, skus))

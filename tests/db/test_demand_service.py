@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.services import demand
+from sop_core.services import demand, demand_accuracy, forecasting, overrides
 
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
 T0 = dt.datetime(2026, 12, 2, 9, 0)
@@ -79,36 +79,36 @@ def test_consensus_demand_without_run_is_empty(engine: Engine) -> None:
 # ---------------------------------------------------------------------------- saving overrides
 def _grid_edit(engine: Engine, cid: int, level: str, item: str, period: pd.Timestamp, **changes: object
                ) -> tuple[pd.DataFrame, dict]:
-    grid = demand.override_grid(engine, cid, level, item)
+    grid = overrides.override_grid(engine, cid, level, item)
     edited = grid.copy()
     row = edited.index[edited["period"] == period][0]
     for k, v in changes.items():
         edited.at[row, k] = v
-    return demand.grid_edits(grid, edited)
+    return overrides.grid_edits(grid, edited)
 
 
 def test_save_overrides_stores_who_when_and_updates_consensus(engine: Engine) -> None:
     cid = _company(engine)
     edits, versions = _grid_edit(engine, cid, "family", "F1", JAN, pct=25.0, reason="promotion", comment="spring")
     assert len(edits) == 1 and versions == {JAN: None, FEB: None}
-    saved = demand.save_overrides(engine, cid, "family", "F1", edits, "dana", versions)
+    saved = overrides.save_overrides(engine, cid, "family", "F1", edits, "dana", versions)
     row = saved.iloc[0]
     assert (row["level"], row["item"], row["pct"], row["reason"], row["author"], row["version"]) == (
         "family", "F1", 25.0, "promotion", "dana", 1)
     assert row["created_at"] is not None
-    grid = demand.override_grid(engine, cid, "family", "F1")
+    grid = overrides.override_grid(engine, cid, "family", "F1")
     assert grid["statistical"].tolist() == [40.0, 0.0]
     assert grid["consensus"].tolist() == pytest.approx([50.0, 0.0])  # 40 · 1.25
     assert _q(demand.consensus_demand(engine, cid), "A", JAN) == pytest.approx(37.5)
     # the total grid shows the family change: 100 → 110
-    assert demand.override_grid(engine, cid, "total", "Total")["consensus"].tolist() == pytest.approx([110.0, 100.0])
+    assert overrides.override_grid(engine, cid, "total", "Total")["consensus"].tolist() == pytest.approx([110.0, 100.0])
     # a change is a new version by the new author; clearing the row removes the override
     edits, versions = _grid_edit(engine, cid, "family", "F1", JAN, pct=None, value=80.0, reason="new customer")
-    saved = demand.save_overrides(engine, cid, "family", "F1", edits, "erin", versions)
+    saved = overrides.save_overrides(engine, cid, "family", "F1", edits, "erin", versions)
     assert (saved.iloc[0]["value"], saved.iloc[0]["author"], saved.iloc[0]["version"]) == (80.0, "erin", 2)
     assert _q(demand.consensus_demand(engine, cid), "A", JAN) == pytest.approx(60.0)  # 80 · 30/40
     edits, versions = _grid_edit(engine, cid, "family", "F1", JAN, value=None, reason=None)
-    assert demand.save_overrides(engine, cid, "family", "F1", edits, "erin", versions).empty
+    assert overrides.save_overrides(engine, cid, "family", "F1", edits, "erin", versions).empty
     with session_scope(engine) as s:
         from sqlalchemy import select
         actions = s.scalars(select(m.AuditLog.detail).where(m.AuditLog.action == "override_save")).all()
@@ -118,51 +118,51 @@ def test_save_overrides_stores_who_when_and_updates_consensus(engine: Engine) ->
 def test_a_reason_code_is_required(engine: Engine) -> None:
     cid = _company(engine)
     edits = pd.DataFrame({"period": [JAN], "value": [5.0], "pct": [None], "reason": [None], "comment": [""]})
-    with pytest.raises(demand.DemandError, match="2027-01: a reason code is required"):
-        demand.save_overrides(engine, cid, "sku", "A", edits, "dana")
+    with pytest.raises(forecasting.DemandError, match="2027-01: a reason code is required"):
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
     edits["reason"] = "because"
-    with pytest.raises(demand.DemandError, match="unknown reason 'because'"):
-        demand.save_overrides(engine, cid, "sku", "A", edits, "dana")
-    assert demand.list_overrides(engine, cid).empty
+    with pytest.raises(forecasting.DemandError, match="unknown reason 'because'"):
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+    assert overrides.list_overrides(engine, cid).empty
 
 
 @pytest.mark.parametrize("status", ["supply_review", "signed"])
 def test_overrides_are_locked_after_demand_review(engine: Engine, status: str) -> None:
     cid = _company(engine, status=status)
-    assert "overrides are locked" in demand.overrides_locked(engine, cid)
+    assert "overrides are locked" in overrides.overrides_locked(engine, cid)
     edits = pd.DataFrame({"period": [JAN], "value": [5.0], "reason": ["promotion"]})
-    with pytest.raises(demand.OverridesLocked, match=f"Cycle 2026-12 is in {status.replace('_', ' ')}"):
-        demand.save_overrides(engine, cid, "sku", "A", edits, "dana")
-    assert demand.list_overrides(engine, cid).empty
+    with pytest.raises(overrides.OverridesLocked, match=f"Cycle 2026-12 is in {status.replace('_', ' ')}"):
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+    assert overrides.list_overrides(engine, cid).empty
 
 
 def test_stale_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> None:
     cid = _company(engine)
     # two planners open the SKU A grid; the first saves Jan, the second then saves Jan and Feb
     first, v1 = _grid_edit(engine, cid, "sku", "A", JAN, value=33.0, reason="promotion")
-    second_grid = demand.override_grid(engine, cid, "sku", "A")
-    demand.save_overrides(engine, cid, "sku", "A", first, "dana", v1)
+    second_grid = overrides.override_grid(engine, cid, "sku", "A")
+    overrides.save_overrides(engine, cid, "sku", "A", first, "dana", v1)
     edited = second_grid.copy()
     edited["value"] = [40.0, 5.0]
     edited["reason"] = ["market intelligence", "market intelligence"]
-    edits, versions = demand.grid_edits(second_grid, edited)
-    with pytest.raises(demand.OverrideConflict, match=r"2027-01 by dana at .*Nothing was saved"):
-        demand.save_overrides(engine, cid, "sku", "A", edits, "erin", versions)
-    stored = demand.list_overrides(engine, cid)
+    edits, versions = overrides.grid_edits(second_grid, edited)
+    with pytest.raises(overrides.OverrideConflict, match=r"2027-01 by dana at .*Nothing was saved"):
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "erin", versions)
+    stored = overrides.list_overrides(engine, cid)
     assert stored[["period", "value", "author"]].values.tolist() == [[JAN, 33.0, "dana"]]
     # an unrelated month is no conflict
     feb, vf = _grid_edit(engine, cid, "sku", "A", FEB, value=5.0, reason="other")
-    demand.save_overrides(engine, cid, "sku", "A", feb, "erin", vf)
-    assert len(demand.list_overrides(engine, cid)) == 2
+    overrides.save_overrides(engine, cid, "sku", "A", feb, "erin", vf)
+    assert len(overrides.list_overrides(engine, cid)) == 2
 
 
 def test_months_outside_the_forecast_and_unknown_items_are_refused(engine: Engine) -> None:
     cid = _company(engine)
     edits = pd.DataFrame({"period": [pd.Timestamp("2030-01-01")], "value": [5.0], "reason": ["promotion"]})
-    with pytest.raises(demand.DemandError, match="no forecast month 2030-01"):
-        demand.save_overrides(engine, cid, "sku", "A", edits, "dana")
-    with pytest.raises(demand.DemandError, match="no family 'F9'"):
-        demand.save_overrides(engine, cid, "family", "F9", edits.assign(period=[JAN]), "dana")
+    with pytest.raises(forecasting.DemandError, match="no forecast month 2030-01"):
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+    with pytest.raises(forecasting.DemandError, match="no family 'F9'"):
+        overrides.save_overrides(engine, cid, "family", "F9", edits.assign(period=[JAN]), "dana")
 
 
 # ---------------------------------------------------------------------------- accuracy on earlier cycles
@@ -206,9 +206,9 @@ def _earlier_cycle(engine: Engine) -> None:
 def test_accuracy_on_earlier_cycles_by_hand(sqlite_engine: Engine) -> None:
     cid = _company(sqlite_engine)
     _earlier_cycle(sqlite_engine)
-    pairs = demand.frozen_pairs(sqlite_engine, cid)
+    pairs = demand_accuracy.frozen_pairs(sqlite_engine, cid)
     assert len(pairs) == 4 * 6 and set(pairs["cycle"]) == {"2026-07"}  # Jan 2027 has no actual yet
-    acc = demand.accuracy_vs_actuals(sqlite_engine, cid, "sku").set_index("item")
+    acc = demand_accuracy.accuracy_vs_actuals(sqlite_engine, cid, "sku").set_index("item")
     a = acc.loc["A"]
     # Σy = 4·110 + 100 + 200 = 740; |e| naive 4·10 + 20 + 60 = 120, statistical 20 + 50, consensus 5 + 10
     assert (a["n"], a["actual"]) == (6, 740.0)
@@ -221,7 +221,7 @@ def test_accuracy_on_earlier_cycles_by_hand(sqlite_engine: Engine) -> None:
     b = acc.loc["B"]
     assert b["tracking_signal"] == pytest.approx(6.0) and bool(b["flagged"])  # 6 · 10 / 10
     assert not bool(a["flagged"])
-    assert demand.tracking_flags(sqlite_engine, cid)["item"].tolist() == ["B"]
+    assert demand_accuracy.tracking_flags(sqlite_engine, cid)["item"].tolist() == ["B"]
 
 
 def test_mase_at_the_total_by_hand_ignores_skus_the_forecasts_did_not_cover(sqlite_engine: Engine) -> None:
@@ -233,8 +233,8 @@ def test_mase_at_the_total_by_hand_ignores_skus_the_forecasts_did_not_cover(sqli
     _earlier_cycle(sqlite_engine)
 
     def total_mase() -> tuple[float, float]:
-        acc = demand.accuracy_vs_actuals(sqlite_engine, cid, "total").set_index("item")
-        table = demand.item_accuracy(sqlite_engine, cid, "total", "Total").set_index("forecast")
+        acc = demand_accuracy.accuracy_vs_actuals(sqlite_engine, cid, "total").set_index("item")
+        table = demand_accuracy.item_accuracy(sqlite_engine, cid, "total", "Total").set_index("forecast")
         return float(acc.loc["Total", "mase"]), float(table.loc["Consensus", "mase"])
 
     assert total_mase() == pytest.approx(((65 / 6) / 10, (65 / 6) / 10))
@@ -246,7 +246,7 @@ def test_mase_at_the_total_by_hand_ignores_skus_the_forecasts_did_not_cover(sqli
         s.add_all([m.SalesHistory(sku="Z", period=p.date(), quantity=100.0 * i) for i, p in enumerate(MONTHS)])
     assert total_mase() == pytest.approx(((65 / 6) / 10, (65 / 6) / 10))
     # the family F1 (A, B): |e| as the total; training F1 = the total (C, D sell nothing) → same MASE
-    assert demand.accuracy_vs_actuals(sqlite_engine, cid, "family").set_index("item").loc["F1", "mase"] == \
+    assert demand_accuracy.accuracy_vs_actuals(sqlite_engine, cid, "family").set_index("item").loc["F1", "mase"] == \
         pytest.approx((65 / 6) / 10)
 
 
@@ -303,7 +303,7 @@ def test_forecast_freshness_names_what_came_in_after_the_run(engine: Engine) -> 
 def test_forecast_value_added_by_hand(sqlite_engine: Engine) -> None:
     cid = _company(sqlite_engine)
     _earlier_cycle(sqlite_engine)
-    fva = demand.fva_table(sqlite_engine, cid).set_index(["group", "name"])
+    fva = demand_accuracy.fva_table(sqlite_engine, cid).set_index(["group", "name"])
     # all SKU-months: Σy = 740 + 360; naive |e| 120 + 6·10, statistical 70 + 60, consensus 15 + 60
     total = fva.loc[("All", "all SKU-months")]
     assert total["wmape_naive"] == pytest.approx(180 / 1100)
@@ -320,7 +320,7 @@ def test_forecast_value_added_by_hand(sqlite_engine: Engine) -> None:
 def test_item_accuracy_rows(sqlite_engine: Engine) -> None:
     cid = _company(sqlite_engine)
     _earlier_cycle(sqlite_engine)
-    table = demand.item_accuracy(sqlite_engine, cid, "sku", "A").set_index("forecast")
+    table = demand_accuracy.item_accuracy(sqlite_engine, cid, "sku", "A").set_index("forecast")
     assert table.loc["Consensus", "wmape"] == pytest.approx(15 / 740)
     assert table.loc["Statistical", "mase"] == pytest.approx((70 / 6) / 10)
     assert table.loc["Seasonal naive", "wmape"] == pytest.approx(120 / 740)
@@ -330,11 +330,11 @@ def test_changes_vs_last_cycle(sqlite_engine: Engine) -> None:
     cid = _company(sqlite_engine)
     _earlier_cycle(sqlite_engine)
     # overlap = Jan 2027: last cycle A 20, B 50, C 60, D 10; this cycle A 30, B 10, C 60, D 0
-    fam = demand.changes_vs_last_cycle(sqlite_engine, cid, "family")
+    fam = demand_accuracy.changes_vs_last_cycle(sqlite_engine, cid, "family")
     assert fam.attrs == {"previous": "2026-07", "months": 1}
     assert fam["item"].tolist()[:2] == ["F1", "F3"]
     assert fam.iloc[0][["last_cycle", "this_cycle", "change"]].tolist() == [70.0, 40.0, -30.0]
     assert fam.iloc[0]["change_pct"] == pytest.approx(-30 / 70)
     assert fam.iloc[1][["change", "change_pct"]].tolist() == [-10.0, -1.0]
-    sku = demand.changes_vs_last_cycle(sqlite_engine, cid, "sku", top=2)
+    sku = demand_accuracy.changes_vs_last_cycle(sqlite_engine, cid, "sku", top=2)
     assert sku["item"].tolist() == ["B", "A"] and sku["change"].tolist() == [-40.0, 10.0]

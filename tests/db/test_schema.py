@@ -17,6 +17,7 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import alembic_config, current_revision, heads, upgrade
+from sop_core.db.schema import ALL_MODELS
 
 PRODUCTS = pd.DataFrame(
     {
@@ -52,7 +53,7 @@ def test_one_migration_head() -> None:
 def test_schema_at_head_has_every_table(engine) -> None:
     assert current_revision(engine) == heads()[0]
     tables = set(inspect(engine).get_table_names())
-    assert {model.__tablename__ for model in m.ALL_MODELS} <= tables
+    assert {model.__tablename__ for model in ALL_MODELS} <= tables
     assert upgrade(engine) is False  # already at head: nothing runs
 
 

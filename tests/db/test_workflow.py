@@ -14,7 +14,9 @@ from sop_core.cli import main as cli
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
-from sop_core.db.models_cycle import FrozenPlanError, PlanVersion
+from sop_core.db.guards import FrozenPlanError
+from sop_core.db.models_cycle import PlanVersion
+from sop_core.db.schema import ALL_MODELS
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, plan_changes, signoff
@@ -64,13 +66,13 @@ def test_every_demo_cycle_records_who_moved_it_and_when(demo_engine: Engine) -> 
 
 
 def test_a_signed_cycle_takes_no_new_forecast_run(demo_engine: Engine) -> None:
-    from sop_core.services import demand
+    from sop_core.services import forecasting
 
     oct_id = month_id(demo_engine, "2026-10")
     with session_scope(demo_engine) as s:
         runs_before = s.scalar(select(func.count()).select_from(m.ForecastRun))
-    with pytest.raises(demand.DemandError, match="cycle 2026-10 is signed off .*its forecast is frozen"):
-        demand.run_forecast(demo_engine, cycle_id=oct_id, horizon=3)
+    with pytest.raises(forecasting.DemandError, match="cycle 2026-10 is signed off .*its forecast is frozen"):
+        forecasting.run_forecast(demo_engine, cycle_id=oct_id, horizon=3)
     with session_scope(demo_engine) as s:
         assert s.scalar(select(func.count()).select_from(m.ForecastRun)) == runs_before
 
@@ -248,12 +250,12 @@ def test_the_freeze_guard_works_on_both_databases(engine: Engine) -> None:
 
 def test_only_a_full_reset_deletes_signed_plans(demo_engine: Engine) -> None:
     """Emptying every table (what `demo --reset` does) needs the reset flag; without it a signed plan stays."""
-    from sop_core.db.models_cycle import RESET_ALL
+    from sop_core.db.guards import RESET_ALL
 
     with pytest.raises(FrozenPlanError), session_scope(demo_engine) as s:
-        repo.clear_tables(s, reversed(m.ALL_MODELS))
+        repo.clear_tables(s, reversed(ALL_MODELS))
     assert len(cycle_service.cycles_frame(demo_engine)) == 4
     with session_scope(demo_engine) as s:
         s.info[RESET_ALL] = True
-        repo.clear_tables(s, reversed(m.ALL_MODELS))
+        repo.clear_tables(s, reversed(ALL_MODELS))
     assert cycle_service.cycles_frame(demo_engine).empty

@@ -104,7 +104,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
 
     from sop_core.db.engine import make_engine
     from sop_core.services import cycle as cycle_service
-    from sop_core.services import demand
+    from sop_core.services import demand, overrides
     from views import ui
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         assert _metric_value(page, "Forecast, next 12 months") == ui.fmt_qty(summary["forecast_12m"])
         consensus_before = _metric_value(page, "Consensus, next 12 months")
         assert consensus_before == ui.fmt_qty(summary["consensus_12m"])
-        grid = demand.override_grid(engine, cycle_id, "total", "Total")
+        grid = overrides.override_grid(engine, cycle_id, "total", "Total")
         december = grid.iloc[1]
         assert pd.Timestamp(december["period"]) == pd.Timestamp("2026-12-01") and pd.isna(december["pct"])
         _edit_grid_cell(page, row=1, header="Override (%)", text="10")
@@ -131,7 +131,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         _wait_for_metric_change(page, "Consensus, next 12 months", consensus_before)
         _wait_for_app(page, 60_000)
         assert page.get_by_test_id("stException").count() == 0
-        stored = demand.override_grid(engine, cycle_id, "total", "Total").iloc[1]
+        stored = overrides.override_grid(engine, cycle_id, "total", "Total").iloc[1]
         assert (stored["pct"], stored["reason"], stored["author"]) == (10.0, "promotion", "demo")
         assert stored["consensus"] == pytest.approx(1.1 * december["statistical"])
         summary = demand.item_summary(engine, "total", "Total", run_id, cycle_id)

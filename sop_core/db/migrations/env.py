@@ -7,9 +7,9 @@ from sqlalchemy import Connection
 
 from sop_core import config
 from sop_core.db.engine import make_engine
-from sop_core.db.models import Base
+from sop_core.db.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

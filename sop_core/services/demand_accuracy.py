@@ -1,0 +1,249 @@
+"""Accuracy of the demand review: earlier cycles' forecasts against the actuals that arrived since.
+
+Compares earlier cycles' stored forecasts (seasonal naive, statistical, consensus) with the actuals (formulas
+in :mod:`sop_core.planning.accuracy`), the stored backtest of a run, and the changes of the consensus against
+the previous cycle. Quantities are in units, periods are month starts, ratios are fractions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from sop_core.db import demand_repo
+from sop_core.db.engine import session_scope
+from sop_core.planning import accuracy as metrics
+from sop_core.planning import consensus as cons
+from sop_core.planning import forecast as fc
+from sop_core.planning.forecast.hierarchy import Level
+from sop_core.services.demand import consensus_detail, cycle_frames, key_frame, latest_run
+from sop_core.services.forecasting import FREQ, long_history
+from sop_core.units import INTERVAL_LEVELS
+
+#: A tracking signal beyond ± this many MADs flags an item for review.
+TRACKING_LIMIT = 4.0
+#: Seasonal period of monthly data (seasonal naive and the MASE scale) [months].
+SEASON = 12
+
+
+def changes_vs_last_cycle(engine: Engine, cycle_id: int, by: Literal["sku", "family", "category"] = "family",
+                          top: int = 10) -> pd.DataFrame:
+    """The biggest changes of this cycle's consensus against the previous cycle's consensus.
+
+    Sums over the months both cycles forecast (the overlap of their horizons).
+
+    Returns:
+        DataFrame[item, last_cycle, this_cycle, change, change_pct] [units; change_pct a fraction, NaN when
+        last cycle was 0], the ``top`` largest |change| first; empty without an earlier cycle. ``attrs``
+        carries ``previous`` ("YYYY-MM") and ``months`` (the number of overlapping months).
+    """
+    cols = ["item", "last_cycle", "this_cycle", "change", "change_pct"]
+    with session_scope(engine) as s:
+        prev = demand_repo.previous_cycle(s, cycle_id)
+        prev_id, prev_label = (prev.id, f"{prev.month:%Y-%m}") if prev is not None else (None, None)
+        products = demand_repo.products(s)
+    if prev_id is None:
+        return pd.DataFrame(columns=cols)
+    cur, last = consensus_detail(engine, cycle_id), consensus_detail(engine, prev_id)
+    months = sorted(set(cur["period"]) & set(last["period"]))
+    sums = []
+    for frame in (last, cur):
+        f = frame[frame["period"].isin(months)]
+        sums.append(f.groupby(key_frame(f, products, by))["qty"].sum())
+    out = pd.concat(sums, axis=1, keys=["last_cycle", "this_cycle"]).fillna(0.0).rename_axis("item").reset_index()
+    out["change"] = out["this_cycle"] - out["last_cycle"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["change_pct"] = np.where(out["last_cycle"] > 0, out["change"] / out["last_cycle"], np.nan)
+    out = out.reindex(out["change"].abs().sort_values(ascending=False, kind="stable").index).head(top)
+    out = out[cols].reset_index(drop=True)
+    out.attrs.update(previous=prev_label, months=len(months))
+    return out
+
+
+# ---------------------------------------------------------------------------- accuracy
+PAIR_COLUMNS = ["cycle", "sku", "period", "y", "naive", "statistical", "consensus", "level", "author"]
+
+
+def frozen_pairs(engine: Engine, cycle_id: int | None = None) -> pd.DataFrame:
+    """Earlier cycles' forecasts against the actuals that arrived since (one row per cycle, SKU and month).
+
+    For every plan cycle of a month before ``cycle_id``'s month (every cycle when None): the statistical
+    forecast as stored then (the run its plan was frozen on, else its newest finished run), its consensus (overrides applied) and the seasonal
+    naive forecast made at the same cutoff (the month before the cycle), joined to ``sales_history``.
+
+    Returns:
+        DataFrame[cycle, sku, period, y, naive, statistical, consensus, level, author] [units]; ``cycle``
+        "YYYY-MM", ``level`` / ``author`` of the override that set the consensus ("" when none).
+    """
+    frames = []
+    with session_scope(engine) as s:
+        cycles = [(c.id, c.month) for c in demand_repo.cycles_before(s, cycle_id)]
+        history = demand_repo.sales_history(s)
+        products = demand_repo.products(s)
+        inputs = [(cid, month, *cycle_frames(s, cid, frozen=True)[:3:2]) for cid, month in cycles]
+    hist = history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})
+    for _cid, month, rows, overrides in inputs:
+        if rows.empty:
+            continue
+        cutoff = pd.Timestamp(month) - pd.DateOffset(months=1)
+        detail = cons.apply_overrides(rows[["sku", "period", "yhat"]].rename(columns={"yhat": "qty"}), products,
+                                      overrides).rename(columns={"qty": "consensus"})
+        detail = detail[detail["period"] > cutoff]
+        actual = history.rename(columns={"quantity": "y"})
+        pairs = detail.merge(actual, on=["sku", "period"], how="inner")
+        if pairs.empty:
+            continue
+        pairs["naive"] = metrics.seasonal_naive_at(
+            hist[hist["ds"] <= cutoff], pairs.rename(columns={"sku": "unique_id", "period": "ds"}), cutoff, SEASON)
+        pairs["cycle"] = f"{month:%Y-%m}"
+        frames.append(pairs[PAIR_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _mase_by_item(pairs: pd.DataFrame, covered: pd.DataFrame, engine: Engine) -> pd.Series:
+    """MASE of the consensus per level item (Hyndman & Koehler 2006, season m = 12):
+
+        MASE = mean_t |y_t − ŷ_t| / mean_t |Y_s − Y_{s−12}|
+
+    The numerator runs over the item's evaluated months (``pairs``: ``cycle, item, period, y, consensus``, the
+    SKU pairs summed to the item); the scale over the history before the earliest evaluated cycle of the
+    item's *covered* SKUs only — Y_s is the sum of ``covered`` (``item, sku``: the SKUs whose forecasts were
+    evaluated) in month s, gaps being 0 — so sales of SKUs the forecasts did not cover (imported later, other
+    businesses) change neither part."""
+    with session_scope(engine) as s:
+        history = demand_repo.sales_history(s)
+    first = pd.Timestamp(f"{pairs['cycle'].min()}-01")
+    train = history[(history["period"] < first) & history["sku"].isin(covered["sku"])]
+    mae = (pairs["y"] - pairs["consensus"]).abs().groupby(pairs["item"]).mean()
+    if train.empty:
+        return pd.Series(np.nan, index=mae.index)
+    full = fc.prepare_history(long_history(train), FREQ).rename(columns={"unique_id": "sku"})
+    full = full.merge(covered[["item", "sku"]].drop_duplicates(), on="sku")
+    agg = full.groupby(["item", "ds"], as_index=False)["y"].sum().rename(columns={"item": "unique_id"})
+    scale = metrics.mase_scale(agg, SEASON)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (mae / scale.reindex(mae.index)).where(lambda x: np.isfinite(x))
+
+
+def accuracy_vs_actuals(engine: Engine, cycle_id: int | None, level: Level = "sku") -> pd.DataFrame:
+    """Accuracy of earlier cycles' forecasts on the actuals since, per item of ``level``.
+
+    Pairs of :func:`frozen_pairs` are summed to the level per cycle and month, then pooled over cycles.
+
+    Returns:
+        DataFrame[item, n, actual, wmape_naive, wmape_statistical, wmape_consensus, mape, mase, bias,
+        tracking_signal, flagged]: WMAPE of the three forecasts; MAPE, MASE, bias and tracking signal of the
+        consensus (formulas in :mod:`sop_core.planning.accuracy`); ``flagged`` when |tracking signal| > 4. Sorted by
+        |tracking signal| descending.
+    """
+    cols = ["item", "n", "actual", "wmape_naive", "wmape_statistical", "wmape_consensus", "mape", "mase", "bias",
+            "tracking_signal", "flagged"]
+    pairs = frozen_pairs(engine, cycle_id)
+    if pairs.empty:
+        return pd.DataFrame(columns=cols)
+    with session_scope(engine) as s:
+        products = demand_repo.products(s)
+    pairs = pairs.assign(item=key_frame(pairs, products, level))
+    agg = pairs.groupby(["cycle", "item", "period"], as_index=False)[["y", "naive", "statistical", "consensus"]].sum(
+        min_count=1)
+    fva = metrics.value_added(agg, by=["item"])
+    acc = metrics.accuracy_table(agg, by=["item"], forecast_col="consensus").set_index("item")
+    out = fva.set_index("item")[["n", "actual", "wmape_naive", "wmape_statistical", "wmape_consensus"]]
+    out = out.join(acc[["mape", "bias", "tracking_signal"]])
+    out["mase"] = _mase_by_item(agg, pairs[["item", "sku"]], engine)
+    out["flagged"] = out["tracking_signal"].abs() > TRACKING_LIMIT
+    out = out.reset_index().reindex(columns=cols)
+    return out.reindex(out["tracking_signal"].abs().sort_values(ascending=False, kind="stable").index).reset_index(
+        drop=True)
+
+
+def tracking_flags(engine: Engine, cycle_id: int | None, level: Level = "sku") -> pd.DataFrame:
+    """Items whose consensus tracking signal on earlier cycles lies beyond ±4 MADs (review them)."""
+    acc = accuracy_vs_actuals(engine, cycle_id, level)
+    return acc[acc["flagged"].astype(bool)].reset_index(drop=True)
+
+
+def fva_table(engine: Engine, cycle_id: int | None) -> pd.DataFrame:
+    """Forecast value added on earlier cycles: naive → statistical → consensus.
+
+    Rows: ``All`` (every SKU-month), per hierarchy ``Level`` (forecasts summed to that level first), per
+    ``Override level`` and per ``Author`` (the SKU-months whose consensus that level's / author's overrides
+    set).
+
+    Returns:
+        DataFrame[group, name, n, actual, wmape_naive, wmape_statistical, wmape_consensus, fva_statistical,
+        fva_consensus]: FVA = WMAPE(previous step) − WMAPE(step), fractions (> 0: the step added value).
+    """
+    cols = ["group", "name", "n", "actual", "wmape_naive", "wmape_statistical", "wmape_consensus",
+            "fva_statistical", "fva_consensus"]
+    pairs = frozen_pairs(engine, cycle_id)
+    if pairs.empty:
+        return pd.DataFrame(columns=cols)
+    with session_scope(engine) as s:
+        products = demand_repo.products(s)
+    parts = [metrics.value_added(pairs).assign(group="All", name="all SKU-months")]
+    for level in fc.LEVELS[1:]:
+        agg = pairs.assign(item=key_frame(pairs, products, level)).groupby(
+            ["cycle", "item", "period"], as_index=False)[["y", "naive", "statistical", "consensus"]].sum(min_count=1)
+        parts.append(metrics.value_added(agg).assign(group="Level", name=level))
+    touched = pairs[pairs["level"] != ""]
+    if not touched.empty:
+        parts.append(metrics.value_added(touched, by=["level"]).rename(columns={"level": "name"})
+                     .assign(group="Override level"))
+        parts.append(metrics.value_added(touched, by=["author"]).rename(columns={"author": "name"})
+                     .assign(group="Author"))
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def backtest_accuracy(engine: Engine, cycle_id: int, level: Level, item: str) -> dict[str, Any]:
+    """Accuracy of the backtest stored with the cycle's newest run for one item.
+
+    Returns:
+        dict: ``method`` (text) and, when the run stored them, ``wmape``, ``mape``, ``mase``, ``bias``,
+        ``tracking_signal`` of the item (from ``<metric>_by_level``) and ``coverage_80`` / ``coverage_95``
+        (fractions); missing metrics are None.
+    """
+    run = latest_run(engine, cycle_id)
+    bt = (run or {}).get("backtest") or {}
+    out: dict[str, Any] = {"method": bt.get("method", "no backtest stored")}
+    key = cons.normalise_item(level, item)
+    for name in ("wmape", "mape", "mase", "bias", "tracking_signal"):
+        out[name] = ((bt.get(f"{name}_by_level") or {}).get(level) or {}).get(key)
+    for lv in INTERVAL_LEVELS:
+        cov = bt.get("coverage") or {}
+        out[f"coverage_{lv}"] = cov.get(str(lv), cov.get(lv)) if isinstance(cov, dict) else None
+    return out
+
+
+def item_accuracy(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.DataFrame:
+    """Accuracy of one item: the stored backtest of the statistical forecast, and naive / statistical /
+    consensus forecasts of earlier cycles against the actuals since.
+
+    Returns:
+        DataFrame[forecast, n, wmape, mape, mase, bias, tracking_signal] — ratios as fractions, the tracking
+        signal in MADs; rows "Backtest (statistical)", "Seasonal naive", "Statistical", "Consensus".
+    """
+    cols = ["forecast", "n", "wmape", "mape", "mase", "bias", "tracking_signal"]
+    bt = backtest_accuracy(engine, cycle_id, level, item)
+    rows = [{"forecast": "Backtest (statistical)", "n": None, **{c: bt.get(c) for c in cols[2:]}}]
+    pairs = frozen_pairs(engine, cycle_id)
+    if not pairs.empty:
+        with session_scope(engine) as s:
+            products = demand_repo.products(s)
+        key = cons.normalise_item(level, item)
+        mine = pairs[key_frame(pairs, products, level) == key]
+        agg = mine.groupby(["cycle", "period"], as_index=False)[["y", "naive", "statistical", "consensus"]].sum()
+        agg["item"] = key
+        for label, col in (("Seasonal naive", "naive"), ("Statistical", "statistical"), ("Consensus", "consensus")):
+            if agg.empty:
+                break
+            t = metrics.accuracy_table(agg, by=[], forecast_col=col).iloc[0]
+            mase = _mase_by_item(agg.assign(consensus=agg[col]), mine[["sku"]].assign(item=key), engine).get(key)
+            rows.append({"forecast": label, "n": int(t["n"]), "wmape": t["wmape"], "mape": t["mape"],
+                         "mase": mase, "bias": t["bias"], "tracking_signal": t["tracking_signal"]})
+    return pd.DataFrame(rows, columns=cols)

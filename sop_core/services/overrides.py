@@ -1,0 +1,248 @@
+"""Forecast overrides of a cycle: the override grid of an item, validation and saving with optimistic locking.
+
+Overrides (``forecast_override``) carry a reason code, who and when; they can change only while the cycle is in
+draft or demand review (:data:`EDITABLE_STATES`), and saving them uses optimistic locking on the row version.
+Quantities are in units, periods are month starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from sop_core.db import demand_repo
+from sop_core.db import models as m
+from sop_core.db.engine import session_scope
+from sop_core.planning import consensus as cons
+from sop_core.planning import forecast as fc
+from sop_core.planning.forecast.hierarchy import Level
+from sop_core.services.demand import consensus_detail, item_sum
+from sop_core.services.forecasting import DemandError
+
+log = logging.getLogger(__name__)
+#: The reason codes an override may carry.
+REASON_CODES = cons.REASON_CODES
+#: Cycle states in which overrides may still change (later states lock them).
+EDITABLE_STATES = ("draft", "demand_review")
+
+
+class OverridesLocked(DemandError):
+    """The cycle has moved past the demand review: its overrides can no longer change."""
+
+
+class OverrideConflict(DemandError):
+    """Someone else changed the same overrides since they were read (optimistic locking)."""
+
+
+def _cycle_row(session: Session, cycle_id: int) -> m.PlanCycle:
+    cyc = demand_repo.cycle(session, cycle_id)
+    if cyc is None:
+        raise DemandError(f"no plan cycle with id {cycle_id}")
+    return cyc
+
+
+def _lock_reason(cyc: m.PlanCycle) -> str | None:
+    if cyc.status in EDITABLE_STATES:
+        return None
+    return (f"Cycle {cyc.month:%Y-%m} is in {cyc.status.replace('_', ' ')}: its overrides are locked "
+            "(they change only in draft or demand review).")
+
+
+def overrides_locked(engine: Engine, cycle_id: int) -> str | None:
+    """None while the cycle's overrides may change, else the one-line reason they are locked."""
+    with session_scope(engine) as s:
+        return _lock_reason(_cycle_row(s, cycle_id))
+
+
+def _aliases(level: str, item: str) -> list[str]:
+    return ["*", fc.TOTAL_ITEM] if level == "total" else [str(item)]
+
+
+def list_overrides(engine: Engine, cycle_id: int, level: Level | None = None, item: str | None = None
+                   ) -> pd.DataFrame:
+    """Stored overrides of a cycle (optionally one level / item), with who and when.
+
+    Returns:
+        DataFrame[id, cycle_id, level, item, period, value, pct, reason, comment, author, created_at, version]:
+        value [units], pct [% of the statistical forecast].
+    """
+    with session_scope(engine) as s:
+        return demand_repo.overrides(s, cycle_id, level, item)
+
+
+GRID_COLUMNS = ["period", "statistical", "value", "pct", "reason", "comment", "consensus", "author", "created_at",
+                "version"]
+
+
+def override_grid(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.DataFrame:
+    """The override grid of one item: one row per forecast month of the cycle's run.
+
+    Returns:
+        DataFrame[period, statistical, value, pct, reason, comment, consensus, author, created_at, version]:
+        statistical and consensus forecast of the item [units]; the item's own override (value [units] or
+        pct [%], reason, comment, who and when, row version for optimistic locking; empty when none).
+    """
+    detail = consensus_detail(engine, cycle_id)
+    with session_scope(engine) as s:
+        products = demand_repo.products(s)
+        ovr = demand_repo.overrides(s, cycle_id, level, item)
+    sums = item_sum(detail, products, level, item, ["statistical", "qty"]).rename(columns={"qty": "consensus"})
+    latest = ovr.sort_values(["created_at", "id"], kind="stable").drop_duplicates("period", keep="last")
+    grid = sums.merge(latest[["period", "value", "pct", "reason", "comment", "author", "created_at", "version"]],
+                      on="period", how="left")
+    grid["version"] = grid["version"].astype("Int64")
+    for c in ("reason", "comment", "author"):
+        grid[c] = grid[c].astype(object).where(grid[c].notna(), None)
+    return grid.reindex(columns=GRID_COLUMNS).sort_values("period").reset_index(drop=True)
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _text(x: Any) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
+def grid_edits(original: pd.DataFrame, edited: pd.DataFrame) -> tuple[pd.DataFrame, dict[pd.Timestamp, int | None]]:
+    """The rows of an edited override grid that changed, and the row versions the user saw.
+
+    Args:
+        original: the grid as returned by :func:`override_grid`.
+        edited: the same rows after editing (value, pct, reason, comment changed).
+
+    Returns:
+        (edits DataFrame[period, value, pct, reason, comment] of changed rows, {period: version or None}).
+    """
+    cols = ["value", "pct", "reason", "comment"]
+    a = original.set_index("period")
+    b = edited.set_index("period")
+    changed = []
+    for p in b.index:
+        old = [_num(a.at[p, "value"]), _num(a.at[p, "pct"]), _text(a.at[p, "reason"]), _text(a.at[p, "comment"])]
+        new = [_num(b.at[p, "value"]), _num(b.at[p, "pct"]), _text(b.at[p, "reason"]), _text(b.at[p, "comment"])]
+        if old != new:
+            changed.append({"period": pd.Timestamp(p), **dict(zip(cols, new, strict=True))})
+    versions = {pd.Timestamp(p): (None if pd.isna(v) else int(v)) for p, v in a["version"].items()}
+    return pd.DataFrame(changed, columns=["period", *cols]), versions
+
+
+def save_overrides(
+    engine: Engine,
+    cycle_id: int,
+    level: Level,
+    item: str,
+    edits: pd.DataFrame,
+    user: str,
+    expected_versions: dict[Any, int | None] | None = None,
+) -> pd.DataFrame:
+    """Store the overrides of one item by period, all or nothing.
+
+    A row with ``value`` [units] or ``pct`` [% of the statistical forecast] sets the item's override of that
+    month (who = ``user``, when = now); a row with neither removes it. Every override needs a reason code of
+    :data:`REASON_CODES`. Optimistic locking: ``expected_versions`` maps each edited period to the row version
+    the user saw (None: no override); when the stored version differs, nothing is saved.
+
+    Args:
+        engine: the database.
+        cycle_id: ``plan_cycle.id``.
+        level: "sku", "family", "category" or "total".
+        item: the item code ("Total" or "*" for the total).
+        edits: DataFrame[period, value, pct, reason, comment] (value or pct may be missing).
+        user: the username stored as author and in the audit log.
+        expected_versions: {period: version or None} as read; None skips the check.
+
+    Returns:
+        The item's overrides after saving (:func:`list_overrides`).
+
+    Raises:
+        OverridesLocked: the cycle has moved past demand review.
+        OverrideConflict: an edited month was changed by someone else since it was read.
+        DemandError: unknown level / item, month outside the forecast, missing or unknown reason, bad number.
+    """
+    if level not in fc.LEVELS:
+        raise DemandError(f"unknown level {level!r}; expected one of {', '.join(fc.LEVELS)}")
+    edits = edits.copy()
+    for c in ("value", "pct", "reason", "comment"):
+        if c not in edits:
+            edits[c] = None
+    edits["period"] = pd.to_datetime(edits["period"])
+    problems = cons.validate_edits(edits)
+    if problems:
+        raise DemandError("; ".join(problems))
+    expected = None if expected_versions is None else {
+        pd.Timestamp(k): (None if v is None or pd.isna(v) else int(v)) for k, v in expected_versions.items()}
+    now = dt.datetime.now().replace(microsecond=0)
+    stored_item = "*" if level == "total" else str(item)
+    with session_scope(engine) as s:
+        cyc = _cycle_row(s, cycle_id)
+        lock = _lock_reason(cyc)
+        if lock:
+            raise OverridesLocked(lock)
+        if level != "total" and str(item) not in set(demand_repo.products(s)[level].astype(str)):
+            raise DemandError(f"no {level} {item!r}")
+        run = demand_repo.latest_run(s, cycle_id)
+        months = set(demand_repo.forecast_rows(s, run.id)["period"]) if run is not None else set()
+        outside = [f"{p:%Y-%m}" for p in edits["period"] if p not in months]
+        if outside:
+            raise DemandError(f"no forecast month {', '.join(outside)} in cycle {cyc.month:%Y-%m}")
+        rows = sorted(demand_repo.override_rows(s, cycle_id, level, _aliases(level, item)),
+                      key=lambda r: (r.created_at, r.id))
+        current: dict[pd.Timestamp, list[Any]] = {}
+        for r in rows:
+            current.setdefault(pd.Timestamp(r.period), []).append(r)
+        if expected is not None:
+            stale = []
+            for p in edits["period"]:
+                cur = current.get(p, [None])[-1]
+                if (cur.version if cur is not None else None) != expected.get(p):
+                    who = f"by {cur.author} at {cur.created_at:%Y-%m-%d %H:%M}" if cur is not None else "(removed)"
+                    stale.append(f"{p:%Y-%m} {who}")
+            if stale:
+                raise OverrideConflict(
+                    f"Someone changed these months since you opened them: {'; '.join(stale)}. Nothing was saved; "
+                    "reload to see their numbers and apply your edits again.")
+        log_rows: list[dict[str, Any]] = []
+        for e in edits.itertuples(index=False):
+            p = pd.Timestamp(e.period)
+            value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
+            olds = current.get(p, [])
+            for dup in olds[:-1]:
+                demand_repo.delete_override(s, dup)
+            cur = olds[-1] if olds else None
+            if value is None and pct is None:
+                if cur is not None:
+                    demand_repo.delete_override(s, cur)
+                    log_rows.append({"period": f"{p:%Y-%m-%d}", "action": "removed"})
+                continue
+            if cur is None:
+                demand_repo.add_override(s, cycle_id=cycle_id, level=level, item=stored_item, period=p.date(),
+                                         value=value, pct=pct, reason=reason, comment=comment, author=user,
+                                         created_at=now)
+                action = "added"
+            elif (_num(cur.value), _num(cur.pct), cur.reason, cur.comment or "") == (value, pct, reason, comment):
+                continue
+            else:
+                cur.value, cur.pct, cur.reason, cur.comment = value, pct, reason, comment
+                cur.author, cur.created_at = user, now
+                action = "changed"
+            log_rows.append({"period": f"{p:%Y-%m-%d}", "action": action, "value": value, "pct": pct,
+                             "reason": reason})
+        try:
+            s.flush()
+        except StaleDataError as err:
+            raise OverrideConflict("Someone changed these overrides while you were saving: nothing was saved; "
+                                   "reload and apply your edits again.") from err
+        if log_rows:
+            demand_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
+                              {"level": level, "item": stored_item, "changes": log_rows})
+            log.info("%s saved %d override change(s) of %s %s in cycle %s", user, len(log_rows), level, item,
+                     cycle_id)
+    return list_overrides(engine, cycle_id, level, item)
