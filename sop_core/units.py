@@ -22,6 +22,8 @@ BACKTEST_HORIZON: int = 6
 INTERVAL_LEVELS: tuple[int, ...] = (80, 95)
 #: The roles of a team, from least to most rights.
 ROLES: tuple[str, ...] = ("viewer", "demand_planner", "supply_planner", "finance", "executive", "admin")
+#: The roles that sign a cycle's plan off; when all four have signed a plan version, it is frozen.
+SIGNOFF_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance", "executive")
 
 #: A progress callback: ``progress(fraction_done in [0, 1], what_is_being_done)``.
 Progress: TypeAlias = Callable[[float, str], None]

@@ -20,21 +20,25 @@ MAX_LINES = 600
 #: The allowed order of the services: a module may import only modules of a LOWER tier (never its own tier or a
 #: higher one). A new services module must be added here.
 SERVICE_TIERS: dict[str, int] = {
-    # tier 0: no other service
-    "demand_common": 0, "cycle": 0, "pricing": 0, "users": 0, "data": 0,
-    # tier 1
-    "forecasting": 1,
-    # tier 2
-    "demand": 2,
-    # tier 3
-    "supply": 3,
-    # tier 4
-    "kpi": 4, "plan": 4,
-    # tier 5
-    "monitor": 5, "workflow": 5,
-    # tier 6: the first start (schema, demo company, its cycles)
-    "bootstrap": 6,
+    # the data each stage reads: masters and imports, users, price response, forecast runs, KPI definitions
+    "data": 0, "users": 0, "pricing": 0, "forecasting": 0, "kpi_targets": 0, "kpi_measures": 0,
+    # demand review
+    "demand": 1, "overrides": 2, "demand_accuracy": 2,
+    # supply review
+    "supply": 2, "suppliers": 3, "inventory_policy": 4, "policy_backtest": 5, "supply_review": 5,
+    # reconciliation and KPI monitoring
+    "plan": 5, "kpi": 5, "monitor": 5, "whatif": 6, "snapshot": 6, "kpi_review": 6,
+    # the cycle: states and gates, plan changes, reproduce, sign-off, decisions
+    "cycle": 6, "plan_changes": 7, "reproduce": 7, "signoff": 8, "decisions": 8,
+    # executive review; the first start (schema, demo company, its cycles)
+    "executive": 9, "bootstrap": 8,
 }  # fmt: skip
+
+#: Planning modules that may touch files, and why: Prophet fits through Stan (cmdstanpy), which writes its input
+#: and output files to a temporary folder; the engine gives every fit a private folder and deletes it.
+PLANNING_FILE_EXCEPTIONS: dict[str, frozenset[str]] = {
+    "sop_core/planning/forecast/prophet_engine.py": frozenset({"shutil", "tempfile", "pathlib"}),
+}
 
 #: What the pure planning math never imports: other layers, the user interface, databases, files and networks.
 PLANNING_FORBIDDEN = (
@@ -163,8 +167,12 @@ def test_pages_use_only_the_services() -> None:
 
 
 def test_planning_math_is_pure() -> None:
-    out = _forbidden(_files("sop_core/planning"), PLANNING_FORBIDDEN, "planning-pure",
-                     "the planning math has no database, user interface, file or network I/O")
+    out = [
+        problem
+        for problem in _forbidden(_files("sop_core/planning"), PLANNING_FORBIDDEN, "planning-pure",
+                                  "the planning math has no database, user interface, file or network I/O")
+        if problem.split(" imports ")[1].split(" ")[0] not in PLANNING_FILE_EXCEPTIONS.get(problem.split(":")[0], ())
+    ]
     for path in _files("sop_core/planning"):
         for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":

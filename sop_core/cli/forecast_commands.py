@@ -6,6 +6,7 @@ import argparse
 import time
 
 from sop_core.cli.common import CliError, open_engine, progress_bar
+from sop_core.units import FORECAST_HORIZON
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)")
     p.add_argument("--engine", default="statistical", choices=ENGINES,
                    help="forecast engine (default: statistical; auto = backtest choice incl. LightGBM)")
-    p.add_argument("--horizon", type=int, default=18, help="months ahead (default 18)")
+    p.add_argument("--horizon", type=int, default=FORECAST_HORIZON, help=f"months ahead (default {FORECAST_HORIZON})")
     p.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
     p.add_argument("--cycle", help="cycle YYYY-MM (default: the newest)")
     p.add_argument("--reconcile", default="bottom_up", choices=RECONCILE_METHODS,

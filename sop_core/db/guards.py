@@ -1,6 +1,6 @@
 """The frozen-plan rule, in one place: a signed plan version never changes.
 
-A plan version of a cycle is *frozen* once every sign-off role (:data:`FREEZE_ROLES`) has signed it, or
+A plan version of a cycle is *frozen* once every sign-off role (:data:`SIGNOFF_ROLES`) has signed it, or
 once its ``plan_version`` row says ``frozen`` (the snapshot is stored). For a frozen version the guard
 refuses, by raising :class:`FrozenPlanError`:
 
@@ -31,9 +31,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sop_core.db.models import ForecastOverride, PlanCycle, PlanLine, Scenario, Signoff
 from sop_core.db.models_cycle import PlanVersion, PlanVersionLine
 from sop_core.errors import SopError
-
-#: Roles whose sign-off together freeze a plan version (same as ``sop_core.services.plan.SIGNOFF_ROLES``).
-FREEZE_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance", "executive")
+from sop_core.units import SIGNOFF_ROLES
 
 #: ``Session.info`` flag of a full database reset (every table emptied): the guard lets it delete.
 RESET_ALL = "reset_all_tables"
@@ -66,10 +64,10 @@ def version_frozen(conn: Connection, cycle_id: int, version: int) -> bool:
     so = Signoff.__table__
     roles = conn.execute(
         select(func.count(func.distinct(so.c.role))).where(
-            so.c.cycle_id == cycle_id, so.c.plan_version == version, so.c.role.in_(FREEZE_ROLES)
+            so.c.cycle_id == cycle_id, so.c.plan_version == version, so.c.role.in_(SIGNOFF_ROLES)
         )
     ).scalar()
-    return int(roles or 0) >= len(FREEZE_ROLES)
+    return int(roles or 0) >= len(SIGNOFF_ROLES)
 
 
 def cycle_frozen(conn: Connection, cycle_id: int) -> bool:

@@ -5,12 +5,11 @@ Query functions take a session and never commit; :func:`sop_core.db.engine.sessi
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, Table, delete, func, inspect, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -122,11 +121,3 @@ def clear_tables(session: Session, models: Iterable[type[m.Base]]) -> None:
         session.execute(delete(model))
 
 
-def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table("product")
-
-
-def as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
-    """``value`` as a date."""
-    day: dt.date = pd.Timestamp(value).date()
-    return day

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sop_core.planning.linear_program import INF, BalanceError, LinearProgram, run_to_optimum, write_lp_file
+from sop_core.planning.linear_program import (
+    INF,
+    BalanceError,
+    BeforeSolve,
+    LinearProgram,
+    hand_over_named,
+    run_to_optimum,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def aggregate_plan(
     material_cost: float,
     subcontract_cost: float,
     integer: bool = False,
-    write_lp: str | Path | None = None,
+    before_solve: BeforeSolve | None = None,
 ) -> AggregatePlanResult:
     """Minimum-cost workforce, overtime, subcontracting, inventory and backlog plan.
 
@@ -82,7 +88,7 @@ def aggregate_plan(
         material_cost: material per unit produced in-house [currency/unit] (m).
         subcontract_cost: price of one subcontracted unit [currency/unit] (c_s).
         integer: whole workers, units and hours (a mixed-integer program) instead of the LP.
-        write_lp: write the model to this ``.lp`` file before solving.
+        before_solve: called with the named HiGHS model before it is solved (e.g. to write an ``.lp`` file).
 
     Returns:
         The plan per period and its total cost.
@@ -153,8 +159,8 @@ def aggregate_plan(
     lp.add_coef(r_b[1:], bl[:-1], -1.0)
 
     h, _nnz = lp.highs()
-    if write_lp is not None:
-        write_lp_file(h, lp, write_lp)
+    if before_solve is not None:
+        hand_over_named(h, lp, before_solve)
     run_to_optimum(h, "aggregate plan")
     x = np.asarray(h.getSolution().col_value) + 0.0  # no "-0.0" in the plan
     if integer:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sop_core.planning.balance import BalanceInputs, BalanceModel, build
-from sop_core.planning.linear_program import TOL, month_label, run_to_optimum, write_lp_file
+from sop_core.planning.linear_program import TOL, BeforeSolve, hand_over_named, month_label, run_to_optimum
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +60,19 @@ class BalanceResult:
         return d[d["binding"] & d["kind"].isin(["capacity", "supplier"])].reset_index(drop=True)
 
 
-def solve(model: BalanceModel, *, write_lp: str | Path | None = None) -> BalanceResult:
+def solve(model: BalanceModel, *, before_solve: BeforeSolve | None = None) -> BalanceResult:
     """Solve a built model and read the plan, the binding constraints and their shadow prices.
 
     Args:
         model: from :func:`build`.
-        write_lp: also write the model (with names) to this ``.lp`` file.
+        before_solve: called with the named HiGHS model before it is solved (e.g. to write an ``.lp`` file).
 
     Raises:
         BalanceError: the model is not solved to optimality (the message names the status).
     """
     h, lp, idx = model.highs, model.lp, model.idx
-    if write_lp is not None:
-        write_lp_file(h, lp, write_lp)
+    if before_solve is not None:
+        hand_over_named(h, lp, before_solve)
     seconds = run_to_optimum(h, "constrained plan")
     sol = h.getSolution()
     x = np.asarray(sol.col_value) + 0.0
@@ -273,9 +272,9 @@ def _explain_lost(model: BalanceModel, lost: np.ndarray, cap_price: np.ndarray, 
     return out
 
 
-def balance_plan(inputs: BalanceInputs, *, write_lp: str | Path | None = None) -> BalanceResult:
+def balance_plan(inputs: BalanceInputs, *, before_solve: BeforeSolve | None = None) -> BalanceResult:
     """:func:`sop_core.planning.balance.build` then :func:`solve` (see the module docstring for the model)."""
-    return solve(build(inputs), write_lp=write_lp)
+    return solve(build(inputs), before_solve=before_solve)
 
 
 def shadow_price_notes(result: BalanceResult, currency: str = "€", top: int = 5) -> list[str]:

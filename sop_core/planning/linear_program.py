@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
+from collections.abc import Callable
+from typing import TypeAlias
 
 import highspy
 import numpy as np
@@ -128,14 +129,19 @@ def month_label(ts: pd.Timestamp) -> str:
     return str(pd.Timestamp(ts).strftime("%Y-%m"))
 
 
-def write_lp_file(h: highspy.Highs, lp: LinearProgram, path: str | Path) -> None:
+#: Called with the built, named HiGHS model just before it is solved, e.g. to write it as an ``.lp`` file
+#: (:func:`sop_core.io.lp_files.lp_file_writer`): the math itself reads and writes no files.
+BeforeSolve: TypeAlias = Callable[[highspy.Highs], None]
+
+
+def hand_over_named(h: highspy.Highs, lp: LinearProgram, before_solve: BeforeSolve) -> None:
+    """Give the model's columns and rows their LP-file-safe names (:func:`lp_name`) and hand it to ``before_solve``."""
     cols, rows = lp.names()
     for j, name in enumerate(cols):
         h.passColName(j, lp_name(name))
     for k, name in enumerate(rows):
         h.passRowName(k, lp_name(name))
-    h.writeModel(str(path))
-    log.info("LP written to %s", path)
+    before_solve(h)
 
 
 def run_to_optimum(h: highspy.Highs, what: str) -> float:

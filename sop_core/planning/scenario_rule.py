@@ -128,11 +128,6 @@ def safety_stock_plan(base: ScenarioInputs, levers: Levers, demand: np.ndarray) 
     return SafetyStock(level, sigma, level[:, None] + levers.cover_months * next_demand)
 
 
-def safety_stock_targets(base: ScenarioInputs, levers: Levers, demand: np.ndarray) -> np.ndarray:
-    """Target end-of-month stock per SKU × month [units] (:func:`safety_stock_plan`)."""
-    return safety_stock_plan(base, levers, demand).target
-
-
 def rule_plan(
     g: InputGrid,
     demand: np.ndarray,

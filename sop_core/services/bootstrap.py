@@ -22,7 +22,7 @@ from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import forecasting, plan, reproduce, snapshot
 from sop_core.services.forecasting import event_calendar
-from sop_core.units import Progress
+from sop_core.units import FORECAST_HORIZON, Progress
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     history = frames["sales_history"][["sku", "period", "quantity"]].assign(
         period=lambda f: pd.to_datetime(f["period"])
     )
-    horizon = 18
+    horizon = FORECAST_HORIZON
     calendar = event_calendar(frames["event"])  # the events planned then are those of the demo calendar
     for k, spec in enumerate(_PAST_CYCLES):
         month: dt.date = spec["month"]

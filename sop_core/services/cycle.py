@@ -226,18 +226,6 @@ def advance(engine: Engine, cycle_id: int, to_state: str, user: str, note: str =
     return to_state
 
 
-def open_cycle(engine: Engine, month: str | dt.date, user: str) -> int:
-    """Create the cycle of ``month`` in ``draft`` (returns its id; an existing cycle's id is returned as is)."""
-    day = parse_month(month) if isinstance(month, str) else month.replace(day=1)
-    with session_scope(engine) as s:
-        row = cycle_repo.cycle_by_month(s, day)
-        if row is not None:
-            return row.id
-        row = cycle_repo.add_cycle(s, day, user, now())
-        plan_repo.audit(s, user, "cycle_state", "plan_cycle", row.id, {"from": None, "to": "draft"})
-        return row.id
-
-
 def state_history(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """Every state change of a cycle: ``at, username, from_state, to_state, plan_version, note``."""
     with session_scope(engine) as s:

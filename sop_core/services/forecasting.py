@@ -21,7 +21,7 @@ import hashlib
 import logging
 import time
 from importlib import metadata
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,7 @@ from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import events as fc_events
-from sop_core.planning.forecast.hierarchy import Level
-from sop_core.units import BACKTEST_HORIZON, INTERVAL_LEVELS, ROLES, Progress
+from sop_core.units import BACKTEST_HORIZON, FORECAST_HORIZON, INTERVAL_LEVELS, ROLES, Progress
 
 log = logging.getLogger(__name__)
 #: The frequency of every forecast run: month starts.
@@ -221,7 +220,7 @@ def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd
     months — launched after the cutoff — enters neither the error nor the scale)."""
     out: dict[str, Any] = {f"{name}_by_level": {} for name in BY_LEVEL_METRICS}
     full = fc.prepare_history(history_long[history_long["unique_id"].isin(set(bt["unique_id"]))], FREQ)
-    for level in cast("tuple[Level, ...]", fc.LEVELS):
+    for level in fc.LEVELS:
         agg = fc.aggregate(bt[["unique_id", "ds", "y", "yhat"]], products, level)
         table = metrics.accuracy_table(agg, by=["unique_id"]).set_index("unique_id")
         hist = fc.aggregate(full, products, level).sort_values(["unique_id", "ds"])
@@ -305,7 +304,7 @@ def _reconciled(long: pd.DataFrame, frame: pd.DataFrame, products: pd.DataFrame,
 def run_forecast(
     engine: Engine,
     cycle_id: int | None = None,
-    horizon: int = 18,
+    horizon: int = FORECAST_HORIZON,
     engine_name: str = "statistical",
     workers: int = 1,
     user: str = "demo",

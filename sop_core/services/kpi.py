@@ -61,7 +61,6 @@ from sop_core.services.inventory_policy import inventory_policy
 from sop_core.services.kpi_measures import abc_xyz_classes, load_kpi_data, measure_kpis, month_start
 from sop_core.services.kpi_targets import (
     KPI_DEFINITIONS,
-    KpiDefinition,
     KpiError,
     is_missing,
     kpi_targets,
@@ -72,14 +71,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = ["kpi", "value", "unit", "target", "status", "gap"]
 STATUS_LABELS = {"green": "On target", "amber": "Watch", "red": "Off target", "grey": "No data"}
-
-
-# --------------------------------------------------------------------------- formatting
-def kpi_status(value: float | None, target: float, definition: KpiDefinition) -> str:
-    """Traffic light of a KPI value against ``target`` with the definition's tolerance and direction."""
-    return kpi.traffic_light(
-        None if value is None or is_missing(value) else float(value), target, definition.tolerance, definition.direction
-    )
 
 
 def format_kpi(value: float | None, unit: str) -> str:

@@ -47,10 +47,6 @@ class KpiDefinition:
     direction: str  # higher | lower | abs_lower
     help: str
 
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "higher"
-
 
 #: The KPIs of the summary, in display order, with the company's default targets.
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {

@@ -33,12 +33,11 @@ from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import pricing
-from sop_core.units import DAYS_PER_MONTH
+from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON, SIGNOFF_ROLES
 
 log = logging.getLogger(__name__)
 
 #: The roles that sign off a plan, in the order they usually do.
-SIGNOFF_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance", "executive")
 ROLE_LABELS = {
     "demand_planner": "Demand planner",
     "supply_planner": "Supply planner",
@@ -116,7 +115,7 @@ def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
     cycle has none or it cannot be made (the statistical forecast is then the demand)."""
     try:
         frame = demand_service.consensus_demand(engine, cycle_id)
-    except Exception as err:  # noqa: BLE001 - no consensus: the statistical forecast is the demand
+    except SopError as err:  # refused (e.g. no forecast run): the statistical forecast is the demand
         log.info("consensus demand of cycle %s not available (%s); using the forecast", cycle_id, err)
         return None
     if frame.empty:
@@ -152,9 +151,10 @@ def learned_elasticities(engine: Engine) -> dict[str, float]:
     return {str(f): float(v) for f, v in zip(frame["family"], frame["value_used"], strict=True)}
 
 
-def scenario_inputs(engine: Engine, cycle_id: int) -> sci.ScenarioInputs:
-    """Demand (the cycle's consensus demand, else its latest forecast run), products, stock on hand,
-    open orders, routings, resources and supplier items.
+def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) -> sci.ScenarioInputs:
+    """Demand (the cycle's consensus demand, else its latest forecast run) over the first ``horizon`` months
+    [months] the forecast covers, products, stock on hand, open orders, routings, resources and supplier items.
+    The plan horizon is its own parameter: a forecast may look further ahead than the plan.
 
     Raises:
         PlanError: when the cycle has no finished forecast run, or a forecast SKU has no product row.
@@ -173,6 +173,8 @@ def scenario_inputs(engine: Engine, cycle_id: int) -> sci.ScenarioInputs:
             demand = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
             if demand.empty:
                 raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
+        plan_months = sorted(pd.to_datetime(demand["period"]).unique())[:horizon]
+        demand = demand[pd.to_datetime(demand["period"]).isin(plan_months)].reset_index(drop=True)
         inputs = sci.ScenarioInputs(
             demand=demand,
             products=plan_repo.products(s),

@@ -19,8 +19,8 @@ from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label
 from sop_core.services.forecasting import calendar_frame, data_hash, event_uplift, statistical_forecast
-from sop_core.services.snapshot import FORECAST_LEVEL, PLAN_FIELDS, inputs_from_json, inputs_hash, package_versions
-from sop_core.units import Progress
+from sop_core.services.snapshot import PLAN_FIELDS, inputs_from_json, inputs_hash, package_versions
+from sop_core.units import INTERVAL_LEVELS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def compare(stored: pd.DataFrame, fresh: pd.DataFrame, fields: tuple[str, ...], 
     return bad, n, first
 
 
-def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = FORECAST_LEVEL,
+def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = INTERVAL_LEVELS,
                      events: pd.DataFrame | None = None, products: pd.DataFrame | None = None) -> pd.DataFrame:
     """The statistical forecast of ``history`` (``sku, period, quantity``) with the engine of
     :func:`sop_core.services.demand.run_forecast` and the event calendar ``events`` (``start, scope,
@@ -154,7 +154,7 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
     )
     fcst = snap["forecast"]
     report(0.15, "Re-running the statistical forecast…")
-    fresh = forecast_history(history, int(fcst["horizon"]), tuple(fcst.get("level") or FORECAST_LEVEL),
+    fresh = forecast_history(history, int(fcst["horizon"]), tuple(fcst.get("level") or INTERVAL_LEVELS),
                              calendar_frame(fcst.get("events")), products)
     if stored_fc is not None:
         note(*compare(stored_fc, fresh, ("yhat",), "forecast"))

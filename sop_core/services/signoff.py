@@ -33,7 +33,8 @@ from sop_core.services.cycle import (
     now,
 )
 from sop_core.services.reproduce import first_mismatch
-from sop_core.services.snapshot import FORECAST_LEVEL, build_snapshot, override_records, store_frozen_version
+from sop_core.services.snapshot import build_snapshot, override_records, store_frozen_version
+from sop_core.units import INTERVAL_LEVELS, SIGNOFF_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,8 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
         plan.PlanError: unknown role or user, a user without that role, or no plan lines to sign.
         plan.ConflictError: that role already signed this plan version.
     """
-    if role not in plan.SIGNOFF_ROLES:
-        raise plan.PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(plan.SIGNOFF_ROLES)}")
+    if role not in SIGNOFF_ROLES:
+        raise plan.PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(SIGNOFF_ROLES)}")
     try:
         with session_scope(engine) as s:
             cyc = cycle_row(s, cycle_id)
@@ -182,7 +183,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
             "engine": run.engine,
             "horizon": run.horizon,
             "freq": run.freq,
-            "level": list((run.params or {}).get("level", FORECAST_LEVEL)),
+            "level": list((run.params or {}).get("level", INTERVAL_LEVELS)),
             "history_cutoff": (run.params or {}).get("last_actual"),
             "events": (run.params or {}).get("event_calendar"),
         }

@@ -28,7 +28,6 @@ from sop_core.planning import scenario_inputs as sci
 from sop_core.services import plan
 
 #: The prediction interval levels of a forecast run that does not name its own [%].
-FORECAST_LEVEL = (80, 95)
 #: The numbers of a plan line that a frozen version seals (:func:`results_hash`) and reproduction checks.
 PLAN_FIELDS = ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost")
 

@@ -18,6 +18,7 @@ from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, plan_changes, signoff
 from sop_core.services import executive as executive_service
+from sop_core.units import SIGNOFF_ROLES
 from views import ui
 
 
@@ -92,13 +93,13 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     log = decisions.decisions(app_engine, cycle_id)
     assert log[["decision", "owner", "scenario"]].values.tolist() == [["Approve the Board case", "eric", "Board case"]]
     # sign off as every role (demo user holds them all); the last one freezes the version
-    for role in plan.SIGNOFF_ROLES:
+    for role in SIGNOFF_ROLES:
         at.button(key=f"signoff_{role}").click().run()
         assert not at.exception, [e.message for e in at.exception]
     assert at.success[0].value == ("Signed off as Executive. Every role has signed: the plan version is frozen.")
     assert cycle_service.cycle_info(app_engine, cycle_id).status == "signed"
     assert signoff.is_frozen(app_engine, cycle_id)
-    assert all(at.button(key=f"signoff_{r}").disabled for r in plan.SIGNOFF_ROLES)
+    assert all(at.button(key=f"signoff_{r}").disabled for r in SIGNOFF_ROLES)
 
 
 def test_meeting_mode_has_no_editing_controls(shared_app_env: str) -> None:

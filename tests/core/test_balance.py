@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sop_core.io.lp_files import lp_file_writer
 from sop_core.planning import aggregate_planning as agg
 from sop_core.planning import balance as bl
 from sop_core.planning import balance_solve as bls
@@ -76,7 +77,7 @@ def test_aggregate_plan_keeps_period_labels_and_writes_lp(tmp_path: Path) -> Non
     case = red_tomato()
     months = pd.Series(case["demand"], index=pd.date_range("2027-01-01", periods=6, freq="MS"))
     path = tmp_path / "red_tomato.lp"
-    result = agg.aggregate_plan(months, **case["params"], write_lp=path)
+    result = agg.aggregate_plan(months, **case["params"], before_solve=lp_file_writer(path))
     assert list(result.plan.index) == list(months.index)
     text = path.read_text()
     assert "workers_1" in text and "balance_6" in text and "capacity_3" in text
@@ -237,7 +238,7 @@ def test_build_and_solve_are_separate_and_the_lp_is_named(tmp_path: Path) -> Non
     model = bl.build(one_line())
     assert model.sizes == {"rows": 4, "cols": 8, "nonzeros": 11}
     path = tmp_path / "plan.lp"
-    result = bls.solve(model, write_lp=path)
+    result = bls.solve(model, before_solve=lp_file_writer(path))
     text = path.read_text()
     assert "cap_R_2027.01:" in text and "make_A_2027.02" in text and "ot_R_2027.01" in text
     assert result.sizes == model.sizes

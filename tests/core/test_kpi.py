@@ -262,22 +262,33 @@ def test_abc_xyz_classes_of_the_small_company(engine: Engine) -> None:
 
 
 def test_inventory_policy_of_the_small_company(engine: Engine) -> None:
+    """The one inventory policy (the Supply review's, also behind the KPI drill-down and the what-if), worked by
+    hand: periodic review R = 1 month, so SS = z·√((L+R)·σ_d² + d̄²·σ_L²) and ROP = d̄·(L+R) + SS."""
     cycle_id = seed_small_company(engine)
     policy = policy_service.inventory_policy(engine, cycle_id).set_index("sku")
     z95 = 1.6448536
-    # C: d̄ 20, σ_d 0, L 2 months, σ_L 0.5 → SS = z·sqrt(0 + 20²·0.5²) = 1.6449·10 = 16.449; ROP = 40 + 16.449
+    # C: bought from S, no closed receipt of its own, so σ_L is S's measured spread: closed receipts of 17, 24,
+    # 19 and 24 days → mean 21, sample σ = √(38/3) = 3.5590 days = 0.11693 month; L = 60.875 days = 2 months.
+    # d̄ 20, σ_d 0 → SS = z·20·0.11693 = 3.8466; ROP = 20·(2 + 1) + 3.8466 = 63.8466
     # EOQ: D = 240/year, S = 50, H = 0.25·5 = 1.25 → sqrt(2·240·50 / 1.25) = sqrt(19,200) = 138.56
     c = policy.loc["C"]
-    assert (c["lead_time_months"], c["lead_time_std_days"] / DAYS_PER_MONTH) == pytest.approx((2.0, 0.5))
+    sigma_l = (38 / 3) ** 0.5
+    assert (c["lead_time_months"], c["lead_time_std_days"]) == pytest.approx((2.0, sigma_l))
+    assert c["lt_source"] == "measured (supplier)"
     assert c["cycle_service_level"] == 0.95  # product.service_target, a CSL: z = Φ⁻¹(0.95)
-    assert c["safety_stock"] == pytest.approx(10 * z95, abs=1e-3)
-    assert c["reorder_point"] == pytest.approx(40 + 10 * z95, abs=1e-3)
+    assert c["safety_stock"] == pytest.approx(z95 * 20 * sigma_l / DAYS_PER_MONTH, abs=1e-3)
+    assert c["reorder_point"] == pytest.approx(60 + z95 * 20 * sigma_l / DAYS_PER_MONTH, abs=1e-3)
     assert c["eoq"] == pytest.approx(138.564, abs=1e-3)
-    # C: on hand 0 + on order 105 ≥ 56.4 → not below; B: sample σ 4.5227, L 1 month (made in house) → SS 7.439
+    # C: on hand 0 + on order 105 ≥ 63.8 → not below
     assert not c["below_reorder_point"]
-    assert policy.loc["B", "safety_stock"] == pytest.approx(z95 * (225 / 11) ** 0.5, abs=1e-3)
-    # A: constant 30 a month, L = 1 → ROP 30; position 60 + 15 on order → not below
-    assert (policy.loc["A", "safety_stock"], policy.loc["A", "reorder_point"]) == pytest.approx((0.0, 30.0))
+    # B sells 10 in 9 of 12 months: ADI = 12/9 = 1.33 > 1.32, intermittent → empirical safety stock from the
+    # 2-month (L + R, made in house) demand sums of the 24 months of history: 8 × 20, 2 × 10, 13 × 0; ROP =
+    # the 95 % inverted-CDF quantile = 20 (22nd of 23); SS = 20 − mean 180/23 = 12.174; ROP = 7.5·2 + SS = 27.174
+    b = policy.loc["B"]
+    assert b["method"] == "empirical"
+    assert (b["safety_stock"], b["reorder_point"]) == pytest.approx((20 - 180 / 23, 15 + 20 - 180 / 23))
+    # A: constant 30 a month, L = 1 (made in house) + R = 1 → ROP 60; position 60 + 15 on order → not below
+    assert (policy.loc["A", "safety_stock"], policy.loc["A", "reorder_point"]) == pytest.approx((0.0, 60.0))
     assert policy["below_reorder_point"].sum() == 0
 
 

@@ -14,6 +14,7 @@ from sop_core.db.engine import make_engine, session_scope
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import plan, signoff, whatif
+from sop_core.units import SIGNOFF_ROLES
 
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
 
@@ -244,7 +245,7 @@ def test_sign_off_needs_a_plan_and_is_unique_per_role(engine: Engine, cycle_id: 
         [1, "demand_planner", "ann", ""],
     ]
     status = plan.signoff_status(engine, cycle_id)
-    assert status["role"].tolist() == list(plan.SIGNOFF_ROLES)
+    assert status["role"].tolist() == list(SIGNOFF_ROLES)
     assert status["signed"].tolist() == [True, False, True, False]
     assert audit_actions(engine).count("plan_signed_off") == 2
     # a signed plan is never changed: promoting again starts plan version 2
@@ -257,17 +258,21 @@ def test_sign_off_needs_a_plan_and_is_unique_per_role(engine: Engine, cycle_id: 
     assert plan.signoff_status(engine, cycle_id)["signed"].tolist() == [False] * 4
 
 
-def test_consensus_demand_is_used_when_the_demand_service_offers_it(
+def test_consensus_demand_is_the_plans_demand_and_a_refused_one_falls_back_to_the_forecast(
     engine: Engine, cycle_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sop_core.services import demand as demand_service
+    from sop_core.services.forecasting import DemandError
+
+    def refused(_engine: Engine, _cycle_id: int) -> pd.DataFrame:
+        raise DemandError("no forecast run to build a consensus on")
 
     consensus = pd.DataFrame({"sku": ["A", "B"], "period": [pd.Timestamp(JAN)] * 2, "qty": [120.0, 80.0]})
-    monkeypatch.setattr(demand_service, "consensus_demand", lambda _e, _c: consensus, raising=False)
+    monkeypatch.setattr(demand_service, "consensus_demand", lambda _e, _c: consensus)
     inputs = plan.scenario_inputs(engine, cycle_id)
     assert inputs.demand["qty"].sum() == pytest.approx(200.0)
-    # a failing consensus falls back to the statistical forecast
-    monkeypatch.setattr(demand_service, "consensus_demand", lambda _e, _c: 1 / 0, raising=False)
+    # a consensus the demand service refuses falls back to the statistical forecast
+    monkeypatch.setattr(demand_service, "consensus_demand", refused)
     assert plan.scenario_inputs(engine, cycle_id).demand["qty"].sum() == pytest.approx(450.0)
 
 

@@ -43,7 +43,7 @@ from sop_core.planning.forecast.conformal import (
     series_scale,
 )
 from sop_core.planning.forecast.statistical import season_length_for
-from sop_core.units import Progress
+from sop_core.units import INTERVAL_LEVELS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def auto_forecast(
     full: pd.DataFrame,
     h: int,
     freq: str = "MS",
-    level: Sequence[int] = (80, 95),
+    level: Sequence[int] = INTERVAL_LEVELS,
     *,
     exog_cols: Sequence[str] = (),
     future_exog: pd.DataFrame | None = None,

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sop_core.planning.forecast.events import apply_uplift, remove_uplift
 from sop_core.planning.forecast.statistical import StatisticalForecaster
-from sop_core.units import Progress
+from sop_core.units import INTERVAL_LEVELS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def forecast(
     horizon: int,
     freq: str = "MS",
     engine: str = "statistical",
-    level: Sequence[int] = (80, 95),
+    level: Sequence[int] = INTERVAL_LEVELS,
     *,
     n_jobs: int = 1,
     id_col: str = "unique_id",
@@ -222,7 +222,7 @@ def forecast_details(
     h: int,
     freq: str,
     engine: str,
-    levels: Sequence[int] = (80, 95),
+    levels: Sequence[int] = INTERVAL_LEVELS,
     *,
     n_jobs: int = 1,
     exog: pd.DataFrame | None = None,

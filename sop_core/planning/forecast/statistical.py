@@ -61,7 +61,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from sop_core.planning.forecast.classify import classify_demand
-from sop_core.units import Progress
+from sop_core.units import INTERVAL_LEVELS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ class StatisticalForecaster:
         return dict(zip(best["unique_id"], best["model"], strict=True)), table.drop(columns="rank")
 
     # ------------------------------------------------------------------ predict
-    def predict(self, h: int, level: Sequence[int] = (80, 95)) -> pd.DataFrame:
+    def predict(self, h: int, level: Sequence[int] = INTERVAL_LEVELS) -> pd.DataFrame:
         """Forecast ``h`` periods after the last period of the fitted history.
 
         Args:
@@ -360,7 +360,7 @@ class StatisticalForecaster:
         return frame
 
     def forecast(
-        self, history: pd.DataFrame, h: int, level: Sequence[int] = (80, 95), progress: Progress | None = None
+        self, history: pd.DataFrame, h: int, level: Sequence[int] = INTERVAL_LEVELS, progress: Progress | None = None
     ) -> pd.DataFrame:
         """``fit(history).predict(h, level)`` in one call (see both)."""
         report = progress or (lambda _f, _m: None)
