@@ -232,7 +232,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
             override_records = snapshot.override_records(s, cycle_id)
         stat = frame[["sku", "period", "yhat"]].rename(columns={"yhat": "qty"})
         inputs = plan.scenario_inputs(engine, cycle_id)  # the cycle's forecast run, stock, orders, capacity
-        if plan._consensus(engine, cycle_id) is None:  # no consensus service: apply the overrides here
+        if plan.consensus_or_none(engine, cycle_id) is None:  # no consensus (no forecast run to build it on): apply the overrides here
             inputs = dataclasses.replace(inputs, demand=_apply_overrides(stat, overrides))
         lv = lev.Levers(**levers)
         snap = snapshot.build_snapshot(
@@ -247,7 +247,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
             d_row = plan_repo.scenario_by_name(s, cycle_id, dname)
             assert row is not None and d_row is not None  # written above in this function
             row.results = {**snap.kpis, "plan_version": 1}
-            d_row.results = plan._json_kpis(sc.evaluate(inputs, lev.Levers(**dlevers)).kpis)
+            d_row.results = plan.kpis_json(sc.evaluate(inputs, lev.Levers(**dlevers)).kpis)
             repo.insert_frame(s, m.PlanLine, snap.lines, cycle_id=cycle_id, plan_version=1, scenario_id=scenario_id)
             states = ["demand_review", "supply_review", "reconciliation", "executive_review"]
             who = ["dana", "dana", "sam", "fiona"]

@@ -78,7 +78,7 @@ def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "an unknown time"
 
 
-def _json_kpis(kpis: dict[str, float]) -> dict[str, float | None]:
+def kpis_json(kpis: dict[str, float]) -> dict[str, float | None]:
     """KPIs as JSON-safe numbers (NaN → None: PostgreSQL JSON has no NaN)."""
     return {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)) for k, v in kpis.items()}
 
@@ -109,7 +109,7 @@ def _get_cycle(session: Any, cycle_id: int) -> m.PlanCycle:
 
 
 # --------------------------------------------------------------------------- inputs and evaluation
-def _consensus(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
+def consensus_or_none(engine: Engine, cycle_id: int) -> pd.DataFrame | None:
     """The cycle's consensus demand ``sku, period, qty`` [units per month]
     (:func:`sop_core.services.demand.consensus_demand`), period as a month-start timestamp; None when the
     cycle has none or it cannot be made (the statistical forecast is then the demand)."""
@@ -159,7 +159,7 @@ def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) 
     Raises:
         PlanError: when the cycle has no finished forecast run, or a forecast SKU has no product row.
     """
-    consensus = _consensus(engine, cycle_id)
+    consensus = consensus_or_none(engine, cycle_id)
     with session_scope(engine) as s:
         cyc = _get_cycle(s, cycle_id)
         if consensus is not None:
@@ -276,7 +276,7 @@ def save_scenario(
         raise PlanError("scenario name is empty: type a name")
     if name.lower() == BASELINE.lower():
         raise PlanError(f"'{BASELINE}' is reserved for the unchanged plan: choose another name")
-    kpis = _json_kpis(evaluate(scenario_inputs(engine, cycle_id), levers).kpis)
+    kpis = kpis_json(evaluate(scenario_inputs(engine, cycle_id), levers).kpis)
     try:
         with session_scope(engine) as s:
             _get_cycle(s, cycle_id)
@@ -375,7 +375,7 @@ def promote(engine: Engine, scenario_id: int, user: str) -> int:
     """
     record = load_scenario(engine, scenario_id)
     result = evaluate(scenario_inputs(engine, record.cycle_id), record.levers)
-    kpis = _json_kpis(result.kpis)
+    kpis = kpis_json(result.kpis)
     try:
         with session_scope(engine) as s:
             cyc = _get_cycle(s, record.cycle_id)
@@ -442,7 +442,7 @@ def current_plan(engine: Engine, cycle_id: int) -> CurrentPlan:
         lines = lines.merge(families, on="sku", how="left")
         return info, lines
     result = baseline(engine, cycle_id)
-    info.update(source="baseline", scenario_name=BASELINE, kpis=_json_kpis(result.kpis))
+    info.update(source="baseline", scenario_name=BASELINE, kpis=kpis_json(result.kpis))
     return info, result.lines
 
 

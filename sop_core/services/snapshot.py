@@ -167,7 +167,7 @@ def build_snapshot(
         data_hash=data_hash,
         components=comp,
         lines=lines,
-        kpis=plan._json_kpis(result.kpis),
+        kpis=plan.kpis_json(result.kpis),
         run_id=run.get("id"),
         scenario_id=scenario["id"] if scenario else None,
         cutoff=pd.Timestamp(run["history_cutoff"]).date() if run.get("history_cutoff") else None,
