@@ -11,6 +11,8 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from sop_core.config import CURRENCY
 
@@ -164,3 +166,53 @@ def kpi_gap(gap: float | None, unit: str) -> str:
     if unit == "SKUs":
         return f"{gap:+,.0f}"
     return f"{gap:+,.1f}"
+
+
+def by_kind(value: Any, kind: str, *, pack: bool = False) -> str:
+    """A value shown by its kind, as the pages show it or (``pack=True``) as the meeting pack writes it.
+
+    Kinds: "money" (compact on the pages, :func:`money`; in full in the pack, :func:`money_in_full`), "qty"
+    (:func:`quantity`), "share" (:func:`percent`; "95.3%" in the pack), "num" (:func:`number`), "count"
+    (:func:`count`) and "text" (the value as it is).
+
+    Returns:
+        the shown value; :data:`MISSING` for a missing value.
+
+    Raises:
+        KeyError: an unknown kind.
+
+    Example:
+        >>> by_kind(1_234_567, "money"), by_kind(1_234_567, "money", pack=True), by_kind(0.953, "share", pack=True)
+        ('€1.2M', '1,234,567 EUR', '95.3%')
+        >>> by_kind(12_345.6, "qty"), by_kind(2.5, "num"), by_kind(7.0, "count"), by_kind("Open", "text")
+        ('12,346', '2.5', '7', 'Open')
+    """
+    show: dict[str, Callable[[Any], str]] = {
+        "money": money_in_full if pack else money,
+        "qty": quantity,
+        "share": (lambda share: percent(share, separator="")) if pack else percent,
+        "num": number,
+        "count": count,
+        "text": lambda text: MISSING if is_missing(text) else str(text),
+    }
+    return show[kind](value)
+
+
+def delta_by_kind(change: float, kind: str) -> str:
+    """A change shown by its kind, always signed: a share's change in percentage points ("share"), compact money
+    ("money"), a plain number with one decimal ("num") or whole units ("qty").
+
+    Returns:
+        e.g. "+1.5 pts", "+€1.2M", "-€350k", "+2.5", "-1,234".
+
+    Example:
+        >>> delta_by_kind(0.015, "share"), delta_by_kind(1_234_567, "money"), delta_by_kind(-350_400, "money")
+        ('+1.5 pts', '+€1.2M', '-€350k')
+        >>> delta_by_kind(2.5, "num"), delta_by_kind(-1_234, "qty")
+        ('+2.5', '-1,234')
+    """
+    if kind == "share":
+        return f"{100 * change:+.1f} pts"
+    if kind == "money":
+        return ("+" if change >= 0 else "") + money(change)
+    return f"{change:+,.1f}" if kind == "num" else f"{change:+,.0f}"

@@ -7,6 +7,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import data as data_service
 from views import state, ui
 
@@ -42,7 +43,7 @@ def template(table: str, fmt: str) -> bytes:
 summary = load_summary(engine, url)
 health = load_health(engine, url)
 cols = st.columns(4)
-cols[0].metric("SKUs", ui.fmt_qty(summary.skus))
+cols[0].metric("SKUs", formatting.quantity(summary.skus))
 cols[1].metric("Months of history", f"{summary.months_of_history}")
 cols[2].metric("Last actual period", ui.month_label(summary.last_actual) if summary.last_actual else "–")
 cols[3].metric("Empty input tables", f"{len(summary.empty_tables)}", help=", ".join(summary.empty_tables) or None)

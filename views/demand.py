@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import demand, demand_accuracy, forecasting, overrides
 from views import state, ui
 
@@ -101,16 +102,16 @@ summary = load("item_summary", url, stamp, level, item, run["id"], cycle.id)
 
 # ---- headline
 c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Forecast, next 12 months", ui.fmt_qty(summary["forecast_12m"]),
+c1.metric("Forecast, next 12 months", formatting.quantity(summary["forecast_12m"]),
           help="Statistical forecast, sum of the first 12 forecast months [units]")
-c2.metric("Consensus, next 12 months", ui.fmt_qty(summary["consensus_12m"]),
+c2.metric("Consensus, next 12 months", formatting.quantity(summary["consensus_12m"]),
           help="Statistical forecast + overrides, first 12 forecast months [units]")
 since = (f"{summary['actual_from']:%Y-%m} – {summary['actual_to']:%Y-%m}" if summary["actual_from"] is not None
          else "the 12 months before the forecast")
-c3.metric("vs last 12 months", ui.fmt_pct(summary["change_12m"]),
+c3.metric("vs last 12 months", formatting.percent(summary["change_12m"]),
           help=f"Statistical forecast, next 12 months, vs the actuals of the same SKUs in the 12 months before the "
-               f"forecast starts ({since}: {ui.fmt_qty(summary['actual_last_12m'])} units)")
-c4.metric("Backtest WMAPE", ui.fmt_pct(summary["backtest_wmape"]),
+               f"forecast starts ({since}: {formatting.quantity(summary['actual_last_12m'])} units)")
+c4.metric("Backtest WMAPE", formatting.percent(summary["backtest_wmape"]),
           help=run["backtest"].get("method", "holdout") + " · Σ|y − ŷ| / Σ|y|")
 c5.metric("Forecast run", f"#{summary['run_id']} · {summary['engine']}", help=demand.run_label(run))
 
@@ -201,9 +202,11 @@ for tab, by in zip(tabs, ("family", "sku"), strict=True):
     tab.caption(f"Consensus of {cycle.label} vs {changes.attrs['previous']} over the {changes.attrs['months']} "
                 "months both forecast")
     tab.dataframe(pd.DataFrame({
-        "Family" if by == "family" else "SKU": changes["item"], "Last cycle": changes["last_cycle"].map(ui.fmt_qty),
-        "This cycle": changes["this_cycle"].map(ui.fmt_qty), "Change": changes["change"].map(ui.fmt_qty),
-        "Change %": changes["change_pct"].map(ui.fmt_pct),
+        "Family" if by == "family" else "SKU": changes["item"],
+        "Last cycle": changes["last_cycle"].map(formatting.quantity),
+        "This cycle": changes["this_cycle"].map(formatting.quantity),
+        "Change": changes["change"].map(formatting.quantity),
+        "Change %": changes["change_pct"].map(formatting.percent),
     }), hide_index=True, width="stretch", key=f"demand_changes_{by}")
 
 # ---- accuracy
@@ -214,23 +217,27 @@ st.caption("Backtest of this run, and earlier cycles' stored forecasts against t
 acc = load("item_accuracy", url, stamp, cycle.id, level, item)
 st.dataframe(pd.DataFrame({
     "Forecast": acc["forecast"], "Months": acc["n"].map(lambda n: "–" if pd.isna(n) else f"{int(n)}"),
-    "WMAPE": acc["wmape"].map(ui.fmt_pct), "MAPE": acc["mape"].map(ui.fmt_pct), "MASE": acc["mase"].map(ui.fmt_num),
-    "Bias": acc["bias"].map(ui.fmt_pct), "Tracking signal": acc["tracking_signal"].map(ui.fmt_num),
+    "WMAPE": acc["wmape"].map(formatting.percent), "MAPE": acc["mape"].map(formatting.percent),
+    "MASE": acc["mase"].map(formatting.number),
+    "Bias": acc["bias"].map(formatting.percent), "Tracking signal": acc["tracking_signal"].map(formatting.number),
 }), hide_index=True, width="stretch", key="demand_accuracy")
 fva = load("fva_table", url, stamp, cycle.id)
 st.markdown("**Forecast value added** (naive → statistical → consensus; > 0: the step made the forecast better)")
 st.dataframe(pd.DataFrame({
-    "Group": fva["group"], "Name": fva["name"], "Months": fva["n"], "WMAPE naive": fva["wmape_naive"].map(ui.fmt_pct),
-    "WMAPE statistical": fva["wmape_statistical"].map(ui.fmt_pct),
-    "WMAPE consensus": fva["wmape_consensus"].map(ui.fmt_pct),
-    "FVA statistical": fva["fva_statistical"].map(ui.fmt_pct), "FVA consensus": fva["fva_consensus"].map(ui.fmt_pct),
+    "Group": fva["group"], "Name": fva["name"], "Months": fva["n"],
+    "WMAPE naive": fva["wmape_naive"].map(formatting.percent),
+    "WMAPE statistical": fva["wmape_statistical"].map(formatting.percent),
+    "WMAPE consensus": fva["wmape_consensus"].map(formatting.percent),
+    "FVA statistical": fva["fva_statistical"].map(formatting.percent),
+    "FVA consensus": fva["fva_consensus"].map(formatting.percent),
 }), hide_index=True, width="stretch", key="demand_fva")
 flags = load("tracking_flags", url, stamp, cycle.id, "sku")
 st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand_accuracy.TRACKING_LIMIT:.0f}**")
 if not flags.empty:
     st.dataframe(pd.DataFrame({
-        "SKU": flags["item"], "Tracking signal": flags["tracking_signal"].map(ui.fmt_num),
-        "Bias": flags["bias"].map(ui.fmt_pct), "WMAPE consensus": flags["wmape_consensus"].map(ui.fmt_pct),
+        "SKU": flags["item"], "Tracking signal": flags["tracking_signal"].map(formatting.number),
+        "Bias": flags["bias"].map(formatting.percent),
+        "WMAPE consensus": flags["wmape_consensus"].map(formatting.percent),
     }), hide_index=True, width="stretch", key="demand_flags")
 
 with st.expander("About this forecast"):

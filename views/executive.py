@@ -10,11 +10,12 @@ import datetime as dt
 
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.errors import SopError
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, executive, plan, plan_changes, signoff
 from views import executive_sections as sections
-from views import state, ui
+from views import state
 
 st.title("Executive review")
 
@@ -188,8 +189,8 @@ if not past.empty:
         "Outcome over the months that now have actuals, for what the linked scenario changed (its scope): "
         "planned demand and revenue against actual sales."
     )
-    shown = past.assign(actual_vs_plan=past["actual_vs_plan"].map(ui.fmt_pct),
-                        volume_vs_plan=past["volume_vs_plan"].map(ui.fmt_pct))
+    shown = past.assign(actual_vs_plan=past["actual_vs_plan"].map(formatting.percent),
+                        volume_vs_plan=past["volume_vs_plan"].map(formatting.percent))
     st.dataframe(
         shown[["cycle", "decision", "owner", "due_date", "status", "outcome", "scenario", "changes", "scope",
                "months", "planned_qty", "actual_qty", "volume_vs_plan", "planned_revenue", "actual_revenue",

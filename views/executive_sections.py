@@ -6,6 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import supply as supply_service
 from sop_core.services.executive import ExecutiveReview
 from sop_core.services.plan_changes import DiffResult
@@ -46,11 +47,12 @@ def headline_cards(review: ExecutiveReview) -> None:
     cols = st.columns(5)
     cols[0].metric(
         "Revenue",
-        ui.fmt_money(head["revenue"]),
-        f"{ui.fmt_money(head['budget_gap'])} vs budget" if has_budget else None,
+        formatting.money(head["revenue"]),
+        f"{formatting.money(head['budget_gap'])} vs budget" if has_budget else None,
         help=(
-            f"Plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs budget {ui.fmt_money(head['budget_revenue'])} "
-            f"over the {head['budget_months']} budgeted months of the horizon"
+            f"Plan {formatting.money(head['plan_revenue_budget_months'])} vs budget "
+            f"{formatting.money(head['budget_revenue'])} over the {head['budget_months']} budgeted months of the "
+            "horizon"
             if has_budget
             else "No budget for this horizon"
         ),
@@ -58,21 +60,23 @@ def headline_cards(review: ExecutiveReview) -> None:
     has_margin_budget = head["budget_margin"] is not None
     cols[1].metric(
         "Margin",
-        ui.fmt_money(head["margin"]),
+        formatting.money(head["margin"]),
         # the same comparison as the revenue card (budget) where there is one; the other is in the caption below
-        f"{ui.fmt_money(head['margin_vs_budget'])} vs budget" if has_margin_budget
-        else f"{ui.fmt_money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
-        help=f"{ui.fmt_pct(head['margin_rate'])} of revenue, after holding cost, overtime and alternate-supplier premium"
+        f"{formatting.money(head['margin_vs_budget'])} vs budget" if has_margin_budget
+        else f"{formatting.money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
+        help=f"{formatting.percent(head['margin_rate'])} of revenue, after holding cost, overtime and "
+        "alternate-supplier premium"
         + (f"; vs last plan {head['last_plan_label']} over {head['last_plan_margin_basis']}" if has_last else "")
         + (
-            f"; plan {ui.fmt_money(head['plan_margin_budget_months'])} vs margin budget "
-            f"{ui.fmt_money(head['budget_margin'])} over the {head['margin_budget_months']} budgeted months"
+            f"; plan {formatting.money(head['plan_margin_budget_months'])} vs margin budget "
+            f"{formatting.money(head['budget_margin'])} over the {head['margin_budget_months']} budgeted months"
             if has_margin_budget
             else "; no margin budget for this horizon"
         ),
     )
-    cols[2].metric("Fill rate (plan)", ui.fmt_pct(head["fill_rate"]), help="Served ÷ demand of the plan over the horizon")
-    cols[3].metric("Inventory value", ui.fmt_money(head["inventory_value_end"]), help="At cost, end of the horizon")
+    cols[2].metric("Fill rate (plan)", formatting.percent(head["fill_rate"]),
+                   help="Served ÷ demand of the plan over the horizon")
+    cols[3].metric("Inventory value", formatting.money(head["inventory_value_end"]), help="At cost, end of the horizon")
     cols[4].metric(
         "Capacity risks",
         f"{head['capacity_risks']}",
@@ -81,27 +85,27 @@ def headline_cards(review: ExecutiveReview) -> None:
     )
     if has_budget:
         margin_part = (
-            f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan line margin "
-            f"{ui.fmt_money(head['plan_margin_budget_months'])} vs {ui.fmt_money(head['budget_margin'])})"
+            f"margin {formatting.money(head['margin_vs_budget'])} (plan line margin "
+            f"{formatting.money(head['plan_margin_budget_months'])} vs {formatting.money(head['budget_margin'])})"
             if has_margin_budget
             else "no margin budget"
         )
         st.caption(
-            f"Vs budget over the {head['budget_months']} budgeted months: revenue {ui.fmt_money(head['budget_gap'])} "
-            f"(plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs {ui.fmt_money(head['budget_revenue'])}), "
-            f"{margin_part}."
+            f"Vs budget over the {head['budget_months']} budgeted months: revenue "
+            f"{formatting.money(head['budget_gap'])} (plan {formatting.money(head['plan_revenue_budget_months'])} "
+            f"vs {formatting.money(head['budget_revenue'])}), {margin_part}."
         )
     if has_last:
         split = (
-            f" — {ui.fmt_money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
-            f"{ui.fmt_money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast"
+            f" — {formatting.money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
+            f"{formatting.money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast"
             if head["revenue_vs_last_plan_new_actuals"]
             else ""
         )
         st.caption(
-            f"Vs last plan {head['last_plan_label']}: revenue {ui.fmt_money(head['revenue_vs_last_plan'])} over "
+            f"Vs last plan {head['last_plan_label']}: revenue {formatting.money(head['revenue_vs_last_plan'])} over "
             f"{head['last_plan_revenue_basis']}, the total of the plan diff below{split}; margin "
-            f"{ui.fmt_money(head['margin_vs_last_plan'])} over {head['last_plan_margin_basis']} "
+            f"{formatting.money(head['margin_vs_last_plan'])} over {head['last_plan_margin_basis']} "
             f"({review.line_margin_basis})."
         )
 
@@ -114,7 +118,7 @@ def risks(review: ExecutiveReview) -> None:
         if review.risks.empty:
             st.caption("No risk found.")
         for r in review.risks.itertuples(index=False):
-            st.markdown(f"- {r.text}" if r.kind == "capacity" else f"- {r.text}: {ui.fmt_money(r.value)}")
+            st.markdown(f"- {r.text}" if r.kind == "capacity" else f"- {r.text}: {formatting.money(r.value)}")
         if (review.risks["kind"] == "capacity").any():
             st.caption(f"Capacity risks: {review.plan_load_basis.lower()}.")
     with c_opp:
@@ -122,7 +126,7 @@ def risks(review: ExecutiveReview) -> None:
         if review.opportunities.empty:
             st.caption("No opportunity found.")
         for r in review.opportunities.itertuples(index=False):
-            st.markdown(f"- {r.text}: +{ui.fmt_money(r.value)}")
+            st.markdown(f"- {r.text}: +{formatting.money(r.value)}")
 
 
 def capacity(review: ExecutiveReview) -> None:
@@ -152,7 +156,7 @@ def waterfall(diff: DiffResult, is_default: bool) -> None:
             x=wf["label"],
             y=wf["value"],
             measure=wf["kind"].tolist(),
-            text=[ui.fmt_money(v) for v in wf["value"]],
+            text=[formatting.money(v) for v in wf["value"]],
             textposition="outside",
             connector={"line": {"color": "#9ca3af"}},
             increasing={"marker": {"color": ui.COLORS["ok"]}},
@@ -163,8 +167,9 @@ def waterfall(diff: DiffResult, is_default: bool) -> None:
     ui.base_layout(fig, f"Revenue: {diff.before_label} → {diff.after_label}", height=460)
     st.plotly_chart(fig, key="diff_waterfall")
     st.caption(
-        f"Total change {ui.fmt_money(diff.total_change)}: {diff.before_label} {ui.fmt_money(wf['value'].iloc[0])} → "
-        f"{diff.after_label} {ui.fmt_money(wf['value'].iloc[-1])} over {diff.basis}."
+        f"Total change {formatting.money(diff.total_change)}: {diff.before_label} "
+        f"{formatting.money(wf['value'].iloc[0])} → {diff.after_label} {formatting.money(wf['value'].iloc[-1])} "
+        f"over {diff.basis}."
         + (" It is the revenue vs last plan of the headline above." if is_default else "")
     )
     with st.expander("By family, SKU and month"):

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import policy_backtest as backtest_service
 from sop_core.services import supply as supply_service
@@ -74,7 +75,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
         return
     policy = view.policy
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Safety stock value", ui.fmt_money(policy["safety_stock_value"].sum()))
+    c1.metric("Safety stock value", formatting.money(policy["safety_stock_value"].sum()))
     c2.metric(
         "Below reorder point", int(policy["below_reorder_point"].sum()), help="On hand + on order < reorder point"
     )

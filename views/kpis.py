@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import kpi as kpi_service
 from sop_core.services import kpi_review
 from sop_core.services import kpi_targets as targets_service
@@ -73,11 +74,11 @@ for start in range(0, len(summary), CARDS_PER_ROW):
     row_cards = summary.iloc[start : start + CARDS_PER_ROW].iterrows()
     for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
         definition = targets_service.KPI_DEFINITIONS[key]
-        target = kpi_service.format_kpi(row["target"], row["unit"])
+        target = formatting.kpi_value(row["target"], row["unit"])
         column.metric(
             f"{LIGHT[row['status']]} {row['kpi']}",
-            kpi_service.format_kpi(row["value"], row["unit"]),
-            delta=kpi_service.format_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
+            formatting.kpi_value(row["value"], row["unit"]),
+            delta=formatting.kpi_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
             delta_description=f"target {target}",
             delta_color={"higher": "normal", "lower": "inverse"}.get(row["direction"], "off"),
             help=f"{definition.help} Tolerance ±{row['tolerance']:g} ({row['unit']}).",
@@ -169,7 +170,7 @@ if skus:
     st.markdown(f"**{detail.sku} — {detail.name}** ({detail.family})")
     policy = detail.policy
     for column, (label, key) in zip(st.columns(len(POLICY_CARDS)), POLICY_CARDS.items(), strict=True):
-        column.metric(label, ui.fmt_qty(policy.get(key)))
+        column.metric(label, formatting.quantity(policy.get(key)))
     fig = go.Figure(
         go.Bar(x=detail.history["period"], y=detail.history["quantity"], name="Sales", marker_color=ui.COLORS["actual"])
     )

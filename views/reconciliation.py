@@ -7,6 +7,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from sop_core import formatting
+from sop_core.config import CURRENCY
 from sop_core.errors import SopError
 from sop_core.services import demand, plan, signoff, whatif
 from sop_core.services import supply as supply_service
@@ -126,18 +128,6 @@ GAP_COLUMNS = {
 }
 
 
-def _fmt(kind: str, value: float) -> str:
-    return {"money": ui.fmt_money, "qty": ui.fmt_qty, "share": ui.fmt_pct, "num": ui.fmt_num}[kind](value)
-
-
-def _fmt_delta(kind: str, value: float) -> str:
-    if kind == "share":
-        return f"{100 * value:+.1f} pts"
-    if kind == "money":
-        return ("+" if value >= 0 else "") + ui.fmt_money(value)
-    return f"{value:+,.1f}" if kind == "num" else f"{value:+,.0f}"
-
-
 def inventory_chart(what: whatif.WhatIf) -> None:
     """Projected inventory value of the baseline and the scenario, in total or per family."""
     by = st.radio("Projected inventory", ["total", "family"], horizontal=True, key="recon_inventory_by",
@@ -159,7 +149,7 @@ def inventory_chart(what: whatif.WhatIf) -> None:
                 dash="dot" if name == plan.BASELINE else "solid",
             ),
         )
-    fig.update_yaxes(title=f"Inventory value ({ui.CURRENCY})")
+    fig.update_yaxes(title=f"Inventory value ({CURRENCY})")
     st.plotly_chart(ui.base_layout(fig, height=340), width="stretch")
 
 
@@ -216,8 +206,9 @@ def what_if() -> None:
         return
     for row in (KPI_CARDS[:5], KPI_CARDS[5:]):
         for col, (label, key, kind, colour, help_text) in zip(st.columns(5), row, strict=True):
-            delta = None if what.delta is None or abs(what.delta[key]) < 1e-9 else _fmt_delta(kind, what.delta[key])
-            col.metric(label, _fmt(kind, what.kpis[key]), delta, delta_color=colour, help=help_text)
+            delta = (None if what.delta is None or abs(what.delta[key]) < 1e-9
+                     else formatting.delta_by_kind(what.delta[key], kind))
+            col.metric(label, formatting.by_kind(what.kpis[key], kind), delta, delta_color=colour, help=help_text)
     tab_inv, tab_gap = st.tabs(["Projected inventory", "Demand vs constrained supply"])
     with tab_inv:
         inventory_chart(what)
@@ -268,8 +259,8 @@ table = comparison.table
 shown = table.copy().astype(object)
 for kpi in table.index:
     for col in table.columns[1:]:
-        fmt = _fmt_delta if col.startswith("Δ ") else _fmt
-        shown.loc[kpi, col] = fmt(comparison.kinds[kpi], table.loc[kpi, col])
+        show = formatting.delta_by_kind if col.startswith("Δ ") else formatting.by_kind
+        shown.loc[kpi, col] = show(table.loc[kpi, col], comparison.kinds[kpi])
 st.markdown("**Compared with the baseline**")
 st.dataframe(shown.set_index("label"), width="stretch", key="compare_table", height=36 * (len(shown) + 1) + 3)
 if len(comparison.results) > 1:
@@ -277,10 +268,10 @@ if len(comparison.results) > 1:
     money = table.loc[["revenue", "margin", "inventory_value_end", "overtime_cost", "shortage_cost"]]
     bars = money.melt(id_vars="label", value_vars=list(comparison.results), var_name="scenario", value_name="value")
     fig = px.bar(bars, x="label", y="value", color="scenario", barmode="group",
-                 labels={"label": "", "value": ui.CURRENCY}, color_discrete_sequence=px.colors.qualitative.Safe)
+                 labels={"label": "", "value": CURRENCY}, color_discrete_sequence=px.colors.qualitative.Safe)
     chart_left.plotly_chart(ui.base_layout(fig, height=320), width="stretch")
     fig = px.line(comparison.inventory_profile(), x="period", y="inventory_value", color="scenario", markers=True,
-                  labels={"period": "", "inventory_value": f"Inventory value ({ui.CURRENCY})"},
+                  labels={"period": "", "inventory_value": f"Inventory value ({CURRENCY})"},
                   color_discrete_sequence=px.colors.qualitative.Safe)
     chart_right.plotly_chart(ui.base_layout(fig, height=320), width="stretch")
 

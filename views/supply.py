@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
@@ -78,7 +79,7 @@ c2.metric(
 )
 c3.metric(
     "Peak utilisation",
-    ui.fmt_pct(peak["utilisation"]) if peak is not None else "–",
+    formatting.percent(peak["utilisation"]) if peak is not None else "–",
     help=f"{peak['resource']} in {ui.month_label(peak['period'])}" if peak is not None else None,
 )
 

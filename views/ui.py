@@ -1,15 +1,9 @@
-"""Formatting and small shared widgets (not a page)."""
+"""Small shared pieces of the pages (not a page): the colours, month labels and the chart look."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import plotly.graph_objects as go
-
-from sop_core.config import CURRENCY
-
-_SYMBOL = {"EUR": "€", "USD": "$", "GBP": "£"}.get(CURRENCY, CURRENCY + " ")
 
 #: A calm palette that reads well on a projector.
 COLORS = {
@@ -23,40 +17,6 @@ COLORS = {
     "warning": "#f59e0b",
     "bad": "#dc2626",
 }
-
-
-def _missing(x: object) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def fmt_money(x: float | None, digits: int = 1) -> str:
-    """€1.2M / €350k / €900 — compact money for metric cards."""
-    if _missing(x):
-        return "–"
-    value = float(x)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value >= 1e9:
-        return f"{sign}{_SYMBOL}{value / 1e9:.{digits}f}B"
-    if value >= 1e6:
-        return f"{sign}{_SYMBOL}{value / 1e6:.{digits}f}M"
-    if value >= 1e4:
-        return f"{sign}{_SYMBOL}{value / 1e3:.0f}k"
-    return f"{sign}{_SYMBOL}{value:,.0f}"
-
-
-def fmt_qty(x: float | None) -> str:
-    """Units with thousands separators."""
-    return "–" if _missing(x) else f"{float(x):,.0f}"
-
-
-def fmt_pct(x: float | None, digits: int = 1) -> str:
-    """A share (0.953) as a percentage (95.3 %)."""
-    return "–" if _missing(x) else f"{100 * float(x):.{digits}f} %"
-
-
-def fmt_num(x: float | None, digits: int = 1) -> str:
-    return "–" if _missing(x) else f"{float(x):,.{digits}f}"
 
 
 def month_label(value: object) -> str:

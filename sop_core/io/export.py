@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sop_core.config import CURRENCY
+from sop_core.formatting import by_kind, money_in_full, percent
 from sop_core.planning import plan_diff as diff_math
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ class Review(Protocol):
 
 
 def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
-    """``(label, value, kind)`` rows of the review's headline figures (kind: money | share | count | text).
+    """``(label, value, kind)`` rows of the review's headline figures (kind: money | share | count | text, shown by
+    :func:`sop_core.formatting.by_kind` as the pack writes it).
 
     The comparisons with the last signed plan name the months they cover
     (:class:`sop_core.services.plan_changes.LastPlanChange`):
@@ -145,18 +147,6 @@ def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
     ]
 
 
-def _fmt(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "–"
-    if kind == "money":
-        return f"{value:,.0f} {CURRENCY}"
-    if kind == "share":
-        return f"{value:.1%}"
-    if kind == "count":
-        return f"{int(value)}"
-    return str(value)
-
-
 # --------------------------------------------------------------------------- Excel
 def excel_pack(data: Review) -> bytes:
     """The meeting pack of a review as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a
@@ -185,7 +175,7 @@ def excel_pack(data: Review) -> bytes:
                 ws.set_column(j, j, width, (formats or {}).get(col))
             ws.freeze_panes(3, 0)
 
-        rows = [(label, _fmt(v, kind)) for label, v, kind in headline_rows(data)]
+        rows = [(label, by_kind(v, kind, pack=True)) for label, v, kind in headline_rows(data)]
         if data.unsourced:
             rows.append(("Warning: unlimited supply", data.unsourced))
         head = pd.DataFrame(rows, columns=["Figure", "Value"])
@@ -315,7 +305,7 @@ def deck(data: Review) -> bytes:
     first.shapes.title.text = SLIDES[0]
     first.placeholders[1].text = f"Cycle {data.label} · plan {data.headline.get('scenario_name')}"
     s = slide(SLIDES[1])
-    bullets(s, [f"{label}: {_fmt(v, kind)}" for label, v, kind in headline_rows(data)], 16)
+    bullets(s, [f"{label}: {by_kind(v, kind, pack=True)}" for label, v, kind in headline_rows(data)], 16)
     s = slide(SLIDES[2])
     d = data.diff
     if d is not None:
@@ -324,8 +314,9 @@ def deck(data: Review) -> bytes:
         steps = d.waterfall.set_index("step")["value"]
         note = s.shapes.add_textbox(Inches(0.7), Inches(6.3), Inches(12), Inches(1.0)).text_frame
         note.word_wrap = True
-        note.text = (f"Revenue vs last plan: {d.before_label} {_fmt(steps['before'], 'money')} → {d.after_label} "
-                     f"{_fmt(steps['after'], 'money')}, total change {_fmt(d.total_change, 'money')} over {d.basis}")
+        note.text = (f"Revenue vs last plan: {d.before_label} {money_in_full(steps['before'])} → "
+                     f"{d.after_label} {money_in_full(steps['after'])}, total change {money_in_full(d.total_change)} "
+                     f"over {d.basis}")
         note.paragraphs[0].font.size = Pt(14)
     else:
         bullets(s, ["No earlier signed plan to compare with."])
@@ -340,7 +331,7 @@ def deck(data: Review) -> bytes:
     bullets(s, lines, 18)
     s = slide(SLIDES[5])
     sc_lines = [
-        f"{r['name']} ({r['status']}): revenue {_fmt(r['revenue'], 'money')}, margin {_fmt(r['margin'], 'money')}"
+        f"{r['name']} ({r['status']}): revenue {money_in_full(r['revenue'])}, margin {money_in_full(r['margin'])}"
         for r in data.scenarios.to_dict("records")
     ]
     bullets(s, sc_lines or ["No saved scenario."], 18)
@@ -348,7 +339,7 @@ def deck(data: Review) -> bytes:
     dec = [f"{r['decision']} — {r['owner']}, due {r['due_date']}" for r in data.decisions.to_dict("records")]
     dec += [
         f"[{r['cycle']}] {r['decision']} ({r['scope']}): "
-        + (f"revenue vs plan {_fmt(r['actual_vs_plan'], 'share')}" if r["months"] else r["result"])
+        + (f"revenue vs plan {percent(r['actual_vs_plan'], separator='')}" if r["months"] else r["result"])
         for r in data.past.to_dict("records")
     ]
     bullets(s, dec or ["No decision logged."], 16)

@@ -54,49 +54,19 @@ from sqlalchemy import Engine
 from sop_core.db import monitor_repo
 from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
+from sop_core.formatting import is_missing
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import kpi_formulas as kpi
 from sop_core.services import supply as supply_service
 from sop_core.services.inventory_policy import inventory_policy
 from sop_core.services.kpi_measures import abc_xyz_classes, load_kpi_data, measure_kpis, month_start
-from sop_core.services.kpi_targets import (
-    KPI_DEFINITIONS,
-    KpiError,
-    is_missing,
-    kpi_targets,
-)
+from sop_core.services.kpi_targets import KPI_DEFINITIONS, KpiError, kpi_targets
 
 log = logging.getLogger(__name__)
 
 
 SUMMARY_COLUMNS = ["kpi", "value", "unit", "target", "status", "gap"]
 STATUS_LABELS = {"green": "On target", "amber": "Watch", "red": "Off target", "grey": "No data"}
-
-
-def format_kpi(value: float | None, unit: str) -> str:
-    """A KPI value as the page and the command line show it: ``94.9 %``, ``5.2``, ``48.5 days``, ``3``."""
-    if is_missing(value):
-        return "–"
-    if unit == "%":
-        return f"{value:.1f} %"
-    if unit == "days":
-        return f"{value:,.1f} days"
-    if unit == "SKUs":
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def format_gap(gap: float | None, unit: str) -> str:
-    """The gap to target as a signed string: ``-0.1 pts``, ``+0.6``, ``+8.5 days``, ``+9``."""
-    if is_missing(gap):
-        return ""
-    if unit == "%":
-        return f"{gap:+.1f} pts"
-    if unit == "days":
-        return f"{gap:+,.1f} days"
-    if unit == "SKUs":
-        return f"{gap:+,.0f}"
-    return f"{gap:+,.1f}"
 
 
 def _display(key: str, raw: float) -> float:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +21,7 @@ from sop_core.db import monitor_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import SopError
+from sop_core.formatting import is_missing
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +77,6 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
 
 #: Roles allowed to change KPI targets.
 TARGET_ROLES = ("supply_planner", "demand_planner", "executive", "admin")
-
-
-def is_missing(value: Any) -> bool:
-    """Whether a KPI value is missing (None or NaN)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def segment_label(segment: str) -> str:

@@ -20,9 +20,9 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.config import CURRENCY
 from sop_core.db import plan_repo
 from sop_core.db.engine import session_scope
+from sop_core.formatting import CURRENCY_SYMBOL
 from sop_core.planning import balance_solve
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario_inputs as sci
@@ -33,7 +33,6 @@ from sop_core.services import plan, pricing
 LEVER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(lev.Levers))
 #: The scenario's name next to the baseline in :attr:`WhatIf.comparison` and :meth:`WhatIf.inventory_profile`.
 SCENARIO = "Scenario"
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 
 class LeverError(plan.PlanError):
@@ -145,8 +144,8 @@ def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers, top_notes: int = 5)
     if levers != lev.Levers():
         table = scr.compare({plan.BASELINE: baseline, SCENARIO: result})
         delta = {str(k): float(v) for k, v in table[f"Δ {SCENARIO}"].items()}
-    symbol = _SYMBOLS.get(CURRENCY, CURRENCY + " ")
-    notes = balance_solve.shadow_price_notes(result.balance, currency=symbol, top=top_notes) if result.balance else []
+    notes = (balance_solve.shadow_price_notes(result.balance, currency=CURRENCY_SYMBOL, top=top_notes)
+             if result.balance else [])
     return WhatIf(
         levers=levers,
         result=result,

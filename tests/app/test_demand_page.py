@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
 from sop_core.services import demand, demand_accuracy, overrides
-from views import ui
 
 
 @pytest.fixture
@@ -58,10 +58,10 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 def _expected(summary: dict) -> dict[str, str]:
     return {
-        "Forecast, next 12 months": ui.fmt_qty(summary["forecast_12m"]),
-        "Consensus, next 12 months": ui.fmt_qty(summary["consensus_12m"]),
-        "vs last 12 months": ui.fmt_pct(summary["change_12m"]),
-        "Backtest WMAPE": ui.fmt_pct(summary["backtest_wmape"]),
+        "Forecast, next 12 months": formatting.quantity(summary["forecast_12m"]),
+        "Consensus, next 12 months": formatting.quantity(summary["consensus_12m"]),
+        "vs last 12 months": formatting.percent(summary["change_12m"]),
+        "Backtest WMAPE": formatting.percent(summary["backtest_wmape"]),
         "Forecast run": f"#{summary['run_id']} · {summary['engine']}",
     }
 
@@ -103,14 +103,14 @@ def test_default_view_is_the_total_of_the_current_cycle(page: AppTest, shared_db
     changes = demand_accuracy.changes_vs_last_cycle(db, cid, "family")
     shown = _table(page, "Family")
     assert shown["Family"].tolist() == changes["item"].tolist()
-    assert shown["Change"].tolist() == [ui.fmt_qty(v) for v in changes["change"]]
+    assert shown["Change"].tolist() == [formatting.quantity(v) for v in changes["change"]]
     acc = demand_accuracy.item_accuracy(db, cid, "total", "Total").set_index("forecast")
     shown = _table(page, "Forecast").set_index("Forecast")
-    assert shown.loc["Consensus", "WMAPE"] == ui.fmt_pct(acc.loc["Consensus", "wmape"]) != "–"
-    assert shown.loc["Seasonal naive", "MASE"] == ui.fmt_num(acc.loc["Seasonal naive", "mase"])
+    assert shown.loc["Consensus", "WMAPE"] == formatting.percent(acc.loc["Consensus", "wmape"]) != "–"
+    assert shown.loc["Seasonal naive", "MASE"] == formatting.number(acc.loc["Seasonal naive", "mase"])
     fva = demand_accuracy.fva_table(db, cid)
     shown = _table(page, "Group")
-    assert shown["FVA consensus"].tolist() == [ui.fmt_pct(v) for v in fva["fva_consensus"]]
+    assert shown["FVA consensus"].tolist() == [formatting.percent(v) for v in fva["fva_consensus"]]
     assert "Author" in shown["Group"].tolist()
     # switching to a family shows its figures
     page.selectbox(key="demand_level").set_value("family").run()
@@ -139,7 +139,7 @@ def test_a_saved_family_override_shows_as_consensus(app_env: str, db: Engine) ->
     run_id = demand.latest_run(db, cycle_id=cid)["id"]
     summary = demand.item_summary(db, "family", family, run_id, cid)
     assert summary["consensus_12m"] > summary["forecast_12m"]
-    assert _metrics(at)["Consensus, next 12 months"] == ui.fmt_qty(summary["consensus_12m"])
+    assert _metrics(at)["Consensus, next 12 months"] == formatting.quantity(summary["consensus_12m"])
     # the total consensus moves by the same units; the changes table lists the family
     total = overrides.override_grid(db, cid, "total", "Total")
     assert total["consensus"].iloc[0] - total["statistical"].iloc[0] == pytest.approx(0.2 * after["statistical"].iloc[0])
@@ -263,7 +263,7 @@ def test_an_import_of_new_sales_says_the_forecast_is_older_than_the_data(app_env
     assert (before["actual_from"], before["actual_to"]) == (pd.Timestamp("2025-11-01"), pd.Timestamp("2026-10-01"))
     first = _open(app_env)
     assert not first.warning
-    assert _metrics(first)["vs last 12 months"] == ui.fmt_pct(before["change_12m"])
+    assert _metrics(first)["vs last 12 months"] == formatting.percent(before["change_12m"])
     sku = demand.items(db, "sku")[0]
     months = pd.date_range("2024-11-01", "2026-10-01", freq="MS")
     products = "sku,name,family,category,unit_price,unit_cost\n" + "".join(
@@ -279,7 +279,7 @@ def test_an_import_of_new_sales_says_the_forecast_is_older_than_the_data(app_env
                 "2026-11 have been imported since, and 3 SKUs with sales have no forecast in it: run the forecast "
                 "again to plan on the new data.")
     assert [w.value for w in at.warning] == [expected]
-    assert _metrics(at)["vs last 12 months"] == ui.fmt_pct(before["change_12m"])
+    assert _metrics(at)["vs last 12 months"] == formatting.percent(before["change_12m"])
     # the session opened before the import is told the data changed, and warned once it loads the latest
     first.run()
     assert any("The demand data changed since this page loaded it" in i.value for i in first.info)

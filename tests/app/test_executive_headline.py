@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan_changes
 from sop_core.services import executive as executive_service
-from views import ui
 
 
 @pytest.fixture
@@ -37,19 +37,19 @@ def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env
 
     captions = [c.value for c in at.caption]
     assert (
-        f"Vs budget over the 14 budgeted months: revenue {ui.fmt_money(head['budget_gap'])} "
-        f"(plan {ui.fmt_money(head['plan_revenue_budget_months'])} vs {ui.fmt_money(head['budget_revenue'])}), "
-        f"margin {ui.fmt_money(head['margin_vs_budget'])} (plan line margin "
-        f"{ui.fmt_money(head['plan_margin_budget_months'])} vs {ui.fmt_money(head['budget_margin'])})."
+        f"Vs budget over the 14 budgeted months: revenue {formatting.money(head['budget_gap'])} "
+        f"(plan {formatting.money(head['plan_revenue_budget_months'])} vs {formatting.money(head['budget_revenue'])}), "
+        f"margin {formatting.money(head['margin_vs_budget'])} (plan line margin "
+        f"{formatting.money(head['plan_margin_budget_months'])} vs {formatting.money(head['budget_margin'])})."
     ) in captions
     # revenue over the plan diff's window (October 2026 is history now: new actuals), margin over the months
     # both plans forecast
     assert (
-        f"Vs last plan 2026-10 v1: revenue {ui.fmt_money(head['revenue_vs_last_plan'])} over 2026-10 – 2028-03 "
+        f"Vs last plan 2026-10 v1: revenue {formatting.money(head['revenue_vs_last_plan'])} over 2026-10 – 2028-03 "
         f"(2026-10 at actual sales), the total of the plan diff below — "
-        f"{ui.fmt_money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
-        f"{ui.fmt_money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast; "
-        f"margin {ui.fmt_money(head['margin_vs_last_plan'])} over "
+        f"{formatting.money(head['revenue_vs_last_plan_new_actuals'])} new actuals and "
+        f"{formatting.money(head['revenue_vs_last_plan_forecast_months'])} over the months both plans forecast; "
+        f"margin {formatting.money(head['margin_vs_last_plan'])} over "
         f"2026-11 – 2028-03, the months both plans forecast ({plan_changes.LINE_MARGIN_BASIS})."
     ) in captions
     assert head["margin_budget_months"] == 14  # Nov 2026 – Dec 2027 of the 18-month horizon
@@ -63,7 +63,7 @@ def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env
     expected = past.set_index("decision").loc[push.name]
     assert push["planned_revenue"] == pytest.approx(expected["planned_revenue"])
     assert push["actual_revenue"] == pytest.approx(expected["actual_revenue"])
-    assert push["actual_vs_plan"] == ui.fmt_pct(expected["actual_vs_plan"])
+    assert push["actual_vs_plan"] == formatting.percent(expected["actual_vs_plan"])
     assert push["result"] == "actuals for 3 months"
     review = table.loc["Review the kettle and toaster range with the key accounts"]  # no scenario: its family
     assert (review["scope"], review["months"]) == ("family KETTLES", "2026-06, 2026-07, 2026-08, 2026-09, 2026-10")

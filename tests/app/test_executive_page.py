@@ -13,13 +13,13 @@ import screen
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, plan_changes, signoff
 from sop_core.services import executive as executive_service
 from sop_core.units import SIGNOFF_ROLES
-from views import ui
 
 
 @pytest.fixture
@@ -61,13 +61,13 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert at.title[0].value == "Executive review"
     assert any(c.value.startswith("Proposed plan **Board case** · plan version 1") for c in at.caption)
     shown = {m.label: (m.value, m.delta) for m in at.metric}
-    assert shown["Revenue"] == (ui.fmt_money(head["revenue"]), f"{ui.fmt_money(head['budget_gap'])} vs budget")
+    assert shown["Revenue"] == (formatting.money(head["revenue"]), f"{formatting.money(head['budget_gap'])} vs budget")
     # both cards compare with the budget (the demo budgets margin); the last-plan comparison is in the caption
     assert head["budget_margin"] is not None
-    assert shown["Margin"] == (ui.fmt_money(head["margin"]), f"{ui.fmt_money(head['margin_vs_budget'])} vs budget")
+    assert shown["Margin"] == (formatting.money(head["margin"]), f"{formatting.money(head['margin_vs_budget'])} vs budget")
     assert any(c.value.startswith(f"Vs last plan {head['last_plan_label']}") for c in at.caption)
-    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(head["fill_rate"])
-    assert shown["Inventory value"][0] == ui.fmt_money(head["inventory_value_end"])
+    assert shown["Fill rate (plan)"][0] == formatting.percent(head["fill_rate"])
+    assert shown["Inventory value"][0] == formatting.money(head["inventory_value_end"])
     assert shown["Capacity risks"][0] == str(head["capacity_risks"])
     # past decisions of 2026-06, 2026-09 and 2026-10, each with planned and actual revenue
     past = next(d.value for d in at.dataframe if "actual_revenue" in d.value.columns)
@@ -163,7 +163,7 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
     shown = waterfall(at)
     assert shown["title"] == "Revenue: 2026-10 v1 → 2026-11 v1"
     assert shown["y"] == pytest.approx(default.waterfall["value"].tolist())
-    assert any(c.value.startswith(f"Total change {ui.fmt_money(default.total_change)}: 2026-10 v1 ")
+    assert any(c.value.startswith(f"Total change {formatting.money(default.total_change)}: 2026-10 v1 ")
                for c in at.caption)
 
     # September's signed plan against October's: another title, other parts, another table
@@ -176,11 +176,11 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
     assert shown["x"] == ["Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity",
                           "Scenario levers", "After"]
     assert shown["y"] == pytest.approx(chosen.waterfall["value"].tolist())
-    assert shown["text"] == [ui.fmt_money(v) for v in chosen.waterfall["value"]]
+    assert shown["text"] == [formatting.money(v) for v in chosen.waterfall["value"]]
     # the parts add up to the total change, September's actuals included
     assert sum(shown["y"][1:-1]) == pytest.approx(shown["y"][-1] - shown["y"][0], rel=1e-9)
     assert chosen.waterfall.set_index("step").loc["new_actuals", "value"] != 0
-    assert any(c.value.startswith(f"Total change {ui.fmt_money(chosen.total_change)}: 2026-09 v1 ")
+    assert any(c.value.startswith(f"Total change {formatting.money(chosen.total_change)}: 2026-09 v1 ")
                for c in at.caption)
     table = diff_table(at)
     expected = chosen.by("family")

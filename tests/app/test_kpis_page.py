@@ -10,6 +10,7 @@ import pytest
 import screen
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.planning import segmentation
 from sop_core.services import inventory_policy as policy_service
@@ -49,9 +50,9 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
     for key, row in summary.iterrows():
         card = cards[row["kpi"]]
         assert card.label == f"{LIGHT[row['status']]} {row['kpi']}", key
-        assert card.value == kpi_service.format_kpi(row["value"], row["unit"]), key
-        assert card.delta == kpi_service.format_gap(row["gap"], row["unit"]), key
-        assert card.proto.delta_description == f"target {kpi_service.format_kpi(row['target'], row['unit'])}", key
+        assert card.value == formatting.kpi_value(row["value"], row["unit"]), key
+        assert card.delta == formatting.kpi_gap(row["gap"], row["unit"]), key
+        assert card.proto.delta_description == f"target {formatting.kpi_value(row['target'], row['unit'])}", key
     # the demo company: real numbers, the stored OTIF target of 70 % (76.2 % meets it → green), 6 stockouts → red
     assert all(cards[label].value != "–" for label in ("Fill rate (projected)", "OTIF", "Inventory turns", "Days of supply"))
     assert cards["OTIF"].label == ":green[●] OTIF" and cards["OTIF"].proto.delta_description == "target 70.0 %"
@@ -84,7 +85,7 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
     assert not at.exception, [e.message for e in at.exception]
     cards = _cards(at)
     for _key, row in segment_a.iterrows():
-        assert cards[row["kpi"]].value == kpi_service.format_kpi(row["value"], row["unit"])
+        assert cards[row["kpi"]].value == formatting.kpi_value(row["value"], row["unit"])
 
 
 def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, shared_demo_url: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.db import plan_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.planning import levers as lev
@@ -18,7 +19,6 @@ from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_result as scr
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, signoff
-from views import ui
 
 
 @pytest.fixture
@@ -55,17 +55,17 @@ def test_demand_slider_moves_revenue_to_the_evaluated_value(shared_app_env: str,
     inputs = plan.scenario_inputs(app_engine, cycle_id)
     base = sc.evaluate(inputs, lev.Levers()).kpis
     up = sc.evaluate(inputs, lev.Levers(demand_change_pct=10)).kpis
-    assert metrics(at)["Revenue"][0] == ui.fmt_money(base["revenue"])
-    assert metrics(at)["Fill rate (plan)"][0] == ui.fmt_pct(base["fill_rate"])
+    assert metrics(at)["Revenue"][0] == formatting.money(base["revenue"])
+    assert metrics(at)["Fill rate (plan)"][0] == formatting.percent(base["fill_rate"])
 
     at.slider(key="demand_change_pct").set_value(10).run()
     assert not at.exception, [e.message for e in at.exception]
     shown = metrics(at)
-    assert shown["Revenue"] == (ui.fmt_money(up["revenue"]), "+" + ui.fmt_money(up["revenue"] - base["revenue"]))
-    assert shown["Revenue"][0] != ui.fmt_money(base["revenue"])
-    assert shown["Margin"][0] == ui.fmt_money(up["margin"])
-    assert shown["Inventory value"][0] == ui.fmt_money(up["inventory_value_end"])
-    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(up["fill_rate"])
+    assert shown["Revenue"] == (formatting.money(up["revenue"]), "+" + formatting.money(up["revenue"] - base["revenue"]))
+    assert shown["Revenue"][0] != formatting.money(base["revenue"])
+    assert shown["Margin"][0] == formatting.money(up["margin"])
+    assert shown["Inventory value"][0] == formatting.money(up["inventory_value_end"])
+    assert shown["Fill rate (plan)"][0] == formatting.percent(up["fill_rate"])
 
 
 def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app_env: str, shared_engine: Engine) -> None:
@@ -84,11 +84,11 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     levers = lev.Levers(overtime_allowed=False, capacity_changes={r: -40.0 for r in resources})
     cut = sc.evaluate(inputs, levers)
     shown = metrics(at)
-    assert shown["Stockout units"][0] == ui.fmt_qty(cut.kpis["stockout_units"])
-    assert shown["Stockout units"][0] != ui.fmt_qty(base["stockout_units"])
-    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(cut.kpis["fill_rate"])
-    assert shown["Overtime cost"][0] == ui.fmt_money(0.0)
-    assert shown["Margin"][0] == ui.fmt_money(cut.kpis["margin"])
+    assert shown["Stockout units"][0] == formatting.quantity(cut.kpis["stockout_units"])
+    assert shown["Stockout units"][0] != formatting.quantity(base["stockout_units"])
+    assert shown["Fill rate (plan)"][0] == formatting.percent(cut.kpis["fill_rate"])
+    assert shown["Overtime cost"][0] == formatting.money(0.0)
+    assert shown["Margin"][0] == formatting.money(cut.kpis["margin"])
     # the gap table names the binding resources, and the shadow prices say what an hour is worth
     gap = next(d.value for d in at.dataframe if "constraint" in d.value.columns)
     assert any(c.startswith("capacity ") for c in gap["constraint"])
@@ -100,7 +100,7 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     # one resource only: the slider's change applies to the chosen resource
     at.selectbox(key="capacity_resource").set_value(resources[0]).run()
     one = sc.evaluate(inputs, lev.Levers(overtime_allowed=False, capacity_changes={resources[0]: -40.0}))
-    assert metrics(at)["Margin"][0] == ui.fmt_money(one.kpis["margin"])
+    assert metrics(at)["Margin"][0] == formatting.money(one.kpis["margin"])
 
 
 def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
@@ -173,8 +173,8 @@ def test_compare_up_to_four_scenarios_side_by_side(app_env: str, app_engine: Eng
     inputs = plan.scenario_inputs(app_engine, cycle_id)
     base = sc.evaluate(inputs, lev.Levers()).kpis
     promo = sc.evaluate(inputs, saved["Promo"]).kpis
-    assert table.loc["Revenue", "Promo"] == ui.fmt_money(promo["revenue"])
-    assert table.loc["Revenue", "Δ Promo"] == "+" + ui.fmt_money(promo["revenue"] - base["revenue"])
+    assert table.loc["Revenue", "Promo"] == formatting.money(promo["revenue"])
+    assert table.loc["Revenue", "Δ Promo"] == "+" + formatting.money(promo["revenue"] - base["revenue"])
     assert len(at.get("plotly_chart")) >= 3  # inventory profile + KPI bars + inventory per scenario
     # narrowing the choice narrows the table
     at.multiselect(key="compare_ids").set_value([ids["No overtime"]]).run()
@@ -212,7 +212,7 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
     assert f"{resources[1]} -20 %" in kept and f"{suppliers[1]} out {months[3]} … {months[4]}" in kept
     # the figures are those of every lever, the SKU change included
     shown = sc.evaluate(inputs, levers).kpis
-    assert {m.label: m.value for m in at.metric}["Revenue"] == ui.fmt_money(shown["revenue"])
+    assert {m.label: m.value for m in at.metric}["Revenue"] == formatting.money(shown["revenue"])
 
     at.button(key="save_scenario").click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -240,8 +240,8 @@ def test_supplier_out_of_action_keeps_the_page_and_moves_the_figures(shared_app_
     assert not at.error, [e.value for e in at.error]
     out = sc.evaluate(inputs, lev.Levers(supplier_disruptions={supplier: [months[0], months[2]]}))
     shown = metrics(at)
-    assert shown["Revenue"][0] == ui.fmt_money(out.kpis["revenue"])
-    assert shown["Fill rate (plan)"][0] == ui.fmt_pct(out.kpis["fill_rate"])
+    assert shown["Revenue"][0] == formatting.money(out.kpis["revenue"])
+    assert shown["Fill rate (plan)"][0] == formatting.percent(out.kpis["fill_rate"])
     assert len(at.metric) == 10 and at.button(key="save_scenario") is not None
     # the outage months buy nothing from it, and the horizon buys no more from it than the baseline
     bought = out.purchases[out.purchases["supplier"] == supplier]
@@ -252,7 +252,7 @@ def test_supplier_out_of_action_keeps_the_page_and_moves_the_figures(shared_app_
     at.selectbox(key="disruption_from").set_value(months[2]).run()
     at.selectbox(key="disruption_to").set_value(months[0]).run()
     assert not at.exception and not at.error
-    assert metrics(at)["Revenue"][0] == ui.fmt_money(out.kpis["revenue"])
+    assert metrics(at)["Revenue"][0] == formatting.money(out.kpis["revenue"])
 
 
 def _open_cycle(app_env: str, month: str, **session: object) -> AppTest:
@@ -338,7 +338,7 @@ def test_an_override_saved_in_demand_review_shows_at_once(app_env: str, app_engi
     at = open_page(app_env)
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     before = sc.evaluate(plan.scenario_inputs(app_engine, cycle_id), lev.Levers()).kpis["revenue"]
-    assert metrics(at)["Revenue"][0] == ui.fmt_money(before)
+    assert metrics(at)["Revenue"][0] == formatting.money(before)
     grid = overrides.override_grid(app_engine, cycle_id, "total", "Total")
     first = pd.Timestamp(grid["period"].iloc[0])
     edits = pd.DataFrame({"period": [first], "value": [None], "pct": [25.0], "reason": ["promotion"], "comment": [""]})
@@ -347,4 +347,4 @@ def test_an_override_saved_in_demand_review_shows_at_once(app_env: str, app_engi
     assert after > before
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert metrics(at)["Revenue"][0] == ui.fmt_money(after)
+    assert metrics(at)["Revenue"][0] == formatting.money(after)

@@ -7,7 +7,6 @@ import pytest
 
 from sop_core import formatting as fmt
 from sop_core.config import CURRENCY
-from views import ui
 
 pytestmark = pytest.mark.skipif(CURRENCY != "EUR", reason="the expected strings are in euros")
 
@@ -36,24 +35,20 @@ NUM = [
 
 @pytest.mark.parametrize(("value", "digits", "expected"), MONEY)
 def test_money_is_what_the_pages_show(value: float | None, digits: int, expected: str) -> None:
-    assert ui.fmt_money(value, digits) == expected
     assert fmt.money(value, digits) == expected
 
 
 @pytest.mark.parametrize(("value", "expected"), QTY)
 def test_quantity_is_what_the_pages_show(value: float | None, expected: str) -> None:
-    assert ui.fmt_qty(value) == expected
     assert fmt.quantity(value) == expected
 
 
 @pytest.mark.parametrize(("value", "digits", "expected"), PCT)
 def test_percent_is_what_the_pages_show(value: float | None, digits: int, expected: str) -> None:
-    assert ui.fmt_pct(value, digits) == expected
     assert fmt.percent(value, digits) == expected
 
 
 def test_percent_never_shows_minus_zero() -> None:
-    assert ui.fmt_pct(-0.0004) == "-0.0 %"  # the pages today
     assert [fmt.percent(v) for v in (-0.0004, -0.0, -0.00049)] == ["0.0 %"] * 3
     assert fmt.percent(-0.0004, 0) == "0 %"
     assert fmt.percent(-0.0006) == "-0.1 %"
@@ -61,7 +56,6 @@ def test_percent_never_shows_minus_zero() -> None:
 
 @pytest.mark.parametrize(("value", "digits", "expected"), NUM)
 def test_number_is_what_the_pages_show(value: float | None, digits: int, expected: str) -> None:
-    assert ui.fmt_num(value, digits) == expected
     assert fmt.number(value, digits) == expected
 
 
@@ -89,3 +83,23 @@ def test_kpi_values_and_gaps_as_the_kpi_table_shows_them(
 ) -> None:
     assert fmt.kpi_value(value, unit) == shown
     assert fmt.kpi_gap(gap, unit) == gap_shown
+
+
+def test_values_by_kind_as_the_what_if_cards_and_the_meeting_pack_show_them() -> None:
+    assert [fmt.by_kind(v, k) for v, k in [(1_234_567, "money"), (12_345.6, "qty"), (0.953, "share"), (2.25, "num")]] \
+        == ["€1.2M", "12,346", "95.3 %", "2.2"]  # fmt: skip
+    pack = [(1_234_567.8, "money"), (0.953, "share"), (12.9, "count"), ("Signed off", "text"), (None, "money"),
+            (NAN, "share"), (None, "text")]  # fmt: skip
+    assert [fmt.by_kind(v, k, pack=True) for v, k in pack] == [
+        "1,234,568 EUR", "95.3%", "12", "Signed off", "–", "–", "–"
+    ]  # fmt: skip
+    with pytest.raises(KeyError):
+        fmt.by_kind(1.0, "weight")
+
+
+def test_changes_by_kind_as_the_what_if_cards_show_them() -> None:
+    changes = [(0.015, "share"), (-0.2, "share"), (1_234_567, "money"), (0.0, "money"), (-350_400, "money"),
+               (2.46, "num"), (-1_234.4, "qty"), (0.4, "qty")]  # fmt: skip
+    assert [fmt.delta_by_kind(v, k) for v, k in changes] == [
+        "+1.5 pts", "-20.0 pts", "+€1.2M", "+€0", "-€350k", "+2.5", "-1,234", "+0"
+    ]  # fmt: skip

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from sop_core import formatting
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
@@ -236,13 +237,13 @@ def test_kpi_summary_hand_worked(engine: Engine) -> None:
 
 
 def test_kpi_formatting_as_shown() -> None:
-    assert kpi_service.format_kpi(94.9, "%") == "94.9 %"
-    assert kpi_service.format_kpi(122.7, "days") == "122.7 days"
-    assert kpi_service.format_kpi(4.1, "turns/year") == "4.1"
-    assert kpi_service.format_kpi(12, "SKUs") == "12"
-    assert kpi_service.format_kpi(float("nan"), "%") == "–"
-    assert kpi_service.format_gap(-15.0, "%") == "-15.0 pts"
-    assert kpi_service.format_gap(3, "SKUs") == "+3"
+    assert formatting.kpi_value(94.9, "%") == "94.9 %"
+    assert formatting.kpi_value(122.7, "days") == "122.7 days"
+    assert formatting.kpi_value(4.1, "turns/year") == "4.1"
+    assert formatting.kpi_value(12, "SKUs") == "12"
+    assert formatting.kpi_value(float("nan"), "%") == "–"
+    assert formatting.kpi_gap(-15.0, "%") == "-15.0 pts"
+    assert formatting.kpi_gap(3, "SKUs") == "+3"
 
 
 def test_abc_xyz_classes_of_the_small_company(engine: Engine) -> None:

@@ -25,12 +25,12 @@ import pptx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.cli import main as cli
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
 from sop_core.services import executive as executive_service
 from sop_core.services import signoff
-from views import ui
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 OPEN, SIGNED = "2026-11", "2026-10"  # the demo's open cycle and the last signed one before it
@@ -192,11 +192,11 @@ def test_revenue_vs_last_plan_is_one_figure_on_the_page_in_the_pack_the_deck_and
     caption = next(c for c in shown.captions if c.startswith("Vs last plan"))
     page_value = re.search(r"revenue (-?€[\d.,]*\d[kMB]?)", caption)
     assert page_value is not None, caption
-    assert page_value.group(1) == ui.fmt_money(cli_total), caption
+    assert page_value.group(1) == formatting.money(cli_total), caption
     # the page's waterfall, the workbook's plan diff sheet and the deck's diff slide: the same total change
     assert shown.waterfall["After"] - shown.waterfall["Before"] == pytest.approx(cli_total, abs=0.01)
     assert shown.diff_sheet["After"] - shown.diff_sheet["Before"] == pytest.approx(cli_total, abs=0.01)
-    assert any(c.startswith(f"Total change {ui.fmt_money(cli_total)}: 2026-10 v1 ") for c in shown.captions)
+    assert any(c.startswith(f"Total change {formatting.money(cli_total)}: 2026-10 v1 ") for c in shown.captions)
     assert f"total change {pack_value} over " in _deck_line(shown.deck, "Revenue vs last plan: 2026-10 v1")
     # each surface names the months the figure covers: October 2026 is history now, at actual sales
     basis = "2026-10 – 2028-03 (2026-10 at actual sales)"
@@ -227,7 +227,7 @@ def test_headline_figures_are_equal_on_the_page_in_the_pack_and_the_deck(
     shown = surfaces[month]
     for card, (label, value) in [("Revenue", _row(shown.summary, "Revenue")), ("Margin", _margin_row(shown.summary)),
                                  ("Inventory value", _row(shown.summary, "Inventory value"))]:
-        assert shown.metrics[card] == ui.fmt_money(_euros(value)), card
+        assert shown.metrics[card] == formatting.money(_euros(value)), card
         assert _deck_line(shown.deck, label) == f"{label}: {value}"
     label, fill = _row(shown.summary, "Fill rate (plan)")
     assert _share(shown.metrics["Fill rate (plan)"]) == pytest.approx(_share(fill), abs=0.0005)

@@ -102,10 +102,10 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
     import pandas as pd
     from playwright.sync_api import expect
 
+    from sop_core import formatting
     from sop_core.db.engine import make_engine
     from sop_core.services import cycle as cycle_service
     from sop_core.services import demand, overrides
-    from views import ui
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server_db)
@@ -119,9 +119,9 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         cycle_id = cycle_service.cycle_by_month(engine, "2026-11").id
         run_id = demand.latest_run(engine, cycle_id=cycle_id)["id"]
         summary = demand.item_summary(engine, "total", "Total", run_id, cycle_id)
-        assert _metric_value(page, "Forecast, next 12 months") == ui.fmt_qty(summary["forecast_12m"])
+        assert _metric_value(page, "Forecast, next 12 months") == formatting.quantity(summary["forecast_12m"])
         consensus_before = _metric_value(page, "Consensus, next 12 months")
-        assert consensus_before == ui.fmt_qty(summary["consensus_12m"])
+        assert consensus_before == formatting.quantity(summary["consensus_12m"])
         grid = overrides.override_grid(engine, cycle_id, "total", "Total")
         december = grid.iloc[1]
         assert pd.Timestamp(december["period"]) == pd.Timestamp("2026-12-01") and pd.isna(december["pct"])
@@ -135,7 +135,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         assert (stored["pct"], stored["reason"], stored["author"]) == (10.0, "promotion", "demo")
         assert stored["consensus"] == pytest.approx(1.1 * december["statistical"])
         summary = demand.item_summary(engine, "total", "Total", run_id, cycle_id)
-        assert _metric_value(page, "Consensus, next 12 months") == ui.fmt_qty(summary["consensus_12m"])
+        assert _metric_value(page, "Consensus, next 12 months") == formatting.quantity(summary["consensus_12m"])
         page.screenshot(path=str(SHOTS / "demand_override.png"), full_page=True)
 
         # 2. reconciliation: +5 % demand, save as a scenario, promote it

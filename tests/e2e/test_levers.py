@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from browser_app import SHOTS, _edit_grid_cell, _new_page, _wait_for_app
 
+from sop_core import formatting
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
-from views import ui
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -35,16 +35,16 @@ FAMILY = "BLENDERS"
 
 #: The KPI cards of the what-if, as views/reconciliation.py draws them: label → (KPI, how it is formatted).
 CARDS: dict[str, tuple[str, Callable[[float], str]]] = {
-    "Revenue": ("revenue", ui.fmt_money),
-    "Margin": ("margin", ui.fmt_money),
-    "Inventory value": ("inventory_value_end", ui.fmt_money),
-    "Fill rate (plan)": ("fill_rate", ui.fmt_pct),
-    "Expected fill rate": ("expected_fill_rate", ui.fmt_pct),
-    "Safety stock": ("safety_stock_value", ui.fmt_money),
-    "Overtime cost": ("overtime_cost", ui.fmt_money),
-    "Stockout units": ("stockout_units", ui.fmt_qty),
-    "Shortage cost": ("shortage_cost", ui.fmt_money),
-    "Days of cover": ("days_of_cover", ui.fmt_num),
+    "Revenue": ("revenue", formatting.money),
+    "Margin": ("margin", formatting.money),
+    "Inventory value": ("inventory_value_end", formatting.money),
+    "Fill rate (plan)": ("fill_rate", formatting.percent),
+    "Expected fill rate": ("expected_fill_rate", formatting.percent),
+    "Safety stock": ("safety_stock_value", formatting.money),
+    "Overtime cost": ("overtime_cost", formatting.money),
+    "Stockout units": ("stockout_units", formatting.quantity),
+    "Shortage cost": ("shortage_cost", formatting.money),
+    "Days of cover": ("days_of_cover", formatting.number),
 }
 
 #: Label → value text of every metric card on the page.
@@ -258,7 +258,7 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
         walk.move("overtime not allowed", lambda: page.get_by_text("Overtime allowed", exact=True).click(),
                   overtime_allowed=False)
         walk.fell("Overtime cost", "Fill rate (plan)")
-        assert walk.cards["Overtime cost"] == ui.fmt_money(0.0)
+        assert walk.cards["Overtime cost"] == formatting.money(0.0)
         assert not page.get_by_role("switch", name="Overtime allowed").is_checked()
         walk.move(f"capacity change on {RESOURCE} only", _choose(page, "Capacity change on", RESOURCE),
                   capacity_changes={RESOURCE: -20.0})
@@ -404,9 +404,9 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
         for kpi in ("revenue", "margin", "inventory_value_end"):
             delta = stored[kpi] - base[kpi]
             assert rows[scr.KPI_LABELS[kpi]] == [
-                ui.fmt_money(base[kpi]),
-                ui.fmt_money(stored[kpi]),
-                ("+" if delta >= 0 else "") + ui.fmt_money(delta),
+                formatting.money(base[kpi]),
+                formatting.money(stored[kpi]),
+                ("+" if delta >= 0 else "") + formatting.money(delta),
             ], kpi
         _screenshot(page, "reconciliation_levers_compare.png")
     engine.dispose()
