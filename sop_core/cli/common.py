@@ -7,13 +7,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import Engine
 
 from sop_core import config
 from sop_core.errors import SopError
+from sop_core.units import Progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +26,7 @@ class CliError(SopError):
     """A problem the user can fix; printed as one line."""
 
 
-def progress_bar(label: str = "") -> Callable[[float, str], None]:
+def progress_bar(label: str = "") -> Progress:
     """A progress callback drawing a one-line bar on stderr."""
     start = time.perf_counter()
     tty = sys.stderr.isatty()

@@ -9,13 +9,14 @@ naive rule reaches a given fill rate, to compare policies at equal achieved fill
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sop_core.planning import inventory
 from sop_core.planning.policy import Forecaster, Method, backtest_policy, summarise, wide_demand
+from sop_core.units import Progress
 
 #: Largest cover the naive rule is tried with [periods].
 MAX_NAIVE_COVER = 384.0
@@ -92,7 +93,7 @@ def frontier(
     window: int = 24,
     warmup: int = 12,
     unit_value: pd.Series | None = None,
-    progress: Callable[[float, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Fill rate vs inventory frontier: inventory value each fill-rate target needs, per segment (backtest).
 

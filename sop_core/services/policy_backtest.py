@@ -6,7 +6,6 @@ class. Both start from :func:`sop_core.services.inventory_policy.inventory_polic
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +18,7 @@ from sop_core.db import supply_repo as q
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory_frontier, policy
 from sop_core.services.inventory_policy import intermittent_samples, inventory_policy, monthly_history
-from sop_core.units import DAYS_PER_MONTH
+from sop_core.units import DAYS_PER_MONTH, Progress
 
 
 def service_frontier(
@@ -72,7 +71,7 @@ def policy_backtest(
     *,
     fill_rate_targets: tuple[float, ...] = (0.90, 0.95, 0.98),
     history_months: int = 48,
-    progress: Callable[[float, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Replay the sales history before the cycle under the (R, S) policy, per ABC class and fill-rate target.
 
