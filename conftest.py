@@ -11,6 +11,8 @@ import pytest
 from _pytest.doctest import DoctestModule
 
 TESTS = Path(__file__).resolve().parent / "tests"
+#: Alembic's migration scripts run only inside Alembic (they need its context): not imported for examples.
+collect_ignore_glob = ["sop_core/db/migrations/*"]
 
 
 @pytest.hookimpl(wrapper=True)
