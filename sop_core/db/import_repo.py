@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from sop_core.db import audit_repo, repo
 from sop_core.db import models as m
-from sop_core.db import repo
 
 
 def stored_masters(session: Session) -> dict[str, set[str]]:
@@ -39,7 +39,7 @@ def upsert_counted(session: Session, table: str, frame: pd.DataFrame) -> tuple[i
 def record_import(session: Session, username: str, tables: str, detail: dict[str, Any]) -> None:
     """Add the ``audit_log`` row of an import (action ``import``): who loaded which tables (comma-separated,
     at most 64 characters) and ``detail``, what each file wrote."""
-    session.add(m.AuditLog(username=username, action="import", entity=tables[:64], entity_id="", detail=detail))
+    audit_repo.audit(session, username, "import", tables[:64], "", detail)
 
 
 def _count_stored(table: str, frame: pd.DataFrame, stored: pd.DataFrame) -> int:

@@ -12,14 +12,13 @@ forecast ``yhat`` (the accuracy formulas' names).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
-from sop_core.db import repo
+from sop_core.db import repo, stock_repo
 from sop_core.db.models_monitor import KpiException, KpiTarget
 
 TARGET_COLUMNS = ["kpi", "segment", "target", "direction", "updated_by", "updated_at", "version"]
@@ -84,34 +83,7 @@ def scored_forecasts(session: Session, first: dt.date, last: dt.date) -> pd.Data
     fc["period"] = pd.to_datetime(fc["period"])
     fc["cycle_month"] = pd.to_datetime(fc["cycle_month"])
     fc = fc.sort_values(["sku", "period", "cycle_month", "run_id"]).drop_duplicates(["sku", "period"], keep="last")
-    sales = pd.DataFrame(
-        session.execute(
-            select(m.SalesHistory.sku, m.SalesHistory.period, m.SalesHistory.quantity).where(
-                m.SalesHistory.period >= first, m.SalesHistory.period <= last
-            )
-        ).all(),
-        columns=["sku", "period", "y"],
-    )
-    sales["period"] = pd.to_datetime(sales["period"])
+    sales = stock_repo.sales(session, first, last).rename(columns={"quantity": "y"})
     out = fc.merge(sales, on=["sku", "period"], how="inner")
     out[["y", "yhat"]] = out[["y", "yhat"]].astype(float)
     return out[["sku", "period", "y", "yhat", "run_id", "cycle_month"]].reset_index(drop=True)
-
-
-def newest_run_backtest(session: Session) -> dict[str, Any]:
-    """The stored backtest summary of the newest finished forecast run (``{}`` when there is none)."""
-    row = session.scalar(
-        select(m.ForecastRun.backtest).where(m.ForecastRun.status == "done").order_by(m.ForecastRun.id.desc()).limit(1)
-    )
-    return dict(row or {})
-
-
-def newest_cycle_with_forecast(session: Session) -> int | None:
-    """The id of the newest cycle (by month) that has a finished forecast run."""
-    return session.scalar(
-        select(m.PlanCycle.id)
-        .join(m.ForecastRun, m.ForecastRun.cycle_id == m.PlanCycle.id)
-        .where(m.ForecastRun.status == "done")
-        .order_by(m.PlanCycle.month.desc())
-        .limit(1)
-    )

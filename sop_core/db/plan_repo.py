@@ -1,4 +1,4 @@
-"""Queries for scenarios, plan lines and sign-offs. Functions take a session and never commit.
+"""Queries for the budget, scenarios, plan lines and sign-offs. Functions take a session and never commit.
 
 Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
 quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a
@@ -9,7 +9,6 @@ planning math (:mod:`sop_core.planning.scenario`) names its inputs ``qty``: the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func, select
@@ -18,69 +17,6 @@ from sqlalchemy.orm import Session
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.guards import FrozenPlanError
-
-
-def cycle(session: Session, cycle_id: int) -> m.PlanCycle | None:
-    """The plan cycle row (to change in the same session), or None."""
-    return session.get(m.PlanCycle, cycle_id)
-
-
-def cycle_by_month(session: Session, month: dt.date) -> m.PlanCycle | None:
-    """The plan cycle of ``month`` (its first day), or None."""
-    return session.scalar(select(m.PlanCycle).where(m.PlanCycle.month == month))
-
-
-def has_cycle_before(session: Session, month: dt.date) -> bool:
-    """True when a plan cycle of a month before ``month`` exists."""
-    return session.scalar(select(m.PlanCycle.id).where(m.PlanCycle.month < month).limit(1)) is not None
-
-
-def latest_forecast_run(session: Session, cycle_id: int) -> m.ForecastRun | None:
-    """The newest finished forecast run of a cycle."""
-    return session.scalar(
-        select(m.ForecastRun)
-        .where(m.ForecastRun.cycle_id == cycle_id, m.ForecastRun.status == "done")
-        .order_by(m.ForecastRun.id.desc())
-        .limit(1)
-    )
-
-
-def forecast_demand(session: Session, run_id: int) -> pd.DataFrame:
-    """``sku, period, quantity`` (= yhat) of one forecast run."""
-    result = session.execute(
-        select(m.Forecast.sku, m.Forecast.period, m.Forecast.yhat).where(m.Forecast.run_id == run_id)
-    )
-    frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
-    frame["period"] = pd.to_datetime(frame["period"])
-    return frame
-
-
-def products(session: Session) -> pd.DataFrame:
-    frame = repo.read_frame(session, m.Product)
-    return frame[["sku", "family", "unit_price", "unit_cost", "holding_rate"]]
-
-
-def on_hand(session: Session) -> pd.DataFrame:
-    """``sku, on_hand``: each SKU's most recent inventory snapshot."""
-    latest = select(m.Inventory.sku, func.max(m.Inventory.as_of).label("as_of")).group_by(m.Inventory.sku).subquery()
-    result = session.execute(
-        select(m.Inventory.sku, m.Inventory.on_hand).join(
-            latest, (m.Inventory.sku == latest.c.sku) & (m.Inventory.as_of == latest.c.as_of)
-        )
-    )
-    return pd.DataFrame(result.all(), columns=["sku", "on_hand"])
-
-
-def open_orders(session: Session) -> pd.DataFrame:
-    """``sku, period, quantity``: open orders summed per SKU and due month."""
-    result = session.execute(
-        select(m.OpenOrder.sku, m.OpenOrder.due_period, func.sum(m.OpenOrder.quantity)).group_by(
-            m.OpenOrder.sku, m.OpenOrder.due_period
-        )
-    )
-    frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
-    frame["period"] = pd.to_datetime(frame["period"])
-    return frame
 
 
 def budget(session: Session, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -119,6 +55,11 @@ def plan_lines(session: Session, cycle_id: int, plan_version: int) -> pd.DataFra
         m.PlanLine.plan_version == plan_version,
         order_by=[m.PlanLine.sku, m.PlanLine.period],
     )
+
+
+def plan_line_versions(session: Session, cycle_id: int) -> set[int]:
+    """The plan versions of a cycle that have plan lines."""
+    return set(session.scalars(select(m.PlanLine.plan_version).where(m.PlanLine.cycle_id == cycle_id).distinct()))
 
 
 def plan_line_count(session: Session, cycle_id: int, plan_version: int) -> int:
@@ -187,25 +128,3 @@ def bump_plan_version(session: Session, cycle_id: int) -> int:
         row.status, row.status_at = "reconciliation", dt.datetime.now().replace(microsecond=0)
     session.flush()
     return row.plan_version
-
-
-def audit(session: Session, username: str, action: str, entity: str, entity_id: Any, detail: dict[str, Any]) -> None:
-    session.add(m.AuditLog(username=username, action=action, entity=entity, entity_id=str(entity_id), detail=detail))
-
-
-def routing(session: Session) -> pd.DataFrame:
-    """``sku, resource, hours_per_unit`` (hours of a resource per unit made)."""
-    frame = repo.read_frame(session, m.Routing)
-    return frame.reindex(columns=["sku", "resource", "hours_per_unit"])
-
-
-def resources(session: Session) -> pd.DataFrame:
-    """``resource, name, capacity_hours, overtime_hours, overtime_cost_per_hour`` (per month)."""
-    frame = repo.read_frame(session, m.Resource)
-    return frame.reindex(columns=["resource", "name", "capacity_hours", "overtime_hours", "overtime_cost_per_hour"])
-
-
-def supplier_items(session: Session) -> pd.DataFrame:
-    """``supplier, sku, lead_time_days, unit_cost, priority`` (1 = preferred)."""
-    frame = repo.read_frame(session, m.SupplierItem)
-    return frame.reindex(columns=["supplier", "sku", "lead_time_days", "unit_cost", "priority"])

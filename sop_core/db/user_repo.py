@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sop_core.db import audit_repo
 from sop_core.db import models as m
 
 
@@ -37,9 +38,7 @@ def save_user(
         user.display_name = display_name
     if password_hash is not None:
         user.password_hash = password_hash
-    session.add(
-        m.AuditLog(username=username, action="user_saved", entity="app_user", entity_id=username, detail={"role": role})
-    )
+    audit_repo.audit(session, username, "user_saved", "app_user", username, {"role": role})
 
 
 def add_missing_users(session: Session, users: Iterable[tuple[str, str, str]]) -> None:

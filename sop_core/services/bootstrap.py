@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from sop_core.db import audit_repo, cycle_repo, plan_repo, repo, user_repo
 from sop_core.db import models as m
-from sop_core.db import plan_repo, repo, user_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.guards import RESET_ALL
 from sop_core.db.migrate import upgrade
@@ -82,12 +82,12 @@ def seed_demo_company(
             written[table] = repo.upsert_frame(s, table, frames[table])
         user_repo.add_missing_users(s, DEMO_USERS)
         month = demo_company.CURRENT_CYCLE
-        if plan_repo.cycle_by_month(s, month) is None:
+        if cycle_repo.cycle_by_month(s, month) is None:
             _open_current_cycle(s, month)
     with session_scope(engine) as s:
-        current = plan_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
+        current = cycle_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
         cycle_id = current.id if current is not None else None
-        has_past = plan_repo.has_cycle_before(s, demo_company.CURRENT_CYCLE)
+        has_past = cycle_repo.has_cycle_before(s, demo_company.CURRENT_CYCLE)
     if not has_past:
         report(0.3, "Signing off the past monthly cycles…")
         seed_signed_cycles(engine, frames, progress=lambda f, msg: report(0.3 + 0.3 * f, msg))
@@ -272,7 +272,7 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 s.add(m.AuditLog(at=final_at, username="eric", action="cycle_state", entity="plan_cycle",
                                  entity_id=str(cycle_id),
                                  detail={"from": "signed", "to": "closed", "plan_version": 1, "note": ""}))
-            closing = plan_repo.cycle(s, cycle_id)
+            closing = cycle_repo.cycle(s, cycle_id)
             assert closing is not None  # written above in this function
             closing.status, closing.status_by, closing.status_at = spec["status"], "eric", final_at
             linked = {"proposed": scenario_id, None: None}
@@ -281,5 +281,5 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                                due_date=month + dt.timedelta(days=due_days), scenario_id=linked[link],
                                family=family, status=status, outcome=outcome, created_by="eric",
                                created_at=signed_at))
-            plan_repo.audit(s, "eric", "plan_frozen", "plan_cycle", cycle_id, {"plan_version": 1})
+            audit_repo.audit(s, "eric", "plan_frozen", "plan_cycle", cycle_id, {"plan_version": 1})
     report(1.0, "Past cycles signed off")

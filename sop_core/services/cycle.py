@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import cycle_repo, plan_repo, user_repo, version_repo
+from sop_core.db import audit_repo, cycle_repo, plan_repo, user_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.services import demand, plan
@@ -97,7 +97,7 @@ def cycle_row(session: Session, cycle_id: int) -> m.PlanCycle:
     Raises:
         WorkflowError: unknown id.
     """
-    row = plan_repo.cycle(session, cycle_id)
+    row = cycle_repo.cycle(session, cycle_id)
     if row is None:
         raise WorkflowError(f"plan cycle {cycle_id} does not exist")
     return row
@@ -107,7 +107,7 @@ def move(session: Session, cyc: m.PlanCycle, to_state: str, user: str, note: str
     """Set the cycle's state and audit the step (``from, to, plan_version, note``)."""
     before = cyc.status
     cyc.status, cyc.status_by, cyc.status_at = to_state, user, now()
-    plan_repo.audit(
+    audit_repo.audit(
         session, user, "cycle_state", "plan_cycle", cyc.id,
         {"from": before, "to": to_state, "plan_version": cyc.plan_version, "note": note},
     )
@@ -238,7 +238,7 @@ def state_history(engine: Engine, cycle_id: int) -> pd.DataFrame:
                 "plan_version": (r.detail or {}).get("plan_version"),
                 "note": (r.detail or {}).get("note", ""),
             }
-            for r in cycle_repo.state_changes(s, cycle_id)
+            for r in audit_repo.state_changes(s, cycle_id)
         ]
     return pd.DataFrame(records, columns=["at", "username", "from_state", "to_state", "plan_version", "note"])
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import cycle_repo, decision_repo, plan_repo, version_repo
+from sop_core.db import audit_repo, cycle_repo, decision_repo, master_repo, plan_repo, stock_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision
 from sop_core.planning import levers as lev
@@ -49,7 +49,7 @@ def add_decision(
     with session_scope(engine) as s:
         cycle_row(s, cycle_id)
         if scenario_id is not None:
-            row = cycle_repo.scenario(s, scenario_id)
+            row = plan_repo.scenario(s, scenario_id)
             if row is None or row.cycle_id != cycle_id:
                 raise WorkflowError(f"scenario {scenario_id} is not a scenario of this cycle")
         d = Decision(
@@ -58,7 +58,7 @@ def add_decision(
             created_at=now(),
         )
         decision_id = decision_repo.add_decision(s, d)
-        plan_repo.audit(s, user, "decision_added", "decision", decision_id,
+        audit_repo.audit(s, user, "decision_added", "decision", decision_id,
                         {"cycle_id": cycle_id, "decision": d.decision})
         return decision_id
 
@@ -76,7 +76,7 @@ def update_decision(engine: Engine, decision_id: int, status: str, outcome: str,
         if d is None:
             raise WorkflowError(f"decision {decision_id} does not exist")
         d.status, d.outcome = status, outcome
-        plan_repo.audit(s, user, "decision_updated", "decision", decision_id, {"status": status, "outcome": outcome})
+        audit_repo.audit(s, user, "decision_updated", "decision", decision_id, {"status": status, "outcome": outcome})
 
 
 def decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
@@ -165,10 +165,10 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """
     with session_scope(engine) as s:
         earlier = cycle_repo.cycles_before(s, cycle_row(s, cycle_id).month)
-        products = plan_repo.products(s)[["sku", "family"]]
-        routing = plan_repo.routing(s)
-        items = plan_repo.supplier_items(s)
-        last_actual = cycle_repo.last_sales_period(s)
+        products = master_repo.products(s)[["sku", "family"]]
+        routing = master_repo.routing(s)
+        items = master_repo.supplier_items(s)
+        last_actual = stock_repo.last_sales_period(s)
     frames = []
     for prev in earlier:
         log_frame = decisions(engine, prev.id)

@@ -4,7 +4,8 @@ Forecast runs are made by :mod:`.forecasting`; overrides are edited through :mod
 the actuals is :mod:`.demand_accuracy`. Consensus = statistical forecast + overrides (rules in
 :mod:`sop_core.planning.consensus`).
 
-Loads through :mod:`sop_core.db.demand_repo`, computes with :mod:`sop_core.planning.forecast`. Quantities are in
+Loads through :mod:`sop_core.db.forecast_repo`, :mod:`sop_core.db.override_repo` and the other
+:mod:`sop_core.db` repositories, computes with :mod:`sop_core.planning.forecast`. Quantities are in
 units, periods are month starts.
 """
 
@@ -20,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import demand_repo
+from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, master_repo, override_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
 from sop_core.planning import consensus as cons
@@ -39,8 +40,8 @@ VIEW_COLUMNS = ["period", "actual", "forecast", "lo_80", "hi_80", "lo_95", "hi_9
 def latest_run(engine: Engine, cycle_id: int | None = None) -> dict[str, Any] | None:
     """The newest finished run of ``cycle_id`` (of any cycle when None) as a dict of its fields, or None."""
     with session_scope(engine) as s:
-        run = demand_repo.latest_run(s, cycle_id)
-        return demand_repo.run_as_dict(run) if run is not None else None
+        run = forecast_repo.latest_run(s, cycle_id)
+        return forecast_repo.run_as_dict(run) if run is not None else None
 
 
 def review_stamp(engine: Engine, cycle_id: int) -> str:
@@ -54,13 +55,13 @@ def review_stamp(engine: Engine, cycle_id: int) -> str:
 
 def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any] | None, pd.DataFrame]:
     with session_scope(engine) as s:
-        run = demand_repo.run_by_id(s, run_id) if run_id is not None else demand_repo.latest_run(s)
+        run = forecast_repo.run_by_id(s, run_id) if run_id is not None else forecast_repo.latest_run(s)
         if run_id is not None and run is None:
             raise ValueError(f"no forecast run with id {run_id}")
-        info = demand_repo.run_as_dict(run) if run is not None else None
-        rows = demand_repo.forecast_rows(s, run.id) if run is not None else None
-        history = demand_repo.sales_history(s)
-        products = demand_repo.products(s)
+        info = forecast_repo.run_as_dict(run) if run is not None else None
+        rows = forecast_repo.forecast_rows(s, run.id) if run is not None else None
+        history = stock_repo.sales(s)
+        products = master_repo.products(s)
     if rows is None:
         rows = pd.DataFrame(columns=["sku", "period", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"])
     return history, products, info, rows
@@ -139,18 +140,18 @@ def forecast_freshness(engine: Engine, run_id: int) -> Freshness:
         run = stored_run(s, run_id)
         last = (run.params or {}).get("last_actual")
         if last is None:  # older runs: the month before the first forecast month
-            first = demand_repo.forecast_rows(s, run_id)["period"].min()
+            first = forecast_repo.forecast_rows(s, run_id)["period"].min()
             last = first - pd.DateOffset(months=1) if pd.notna(first) else None
-        imports = demand_repo.sales_imports_since(s, run.created_at)
+        imports = audit_repo.sales_imports_since(s, run.created_at)
         calendar = (run.params or {}).get("event_calendar")
         events_changed = calendar is not None and event_calendar(demand_repo.events(s)) != calendar
-        cyc = demand_repo.cycle(s, run.cycle_id) if run.cycle_id is not None else None
+        cyc = cycle_repo.cycle(s, run.cycle_id) if run.cycle_id is not None else None
         return Freshness(
             run_id=run.id, made_at=run.created_at,
             data_until=pd.Timestamp(last) if last is not None else None,
-            sales_until=demand_repo.newest_sales_period(s),
+            sales_until=pd.Timestamp(newest) if (newest := stock_repo.last_sales_period(s)) is not None else None,
             imported_at=imports[-1] if imports else None,
-            skus_without_forecast=demand_repo.skus_without_forecast(s, run.id),
+            skus_without_forecast=forecast_repo.skus_without_forecast(s, run.id),
             events_changed=events_changed,
             cycle=f"{cyc.month:%Y-%m}" if cyc is not None else "",
             frozen=cyc is not None and cycle_frozen(s.connection(), cyc.id),
@@ -164,7 +165,7 @@ def items(engine: Engine, level: Level) -> list[str]:
     if level == "total":
         return [fc.TOTAL_ITEM]
     with session_scope(engine) as s:
-        products = demand_repo.products(s)
+        products = master_repo.products(s)
     return sorted(products[level].astype(str).unique().tolist())
 
 
@@ -174,7 +175,7 @@ def item_names(engine: Engine, level: Level) -> dict[str, str]:
     if level != "sku":
         return {i: i for i in items(engine, level)}
     with session_scope(engine) as s:
-        products = demand_repo.products(s)
+        products = master_repo.products(s)
     return {str(k): f"{k} · {v}" for k, v in zip(products["sku"], products["name"], strict=True)}
 
 
@@ -323,13 +324,13 @@ def cycle_frames(session: Session, cycle_id: int, frozen: bool = False
                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any] | None]:
     """Statistical forecast rows of the cycle's newest run (``frozen``: the run its signed-off plan was frozen
     on, else the newest), products and the cycle's overrides."""
-    run = demand_repo.frozen_run(session, cycle_id) if frozen else demand_repo.latest_run(session, cycle_id)
-    info = demand_repo.run_as_dict(run) if run is not None else None
-    rows = demand_repo.forecast_rows(session, run.id) if run is not None else None
+    run = forecast_repo.frozen_run(session, cycle_id) if frozen else forecast_repo.latest_run(session, cycle_id)
+    info = forecast_repo.run_as_dict(run) if run is not None else None
+    rows = forecast_repo.forecast_rows(session, run.id) if run is not None else None
     if rows is None:
         rows = pd.DataFrame(columns=["sku", "period", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
                                      "yhat_hi_95", "model"])
-    return rows, demand_repo.products(session), demand_repo.overrides(session, cycle_id), info
+    return rows, master_repo.products(session), override_repo.overrides(session, cycle_id), info
 
 
 def consensus_detail(engine: Engine, cycle_id: int) -> pd.DataFrame:
@@ -391,13 +392,13 @@ def chart_view(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.Dat
         forecast months.
     """
     with session_scope(engine) as s:
-        run = demand_repo.latest_run(s, cycle_id)
+        run = forecast_repo.latest_run(s, cycle_id)
         run_id = run.id if run is not None else None
     if run_id is None:
         raise DemandError("this cycle has no forecast run yet")
     view = demand_view(engine, level, item, run_id)
     with session_scope(engine) as s:
-        products = demand_repo.products(s)
+        products = master_repo.products(s)
     cons_item = item_sum(consensus_detail(engine, cycle_id), products, level, item, ["qty"])
     view = view.merge(cons_item.rename(columns={"qty": "consensus"}), on="period", how="left")
     view.loc[view["forecast"].isna(), "consensus"] = np.nan
@@ -420,8 +421,8 @@ def events_in_scope(engine: Engine, level: Level, item: str, cycle_id: int | Non
     """
     with session_scope(engine) as s:
         events = demand_repo.events(s)
-        products = demand_repo.products(s)
-        cyc = demand_repo.cycle(s, cycle_id) if cycle_id is not None else None
+        products = master_repo.products(s)
+        cyc = cycle_repo.cycle(s, cycle_id) if cycle_id is not None else None
         if cyc is not None:
             since = pd.Timestamp(cyc.month) - pd.DateOffset(months=EVENT_LOOKBACK_MONTHS)
             events = events[events["end"] >= since]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import demand_repo
+from sop_core.db import cycle_repo, master_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import consensus as cons
@@ -42,9 +42,10 @@ def changes_vs_last_cycle(engine: Engine, cycle_id: int, by: Literal["sku", "fam
     """
     cols = ["item", "last_cycle", "this_cycle", "change", "change_pct"]
     with session_scope(engine) as s:
-        prev = demand_repo.previous_cycle(s, cycle_id)
+        cur = cycle_repo.cycle(s, cycle_id)
+        prev = cycle_repo.previous_cycle(s, cur.month) if cur is not None else None
         prev_id, prev_label = (prev.id, f"{prev.month:%Y-%m}") if prev is not None else (None, None)
-        products = demand_repo.products(s)
+        products = master_repo.products(s)
     if prev_id is None:
         return pd.DataFrame(columns=cols)
     cur, last = consensus_detail(engine, cycle_id), consensus_detail(engine, prev_id)
@@ -80,9 +81,11 @@ def frozen_pairs(engine: Engine, cycle_id: int | None = None) -> pd.DataFrame:
     """
     frames = []
     with session_scope(engine) as s:
-        cycles = [(c.id, c.month) for c in demand_repo.cycles_before(s, cycle_id)]
-        history = demand_repo.sales_history(s)
-        products = demand_repo.products(s)
+        cur = cycle_repo.cycle(s, cycle_id) if cycle_id is not None else None
+        earlier = cycle_repo.cycles_before(s, cur.month if cur is not None else None)
+        cycles = [(c.id, c.month) for c in reversed(earlier)]  # oldest first
+        history = stock_repo.sales(s)
+        products = master_repo.products(s)
         inputs = [(cid, month, *cycle_frames(s, cid, frozen=True)[:3:2]) for cid, month in cycles]
     hist = history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})
     for _cid, month, rows, overrides in inputs:
@@ -116,7 +119,7 @@ def _mase_by_item(pairs: pd.DataFrame, covered: pd.DataFrame, engine: Engine) ->
     evaluated) in month s, gaps being 0 — so sales of SKUs the forecasts did not cover (imported later, other
     businesses) change neither part."""
     with session_scope(engine) as s:
-        history = demand_repo.sales_history(s)
+        history = stock_repo.sales(s)
     first = pd.Timestamp(f"{pairs['cycle'].min()}-01")
     train = history[(history["period"] < first) & history["sku"].isin(covered["sku"])]
     mae = (pairs["y"] - pairs["consensus"]).abs().groupby(pairs["item"]).mean()
@@ -147,7 +150,7 @@ def accuracy_vs_actuals(engine: Engine, cycle_id: int | None, level: Level = "sk
     if pairs.empty:
         return pd.DataFrame(columns=cols)
     with session_scope(engine) as s:
-        products = demand_repo.products(s)
+        products = master_repo.products(s)
     pairs = pairs.assign(item=key_frame(pairs, products, level))
     agg = pairs.groupby(["cycle", "item", "period"], as_index=False)[["y", "naive", "statistical", "consensus"]].sum(
         min_count=1)
@@ -185,7 +188,7 @@ def fva_table(engine: Engine, cycle_id: int | None) -> pd.DataFrame:
     if pairs.empty:
         return pd.DataFrame(columns=cols)
     with session_scope(engine) as s:
-        products = demand_repo.products(s)
+        products = master_repo.products(s)
     parts = [metrics.value_added(pairs).assign(group="All", name="all SKU-months")]
     for level in fc.LEVELS[1:]:
         agg = pairs.assign(item=key_frame(pairs, products, level)).groupby(
@@ -234,7 +237,7 @@ def item_accuracy(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.
     pairs = frozen_pairs(engine, cycle_id)
     if not pairs.empty:
         with session_scope(engine) as s:
-            products = demand_repo.products(s)
+            products = master_repo.products(s)
         key = cons.normalise_item(level, item)
         mine = pairs[key_frame(pairs, products, level) == key]
         agg = mine.groupby(["cycle", "period"], as_index=False)[["y", "naive", "statistical", "consensus"]].sum()

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import plan_repo, version_repo
+from sop_core.db import master_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.io import export
 from sop_core.planning import supply_math
@@ -29,8 +29,8 @@ def capacity_table(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan |
     shortfall_hours, status`` per resource and month (``current``: :func:`plan.current_plan`, if known)."""
     _info, lines = current if current is not None else plan.current_plan(engine, cycle_id)
     with session_scope(engine) as s:
-        routing = plan_repo.routing(s)
-        resources = plan_repo.resources(s)
+        routing = master_repo.routing(s)
+        resources = master_repo.resources(s)
     cols = ["resource", "period", "load_hours", "capacity_hours", "utilisation", "shortfall_hours", "status"]
     if routing.empty or resources.empty:
         return pd.DataFrame(columns=cols)

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import sop_core
-from sop_core.db import demand_repo, repo, user_repo
+from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, master_repo, repo, stock_repo, user_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
@@ -348,7 +348,7 @@ def run_forecast(
         role = user_repo.user_role(s, user)
         if role is not None and role not in RUN_ROLES:
             raise DemandError(f"{user} has the role {role}; only a demand planner or an admin can run the forecast")
-        cycle = demand_repo.cycle(s, cycle_id) if cycle_id is not None else None
+        cycle = cycle_repo.cycle(s, cycle_id) if cycle_id is not None else None
         if cycle_id is not None and cycle is None:
             raise DemandError(f"no plan cycle with id {cycle_id}")
         if cycle is not None and cycle_frozen(s.connection(), cycle.id):
@@ -356,8 +356,8 @@ def run_forecast(
                 f"cycle {cycle.month:%Y-%m} is signed off (or closed): its forecast is frozen; "
                 "forecast the open cycle, or start a new plan version"
             )
-        history = demand_repo.sales_history(s)
-        products = demand_repo.products(s)
+        history = stock_repo.sales(s)
+        products = master_repo.products(s)
         events = demand_repo.events(s)
     if history.empty:
         raise DemandError("sales_history is empty: import sales history before forecasting")
@@ -413,12 +413,12 @@ def run_forecast(
     rows = frame.rename(columns={"unique_id": "sku", "ds": "period"})
     report(0.92, "Storing the forecast…")
     with session_scope(engine) as s:
-        run_id = demand_repo.add_run(
+        run_id = forecast_repo.add_run(
             s, cycle_id=cycle_id, created_by=user, engine=engine_name, horizon=int(horizon), freq=FREQ,
             params=params, versions=_versions(engine_name), data_hash=digest, backtest=summary, status="done",
         )
         repo.insert_frame(s, m.Forecast, rows, run_id=run_id)
-        demand_repo.audit(s, user, "forecast_run", "forecast_run", run_id,
+        audit_repo.audit(s, user, "forecast_run", "forecast_run", run_id,
                           {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest})
     log.info("forecast run %d: %d series × %d months in %.1f s", run_id, params["n_series"], horizon,
              time.perf_counter() - started)
@@ -435,7 +435,7 @@ def stored_run(session: Session, run_id: int) -> m.ForecastRun:
     Raises:
         DemandError: no such run.
     """
-    run = demand_repo.run_by_id(session, run_id)
+    run = forecast_repo.run_by_id(session, run_id)
     if run is None:
         raise DemandError(f"no forecast run with id {run_id}")
     return run
@@ -448,4 +448,4 @@ def run_info(engine: Engine, run_id: int) -> dict[str, Any]:
         DemandError: no such run.
     """
     with session_scope(engine) as s:
-        return demand_repo.run_as_dict(stored_run(s, run_id))
+        return forecast_repo.run_as_dict(stored_run(s, run_id))

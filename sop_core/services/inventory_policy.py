@@ -2,7 +2,7 @@
 the projected inventory against those levels, and replenishment proposals for the items projected below
 their reorder point.
 
-Inputs come from :mod:`sop_core.db.supply_repo` (data before the cycle month), lead times from
+Inputs come from :mod:`sop_core.db.master_repo` and :mod:`sop_core.db.stock_repo` (data before the cycle month), lead times from
 :func:`sop_core.services.suppliers.lead_times`, formulas from :mod:`sop_core.planning.inventory`. This one
 policy feeds the Supply review, the KPI page and its monitor, and the plan's safety stock.
 """
@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import supply_repo as q
+from sop_core.db import cycle_repo, master_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory, replenishment, segmentation
 from sop_core.planning import supply_math as supply
@@ -40,7 +40,7 @@ def monthly_history(session: Session, products: pd.DataFrame, last_month: dt.dat
     """``sku, period, quantity`` [units/month] of every product over the ``months`` months up to ``last_month``
     (a month start), months without a sale as 0."""
     first = last_month - relativedelta(months=months - 1)
-    sales = q.sales(session, first, last_month + relativedelta(months=1) - relativedelta(days=1))
+    sales = stock_repo.sales(session, first, last_month + relativedelta(months=1) - relativedelta(days=1))
     grid = pd.MultiIndex.from_product(
         [products["sku"], pd.date_range(first, last_month, freq="MS")], names=["sku", "period"]
     )
@@ -109,16 +109,17 @@ def inventory_policy(
     if targets not in ("product", "matrix"):
         raise SupplyDataError(f"targets must be 'product' or 'matrix', got {targets!r}")
     with session_scope(engine) as s:
-        month = q.cycle_month(s, cycle_id)
-        if month is None:
+        cyc = cycle_repo.cycle(s, cycle_id)
+        if cyc is None:
             raise SupplyDataError(f"plan cycle {cycle_id} does not exist")
-        products = q.product_policy_inputs(s).merge(q.products(s)[["sku", "unit_price"]], on="sku")
+        month = cyc.month
+        products = master_repo.products(s)
         last = month - relativedelta(months=1)
         monthly = monthly_history(s, products, last, history_months)
-        items = q.supplier_items(s)
-        receipts = q.receipts(s, received_to=month - relativedelta(days=1))
-        stock = q.on_hand(s, at_most=month - relativedelta(days=1))
-        on_order = q.open_orders(s).groupby("sku")["quantity"].sum()
+        items = master_repo.supplier_items(s)
+        receipts = stock_repo.receipts(s, received_to=month - relativedelta(days=1))
+        stock = stock_repo.on_hand(s, at_most=month - relativedelta(days=1))
+        on_order = stock_repo.open_orders(s).groupby("sku")["quantity"].sum()
     recent = monthly[monthly["period"] > pd.Timestamp(last) - pd.DateOffset(months=12)]
     stats = segmentation.demand_stats(recent, ddof=1)
     annual = recent.groupby("sku")["quantity"].sum() * products.set_index("sku")["unit_cost"]
@@ -268,9 +269,10 @@ def replenishment_proposals(
     levels = inventory_policy(engine, cycle_id)
     projection = projected_inventory(engine, cycle_id)
     with session_scope(engine) as s:
-        month = q.cycle_month(s, cycle_id)
-        items = q.supplier_items(s)
-        receipts = q.receipts(s, received_to=month - relativedelta(days=1) if month else None)
+        cyc = cycle_repo.cycle(s, cycle_id)
+        month = cyc.month if cyc is not None else None
+        items = master_repo.supplier_items(s)
+        receipts = stock_repo.receipts(s, received_to=month - relativedelta(days=1) if month else None)
     sources = lead_times(receipts, items).rename(columns={"lead_time_days": "master_lead_time_days"})
     sources = sources.rename(columns={"lt_mean_days": "lead_time_days"})
     items_in = levels[["sku", "reorder_point", "order_qty", "demand_mean"]]

@@ -51,8 +51,7 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core.db import monitor_repo
-from sop_core.db import supply_repo as q
+from sop_core.db import forecast_repo, master_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.formatting import is_missing
 from sop_core.planning import accuracy as metrics
@@ -81,7 +80,7 @@ def _display(key: str, raw: float) -> float:
 def segments(engine: Engine) -> list[str]:
     """Every segment a target can be set for: ``all``, ``family:<code>`` per family, ``abc:A|B|C``."""
     with session_scope(engine) as s:
-        families = sorted(q.products(s)["family"].dropna().unique())
+        families = sorted(master_repo.products(s)["family"].dropna().unique())
     return ["all", *(f"family:{f}" for f in families), "abc:A", "abc:B", "abc:C"]
 
 
@@ -96,7 +95,7 @@ def segment_skus(engine: Engine, segment: str, as_of: dt.date | None = None) -> 
     kind, _, code = segment.partition(":")
     if kind == "family" and code:
         with session_scope(engine) as s:
-            products = q.products(s)
+            products = master_repo.products(s)
         return set(products.loc[products["family"] == code, "sku"])
     if kind == "abc" and code in ("A", "B", "C"):
         classes = abc_xyz_classes(engine, as_of)
@@ -254,13 +253,14 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
         KpiError: when the SKU does not exist.
     """
     with session_scope(engine) as s:
-        products = q.products(s).set_index("sku")
+        products = master_repo.products(s).set_index("sku")
         if sku not in products.index:
             raise KpiError(f"unknown SKU {sku!r}")
-        as_of = q.latest_inventory_date(s) or dt.date.today()
+        as_of = stock_repo.latest_inventory_date(s) or dt.date.today()
         first = month_start(as_of) - relativedelta(months=history_months - 1)
-        history = q.sales(s, first, as_of)
-        cycle_id = cycle_id if cycle_id is not None else monitor_repo.newest_cycle_with_forecast(s)
+        history = stock_repo.sales(s, first, as_of)
+        found = forecast_repo.latest_cycle_with_forecast(s) if cycle_id is None else None
+        cycle_id = found[0] if found is not None else cycle_id
     history = history[history["sku"] == sku].groupby("period", as_index=False)["quantity"].sum()
     try:
         projection = supply_service.projected_inventory(engine, cycle_id, sku=sku) if cycle_id else pd.DataFrame()

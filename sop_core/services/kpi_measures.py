@@ -14,8 +14,7 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core.db import monitor_repo
-from sop_core.db import supply_repo as q
+from sop_core.db import forecast_repo, master_repo, monitor_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import kpi_formulas as kpi
@@ -35,7 +34,7 @@ def month_start(day: dt.date) -> dt.date:
 
 @dataclass
 class KpiData:
-    """What the KPIs of one segment are measured on, as of ``as_of`` (frames of :mod:`sop_core.db.supply_repo`)."""
+    """What the KPIs of one segment are measured on, as of ``as_of`` (frames of :mod:`sop_core.db.stock_repo`)."""
 
     as_of: dt.date
     products: pd.DataFrame
@@ -56,24 +55,26 @@ def load_kpi_data(
     the ``fill_rate_months`` months after it and the open orders due by then, for the SKUs ``skus``
     (None: all)."""
     with session_scope(engine) as s:
-        snapshot = q.latest_inventory_date(s, as_of)
+        snapshot = stock_repo.latest_inventory_date(s, as_of)
         as_of = as_of or snapshot or dt.date.today()
         first = month_start(as_of) - relativedelta(months=months - 1)
         next_month = month_start(as_of) + relativedelta(months=1)
-        found = q.latest_cycle_with_forecast(s, next_month)
+        found = forecast_repo.latest_cycle_with_forecast(s, next_month)
+        demand = forecast_repo.forecast_demand(s, found[1], first_period=next_month) if found else None
+        newest = forecast_repo.latest_run(s)
         data = KpiData(
             as_of=as_of,
-            products=q.products(s).set_index("sku"),
-            sales=q.sales(s, first, as_of),
-            snapshots=q.inventory_snapshots(
+            products=master_repo.products(s).set_index("sku"),
+            sales=stock_repo.sales(s, first, as_of),
+            snapshots=stock_repo.inventory_snapshots(
                 s, min(first, as_of - relativedelta(years=1) + dt.timedelta(days=1)), as_of
             ),
-            stock=q.on_hand(s, at_most=as_of),
-            receipts=q.receipts(s, received_from=first, received_to=as_of),
-            demand=q.forecast(s, found[1], first_period=next_month) if found else pd.DataFrame(),
-            orders=q.open_orders(s),
+            stock=stock_repo.on_hand(s, at_most=as_of),
+            receipts=stock_repo.receipts(s, received_from=first, received_to=as_of),
+            demand=demand.assign(quantity=demand["quantity"].clip(lower=0.0)) if demand is not None else pd.DataFrame(),
+            orders=stock_repo.open_orders(s),
             scored=monitor_repo.scored_forecasts(s, first, as_of),
-            backtest=monitor_repo.newest_run_backtest(s),
+            backtest=dict(newest.backtest or {}) if newest is not None else {},
         )
     horizon_end = next_month + relativedelta(months=fill_rate_months) - relativedelta(days=1)
     if not data.demand.empty:
@@ -166,10 +167,10 @@ def abc_xyz_classes(engine: Engine, as_of: dt.date | None = None) -> pd.DataFram
         :func:`sop_core.planning.segmentation.abc_xyz` columns plus ``name`` and ``family``.
     """
     with session_scope(engine) as s:
-        as_of = as_of or q.latest_inventory_date(s) or dt.date.today()
+        as_of = as_of or stock_repo.latest_inventory_date(s) or dt.date.today()
         first = month_start(as_of) - relativedelta(months=11)
-        sales = q.sales(s, first, as_of)
-        products = q.products(s)
+        sales = stock_repo.sales(s, first, as_of)
+        products = master_repo.products(s)
     months = pd.date_range(first, month_start(as_of), freq="MS")
     grid = pd.MultiIndex.from_product([products["sku"], months], names=["sku", "period"])
     monthly = sales.groupby(["sku", "period"])["quantity"].sum().reindex(grid, fill_value=0.0).reset_index()

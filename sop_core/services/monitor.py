@@ -28,8 +28,7 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core.db import monitor_repo
-from sop_core.db import supply_repo as q
+from sop_core.db import forecast_repo, master_repo, monitor_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
 from sop_core.planning import triggers as monitor
@@ -85,11 +84,12 @@ def find_exceptions(
     today = today or dt.date.today()
     notes: list[str] = []
     with session_scope(engine) as s:
-        cycle_id = cycle_id if cycle_id is not None else monitor_repo.newest_cycle_with_forecast(s)
-        as_of = q.latest_inventory_date(s) or today
+        found = forecast_repo.latest_cycle_with_forecast(s) if cycle_id is None else None
+        cycle_id = found[0] if found is not None else cycle_id
+        as_of = stock_repo.latest_inventory_date(s) or today
         first = as_of.replace(day=1) - relativedelta(months=11)
         scored = monitor_repo.scored_forecasts(s, first, as_of)
-        items = q.supplier_items(s)
+        items = master_repo.supplier_items(s)
     parts: list[pd.DataFrame] = []
 
     report(0.1, "Projecting inventory against reorder points…")

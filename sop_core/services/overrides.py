@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core.db import demand_repo
+from sop_core.db import audit_repo, cycle_repo, forecast_repo, master_repo, override_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import consensus as cons
@@ -42,7 +42,7 @@ class OverrideConflict(DemandError):
 
 
 def _cycle_row(session: Session, cycle_id: int) -> m.PlanCycle:
-    cyc = demand_repo.cycle(session, cycle_id)
+    cyc = cycle_repo.cycle(session, cycle_id)
     if cyc is None:
         raise DemandError(f"no plan cycle with id {cycle_id}")
     return cyc
@@ -74,7 +74,7 @@ def list_overrides(engine: Engine, cycle_id: int, level: Level | None = None, it
         value [units], pct [% of the statistical forecast].
     """
     with session_scope(engine) as s:
-        return demand_repo.overrides(s, cycle_id, level, item)
+        return override_repo.overrides(s, cycle_id, level, item)
 
 
 GRID_COLUMNS = ["period", "statistical", "value", "pct", "reason", "comment", "consensus", "author", "created_at",
@@ -91,8 +91,8 @@ def override_grid(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.
     """
     detail = consensus_detail(engine, cycle_id)
     with session_scope(engine) as s:
-        products = demand_repo.products(s)
-        ovr = demand_repo.overrides(s, cycle_id, level, item)
+        products = master_repo.products(s)
+        ovr = override_repo.overrides(s, cycle_id, level, item)
     sums = item_sum(detail, products, level, item, ["statistical", "qty"]).rename(columns={"qty": "consensus"})
     latest = ovr.sort_values(["created_at", "id"], kind="stable").drop_duplicates("period", keep="last")
     grid = sums.merge(latest[["period", "value", "pct", "reason", "comment", "author", "created_at", "version"]],
@@ -186,14 +186,14 @@ def save_overrides(
         lock = _lock_reason(cyc)
         if lock:
             raise OverridesLocked(lock)
-        if level != "total" and str(item) not in set(demand_repo.products(s)[level].astype(str)):
+        if level != "total" and str(item) not in set(master_repo.products(s)[level].astype(str)):
             raise DemandError(f"no {level} {item!r}")
-        run = demand_repo.latest_run(s, cycle_id)
-        months = set(demand_repo.forecast_rows(s, run.id)["period"]) if run is not None else set()
+        run = forecast_repo.latest_run(s, cycle_id)
+        months = set(forecast_repo.forecast_rows(s, run.id)["period"]) if run is not None else set()
         outside = [f"{p:%Y-%m}" for p in edits["period"] if p not in months]
         if outside:
             raise DemandError(f"no forecast month {', '.join(outside)} in cycle {cyc.month:%Y-%m}")
-        rows = sorted(demand_repo.override_rows(s, cycle_id, level, _aliases(level, item)),
+        rows = sorted(override_repo.override_rows(s, cycle_id, level, _aliases(level, item)),
                       key=lambda r: (r.created_at, r.id))
         current: dict[pd.Timestamp, list[Any]] = {}
         for r in rows:
@@ -215,15 +215,15 @@ def save_overrides(
             value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
             olds = current.get(p, [])
             for dup in olds[:-1]:
-                demand_repo.delete_override(s, dup)
+                override_repo.delete_override(s, dup)
             cur = olds[-1] if olds else None
             if value is None and pct is None:
                 if cur is not None:
-                    demand_repo.delete_override(s, cur)
+                    override_repo.delete_override(s, cur)
                     log_rows.append({"period": f"{p:%Y-%m-%d}", "action": "removed"})
                 continue
             if cur is None:
-                demand_repo.add_override(s, cycle_id=cycle_id, level=level, item=stored_item, period=p.date(),
+                override_repo.add_override(s, cycle_id=cycle_id, level=level, item=stored_item, period=p.date(),
                                          value=value, pct=pct, reason=reason, comment=comment, author=user,
                                          created_at=now)
                 action = "added"
@@ -241,7 +241,7 @@ def save_overrides(
             raise OverrideConflict("Someone changed these overrides while you were saving: nothing was saved; "
                                    "reload and apply your edits again.") from err
         if log_rows:
-            demand_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
+            audit_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
                               {"level": level, "item": stored_item, "changes": log_rows})
             log.info("%s saved %d override change(s) of %s %s in cycle %s", user, len(log_rows), level, item,
                      cycle_id)

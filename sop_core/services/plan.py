@@ -1,6 +1,6 @@
 """Reconciliation and executive review: scenarios, the proposed plan, and its sign-off.
 
-Load (``sop_core.db.plan_repo``) → compute (:func:`sop_core.planning.scenario.evaluate`) → store. Every write is one
+Load (``sop_core.db.*_repo``) → compute (:func:`sop_core.planning.scenario.evaluate`) → store. Every write is one
 transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
 version the user loaded, and a save over a newer version is refused with :class:`ConflictError`
 (nothing is overwritten; the user's levers stay on screen).
@@ -22,8 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from sop_core.db import audit_repo, cycle_repo, forecast_repo, master_repo, plan_repo, repo, stock_repo
 from sop_core.db import models as m
-from sop_core.db import plan_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
 from sop_core.planning import levers as lev
@@ -102,7 +102,7 @@ def _cycle_label(row: m.PlanCycle) -> str:
 
 
 def _get_cycle(session: Any, cycle_id: int) -> m.PlanCycle:
-    row = plan_repo.cycle(session, cycle_id)
+    row = cycle_repo.cycle(session, cycle_id)
     if row is None:
         raise PlanError(f"plan cycle {cycle_id} does not exist")
     return row
@@ -165,24 +165,27 @@ def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) 
         if consensus is not None:
             demand = consensus
         else:
-            run = plan_repo.latest_forecast_run(s, cycle_id)
+            run = forecast_repo.latest_run(s, cycle_id)
             if run is None:
                 raise PlanError(
                     f"cycle {_cycle_label(cyc)} has no forecast yet: run the forecast on the Demand review page"
                 )
-            demand = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
+            demand = forecast_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
             if demand.empty:
                 raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
         plan_months = sorted(pd.to_datetime(demand["period"]).unique())[:horizon]
         demand = demand[pd.to_datetime(demand["period"]).isin(plan_months)].reset_index(drop=True)
         inputs = sci.ScenarioInputs(
             demand=demand,
-            products=plan_repo.products(s),
-            on_hand=plan_repo.on_hand(s).rename(columns={"on_hand": "qty"}),
-            receipts=plan_repo.open_orders(s).rename(columns={"quantity": "qty"}),
-            routing=plan_repo.routing(s),
-            resources=plan_repo.resources(s),
-            supplier_items=plan_repo.supplier_items(s),
+            products=master_repo.products(s)[["sku", "family", "unit_price", "unit_cost", "holding_rate"]],
+            on_hand=stock_repo.on_hand(s)[["sku", "on_hand"]].rename(columns={"on_hand": "qty"}),
+            receipts=stock_repo.open_orders(s)
+            .groupby(["sku", "period"], as_index=False)["quantity"]
+            .sum()
+            .rename(columns={"quantity": "qty"}),
+            routing=master_repo.routing(s),
+            resources=master_repo.resources(s).drop(columns="plant"),
+            supplier_items=master_repo.supplier_items(s)[["supplier", "sku", "lead_time_days", "unit_cost", "priority"]],
             policy=safety_stock_inputs(engine, cycle_id),
             elasticities=learned_elasticities(engine),
         )
@@ -204,7 +207,7 @@ def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResu
 def latest_forecast_run_id(engine: Engine, cycle_id: int) -> int | None:
     """The id of the cycle's newest finished forecast run (a cache key for :func:`scenario_inputs`)."""
     with session_scope(engine) as s:
-        run = plan_repo.latest_forecast_run(s, cycle_id)
+        run = forecast_repo.latest_run(s, cycle_id)
         return run.id if run is not None else None
 
 
@@ -319,7 +322,7 @@ def save_scenario(
                 row.updated_at = _now()
                 s.flush()  # UPDATE … WHERE version = loaded version: a concurrent save makes it match nothing
                 action = "scenario_saved"
-            plan_repo.audit(
+            audit_repo.audit(
                 s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version}
             )
             result = (row.id, row.version)
@@ -391,7 +394,7 @@ def promote(engine: Engine, scenario_id: int, user: str) -> int:
             row.results = {**kpis, "plan_version": version}
             row.updated_at = _now()
             repo.insert_frame(s, m.PlanLine, result.lines, cycle_id=cyc.id, plan_version=version, scenario_id=row.id)
-            plan_repo.audit(
+            audit_repo.audit(
                 s,
                 user,
                 "plan_promoted",
@@ -434,7 +437,7 @@ def current_plan(engine: Engine, cycle_id: int) -> CurrentPlan:
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version) if not lines.empty else None
         scenario_row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
         record = _record(scenario_row) if scenario_row is not None else None
-        families = plan_repo.products(s)[["sku", "family"]]
+        families = master_repo.products(s)[["sku", "family"]]
     info: dict[str, Any] = {"plan_version": version, "scenario_id": scenario_id, "kpis": None}
     if not lines.empty:
         info.update(source="proposed", scenario_name=record.name if record else "")

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import cycle_repo, plan_repo, version_repo
+from sop_core.db import cycle_repo, forecast_repo, master_repo, plan_repo, stock_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
@@ -40,12 +40,12 @@ def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> 
         cyc = cycle_row(s, cycle_id)
         version = cyc.plan_version if version is None else version
         stored = version_repo.version_lines(s, cycle_id, version)
-        families = plan_repo.products(s)[["sku", "family"]]
+        families = master_repo.products(s)[["sku", "family"]]
         if stored.empty:
-            run = plan_repo.latest_forecast_run(s, cycle_id)
-            stat = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"}) if run is not None else None
+            run = forecast_repo.latest_run(s, cycle_id)
+            stat = forecast_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"}) if run is not None else None
             scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
-            row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
+            row = plan_repo.scenario(s, scenario_id) if scenario_id is not None else None
             levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     if not stored.empty:
         return stored.merge(families, on="sku", how="left")[plan_diff_math.VERSION_COLUMNS]
@@ -63,8 +63,8 @@ def actual_sales(engine: Engine, first: dt.date, last: dt.date) -> pd.DataFrame:
     """``sku, period, quantity`` [units], ``revenue`` [currency] of the sales history in ``[first, last]``
     (revenue = quantity × net price, the product's unit price where the net price is missing)."""
     with session_scope(engine) as s:
-        hist = cycle_repo.sales_between(s, first, last)
-        prices = cycle_repo.unit_prices(s)
+        hist = stock_repo.price_history(s, first, last)
+        prices = master_repo.products(s)[["sku", "unit_price"]]
     if hist.empty:
         return pd.DataFrame(columns=["sku", "period", "quantity", "revenue"])
     hist = hist.merge(prices, on="sku", how="left")
@@ -300,7 +300,7 @@ def diff_choices(engine: Engine) -> pd.DataFrame:
     with session_scope(engine) as s:
         for cyc in cycle_repo.cycles_newest_first(s):
             stored = version_repo.version_numbers(s, cyc.id)
-            with_lines = cycle_repo.plan_line_versions(s, cyc.id)
+            with_lines = plan_repo.plan_line_versions(s, cyc.id)
             for version in sorted(stored | with_lines | {cyc.plan_version}, reverse=True):
                 frozen = version_repo.is_frozen(s, cyc.id, version)
                 current = version == cyc.plan_version

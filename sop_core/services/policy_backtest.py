@@ -14,7 +14,7 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core.db import supply_repo as q
+from sop_core.db import cycle_repo, master_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory_frontier, policy
 from sop_core.services.inventory_policy import intermittent_samples, inventory_policy, monthly_history
@@ -40,8 +40,9 @@ def service_frontier(
     """
     items = inventory_policy(engine, cycle_id, history_months=history_months)
     with session_scope(engine) as s:
-        month = q.cycle_month(s, cycle_id)
-        products = q.products(s)
+        cyc = cycle_repo.cycle(s, cycle_id)
+        month = cyc.month if cyc is not None else None
+        products = master_repo.products(s)
         monthly = monthly_history(s, products, month - relativedelta(months=1), history_months)
     frame = pd.DataFrame(
         {
@@ -93,8 +94,9 @@ def policy_backtest(
     """
     items = inventory_policy(engine, cycle_id)
     with session_scope(engine) as s:
-        month = q.cycle_month(s, cycle_id)
-        products = q.products(s)
+        cyc = cycle_repo.cycle(s, cycle_id)
+        month = cyc.month if cyc is not None else None
+        products = master_repo.products(s)
         monthly = monthly_history(s, products, month - relativedelta(months=1), history_months)
     history = monthly.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})
     selling_months = history.loc[history["y"] > 0, "ds"]

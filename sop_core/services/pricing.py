@@ -1,6 +1,6 @@
 """Pricing services: the own-price elasticity per product family, learned from the sales history.
 
-Loads ``sku, family, period, quantity, net_price, promo`` through :mod:`sop_core.db.demand_repo` and
+Loads ``sku, family, period, quantity, net_price, promo`` through :mod:`sop_core.db.stock_repo` and
 estimates with :mod:`sop_core.planning.elasticity` (log-log demand with SKU fixed effects, month-of-year dummies,
 a promotion dummy and a trend; the model, the checks and the fallback are described there). The result
 is what the Reconciliation page shows next to its price-elasticity lever and what
@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import demand_repo
+from sop_core.db import stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import elasticity
 
@@ -48,14 +48,14 @@ def family_elasticities(engine: Engine) -> pd.DataFrame:
         computed again only after an import changes them.
     """
     with session_scope(engine) as s:
-        stamp = demand_repo.price_history_stamp(s)
+        stamp = stock_repo.price_history_stamp(s)
         key = (engine.url.render_as_string(hide_password=True), stamp)
         with _lock:
             hit = _cache.get(key)
             if hit is not None:
                 _cache.move_to_end(key)
                 return hit.copy(deep=True)
-        rows = demand_repo.price_history(s)
+        rows = stock_repo.price_history(s)
     families = {family for _sku, family in stamp[-1]}
     frame = elasticity.family_elasticities(rows, families)
     with _lock:

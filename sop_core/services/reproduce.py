@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import cycle_repo, plan_repo, version_repo
+from sop_core.db import forecast_repo, master_repo, plan_repo, stock_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
@@ -128,10 +128,10 @@ def reproduce(engine: Engine, cycle_id: int, progress: Progress | None = None) -
         snap, version = dict(pv.inputs), pv.version
         stored_inputs_hash, stored_data_hash, cutoff = pv.inputs_hash, pv.data_hash, pv.history_cutoff
         stored_versions = dict(pv.package_versions or {})
-        history = cycle_repo.sales_until(s, cutoff)
-        stored_fc = cycle_repo.forecast_rows(s, pv.forecast_run_id) if pv.forecast_run_id else None
+        history = stock_repo.sales(s, last=cutoff)
+        stored_fc = forecast_repo.forecast_rows(s, pv.forecast_run_id) if pv.forecast_run_id else None
         stored_lines = plan_repo.plan_lines(s, cycle_id, version)
-        products = plan_repo.products(s)
+        products = master_repo.products(s)
     out = ReproduceReport(cycle=label, plan_version=version)
 
     def note(bad: int, n: int, first: str | None) -> None:

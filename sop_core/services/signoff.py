@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from sop_core.db import cycle_repo, plan_repo, user_repo, version_repo
+from sop_core.db import audit_repo, forecast_repo, plan_repo, user_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
@@ -54,7 +54,7 @@ def _plan_stale(engine: Engine, cycle_id: int, lines: pd.DataFrame) -> bool:
     with session_scope(engine) as s:
         cyc = cycle_row(s, cycle_id)
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, cyc.plan_version)
-        row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
+        row = plan_repo.scenario(s, scenario_id) if scenario_id is not None else None
         levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     result = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
     return first_mismatch(lines, result.lines) is not None
@@ -122,7 +122,7 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
             s.add(m.Signoff(cycle_id=cycle_id, plan_version=version, role=role, username=user, comment=comment,
                             signed_at=now()))
             s.flush()
-            plan_repo.audit(s, user, "plan_signed_off", "plan_cycle", cycle_id,
+            audit_repo.audit(s, user, "plan_signed_off", "plan_cycle", cycle_id,
                             {"role": role, "plan_version": version, "comment": comment})
     except IntegrityError:
         raise plan.ConflictError(f"{plan.ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
@@ -170,12 +170,12 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         label, version = month_label(cyc.month), cyc.plan_version
         if version_repo.version(s, cycle_id, version) is not None:
             return version
-        run = plan_repo.latest_forecast_run(s, cycle_id)
+        run = forecast_repo.latest_run(s, cycle_id)
         if run is None:
             raise WorkflowError(f"cycle {label} has no forecast run to freeze")
-        stat = plan_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
+        stat = forecast_repo.forecast_demand(s, run.id).rename(columns={"quantity": "qty"})
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version)
-        sc_row = cycle_repo.scenario(s, scenario_id) if scenario_id is not None else None
+        sc_row = plan_repo.scenario(s, scenario_id) if scenario_id is not None else None
         levers = lev.Levers.from_dict(sc_row.levers) if sc_row is not None else lev.Levers()
         scenario = {"id": sc_row.id, "name": sc_row.name} if sc_row is not None else None
         run_info = {
@@ -201,7 +201,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         cyc = cycle_row(s, cycle_id)
         store_frozen_version(s, cycle_id, version, snap, user, now(), write_lines=False)
         move(s, cyc, "signed", user, "every role signed off")
-        plan_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version})
+        audit_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version})
     log.info("cycle %s plan version %s frozen", label, version)
     return version
 

@@ -19,8 +19,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 import sop_core
-from sop_core.db import cycle_repo, repo, version_repo
 from sop_core.db import models as m
+from sop_core.db import override_repo, repo, version_repo
 from sop_core.db.models_cycle import PlanVersion
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
@@ -204,7 +204,7 @@ def store_frozen_version(
 
 def override_records(session: Session, cycle_id: int) -> list[dict[str, Any]]:
     """The cycle's forecast overrides as JSON records (``level, item, period, value, pct, reason, author``)."""
-    frame = cycle_repo.overrides(session, cycle_id)
+    frame = override_repo.overrides(session, cycle_id).sort_values("id")
     cols = ["level", "item", "period", "value", "pct", "reason", "author"]
     if frame.empty:
         return []

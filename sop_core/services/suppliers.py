@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import supply_repo as q
+from sop_core.db import master_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import supply_math as supply
 from sop_core.services.supply import SupplyDataError
@@ -46,8 +46,8 @@ def supplier_scorecard(
         ``supplier, name`` and the columns of :func:`sop_core.planning.supply_math.supplier_performance`.
     """
     with session_scope(engine) as s:
-        receipts = q.receipts(s, received_from=since)
-        names = q.suppliers(s).set_index("supplier")["name"]
+        receipts = stock_repo.receipts(s, received_from=since)
+        names = master_repo.suppliers(s).set_index("supplier")["name"]
     card = supply.supplier_performance(receipts, on_time_tolerance_days, in_full_tolerance)
     card.insert(1, "name", card["supplier"].map(names))
     return card
@@ -73,8 +73,8 @@ def supplier_item_scorecard(
         :func:`sop_core.planning.supply_math.supplier_performance`; worst OTIF first.
     """
     with session_scope(engine) as s:
-        receipts = q.receipts(s)
-        names = q.products(s).set_index("sku")["name"]
+        receipts = stock_repo.receipts(s)
+        names = master_repo.products(s).set_index("sku")["name"]
     if supplier is not None:
         receipts = receipts[receipts["supplier"] == supplier]
     card = supply.supplier_performance(receipts, on_time_tolerance_days, in_full_tolerance, by=("supplier", "sku"))
@@ -87,7 +87,7 @@ def supplier_trend(
 ) -> pd.DataFrame:
     """OTIF and mean lead time per supplier and quarter (``freq="Q"``) or month (``"M"``) of receipt."""
     with session_scope(engine) as s:
-        receipts = q.receipts(s)
+        receipts = stock_repo.receipts(s)
     return supply.reliability_trend(receipts, on_time_tolerance_days, in_full_tolerance, freq=freq)  # type: ignore[arg-type]
 
 
@@ -129,10 +129,10 @@ def supplier_item_trend(
         SupplyDataError: when the supplier is unknown or ``sku`` is not one of its items.
     """
     with session_scope(engine) as s:
-        known = set(q.suppliers(s)["supplier"])
-        receipts = q.receipts(s)
-        items = q.supplier_items(s)
-        names = q.products(s).set_index("sku")["name"]
+        known = set(master_repo.suppliers(s)["supplier"])
+        receipts = stock_repo.receipts(s)
+        items = master_repo.supplier_items(s)
+        names = master_repo.products(s).set_index("sku")["name"]
     if supplier not in known:
         raise SupplyDataError(f"unknown supplier {supplier!r}")
     receipts = receipts[receipts["supplier"] == supplier]

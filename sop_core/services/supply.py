@@ -1,7 +1,7 @@
 """Supply review services: the demand the supply review plans against, capacity load and bottlenecks of
 that plan, SKUs without any source, and projected inventory.
 
-Each function loads from the database through :mod:`sop_core.db.supply_repo`, computes with
+Each function loads from the database through :mod:`sop_core.db.master_repo` and :mod:`sop_core.db.stock_repo`, computes with
 :mod:`sop_core.planning.supply_math` and returns DataFrames for the pages and the command line. Supplier
 performance lives in :mod:`sop_core.services.suppliers`, safety stocks and reorder points in
 :mod:`sop_core.services.inventory_policy`.
@@ -23,7 +23,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import supply_repo as q
+from sop_core.db import cycle_repo, forecast_repo, master_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
 from sop_core.planning import supply_math as supply
@@ -89,7 +89,8 @@ def plan_demand(engine: Engine, cycle_id: int, run_id: int | None = None) -> tup
         SupplyDataError: when the cycle is missing or has neither consensus nor forecast.
     """
     with session_scope(engine) as s:
-        month = q.cycle_month(s, cycle_id)
+        cyc = cycle_repo.cycle(s, cycle_id)
+        month = cyc.month if cyc is not None else None
     if month is None:
         raise SupplyDataError(f"plan cycle {cycle_id} does not exist")
     if run_id is None:
@@ -98,23 +99,26 @@ def plan_demand(engine: Engine, cycle_id: int, run_id: int | None = None) -> tup
             return consensus.rename(columns={"qty": "quantity"}), "consensus"
     with session_scope(engine) as s:
         _month, run = _cycle_and_run(s, cycle_id, run_id)
-        return q.forecast(s, run, first_period=month), "statistical forecast"
+        demand = forecast_repo.forecast_demand(s, run, first_period=month)
+        return demand.assign(quantity=demand["quantity"].clip(lower=0.0)), "statistical forecast"
 
 
 def _cycle_and_run(session: Session, cycle_id: int, run_id: int | None) -> tuple[dt.date, int]:
-    month = q.cycle_month(session, cycle_id)
-    if month is None:
+    cyc = cycle_repo.cycle(session, cycle_id)
+    if cyc is None:
         raise SupplyDataError(f"plan cycle {cycle_id} does not exist")
-    run = run_id if run_id is not None else q.latest_run_id(session, cycle_id)
+    newest = forecast_repo.latest_run(session, cycle_id) if run_id is None else None
+    run = run_id if run_id is not None else (newest.id if newest is not None else None)
     if run is None:
-        raise SupplyDataError(f"cycle {month:%Y-%m} has no forecast yet: run the forecast in Demand review first")
-    return month, int(run)
+        raise SupplyDataError(f"cycle {cyc.month:%Y-%m} has no forecast yet: run the forecast in Demand review first")
+    return cyc.month, int(run)
 
 
 def plan_run_id(engine: Engine, cycle_id: int) -> int | None:
     """The forecast run a cycle's plan uses by default (its newest finished run), None when there is none."""
     with session_scope(engine) as s:
-        return q.latest_run_id(s, cycle_id)
+        run = forecast_repo.latest_run(s, cycle_id)
+        return run.id if run is not None else None
 
 
 def plan_fingerprint(engine: Engine, cycle_id: int) -> str:
@@ -132,10 +136,10 @@ def load_plan_inputs(engine: Engine, cycle_id: int, run_id: int | None = None, h
         month, run = _cycle_and_run(s, cycle_id, run_id)
         if history_months > 0:
             first = month - relativedelta(months=history_months)
-            actual = q.sales(s, first, month - relativedelta(days=1))
+            actual = stock_repo.sales(s, first, month - relativedelta(days=1))
             plan = pd.concat([actual, plan], ignore_index=True)
-        routing = q.routing(s)
-        resources = q.resources(s)
+        routing = master_repo.routing(s)
+        resources = master_repo.resources(s)
     return PlanInputs(month=month, run_id=run, plan=plan, routing=routing, resources=resources, source=source)
 
 
@@ -232,8 +236,8 @@ def unsourced_skus(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """
     demand, _source = plan_demand(engine, cycle_id)
     with session_scope(engine) as s:
-        unsourced = q.products_without_source(s)
-        prices = q.products(s)[["sku", "unit_price"]]
+        unsourced = master_repo.products_without_source(s)
+        prices = master_repo.products(s)[["sku", "unit_price"]]
     valued = demand.merge(prices, on="sku", how="left")
     valued["value"] = valued["quantity"] * valued["unit_price"].fillna(0.0).astype(float)
     total = float(valued["value"].sum())
@@ -273,7 +277,7 @@ def unsourced_warning(skus: pd.DataFrame, *, limit: int = 5) -> str | None:
 def product_choices(engine: Engine) -> pd.DataFrame:
     """``sku, name, family`` of every product, for pickers."""
     with session_scope(engine) as s:
-        return q.products(s)[["sku", "name", "family"]].sort_values(["family", "sku"], ignore_index=True)
+        return master_repo.products(s)[["sku", "name", "family"]].sort_values(["family", "sku"], ignore_index=True)
 
 
 def projected_inventory(
@@ -313,9 +317,9 @@ def projected_inventory(
     demand, _source = plan_demand(engine, cycle_id, run_id)
     with session_scope(engine) as s:
         month, _run = _cycle_and_run(s, cycle_id, run_id)
-        products = q.products(s)
-        stock = q.on_hand(s, at_most=month - relativedelta(days=1))
-        receipts = q.open_orders(s)
+        products = master_repo.products(s)
+        stock = stock_repo.on_hand(s, at_most=month - relativedelta(days=1))
+        receipts = stock_repo.open_orders(s)
     if sku is not None:
         if sku not in set(products["sku"]):
             raise SupplyDataError(f"unknown SKU {sku!r}")
@@ -352,7 +356,7 @@ def bottleneck_drilldown(
     """
     inputs = load_plan_inputs(engine, cycle_id, run_id)
     with session_scope(engine) as s:
-        products = q.products(s)
+        products = master_repo.products(s)
     parts = supply.load_contributions(inputs.plan, inputs.routing, products)
     one = parts[(parts["resource"] == resource) & (parts["period"] == pd.Timestamp(period))]
     one = one[one["load_hours"] > 0]

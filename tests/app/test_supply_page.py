@@ -10,7 +10,7 @@ import pytest
 import screen
 from streamlit.testing.v1 import AppTest
 
-from sop_core.db import supply_repo
+from sop_core.db import master_repo, stock_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import suppliers as suppliers_service
@@ -132,7 +132,7 @@ def _receipts(url: str) -> pd.DataFrame:
     engine = make_engine(url)
     try:
         with session_scope(engine) as s:
-            raw = supply_repo.receipts(s)
+            raw = stock_repo.receipts(s)
     finally:
         engine.dispose()
     done = raw[raw["received_date"].notna()].copy()
@@ -148,8 +148,8 @@ def test_capacity_heatmap_is_load_over_capacity(supply_page: tuple[AppTest, str]
     with screen.current_cycle(url) as (engine, cycle):
         plan, _source = supply_service.plan_demand(engine, cycle.id)
         with session_scope(engine) as s:
-            routing = supply_repo.routing(s)
-            resources = supply_repo.resources(s).set_index("resource")
+            routing = master_repo.routing(s)
+            resources = master_repo.resources(s).set_index("resource")
         hot = supply_service.bottlenecks(engine, cycle.id)
     # load_{r,t} = Σ_i q_{i,t}·h_{i,r}; utilisation = load / regular capacity, in percent
     hours = plan.merge(routing, on="sku").assign(hours=lambda f: f["quantity"] * f["hours_per_unit"])

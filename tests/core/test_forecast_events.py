@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, delete
 
-from sop_core.db import demand_repo, repo
+from sop_core.db import demand_repo, forecast_repo, master_repo, repo, stock_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import forecast as fc
@@ -91,7 +91,7 @@ def _company(engine: Engine) -> None:
 
 def _rows(engine: Engine, run_id: int) -> pd.DataFrame:
     with session_scope(engine) as s:
-        return demand_repo.forecast_rows(s, run_id).set_index(["sku", "period"])
+        return forecast_repo.forecast_rows(s, run_id).set_index(["sku", "period"])
 
 
 def test_a_run_raises_the_month_of_a_future_event_by_its_uplift(sqlite_engine: Engine) -> None:
@@ -125,8 +125,8 @@ def test_a_past_event_does_not_distort_the_baseline(sqlite_engine: Engine) -> No
     # line (the history without the flyer's extra sales and without events)
     _company(sqlite_engine)
     with session_scope(sqlite_engine) as s:
-        history = demand_repo.sales_history(s)
-        products = demand_repo.products(s)
+        history = stock_repo.sales(s)
+        products = master_repo.products(s)
         events = demand_repo.events(s)
     long = forecasting.long_history(history[history["sku"] == "B1"])
     up = forecasting.event_uplift(events[events["start"] < pd.Timestamp("2026-11-01")], products, ["B1"])
@@ -141,11 +141,11 @@ def test_demo_black_friday_raises_november_by_its_uplift(demo_engine: Engine) ->
     # lifts every SKU's November 2026 forecast to 1.3 × the forecast without that event; the other months
     # keep theirs (checked on the MOWERS family, whose stored rows are the ones computed here)
     with session_scope(demo_engine) as s:
-        history = demand_repo.sales_history(s)
-        products = demand_repo.products(s)
+        history = stock_repo.sales(s)
+        products = master_repo.products(s)
         events = demand_repo.events(s)
-        run = demand_repo.latest_run(s, 1)
-        stored = demand_repo.forecast_rows(s, run.id)
+        run = forecast_repo.latest_run(s, 1)
+        stored = forecast_repo.forecast_rows(s, run.id)
     skus = products.loc[products["family"] == "MOWERS", "sku"].tolist()
     long = forecasting.long_history(history[history["sku"].isin(skus)])
     bf = events["name"] == "Black Friday & Cyber Monday 2026"

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from sop_core.db import master_repo, repo
 from sop_core.db import models as m
-from sop_core.db import repo, supply_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.io import ingest
 from sop_core.services import cycle as cycle_service
@@ -57,7 +57,7 @@ def test_the_query_finds_the_products_with_neither_a_routing_nor_a_supplier_item
                    m.SupplierItem(supplier="S1", sku="BOUGHT", lead_time_days=30.0, unit_cost=1.0),
                    m.SupplierItem(supplier="S1", sku="BOTH", lead_time_days=30.0, unit_cost=1.0)])
     with session_scope(engine) as s:
-        found = supply_repo.products_without_source(s)
+        found = master_repo.products_without_source(s)
     assert found.to_dict("records") == [{"sku": "NONE", "name": "Item NONE", "family": "F", "unit_price": 40.0}]
 
 

@@ -1,0 +1,123 @@
+"""Queries of stock and flows: inventory snapshots, open orders, supplier receipts and the sales history.
+
+Functions take a session and never commit; they return DataFrames (dates as ``datetime64``) or plain values.
+
+Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
+quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a
+SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date of a stock count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sop_core.db import models as m
+from sop_core.db import repo
+
+
+def inventory_snapshots(session: Session, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """``sku, as_of, on_hand`` of every inventory snapshot dated in ``[first, last]``, by sku and date."""
+    return repo.read_frame(session, m.Inventory, m.Inventory.as_of >= first, m.Inventory.as_of <= last)
+
+
+def latest_inventory_date(session: Session, at_most: dt.date | None = None) -> dt.date | None:
+    """The date of the newest inventory snapshot (on or before ``at_most`` when given)."""
+    stmt = select(func.max(m.Inventory.as_of))
+    if at_most is not None:
+        stmt = stmt.where(m.Inventory.as_of <= at_most)
+    return session.scalar(stmt)
+
+
+def on_hand(session: Session, at_most: dt.date | None = None) -> pd.DataFrame:
+    """``sku, as_of, on_hand`` [units]: each SKU's newest snapshot on or before ``at_most`` (all dates when
+    None), sorted by sku."""
+    where = [] if at_most is None else [m.Inventory.as_of <= at_most]
+    latest = select(m.Inventory.sku, func.max(m.Inventory.as_of).label("as_of")).where(*where).group_by(m.Inventory.sku)
+    sub = latest.subquery()
+    stmt = (
+        select(m.Inventory.sku, m.Inventory.as_of, m.Inventory.on_hand)
+        .join(sub, (m.Inventory.sku == sub.c.sku) & (m.Inventory.as_of == sub.c.as_of))
+        .order_by(m.Inventory.sku)
+    )
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=["sku", "as_of", "on_hand"])
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    frame["on_hand"] = frame["on_hand"].astype(float)
+    return frame
+
+
+def open_orders(session: Session) -> pd.DataFrame:
+    """``sku, period, quantity`` [units], ``source``: every open purchase and production order by due month
+    (one row per order, by id)."""
+    stmt = select(m.OpenOrder.sku, m.OpenOrder.due_period, m.OpenOrder.quantity, m.OpenOrder.source).order_by(
+        m.OpenOrder.id
+    )
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=["sku", "period", "quantity", "source"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["quantity"] = frame["quantity"].astype(float)
+    return frame
+
+
+def receipts(
+    session: Session, received_from: dt.date | None = None, received_to: dt.date | None = None
+) -> pd.DataFrame:
+    """Supplier deliveries (every column of ``receipt`` but its id, by id); with dates, the closed ones
+    received in that range plus every open one (received_date NULL)."""
+    where = []
+    if received_from is not None:
+        where.append((m.Receipt.received_date >= received_from) | m.Receipt.received_date.is_(None))
+    if received_to is not None:
+        where.append((m.Receipt.received_date <= received_to) | m.Receipt.received_date.is_(None))
+    frame = repo.read_frame(session, m.Receipt, *where)
+    return frame.drop(columns="id")
+
+
+def sales(session: Session, first: dt.date | None = None, last: dt.date | None = None) -> pd.DataFrame:
+    """``sku, period, quantity`` [units] of the sales history with a period in ``[first, last]`` (open ends
+    when None), sorted by sku and period."""
+    h = m.SalesHistory
+    where = [*([h.period >= first] if first is not None else []), *([h.period <= last] if last is not None else [])]
+    result = session.execute(select(h.sku, h.period, h.quantity).where(*where).order_by(h.sku, h.period))
+    frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["quantity"] = frame["quantity"].astype(float)
+    return frame
+
+
+def last_sales_period(session: Session) -> dt.date | None:
+    """The newest month of the sales history (None when it is empty)."""
+    return session.scalar(select(func.max(m.SalesHistory.period)))
+
+
+def price_history(session: Session, first: dt.date | None = None, last: dt.date | None = None) -> pd.DataFrame:
+    """``sku, family, period, quantity, net_price, promo`` of the sales history with a period in ``[first,
+    last]`` (open ends when None), sorted by sku and period (net_price NaN where not given)."""
+    h = m.SalesHistory
+    where = [*([h.period >= first] if first is not None else []), *([h.period <= last] if last is not None else [])]
+    result = session.execute(
+        select(h.sku, m.Product.family, h.period, h.quantity, h.net_price, h.promo)
+        .join(m.Product, m.Product.sku == h.sku)
+        .where(*where)
+        .order_by(h.sku, h.period)
+    )
+    frame = pd.DataFrame(result.all(), columns=["sku", "family", "period", "quantity", "net_price", "promo"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["quantity"] = frame["quantity"].astype(float)
+    frame["net_price"] = pd.to_numeric(frame["net_price"], errors="coerce").astype(float)
+    frame["promo"] = pd.to_numeric(frame["promo"], errors="coerce").fillna(0).astype(int)
+    return frame
+
+
+def price_history_stamp(session: Session) -> tuple[Any, ...]:
+    """Aggregates that change whenever :func:`price_history` does: the sales rows (count, newest id, sums of
+    quantity, net price and promo) and the SKU → family pairs of the product table."""
+    h = m.SalesHistory
+    sales_rows = session.execute(
+        select(func.count(h.id), func.max(h.id), func.sum(h.quantity), func.sum(h.net_price), func.sum(h.promo))
+    ).one()
+    families = tuple(session.execute(select(m.Product.sku, m.Product.family).order_by(m.Product.sku)).all())
+    return (*sales_rows, families)
