@@ -59,7 +59,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this area's commands to the parser's subcommands."""
     from sop_core.planning.forecast import ENGINES, RECONCILE_METHODS
-    from sop_core.services.forecast_backends import BACKENDS
+    from sop_core.planning.forecast.chunks import BACKENDS
 
     p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)")
     p.add_argument("--engine", default="statistical", choices=ENGINES,

@@ -20,11 +20,9 @@ import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 
 from sop_core.errors import SopError
-from sop_core.planning.forecast.chunks import ChunkRunner
+from sop_core.planning.forecast.chunks import BACKENDS, ChunkRunner
 from sop_core.units import Progress
 
-#: The backends of a forecast run.
-BACKENDS: tuple[str, ...] = ("local", "dask")
 #: Engines the "dask" backend runs (forecast series by series).
 DASK_ENGINES: tuple[str, ...] = ("statistical",)
 #: Chunks per worker thread: a few, so that a worker that finishes early takes another chunk.

@@ -17,6 +17,9 @@ import pandas as pd
 
 from sop_core.units import Progress
 
+#: Where the series chunks run: ``local`` (this machine's process pool) or ``dask`` (a Dask cluster).
+BACKENDS: tuple[str, ...] = ("local", "dask")
+
 
 class ChunkRunner(Protocol):
     """Runs ``fn`` on every chunk and returns the results in the order of the chunks.
