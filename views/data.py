@@ -106,8 +106,9 @@ commit = right.button("Commit import", key="data_commit", type="primary", disabl
 
 if commit:
     try:
-        with st.spinner("Importing…"):
-            report = data_service.import_files(engine, files, user=state.current_user().username)
+        bar = st.progress(0.0, text="Importing…")
+        report = data_service.import_files(engine, files, user=state.current_user().username,
+                                           progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
     except data_service.ImportFailed as err:  # the database changed since validation
         check = {"signature": signature, "issues": [i.as_dict() for i in err.issues]}
         st.session_state[KEY_CHECK] = check

@@ -74,7 +74,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     errors_file = Path(args.errors) if args.errors else None
     engine = open_engine()
     try:
-        report = ingest.import_files(engine, paths, table=args.table)
+        bar = progress_bar() if sys.stderr.isatty() else None  # piped stderr keeps the problems alone
+        report = ingest.import_files(engine, paths, table=args.table, progress=bar)
     except import_issues.ImportFailed as err:
         if errors_file:
             _write_errors(errors_file, import_issues.issues_csv(err.issues))

@@ -4,15 +4,13 @@ never commit."""
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from sop_core.db import audit_repo, repo
-from sop_core.db import models as m
+from sop_core.db import audit_repo, bulk_repo, repo
 
 
 def stored_masters(session: Session) -> dict[str, set[str]]:
@@ -29,30 +27,15 @@ def stored_masters(session: Session) -> dict[str, set[str]]:
     }
 
 
-def upsert_counted(session: Session, table: str, frame: pd.DataFrame) -> tuple[int, int]:
-    """Upsert the rows of an input table (:func:`sop_core.db.repo.upsert_frame`); returns (rows written, of which
-    updated: rows whose natural key was already stored)."""
-    updated = _count_stored(table, frame, repo.read_table(session, table))
-    return repo.upsert_frame(session, table, frame), updated
+def upsert_counted(
+    session: Session, table: str, frame: pd.DataFrame, done: Callable[[int], None] | None = None
+) -> tuple[int, int]:
+    """Upsert the rows of an input table in chunks (:func:`sop_core.db.bulk_repo.bulk_upsert`; ``done`` hears each
+    chunk's row count); returns (rows written, of which updated: rows whose natural key was already stored)."""
+    return bulk_repo.bulk_upsert(session, table, frame, done=done)
 
 
 def record_import(session: Session, username: str, tables: str, detail: dict[str, Any]) -> None:
     """Add the ``audit_log`` row of an import (action ``import``): who loaded which tables (comma-separated,
     at most 64 characters) and ``detail``, what each file wrote."""
     audit_repo.audit(session, username, "import", tables[:64], "", detail)
-
-
-def _count_stored(table: str, frame: pd.DataFrame, stored: pd.DataFrame) -> int:
-    """How many rows of ``frame`` have a natural key that ``stored`` already holds."""
-    if stored.empty:
-        return 0
-    keys = list(m.NATURAL_KEYS[table])
-    known = {tuple(_key_value(v) for v in k) for k in stored[keys].itertuples(index=False, name=None)}
-    return sum(tuple(_key_value(v) for v in k) in known for k in frame[keys].itertuples(index=False, name=None))
-
-
-def _key_value(value: Any) -> Any:
-    """A key part as comparable across a file and the database: dates and timestamps as ``datetime.date``."""
-    if isinstance(value, dt.date | pd.Timestamp | np.datetime64):
-        return pd.Timestamp(value).date()
-    return value

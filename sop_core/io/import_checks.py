@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pdr
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sop_core.db import models as m
 from sop_core.db import repo
@@ -35,8 +36,8 @@ from sop_core.io.import_schema import (
     schema_for,
 )
 
-#: Where each natural key was first seen in an import: table -> key -> (file, row).
-SeenKeys = dict[str, dict[tuple[Any, ...], tuple[str, int]]]
+#: Where each natural key was first seen in an import: table -> its key columns, ``_file`` and ``_row``.
+SeenKeys = dict[str, pd.DataFrame]
 
 _REFERENCE_REASONS = {
     "sku": "is not a known SKU; add it to product (in the database or in the same import)",
@@ -58,11 +59,14 @@ def _parse(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     empty = raw.eq("")
     if spec.kind == "str":
         return raw.where(~empty, None).astype(object), pd.Series(False, index=raw.index)
-    if spec.kind == "date":
-        parsed = pd.to_datetime(raw.where(~empty), format="ISO8601", errors="coerce")
+    if spec.kind == "date":  # each distinct text parsed once (a file holds few distinct periods)
+        codes, texts = pd.factorize(raw.where(~empty))
+        days = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce")
+        days = np.append(days.dt.normalize().to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        parsed = pd.Series(days[codes], index=raw.index)  # code -1 (empty) picks the trailing NaT
         bad = ~empty & parsed.isna()
-        return parsed.dt.normalize(), bad
-    number = pd.to_numeric(raw.where(~empty), errors="coerce").astype("float64")
+        return parsed, bad
+    number = _numbers(raw.where(~empty))
     bad = ~empty & (number.isna() | ~np.isfinite(number.fillna(0.0)))
     number = number.where(~bad)
     if spec.kind == "int":
@@ -71,6 +75,16 @@ def _parse(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         number = number.where(~fractional)
         return number.round().astype("Int64"), bad
     return number, bad
+
+
+def _numbers(text: pd.Series) -> pd.Series:
+    """Texts as float64 (NaN where a text is missing or is no number): pyarrow's cast when every text is a
+    number, else pandas' parser, which marks each text that is not."""
+    try:
+        cast = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(text, errors="coerce").astype("float64")
+    return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
 @dataclass
@@ -133,7 +147,7 @@ def check_file(file: str, table: str, raw: pd.DataFrame) -> Checked:
             typed[key] = spec.default
     try:
         schema_for(table).validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as err:
+    except pdr.errors.SchemaErrors as err:
         issues.extend(_schema_issues(file, raw, err.failure_cases, unparsed))
     return Checked(file, table, raw, typed, issues)
 
@@ -185,20 +199,32 @@ def _reference_issues(
         unknown = values.notna() & values.ne("") & ~values.isin(allowed)
         for row in typed.index[unknown.to_numpy()]:
             issues.append(ImportIssue(file, int(row), column, str(raw.at[row, column]), _REFERENCE_REASONS[kind]))
+    return issues + _repeated_key_issues(checked, seen_keys)
+
+
+def _repeated_key_issues(checked: Checked, seen_keys: SeenKeys) -> list[ImportIssue]:
+    """A natural key given twice in one import, named on each later row with the file and row that gave it first;
+    ``seen_keys`` gains the file's first occurrences."""
+    file, table, raw, typed = checked.file, checked.table, checked.raw, checked.typed
+    assert typed is not None
     keys = list(m.NATURAL_KEYS[table])
     label = "/".join(keys)
-    first_seen = seen_keys.setdefault(table, {})
-    complete = typed[keys].notna().all(axis=1)
-    rows = typed.index[complete.to_numpy()]
-    for row, key in zip(rows, typed.loc[complete, keys].itertuples(index=False, name=None), strict=True):
-        if key in first_seen:
-            other_file, other_row = first_seen[key]
-            where = f"row {other_row}" if other_file == file else f"{other_file} row {other_row}"
-            value = "/".join(str(raw.at[row, k]) if k in raw.columns else "" for k in keys)
-            reason = f"repeats the key of {where}; each {label} may appear only once in an import"
-            issues.append(ImportIssue(file, int(row), label, value, reason))
-        else:
-            first_seen[key] = (file, int(row))
+    complete = typed[keys].notna().all(axis=1).to_numpy()
+    here = typed.loc[complete, keys].assign(_file=file, _row=typed.index[complete].to_numpy(dtype="int64"))
+    before = seen_keys.get(table)
+    every = here if before is None else pd.concat([before, here], ignore_index=True)
+    repeated = every.duplicated(subset=keys, keep="first").to_numpy()
+    seen_keys[table] = every[~repeated].reset_index(drop=True)
+    if not repeated.any():
+        return []
+    firsts = every[~repeated].rename(columns={"_file": "_first_file", "_row": "_first_row"})
+    again = every[repeated].merge(firsts, on=keys, how="left").sort_values("_row", kind="stable")
+    issues = []
+    for row, other_file, other_row in again[["_row", "_first_file", "_first_row"]].itertuples(index=False, name=None):
+        where = f"row {other_row}" if other_file == file else f"{other_file} row {other_row}"
+        value = "/".join(str(raw.at[row, k]) if k in raw.columns else "" for k in keys)
+        reason = f"repeats the key of {where}; each {label} may appear only once in an import"
+        issues.append(ImportIssue(file, int(row), label, value, reason))
     return issues
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import logging
 import re
@@ -21,7 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from sop_core.db import models as m
 from sop_core.db import repo
@@ -287,6 +292,65 @@ def _body(
     return rows, issues
 
 
+def _plain_csv(data: bytes) -> bytes | None:
+    """The bytes of a CSV file (without its byte-order mark) when each of its lines is one row and none is blank:
+    no quote character, no empty line, no carriage return other than in a line end; else None."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b'"' in data or data.startswith((b"\n", b"\r")) or b"\n\n" in data or b"\n\r\n" in data:
+        return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    return data
+
+
+def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
+    """The frame of :func:`read_with_row_issues` for a plain CSV file whose rows are all as wide as its header,
+    parsed by pyarrow; None when the file needs the line-by-line reader (quotes, blank lines, a row of another
+    width, a header with a name twice or an empty cell, bytes that are not UTF-8), which then names its
+    problems."""
+    plain = _plain_csv(data)
+    if plain is None:
+        return None
+    try:
+        top = plain.split(b"\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+        head = b"\n".join(top).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    sep = _csv_delimiter(head, table)
+    records = _csv_records(file, head, sep)
+    if any(not any(v.strip() for v in f) for _n, f in records):
+        return None
+    at = _header_index(table, records)
+    if at is None:
+        return None
+    header_row = records[at][0]
+    header = [h.strip().lower() for h in records[at][1]]
+    if "" in header or len(set(header)) != len(header):
+        return None
+    try:
+        arrow = pacsv.read_csv(
+            io.BytesIO(plain),
+            read_options=pacsv.ReadOptions(skip_rows=header_row, column_names=header, block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, escape_char=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    arrow = pa.table([pc.utf8_trim_whitespace(arrow[h]) for h in header], names=header)
+    filled = pc.invert(functools.reduce(pc.and_, [pc.equal(arrow[h], "") for h in header]))
+    rows = np.arange(header_row + 1, header_row + 1 + arrow.num_rows, dtype=np.int64)
+    keep = filled.to_numpy(zero_copy_only=False)
+    frame = arrow.filter(filled).to_pandas()
+    frame.index = pd.Index(rows[keep], name="row")
+    frame.attrs.update(
+        file=file, table=table, header_row=header_row, title_rows=tuple(n for n, _f in records[:at]), refused=0
+    )
+    return frame
+
+
 def read_with_row_issues(source: Source, name: str, table: str | None) -> tuple[pd.DataFrame, list[ImportIssue]]:
     """The frame of :func:`read_extract`, and the rows left out of it because their width does not match the header.
 
@@ -301,6 +365,9 @@ def read_with_row_issues(source: Source, name: str, table: str | None) -> tuple[
     if not data:
         refuse(file, "is empty (0 bytes); expected a header row and data rows")
     suffix = Path(file).suffix.lower()
+    fast = _arrow_frame(file, data, table) if suffix in (".csv", ".txt") else None
+    if fast is not None:
+        return fast, []
     if suffix in (".csv", ".txt"):
         records = _records_csv(file, data, table)
     elif suffix in (".xlsx", ".xlsm"):

@@ -193,10 +193,18 @@ def import_files(
             raise ImportFailed(issues)
         order = list(m.INPUT_TABLES)
         checked.sort(key=lambda c: order.index(c.table))
-        for n, c in enumerate(checked):
+        total = max(sum(len(c.typed) for c in checked if c.typed is not None), 1)
+        loaded = 0
+
+        def chunk_written(rows: int) -> None:
+            nonlocal loaded
+            loaded += rows
+            report(0.4 + 0.55 * loaded / total, f"Written {loaded:,} of {total:,} rows…")
+
+        for c in checked:
             assert c.typed is not None
-            report(0.4 + 0.55 * n / max(len(checked), 1), f"Writing {c.file} into {c.table}…")
-            written, updated = import_repo.upsert_counted(s, c.table, c.typed)
+            report(0.4 + 0.55 * loaded / total, f"Writing {c.file} into {c.table}…")
+            written, updated = import_repo.upsert_counted(s, c.table, c.typed, chunk_written)
             results.append(FileResult(c.file, c.table, written, written - updated, updated, header_note(c.raw) or ""))
         detail = {"files": [r.__dict__ for r in results]}
         import_repo.record_import(s, user, ",".join(dict.fromkeys(r.table for r in results)), detail)

@@ -1,0 +1,145 @@
+"""Bulk import speed: 1,000,000 sales rows and their 10,000 products, against pandas' pyarrow CSV parser.
+
+Writes (deterministically, into a temporary folder) ``product.csv`` (10,000 products) and ``sales_history.csv``
+(100 months × 10,000 SKUs = 1,000,000 rows), both valid against the import contract, then times in this process:
+
+* the peer: ``pandas.read_csv(engine="pyarrow")`` of both files (parsing only);
+* the full import (:func:`sop_core.io.ingest.import_files`: read, validate, load in one transaction) into a fresh
+  SQLite file and into a fresh PostgreSQL schema (dropped afterwards).
+
+For each: wall time [s], the ratio import / parse, and the peak resident memory of the process
+during the step [MB] (VmHWM, reset before each step).
+
+    PYTHONPATH=. .venv/bin/python bench/bulk_import.py [--skus 10000] [--months 100] [--pg URL] [--no-pg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sop_core.db.engine import make_engine  # noqa: E402
+from sop_core.db.migrate import upgrade  # noqa: E402
+from sop_core.io.ingest import import_files  # noqa: E402
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def write_files(folder: Path, skus: int, months: int) -> list[Path]:
+    """``product.csv`` and ``sales_history.csv`` in ``folder`` (seeded: the same bytes on every run)."""
+    rng = np.random.default_rng(7)
+    codes = np.array([f"SKU-{i:06d}" for i in range(skus)])
+    price = np.round(rng.uniform(2.0, 200.0, skus), 2)
+    pd.DataFrame({
+        "sku": codes,
+        "name": [f"Product {i}" for i in range(skus)],
+        "family": [f"FAM-{i % 50:02d}" for i in range(skus)],
+        "category": [f"CAT-{i % 7}" for i in range(skus)],
+        "unit_price": price,
+        "unit_cost": np.round(price * rng.uniform(0.3, 0.8, skus), 2),
+        "holding_rate": 0.25,
+        "order_cost": 50.0,
+        "service_target": 0.95,
+    }).to_csv(folder / "product.csv", index=False)
+    periods = pd.date_range("2017-01-01", periods=months, freq="MS").strftime("%Y-%m-%d").to_numpy()
+    n = skus * months
+    sales = pd.DataFrame({
+        "sku": np.repeat(codes, months),
+        "period": np.tile(periods, skus),
+        "quantity": rng.poisson(40, n).astype(float),
+        "net_price": np.round(np.repeat(price, months) * rng.uniform(0.85, 1.0, n), 2),
+        "promo": (rng.random(n) < 0.1).astype(int),
+    })
+    sales.to_csv(folder / "sales_history.csv", index=False)
+    return [folder / "product.csv", folder / "sales_history.csv"]
+
+
+def reset_peak() -> None:
+    """Start a new peak: Linux resets the process's high-water mark of resident memory (VmHWM) on ``5``."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_mb() -> float:
+    """The peak resident set size of this process since the last :func:`reset_peak` [MB] (VmHWM; where there is
+    no /proc, the peak of the whole run from ``resource.getrusage``)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def parse(files: list[Path]) -> float:
+    """Seconds pandas' pyarrow engine takes to parse ``files``."""
+    start = time.perf_counter()
+    for f in files:
+        pd.read_csv(f, engine="pyarrow")
+    return time.perf_counter() - start
+
+
+def timed_import(url: str, files: list[Path]) -> tuple[float, str]:
+    """Seconds a full import of ``files`` into the (migrated) database at ``url`` takes, and its report."""
+    engine = make_engine(url)
+    upgrade(engine)
+    start = time.perf_counter()
+    report = import_files(engine, files, user="bench")
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds, str(report)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--skus", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=100)
+    parser.add_argument("--pg", default=PG_URL, help="PostgreSQL URL (a throw-away schema is made in it)")
+    parser.add_argument("--no-pg", action="store_true", help="leave PostgreSQL out")
+    parser.add_argument("--no-sqlite", action="store_true", help="leave SQLite out")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sop-bulk-") as tmp:
+        folder = Path(tmp)
+        files = write_files(folder, args.skus, args.months)
+        size = sum(f.stat().st_size for f in files) / 1e6
+        print(f"files: {args.skus} products, {args.skus * args.months} sales rows, {size:.1f} MB")
+        reset_peak()
+        parse(files)  # warm the page cache and pyarrow's imports
+        peer = min(parse(files) for _ in range(3))
+        print(f"{'pandas read_csv (pyarrow)':28s} {peer:7.2f} s   1.0×   peak RSS {peak_mb():6.0f} MB")
+        if not args.no_sqlite:
+            reset_peak()
+            seconds, report = timed_import(f"sqlite:///{folder / 'bench.db'}", files)
+            print(f"{'import into SQLite':28s} {seconds:7.2f} s {seconds / peer:5.1f}×   peak RSS {peak_mb():6.0f} MB")
+            print(f"  {report}")
+        if not args.no_pg:
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            admin = make_engine(args.pg)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                reset_peak()
+                sep = "&" if "?" in args.pg else "?"
+                seconds, report = timed_import(f"{args.pg}{sep}options=-csearch_path%3D{schema}", files)
+                label = "import into PostgreSQL"
+                print(f"{label:28s} {seconds:7.2f} s {seconds / peer:5.1f}×   peak RSS {peak_mb():6.0f} MB")
+                print(f"  {report}")
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

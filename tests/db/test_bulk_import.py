@@ -1,0 +1,112 @@
+"""The bulk load of an import: PostgreSQL (COPY into a staging table, one set-based upsert) and SQLite give the
+same tables and counts, chunk by chunk, and a problem anywhere in a file of many chunks writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from sop_core.db import bulk_repo, repo
+from sop_core.db.engine import make_engine, session_scope
+from sop_core.db.migrate import upgrade
+from sop_core.io import ingest
+from sop_core.io.import_issues import ImportFailed
+
+SKUS = 60
+MONTHS = 50  # 3,000 sales rows: six chunks of 500
+
+
+@pytest.fixture
+def engines(sqlite_engine: Engine, pg_schema_url: str) -> Iterator[dict[str, Engine]]:
+    """An empty SQLite database and an empty PostgreSQL schema, both at head; the PostgreSQL tables are emptied
+    afterwards."""
+    pg = make_engine(pg_schema_url)
+    upgrade(pg)
+    yield {"sqlite": sqlite_engine, "postgres": pg}
+    with session_scope(pg) as s:
+        repo.clear_tables(s, [repo.model_for("sales_history"), repo.model_for("product"), repo.model_for("audit_log")])
+    pg.dispose()
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_repo, "CHUNK_ROWS", 500)
+
+
+def _files(folder: Path, bad_row: int | None = None, first_month: int = 0) -> list[Path]:
+    """product.csv (SKUS products, one of them without the optional columns' values) and sales_history.csv
+    (SKUS × MONTHS rows from ``first_month``; ``bad_row``, a file row number, gets a negative quantity)."""
+    folder.mkdir(exist_ok=True)
+    products = pd.DataFrame({
+        "sku": [f"P-{i:03d}" for i in range(SKUS)],
+        "name": [f"Product {i}" for i in range(SKUS)],
+        "family": [f"F{i % 4}" for i in range(SKUS)],
+        "category": "C",
+        "unit_price": [10.0 + i / 3 for i in range(SKUS)],
+        "unit_cost": [4.0 + i / 7 for i in range(SKUS)],
+    })
+    products.to_csv(folder / "product.csv", index=False)
+    periods = pd.date_range("2020-01-01", periods=first_month + MONTHS, freq="MS")[first_month:].strftime("%Y-%m-%d")
+    sales = pd.DataFrame({
+        "sku": [f"P-{i:03d}" for i in range(SKUS) for _ in range(MONTHS)],
+        "period": list(periods) * SKUS,
+        "quantity": [str((i * 7919) % 101 + first_month) for i in range(SKUS * MONTHS)],
+        "net_price": ["" if i % 9 == 0 else f"{9.5 + (i % 13) / 10:.2f}" for i in range(SKUS * MONTHS)],
+        "promo": [str(int(i % 5 == 0)) for i in range(SKUS * MONTHS)],
+    })
+    if bad_row is not None:
+        sales.loc[bad_row - 2, "quantity"] = "-3"
+    sales.to_csv(folder / "sales_history.csv", index=False)
+    return [folder / "product.csv", folder / "sales_history.csv"]
+
+
+def _tables(engine: Engine) -> dict[str, pd.DataFrame]:
+    with session_scope(engine) as s:
+        out = {t: repo.read_table(s, t) for t in ("product", "sales_history")}
+    out["sales_history"] = out["sales_history"].sort_values(["sku", "period"], ignore_index=True)
+    return out
+
+
+def test_postgres_and_sqlite_load_the_same_rows_and_counts(engines: dict[str, Engine], tmp_path: Path) -> None:
+    reports = {}
+    for name, engine in engines.items():
+        ingest.import_files(engine, _files(tmp_path / "first"))
+        reports[name] = ingest.import_files(engine, _files(tmp_path / "again", first_month=20))  # 30 of 50 months stored
+    for report in reports.values():
+        assert report.inserted == {"product": 0, "sales_history": SKUS * 20}
+        assert report.updated == {"product": SKUS, "sales_history": SKUS * 30}
+    lite, pg = _tables(engines["sqlite"]), _tables(engines["postgres"])
+    assert len(lite["sales_history"]) == SKUS * 70
+    assert lite["product"]["holding_rate"].eq(0.25).all()  # the default of a column the file leaves out
+    for table in lite:
+        pd.testing.assert_frame_equal(lite[table], pg[table], check_dtype=False)
+
+
+@pytest.mark.parametrize("where", ["first chunk", "last chunk"])
+def test_a_bad_row_in_any_chunk_writes_nothing(engines: dict[str, Engine], tmp_path: Path, where: str) -> None:
+    bad_row = 3 if where == "first chunk" else SKUS * MONTHS  # the file's last data row
+    for engine in engines.values():
+        ingest.import_files(engine, _files(tmp_path / "first"))
+        before = _tables(engine)
+        with pytest.raises(ImportFailed) as refused:
+            ingest.import_files(engine, _files(tmp_path / "bad", bad_row=bad_row, first_month=10))
+        assert [(i.file, i.row, i.column) for i in refused.value.issues] == [("sales_history.csv", bad_row, "quantity")]
+        for table, frame in _tables(engine).items():
+            pd.testing.assert_frame_equal(frame, before[table])
+
+
+def test_a_failure_after_chunks_were_written_rolls_every_chunk_back(
+    engines: dict[str, Engine], tmp_path: Path
+) -> None:
+    def fail_after_two_chunks(_share: float, message: str) -> None:
+        if message.startswith("Written 1,060 "):  # the products and two chunks of sales rows are in
+            raise RuntimeError("connection lost")
+
+    for engine in engines.values():
+        with pytest.raises(RuntimeError, match="connection lost"):
+            ingest.import_files(engine, _files(tmp_path / "first"), progress=fail_after_two_chunks)
+        assert all(frame.empty for frame in _tables(engine).values())
