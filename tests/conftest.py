@@ -101,6 +101,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Each test leaves the interpreter's ``__main__`` as it found it: Streamlit's AppTest runs a page as
+    ``__main__`` and leaves it there, and a process started by "spawn" afterwards (a Dask worker of the forecast
+    backend test, in the same test worker) would run that page again on start."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 def _pg_available() -> str | None:
     try:
         eng = make_engine(PG_URL)
