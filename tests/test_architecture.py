@@ -22,6 +22,7 @@ MAX_LINES = 600
 SERVICE_TIERS: dict[str, int] = {
     # the data each stage reads: masters and imports, users, price response, forecast runs, KPI definitions
     "data": 0, "users": 0, "pricing": 0, "forecasting": 0, "kpi_targets": 0, "kpi_measures": 0,
+    "forecast_backends": 0,
     # demand review
     "demand": 1, "overrides": 2, "demand_accuracy": 2,
     # supply review

@@ -37,6 +37,7 @@ from sop_core.errors import SopError
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import events as fc_events
+from sop_core.planning.forecast.chunks import ChunkRunner
 from sop_core.units import BACKTEST_HORIZON, FORECAST_HORIZON, INTERVAL_LEVELS, ROLES, Progress
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def statistical_forecast(
     products: pd.DataFrame | None = None,
     reconciliation: str = "bottom_up",
     progress: Progress | None = None,
+    chunk_runner: ChunkRunner | None = None,
 ) -> pd.DataFrame:
     """The default engine of a forecast run: the statistical forecast of every SKU with its known events.
 
@@ -163,17 +165,19 @@ def statistical_forecast(
         products: ``sku, family, category`` (needed for a reconciliation).
         reconciliation: "bottom_up", "ols" or "wls_struct".
         progress: optional callback ``(fraction 0..1, message)``.
+        chunk_runner: where the chunks of series are forecast (e.g. a Dask cluster, see
+            :mod:`sop_core.services.forecast_backends`); None: ``workers`` local processes. Same numbers.
 
     Returns:
         DataFrame[unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95, model] [units].
     """
     base_history = fc_events.remove_uplift(history.assign(ds=pd.to_datetime(history["ds"])), uplift)
     base = fc.forecast(base_history, horizon, freq=FREQ, engine="statistical", level=level, n_jobs=workers,
-                       progress=progress)
+                       progress=progress, chunk_runner=chunk_runner)
     if reconciliation != "bottom_up":
         if products is None:
             raise ValueError("a reconciliation needs the products (sku, family, category)")
-        base = _reconciled(base_history, base, products, horizon, "statistical", workers, reconciliation)
+        base = _reconciled(base_history, base, products, horizon, "statistical", workers, reconciliation, chunk_runner)
     return fc_events.apply_uplift(base, uplift)
 
 
@@ -233,12 +237,13 @@ def _metrics_by_level(bt: pd.DataFrame, history_long: pd.DataFrame, products: pd
 
 
 def _backtest_summary(history: pd.DataFrame, products: pd.DataFrame, horizon: int, workers: int,
-                      progress: Progress, uplift: pd.DataFrame | None = None) -> dict[str, Any]:
+                      progress: Progress, uplift: pd.DataFrame | None = None,
+                      chunk_runner: ChunkRunner | None = None) -> dict[str, Any]:
     """WMAPE and bias of a one-window holdout (the last ``horizon`` months) of the statistical engine with
-    the known events ``uplift``, per level and item."""
+    the known events ``uplift``, per level and item (forecast on ``chunk_runner`` when given)."""
     try:
         bt = fc.backtest(long_history(history), horizon, windows=1, freq=FREQ, n_jobs=workers, uplift=uplift,
-                         progress=progress)
+                         progress=progress, chunk_runner=chunk_runner)
     except ValueError as err:
         return {"skipped": str(err)}
     by_level = _metrics_by_level(bt, long_history(history), products)
@@ -285,15 +290,16 @@ def _details_summary(details: Any, products: pd.DataFrame, history_long: pd.Data
 
 
 def _reconciled(long: pd.DataFrame, frame: pd.DataFrame, products: pd.DataFrame, horizon: int, engine_name: str,
-                workers: int, method: str) -> pd.DataFrame:
-    """Forecast every family, category and the total with the same engine (without exogenous inputs) and
-    reconcile them with the SKU forecasts ``frame``."""
+                workers: int, method: str, chunk_runner: ChunkRunner | None = None) -> pd.DataFrame:
+    """Forecast every family, category and the total with the same engine (without exogenous inputs; on
+    ``chunk_runner`` when given) and reconcile them with the SKU forecasts ``frame``."""
     full = fc.prepare_history(long, FREQ)
     parts = [frame.assign(level="sku")]
     for level in ("family", "category", "total"):
         agg = fc.aggregate(full, products, level)
         name = "statistical" if engine_name == "prophet" else engine_name
-        out = fc.forecast(agg, horizon, freq=FREQ, engine=name, level=INTERVAL_LEVELS, n_jobs=workers)
+        out = fc.forecast(agg, horizon, freq=FREQ, engine=name, level=INTERVAL_LEVELS, n_jobs=workers,
+                          chunk_runner=chunk_runner)
         parts.append(out.assign(level=level))
     base = pd.concat(parts, ignore_index=True)
     rec = fc.reconcile(base, products, method)  # type: ignore[arg-type]
@@ -312,6 +318,7 @@ def run_forecast(
     *,
     reconciliation: str = "bottom_up",
     windows: int = 3,
+    chunk_runner: ChunkRunner | None = None,
 ) -> int:
     """Forecast every SKU from the month after the last actual and store the run; returns the run id.
 
@@ -335,13 +342,19 @@ def run_forecast(
             category and the total is forecast too and the levels are reconciled (MinT, see
             :mod:`sop_core.planning.forecast.reconcile`); the stored SKU rows add up to every level either way.
         windows: backtest origins of "auto" and "lightgbm" (model choice and interval calibration).
+        chunk_runner: where the statistical engine forecasts its chunks of series (a Dask cluster of
+            :func:`sop_core.services.forecast_backends.open_backend`); None: this machine. The stored forecast is
+            the same; ``params["backend"]`` records where it ran.
 
     Raises:
-        DemandError: no sales history, unknown cycle, or a user without the right role.
+        DemandError: no sales history, unknown cycle, a user without the right role, or a ``chunk_runner``
+            with an engine other than "statistical".
         ValueError: unknown engine or invalid history.
     """
     report = progress or (lambda _f, _m: None)
     fc.check_engine(engine_name)
+    if chunk_runner is not None and engine_name != "statistical":
+        raise DemandError(f"the {engine_name} engine fits all series together and runs on this machine only")
     started = time.perf_counter()
     report(0.0, "Loading sales history…")
     with session_scope(engine) as s:
@@ -371,10 +384,10 @@ def run_forecast(
         uplift = event_uplift(events, products, sorted(history["sku"].astype(str).unique()))
         frame = statistical_forecast(
             long, horizon, uplift, workers=workers, products=products, reconciliation=reconciliation,
-            progress=lambda f, msg: report(0.05 + 0.5 * f, msg),
+            progress=lambda f, msg: report(0.05 + 0.5 * f, msg), chunk_runner=chunk_runner,
         )
         summary = _backtest_summary(history, products, min(BACKTEST_HORIZON, horizon), workers,
-                                    lambda f, msg: report(0.55 + 0.35 * f, msg), uplift)
+                                    lambda f, msg: report(0.55 + 0.35 * f, msg), uplift, chunk_runner)
         run_params.update({"holdout": fc.StatisticalForecaster().holdout, "events": int(len(uplift)),
                            "event_calendar": event_calendar(events)})
     else:
@@ -402,6 +415,7 @@ def run_forecast(
         "level": list(INTERVAL_LEVELS),
         "season_length": fc.season_length_for(FREQ),
         "workers": workers,
+        "backend": chunk_runner.label if chunk_runner is not None else "local",
         "reconciliation": reconciliation,
         "last_actual": f"{history['period'].max():%Y-%m-%d}",
         "first_forecast": f"{frame['ds'].min():%Y-%m-%d}",

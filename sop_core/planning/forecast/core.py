@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sop_core.planning.forecast.chunks import ChunkRunner, series_chunks
 from sop_core.planning.forecast.events import apply_uplift, remove_uplift
 from sop_core.planning.forecast.statistical import StatisticalForecaster
 from sop_core.units import INTERVAL_LEVELS, Progress
@@ -129,6 +131,7 @@ def forecast(
     future_exog: pd.DataFrame | None = None,
     uplift: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    chunk_runner: ChunkRunner | None = None,
 ) -> pd.DataFrame:
     """Forecast every series of ``history`` ``horizon`` periods ahead, with prediction intervals.
 
@@ -155,13 +158,17 @@ def forecast(
             y_t / (1 + u_t) and multiply the forecast and its bounds by (1 + u_t) of the future events
             (:mod:`sop_core.planning.forecast.events`); LightGBM takes u_t as a feature, Prophet as a regressor.
         progress: optional callback ``(fraction 0..1, message)``.
+        chunk_runner: runs the statistical engine on chunks of whole series (e.g. on a cluster; see
+            :mod:`sop_core.planning.forecast.chunks`) instead of ``n_jobs`` local processes; the numbers are
+            the same. None: local.
 
     Returns:
         DataFrame[unique_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95, model]: ``horizon`` rows
         per series, starting the period after the last period of ``history``, sorted by id and period.
 
     Raises:
-        ValueError: unknown engine, bad horizon or level, or invalid history (see :func:`prepare_history`).
+        ValueError: unknown engine, bad horizon or level, invalid history (see :func:`prepare_history`), or a
+            ``chunk_runner`` with an engine other than "statistical".
 
     Example:
         >>> hist = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=12, freq="MS"),
@@ -171,11 +178,12 @@ def forecast(
         (['2025-01', '2025-02', '2025-03'], [50.0, 50.0, 50.0])
     """
     check_engine(engine)
+    _check_runner(engine, chunk_runner)
     h = _check_horizon(horizon)
     levels = _check_level(level)
     full = prepare_history(history, freq, id_col=id_col, time_col=time_col, target_col=target_col)
     if engine == "statistical":
-        out = _statistical(full, h, levels, freq, n_jobs, _rename(uplift, id_col, time_col), progress)
+        out = _statistical(full, h, levels, freq, n_jobs, _rename(uplift, id_col, time_col), progress, chunk_runner)
     else:
         out = forecast_details(
             full, h, freq, engine, levels, n_jobs=n_jobs, exog=_exog(history, full, exog_cols, id_col, time_col),
@@ -186,13 +194,37 @@ def forecast(
     return out.rename(columns={"unique_id": id_col, "ds": time_col})
 
 
+def _check_runner(engine: str, chunk_runner: ChunkRunner | None) -> None:
+    """Raise ValueError when a chunk runner is given for an engine that is not forecast series by series."""
+    if chunk_runner is not None and engine != "statistical":
+        raise ValueError(f"the {engine!r} engine fits all series together: only the statistical engine runs in "
+                         "chunks of series")
+
+
 def _statistical(full: pd.DataFrame, h: int, levels: Sequence[int], freq: str, n_jobs: int,
-                 uplift: pd.DataFrame | None, progress: Progress | None = None) -> pd.DataFrame:
+                 uplift: pd.DataFrame | None, progress: Progress | None = None,
+                 chunk_runner: ChunkRunner | None = None) -> pd.DataFrame:
     """The statistical engine with known events: the baseline b_t = y_t / (1 + u_t) is forecast and the
-    forecast and bounds are multiplied by (1 + u_t) of the future periods (:mod:`sop_core.planning.forecast.events`)."""
-    base = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(remove_uplift(full, uplift), h, levels,
-                                                                     progress=progress)
+    forecast and bounds are multiplied by (1 + u_t) of the future periods (:mod:`sop_core.planning.forecast.events`).
+    With a ``chunk_runner`` the baseline is forecast by chunks of whole series (every series on its own: the
+    same numbers)."""
+    baseline = remove_uplift(full, uplift)
+    if chunk_runner is None:
+        base = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(baseline, h, levels, progress=progress)
+    else:
+        baseline = baseline.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        chunks = series_chunks(baseline, chunk_runner.n_chunks)
+        parts = chunk_runner(partial(statistical_chunk, h=h, levels=tuple(levels), freq=freq), chunks, progress)
+        base = pd.concat(parts, ignore_index=True).sort_values(["unique_id", "ds"], kind="stable")
+        base = base.reset_index(drop=True)
     return apply_uplift(base, uplift)
+
+
+def statistical_chunk(chunk: pd.DataFrame, h: int, levels: tuple[int, ...], freq: str) -> pd.DataFrame:
+    """The statistical forecast of the series of ``chunk`` (complete long ``unique_id, ds, y``) in this process:
+    the unit of work a :class:`sop_core.planning.forecast.chunks.ChunkRunner` runs (see
+    :meth:`StatisticalForecaster.forecast` for the columns)."""
+    return StatisticalForecaster(freq=freq, n_jobs=1).forecast(chunk, h, levels)
 
 
 def _rename(frame: pd.DataFrame | None, id_col: str, time_col: str) -> pd.DataFrame | None:
@@ -292,6 +324,7 @@ def backtest(
     exog_cols: Sequence[str] = (),
     uplift: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    chunk_runner: ChunkRunner | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin evaluation: refit the whole procedure at each cutoff and forecast ``horizon`` periods.
 
@@ -313,15 +346,18 @@ def backtest(
         uplift: known event uplift ``unique_id, ds, uplift`` [fraction], used by every engine as in
             :func:`forecast` (events are planned in advance: a window knows the events of its test periods).
         progress: optional callback ``(fraction 0..1, message)``.
+        chunk_runner: as for :func:`forecast` (statistical engine only).
 
     Returns:
         DataFrame[unique_id, cutoff, ds, y, yhat, model], sorted by cutoff, id and period; series that start
         after a cutoff are absent from that window.
 
     Raises:
-        ValueError: unknown engine, windows < 1, or no history before the first cutoff.
+        ValueError: unknown engine, windows < 1, no history before the first cutoff, or a ``chunk_runner`` with
+            an engine other than "statistical".
     """
     check_engine(engine)
+    _check_runner(engine, chunk_runner)
     h = _check_horizon(horizon)
     if int(windows) != windows or windows < 1:
         raise ValueError(f"windows must be a whole number ≥ 1, got {windows!r}")
@@ -341,7 +377,7 @@ def backtest(
         test = full[(full["ds"] > cutoff) & (full["ds"] <= periods[-back - 1 + h])]
         report(w / windows, f"Backtest window {w + 1} of {windows} (cutoff {cutoff:%Y-%m})…")
         if engine == "statistical":
-            fc = _statistical(train, h, (80,), freq, n_jobs, uplift)
+            fc = _statistical(train, h, (80,), freq, n_jobs, uplift, chunk_runner=chunk_runner)
         else:
             ex_train = exog[exog["ds"] <= cutoff] if exog is not None else None
             ex_future = exog[exog["ds"] > cutoff] if exog is not None else None

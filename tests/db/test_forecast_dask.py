@@ -1,0 +1,80 @@
+"""Forecast runs on a Dask cluster: the same stored forecast as on this machine, and the CLI's refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from sop_core.cli.main import main
+from sop_core.db import models as m
+from sop_core.db import repo
+from sop_core.db.engine import session_scope
+from sop_core.planning import forecast as fc
+from sop_core.planning.forecast.chunks import series_chunks
+from sop_core.services import forecast_backends, forecasting
+
+VALUES = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+
+
+def _rows(engine: Engine, run_id: int) -> pd.DataFrame:
+    with session_scope(engine) as s:
+        rows = repo.read_frame(s, m.Forecast, m.Forecast.run_id == run_id)
+    return rows.sort_values(["sku", "period"]).reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_dask_backend_stores_the_local_forecast(demo_engine: Engine) -> None:
+    local = forecasting.run_forecast(demo_engine, None, horizon=6)
+    seen: list[str] = []
+    with forecast_backends.open_backend("dask", workers=2) as runner:
+        assert runner is not None and runner.n_chunks == 2 * forecast_backends.CHUNKS_PER_THREAD
+        dask = forecasting.run_forecast(demo_engine, None, horizon=6, chunk_runner=runner,
+                                        progress=lambda _f, msg: seen.append(msg))
+    a, b = _rows(demo_engine, local), _rows(demo_engine, dask)
+    assert len(a) == 176 * 6 and a[["sku", "period"]].equals(b[["sku", "period"]])
+    assert (a["model"] == b["model"]).all()
+    np.testing.assert_allclose(b[VALUES].to_numpy(float), a[VALUES].to_numpy(float), rtol=0, atol=1e-9)
+    info_a, info_b = forecasting.run_info(demo_engine, local), forecasting.run_info(demo_engine, dask)
+    assert info_a["params"]["backend"] == "local"
+    assert info_b["params"]["backend"] == "dask LocalCluster(2 workers)"
+    assert info_a["backtest"] == info_b["backtest"]
+    assert any("series chunks done on the cluster" in msg for msg in seen)
+
+
+def test_series_chunks_keep_whole_series() -> None:
+    full = fc.prepare_history(pd.DataFrame({
+        "unique_id": np.repeat(["a", "b", "c", "d", "e"], [3, 10, 1, 6, 4]),
+        "ds": np.concatenate([pd.date_range("2024-01-01", periods=n, freq="MS") for n in (3, 10, 1, 6, 4)]),
+        "y": 1.0,
+    }))
+    for n in (1, 2, 3, 5, 9):
+        parts = series_chunks(full, n)
+        assert 1 <= len(parts) <= n and pd.concat(parts).equals(full)
+        assert sum(p["unique_id"].nunique() for p in parts) == 5
+
+
+def test_dask_backend_refuses_global_engines() -> None:
+    with pytest.raises(forecast_backends.BackendError, match="runs on the local backend only"):
+        forecast_backends.check_backend("dask", "auto")
+    with pytest.raises(ValueError, match="only the statistical engine runs in chunks"):
+        fc.forecast(pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=12, freq="MS"),
+                                  "y": 1.0}), 2, engine="lightgbm", chunk_runner=object())  # type: ignore[arg-type]
+
+
+def test_cli_dask_backend_one_line_errors(demo_url: str, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
+    cases = [
+        (["forecast", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+        (["forecast", "--backend", "dask", "--engine", "auto"], "the auto engine fits all series together"),
+        (["forecast", "--scheduler", "tcp://127.0.0.1:9"], "--scheduler needs --backend dask"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    with pytest.raises(SystemExit):
+        main(["forecast", "--backend", "spark"])
+    assert "invalid choice: 'spark'" in capsys.readouterr().err
