@@ -28,20 +28,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sop_core.db import models as m
     from sop_core.db import repo
     from sop_core.db.engine import session_scope
-    from sop_core.io import demo
     from sop_core.services.bootstrap import seed_demo_company
 
+    if args.scale < 1:
+        raise CliError(f"--scale must be ≥ 1, got {args.scale}")
+    if args.workers is not None and args.workers < 1:
+        raise CliError(f"--workers must be ≥ 1, got {args.workers}")
     engine = open_engine()
     with session_scope(engine) as s:
         has_data = repo.count_rows(s, m.Product) > 0
     if has_data and not args.reset:
         raise CliError("the database already holds data; use `demo --reset` to replace everything with the demo company")
     t0 = time.perf_counter()
-    written = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, progress=progress_bar())
-    summary = demo.summary(demo.generate(seed=args.seed, scale=args.scale)) if hasattr(demo, "summary") else {}
-    print(f"demo company written in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k} {v}" for k, v in written.items()))
-    if summary:
-        print("summary: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    seeded = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, workers=args.workers,
+                               progress=progress_bar())
+    print(f"demo company written in {time.perf_counter() - t0:.1f} s: "
+          + ", ".join(f"{k} {v}" for k, v in seeded.written.items()))
+    print("summary: " + ", ".join(f"{k} {v}" for k, v in seeded.summary.items()))
     return 0
 
 
@@ -140,7 +143,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="load the demo company (deterministic) and a baseline forecast")
     p.add_argument("--reset", action="store_true", help="empty every table first")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--scale", type=int, default=1, help="multiply the number of SKUs (default 1)")
+    p.add_argument("--scale", type=int, default=1,
+                   help="multiply the catalogue: SKUs, suppliers and resources (default 1: 176 SKUs)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="forecast processes (default: every core from 500 SKUs on, else 1)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction")

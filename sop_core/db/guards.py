@@ -109,6 +109,7 @@ class _Checker:
         self._versions: dict[tuple[int, int], bool] = {}
         self._cycles: dict[int, bool] = {}
         self._scenarios: dict[int, bool] = {}
+        self._snapshots: dict[tuple[int, int], bool] = {}
 
     def version(self, cycle_id: Any, version: Any) -> None:
         if cycle_id is None or version is None:
@@ -125,7 +126,10 @@ class _Checker:
     def snapshot(self, cycle_id: Any, version: Any) -> None:
         if cycle_id is None or version is None:
             return
-        if snapshot_stored(self.conn, int(cycle_id), int(version)):
+        key = (int(cycle_id), int(version))
+        if key not in self._snapshots:
+            self._snapshots[key] = snapshot_stored(self.conn, *key)
+        if self._snapshots[key]:
             raise FrozenPlanError(f"the snapshot of plan version {version} is stored and frozen")
 
     def cycle(self, cycle_id: Any, what: str) -> None:

@@ -42,9 +42,10 @@ from sop_core.io.demo_company import (
     MONTH_DATES,
     MONTH_OF_YEAR,
     N_MONTHS,
-    SUPPLIERS,
     nice_price,
     product_names,
+    resources_at,
+    suppliers_at,
 )
 
 log = logging.getLogger(__name__)
@@ -182,12 +183,13 @@ def generate(seed: int = 7, scale: int = 1) -> dict[str, pd.DataFrame]:
 
     # ---------------------------------------------------------------- plants, routing, capacity
     routing = demo_supply.routing(rng, product, sku_meta, traded)
-    resource = demo_supply.resources(rng, routing, product, qty)
+    resource = demo_supply.resources(rng, routing, product, qty, resources_at(scale))
 
     # ---------------------------------------------------------------- suppliers and receipts
-    supplier = pd.DataFrame({"supplier": list(SUPPLIERS), "name": [v[0] for v in SUPPLIERS.values()]})
+    suppliers = suppliers_at(scale)
+    supplier = pd.DataFrame({"supplier": list(suppliers), "name": [v[0] for v in suppliers.values()]})
     supplier_item = demo_supply.supplier_items(rng, product, sku_meta, traded, expected)
-    receipt = demo_supply.receipts(rng, supplier_item, product, expected, active)
+    receipt = demo_supply.receipts(rng, supplier_item, product, expected, active, suppliers)
     supplier_item = demo_supply.lead_time_std(supplier_item, receipt)
 
     # ---------------------------------------------------------------- inventory and open orders
@@ -230,7 +232,8 @@ def _products(rng: np.random.Generator, scale: int) -> tuple[pd.DataFrame, list[
     """The products (``sku, name, family, category, unit_price, unit_cost``) family by family, fast movers then
     the long tail, ``scale`` times the family's counts; and per SKU its facts for the demand model: ``sku``,
     ``fam`` (its :class:`~sop_core.io.demo_company.Family`), ``slow`` (long tail), ``traded`` (bought, not
-    made) and ``rel`` (its demand relative to the family's level: cheaper models sell more)."""
+    made), ``rel`` (its demand relative to the family's level: cheaper models sell more) and ``copy`` (0 ..
+    scale − 1: the copy of the family's catalogue it belongs to, with its own suppliers and lines)."""
     prod_rows: list[dict[str, Any]] = []
     sku_meta: list[dict[str, Any]] = []
     for fam in FAMILIES:
@@ -245,13 +248,15 @@ def _products(rng: np.random.Generator, scale: int) -> tuple[pd.DataFrame, list[
             rel = (raw_price / np.median(raw_price)) ** -0.8 * rng.lognormal(0.0, 0.45, n)
             traded = np.full(n, True) if slow else rng.random(n) < fam.traded_share
             for i, (name, _kind) in enumerate(names):
+                copy = i // (n // scale)  # which copy of the family's catalogue (0 at scale 1)
                 sku = f"{fam.prefix}-{number}"
                 number += 1
                 price = nice_price(float(raw_price[i]))
                 cost = round(price * (1.0 - margin[i]), 2)
                 prod_rows.append({"sku": sku, "name": name, "family": fam.code, "category": fam.category,
                                   "unit_price": price, "unit_cost": cost})
-                sku_meta.append({"sku": sku, "fam": fam, "slow": slow, "traded": bool(traded[i]), "rel": rel[i]})
+                sku_meta.append({"sku": sku, "fam": fam, "slow": slow, "traded": bool(traded[i]), "rel": rel[i],
+                                 "copy": copy})
     return pd.DataFrame(prod_rows), sku_meta
 
 

@@ -185,6 +185,40 @@ RESOURCES: dict[str, tuple[str, str, float]] = {
     "BRN-MET": ("Brno metal press & powder coating", "Brno", 44.0),
 }
 
+def replica(code: str, copy: int) -> str:
+    """The code of supplier or resource ``code`` in copy ``copy`` of the catalogue: the code itself in the
+    first copy (0), ``code-2``, ``code-3``, … in the further copies of a larger demo (``scale`` > 1).
+
+    >>> replica("BRIGHTWAY", 0), replica("ULM-ESP", 2)
+    ('BRIGHTWAY', 'ULM-ESP-3')
+    """
+    return code if copy == 0 else f"{code}-{copy + 1}"
+
+
+def suppliers_at(scale: int) -> dict[str, tuple[str, int, float, float, float]]:
+    """:data:`SUPPLIERS` of a demo with ``scale`` copies of the catalogue: each copy buys from its own
+    suppliers, on the terms of the first copy's; the further copies' names end in ``(site k)``.
+
+    >>> list(suppliers_at(2))[7:10], suppliers_at(2)["ORIENT-2"][0]
+    (['MORAVIA', 'BRIGHTWAY-2', 'ORIENT-2'], 'Ningbo Orient Housewares Ltd. (site 2)')
+    """
+    out: dict[str, tuple[str, int, float, float, float]] = {}
+    for k in range(scale):
+        for code, (name, lead, on_time, late, short) in SUPPLIERS.items():
+            out[replica(code, k)] = (name if k == 0 else f"{name} (site {k + 1})", lead, on_time, late, short)
+    return out
+
+
+def resources_at(scale: int) -> dict[str, tuple[str, str, float]]:
+    """:data:`RESOURCES` of a demo with ``scale`` copies of the catalogue: each copy is made on its own
+    lines of the same plants (``ULM-ESP-2`` is "Ulm espresso assembly line 2")."""
+    out: dict[str, tuple[str, str, float]] = {}
+    for k in range(scale):
+        for code, (name, plant, ot_cost) in RESOURCES.items():
+            out[replica(code, k)] = (name if k == 0 else f"{name} {k + 1}", plant, ot_cost)
+    return out
+
+
 #: Recurring campaigns: (name, month, first day, last day, scope, uplift %, discount share)
 CAMPAIGNS: tuple[tuple[str, int, int, int, str, float, float], ...] = (
     ("Healthy Start Blender Weeks", 1, 5, 31, "BLENDERS", 30.0, 0.15),

@@ -20,10 +20,10 @@ from sop_core.io.demo_company import (
     INVENTORY_AS_OF,
     MONTH_DATES,
     N_MONTHS,
-    RESOURCES,
     SUPPLIERS,
     Family,
     nice_qty,
+    replica,
 )
 
 #: The first order date of the generated receipts (24 months before the current cycle).
@@ -47,17 +47,22 @@ def routing(
             routes.append(fam.routing[1])
         for res, lo, hi in routes:
             hours = float(np.clip(rng.uniform(lo, hi) * weight, lo * 0.7, hi * 1.3))
-            rows.append({"sku": meta["sku"], "resource": res, "hours_per_unit": round(hours, 3)})
+            rows.append({"sku": meta["sku"], "resource": replica(res, meta["copy"]), "hours_per_unit": round(hours, 3)})
     return pd.DataFrame(rows, columns=["sku", "resource", "hours_per_unit"])
 
 
 def resources(
-    rng: np.random.Generator, routing: pd.DataFrame, product: pd.DataFrame, qty: np.ndarray
+    rng: np.random.Generator,
+    routing: pd.DataFrame,
+    product: pd.DataFrame,
+    qty: np.ndarray,
+    lines: dict[str, tuple[str, str, float]],
 ) -> pd.DataFrame:
-    """Regular capacity sized so the last 12 months of history run at 74–82 % of it on average."""
+    """The resources ``lines`` (code → name, plant, overtime cost [EUR/h]) with their regular capacity sized so
+    the last 12 months of history run at 74–82 % of it on average."""
     pos = pd.Series(np.arange(len(product)), index=product["sku"])
     rows = []
-    for res, (name, plant, ot_cost) in RESOURCES.items():
+    for res, (name, plant, ot_cost) in lines.items():
         r = routing[routing["resource"] == res]
         idx = pos[r["sku"]].to_numpy()
         load = (qty[idx, HISTORY_MONTHS - 12 : HISTORY_MONTHS] * r["hours_per_unit"].to_numpy()[:, None]).sum(0)
@@ -89,13 +94,13 @@ def supplier_items(
         base_cost = product["unit_cost"].iat[i]
         moq = nice_qty(max(5.0, monthly[i] * rng.uniform(0.3, 1.0)))
         lead = SUPPLIERS[pref][1] + int(rng.integers(-5, 11))
-        rows.append({"supplier": pref, "sku": meta["sku"], "lead_time_days": float(lead),
+        rows.append({"supplier": replica(pref, meta["copy"]), "sku": meta["sku"], "lead_time_days": float(lead),
                      "moq": moq, "unit_cost": base_cost, "priority": 1})
         if rng.random() < 0.3:
             alt = ALTERNATE[pref]
             alt_lead = SUPPLIERS[alt][1] + int(rng.integers(-5, 11))
             alt_lead += 3 if alt_lead == lead else 0
-            rows.append({"supplier": alt, "sku": meta["sku"], "lead_time_days": float(alt_lead),
+            rows.append({"supplier": replica(alt, meta["copy"]), "sku": meta["sku"], "lead_time_days": float(alt_lead),
                          "moq": nice_qty(moq * rng.uniform(0.5, 2.0)),
                          "unit_cost": round(base_cost * rng.choice([-1, 1]) * rng.uniform(0.03, 0.12) + base_cost, 2),
                          "priority": 2})
@@ -110,16 +115,23 @@ def receipts(
     product: pd.DataFrame,
     expected: np.ndarray,
     active: np.ndarray,
+    suppliers: dict[str, tuple[str, int, float, float, float]],
 ) -> pd.DataFrame:
-    """Purchase order lines of the last 24 months with supplier-specific lateness and short deliveries."""
+    """Purchase order lines of the last 24 months with supplier-specific lateness and short deliveries (the
+    terms of ``suppliers``, as :data:`~sop_core.io.demo_company.SUPPLIERS`)."""
     pos = {s: i for i, s in enumerate(product["sku"])}
     first_t = MONTH_DATES.index(_RECEIPT_START)
+    # per SKU (in order of first appearance) its items as (supplier, moq, lead time) by priority
+    by_sku: dict[str, list[tuple[int, str, float, float]]] = {}
+    for sup, sku, moq_, lead_, prio in zip(items["supplier"], items["sku"], items["moq"], items["lead_time_days"],
+                                          items["priority"], strict=True):
+        by_sku.setdefault(sku, []).append((int(prio), sup, float(moq_), float(lead_)))
     rows = []
-    for sku, grp in items.groupby("sku", sort=False):
+    for sku, entries in by_sku.items():
         i = pos[sku]
-        grp = grp.sort_values("priority")
+        grp = [e[1:] for e in sorted(entries, key=lambda e: e[0])]
         monthly = expected[i, first_t:HISTORY_MONTHS].mean()
-        moq = float(grp["moq"].iat[0])
+        moq = grp[0][1]
         # order cycle: fast movers every two weeks, slow ones every 1–3 months
         interval = 14 if monthly * 0.5 >= moq else int(np.clip(30 * moq / max(monthly, 0.1), 28, 90))
         day = _RECEIPT_START + dt.timedelta(days=int(rng.integers(0, interval)))
@@ -127,12 +139,11 @@ def receipts(
             ti = (day.year - FIRST_ACTUAL.year) * 12 + day.month - FIRST_ACTUAL.month
             if active[i, ti] or active[i, min(ti + 2, N_MONTHS - 1)]:
                 alt = len(grp) > 1 and rng.random() < 0.2
-                item = grp.iloc[1 if alt else 0]
-                sup = item["supplier"]
-                _, _, p_on, late_mean, p_short = SUPPLIERS[sup]
+                sup, item_moq, item_lead = grp[1 if alt else 0]
+                _, _, p_on, late_mean, p_short = suppliers[sup]
                 need = expected[i, ti : ti + 3].mean() * interval / 30.4 * rng.uniform(0.8, 1.25)
-                q = max(float(item["moq"]), nice_qty(need))
-                promised = day + dt.timedelta(days=int(item["lead_time_days"]))
+                q = max(item_moq, nice_qty(need))
+                promised = day + dt.timedelta(days=int(item_lead))
                 if rng.random() < p_on:
                     delay = -int(rng.integers(0, 4))
                 else:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from typing import Any
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -58,18 +60,48 @@ def ensure_ready(engine: Engine, *, seed_demo: bool = True, progress: Progress |
     return False
 
 
-def seed_demo_company(
-    engine: Engine, *, seed: int = 7, scale: int = 1, reset: bool = False, progress: Progress | None = None
-) -> dict[str, int]:
-    """Write the demo company (all input tables, users, the current cycle) and a baseline forecast run.
+#: From this many SKUs on the demo's forecasts run on every core (below, one process starts faster).
+PARALLEL_FROM_SKUS = 500
+#: From this many SKUs on the signed past cycles of the demo are planned per family × make/buy
+#: (``ScenarioInputs.level = "family"``, stored with the snapshot); below, per SKU like the app's plans.
+FAMILY_PLAN_FROM_SKUS = 5000
 
-    With ``reset`` every table is emptied first. Everything but the forecast lands in one transaction.
-    Returns the number of rows written per input table.
+
+@dataclass(frozen=True)
+class DemoSeeded:
+    """What :func:`seed_demo_company` wrote: rows per input table and the headline counts
+    (:func:`sop_core.io.demo.summary`) of the demo company."""
+
+    written: dict[str, int]
+    summary: dict[str, Any]
+
+
+def demo_workers(n_skus: int) -> int:
+    """Worker processes for the demo's forecasts of ``n_skus`` series: every core from
+    :data:`PARALLEL_FROM_SKUS` on, else 1."""
+    return max(1, os.cpu_count() or 1) if n_skus >= PARALLEL_FROM_SKUS else 1
+
+
+def seed_demo_company(
+    engine: Engine,
+    *,
+    seed: int = 7,
+    scale: int = 1,
+    reset: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> DemoSeeded:
+    """Write the demo company (all input tables, users, the current cycle), its signed past cycles and a
+    baseline forecast run of the open cycle.
+
+    With ``reset`` every table is emptied first. The input tables land in one transaction. ``workers``:
+    processes of the forecasts (None: :func:`demo_workers`); the figures do not depend on it.
     """
 
     report = progress or (lambda _f, _m: None)
-    report(0.05, "Generating the demo company…")
+    report(0.0, "Generating the demo company…")
     frames = demo.generate(seed=seed, scale=scale)
+    n_workers = workers or demo_workers(len(frames["product"]))
     upgrade(engine)
     written: dict[str, int] = {}
     with session_scope(engine) as s:
@@ -77,7 +109,7 @@ def seed_demo_company(
             s.info[RESET_ALL] = True  # a full reset also deletes signed (frozen) plans
             repo.clear_tables(s, reversed(ALL_MODELS))
             s.info.pop(RESET_ALL)
-        report(0.2, "Writing master data and history…")
+        report(0.03, "Writing master data and history…")
         for table in m.INPUT_TABLES:
             written[table] = repo.upsert_frame(s, table, frames[table])
         user_repo.add_missing_users(s, DEMO_USERS)
@@ -89,13 +121,14 @@ def seed_demo_company(
         cycle_id = current.id if current is not None else None
         has_past = cycle_repo.has_cycle_before(s, demo_company.CURRENT_CYCLE)
     if not has_past:
-        report(0.3, "Signing off the past monthly cycles…")
-        seed_signed_cycles(engine, frames, progress=lambda f, msg: report(0.3 + 0.3 * f, msg))
-    report(0.6, "Computing the baseline statistical forecast…")
-    forecasting.run_forecast(engine, cycle_id=cycle_id, progress=lambda f, msg: report(0.6 + 0.4 * f, msg))
+        report(0.08, "Signing off the past monthly cycles…")
+        seed_signed_cycles(engine, frames, workers=n_workers, progress=lambda f, msg: report(0.08 + 0.54 * f, msg))
+    report(0.62, "Computing the baseline statistical forecast…")
+    forecasting.run_forecast(engine, cycle_id=cycle_id, workers=n_workers,
+                             progress=lambda f, msg: report(0.62 + 0.38 * f, f"Open cycle: {msg}"))
     report(1.0, "Demo company ready")
     log.info("demo company seeded: %s", written)
-    return written
+    return DemoSeeded(written=written, summary=demo.summary(frames))
 
 
 #: Who moved the demo's open cycle out of draft, and how long after the cycle start.
@@ -173,12 +206,16 @@ def _apply_overrides(stat: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress: Progress | None = None) -> None:
+def seed_signed_cycles(
+    engine: Engine, frames: dict[str, pd.DataFrame], *, workers: int = 1, progress: Progress | None = None
+) -> None:
     """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle a forecast on the
-    history available then (cut at the month before), overrides, scenarios, the proposed plan, sign-off by
-    every role, the frozen version with its snapshot, state changes and decisions."""
+    history available then (cut at the month before, on ``workers`` processes), overrides, scenarios, the
+    proposed plan (per family × make/buy from :data:`FAMILY_PLAN_FROM_SKUS` SKUs on), sign-off by every role,
+    the frozen version with its snapshot, state changes and decisions."""
 
     report = progress or (lambda _f, _m: None)
+    plan_level: Literal["family", "sku"] = "family" if len(frames["product"]) >= FAMILY_PLAN_FROM_SKUS else "sku"
     history = frames["sales_history"][["sku", "period", "quantity"]].assign(
         period=lambda f: pd.to_datetime(f["period"])
     )
@@ -187,10 +224,18 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
     for k, spec in enumerate(_PAST_CYCLES):
         month: dt.date = spec["month"]
         label = f"{month:%Y-%m}"
-        report(k / len(_PAST_CYCLES), f"Cycle {label}: forecast on the history up to the month before…")
+        done = k / len(_PAST_CYCLES)
+
+        def step(f: float, msg: str, done: float = done, label: str = label) -> None:
+            report(done + f / len(_PAST_CYCLES), f"Cycle {label}: {msg}")
+
+        step(0.0, "forecast on the history up to the month before…")
         cut = history[history["period"] < pd.Timestamp(month)]
         cutoff = cut["period"].max().date()
-        frame = reproduce.forecast_history(cut, horizon, events=frames["event"], products=frames["product"])
+        frame = reproduce.forecast_history(cut, horizon, events=frames["event"], products=frames["product"],
+                                           workers=workers, progress=lambda f, msg: step(0.8 * f, msg))
+        digest = forecasting.data_hash(cut)
+        step(0.8, "overrides, scenarios and the proposed plan…")
         start = dt.datetime.combine(month, dt.time(9, 0))
         with session_scope(engine) as s:
             cyc = m.PlanCycle(month=month, status="draft", status_by="demo", status_at=start)
@@ -201,9 +246,9 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
                 cycle_id=cycle_id, created_at=start + dt.timedelta(days=1), created_by="dana", engine="statistical",
                 horizon=horizon, freq="MS",
                 params={"freq": "MS", "level": [80, 95], "last_actual": f"{cutoff:%Y-%m-%d}",
-                        "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": 1,
+                        "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": workers,
                         "n_series": int(frame["sku"].nunique()), "event_calendar": calendar},
-                versions=snapshot.package_versions(), data_hash=forecasting.data_hash(cut), backtest={}, status="done",
+                versions=snapshot.package_versions(), data_hash=digest, backtest={}, status="done",
             )
             s.add(run)
             s.flush()
@@ -234,13 +279,16 @@ def seed_signed_cycles(engine: Engine, frames: dict[str, pd.DataFrame], progress
         inputs = plan.scenario_inputs(engine, cycle_id)  # the cycle's forecast run, stock, orders, capacity
         if plan.consensus_or_none(engine, cycle_id) is None:  # no consensus (no forecast run to build it on): apply the overrides here
             inputs = dataclasses.replace(inputs, demand=_apply_overrides(stat, overrides))
+        if plan_level != inputs.level:
+            inputs = dataclasses.replace(inputs, level=plan_level)
         lv = lev.Levers(**levers)
         snap = snapshot.build_snapshot(
             label=label, version=1, stat=stat, inputs=inputs, levers=lv,
             run={"id": run_id, "engine": "statistical", "horizon": horizon, "freq": "MS", "level": [80, 95],
                  "history_cutoff": f"{cutoff:%Y-%m-%d}", "events": calendar},
-            data_hash=forecasting.data_hash(cut), scenario={"id": scenario_id, "name": name}, overrides=override_records,
+            data_hash=digest, scenario={"id": scenario_id, "name": name}, overrides=override_records,
         )
+        step(0.95, "sign-off and the frozen snapshot…")
         signed_at = start + dt.timedelta(days=12)
         with session_scope(engine) as s:
             row = plan_repo.scenario(s, scenario_id)

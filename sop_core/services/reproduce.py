@@ -96,11 +96,12 @@ def compare(stored: pd.DataFrame, fresh: pd.DataFrame, fields: tuple[str, ...], 
 
 
 def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = INTERVAL_LEVELS,
-                     events: pd.DataFrame | None = None, products: pd.DataFrame | None = None) -> pd.DataFrame:
+                     events: pd.DataFrame | None = None, products: pd.DataFrame | None = None, *,
+                     workers: int = 1, progress: Progress | None = None) -> pd.DataFrame:
     """The statistical forecast of ``history`` (``sku, period, quantity``) with the engine of
     :func:`sop_core.services.demand.run_forecast` and the event calendar ``events`` (``start, scope,
-    uplift_pct``; scopes name SKUs or the families of ``products``):
-    ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model`` [units]."""
+    uplift_pct``; scopes name SKUs or the families of ``products``), on ``workers`` processes (the figures do
+    not depend on them): ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model`` [units]."""
     long = history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})[["unique_id", "ds", "y"]]
     long = long.assign(ds=pd.to_datetime(long["ds"]))
     uplift = None
@@ -108,7 +109,7 @@ def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...]
         if products is None:
             raise ValueError("forecast_history: events need the products (sku, family) to find their SKUs")
         uplift = event_uplift(events, products, sorted(long["unique_id"].astype(str).unique()))
-    frame = statistical_forecast(long, horizon, uplift, level=tuple(level), workers=1)
+    frame = statistical_forecast(long, horizon, uplift, level=tuple(level), workers=workers, progress=progress)
     return frame.rename(columns={"unique_id": "sku", "ds": "period"})
 
 
