@@ -10,6 +10,7 @@ chunks; the service layer supplies one (e.g. a Dask cluster), the math only call
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
 import numpy as np
@@ -55,3 +56,32 @@ def series_chunks(full: pd.DataFrame, n_chunks: int) -> list[pd.DataFrame]:
     cuts = np.unique(starts[np.clip(np.searchsorted(starts, targets), 0, len(starts) - 1)])
     bounds = [0, *[int(c) for c in cuts if 0 < c < len(full)], len(full)]
     return [full.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+#: Chunks per local worker process: a few, so that a process that finishes early takes another chunk.
+CHUNKS_PER_PROCESS = 2
+
+
+class ProcessPoolRunner:
+    """A :class:`ChunkRunner` on ``workers`` local processes: the statistical engine's ``n_jobs`` > 1 path.
+
+    One pool for the whole run (started once, not per group of series), every chunk forecast on its own, so the
+    numbers are those of a single process.
+    """
+
+    label = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = int(workers)
+        self.n_chunks = CHUNKS_PER_PROCESS * self.workers
+
+    def __call__(self, fn: Callable[[Any], pd.DataFrame], chunks: Sequence[Any],
+                 progress: Progress | None = None) -> list[pd.DataFrame]:
+        out: list[pd.DataFrame | None] = [None] * len(chunks)
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(chunks))) as pool:
+            futures = {pool.submit(fn, chunk): i for i, chunk in enumerate(chunks)}
+            for done, future in enumerate(as_completed(futures), 1):
+                out[futures[future]] = future.result()
+                if progress is not None:
+                    progress(done / len(chunks), f"{done} of {len(chunks)} series chunks forecast")
+        return [part for part in out if part is not None]

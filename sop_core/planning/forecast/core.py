@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sop_core.planning.forecast.chunks import ChunkRunner, series_chunks
+from sop_core.planning.forecast.chunks import ChunkRunner, ProcessPoolRunner, series_chunks
 from sop_core.planning.forecast.events import apply_uplift, remove_uplift
 from sop_core.planning.forecast.statistical import StatisticalForecaster
 from sop_core.units import INTERVAL_LEVELS, Progress
@@ -206,9 +206,11 @@ def _statistical(full: pd.DataFrame, h: int, levels: Sequence[int], freq: str, n
                  chunk_runner: ChunkRunner | None = None) -> pd.DataFrame:
     """The statistical engine with known events: the baseline b_t = y_t / (1 + u_t) is forecast and the
     forecast and bounds are multiplied by (1 + u_t) of the future periods (:mod:`sop_core.planning.forecast.events`).
-    With a ``chunk_runner`` the baseline is forecast by chunks of whole series (every series on its own: the
-    same numbers)."""
+    With a ``chunk_runner``, or ``n_jobs`` > 1 local processes (:class:`ProcessPoolRunner`), the baseline is
+    forecast by chunks of whole series (every series on its own: the same numbers as one process)."""
     baseline = remove_uplift(full, uplift)
+    if chunk_runner is None and n_jobs > 1 and baseline["unique_id"].nunique() > 1:
+        chunk_runner = ProcessPoolRunner(n_jobs)
     if chunk_runner is None:
         base = StatisticalForecaster(freq=freq, n_jobs=n_jobs).forecast(baseline, h, levels, progress=progress)
     else:
