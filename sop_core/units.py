@@ -27,3 +27,7 @@ SIGNOFF_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance",
 
 #: A progress callback: ``progress(fraction_done in [0, 1], what_is_being_done)``.
 Progress: TypeAlias = Callable[[float, str], None]
+#: Most rows a page sends to the browser in one table or per-row chart [rows]; larger frames are cut with a note.
+MAX_ROWS_TO_BROWSER: int = 10_000
+#: Most matches a search picker lists at once [options].
+MAX_PICKER_OPTIONS: int = 50

@@ -48,7 +48,7 @@ cols[1].metric("Months of history", f"{summary.months_of_history}")
 cols[2].metric("Last actual period", ui.month_label(summary.last_actual) if summary.last_actual else "–")
 cols[3].metric("Empty input tables", f"{len(summary.empty_tables)}", help=", ".join(summary.empty_tables) or None)
 dates = {c: health[c].map(lambda d: f"{d:%Y-%m-%d}" if d else "") for c in ("first_period", "last_period")}
-st.dataframe(
+ui.dataframe(
     health.assign(**dates),
     hide_index=True,
     width="stretch",
@@ -88,7 +88,7 @@ for name, content in files:
     if note := data_service.header_note(frame):
         st.caption(f"{name}: {note}")
     with st.expander(f"{name} → {frame.attrs['table']} ({len(frame):,} rows)"):
-        st.dataframe(frame.head(50), width="stretch")
+        ui.dataframe(frame.head(50), width="stretch")
 
 check = st.session_state[KEY_CHECK]
 if check is not None and check["signature"] != signature:
@@ -122,7 +122,7 @@ if check is not None and check["issues"]:
     issues = pd.DataFrame(check["issues"], columns=["file", "row", "column", "value", "reason"])
     n = len(issues)
     st.error(f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. Fix the files and validate again.")
-    st.dataframe(
+    ui.dataframe(
         issues.astype({"row": "Int64"}),
         hide_index=True,
         width="stretch",

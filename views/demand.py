@@ -201,13 +201,13 @@ for tab, by in zip(tabs, ("family", "sku"), strict=True):
         continue
     tab.caption(f"Consensus of {cycle.label} vs {changes.attrs['previous']} over the {changes.attrs['months']} "
                 "months both forecast")
-    tab.dataframe(pd.DataFrame({
+    ui.dataframe(pd.DataFrame({
         "Family" if by == "family" else "SKU": changes["item"],
         "Last cycle": changes["last_cycle"].map(formatting.quantity),
         "This cycle": changes["this_cycle"].map(formatting.quantity),
         "Change": changes["change"].map(formatting.quantity),
         "Change %": changes["change_pct"].map(formatting.percent),
-    }), hide_index=True, width="stretch", key=f"demand_changes_{by}")
+    }), tab, hide_index=True, width="stretch", key=f"demand_changes_{by}")
 
 # ---- accuracy
 st.subheader("Accuracy")
@@ -215,7 +215,7 @@ st.caption("Backtest of this run, and earlier cycles' stored forecasts against t
            "MASE is scaled by the seasonal naive error of the training history of the SKUs forecast; tracking signal = "
            "Σ(y − ŷ) / MAD.")
 acc = load("item_accuracy", url, stamp, cycle.id, level, item)
-st.dataframe(pd.DataFrame({
+ui.dataframe(pd.DataFrame({
     "Forecast": acc["forecast"], "Months": acc["n"].map(lambda n: "–" if pd.isna(n) else f"{int(n)}"),
     "WMAPE": acc["wmape"].map(formatting.percent), "MAPE": acc["mape"].map(formatting.percent),
     "MASE": acc["mase"].map(formatting.number),
@@ -223,7 +223,7 @@ st.dataframe(pd.DataFrame({
 }), hide_index=True, width="stretch", key="demand_accuracy")
 fva = load("fva_table", url, stamp, cycle.id)
 st.markdown("**Forecast value added** (naive → statistical → consensus; > 0: the step made the forecast better)")
-st.dataframe(pd.DataFrame({
+ui.dataframe(pd.DataFrame({
     "Group": fva["group"], "Name": fva["name"], "Months": fva["n"],
     "WMAPE naive": fva["wmape_naive"].map(formatting.percent),
     "WMAPE statistical": fva["wmape_statistical"].map(formatting.percent),
@@ -234,7 +234,7 @@ st.dataframe(pd.DataFrame({
 flags = load("tracking_flags", url, stamp, cycle.id, "sku")
 st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand_accuracy.TRACKING_LIMIT:.0f}**")
 if not flags.empty:
-    st.dataframe(pd.DataFrame({
+    ui.dataframe(pd.DataFrame({
         "SKU": flags["item"], "Tracking signal": flags["tracking_signal"].map(formatting.number),
         "Bias": flags["bias"].map(formatting.percent),
         "WMAPE consensus": flags["wmape_consensus"].map(formatting.percent),

@@ -15,7 +15,7 @@ from sop_core.errors import SopError
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, executive, plan, plan_changes, signoff
 from views import executive_sections as sections
-from views import state
+from views import state, ui
 
 st.title("Executive review")
 
@@ -170,7 +170,7 @@ log_frame = review.decisions
 if log_frame.empty:
     st.caption("No decision logged in this cycle yet.")
 else:
-    st.dataframe(log_frame[["decision", "owner", "due_date", "scenario", "status", "outcome"]], hide_index=True,
+    ui.dataframe(log_frame[["decision", "owner", "due_date", "scenario", "status", "outcome"]], hide_index=True,
                  width="stretch", key="decision_log")
 if not meeting:
     with st.expander("Log a decision", expanded=False):
@@ -191,7 +191,7 @@ if not past.empty:
     )
     shown = past.assign(actual_vs_plan=past["actual_vs_plan"].map(formatting.percent),
                         volume_vs_plan=past["volume_vs_plan"].map(formatting.percent))
-    st.dataframe(
+    ui.dataframe(
         shown[["cycle", "decision", "owner", "due_date", "status", "outcome", "scenario", "changes", "scope",
                "months", "planned_qty", "actual_qty", "volume_vs_plan", "planned_revenue", "actual_revenue",
                "actual_vs_plan", "result"]],
@@ -234,7 +234,7 @@ for row in status.itertuples(index=False):
 
 if not meeting:
     with st.expander(f"Cycle state: {review.state_label}"):
-        st.dataframe(review.state_history, hide_index=True, width="stretch")
+        ui.dataframe(review.state_history, hide_index=True, width="stretch")
         c1, c2 = st.columns([3, 2])
         c1.selectbox("Move the cycle to", list(cycle_service.STATE_LABELS), format_func=cycle_service.STATE_LABELS.get,
                      key="cycle_advance_to")

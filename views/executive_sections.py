@@ -139,7 +139,7 @@ def capacity(review: ExecutiveReview) -> None:
     else:
         st.markdown(f"**{bases[basis]}**: utilisation of regular capacity (%) per resource and month")
         util = supply_service.utilisation_table(load)
-        st.dataframe(util, width="stretch", key="exec_capacity",
+        ui.dataframe(util, width="stretch", key="exec_capacity",
                      column_config={c: st.column_config.NumberColumn(c, format="%.1f %%") for c in util.columns})
         st.caption(
             f"{review.plan_load_basis}: the hours of what the plan makes after Reconciliation (the capacity "
@@ -178,7 +178,7 @@ def waterfall(diff: DiffResult, is_default: bool) -> None:
             format_func={"family": "Family", "sku": "SKU", "period": "Month"}.get,
         )
         table = diff.labelled(level)
-        st.dataframe(table, hide_index=True, width="stretch", key="diff_table",
+        ui.dataframe(table, hide_index=True, width="stretch", key="diff_table",
                      column_config={c: st.column_config.NumberColumn(format="%,.0f")
                                     for c in table.columns if c not in ("family", "sku", "period")})
 
@@ -188,7 +188,7 @@ def family_table(review: ExecutiveReview) -> None:
     table = review.table
     measure = st.radio("Show", list(MEASURES), horizontal=True, key="exec_measure", format_func=MEASURES.get)
     grid = table.assign(month=table["period"].dt.strftime("%Y-%m")).pivot(index="family", columns="month", values=measure)
-    st.dataframe(
+    ui.dataframe(
         grid.round(0), width="stretch",
         column_config={c: st.column_config.NumberColumn(format="localized") for c in grid.columns},
     )
@@ -203,7 +203,7 @@ def scenarios(review: ExecutiveReview) -> None:
     if scen.empty:
         st.caption("No saved scenario in this cycle.")
     else:
-        st.dataframe(
+        ui.dataframe(
             scen[["name", "status", "author", "demand_change_pct", "price_change_pct", "revenue", "margin", "fill_rate"]],
             hide_index=True, width="stretch", key="exec_scenarios",
             column_config={

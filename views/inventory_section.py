@@ -49,7 +49,7 @@ def _matrix(view: policy_service.PolicyView) -> None:
     )
     fig.update_yaxes(autorange="reversed")
     st.plotly_chart(ui.base_layout(fig, height=300), width="stretch")
-    st.dataframe(counts, width="stretch")
+    ui.dataframe(counts, width="stretch")
     st.caption(
         "ABC by annual value (12 months × unit cost; A ≤ 80 %, B ≤ 95 % cumulative). XYZ by the coefficient of "
         "variation of monthly demand with the sample standard deviation (n − 1): X < 0.5, Y < 1.0, Z ≥ 1.0. "
@@ -88,7 +88,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
     _matrix(view)
 
     st.markdown("**Safety stock, reorder point and order quantity per SKU**")
-    st.dataframe(
+    ui.dataframe(
         policy[
             [
                 "sku",
@@ -157,7 +157,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
     )
     wide = frontier.pivot(index="cycle_service_level", columns="segment", values="inventory_value")
     wide.index = pd.Index([f"{100 * v:.1f} %" for v in wide.index], name="Cycle service level (target)")
-    st.dataframe(
+    ui.dataframe(
         wide,
         width="stretch",
         column_config={c: st.column_config.NumberColumn(f"Class {c}", format="%,.0f") for c in wide.columns},
@@ -168,7 +168,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
         "cover rule)"
     )
     backtest = evaluation.backtest
-    st.dataframe(
+    ui.dataframe(
         backtest.assign(
             fill_rate_target=backtest["fill_rate_target"] * 100,
             fill_rate=backtest["fill_rate"] * 100,

@@ -157,15 +157,15 @@ if editing and right.button("Run checks now", key="kpi_run_monitor"):
     clear_kpi_caches()
     st.toast(f"{result.stored} new, {result.already_open} already open, {result.resolved} resolved")
     st.rerun()
-st.dataframe(
+ui.dataframe(
     exceptions[["type", "sku", "supplier", "message", "action", "run_at"]],
     hide_index=True,
     width="stretch",
     column_config=EXCEPTION_COLUMNS,
 )
 skus = list(dict.fromkeys(exceptions["sku"][exceptions["sku"] != ""]))
-if skus:
-    sku = st.selectbox("Drill down to a SKU", skus, key="kpi_drill_sku")
+sku = ui.search_picker("Drill down to a SKU", skus, key="kpi_drill_sku") if skus else None
+if sku is not None:
     detail = load_detail(engine, url, sku, cycle.id)
     st.markdown(f"**{detail.sku} — {detail.name}** ({detail.family})")
     policy = detail.policy
@@ -184,7 +184,7 @@ if skus:
     st.plotly_chart(
         ui.base_layout(fig, f"{detail.sku}: history and projection", height=340), width="stretch", key="kpi_drill_chart"
     )
-    st.dataframe(
+    ui.dataframe(
         exceptions[exceptions["sku"] == sku][["type", "supplier", "message", "action"]],
         hide_index=True,
         width="stretch",

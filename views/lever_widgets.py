@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from sop_core.services import whatif
+from views import ui
 
 ALL_RESOURCES = "All resources"
 KEY_KEPT = "recon_kept_levers"
@@ -204,7 +205,7 @@ def elasticity_table(learned: pd.DataFrame) -> None:
         "Log-log regression of monthly quantity on net price per family, with SKU fixed effects, month-of-year, "
         "promotion and trend controls. Used where it is significantly negative; else the fallback."
     )
-    st.dataframe(
+    ui.dataframe(
         learned[["family", "elasticity", "std_error", "n", "used", "value_used", "reason"]],
         hide_index=True,
         column_config={

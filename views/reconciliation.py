@@ -167,7 +167,7 @@ def gap_chart(what: whatif.WhatIf) -> None:
             month=pd.to_datetime(short["period"]).dt.strftime("%Y-%m"),
             fill=short["served_qty"] / short["demand_qty"].where(short["demand_qty"] > 0),
         )[["family", "month", "demand_qty", "served_qty", "shortage_qty", "fill", "constraint"]]
-        st.dataframe(shown, hide_index=True, width="stretch", key="gap_table", column_config=GAP_COLUMNS)
+        ui.dataframe(shown, hide_index=True, width="stretch", key="gap_table", column_config=GAP_COLUMNS)
     if what.capacity_notes:
         st.markdown("**Where more capacity pays**")
         st.markdown("\n".join(f"- {n}" for n in what.capacity_notes))
@@ -228,7 +228,7 @@ saved = plan.list_scenarios(engine, cycle.id)
 if saved.empty:
     st.info("No saved scenario yet: move the levers above and save one.")
     st.stop()
-st.dataframe(
+ui.dataframe(
     saved.drop(columns=["id"]),
     hide_index=True,
     width="stretch",
@@ -262,7 +262,7 @@ for kpi in table.index:
         show = formatting.delta_by_kind if col.startswith("Δ ") else formatting.by_kind
         shown.loc[kpi, col] = show(table.loc[kpi, col], comparison.kinds[kpi])
 st.markdown("**Compared with the baseline**")
-st.dataframe(shown.set_index("label"), width="stretch", key="compare_table", height=36 * (len(shown) + 1) + 3)
+ui.dataframe(shown.set_index("label"), width="stretch", key="compare_table", height=36 * (len(shown) + 1) + 3)
 if len(comparison.results) > 1:
     chart_left, chart_right = st.columns(2)
     money = table.loc[["revenue", "margin", "inventory_value_end", "overtime_cost", "shortage_cost"]]

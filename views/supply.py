@@ -93,7 +93,7 @@ st.caption(
 )
 table = review.utilisation
 st.plotly_chart(supply_charts.utilisation_heatmap(table), width="stretch")
-st.dataframe(
+ui.dataframe(
     table,
     width="stretch",
     column_config={col: st.column_config.NumberColumn(col, format="%.1f %%") for col in table.columns},
@@ -112,7 +112,7 @@ st.caption(f"{basis}: the resource-months above 90 % of regular capacity.")
 if hot.empty:
     st.success("No resource is above 90 % of regular capacity in the plan horizon.")
 else:
-    st.dataframe(
+    ui.dataframe(
         hot.assign(month=hot["period"].dt.strftime("%Y-%m"), utilisation=hot["utilisation"] * 100)[
             ["resource", "name", "month", "utilisation", "load_hours", "capacity_hours", "overtime_hours",
              "shortfall_hours", "status", "top_skus"]
@@ -136,8 +136,9 @@ else:
     families, skus = load_drilldown(engine, url, cycle.id, plan_key, hot_resource, hot_period)
     left, right = st.columns([1, 2])
     left.markdown(f"**Families loading {hot_resource}**")
-    left.dataframe(
+    ui.dataframe(
         families.assign(share=families["share"] * 100),
+        left,
         hide_index=True,
         width="stretch",
         column_config={
@@ -146,8 +147,9 @@ else:
         },
     )
     right.markdown(f"**SKUs loading {hot_resource} in {ui.month_label(hot_period)}**")
-    right.dataframe(
+    ui.dataframe(
         skus.assign(share=skus["share"] * 100),
+        right,
         hide_index=True,
         width="stretch",
         column_config={
@@ -160,9 +162,10 @@ else:
 # ---- projected inventory
 st.subheader("Projected inventory")
 products = review.products
-choices = {f"Family {f}": ("family", f) for f in sorted(products["family"].unique())}
-choices |= {f"{s} — {n}": ("sku", s) for s, n in zip(products["sku"], products["name"], strict=True)}
-level, item = choices[st.selectbox("Family or SKU", list(choices), key="supply_projection_item")]
+families = {f"Family {f}": ("family", f) for f in sorted(products["family"].unique())}
+sku_choices = {f"{s} — {n}": ("sku", s) for s, n in zip(products["sku"], products["name"], strict=True)}
+picked_item = ui.search_picker("Family or SKU", sku_choices, key="supply_projection_item", fixed=families)
+level, item = (families | sku_choices)[picked_item or next(iter(families))]
 proj = load_projection(engine, url, cycle.id, plan_key, level, item)
 p1, p2, p3 = st.columns(3)
 first_out = proj.loc[proj["stockout"], "period"].min()
@@ -177,7 +180,7 @@ p3.metric(
 st.markdown("**Units per month**: stock on hand and open orders against the plan, with no new orders placed")
 st.plotly_chart(supply_charts.projection_figure(proj, source), width="stretch")
 with st.expander("Projection table"):
-    st.dataframe(
+    ui.dataframe(
         proj.assign(month=proj["period"].dt.strftime("%Y-%m")).drop(columns=["period", "sku"]).set_index("month"),
         width="stretch",
         column_config={"days_of_cover": st.column_config.NumberColumn("Days of cover", format="%,.0f")},
@@ -206,7 +209,7 @@ def in_percent(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c] * 100 for c in ("on_time", "in_full", "otif")})
 
 
-st.dataframe(in_percent(card), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
+ui.dataframe(in_percent(card), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
 st.caption(
     "Closed deliveries only; on time = received on or before the promised date (plus the tolerance), "
     "in full = the ordered quantity (less the tolerance). The lead-time σ feeds the safety stocks."
@@ -225,20 +228,22 @@ else:
     chosen_supplier = supplier_labels[picked]
     one_supplier = load_items(engine, url, chosen_supplier, late_days, short_pct)
     items = one_supplier.items
-    item_labels: dict[str, str | None] = {"All its items": None}
-    item_labels |= {f"{s} — {n}": s for s, n in zip(items["sku"], items["name"], strict=True)}
-    chosen_item = item_labels[s2.selectbox("Item", list(item_labels), key=f"supply_item_sku_{chosen_supplier}")]
-    st.dataframe(in_percent(items), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
+    item_labels = {f"{s} — {n}": s for s, n in zip(items["sku"], items["name"], strict=True)}
+    picked_sku = ui.search_picker("Item", item_labels, key=f"supply_item_sku_{chosen_supplier}", where=s2,
+                                  fixed=["All its items"])
+    chosen_item = item_labels.get(picked_sku) if picked_sku else None
+    ui.dataframe(in_percent(items), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
     item_trend = one_supplier.trend
     if chosen_item is None:
-        heatmaps = supply_charts.item_heatmaps(one_supplier.otif_table, one_supplier.lead_table)
+        otif_rows = ui.capped(one_supplier.otif_table)
+        heatmaps = supply_charts.item_heatmaps(otif_rows, one_supplier.lead_table.loc[otif_rows.index])
         st.plotly_chart(heatmaps, width="stretch", key="supply_item_heatmap")
         st.caption("Items worst OTIF first; a blank cell is a month without a delivery of the item.")
     else:
         item_trend = item_trend[item_trend["sku"] == chosen_item]
         st.plotly_chart(supply_charts.item_lines(item_trend), width="stretch", key="supply_item_trend_chart")
     with st.expander("Monthly figures"):
-        st.dataframe(
+        ui.dataframe(
             item_trend.assign(month=item_trend["period"].dt.strftime("%Y-%m"), otif=item_trend["otif"] * 100)[
                 ["sku", "name", "month", "orders", "otif", "lt_mean_days", "master_lead_time_days"]
             ],
@@ -252,7 +257,7 @@ else:
             },
         )
 with st.expander("All supplier items (worst OTIF first)"):
-    st.dataframe(in_percent(suppliers.every_item), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
+    ui.dataframe(in_percent(suppliers.every_item), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
 
 # ---- replenishment proposals
 st.subheader("Replenishment proposals")
@@ -261,7 +266,7 @@ q1, q2, q3 = st.columns(3)
 q1.metric("Proposed orders", len(proposals))
 q2.metric("Arriving after a stock-out", int(proposals["arrives_late"].sum()))
 q3.metric("Switch to alternate supplier", int(proposals["switch_recommended"].sum()))
-st.dataframe(
+ui.dataframe(
     proposals.drop(columns=["trigger_period", "stockout_period"]).assign(
         order_date=proposals["order_date"].dt.date,
         due_date=proposals["due_date"].dt.date,

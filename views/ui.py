@@ -1,9 +1,17 @@
-"""Small shared pieces of the pages (not a page): the colours, month labels and the chart look."""
+"""Small shared pieces of the pages (not a page): the colours, month labels, the chart look, the row cap of the
+tables and the search pickers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
 
 #: A calm palette that reads well on a projector.
 COLORS = {
@@ -34,3 +42,44 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> 
         template="plotly_white",
     )
     return fig
+
+
+def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None) -> pd.DataFrame:
+    """The first :data:`~sop_core.units.MAX_ROWS_TO_BROWSER` rows of ``frame`` (all of them when it has no more);
+    when rows are left out, a caption in ``where`` (default: the page) says how many were shown of how many."""
+    if len(frame) <= MAX_ROWS_TO_BROWSER:
+        return frame
+    (where or st).caption(f"Showing the first {MAX_ROWS_TO_BROWSER:,} of {len(frame):,} rows — filter to narrow.")
+    return frame.head(MAX_ROWS_TO_BROWSER)
+
+
+def dataframe(frame: pd.DataFrame, where: DeltaGenerator | None = None, **kwargs: Any) -> None:  # noqa: ANN401
+    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`."""
+    (where or st).dataframe(capped(frame, where), **kwargs)
+
+
+def matching(labels: Iterable[str], text: str, limit: int = MAX_PICKER_OPTIONS) -> list[str]:
+    """The first ``limit`` labels that contain every word of ``text`` (case-insensitive), in their order; all of
+    them up to ``limit`` when ``text`` is blank."""
+    words = text.lower().split()
+    found: list[str] = []
+    for label in labels:
+        if all(word in label.lower() for word in words):
+            found.append(label)
+            if len(found) == limit:
+                break
+    return found
+
+
+def search_picker(
+    label: str, labels: Iterable[str], key: str, where: DeltaGenerator | None = None, fixed: Iterable[str] = ()
+) -> str | None:
+    """A search box and a select box of the ``fixed`` choices followed by the labels matching the search (at most
+    :data:`~sop_core.units.MAX_PICKER_OPTIONS`); returns the chosen label, None when nothing matches."""
+    where = where or st
+    text = where.text_input(f"Search {label.lower()}", key=f"{key}_search", placeholder="code or name")
+    options = [*fixed, *matching(labels, text)]
+    if not options:
+        where.caption("Nothing matches the search.")
+        return None
+    return where.selectbox(label, options, key=key)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -68,7 +69,7 @@ class Product(Base):
 
 class SalesHistory(Base):
     __tablename__ = "sales_history"
-    __table_args__ = (UniqueConstraint("sku", "period"),)
+    __table_args__ = (UniqueConstraint("sku", "period"), Index("ix_sales_history_period", "period"))
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"), index=True)
     period: Mapped[PeriodStart]
@@ -79,6 +80,7 @@ class SalesHistory(Base):
 
 class Inventory(Base):
     __tablename__ = "inventory"
+    __table_args__ = (Index("ix_inventory_as_of", "as_of"),)
     sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"), primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     on_hand: Mapped[Qty]
@@ -114,7 +116,7 @@ class SupplierItem(Base):
 
 class Receipt(Base):
     __tablename__ = "receipt"
-    __table_args__ = (UniqueConstraint("supplier", "sku", "order_date"),)
+    __table_args__ = (UniqueConstraint("supplier", "sku", "order_date"), Index("ix_receipt_received_date", "received_date"))
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     supplier: Mapped[Code] = mapped_column(ForeignKey("supplier.supplier"), index=True)
     sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"), index=True)
@@ -204,8 +206,9 @@ class ForecastRun(Base):
 
 class Forecast(Base):
     __tablename__ = "forecast"
+    __table_args__ = (Index("ix_forecast_run_sku_period", "run_id", "sku", "period"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_run.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_run.id", ondelete="CASCADE"))
     sku: Mapped[Code]
     period: Mapped[PeriodStart]
     yhat: Mapped[Qty]
@@ -218,8 +221,9 @@ class Forecast(Base):
 
 class ForecastOverride(Base):
     __tablename__ = "forecast_override"
+    __table_args__ = (Index("ix_forecast_override_cycle_level_item", "cycle_id", "level", "item"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"))
     level: Mapped[str] = mapped_column(String(16))  # sku | family | category | total
     item: Mapped[str] = mapped_column(String(64))  # the sku/family/category code, '*' for total
     period: Mapped[PeriodStart]
@@ -251,8 +255,9 @@ class Scenario(Base):
 
 class PlanLine(Base):
     __tablename__ = "plan_line"
+    __table_args__ = (Index("ix_plan_line_cycle_version_sku_period", "cycle_id", "plan_version", "sku", "period"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"))
     plan_version: Mapped[int] = mapped_column(Integer, default=1)
     scenario_id: Mapped[int | None] = mapped_column(ForeignKey("scenario.id"), nullable=True)
     sku: Mapped[Code]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sop_core.db.models import Base
@@ -44,8 +44,9 @@ class PlanVersionLine(Base):
     """Per SKU × month of a frozen version: what the plan started from (for the plan diff)."""
 
     __tablename__ = "plan_version_line"
+    __table_args__ = (Index("ix_plan_version_line_cycle_version", "cycle_id", "plan_version"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"))
     plan_version: Mapped[int] = mapped_column(Integer)
     sku: Mapped[str] = mapped_column(String(64))
     period: Mapped[dt.date] = mapped_column(Date)

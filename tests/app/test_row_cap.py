@@ -1,0 +1,58 @@
+"""The row cap of the pages' tables and the search pickers (views/ui.py), on frames larger than the cap."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
+from views import ui
+
+
+def _table_page() -> None:
+    import pandas as pd
+
+    from sop_core.units import MAX_ROWS_TO_BROWSER
+    from views import ui
+
+    ui.dataframe(pd.DataFrame({"sku": [f"S{i:05d}" for i in range(MAX_ROWS_TO_BROWSER + 5)]}), key="big")
+    ui.dataframe(pd.DataFrame({"sku": ["A", "B"]}), key="small")
+
+
+def _picker_page() -> None:
+    import streamlit as st
+
+    from views import ui
+
+    picked = ui.search_picker("SKU", [f"S{i:05d} — Widget {i}" for i in range(17_600)], key="pick", fixed=["All"])
+    st.write(f"picked {picked}")
+
+
+def test_a_table_larger_than_the_cap_shows_the_first_rows_and_says_so() -> None:
+    at = AppTest.from_function(_table_page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    big, small = at.dataframe
+    assert len(big.value) == MAX_ROWS_TO_BROWSER
+    assert big.value["sku"].iloc[-1] == f"S{MAX_ROWS_TO_BROWSER - 1:05d}"
+    assert len(small.value) == 2
+    assert [c.value for c in at.caption] == [
+        f"Showing the first {MAX_ROWS_TO_BROWSER:,} of {MAX_ROWS_TO_BROWSER + 5:,} rows — filter to narrow."
+    ]
+
+
+def test_the_picker_lists_a_few_matches_of_the_search() -> None:
+    at = AppTest.from_function(_picker_page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    picker = at.selectbox(key="pick")
+    assert len(picker.options) == 1 + MAX_PICKER_OPTIONS and picker.value == "All"
+    at.text_input(key="pick_search").set_value("widget s01234").run()
+    assert at.selectbox(key="pick").options == ["All", "S01234 — Widget 1234"]
+    at.selectbox(key="pick").set_value("S01234 — Widget 1234").run()
+    assert at.markdown[-1].value == "picked S01234 — Widget 1234"
+
+
+def test_matching_keeps_the_order_and_stops_at_the_limit() -> None:
+    labels = ["AB-1 — Red cup", "AB-2 — Blue cup", "CD-3 — Red plate"]
+    assert ui.matching(labels, "red") == ["AB-1 — Red cup", "CD-3 — Red plate"]
+    assert ui.matching(labels, "  CUP  ab-2 ") == ["AB-2 — Blue cup"]
+    assert ui.matching(labels, "", limit=2) == labels[:2]
+    assert ui.matching(labels, "green") == []
