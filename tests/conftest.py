@@ -101,14 +101,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
+#: The interpreter's own ``__main__`` (the test runner's), as it was when the suite started.
+_RUNNER_MAIN = sys.modules["__main__"]
+
+
 @pytest.fixture(autouse=True)
 def _keep_main_module() -> Iterator[None]:
-    """Each test leaves the interpreter's ``__main__`` as it found it: Streamlit's AppTest runs a page as
+    """Every test starts and ends with the test runner's ``__main__``: Streamlit's AppTest runs a page as
     ``__main__`` and leaves it there, and a process started by "spawn" afterwards (a Dask worker of the forecast
     backend test, in the same test worker) would run that page again on start."""
-    main = sys.modules["__main__"]
+    sys.modules["__main__"] = _RUNNER_MAIN
     yield
-    sys.modules["__main__"] = main
+    sys.modules["__main__"] = _RUNNER_MAIN
 
 
 def _pg_available() -> str | None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +20,7 @@ from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.chunks import series_chunks
 from sop_core.services import forecast_backends, forecasting
 
+ROOT = Path(__file__).resolve().parents[2]
 VALUES = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
 
@@ -25,13 +31,22 @@ def _rows(engine: Engine, run_id: int) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_dask_backend_stores_the_local_forecast(demo_engine: Engine) -> None:
-    local = forecasting.run_forecast(demo_engine, None, horizon=6)
-    seen: list[str] = []
-    with forecast_backends.open_backend("dask", workers=2) as runner:
-        assert runner is not None and runner.n_chunks == 2 * forecast_backends.CHUNKS_PER_THREAD
-        dask = forecasting.run_forecast(demo_engine, None, horizon=6, chunk_runner=runner,
-                                        progress=lambda _f, msg: seen.append(msg))
+def test_dask_backend_stores_the_local_forecast(demo_url: str, demo_engine: Engine,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same command on this machine and on a 2-worker Dask LocalCluster stores the same forecast. The Dask
+    run is `python -m sop_core` in its own process, as a user runs it (its workers start from that command)."""
+    monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
+    assert main(["forecast", "--horizon", "6"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "sop_core", "forecast", "--backend", "dask", "--workers", "2", "--horizon", "6"],
+        cwd=ROOT, env={**os.environ, "SOP_DATABASE_URL": demo_url}, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on dask LocalCluster(2 workers)" in done.stdout
+    assert "series chunks done on the cluster" in done.stderr
+    with session_scope(demo_engine) as s:
+        runs = repo.read_frame(s, m.ForecastRun).sort_values("id")
+    local, dask = (int(i) for i in runs["id"].iloc[-2:])
     a, b = _rows(demo_engine, local), _rows(demo_engine, dask)
     assert len(a) == 176 * 6 and a[["sku", "period"]].equals(b[["sku", "period"]])
     assert (a["model"] == b["model"]).all()
@@ -40,7 +55,11 @@ def test_dask_backend_stores_the_local_forecast(demo_engine: Engine) -> None:
     assert info_a["params"]["backend"] == "local"
     assert info_b["params"]["backend"] == "dask LocalCluster(2 workers)"
     assert info_a["backtest"] == info_b["backtest"]
-    assert any("series chunks done on the cluster" in msg for msg in seen)
+
+
+def test_open_backend_local_is_no_runner() -> None:
+    with forecast_backends.open_backend("local", workers=2) as runner:
+        assert runner is None
 
 
 def test_series_chunks_keep_whole_series() -> None:
