@@ -26,3 +26,28 @@ def auth_enabled(url: str | None = None) -> bool:
     if flag in {"off", "0", "false"}:
         return False
     return not (url or database_url()).startswith("sqlite")
+
+
+def _positive_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: expected a number above 0")
+    return value
+
+
+def session_idle_minutes() -> float:
+    """A signed-in session ends after this many minutes without any action: ``SOP_SESSION_IDLE_MINUTES``
+    (default 30)."""
+    return _positive_number("SOP_SESSION_IDLE_MINUTES", 30.0)
+
+
+def session_max_hours() -> float:
+    """A signed-in session ends this many hours after its sign-in, active or not: ``SOP_SESSION_MAX_HOURS``
+    (default 12)."""
+    return _positive_number("SOP_SESSION_MAX_HOURS", 12.0)

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_URL = os.environ.get("SOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: The app shows users a friendly message for an unexpected error; the tests (app tests, and the browser tests'
+#: servers, which inherit the environment) see the exception itself, so that a failing page fails its test.
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
 
 #: Seeds the demo company into the SQLite file named by ``argv[1]``, as the app's first start does.
@@ -124,6 +127,20 @@ def _pg_available() -> str | None:
         return None
     except Exception as exc:  # noqa: BLE001 - any connection failure
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@pytest.fixture
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2 at its cheapest parameters (1 pass over 1 MiB) for tests that sign in many times; the checks and
+    the rehash rule work as with the real parameters (they compare with whatever the hasher's are)."""
+    from argon2 import PasswordHasher
+
+    from sop_core.services import passwords
+
+    passwords._stand_in_hash.cache_clear()
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    yield
+    passwords._stand_in_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

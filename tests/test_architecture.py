@@ -20,9 +20,10 @@ MAX_LINES = 600
 #: The allowed order of the services: a module may import only modules of a LOWER tier (never its own tier or a
 #: higher one). A new services module must be added here.
 SERVICE_TIERS: dict[str, int] = {
-    # the data each stage reads: masters and imports, users, price response, forecast runs, KPI definitions
-    "data": 0, "users": 0, "pricing": 0, "forecasting": 0, "kpi_targets": 0, "kpi_measures": 0,
-    "forecast_backends": 0,
+    # the data each stage reads: masters and imports, price response, forecast runs, KPI definitions
+    "data": 0, "pricing": 0, "forecasting": 0, "kpi_targets": 0, "kpi_measures": 0, "forecast_backends": 0,
+    # accounts: passwords (hashing, policy), then user administration and sign-in
+    "passwords": 0, "users": 1, "sign_in": 1,
     # demand review
     "demand": 1, "overrides": 2, "demand_accuracy": 2,
     # supply review

@@ -15,6 +15,16 @@ def audit(session: Session, username: str, action: str, entity: str, entity_id: 
     session.add(m.AuditLog(username=username, action=action, entity=entity, entity_id=str(entity_id), detail=detail))
 
 
+def entries(session: Session, entity: str, limit: int = 200) -> list[m.AuditLog]:
+    """The newest ``limit`` audit rows about ``entity`` (e.g. ``app_user``), newest first."""
+    return list(
+        session.scalars(
+            select(m.AuditLog).where(m.AuditLog.entity == entity).order_by(m.AuditLog.at.desc(), m.AuditLog.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def state_changes(session: Session, cycle_id: int) -> list[m.AuditLog]:
     """The audited state changes of a plan cycle, oldest first."""
     return list(

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -172,7 +174,8 @@ class AppUser(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(32))  # viewer|demand_planner|supply_planner|finance|executive|admin
-    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)  # argon2id (or legacy PBKDF2)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # cannot sign in
     created_at: Mapped[Timestamp]
 
 

@@ -1,6 +1,7 @@
 """Queries of the app's users (``app_user``). Functions take a session and never commit.
 
-Vocabulary: ``username`` is the sign-in name, ``role`` one of :data:`sop_core.units.ROLES`.
+Vocabulary: ``username`` is the sign-in name, ``role`` one of :data:`sop_core.units.ROLES`; an admin "can sign
+in" when the account is enabled and has a password.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sop_core.db import audit_repo
 from sop_core.db import models as m
 
 
@@ -24,21 +24,35 @@ def user_role(session: Session, username: str) -> str | None:
     return session.scalar(select(m.AppUser.role).where(m.AppUser.username == username))
 
 
-def save_user(
+def all_users(session: Session) -> list[m.AppUser]:
+    """Every user, by name."""
+    return list(session.scalars(select(m.AppUser).order_by(m.AppUser.username)))
+
+
+def add_user(
     session: Session, username: str, role: str, display_name: str = "", password_hash: str | None = None
-) -> None:
-    """Create the user ``username`` or change its role (and its display name / password hash when given);
-    the change is written to the audit log."""
-    user = user_by_name(session, username)
-    if user is None:
-        user = m.AppUser(username=username, role=role, display_name=display_name or username)
-        session.add(user)
-    user.role = role
-    if display_name:
-        user.display_name = display_name
-    if password_hash is not None:
-        user.password_hash = password_hash
-    audit_repo.audit(session, username, "user_saved", "app_user", username, {"role": role})
+) -> m.AppUser:
+    """Add the user ``username`` (the caller has checked that the name is free)."""
+    user = m.AppUser(username=username, role=role, display_name=display_name or username,
+                     password_hash=password_hash, disabled=False)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def delete_user(session: Session, user: m.AppUser) -> None:
+    """Remove the user row (what the user did stays in the audit log and the sign-offs, by name)."""
+    session.delete(user)
+    session.flush()
+
+
+def admins_who_can_sign_in(session: Session) -> list[str]:
+    """The names of the enabled admins that have a password."""
+    return list(session.scalars(
+        select(m.AppUser.username)
+        .where(m.AppUser.role == "admin", m.AppUser.disabled.is_(False), m.AppUser.password_hash.is_not(None))
+        .order_by(m.AppUser.username)
+    ))
 
 
 def add_missing_users(session: Session, users: Iterable[tuple[str, str, str]]) -> None:

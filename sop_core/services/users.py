@@ -1,54 +1,205 @@
-"""Users and sign-in for team mode. Passwords are stored as salted PBKDF2-SHA256 hashes."""
+"""User administration for team mode: add, list, change role or password, disable, enable, delete.
+
+Every function takes the acting user (``actor``) and raises :class:`~sop_core.errors.NotAllowed` unless the
+actor is an enabled admin. Two exceptions: anyone may change their own password, and while no admin can sign in
+(no enabled admin with a password), the first admin may be added by anyone — how a new team database gets its
+first admin (``python -m sop_core user add NAME --role admin``). The last admin who can sign in cannot be
+demoted, disabled or deleted, and no admin can demote, disable or delete themselves.
+
+Every change is written to the audit log with the actor as its user and the changed account as its entity
+(``app_user``, the user name); passwords and hashes are never written there.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+import datetime as dt
+from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from sop_core.db import user_repo
+from sop_core.db import audit_repo, throttle_repo, user_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.errors import SopError
+from sop_core.errors import NotAllowed, SopError
+from sop_core.services import passwords
 from sop_core.units import ROLES
 
-_ITERATIONS = 200_000
+#: The audit log's entity of user administration.
+ENTITY = "app_user"
 
 
 class UserError(SopError):
-    """A user cannot be added or signed in; the message says why."""
+    """A user cannot be added or changed as asked (bad name or role, no such user, the user exists)."""
 
 
-def hash_password(password: str, *, salt: str | None = None, iterations: int = _ITERATIONS) -> str:
-    """``pbkdf2_sha256$<iterations>$<salt>$<hex digest>``."""
-    salt = salt or secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations).hex()
-    return f"pbkdf2_sha256${iterations}${salt}${digest}"
+@dataclass(frozen=True)
+class Account:
+    """A user as an admin sees it (never the password hash)."""
+
+    username: str
+    display_name: str
+    role: str
+    disabled: bool
+    has_password: bool
+    created_at: dt.datetime | None
+
+    @property
+    def status(self) -> str:
+        """``disabled``, ``no password`` (cannot sign in yet) or ``active``."""
+        if self.disabled:
+            return "disabled"
+        return "active" if self.has_password else "no password"
 
 
-def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or stored.count("$") != 3:
-        return False
-    _scheme, iterations, salt, _digest = stored.split("$")
-    return hmac.compare_digest(hash_password(password, salt=salt, iterations=int(iterations)), stored)
+def _account(user: m.AppUser) -> Account:
+    return Account(user.username, user.display_name, user.role, bool(user.disabled), user.password_hash is not None,
+                   user.created_at)
 
 
-def add_user(engine: Engine, username: str, role: str, password: str | None = None, display_name: str = "") -> None:
-    """Create a user, or change the role/password of an existing one (the change is audited)."""
+def _check_name(username: str) -> None:
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+        raise UserError(f"user name {username!r}: use letters, digits, '.' and '_' only (at most 64)")
+
+
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if not username or not username.replace("_", "").replace(".", "").isalnum():
-        raise UserError(f"user name {username!r}: use letters, digits, '.' and '_' only")
-    password_hash = hash_password(password) if password is not None else None
-    with session_scope(engine) as s:
-        user_repo.save_user(s, username, role, display_name, password_hash)
 
 
-def authenticate(engine: Engine, username: str, password: str) -> str | None:
-    """The user's role when the password matches, else None."""
+def _require_admin(session: Session, actor: str, action: str) -> None:
+    """Raise :class:`NotAllowed` unless ``actor`` is an enabled admin."""
+    user = user_repo.user_by_name(session, actor)
+    if user is None:
+        raise NotAllowed(f"{actor!r} is not a user of S&OP Studio: only an admin may {action}")
+    if user.disabled:
+        raise NotAllowed(f"{actor!r} is disabled: only an enabled admin may {action}")
+    if user.role != "admin":
+        raise NotAllowed(f"{actor!r} has the role {user.role}: only an admin may {action}")
+
+
+def _target(session: Session, username: str) -> m.AppUser:
+    user = user_repo.user_by_name(session, username)
+    if user is None:
+        raise UserError(f"no user named {username!r}")
+    return user
+
+
+def _keep_an_admin(session: Session, actor: str, target: m.AppUser, change: str) -> None:
+    """Refuse to ``change`` (demote, disable, delete) the actor's own account or the last admin who can sign in."""
+    if target.username == actor:
+        raise NotAllowed(f"an admin may not {change} their own account: another admin must")
+    can_sign_in = user_repo.admins_who_can_sign_in(session)
+    if can_sign_in == [target.username]:
+        raise NotAllowed(f"{target.username!r} is the last admin who can sign in: add another admin first")
+
+
+def _audit(session: Session, actor: str, action: str, target: str, detail: dict[str, object]) -> None:
+    audit_repo.audit(session, actor, action, ENTITY, target, detail)
+
+
+# --------------------------------------------------------------------------- reading
+def list_users(engine: Engine, actor: str) -> list[Account]:
+    """Every user, by name (admins only)."""
     with session_scope(engine) as s:
-        user = user_repo.user_by_name(s, username)
-        if user is None or not verify_password(password, user.password_hash):
-            return None
-        return user.role
+        _require_admin(s, actor, "list the users")
+        return [_account(u) for u in user_repo.all_users(s)]
+
+
+def user_changes(engine: Engine, actor: str, limit: int = 200) -> pd.DataFrame:
+    """The newest changes of users (admins only): ``at, actor, action, user, detail``."""
+    with session_scope(engine) as s:
+        _require_admin(s, actor, "read the changes of users")
+        rows = audit_repo.entries(s, ENTITY, limit)
+        records = [{"at": r.at, "actor": r.username, "action": r.action, "user": r.entity_id,
+                    "detail": ", ".join(f"{k} {v}" for k, v in (r.detail or {}).items())} for r in rows]
+    return pd.DataFrame(records, columns=["at", "actor", "action", "user", "detail"])
+
+
+# --------------------------------------------------------------------------- changing
+def add_user(engine: Engine, actor: str, username: str, role: str, password: str | None = None,
+             display_name: str = "") -> Account:
+    """Add the user ``username`` with ``role`` (and ``password``, which must meet the policy; without one the
+    account cannot sign in until an admin sets a password). While no admin can sign in, anyone may add an admin."""
+    _check_name(username)
+    _check_role(role)
+    if password is not None:
+        passwords.check_policy(password, username)
+    with session_scope(engine) as s:
+        bootstrap = role == "admin" and not user_repo.admins_who_can_sign_in(s)
+        if not bootstrap:
+            _require_admin(s, actor, "add users")
+        if user_repo.user_by_name(s, username) is not None:
+            raise UserError(f"user {username!r} exists: change its role or password instead")
+        hashed = passwords.hash_password(password) if password is not None else None
+        user = user_repo.add_user(s, username, role, display_name, hashed)
+        detail: dict[str, object] = {"role": role, "password": "set" if hashed else "none"}
+        if bootstrap:
+            detail["first_admin"] = "yes"
+        _audit(s, actor, "user_added", username, detail)
+        return _account(user)
+
+
+def set_role(engine: Engine, actor: str, username: str, role: str) -> None:
+    """Give ``username`` the role ``role`` (admins only)."""
+    _check_role(role)
+    with session_scope(engine) as s:
+        _require_admin(s, actor, "change roles")
+        user = _target(s, username)
+        if user.role == role:
+            return
+        if user.role == "admin":
+            _keep_an_admin(s, actor, user, "demote")
+        before, user.role = user.role, role
+        _audit(s, actor, "user_role", username, {"from": before, "to": role})
+
+
+def set_password(engine: Engine, actor: str, username: str, password: str) -> None:
+    """Set the password of ``username`` (an admin for anyone; any user for themselves); it must meet the policy."""
+    with session_scope(engine) as s:
+        if actor != username:
+            _require_admin(s, actor, "set another user's password")
+        user = _target(s, username)
+        passwords.check_policy(password, username)
+        user.password_hash = passwords.hash_password(password)
+        _audit(s, actor, "user_password", username, {"password": "set"})
+
+
+def disable_user(engine: Engine, actor: str, username: str) -> None:
+    """Disable ``username``: it cannot sign in, and a signed-in session of it ends at its next action."""
+    with session_scope(engine) as s:
+        _require_admin(s, actor, "disable users")
+        user = _target(s, username)
+        if user.disabled:
+            return
+        _keep_an_admin(s, actor, user, "disable")
+        user.disabled = True
+        _audit(s, actor, "user_disabled", username, {})
+
+
+def enable_user(engine: Engine, actor: str, username: str) -> int:
+    """Enable ``username`` again and lift a sign-in lock of its name; returns how many failed sign-ins were
+    forgotten."""
+    with session_scope(engine) as s:
+        _require_admin(s, actor, "enable users")
+        user = _target(s, username)
+        was_disabled, user.disabled = user.disabled, False
+        cleared = throttle_repo.clear_failures(s, "user", username.strip().lower())
+        if was_disabled or cleared:
+            _audit(s, actor, "user_enabled", username, {"failed_sign_ins_cleared": cleared})
+    return cleared
+
+
+def delete_user(engine: Engine, actor: str, username: str) -> None:
+    """Delete ``username`` (what it did stays in the audit log and the sign-offs, by name)."""
+    with session_scope(engine) as s:
+        _require_admin(s, actor, "delete users")
+        user = _target(s, username)
+        if user.role == "admin":
+            _keep_an_admin(s, actor, user, "delete")
+        elif user.username == actor:
+            raise NotAllowed("an admin may not delete their own account: another admin must")
+        role = user.role
+        user_repo.delete_user(s, user)
+        _audit(s, actor, "user_deleted", username, {"role": role})
