@@ -1,4 +1,4 @@
-"""`python -m sop_core init-db | demo | import | template | kpi | user`: set-up, data and users."""
+"""`python -m sop_core init-db | demo | import | template | kpi`: set-up and data."""
 
 from __future__ import annotations
 
@@ -120,20 +120,6 @@ def cmd_kpi(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user(args: argparse.Namespace) -> int:
-    import getpass
-
-    from sop_core.services.users import add_user
-
-    password = args.password
-    if password is None and sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.name}: ")
-    engine = open_engine()
-    add_user(engine, args.name, args.role, password=password)
-    print(f"user {args.name} saved with role {args.role}" + ("" if password else " (no password: cannot sign in)"))
-    return 0
-
-
 # --------------------------------------------------------------------------- parser
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this area's commands to the parser's subcommands."""
@@ -165,11 +151,3 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("kpi", help="print the operational KPIs")
     p.set_defaults(func=cmd_kpi)
-
-    p = sub.add_parser("user", help="users for team mode")
-    user_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    q = user_sub.add_parser("add", help="add a user or change their role/password")
-    q.add_argument("name")
-    q.add_argument("--role", required=True, help="viewer, demand_planner, supply_planner, finance, executive or admin")
-    q.add_argument("--password", help="password (asked for when omitted on a terminal)")
-    q.set_defaults(func=cmd_user)

@@ -18,12 +18,13 @@ from sop_core.cli import (
     monitor_commands,
     pricing_commands,
     review_commands,
+    user_commands,
     whatif_commands,
 )
 
 #: The areas of commands, in the order ``--help`` lists them.
-COMMAND_AREAS = (data_commands, forecast_commands, cycle_commands, review_commands, whatif_commands, pricing_commands,
-                 monitor_commands)
+COMMAND_AREAS = (data_commands, user_commands, forecast_commands, cycle_commands, review_commands, whatif_commands,
+                 pricing_commands, monitor_commands)
 
 
 class _Parser(argparse.ArgumentParser):
