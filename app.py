@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 import streamlit as st
 
 from sop_core import config
+from sop_core.errors import SopError
 from sop_core.services import cycle as cycle_service
-from sop_core.services import users
+from sop_core.services import sign_in as sign_in_service
 from views import state
 
 st.set_page_config(page_title="S&OP Studio", page_icon=":material/insights:", layout="wide")
 state.init()
+state.check_session()
 
 # Each page file is named after its URL path: a first request (or an AppTest switch before its first run) names
 # the page by its file, and the files live in views/, not pages/ (see README, Layout).
@@ -36,61 +41,97 @@ PAGES = {
     ],
 }
 
-engine = state.get_engine()
+#: Only admins see it (and the page refuses anyone else).
+ADMIN_PAGE = st.Page("views/admin.py", title="Users and roles", icon=":material/group:", url_path="admin")
 
+engine = state.get_engine()
+log = logging.getLogger("sop_studio")
+for _name in ("sop_studio", "sop_core"):  # failures and refused sign-ins reach the server's log, with the time
+    _logger = logging.getLogger(_name)
+    if not _logger.handlers:
+        _handler = logging.StreamHandler()
+        _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        _logger.addHandler(_handler)
 
 
 def sign_in() -> None:
     """Team mode: sign in against app_user before any page is shown."""
     st.title("S&OP Studio — sign in")
+    note = st.session_state.get(state.KEY_SIGN_IN_NOTE)
+    if note:
+        st.info(note, icon=":material/schedule:")
     with st.form("sign_in"):
         username = st.text_input("User name", key="sign_in_user")
         password = st.text_input("Password", type="password", key="sign_in_password")
         if st.form_submit_button("Sign in", type="primary"):
-            if users.authenticate(engine, username, password):
-                st.session_state[state.KEY_USER] = username
-                st.session_state[state.KEY_SIGNED_IN] = True
+            try:
+                who = sign_in_service.sign_in(engine, username, password, client=state.client_address())
+            except sign_in_service.SignInRefused as err:
+                st.error(str(err))
+            else:
+                state.start_session(who.username)
                 st.rerun()
-            st.error("Unknown user name or wrong password.")
-    st.caption("Team mode: an admin adds accounts with `python -m sop_core user add NAME --role ROLE`.")
+    st.caption("Team mode: an admin adds accounts on the page Users and roles, or with "
+               "`python -m sop_core user add NAME --role ROLE`.")
+
+
+def show_failure(exc: Exception) -> None:
+    """A page failed: one friendly message with a reference; the log holds the traceback under that reference.
+    With ``client.showErrorDetails`` at "full" (a developer's setting; the project's config says "none") the
+    exception is raised again, and Streamlit shows it."""
+    if isinstance(exc, SopError):  # a refusal meant for the user: its one sentence
+        st.error(str(exc))
+        return
+    reference = secrets.token_hex(4).upper()
+    log.error("page failed, reference %s", reference, exc_info=exc)
+    if st.get_option("client.showErrorDetails") in ("full", True, "true", "True"):
+        raise exc
+    st.error(f"Something went wrong on this page. If it happens again, tell an admin the reference "
+             f"**{reference}**: the server's log has the details under it.", icon=":material/error:")
 
 
 if not state.signed_in():
     st.navigation([st.Page(sign_in, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 
-navigation = st.navigation(PAGES)
+pages = dict(PAGES)
+if "admin" in state.current_user().roles:
+    pages["Admin"] = [ADMIN_PAGE]
+navigation = st.navigation(pages)
 
-with st.sidebar:
-    st.markdown("### S&OP Studio")
-    cycles = state.cycles()
-    labels = [c.label for c in cycles]
-    if labels:
-        if st.session_state.get(state.KEY_CYCLE) not in labels:
-            st.session_state[state.KEY_CYCLE] = labels[0]
-        st.selectbox("Cycle (month)", labels, key=state.KEY_CYCLE)
-        chosen = state.current_cycle()
-        st.caption(f"State: **{chosen.status.replace('_', ' ')}** · plan version {chosen.plan_version}")
-        scenarios = cycle_service.scenario_names(engine, chosen.id)
-        scenario_labels = {state.BASELINE: "Baseline", **scenarios}
-        options = list(scenario_labels)
-        if st.session_state.get(state.KEY_SCENARIO) not in options:
-            st.session_state[state.KEY_SCENARIO] = state.BASELINE
-        st.selectbox(
-            "Scenario",
-            options,
-            key=state.KEY_SCENARIO,
-            format_func=scenario_labels.get,
-        )
-    st.toggle("Meeting mode", key=state.KEY_MEETING, help="Large type, no editing controls: for the screen share.")
-    if not config.auth_enabled():
-        st.info("Demo mode: signed in as **demo** with every role.", icon=":material/person:")
-    else:
-        user = state.current_user()
-        st.caption(f"Signed in as **{user.username}** ({', '.join(user.roles)})")
-        if st.button("Sign out", key="sign_out"):
-            st.session_state[state.KEY_SIGNED_IN] = False
-            st.rerun()
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.markdown("### S&OP Studio")
+        cycles = state.cycles()
+        labels = [c.label for c in cycles]
+        if labels:
+            if st.session_state.get(state.KEY_CYCLE) not in labels:
+                st.session_state[state.KEY_CYCLE] = labels[0]
+            st.selectbox("Cycle (month)", labels, key=state.KEY_CYCLE)
+            chosen = state.current_cycle()
+            st.caption(f"State: **{chosen.status.replace('_', ' ')}** · plan version {chosen.plan_version}")
+            scenarios = cycle_service.scenario_names(engine, chosen.id)
+            scenario_labels = {state.BASELINE: "Baseline", **scenarios}
+            options = list(scenario_labels)
+            if st.session_state.get(state.KEY_SCENARIO) not in options:
+                st.session_state[state.KEY_SCENARIO] = state.BASELINE
+            st.selectbox(
+                "Scenario",
+                options,
+                key=state.KEY_SCENARIO,
+                format_func=scenario_labels.get,
+            )
+        st.toggle("Meeting mode", key=state.KEY_MEETING, help="Large type, no editing controls: for the screen share.")
+        if not config.auth_enabled():
+            st.info("Demo mode: signed in as **demo** with every role.", icon=":material/person:")
+        else:
+            user = state.current_user()
+            st.caption(f"Signed in as **{user.username}** ({', '.join(user.roles)})")
+            if st.button("Sign out", key="sign_out"):
+                state.end_session()
+                st.rerun()
+
 
 if state.meeting_mode():
     st.markdown(
@@ -99,4 +140,8 @@ if state.meeting_mode():
         unsafe_allow_html=True,
     )
 
-navigation.run()
+try:
+    sidebar()
+    navigation.run()
+except Exception as exc:  # noqa: BLE001 - the frame's contract: a friendly message, the details in the log
+    show_failure(exc)

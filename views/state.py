@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import streamlit as st
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from sop_core import config
 from sop_core.services import bootstrap
 from sop_core.services import cycle as cycle_service
+from sop_core.services import sign_in as sign_in_service
 from sop_core.services.cycle import CycleInfo
 
 __all__ = [
@@ -29,6 +31,9 @@ KEY_SCENARIO = "scenario_id"
 KEY_MEETING = "meeting_mode"
 KEY_USER = "username"
 KEY_SIGNED_IN = "signed_in"
+KEY_SIGNED_IN_AT = "signed_in_at"  # UTC, naive (the sign-in service's clock)
+KEY_LAST_SEEN = "last_seen"  # the session's last action, UTC
+KEY_SIGN_IN_NOTE = "sign_in_note"  # why the last session ended, shown on the sign-in page
 #: The scenario selector's value for "no scenario" (a selectbox treats None as "nothing chosen").
 BASELINE = 0
 
@@ -57,6 +62,9 @@ def init() -> None:
     st.session_state.setdefault(KEY_MEETING, False)
     st.session_state.setdefault(KEY_USER, "demo")
     st.session_state.setdefault(KEY_SIGNED_IN, False)
+    st.session_state.setdefault(KEY_SIGNED_IN_AT, None)
+    st.session_state.setdefault(KEY_LAST_SEEN, None)
+    st.session_state.setdefault(KEY_SIGN_IN_NOTE, "")
 
 
 def cycles() -> list[CycleInfo]:
@@ -84,6 +92,52 @@ def current_scenario_id() -> int | None:
 def signed_in() -> bool:
     """Demo mode is always signed in; team mode once the sign-in form succeeded."""
     return not config.auth_enabled() or bool(st.session_state.get(KEY_SIGNED_IN))
+
+
+def client_address() -> str:
+    """The client's address for throttling sign-ins (see :func:`sop_core.services.sign_in.client_address`);
+    anything but text (a test run has no connection) counts as unknown."""
+    ip = st.context.ip_address
+    headers = st.context.headers
+    pairs = headers.items() if isinstance(headers, Mapping) else ()
+    return sign_in_service.client_address(ip if isinstance(ip, str) else None,
+                                          {k: v for k, v in pairs if isinstance(k, str) and isinstance(v, str)})
+
+
+def start_session(username: str) -> None:
+    """``username`` has signed in: the session starts now."""
+    at = sign_in_service.now()
+    st.session_state[KEY_USER] = username
+    st.session_state[KEY_SIGNED_IN] = True
+    st.session_state[KEY_SIGNED_IN_AT] = at
+    st.session_state[KEY_LAST_SEEN] = at
+    st.session_state[KEY_SIGN_IN_NOTE] = ""
+
+
+def end_session(note: str = "") -> None:
+    """Sign out; ``note`` (why) is shown on the sign-in page."""
+    st.session_state[KEY_SIGNED_IN] = False
+    st.session_state[KEY_SIGNED_IN_AT] = None
+    st.session_state[KEY_LAST_SEEN] = None
+    st.session_state[KEY_SIGN_IN_NOTE] = note
+
+
+def check_session() -> None:
+    """Team mode: end a signed-in session that was idle or open too long, or whose account can no longer sign
+    in; else count this run as the session's last action."""
+    if not config.auth_enabled() or not st.session_state.get(KEY_SIGNED_IN):
+        return
+    at = sign_in_service.now()
+    signed_in_at = st.session_state.get(KEY_SIGNED_IN_AT) or at
+    last_seen = st.session_state.get(KEY_LAST_SEEN) or at
+    if not sign_in_service.account_usable(get_engine(), st.session_state.get(KEY_USER) or ""):
+        end_session("Your account can no longer sign in: ask an admin.")
+        return
+    ended = sign_in_service.session_end(signed_in_at, last_seen, at, sign_in_service.session_limits())
+    if ended:
+        end_session(ended)
+    else:
+        st.session_state[KEY_LAST_SEEN] = at
 
 
 def current_user() -> UserInfo:

@@ -1,0 +1,111 @@
+"""Users and roles (admins only): the accounts, the roles, and every change an admin made, with who and when."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from sop_core.errors import SopError
+from sop_core.services import passwords, users
+from sop_core.units import ROLES
+from views import state
+
+#: What each role may do (the admin role holds every other role).
+ROLE_NOTES = {
+    "viewer": "reads every page",
+    "demand_planner": "runs forecasts, sets KPI targets, signs the plan off for demand",
+    "supply_planner": "sets KPI targets, signs the plan off for supply",
+    "finance": "signs the plan off for finance",
+    "executive": "sets KPI targets, signs the plan off as the executive",
+    "admin": "every role above, and this page: users, roles, passwords",
+}
+
+KEY_NOTICE = "admin_notice"  # the last change's confirmation, shown after the rerun
+
+st.title("Users and roles")
+engine = state.get_engine()
+actor = state.current_user()
+if "admin" not in actor.roles:
+    st.error("Only an admin may see this page.")
+    st.stop()
+
+notice = st.session_state.pop(KEY_NOTICE, None)
+if notice:
+    st.success(notice, icon=":material/check:")
+
+
+def _apply(what: str, change: Callable[[], object]) -> None:
+    """Run ``change``; on success rerun with ``what`` confirmed, on a refusal show its sentence."""
+    try:
+        change()
+    except SopError as err:
+        st.error(str(err))
+    else:
+        st.session_state[KEY_NOTICE] = what
+        st.rerun()
+
+
+accounts = users.list_users(engine, actor.username)
+st.dataframe(
+    pd.DataFrame([{"User": a.username, "Name": a.display_name, "Role": a.role, "Status": a.status}
+                  for a in accounts], columns=["User", "Name", "Role", "Status"]),
+    hide_index=True, width="stretch",
+)
+
+left, right = st.columns(2)
+with left, st.form("admin_add", clear_on_submit=True):
+    st.markdown("**Add a user**")
+    new_name = st.text_input("User name", key="admin_add_name", help="letters, digits, '.' and '_'")
+    new_display = st.text_input("Name shown", key="admin_add_display")
+    new_role = st.selectbox("Role", ROLES, key="admin_add_role")
+    new_password = st.text_input(
+        "Password", type="password", key="admin_add_password",
+        help=f"at least {passwords.MIN_LENGTH} characters, not the user name, not a common password",
+    )
+    if st.form_submit_button("Add user", type="primary"):
+        _apply(f"User {new_name} added with the role {new_role}.",
+               lambda: users.add_user(engine, actor.username, new_name.strip(), new_role,
+                                      password=new_password or None, display_name=new_display.strip()))
+
+with right:
+    names = [a.username for a in accounts]
+    chosen = st.selectbox("Change the user", names, key="admin_user")
+    account = next((a for a in accounts if a.username == chosen), None)
+    if account is not None:
+        st.caption(f"Role **{account.role}** · {account.status}")
+        with st.form("admin_role"):
+            role = st.selectbox("Role", ROLES, index=ROLES.index(account.role), key="admin_role_value")
+            if st.form_submit_button("Save role"):
+                _apply(f"{account.username} has the role {role}.",
+                       lambda: users.set_role(engine, actor.username, account.username, role))
+        with st.form("admin_password", clear_on_submit=True):
+            password = st.text_input("New password", type="password", key="admin_password_value")
+            if st.form_submit_button("Set password"):
+                _apply(f"Password of {account.username} set.",
+                       lambda: users.set_password(engine, actor.username, account.username, password))
+        cols = st.columns(2)
+        if account.disabled:
+            if cols[0].button("Enable", key="admin_enable"):
+                _apply(f"{account.username} enabled.",
+                       lambda: users.enable_user(engine, actor.username, account.username))
+        else:
+            if cols[0].button("Disable", key="admin_disable"):
+                _apply(f"{account.username} disabled: it cannot sign in.",
+                       lambda: users.disable_user(engine, actor.username, account.username))
+            if cols[0].button("Lift a sign-in lock", key="admin_unlock",
+                              help="forget the failed sign-ins counted against this user name"):
+                _apply(f"Failed sign-ins of {account.username} forgotten.",
+                       lambda: users.enable_user(engine, actor.username, account.username))
+        confirm = cols[1].checkbox("Confirm the deletion", key="admin_delete_confirm")
+        if cols[1].button("Delete", key="admin_delete", disabled=not confirm):
+            _apply(f"{account.username} deleted.", lambda: users.delete_user(engine, actor.username, account.username))
+
+st.subheader("Roles")
+st.dataframe(pd.DataFrame({"Role": list(ROLE_NOTES), "May": list(ROLE_NOTES.values())}), hide_index=True,
+             width="stretch")
+
+st.subheader("Changes of users")
+st.caption("Every change made here or with `python -m sop_core user …`: who made it (actor), to whom, when (UTC).")
+st.dataframe(users.user_changes(engine, actor.username, limit=200), hide_index=True, width="stretch")
