@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test install chromium postgres lint bench clean-db
 
@@ -15,9 +16,10 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-## Serve the app on the embedded SQLite database (created and seeded with the demo company on first start).
+## Serve the app on the embedded SQLite database (created and seeded with the demo company on first start), to this
+## machine only; `make run ADDRESS=0.0.0.0` serves every network interface (README: serving a team).
 run: $(STAMP)
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 ## Install everything needed (Python packages, Debian's chromium), then lint, type-check and run the whole test suite
 ## (the tests and the examples in the docstrings of the pure modules).

@@ -73,6 +73,7 @@ uploads = st.file_uploader(
     accept_multiple_files=True,
     key=KEY_UPLOADS,
 )
+st.caption(f"Each file may be up to {st.get_option('server.maxUploadSize')} MB.")
 files = [(u.name, u.getvalue()) for u in uploads or []]
 signature = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in files)).hexdigest()
 
