@@ -34,6 +34,7 @@ PAGES = {
     "reconciliation": "Reconciliation",
     "executive": "Executive review",
     "kpis": "KPIs",
+    "admin": "Users and roles",  # demo mode: the demo user is an admin
 }
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
