@@ -1,18 +1,20 @@
 """The bulk load of an input table: many rows upserted set-based, in chunks, in the caller's transaction.
 
-PostgreSQL: the rows are streamed chunk by chunk with ``COPY … FROM STDIN`` (CSV written by pyarrow) into a
-temporary staging table; then one ``UPDATE … FROM`` staging sets the rows whose natural key is stored and one
-``INSERT … SELECT`` adds the others (a plain insert when no key was stored, else with ``NOT EXISTS``). The table
-is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on) so that no key appears in between.
-SQLite: each chunk is one ``executemany`` of ``INSERT … ON CONFLICT (natural key) DO UPDATE`` on the driver's
-cursor, with a larger page cache for the duration of the load.
+PostgreSQL: the table is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on), so no key appears
+while the load runs. The rows are streamed chunk by chunk with ``COPY … FROM STDIN`` (CSV written by pyarrow) into
+a temporary staging table; then one ``UPDATE … FROM`` staging sets the rows whose natural key is stored and one
+``INSERT … SELECT`` adds the others (a plain insert when no key was stored, else with ``NOT EXISTS``). Into an
+empty table the rows are copied straight in. SQLite: each chunk is one ``executemany`` of
+``INSERT … ON CONFLICT (natural key) DO UPDATE`` on the driver's cursor, with a larger page cache for the load.
 
 A load that brings at least :data:`REBUILD_SHARE` of the rows already stored (a first import, a year of history
-into a table holding two) drops the table's secondary indexes and, on PostgreSQL, its foreign keys before writing,
-and builds them again afterwards: one sort per index and one anti-join per foreign key instead of an index descent
-and a foreign-key lookup per row. Unique and primary keys stay (they arbitrate the upsert). On PostgreSQL this
-takes ``ACCESS EXCLUSIVE`` locks on the table and on the tables its foreign keys name until the import commits, so
-readers of those tables wait for a large import to end; on SQLite readers go on reading the last committed state.
+into a table holding two) sets aside what the database would otherwise maintain row by row, and builds it again
+once the rows are in: one sort per index and one anti-join per foreign key instead of a tree descent and a
+foreign-key lookup per row. On SQLite these are the secondary indexes (unique ones stay: they arbitrate the
+upsert); on PostgreSQL the foreign keys, the indexes, and the primary and unique keys that no foreign key refers
+to. This takes ``ACCESS EXCLUSIVE`` locks on the table and on the tables its foreign keys name until the import
+commits, so on PostgreSQL readers of those tables wait for a large import to end; on SQLite readers go on reading
+the last committed state.
 
 Either way every statement runs in the session's own transaction (DDL included, transactional on both databases):
 the rows, the indexes and the keys commit or roll back with the rest of the import.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -156,29 +158,68 @@ def _pg_stored_at_most(cur: Any, table: str, cap: int) -> int:
     return int(found[0]) if found else 0
 
 
-def _pg_drop_secondary(cur: Any, table: str) -> list[str]:
-    """Drop the table's foreign keys and its indexes that back no constraint; returns the statements that
-    build them again (as the catalog defines them)."""
+def _pg_set_aside(cur: Any, table: str) -> list[str]:
+    """Drop the table's foreign keys, its indexes, and its primary and unique keys that no foreign key refers to;
+    returns the statements that build them again (as the catalog defines them), keys first, foreign keys last."""
+    name = f'"{table}"'
+    cur.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND (contype = 'f' OR (contype IN ('p', 'u') AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = pg_constraint.conindid)))",
+        (name,),
+    )
+    constraints = cur.fetchall()
     cur.execute(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-        (f'"{table}"',),
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+        (name,),
     )
     indexes = cur.fetchall()
-    cur.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
-        (f'"{table}"',),
+    keys = [(n, d) for n, kind, d in constraints if kind != "f"]
+    foreign = [(n, d) for n, kind, d in constraints if kind == "f"]
+    for constraint, _definition in foreign:
+        cur.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{constraint}"')
+    for index, _definition in indexes:
+        cur.execute(f'DROP INDEX "{index}"')
+    for constraint, _definition in keys:
+        cur.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{constraint}"')
+    return (
+        [f'ALTER TABLE {name} ADD CONSTRAINT "{n}" {d}' for n, d in keys]
+        + [definition for _n, definition in indexes]
+        + [f'ALTER TABLE {name} ADD CONSTRAINT "{n}" {d}' for n, d in foreign]
     )
-    foreign_keys = cur.fetchall()
-    rebuild = []
-    for name, definition in foreign_keys:
-        cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        rebuild.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-    for name, definition in indexes:
-        cur.execute(f'DROP INDEX "{name}"')
-        rebuild.insert(0, definition)  # indexes first: a foreign key's check reads the table once they exist
-    return rebuild
+
+
+def _pg_copy(cur: Any, target: str, names: str, rows: pa.Table, size: int, step: Callable[[int], None]) -> None:
+    """Stream ``rows`` into ``target`` chunk by chunk with ``COPY … FROM STDIN`` (CSV written by pyarrow)."""
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    for chunk in _chunks(rows, size):
+        sink = io.BytesIO()
+        pacsv.write_csv(chunk, sink, options)
+        with cur.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(sink.getbuffer())
+        step(chunk.num_rows)
+
+
+def _pg_merge(cur: Any, table: str, staging: str, names: str, values: list[str], total: int) -> int:
+    """Move the staging table into ``table``: update the rows whose key is stored, insert the others; returns how
+    many were stored."""
+    on = " AND ".join(f's."{k}" = t."{k}"' for k in m.NATURAL_KEYS[table])
+    cur.execute(f"ANALYZE {staging}")  # the planner's row count of the staging table picks the join
+    if values:
+        sets = ", ".join(f'"{c}" = s."{c}"' for c in values)
+        cur.execute(f'UPDATE "{table}" AS t SET {sets} FROM {staging} AS s WHERE {on}')
+        stored = int(cur.rowcount)
+    else:
+        cur.execute(f'SELECT count(*) FROM {staging} AS s JOIN "{table}" AS t ON {on}')
+        found = cur.fetchone()
+        stored = int(found[0]) if found else 0
+    if stored == 0:  # no key of the load is stored: every row is new
+        cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging}')
+    elif stored < total:
+        new = f'NOT EXISTS (SELECT 1 FROM "{table}" AS t WHERE {on})'
+        cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging} AS s WHERE {new}')
+    return stored
 
 
 def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int, progress: Progress) -> int:
@@ -187,45 +228,34 @@ def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int,
     total = len(frame)
     names = _quoted(cols)
     staging = f'"bulk_{table}"'
-    on = " AND ".join(f's."{k}" = t."{k}"' for k in m.NATURAL_KEYS[table])
     dbapi = session.connection().connection.driver_connection
     assert dbapi is not None
-    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    done = 0
+
+    def copied(chunk: int) -> None:
+        nonlocal done
+        done += chunk
+        progress(0.5 * done / total, f"Copied {done:,} of {total:,} rows of {table}…")
+
     with dbapi.cursor() as cur:
+        cur.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')  # no other writer until the commit
         cap = int(total / REBUILD_SHARE) + 1
-        small = _pg_stored_at_most(cur, table, cap) < cap
-        cur.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
-        rebuild = _pg_drop_secondary(cur, table) if small else []
-        cur.execute(f'CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
-        done = 0
-        for chunk in _chunks(_arrow_table(table, frame, cols), rows):
-            sink = io.BytesIO()
-            pacsv.write_csv(chunk, sink, options)
-            with cur.copy(f"COPY {staging} ({names}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(sink.getbuffer())
-            done += chunk.num_rows
-            progress(0.5 * done / total, f"Copied {done:,} of {total:,} rows of {table}…")
-        progress(0.5, f"Merging {total:,} rows into {table}…")
-        cur.execute(f"ANALYZE {staging}")  # the planner's row count of the staging table picks the join
-        if values:
-            sets = ", ".join(f'"{c}" = s."{c}"' for c in values)
-            cur.execute(f'UPDATE "{table}" AS t SET {sets} FROM {staging} AS s WHERE {on}')
-            stored = int(cur.rowcount)
+        stored_at_most = _pg_stored_at_most(cur, table, cap)
+        rebuild = _pg_set_aside(cur, table) if stored_at_most < cap else []
+        if stored_at_most == 0:  # an empty table, locked: the rows go straight in
+            _pg_copy(cur, f'"{table}"', names, _arrow_table(table, frame, cols), rows, copied)
+            stored = 0
         else:
-            cur.execute(f'SELECT count(*) FROM {staging} AS s JOIN "{table}" AS t ON {on}')
-            found = cur.fetchone()
-            stored = int(found[0]) if found else 0
-        if stored == 0:  # no key of the load is stored: every row is new
-            cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging}')
-        elif stored < total:
-            new = f'NOT EXISTS (SELECT 1 FROM "{table}" AS t WHERE {on})'
-            cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging} AS s WHERE {new}')
+            cur.execute(f'CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
+            _pg_copy(cur, staging, names, _arrow_table(table, frame, cols), rows, copied)
+            progress(0.5, f"Merging {total:,} rows into {table}…")
+            stored = _pg_merge(cur, table, staging, names, values, total)
+            cur.execute(f"DROP TABLE {staging}")
         if rebuild:
-            progress(0.85, f"Building the indexes and foreign keys of {table}…")
+            progress(0.7, f"Building the keys, indexes and foreign keys of {table}…")
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_PG_INDEX_BUILD_MEMORY}'")
         for statement in rebuild:
             cur.execute(statement)
-        cur.execute(f"DROP TABLE {staging}")
     return stored
 
 

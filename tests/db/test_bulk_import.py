@@ -114,9 +114,12 @@ def test_a_failure_after_chunks_were_written_rolls_every_chunk_back(
 
 
 def _structure(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    """The indexes, unique constraints and foreign keys of sales_history, as the database reports them."""
+    """The primary key, indexes, unique constraints and foreign keys of sales_history, as the database reports
+    them."""
     found = inspect(engine)
+    primary = found.get_pk_constraint("sales_history")
     return {
+        "primary": [(primary["name"] or "", tuple(primary["constrained_columns"]))],
         "indexes": sorted(
             (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes("sales_history")
         ),
@@ -138,6 +141,7 @@ def test_a_large_load_rebuilds_the_indexes_and_foreign_keys_it_set_aside(
     for name, engine in engines.items():
         before = _structure(engine)
         assert ("ix_sales_history_period", ("period",), False) in before["indexes"], name
+        assert before["primary"][0][1] == ("id",) and before["unique"], name
         assert [f[1:] for f in before["foreign_keys"]] == [(("sku",), "product", ("sku",))], name
         ingest.import_files(engine, _files(tmp_path / "first"))  # into an empty table: the indexes are rebuilt
         assert _structure(engine) == before, name
