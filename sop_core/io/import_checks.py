@@ -86,10 +86,11 @@ def _parse(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     bad = ~empty & ~np.isfinite(number)  # no number, or an infinite one
     number = np.where(bad, np.nan, number)
     if spec.kind == "int":
-        fractional = ~np.isnan(number) & (number % 1 != 0)
+        fractional = ~np.isnan(number) & ((number % 1 != 0) | (np.abs(number) >= 2.0**63))  # or beyond int64
         bad |= fractional
-        number = np.where(fractional, np.nan, number)
-        return pd.Series(number, index=raw.index).round().astype("Int64"), bad
+        missing_int = np.isnan(number) | fractional
+        whole = np.where(missing_int, 0.0, number).astype(np.int64)
+        return pd.Series(pd.arrays.IntegerArray(whole, missing_int), index=raw.index), bad
     return pd.Series(number, index=raw.index), bad
 
 
