@@ -1,10 +1,10 @@
 """The bulk load of an input table: many rows upserted set-based, in chunks, in the caller's transaction.
 
 PostgreSQL: the table is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on), so no key appears
-while the load runs. The rows are streamed chunk by chunk with ``COPY … FROM STDIN`` (CSV written by pyarrow) into
-a temporary staging table; then one ``UPDATE … FROM`` staging sets the rows whose natural key is stored and one
-``INSERT … SELECT`` adds the others (a plain insert when no key was stored, else with ``NOT EXISTS``). Into an
-empty table the rows are copied straight in. SQLite: each chunk is one ``executemany`` of
+while the load runs. The rows are streamed chunk by chunk with a binary ``COPY … FROM STDIN``
+(:mod:`sop_core.db.copy_binary`) into a temporary staging table; then one ``UPDATE … FROM`` staging sets the rows
+whose natural key is stored and one ``INSERT … SELECT`` adds the others (a plain insert when no key was stored,
+else with ``NOT EXISTS``). Into an empty table the rows are copied straight in. SQLite: each chunk is one ``executemany`` of
 ``INSERT … ON CONFLICT (natural key) DO UPDATE`` on the driver's cursor, with a larger page cache for the load.
 
 A load that brings at least :data:`REBUILD_SHARE` of the rows already stored (a first import, a year of history
@@ -22,20 +22,21 @@ the rows, the indexes and the keys commit or roll back with the rest of the impo
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
+from sqlalchemy import Date, Float, Integer, String
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from sop_core.db import models as m
 from sop_core.db import repo
+from sop_core.db.copy_binary import Kind, binary_copy
 from sop_core.units import Progress
 
 #: Rows per chunk of a bulk load (what the client holds in a second form at once: arrow columns, CSV bytes or
@@ -92,13 +93,18 @@ def _quoted(names: list[str]) -> str:
 
 def _python_columns(chunk: pa.Table) -> list[list[Any]]:
     """A chunk's columns as Python values for the SQLite driver: None for null, dates as ``YYYY-MM-DD`` text
-    (as the Date type stores them), numbers and text as they are."""
+    (as the Date type stores them), numbers and text as they are. Each distinct text becomes one Python string,
+    shared by the rows that hold it (a column of SKUs or periods repeats few texts)."""
     out = []
     for col in chunk.columns:
         if pa.types.is_date(col.type):
             col = pc.cast(col, pa.string())
         if col.null_count == 0 and (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
             out.append(col.to_numpy().tolist())  # numbers without nulls: numpy's tolist is the fast way
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            encoded = pc.dictionary_encode(col.combine_chunks())
+            texts = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+            out.append(texts[pc.fill_null(encoded.indices, len(texts) - 1).to_numpy()].tolist())
         else:
             out.append(col.to_pylist())
     return out
@@ -190,14 +196,32 @@ def _pg_set_aside(cur: Any, table: str) -> list[str]:
     )
 
 
-def _pg_copy(cur: Any, target: str, names: str, rows: pa.Table, size: int, step: Callable[[int], None]) -> None:
-    """Stream ``rows`` into ``target`` chunk by chunk with ``COPY … FROM STDIN`` (CSV written by pyarrow)."""
-    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+def _pg_kinds(table: str, cols: list[str]) -> list[Kind]:
+    """How the binary COPY writes each column, from its type in the model."""
+    columns = repo.table_of(m.INPUT_TABLES[table]).columns
+    kinds: list[Kind] = []
+    for c in cols:
+        kind = columns[c].type
+        if isinstance(kind, Date):
+            kinds.append("date")
+        elif isinstance(kind, Float):
+            kinds.append("float8")
+        elif isinstance(kind, Integer):
+            kinds.append("int4")
+        elif isinstance(kind, String):
+            kinds.append("text")
+        else:
+            raise TypeError(f"{table}.{c}: no binary COPY writer for {kind!r}")
+    return kinds
+
+
+def _pg_copy(
+    cur: Any, target: str, cols: list[str], rows: pa.Table, kinds: list[Kind], size: int, step: Callable[[int], None]
+) -> None:
+    """Stream ``rows`` into ``target`` chunk by chunk with a binary ``COPY … FROM STDIN``."""
     for chunk in _chunks(rows, size):
-        sink = io.BytesIO()
-        pacsv.write_csv(chunk, sink, options)
-        with cur.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(sink.getbuffer())
+        with cur.copy(f"COPY {target} ({_quoted(cols)}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(binary_copy(chunk, kinds))
         step(chunk.num_rows)
 
 
@@ -228,6 +252,7 @@ def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int,
     total = len(frame)
     names = _quoted(cols)
     staging = f'"bulk_{table}"'
+    kinds = _pg_kinds(table, cols)
     dbapi = session.connection().connection.driver_connection
     assert dbapi is not None
     done = 0
@@ -243,11 +268,11 @@ def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int,
         stored_at_most = _pg_stored_at_most(cur, table, cap)
         rebuild = _pg_set_aside(cur, table) if stored_at_most < cap else []
         if stored_at_most == 0:  # an empty table, locked: the rows go straight in
-            _pg_copy(cur, f'"{table}"', names, _arrow_table(table, frame, cols), rows, copied)
+            _pg_copy(cur, f'"{table}"', cols, _arrow_table(table, frame, cols), kinds, rows, copied)
             stored = 0
         else:
             cur.execute(f'CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
-            _pg_copy(cur, staging, names, _arrow_table(table, frame, cols), rows, copied)
+            _pg_copy(cur, staging, cols, _arrow_table(table, frame, cols), kinds, rows, copied)
             progress(0.5, f"Merging {total:,} rows into {table}…")
             stored = _pg_merge(cur, table, staging, names, values, total)
             cur.execute(f"DROP TABLE {staging}")

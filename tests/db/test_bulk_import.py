@@ -3,15 +3,17 @@ same tables and counts, chunk by chunk, and a problem anywhere in a file of many
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from sop_core.db import bulk_repo, repo
+from sop_core.db import bulk_repo, copy_binary, repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import upgrade
 from sop_core.io import ingest
@@ -177,3 +179,36 @@ def test_a_small_load_into_a_larger_table_upserts_row_by_key(engines: dict[str, 
         new = after.loc[("P-003", pd.Timestamp("2024-07-01"))]  # month 54 of P-003: new, with the default promo 0
         assert (new["quantity"], new["promo"], pd.isna(new["net_price"])) == (1039.0, 0, True), name
         assert _structure(engine)["indexes"], name
+
+
+def test_binary_copy_round_trips_every_kind_through_postgres(pg_schema_url: str) -> None:
+    rows = pa.table({
+        "t": pa.array(["dropped", "SKU-1", "", None, "Bäckerei ✓ 東京"], pa.string()),
+        "d": pa.array([dt.date(2026, 1, 1), dt.date(1999, 12, 31), None, dt.date(2000, 1, 1), dt.date(1970, 1, 1)]),
+        "f": pa.array([1.0, -0.5, None, 1e-300, 123456789.123456789]),
+        "i": pa.array([1, -(2**31), None, 2**31 - 1, 0]),
+    }).slice(1)  # a slice: its arrays start at an offset
+    engine = make_engine(pg_schema_url)
+    try:
+        with engine.begin() as conn:
+            dbapi = conn.connection.driver_connection
+            assert dbapi is not None
+            with dbapi.cursor() as cur:
+                cur.execute("CREATE TEMP TABLE round_trip (t varchar(80), d date, f double precision, i integer)")
+                with cur.copy("COPY round_trip FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(copy_binary.binary_copy(rows, ["text", "date", "float8", "int4"]))
+                cur.execute("SELECT t, d, f, i FROM round_trip")
+                stored = cur.fetchall()
+    finally:
+        engine.dispose()
+    assert stored == [
+        ("SKU-1", dt.date(1999, 12, 31), -0.5, -(2**31)),
+        ("", None, None, None),
+        (None, dt.date(2000, 1, 1), 1e-300, 2**31 - 1),
+        ("Bäckerei ✓ 東京", dt.date(1970, 1, 1), 123456789.123456789, 0),
+    ]
+
+
+def test_binary_copy_refuses_an_integer_beyond_32_bits() -> None:
+    with pytest.raises(OverflowError, match="out of range for an integer column"):
+        copy_binary.binary_copy(pa.table({"i": [2**31]}), ["int4"])
