@@ -270,7 +270,8 @@ def _with_import_masters(known: Mapping[str, set[str]], checked: Iterable[Checke
         frame = c.typed if c.typed is not None else c.raw
         for kind, (table, column) in MASTER_SOURCES.items():
             if c.table == table and column in frame.columns:
-                out.setdefault(kind, set()).update(str(v) for v in frame[column].dropna() if str(v) != "")
+                values = frame[column].dropna().tolist()
+                out.setdefault(kind, set()).update(str(v) for v in values if str(v) != "")
     return out
 
 

@@ -312,9 +312,13 @@ def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
     plain = _plain_csv(data)
     if plain is None:
         return None
+    end = -1
+    for _ in range(HEADER_SEARCH_ROWS):  # the top rows, without copying the rest of the file
+        end = plain.find(b"\n", end + 1)
+        if end < 0:
+            break
     try:
-        top = plain.split(b"\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
-        head = b"\n".join(top).decode("utf-8")
+        head = (plain if end < 0 else plain[:end]).decode("utf-8")
     except UnicodeDecodeError:
         return None
     sep = _csv_delimiter(head, table)
