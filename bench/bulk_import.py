@@ -7,8 +7,11 @@ Writes (deterministically, into a temporary folder) ``product.csv`` (10,000 prod
 * the full import (:func:`sop_core.io.ingest.import_files`: read, validate, load in one transaction) into a fresh
   SQLite file and into a fresh PostgreSQL schema (dropped afterwards).
 
-For each: wall time [s], the ratio import / parse, and the peak resident memory of the process
-during the step [MB] (VmHWM, reset before each step).
+For each: wall time [s], the ratio import / parse, the CPU time [s] of this process (all its threads) and, for
+PostgreSQL, of the server processes serving the import's connections (read from /proc when the server runs on this
+machine; parallel index-build workers are not counted), and the peak resident memory of the process during the
+step [MB] (VmHWM, reset before each step). On a machine shared with other work, the CPU times are the steadier
+figures: wall time there grows with the other processes' load.
 
     PYTHONPATH=. .venv/bin/python bench/bulk_import.py [--skus 10000] [--months 100] [--pg URL] [--no-pg]
 """
@@ -16,6 +19,7 @@ during the step [MB] (VmHWM, reset before each step).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,23 +86,57 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def parse(files: list[Path]) -> float:
-    """Seconds pandas' pyarrow engine takes to parse ``files``."""
-    start = time.perf_counter()
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process of this machine has used; 0 where /proc does not tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse(files: list[Path]) -> tuple[float, float]:
+    """Seconds pandas' pyarrow engine takes to parse ``files``: wall time and CPU time of this process."""
+    start, cpu = time.perf_counter(), time.process_time()
     for f in files:
         pd.read_csv(f, engine="pyarrow")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def timed_import(url: str, files: list[Path]) -> tuple[float, str]:
-    """Seconds a full import of ``files`` into the (migrated) database at ``url`` takes, and its report."""
+def _server_cpu(engine: Engine) -> dict[int, float]:
+    """Filled as the engine connects: PostgreSQL backend pid -> its CPU seconds at connection."""
+    servers: dict[int, float] = {}
+
+    def connected(dbapi_conn: object, _record: object) -> None:
+        with dbapi_conn.cursor() as cur:  # type: ignore[attr-defined]
+            cur.execute("SELECT pg_backend_pid()")
+            pid = int(cur.fetchone()[0])
+        servers[pid] = process_cpu(pid)
+
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", connected)
+    return servers
+
+
+def timed_import(url: str, files: list[Path]) -> tuple[float, float, float, str]:
+    """A full import of ``files`` into the (migrated) database at ``url``: wall seconds, CPU seconds of this process
+    and of the database server's processes for its connections, and the import's report."""
     engine = make_engine(url)
     upgrade(engine)
-    start = time.perf_counter()
-    report = import_files(engine, files, user="bench")
-    seconds = time.perf_counter() - start
     engine.dispose()
-    return seconds, str(report)
+    servers = _server_cpu(engine)
+    start, cpu = time.perf_counter(), time.process_time()
+    report = import_files(engine, files, user="bench")
+    seconds, client = time.perf_counter() - start, time.process_time() - cpu
+    server = sum(process_cpu(pid) - at_start for pid, at_start in servers.items())
+    engine.dispose()
+    return seconds, client, server, str(report)
+
+
+def line(label: str, seconds: float, peer: float, client: float, server: float | None = None) -> str:
+    """One line of the table: wall time and ratio, CPU of this process (and of the server), peak memory."""
+    cpu = f"cpu {client:5.2f} s" + (f" + server {server:5.2f} s" if server is not None else "")
+    return f"{label:28s} {seconds:7.2f} s {seconds / peer:5.1f}×   {cpu:32s} peak RSS {peak_mb():6.0f} MB"
 
 
 def main() -> None:
@@ -116,12 +154,12 @@ def main() -> None:
         print(f"files: {args.skus} products, {args.skus * args.months} sales rows, {size:.1f} MB")
         reset_peak()
         parse(files)  # warm the page cache and pyarrow's imports
-        peer = min(parse(files) for _ in range(3))
-        print(f"{'pandas read_csv (pyarrow)':28s} {peer:7.2f} s   1.0×   peak RSS {peak_mb():6.0f} MB")
+        peer, peer_cpu = min(parse(files) for _ in range(3))
+        print(line("pandas read_csv (pyarrow)", peer, peer, peer_cpu))
         if not args.no_sqlite:
             reset_peak()
-            seconds, report = timed_import(f"sqlite:///{folder / 'bench.db'}", files)
-            print(f"{'import into SQLite':28s} {seconds:7.2f} s {seconds / peer:5.1f}×   peak RSS {peak_mb():6.0f} MB")
+            seconds, client, _server, report = timed_import(f"sqlite:///{folder / 'bench.db'}", files)
+            print(line("import into SQLite", seconds, peer, client))
             print(f"  {report}")
         if not args.no_pg:
             schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -131,9 +169,9 @@ def main() -> None:
             try:
                 reset_peak()
                 sep = "&" if "?" in args.pg else "?"
-                seconds, report = timed_import(f"{args.pg}{sep}options=-csearch_path%3D{schema}", files)
-                label = "import into PostgreSQL"
-                print(f"{label:28s} {seconds:7.2f} s {seconds / peer:5.1f}×   peak RSS {peak_mb():6.0f} MB")
+                url = f"{args.pg}{sep}options=-csearch_path%3D{schema}"
+                seconds, client, server, report = timed_import(url, files)
+                print(line("import into PostgreSQL", seconds, peer, client, server))
                 print(f"  {report}")
             finally:
                 with admin.begin() as conn:

@@ -1,34 +1,58 @@
 """The bulk load of an input table: many rows upserted set-based, in chunks, in the caller's transaction.
 
-PostgreSQL: each chunk is streamed with ``COPY … FROM STDIN`` (CSV written by pyarrow) into a temporary staging
-table, then one ``INSERT … SELECT … ON CONFLICT (natural key) DO UPDATE`` moves it into the table. SQLite: each
-chunk is one ``executemany`` of ``INSERT … ON CONFLICT (natural key) DO UPDATE`` on the driver's cursor, with a
-larger page cache for the duration of the load (durability is the transaction's, unchanged). Either way the
-rows go through the session's own connection, so they commit or roll back with the rest of the transaction.
+PostgreSQL: the table is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on), so no key appears
+while the load runs. The rows are streamed chunk by chunk with a binary ``COPY … FROM STDIN``
+(:mod:`sop_core.db.copy_binary`) into a temporary staging table; then one ``UPDATE … FROM`` staging sets the rows
+whose natural key is stored and one ``INSERT … SELECT`` adds the others (a plain insert when no key was stored,
+else with ``NOT EXISTS``). Into an empty table the rows are copied straight in. SQLite: each chunk is one ``executemany`` of
+``INSERT … ON CONFLICT (natural key) DO UPDATE`` on the driver's cursor, with a larger page cache for the load.
+
+A load that brings at least :data:`REBUILD_SHARE` of the rows already stored (a first import, a year of history
+into a table holding two) sets aside what the database would otherwise maintain row by row, and builds it again
+once the rows are in: one sort per index and one anti-join per foreign key instead of a tree descent and a
+foreign-key lookup per row. On SQLite these are the secondary indexes (unique ones stay: they arbitrate the
+upsert); on PostgreSQL the foreign keys, the indexes, and the primary and unique keys that no foreign key refers
+to. This takes ``ACCESS EXCLUSIVE`` locks on the table and on the tables its foreign keys name until the import
+commits, so on PostgreSQL readers of those tables wait for a large import to end; on SQLite readers go on reading
+the last committed state.
+
+Either way every statement runs in the session's own transaction (DDL included, transactional on both databases):
+the rows, the indexes and the keys commit or roll back with the rest of the import.
 """
 
 from __future__ import annotations
 
-import io
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-from sqlalchemy import func, select
+import pyarrow.compute as pc
+from sqlalchemy import Date, Float, Integer, String
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from sop_core.db import models as m
 from sop_core.db import repo
+from sop_core.db.copy_binary import Kind, binary_copy
+from sop_core.units import Progress
 
-#: Rows per chunk of a bulk load.
+#: Rows per chunk of a bulk load (what the client holds in a second form at once: arrow columns, CSV bytes or
+#: Python values).
 CHUNK_ROWS = 200_000
+
+#: A load of at least this share of the rows already stored rebuilds the table's secondary indexes (and foreign
+#: keys on PostgreSQL) once instead of maintaining them row by row. Building an index sorts every row of the table;
+#: maintaining it costs a descent of the tree per row loaded, a few times the cost of a row's share of the sort.
+REBUILD_SHARE = 0.5
 
 #: SQLite page cache during a bulk load [KiB] (a negative ``cache_size`` is in KiB): 256 MiB.
 _SQLITE_BULK_CACHE_KIB = 256 * 1024
+
+#: PostgreSQL's sort memory for rebuilding indexes within the import's transaction (``SET LOCAL``).
+_PG_INDEX_BUILD_MEMORY = "256MB"
 
 
 def _with_defaults(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -45,87 +69,218 @@ def _with_defaults(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[
     return out, list(out.columns), [c for c in own if c not in keys]
 
 
-def _chunks(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
-    for start in range(0, len(frame), rows):
-        yield frame.iloc[start : start + rows]
-
-
-def _upsert_sql(table: str, target: str, cols: list[str], values: list[str], source: str) -> str:
-    """``INSERT INTO target (cols) <source> ON CONFLICT (keys) DO UPDATE SET value = excluded.value …``."""
-    names = ", ".join(f'"{c}"' for c in cols)
-    keys = ", ".join(f'"{k}"' for k in m.NATURAL_KEYS[table])
-    if values:
-        action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in values)
-    else:
-        action = "DO NOTHING"
-    return f"INSERT INTO {target} ({names}) {source} ON CONFLICT ({keys}) {action}"
-
-
-def _python_column(series: pd.Series, is_date: bool) -> list[Any]:
-    """A column as Python values for the SQLite driver: None for missing, dates as ``YYYY-MM-DD`` text (as the
-    Date type stores them), numbers and text as they are."""
-    if is_date:
-        codes, uniques = pd.factorize(pd.to_datetime(series))
-        text = np.array([d.strftime("%Y-%m-%d") for d in uniques] + [None], dtype=object)
-        return list(text[codes])  # code -1 (missing) picks the trailing None
-    values = series.astype(object)
-    return list(values.where(series.notna(), None))
-
-
-def _sqlite_load(session: Session, table: str, frame: pd.DataFrame, rows: int, done: Callable[[int], None]) -> None:
-    frame, cols, values = _with_defaults(table, frame)
+def _arrow_table(table: str, frame: pd.DataFrame, cols: list[str]) -> pa.Table:
+    """The columns ``cols`` of ``frame`` as an arrow table: missing values null, date columns ``date32``."""
     dates = set(repo.date_columns(m.INPUT_TABLES[table]))
-    sql = _upsert_sql(table, f'"{table}"', cols, values, "VALUES (" + ", ".join("?" for _ in cols) + ")")
+    arrays = []
+    for c in cols:
+        if c in dates:
+            days = pd.to_datetime(frame[c]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            arrays.append(pa.array(days, type=pa.date32(), from_pandas=True))
+        else:
+            arrays.append(pa.array(frame[c], from_pandas=True))
+    return pa.table(arrays, names=cols)
+
+
+def _chunks(rows: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, rows.num_rows, size):
+        yield rows.slice(start, size)
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in names)
+
+
+def _python_columns(chunk: pa.Table) -> list[list[Any]]:
+    """A chunk's columns as Python values for the SQLite driver: None for null, dates as ``YYYY-MM-DD`` text
+    (as the Date type stores them), numbers and text as they are. Each distinct text becomes one Python string,
+    shared by the rows that hold it (a column of SKUs or periods repeats few texts)."""
+    out = []
+    for col in chunk.columns:
+        if pa.types.is_date(col.type):
+            col = pc.cast(col, pa.string())
+        if col.null_count == 0 and (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+            out.append(col.to_numpy().tolist())  # numbers without nulls: numpy's tolist is the fast way
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            encoded = pc.dictionary_encode(col.combine_chunks())
+            texts = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+            out.append(texts[pc.fill_null(encoded.indices, len(texts) - 1).to_numpy()].tolist())
+        else:
+            out.append(col.to_pylist())
+    return out
+
+
+# --------------------------------------------------------------------------- SQLite
+def _sqlite_secondary_indexes(cursor: Any, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the table's indexes that are neither a key's nor unique."""
+    found = cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
+    ).fetchall()
+    return [(name, sql) for name, sql in found if not re.match(r"\s*CREATE\s+UNIQUE\b", sql, re.IGNORECASE)]
+
+
+def _sqlite_load(session: Session, table: str, frame: pd.DataFrame, rows: int, progress: Progress) -> int:
+    """Returns how many rows had a natural key that was already stored."""
+    frame, cols, values = _with_defaults(table, frame)
+    total = len(frame)
+    placeholders = "VALUES (" + ", ".join("?" for _ in cols) + ")"
+    keys = _quoted(list(m.NATURAL_KEYS[table]))
+    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in values) if values else "DO NOTHING"
+    sql = f'INSERT INTO "{table}" ({_quoted(cols)}) {placeholders} ON CONFLICT ({keys}) {action}'
     dbapi = session.connection().connection.driver_connection
     assert dbapi is not None
     cursor = dbapi.cursor()
     try:
+        if not dbapi.in_transaction:  # the driver begins only before DML; the index drops belong to the import too
+            cursor.execute("BEGIN")
+        count = f'SELECT count(*) FROM "{table}"'
+        before = int(cursor.execute(count).fetchone()[0])
+        dropped = _sqlite_secondary_indexes(cursor, table) if total >= REBUILD_SHARE * before else []
+        for name, _sql in dropped:
+            cursor.execute(f'DROP INDEX "{name}"')
         cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
         cursor.execute(f"PRAGMA cache_size = -{_SQLITE_BULK_CACHE_KIB}")
-        for chunk in _chunks(frame, rows):
-            cursor.executemany(sql, zip(*(_python_column(chunk[c], c in dates) for c in cols), strict=True))
-            done(len(chunk))
+        done = 0
+        for chunk in _chunks(_arrow_table(table, frame, cols), rows):
+            cursor.executemany(sql, zip(*_python_columns(chunk), strict=True))
+            done += chunk.num_rows
+            progress(0.9 * done / total, f"Written {done:,} of {total:,} rows of {table}…")
+        if dropped:
+            progress(0.9, f"Building the indexes of {table}…")
+        for _name, create in dropped:
+            cursor.execute(create)
         cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+        inserted = int(cursor.execute(count).fetchone()[0]) - before
     finally:
         cursor.close()
+    return total - inserted
 
 
-def _arrow_chunk(chunk: pd.DataFrame, cols: list[str], dates: set[str]) -> pa.Table:
-    arrays = {}
+# --------------------------------------------------------------------------- PostgreSQL
+def _pg_stored_at_most(cur: Any, table: str, cap: int) -> int:
+    """How many rows ``table`` holds, counted up to ``cap`` (a bounded scan, not a count of a large table)."""
+    cur.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT %s) AS stored', (cap,))
+    found = cur.fetchone()
+    return int(found[0]) if found else 0
+
+
+def _pg_set_aside(cur: Any, table: str) -> list[str]:
+    """Drop the table's foreign keys, its indexes, and its primary and unique keys that no foreign key refers to;
+    returns the statements that build them again (as the catalog defines them), keys first, foreign keys last."""
+    name = f'"{table}"'
+    cur.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND (contype = 'f' OR (contype IN ('p', 'u') AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = pg_constraint.conindid)))",
+        (name,),
+    )
+    constraints = cur.fetchall()
+    cur.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+        (name,),
+    )
+    indexes = cur.fetchall()
+    keys = [(n, d) for n, kind, d in constraints if kind != "f"]
+    foreign = [(n, d) for n, kind, d in constraints if kind == "f"]
+    for constraint, _definition in foreign:
+        cur.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{constraint}"')
+    for index, _definition in indexes:
+        cur.execute(f'DROP INDEX "{index}"')
+    for constraint, _definition in keys:
+        cur.execute(f'ALTER TABLE {name} DROP CONSTRAINT "{constraint}"')
+    return (
+        [f'ALTER TABLE {name} ADD CONSTRAINT "{n}" {d}' for n, d in keys]
+        + [definition for _n, definition in indexes]
+        + [f'ALTER TABLE {name} ADD CONSTRAINT "{n}" {d}' for n, d in foreign]
+    )
+
+
+def _pg_kinds(table: str, cols: list[str]) -> list[Kind]:
+    """How the binary COPY writes each column, from its type in the model."""
+    columns = repo.table_of(m.INPUT_TABLES[table]).columns
+    kinds: list[Kind] = []
     for c in cols:
-        s = chunk[c]
-        if c in dates:
-            arrays[c] = pa.array(pd.to_datetime(s).dt.date, type=pa.date32(), from_pandas=True)
+        kind = columns[c].type
+        if isinstance(kind, Date):
+            kinds.append("date")
+        elif isinstance(kind, Float):
+            kinds.append("float8")
+        elif isinstance(kind, Integer):
+            kinds.append("int4")
+        elif isinstance(kind, String):
+            kinds.append("text")
         else:
-            arrays[c] = pa.array(s.astype(object).where(s.notna(), None) if s.dtype == object else s, from_pandas=True)
-    return pa.table(arrays)
+            raise TypeError(f"{table}.{c}: no binary COPY writer for {kind!r}")
+    return kinds
 
 
-def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int, done: Callable[[int], None]) -> int:
+def _pg_copy(
+    cur: Any, target: str, cols: list[str], rows: pa.Table, kinds: list[Kind], size: int, step: Callable[[int], None]
+) -> None:
+    """Stream ``rows`` into ``target`` chunk by chunk with a binary ``COPY … FROM STDIN``."""
+    for chunk in _chunks(rows, size):
+        with cur.copy(f"COPY {target} ({_quoted(cols)}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(binary_copy(chunk, kinds))
+        step(chunk.num_rows)
+
+
+def _pg_merge(cur: Any, table: str, staging: str, names: str, values: list[str], total: int) -> int:
+    """Move the staging table into ``table``: update the rows whose key is stored, insert the others; returns how
+    many were stored."""
+    on = " AND ".join(f's."{k}" = t."{k}"' for k in m.NATURAL_KEYS[table])
+    cur.execute(f"ANALYZE {staging}")  # the planner's row count of the staging table picks the join
+    if values:
+        sets = ", ".join(f'"{c}" = s."{c}"' for c in values)
+        cur.execute(f'UPDATE "{table}" AS t SET {sets} FROM {staging} AS s WHERE {on}')
+        stored = int(cur.rowcount)
+    else:
+        cur.execute(f'SELECT count(*) FROM {staging} AS s JOIN "{table}" AS t ON {on}')
+        found = cur.fetchone()
+        stored = int(found[0]) if found else 0
+    if stored == 0:  # no key of the load is stored: every row is new
+        cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging}')
+    elif stored < total:
+        new = f'NOT EXISTS (SELECT 1 FROM "{table}" AS t WHERE {on})'
+        cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging} AS s WHERE {new}')
+    return stored
+
+
+def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int, progress: Progress) -> int:
     """Returns how many rows had a natural key that was already stored."""
     frame, cols, values = _with_defaults(table, frame)
-    dates = set(repo.date_columns(m.INPUT_TABLES[table]))
-    names = ", ".join(f'"{c}"' for c in cols)
-    keys = m.NATURAL_KEYS[table]
-    on = " AND ".join(f's."{k}" = t."{k}"' for k in keys)
+    total = len(frame)
+    names = _quoted(cols)
+    staging = f'"bulk_{table}"'
+    kinds = _pg_kinds(table, cols)
     dbapi = session.connection().connection.driver_connection
     assert dbapi is not None
-    stored = 0
-    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    done = 0
+
+    def copied(chunk: int) -> None:
+        nonlocal done
+        done += chunk
+        progress(0.5 * done / total, f"Copied {done:,} of {total:,} rows of {table}…")
+
     with dbapi.cursor() as cur:
-        cur.execute(f'CREATE TEMP TABLE "bulk_{table}" ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
-        for chunk in _chunks(frame, rows):
-            cur.execute(f'TRUNCATE "bulk_{table}"')
-            sink = io.BytesIO()
-            pacsv.write_csv(_arrow_chunk(chunk, cols, dates), sink, options)
-            with cur.copy(f'COPY "bulk_{table}" ({names}) FROM STDIN (FORMAT csv)') as copy:
-                copy.write(sink.getbuffer())
-            cur.execute(f'SELECT count(*) FROM "bulk_{table}" s JOIN "{table}" t ON {on}')
-            found = cur.fetchone()
-            stored += int(found[0]) if found else 0
-            cur.execute(_upsert_sql(table, f'"{table}"', cols, values, f'SELECT {names} FROM "bulk_{table}"'))
-            done(len(chunk))
-        cur.execute(f'DROP TABLE "bulk_{table}"')
+        cur.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')  # no other writer until the commit
+        cap = int(total / REBUILD_SHARE) + 1
+        stored_at_most = _pg_stored_at_most(cur, table, cap)
+        rebuild = _pg_set_aside(cur, table) if stored_at_most < cap else []
+        if stored_at_most == 0:  # an empty table, locked: the rows go straight in
+            _pg_copy(cur, f'"{table}"', cols, _arrow_table(table, frame, cols), kinds, rows, copied)
+            stored = 0
+        else:
+            cur.execute(f'CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
+            _pg_copy(cur, staging, cols, _arrow_table(table, frame, cols), kinds, rows, copied)
+            progress(0.5, f"Merging {total:,} rows into {table}…")
+            stored = _pg_merge(cur, table, staging, names, values, total)
+            cur.execute(f"DROP TABLE {staging}")
+        if rebuild:
+            progress(0.7, f"Building the keys, indexes and foreign keys of {table}…")
+            cur.execute(f"SET LOCAL maintenance_work_mem = '{_PG_INDEX_BUILD_MEMORY}'")
+        for statement in rebuild:
+            cur.execute(statement)
     return stored
 
 
@@ -134,24 +289,20 @@ def bulk_upsert(
     table: str,
     frame: pd.DataFrame,
     rows: int | None = None,
-    done: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[int, int]:
-    """Upsert the rows of an input table in chunks of ``rows`` (default :data:`CHUNK_ROWS`; ``done`` is called with each chunk's row count
-    once it is written): a row whose natural key
-    (:data:`sop_core.db.models.NATURAL_KEYS`) is stored is updated in the frame's columns (others keep their
+    """Upsert the rows of an input table in chunks of ``rows`` (default :data:`CHUNK_ROWS`): a row whose natural
+    key (:data:`sop_core.db.models.NATURAL_KEYS`) is stored is updated in the frame's columns (others keep their
     values), other rows are inserted, nothing is deleted. The keys within ``frame`` must be distinct.
+    ``progress`` hears the share of this load done (0..1) and what is being done, after each chunk and step.
 
     Returns:
         (rows written, of which updated: rows whose natural key was already stored).
     """
     if frame.empty:
         return 0, 0
-    step = done or (lambda _rows: None)
-    rows = rows or CHUNK_ROWS
+    report = progress or (lambda _share, _message: None)
+    size = rows or CHUNK_ROWS
     if session.get_bind().dialect.name == "postgresql":
-        return len(frame), _postgres_load(session, table, frame, rows, step)
-    count = select(func.count()).select_from(repo.table_of(m.INPUT_TABLES[table]))
-    before = int(session.scalar(count) or 0)
-    _sqlite_load(session, table, frame, rows, step)
-    inserted = int(session.scalar(count) or 0) - before
-    return len(frame), len(frame) - inserted
+        return len(frame), _postgres_load(session, table, frame, size, report)
+    return len(frame), _sqlite_load(session, table, frame, size, report)

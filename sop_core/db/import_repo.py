@@ -4,13 +4,13 @@ never commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from sop_core.db import audit_repo, bulk_repo, repo
+from sop_core.units import Progress
 
 
 def stored_masters(session: Session) -> dict[str, set[str]]:
@@ -28,11 +28,12 @@ def stored_masters(session: Session) -> dict[str, set[str]]:
 
 
 def upsert_counted(
-    session: Session, table: str, frame: pd.DataFrame, done: Callable[[int], None] | None = None
+    session: Session, table: str, frame: pd.DataFrame, progress: Progress | None = None
 ) -> tuple[int, int]:
-    """Upsert the rows of an input table in chunks (:func:`sop_core.db.bulk_repo.bulk_upsert`; ``done`` hears each
-    chunk's row count); returns (rows written, of which updated: rows whose natural key was already stored)."""
-    return bulk_repo.bulk_upsert(session, table, frame, done=done)
+    """Upsert the rows of an input table in chunks (:func:`sop_core.db.bulk_repo.bulk_upsert`; ``progress`` hears
+    the share of the load done and its step); returns (rows written, of which updated: rows whose natural key was
+    already stored)."""
+    return bulk_repo.bulk_upsert(session, table, frame, progress=progress)
 
 
 def record_import(session: Session, username: str, tables: str, detail: dict[str, Any]) -> None:

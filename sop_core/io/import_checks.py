@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pdr
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,37 +53,56 @@ _TYPE_REASONS = {
 }
 
 
-def _parse(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Typed values of one column and a mask of the cells that could not be parsed."""
-    empty = raw.eq("")
+def _text(raw: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as read (strings, ``""`` for an empty cell) as an arrow string array (no copy when the frame is
+    arrow-backed)."""
+    return pa.array(raw, type=pa.string(), from_pandas=True)
+
+
+def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An arrow boolean array as numpy (null counts as False)."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _parse(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Typed values of one column and a mask of the cells that could not be parsed. Text columns become arrow
+    strings (None for an empty cell), dates ``datetime64[ns]`` (NaT), floats ``float64`` (NaN), integers ``Int64``."""
+    text = _text(raw)
+    empty = _mask(pc.equal(text, ""))
+    missing = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text)
     if spec.kind == "str":
-        return raw.where(~empty, None).astype(object), pd.Series(False, index=raw.index)
+        return pd.Series(pd.arrays.ArrowExtensionArray(missing), index=raw.index), np.zeros(len(raw), dtype=bool)
     if spec.kind == "date":  # each distinct text parsed once (a file holds few distinct periods)
-        codes, texts = pd.factorize(raw.where(~empty))
-        days = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce")
-        days = np.append(days.dt.normalize().to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-        parsed = pd.Series(days[codes], index=raw.index)  # code -1 (empty) picks the trailing NaT
-        bad = ~empty & parsed.isna()
-        return parsed, bad
-    number = _numbers(raw.where(~empty))
-    bad = ~empty & (number.isna() | ~np.isfinite(number.fillna(0.0)))
-    number = number.where(~bad)
+        encoded = pc.dictionary_encode(missing)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.unify_dictionaries().combine_chunks()
+        texts = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+        days = pd.to_datetime(texts, format="ISO8601", errors="coerce").dt.normalize()
+        days = np.append(days.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        codes = pc.fill_null(encoded.indices, len(texts)).to_numpy(zero_copy_only=False)
+        parsed = pd.Series(days[codes], index=raw.index)  # an empty cell picks the trailing NaT
+        return parsed, ~empty & parsed.isna().to_numpy()
+    number = _numbers(missing)
+    bad = ~empty & ~np.isfinite(number)  # no number, or an infinite one
+    number = np.where(bad, np.nan, number)
     if spec.kind == "int":
-        fractional = number.notna() & (number % 1 != 0)
+        fractional = ~np.isnan(number) & ((number % 1 != 0) | (np.abs(number) >= 2.0**63))  # or beyond int64
         bad |= fractional
-        number = number.where(~fractional)
-        return number.round().astype("Int64"), bad
-    return number, bad
+        missing_int = np.isnan(number) | fractional
+        whole = np.where(missing_int, 0.0, number).astype(np.int64)
+        return pd.Series(pd.arrays.IntegerArray(whole, missing_int), index=raw.index), bad
+    return pd.Series(number, index=raw.index), bad
 
 
-def _numbers(text: pd.Series) -> pd.Series:
+def _numbers(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Texts as float64 (NaN where a text is missing or is no number): pyarrow's cast when every text is a
     number, else pandas' parser, which marks each text that is not."""
     try:
-        cast = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
+        cast = pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pd.to_numeric(text, errors="coerce").astype("float64")
-    return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+        parsed = pd.to_numeric(pd.Series(text.to_pylist(), dtype=object), errors="coerce")
+        return np.asarray(parsed, dtype="float64")
+    return np.asarray(cast.to_numpy(zero_copy_only=False), dtype="float64")
 
 
 @dataclass
@@ -127,44 +145,62 @@ def check_file(file: str, table: str, raw: pd.DataFrame) -> Checked:
         issues = [] if raw.attrs.get("refused") else [ImportIssue(file, None, None, None, reason)]
         return Checked(file, table, raw, None, issues)
     specs = [s for s in column_specs(table) if s.name in raw.columns]
-    typed = pd.DataFrame(index=raw.index)
+    columns: dict[str, pd.Series] = {}
     unparsed: set[tuple[int, str]] = set()
     for spec in specs:
         values, bad = _parse(spec, raw[spec.name])
-        for row in raw.index[bad.to_numpy()]:
+        for row in raw.index[bad]:
             value = raw.at[row, spec.name]
             reason = _TYPE_REASONS[spec.kind]
             if spec.kind == "int" and spec.name == "promo":
                 reason = PROMO_REASON
             issues.append(ImportIssue(file, int(row), spec.name, str(value), reason))
             unparsed.add((int(row), spec.name))
-        if not spec.required:
-            values = values.where(values.notna() | bad, spec.default) if spec.default is not None else values
-        typed[spec.name] = values
+        if not spec.required and spec.default is not None:
+            values = values.where(values.notna() | bad, spec.default)
+        columns[spec.name] = values
     for key in m.NATURAL_KEYS[table]:  # a key column left out takes its default (open_order.supplier = '')
-        if key not in typed.columns:
+        if key not in columns:
             spec = next(s for s in column_specs(table) if s.name == key)
-            typed[key] = spec.default
-    try:
-        schema_for(table).validate(typed, lazy=True)
-    except pdr.errors.SchemaErrors as err:
-        issues.extend(_schema_issues(file, raw, err.failure_cases, unparsed))
+            columns[key] = pd.Series(spec.default, index=raw.index, dtype=pd.ArrowDtype(pa.string()))
+    typed = pd.DataFrame(columns, index=raw.index)
+    issues.extend(_rule_issues(file, raw, _rule_failures(table, typed), unparsed))
     return Checked(file, table, raw, typed, issues)
 
 
-def _schema_issues(
-    file: str, raw: pd.DataFrame, cases: pd.DataFrame, unparsed: set[tuple[int, str]]
-) -> list[ImportIssue]:
-    issues = []
-    for case in cases.itertuples(index=False):
-        check = str(case.check)
-        column = FRAME_CHECK_COLUMN.get(check, case.column)
-        if case.schema_context == "DataFrameSchema" and check in FRAME_CHECK_COLUMN and case.column != column:
+def _rule_failures(table: str, typed: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """Each broken rule of the table's schema (:func:`~sop_core.io.import_schema.schema_for`) as (the check's
+    reason, or ``not_nullable`` for an empty required cell; the column; the row). The typed frame already has the
+    schema's types, so each check runs as the vectorised function it is (the schema's own validation would check
+    every value's type again, row by row); a check sees the non-empty values only, as in the schema."""
+    schema = schema_for(table)
+    failures: list[tuple[str, str, int]] = []
+    for name, column in schema.columns.items():
+        if name not in typed.columns:
             continue
-        row = None if case.index is None or pd.isna(case.index) else int(case.index)
-        if row is None or (row, column) in unparsed:
-            if row is None:
-                issues.append(ImportIssue(file, None, column, None, check))
+        values = typed[name]
+        if not column.nullable:
+            failures.extend(("not_nullable", name, int(row)) for row in typed.index[values.isna().to_numpy()])
+        for check in column.checks:
+            result = check(values)
+            if not result.check_passed:
+                failures.extend((str(check.error), name, int(row)) for row in result.failure_cases.index)
+    for check in schema.checks:
+        result = check(typed)
+        if not result.check_passed:
+            column = FRAME_CHECK_COLUMN[str(check.error)]
+            failures.extend((str(check.error), column, int(row)) for row in result.failure_cases.index)
+    return failures
+
+
+def _rule_issues(
+    file: str, raw: pd.DataFrame, failures: list[tuple[str, str, int]], unparsed: set[tuple[int, str]]
+) -> list[ImportIssue]:
+    """The issues of :func:`_rule_failures`, with the value as written; a cell that is no number or date (named
+    already) is not named again."""
+    issues = []
+    for check, column, row in failures:
+        if (row, column) in unparsed:
             continue
         value = raw.at[row, column] if column in raw.columns else None
         if check == "not_nullable":
@@ -234,7 +270,8 @@ def _with_import_masters(known: Mapping[str, set[str]], checked: Iterable[Checke
         frame = c.typed if c.typed is not None else c.raw
         for kind, (table, column) in MASTER_SOURCES.items():
             if c.table == table and column in frame.columns:
-                out.setdefault(kind, set()).update(str(v) for v in frame[column].dropna() if str(v) != "")
+                values = frame[column].dropna().tolist()
+                out.setdefault(kind, set()).update(str(v) for v in values if str(v) != "")
     return out
 
 

@@ -293,15 +293,15 @@ def _body(
 
 
 def _plain_csv(data: bytes) -> bytes | None:
-    """The bytes of a CSV file (without its byte-order mark) when each of its lines is one row and none is blank:
-    no quote character, no empty line, no carriage return other than in a line end; else None."""
+    """The bytes of a CSV file (without its byte-order mark) when each of its lines is one row: no quote character,
+    no empty first line, no carriage return other than in a line end; else None."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    if b'"' in data or data.startswith((b"\n", b"\r")) or b"\n\n" in data or b"\n\r\n" in data:
+    if b'"' in data or data.startswith((b"\n", b"\r")):
         return None
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None
-    return data
+    return data  # a blank line further down fails pyarrow's parse (empty lines are not skipped): see _arrow_frame
 
 
 def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
@@ -312,9 +312,13 @@ def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
     plain = _plain_csv(data)
     if plain is None:
         return None
+    end = -1
+    for _ in range(HEADER_SEARCH_ROWS):  # the top rows, without copying the rest of the file
+        end = plain.find(b"\n", end + 1)
+        if end < 0:
+            break
     try:
-        top = plain.split(b"\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
-        head = b"\n".join(top).decode("utf-8")
+        head = (plain if end < 0 else plain[:end]).decode("utf-8")
     except UnicodeDecodeError:
         return None
     sep = _csv_delimiter(head, table)
@@ -332,7 +336,9 @@ def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
         arrow = pacsv.read_csv(
             io.BytesIO(plain),
             read_options=pacsv.ReadOptions(skip_rows=header_row, column_names=header, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, escape_char=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, quote_char=False, escape_char=False, ignore_empty_lines=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
             ),
@@ -343,7 +349,7 @@ def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
     filled = pc.invert(functools.reduce(pc.and_, [pc.equal(arrow[h], "") for h in header]))
     rows = np.arange(header_row + 1, header_row + 1 + arrow.num_rows, dtype=np.int64)
     keep = filled.to_numpy(zero_copy_only=False)
-    frame = arrow.filter(filled).to_pandas()
+    frame = arrow.filter(filled).to_pandas(types_mapper=pd.ArrowDtype)  # arrow strings: no Python objects
     frame.index = pd.Index(rows[keep], name="row")
     frame.attrs.update(
         file=file, table=table, header_row=header_row, title_rows=tuple(n for n, _f in records[:at]), refused=0

@@ -156,6 +156,11 @@ def validate_files(
     return _in_file_order(issues + validate(frames, known_masters(engine)), named)
 
 
+def _share_of(report: Progress, start: float, width: float) -> Progress:
+    """A progress callback for one step of an import, which takes ``width`` of the whole from ``start`` on."""
+    return lambda share, message: report(start + width * share, message)
+
+
 def import_files(
     engine: Engine,
     files: Sequence[tuple[str, Source]] | Sequence[str | Path],
@@ -195,16 +200,12 @@ def import_files(
         checked.sort(key=lambda c: order.index(c.table))
         total = max(sum(len(c.typed) for c in checked if c.typed is not None), 1)
         loaded = 0
-
-        def chunk_written(rows: int) -> None:
-            nonlocal loaded
-            loaded += rows
-            report(0.4 + 0.55 * loaded / total, f"Written {loaded:,} of {total:,} rows…")
-
         for c in checked:
             assert c.typed is not None
-            report(0.4 + 0.55 * loaded / total, f"Writing {c.file} into {c.table}…")
-            written, updated = import_repo.upsert_counted(s, c.table, c.typed, chunk_written)
+            step = _share_of(report, 0.4 + 0.55 * loaded / total, 0.55 * len(c.typed) / total)
+            step(0.0, f"Writing {c.file} into {c.table}…")
+            written, updated = import_repo.upsert_counted(s, c.table, c.typed, step)
+            loaded += len(c.typed)
             results.append(FileResult(c.file, c.table, written, written - updated, updated, header_note(c.raw) or ""))
         detail = {"files": [r.__dict__ for r in results]}
         import_repo.record_import(s, user, ",".join(dict.fromkeys(r.table for r in results)), detail)

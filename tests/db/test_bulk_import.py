@@ -1,16 +1,20 @@
-"""The bulk load of an import: PostgreSQL (COPY into a staging table, one set-based upsert) and SQLite give the
-same tables and counts, chunk by chunk, and a problem anywhere in a file of many chunks writes nothing."""
+"""The bulk load of an import: PostgreSQL (binary COPY, one UPDATE and one INSERT) and SQLite give the same tables
+and counts, chunk by chunk; a problem anywhere in a file of many chunks writes nothing; a large load leaves the
+table's keys, indexes and foreign keys as they were; the binary COPY format round-trips every column kind."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
-from sop_core.db import bulk_repo, repo
+from sop_core.db import bulk_repo, copy_binary, repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import upgrade
 from sop_core.io import ingest
@@ -103,10 +107,109 @@ def test_a_failure_after_chunks_were_written_rolls_every_chunk_back(
     engines: dict[str, Engine], tmp_path: Path
 ) -> None:
     def fail_after_two_chunks(_share: float, message: str) -> None:
-        if message.startswith("Written 1,060 "):  # the products and two chunks of sales rows are in
+        if "1,000 of 3,000 rows" in message:  # the products and two chunks of sales rows are in
             raise RuntimeError("connection lost")
 
     for engine in engines.values():
         with pytest.raises(RuntimeError, match="connection lost"):
             ingest.import_files(engine, _files(tmp_path / "first"), progress=fail_after_two_chunks)
         assert all(frame.empty for frame in _tables(engine).values())
+
+
+def _structure(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """The primary key, indexes, unique constraints and foreign keys of sales_history, as the database reports
+    them."""
+    found = inspect(engine)
+    primary = found.get_pk_constraint("sales_history")
+    return {
+        "primary": [(primary["name"] or "", tuple(primary["constrained_columns"]))],
+        "indexes": sorted(
+            (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes("sales_history")
+        ),
+        "unique": sorted((u["name"], tuple(u["column_names"])) for u in found.get_unique_constraints("sales_history")),
+        "foreign_keys": sorted(
+            (f["name"], tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+            for f in found.get_foreign_keys("sales_history")
+        ),
+    }
+
+
+def test_a_large_load_rebuilds_the_indexes_and_foreign_keys_it_set_aside(
+    engines: dict[str, Engine], tmp_path: Path
+) -> None:
+    def fail_in_the_merge(_share: float, message: str) -> None:
+        if "3,000 of 3,000 rows" in message:  # every chunk is in; the indexes are not built yet
+            raise RuntimeError("connection lost")
+
+    for name, engine in engines.items():
+        before = _structure(engine)
+        assert ("ix_sales_history_period", ("period",), False) in before["indexes"], name
+        assert before["primary"][0][1] == ("id",) and before["unique"], name
+        assert [f[1:] for f in before["foreign_keys"]] == [(("sku",), "product", ("sku",))], name
+        ingest.import_files(engine, _files(tmp_path / "first"))  # into an empty table: the indexes are rebuilt
+        assert _structure(engine) == before, name
+        with pytest.raises(RuntimeError, match="connection lost"):
+            ingest.import_files(engine, _files(tmp_path / "again", first_month=20), progress=fail_in_the_merge)
+        assert _structure(engine) == before, name
+        assert len(_tables(engine)["sales_history"]) == SKUS * MONTHS, name  # the failed import wrote nothing
+        unknown = "INSERT INTO sales_history (sku, period, quantity, promo) VALUES ('NOPE', '2020-01-01', 1, 0)"
+        with pytest.raises(IntegrityError), session_scope(engine) as s:  # the foreign key holds again
+            s.execute(text(unknown))
+
+
+def test_a_small_load_into_a_larger_table_upserts_row_by_key(engines: dict[str, Engine], tmp_path: Path) -> None:
+    """40 rows (4 SKUs × 10 months, months 45–54 of which 45–49 are stored) into 3,000: no rebuild, 20 updated."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    periods = pd.date_range("2020-01-01", periods=55, freq="MS")[45:].strftime("%Y-%m-%d")
+    small = pd.DataFrame({
+        "sku": [f"P-{i:03d}" for i in range(4) for _ in range(10)],
+        "period": list(periods) * 4,
+        "quantity": [1000 + n for n in range(40)],
+    })
+    small.to_csv(folder / "sales_history.csv", index=False)
+    for name, engine in engines.items():
+        ingest.import_files(engine, _files(tmp_path / "first"))
+        before = _tables(engine)["sales_history"].set_index(["sku", "period"])
+        report = ingest.import_files(engine, [folder / "sales_history.csv"])
+        assert (report.inserted, report.updated) == ({"sales_history": 20}, {"sales_history": 20}), name
+        after = _tables(engine)["sales_history"].set_index(["sku", "period"])
+        assert len(after) == SKUS * MONTHS + 20, name
+        row = after.loc[("P-001", pd.Timestamp("2023-10-01"))]  # month 45 of P-001: stored, so updated; promo kept
+        assert (row["quantity"], row["promo"]) == (1010.0, before.loc[("P-001", pd.Timestamp("2023-10-01")), "promo"]), name
+        new = after.loc[("P-003", pd.Timestamp("2024-07-01"))]  # month 54 of P-003: new, with the default promo 0
+        assert (new["quantity"], new["promo"], pd.isna(new["net_price"])) == (1039.0, 0, True), name
+        assert _structure(engine)["indexes"], name
+
+
+def test_binary_copy_round_trips_every_kind_through_postgres(pg_schema_url: str) -> None:
+    rows = pa.table({
+        "t": pa.array(["dropped", "SKU-1", "", None, "Bäckerei ✓ 東京"], pa.string()),
+        "d": pa.array([dt.date(2026, 1, 1), dt.date(1999, 12, 31), None, dt.date(2000, 1, 1), dt.date(1970, 1, 1)]),
+        "f": pa.array([1.0, -0.5, None, 1e-300, 123456789.123456789]),
+        "i": pa.array([1, -(2**31), None, 2**31 - 1, 0]),
+    }).slice(1)  # a slice: its arrays start at an offset
+    engine = make_engine(pg_schema_url)
+    try:
+        with engine.begin() as conn:
+            dbapi = conn.connection.driver_connection
+            assert dbapi is not None
+            with dbapi.cursor() as cur:
+                cur.execute("CREATE TEMP TABLE round_trip (t varchar(80), d date, f double precision, i integer)")
+                with cur.copy("COPY round_trip FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(copy_binary.binary_copy(rows, ["text", "date", "float8", "int4"]))
+                cur.execute("SELECT t, d, f, i FROM round_trip")
+                stored = cur.fetchall()
+    finally:
+        engine.dispose()
+    assert stored == [
+        ("SKU-1", dt.date(1999, 12, 31), -0.5, -(2**31)),
+        ("", None, None, None),
+        (None, dt.date(2000, 1, 1), 1e-300, 2**31 - 1),
+        ("Bäckerei ✓ 東京", dt.date(1970, 1, 1), 123456789.123456789, 0),
+    ]
+
+
+def test_binary_copy_refuses_an_integer_beyond_32_bits() -> None:
+    with pytest.raises(OverflowError, match="out of range for an integer column"):
+        copy_binary.binary_copy(pa.table({"i": [2**31]}), ["int4"])
