@@ -137,7 +137,7 @@ def bench_company(scale: int, runs: int) -> None:
 
     sku_inputs = dataclasses.replace(inputs, level="sku")  # the default level, as the page plans
     _ = sku_inputs.grid
-    bal_inputs = scc.balance_inputs(sku_inputs, lev.Levers(demand_change_pct=5))[0]
+    bal_inputs = scc.balance_inputs(sku_inputs, lev.Levers(demand_change_pct=5)).balance
     solves = [bls.balance_plan(bal_inputs) for _ in range(max(3, runs // 2))]  # a fresh model each time
     t_build = statistics.median(r.build_seconds for r in solves)
     t_solve = statistics.median(r.solve_seconds for r in solves)
@@ -146,7 +146,7 @@ def bench_company(scale: int, runs: int) -> None:
         lambda: sc.evaluate(sku_inputs, lev.Levers(demand_change_pct=np.random.uniform(-9, 9))), max(3, runs // 2)
     )
     peer = linprog_peer(bl.build(bal_inputs))
-    fam_model = bl.build(scc.balance_inputs(fam_inputs, lev.Levers(demand_change_pct=5))[0])
+    fam_model = bl.build(scc.balance_inputs(fam_inputs, lev.Levers(demand_change_pct=5)).balance)
     fam_peer = linprog_peer(fam_model)
 
     s_f, s_s = fam["sizes"], solved.sizes

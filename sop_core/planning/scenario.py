@@ -23,10 +23,13 @@ of the optimisation, so a SKU's stock serves only that SKU and more demand never
 objective ``max_margin``, target end stock ``s[i,t]`` below as a soft safety-stock target, frozen months for
 production (``frozen_periods``), supplier lead times in months (+ ``lead_time_change_days``) and the default
 supplier capacity of :func:`sop_core.planning.balance.supplier_capacity_default` (sized on the baseline demand), and a
-fill-rate target ``fill_rate_target`` per SKU. ``ScenarioInputs.level = "family"`` plans per family × sourcing
-instead (``COFFEE|make``, ``COFFEE|buy``, demand-weighted prices, costs and hours per unit), a coarser and much
-smaller LP whose supply the rule below splits over the SKUs in proportion to their need ``max(0, d + s − I − r)``;
-its shortages of single SKUs while the family has stock are reported as :data:`MIX`.
+fill-rate target ``fill_rate_target`` per SKU. ``ScenarioInputs.level = "family"`` (plans of more than
+:data:`sop_core.units.SKU_PLAN_MAX_SKUS` SKUs, :func:`sop_core.planning.scenario_inputs.plan_level`) plans per family ×
+sourcing instead (``COFFEE|make``, ``COFFEE|buy``), a coarser and much smaller LP
+(:mod:`sop_core.planning.scenario_family`): each SKU serves its demand from its own stock and open orders first; the
+LP plans new supply for what that leaves (prices, costs and hours per unit weighted by what each SKU needs; each
+supplier's default capacity split over the families it supplies), and its supply goes to the SKUs in the order
+they need it, so a SKU is short only when and as much as its family is.
 
 Safety stock and target end stock
 ---------------------------------
