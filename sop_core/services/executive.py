@@ -215,14 +215,24 @@ class ExecutiveReview:
         return frame.sort_values(["status", "id"], key=lambda c: c != "proposed" if c.name == "status" else c)
 
 
-def review(engine: Engine, cycle_id: int) -> ExecutiveReview:
-    """The executive review of a cycle (:class:`ExecutiveReview`), its current plan computed once.
+def review_stamp(engine: Engine, cycle_id: int) -> str:
+    """A short text that changes whenever what :func:`review` reads of the cycle does (its plan inputs, scenarios,
+    plan lines, sign-offs, decisions, versions, budget), for every user: the key of shared caches of the review."""
+    with session_scope(engine) as s:
+        return plan.stamp_text(plan_repo.review_stamp(s, cycle_id))
+
+
+def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | None = None) -> ExecutiveReview:
+    """The executive review of a cycle (:class:`ExecutiveReview`), its current plan computed once; ``load_inputs``
+    gives the cycle's plan inputs when they are needed (:data:`sop_core.services.plan.InputsLoader`).
 
     Raises:
         plan.PlanError: the cycle does not exist or has no forecast to plan on.
     """
-    current = plan.current_plan(engine, cycle_id)  # once: the headline, the risks, the capacity and the table
-    last_plan = last_plan_change(engine, cycle_id, current=current)  # once: the headline and the waterfall
+    # once: the headline, the risks, the capacity and the table
+    current = plan.current_plan(engine, cycle_id, load_inputs=load_inputs)
+    # once: the headline and the waterfall
+    last_plan = last_plan_change(engine, cycle_id, current=current, load_inputs=load_inputs)
     ro = risks_opportunities(engine, cycle_id, current=current)
     return ExecutiveReview(
         cycle=cycle.cycle_info(engine, cycle_id),
@@ -255,7 +265,6 @@ def deck(engine: Engine, cycle_id: int) -> bytes:
     return export.deck(review(engine, cycle_id))
 
 
-def meeting_files(engine: Engine, cycle_id: int) -> tuple[bytes, bytes]:
-    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle, from one read of what they show."""
-    data = review(engine, cycle_id)
+def meeting_files(data: ExecutiveReview) -> tuple[bytes, bytes]:
+    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle's review, from the one read of what they show."""
     return export.excel_pack(data), export.deck(data)
