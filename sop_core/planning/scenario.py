@@ -80,6 +80,11 @@ from sop_core.planning.scenario_inputs import ScenarioInputs
 from sop_core.planning.scenario_result import ScenarioResult, plan_result
 from sop_core.planning.scenario_rule import adjusted_inputs, rule_plan, safety_stock_plan
 
+#: Plans kept per inputs (the ones used last: a lever moved back and forth, the baseline, saved scenarios) …
+CACHED_PLANS = 16
+#: … and at most this many plan lines over all of them (6 plans of 17,600 SKUs × 18 months, about 50 MB each).
+CACHED_LINES = 2_000_000
+
 
 def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResult:
     """Plan lines and KPIs of ``levers`` applied to ``base``.
@@ -87,7 +92,8 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     Without routing and supplier data the planning rule of the module docstring makes the plan
     (unconstrained); with them the constrained plan of :mod:`sop_core.planning.balance` sets each family's
     supply per month and the rule splits it over the SKUs (:func:`evaluate_constrained`).
-    Results are cached per levers on ``base`` (the inputs are read-only).
+    Results are cached per levers on ``base`` (the inputs are read-only): the :data:`CACHED_PLANS` used last, fewer
+    for large plans (:data:`CACHED_LINES` plan lines in all).
 
     Args:
         base: demand, products, stock on hand and open orders of one cycle (+ capacity and suppliers).
@@ -115,8 +121,10 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     levers = levers or Levers()
     cache = base._cache
     key = json.dumps(levers.to_dict(), sort_keys=True)
-    if key in cache:
-        return cache[key]
+    hit = cache.pop(key, None)
+    if hit is not None:  # the most recently used last: the baseline of every what-if stays
+        cache[key] = hit
+        return hit
     if base.constrained:
         result = evaluate_constrained(base, levers)
     else:
@@ -125,10 +133,11 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
         safety = safety_stock_plan(base, levers, demand)
         production, served, inventory = rule_plan(g, demand, levers, safety.target, None)
         result = plan_result(base, levers, demand, price, unit_cost, safety, production, served, inventory, {}, None)
-    if len(cache) >= 16:  # the inputs may be shared between sessions: drop the oldest, tolerate races
+    keep = max(2, min(CACHED_PLANS, CACHED_LINES // max(1, len(result.lines))))
+    while len(cache) >= keep:  # the inputs may be shared between sessions: drop the oldest, tolerate races
         try:
             cache.pop(next(iter(cache)))
         except (KeyError, StopIteration, RuntimeError):
-            pass
+            break
     cache[key] = result
     return result

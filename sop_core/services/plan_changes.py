@@ -19,7 +19,7 @@ from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
 from sop_core.services import plan
 from sop_core.services.cycle import STATE_LABELS, WorkflowError, cycle_by_month, cycle_info, cycle_row, month_label
-from sop_core.services.snapshot import build_snapshot
+from sop_core.services.snapshot import plan_components
 
 #: What the plan margin of a plan line is (the margin vs last plan and vs budget, the plan table's margin).
 LINE_MARGIN_BASIS = (
@@ -54,12 +54,8 @@ def version_frame(
         return stored.merge(families, on="sku", how="left")[plan_diff_math.VERSION_COLUMNS]
     if stat is None:
         raise WorkflowError(f"cycle {cycle_id} has no forecast yet")
-    inputs = plan.cycle_inputs(engine, cycle_id, load_inputs)
-    snap = build_snapshot(
-        label="", version=version, stat=stat, inputs=inputs, levers=levers, run={}, data_hash="",
-        scenario=None, overrides=[],
-    )
-    return snap.components[plan_diff_math.VERSION_COLUMNS]
+    components = plan_components(stat, plan.cycle_inputs(engine, cycle_id, load_inputs), levers)
+    return components[plan_diff_math.VERSION_COLUMNS]
 
 
 def actual_sales(engine: Engine, first: dt.date, last: dt.date) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sop_core.planning.levers import Levers, ScenarioInputError, describe_levers
+from sop_core.planning import scenario
 from sop_core.planning.scenario import evaluate
 from sop_core.planning.scenario_inputs import ScenarioInputs
 from sop_core.planning.scenario_result import LINE_COLUMNS, by_family_period, compare, inventory_profile, supply_gap
@@ -229,6 +230,22 @@ def synthetic(n_sku: int = 160, n_month: int = 18, seed: int = 3) -> ScenarioInp
         on_hand=pd.DataFrame({"sku": skus, "qty": rng.uniform(0, 300, n_sku)}),
         receipts=grid.sample(frac=0.1, random_state=seed).assign(qty=100.0),
     )
+
+
+def test_plans_kept_per_inputs_are_bounded_by_their_lines_and_the_last_used_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 160 SKUs × 18 months = 2,880 lines a plan; room for 3 plans: the baseline, used before each lever, stays
+    monkeypatch.setattr(scenario, "CACHED_LINES", 3 * 2_880)
+    inputs = synthetic()
+    base = evaluate(inputs)
+    for pct in (1, 2, 3, 4, 5):
+        assert evaluate(inputs, Levers()) is base
+        evaluate(inputs, Levers(demand_change_pct=pct))
+        assert len(inputs._cache) <= 3
+    assert evaluate(inputs, Levers()) is base
+    assert evaluate(inputs, Levers(demand_change_pct=5)) is evaluate(inputs, Levers(demand_change_pct=5))
+    assert len(inputs._cache) == 3
 
 
 def test_evaluate_speed_on_demo_size() -> None:
