@@ -91,6 +91,7 @@ elif signoff.is_frozen(engine, cycle.id):
             f"starts plan version {cycle.plan_version + 1} and reopens the cycle; the signed version stays as it is.")
 
 choices = whatif.lever_choices(inputs)
+learned = whatif.family_elasticities(engine)  # once per page run, not per lever move
 if (pending := st.session_state.pop(KEY_PENDING, None)) is not None:
     lever_widgets.put_levers(pending, choices)
 lever_widgets.settle(choices)
@@ -195,7 +196,7 @@ def what_if() -> None:
     st.subheader("What if…")
     if flash := st.session_state.pop(KEY_FLASH, None):
         getattr(st, flash[0])(flash[1])
-    values = lever_widgets.draw_levers(choices, whatif.family_elasticities(engine))
+    values = lever_widgets.draw_levers(choices, learned)
     try:
         what = whatif.evaluate(inputs, whatif.levers_from(values))  # the levers, evaluated once per rerun
     except plan.PlanError as err:

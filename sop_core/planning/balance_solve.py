@@ -303,13 +303,19 @@ def balance_plan(inputs: BalanceInputs, *, before_solve: BeforeSolve | None = No
     return solve(build(inputs), before_solve=before_solve)
 
 
+def _largest(frame: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` rows of ``frame`` with the largest shadow price (the first ones among equals), in their order."""
+    order = np.argsort(-frame["shadow_price"].to_numpy(float), kind="stable")[:top]
+    return frame.iloc[np.sort(order)]
+
+
 def shadow_price_notes(result: BalanceResult, currency: str = "€", top: int = 5) -> list[str]:
     """Plain sentences for the most valuable binding capacities and suppliers, e.g.
     "One more hour on ULM-ESP in 2027-03 is worth €41.20"."""
     rows = []
     res = result.resources
     if not res.empty:
-        hit = res[res["shadow_price"] > TOL]
+        hit = _largest(res[res["shadow_price"] > TOL], top)
         rows += [
             (
                 float(r.shadow_price),
@@ -319,7 +325,7 @@ def shadow_price_notes(result: BalanceResult, currency: str = "€", top: int = 
         ]
     sup = result.suppliers
     if not sup.empty:
-        hit = sup[sup["shadow_price"] > TOL]
+        hit = _largest(sup[sup["shadow_price"] > TOL], top)
         rows += [
             (
                 float(r.shadow_price),
