@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import BigInteger, Date, Float, Integer, String, Table, Text, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,14 +43,28 @@ def date_columns(model: type[m.Base]) -> list[str]:
     return [c.name for c in table_of(model).columns if str(c.type) in _DATE_TYPES]
 
 
+#: Column types whose values the database driver gives as SQLAlchemy would (DATE columns aside, which come as text
+#: from SQLite and are made ``datetime64`` by :func:`read_frame` either way).
+_PLAIN_TYPES = (Integer, BigInteger, Float, String, Text, Date)
+
+
 def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Iterable[Any] = ()) -> pd.DataFrame:
-    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``)."""
+    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``). A table of plain columns
+    (numbers, text, dates) is read straight from the driver's cursor, without a conversion per value."""
     table = table_of(model)
     stmt = select(table).where(*where)
     order = list(order_by) or list(table.primary_key.columns)
     stmt = stmt.order_by(*order)
-    result = session.execute(stmt)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    if all(type(c.type) in _PLAIN_TYPES for c in table.columns):
+        if session.autoflush:
+            session.flush()
+        result = session.connection().execute(stmt)
+        columns = list(result.keys())
+        frame = pd.DataFrame(result.cursor.fetchall(), columns=columns)
+        result.close()
+    else:
+        result = session.execute(stmt)
+        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     for col in date_columns(model):
         frame[col] = pd.to_datetime(frame[col])
     return frame
