@@ -49,12 +49,15 @@ def demote_proposed(session: Session, cycle_id: int, keep_id: int) -> None:
         sc.status = "draft"
 
 
-def plan_lines(session: Session, cycle_id: int, plan_version: int) -> pd.DataFrame:
+def plan_lines(session: Session, cycle_id: int, plan_version: int, through: dt.date | None = None) -> pd.DataFrame:
+    """The plan lines of a cycle's version, sorted by SKU and period (``through``: only the months up to it)."""
+    months = (m.PlanLine.period <= through,) if through is not None else ()
     return repo.read_frame(
         session,
         m.PlanLine,
         m.PlanLine.cycle_id == cycle_id,
         m.PlanLine.plan_version == plan_version,
+        *months,
         order_by=[m.PlanLine.sku, m.PlanLine.period],
     )
 
