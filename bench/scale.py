@@ -334,7 +334,7 @@ def part_whatif_service(scale: int, db: Path, runs: int, summary: Summary) -> No
             t0 = time.perf_counter()
             whatif.evaluate(inputs, lev.Levers(demand_change_pct=1 + i))
             times.append(time.perf_counter() - t0)
-        balance = scc.balance_inputs(inputs, lev.Levers(demand_change_pct=5))[0]
+        balance = scc.balance_inputs(inputs, lev.Levers(demand_change_pct=5)).balance
         solved = bls.balance_plan(balance)
         peer = linprog_peer(bl.build(balance))
     rows = [(f"load the inputs of cycle {cycle.label}", f"{t_load * 1000:.0f}", ""),

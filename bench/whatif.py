@@ -8,7 +8,8 @@ company: the LP sizes (rows / cols / non-zeros), the median of N runs of
 * lever change → KPIs on the coarse family × make/buy LP (+ the split over the SKUs + KPIs), split into LP
   build, LP solve and the rest;
 * full LP re-solve: build + solve of the SKU-level LP (one item per SKU), and the whole SKU-level
-  evaluation (the default level: what the Reconciliation page runs per slider move);
+  evaluation (what the Reconciliation page runs per slider move up to ``SKU_PLAN_MAX_SKUS`` SKUs; above it the
+  page runs the family LP);
 
 and ratios to peers measured in the same process: the unconstrained planning rule (the walking
 skeleton's evaluate) and ``scipy.optimize.linprog(method="highs")`` on the same matrices.
@@ -137,7 +138,7 @@ def bench_company(scale: int, runs: int) -> None:
 
     sku_inputs = dataclasses.replace(inputs, level="sku")  # the default level, as the page plans
     _ = sku_inputs.grid
-    bal_inputs = scc.balance_inputs(sku_inputs, lev.Levers(demand_change_pct=5))[0]
+    bal_inputs = scc.balance_inputs(sku_inputs, lev.Levers(demand_change_pct=5)).balance
     solves = [bls.balance_plan(bal_inputs) for _ in range(max(3, runs // 2))]  # a fresh model each time
     t_build = statistics.median(r.build_seconds for r in solves)
     t_solve = statistics.median(r.solve_seconds for r in solves)
@@ -146,7 +147,7 @@ def bench_company(scale: int, runs: int) -> None:
         lambda: sc.evaluate(sku_inputs, lev.Levers(demand_change_pct=np.random.uniform(-9, 9))), max(3, runs // 2)
     )
     peer = linprog_peer(bl.build(bal_inputs))
-    fam_model = bl.build(scc.balance_inputs(fam_inputs, lev.Levers(demand_change_pct=5))[0])
+    fam_model = bl.build(scc.balance_inputs(fam_inputs, lev.Levers(demand_change_pct=5)).balance)
     fam_peer = linprog_peer(fam_model)
 
     s_f, s_s = fam["sizes"], solved.sizes
@@ -164,7 +165,7 @@ def bench_company(scale: int, runs: int) -> None:
         ("   of which LP build", t_build, ""),
         ("   of which LP solve (highspy)", t_solve, ""),
         ("   peer: same LP in scipy linprog", peer, f"ratio highspy/linprog {t_solve / peer:.2f}"),
-        ("lever change → KPIs (SKU LP, the page's)", t_full, f"ratio SKU/family {t_full / fam['total']:.1f}"),
+        ("lever change → KPIs (SKU LP)", t_full, f"ratio SKU/family {t_full / fam['total']:.1f}"),
     ]
     width = max(len(r[0]) for r in rows)
     for label, seconds, note in rows:

@@ -16,6 +16,10 @@ DAYS_PER_MONTH: float = 365.25 / 12
 FORECAST_HORIZON: int = 18
 #: Months the constrained plan and its scenarios cover [months]; never more than the forecast horizon.
 PLAN_HORIZON: int = 18
+#: Most SKUs the constrained plan solves with one LP item per SKU [SKUs]; a larger plan is solved per family ×
+#: make/buy and split to the SKUs by need (:mod:`sop_core.planning.scenario_family`), so that a what-if lever
+#: answers within a second (the SKU-level LP of 864 SKUs takes about 0.6 s, of 3,463 SKUs about 4 s: bench/whatif.py).
+SKU_PLAN_MAX_SKUS: int = 1_000
 #: Months held out at the end of the history to score forecast accuracy [months].
 BACKTEST_HORIZON: int = 6
 #: Central coverages of the forecast's prediction intervals [%].

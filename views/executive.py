@@ -101,7 +101,7 @@ def new_version() -> None:
 
 
 try:
-    review = executive.review(engine, cycle.id)
+    review = state.executive_review(cycle.id)
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
@@ -247,7 +247,7 @@ if not meeting:
 st.subheader("Meeting pack")
 if st.button("Prepare the meeting pack and deck", key="prepare_exports"):
     with st.spinner("Building the Excel pack and the deck…"):
-        st.session_state["exec_exports"] = (cycle.id, *executive.meeting_files(engine, cycle.id))
+        st.session_state["exec_exports"] = (cycle.id, *executive.meeting_files(review))
 ready = st.session_state.get("exec_exports")
 if ready and ready[0] == cycle.id:
     c1, c2 = st.columns(2)

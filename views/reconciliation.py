@@ -26,12 +26,6 @@ KEY_PENDING, KEY_LIST_FLASH = "recon_pending_load", "recon_list_flash"
 PROFILE_LABELS = {"total": "Total", "family": "Per family"}
 
 
-@st.cache_resource(ttl=600, max_entries=8, show_spinner="Loading demand, stock, open orders, capacity and suppliers…")
-def load_inputs(_engine, db_url: str, cycle_id: int, stamp: str):  # noqa: ANN001, ANN201, ARG001
-    """The cycle's what-if inputs, shared read only by every session while the demand review stamp holds."""
-    return whatif.load_inputs(_engine, cycle_id)
-
-
 @st.cache_data(ttl=600, show_spinner=False)
 def load_unsourced(_engine, db_url: str, cycle_id: int, stamp: str) -> pd.DataFrame:  # noqa: ANN001, ARG001
     return supply_service.unsourced_skus(_engine, cycle_id)
@@ -60,7 +54,7 @@ def promote_chosen() -> None:
     chosen = st.session_state.get("promote_choice")
     try:
         record = plan.load_scenario(engine, int(chosen))
-        version = plan.promote(engine, record.id, user.username)
+        version = plan.promote(engine, record.id, user.username, load_inputs=lambda: inputs)
     except SopError as err:
         st.session_state[KEY_LIST_FLASH] = ("error", str(err))
     else:
@@ -78,10 +72,12 @@ if st.session_state.get(KEY_SOURCE) != (cycle.id, selected):
 
 stamp = demand.review_stamp(engine, cycle.id)  # a new run or an override on Demand review shows here at once
 try:
-    inputs = load_inputs(engine, url, cycle.id, stamp)
+    inputs = state.scenario_inputs(cycle.id)  # shared with the Executive review while the data stay the same
 except plan.PlanError as err:
     st.error(str(err))
     st.stop()
+if basis := whatif.plan_basis(inputs):
+    st.caption(basis)
 if unsourced := supply_service.unsourced_warning(load_unsourced(engine, url, cycle.id, stamp)):
     st.warning(unsourced)
 
@@ -95,6 +91,7 @@ elif signoff.is_frozen(engine, cycle.id):
             f"starts plan version {cycle.plan_version + 1} and reopens the cycle; the signed version stays as it is.")
 
 choices = whatif.lever_choices(inputs)
+learned = whatif.family_elasticities(engine)  # once per page run, not per lever move
 if (pending := st.session_state.pop(KEY_PENDING, None)) is not None:
     lever_widgets.put_levers(pending, choices)
 lever_widgets.settle(choices)
@@ -184,7 +181,8 @@ def save_form(what: whatif.WhatIf) -> None:
         loaded = st.session_state.get(KEY_LOADED)
         expected = loaded["version"] if loaded and loaded["name"] == name else None
         try:
-            sid, version = plan.save_scenario(engine, cycle.id, name, what.levers, user.username, expected)
+            sid, version = plan.save_scenario(engine, cycle.id, name, what.levers, user.username, expected,
+                                              load_inputs=lambda: inputs)
         except plan.PlanError as err:
             st.error(str(err))
         else:
@@ -198,7 +196,7 @@ def what_if() -> None:
     st.subheader("What if…")
     if flash := st.session_state.pop(KEY_FLASH, None):
         getattr(st, flash[0])(flash[1])
-    values = lever_widgets.draw_levers(choices, whatif.family_elasticities(engine))
+    values = lever_widgets.draw_levers(choices, learned)
     try:
         what = whatif.evaluate(inputs, whatif.levers_from(values))  # the levers, evaluated once per rerun
     except plan.PlanError as err:

@@ -10,10 +10,12 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from sop_core import config
-from sop_core.services import bootstrap
+from sop_core.services import bootstrap, executive, plan, whatif
 from sop_core.services import cycle as cycle_service
 from sop_core.services import sign_in as sign_in_service
 from sop_core.services.cycle import CycleInfo
+from sop_core.services.executive import ExecutiveReview
+from sop_core.services.whatif import ScenarioInputs
 
 __all__ = [
     "CycleInfo",
@@ -21,9 +23,11 @@ __all__ = [
     "current_cycle",
     "current_scenario_id",
     "current_user",
+    "executive_review",
     "get_engine",
     "init",
     "meeting_mode",
+    "scenario_inputs",
 ]
 
 KEY_CYCLE = "cycle_month"
@@ -53,6 +57,42 @@ def _engine(url: str) -> Engine:
 def get_engine() -> Engine:
     """The app's engine: schema at head; the demo company seeded on first start."""
     return _engine(config.database_url())
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@st.cache_resource(ttl=600, max_entries=2, show_spinner="Loading demand, stock, open orders, capacity and suppliers…")
+def _scenario_inputs(_engine: Engine, url: str, cycle_id: int, stamp: str) -> ScenarioInputs:  # noqa: ARG001
+    return whatif.load_inputs(_engine, cycle_id)
+
+
+def scenario_inputs(cycle_id: int) -> ScenarioInputs:
+    """The cycle's plan inputs, shared read only by every session and page (with the plans evaluated on them) while
+    the data they are read from stay as they are (:func:`sop_core.services.plan.inputs_stamp`).
+
+    Raises:
+        PlanError: the cycle has no forecast, or a forecast SKU has no product row.
+    """
+    engine = get_engine()
+    return _scenario_inputs(engine, _url(engine), cycle_id, plan.inputs_stamp(engine, cycle_id))
+
+
+@st.cache_resource(ttl=600, max_entries=2, show_spinner="Reading the executive review…")
+def _executive_review(_engine: Engine, url: str, cycle_id: int, stamp: str) -> ExecutiveReview:  # noqa: ARG001
+    return executive.review(_engine, cycle_id, load_inputs=lambda: scenario_inputs(cycle_id))
+
+
+def executive_review(cycle_id: int) -> ExecutiveReview:
+    """The cycle's executive review, shared read only by every session while what it reads stays as it is
+    (:func:`sop_core.services.executive.review_stamp`: a sign-off, a decision or a promotion shows at once).
+
+    Raises:
+        PlanError: the cycle does not exist or has no forecast to plan on.
+    """
+    engine = get_engine()
+    return _executive_review(engine, _url(engine), cycle_id, executive.review_stamp(engine, cycle_id))
 
 
 def init() -> None:

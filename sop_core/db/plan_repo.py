@@ -9,6 +9,7 @@ planning math (:mod:`sop_core.planning.scenario`) names its inputs ``qty``: the 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.guards import FrozenPlanError
+from sop_core.db.models_cycle import Decision, PlanVersion
 
 
 def budget(session: Session, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -47,12 +49,15 @@ def demote_proposed(session: Session, cycle_id: int, keep_id: int) -> None:
         sc.status = "draft"
 
 
-def plan_lines(session: Session, cycle_id: int, plan_version: int) -> pd.DataFrame:
+def plan_lines(session: Session, cycle_id: int, plan_version: int, through: dt.date | None = None) -> pd.DataFrame:
+    """The plan lines of a cycle's version, sorted by SKU and period (``through``: only the months up to it)."""
+    months = (m.PlanLine.period <= through,) if through is not None else ()
     return repo.read_frame(
         session,
         m.PlanLine,
         m.PlanLine.cycle_id == cycle_id,
         m.PlanLine.plan_version == plan_version,
+        *months,
         order_by=[m.PlanLine.sku, m.PlanLine.period],
     )
 
@@ -128,3 +133,41 @@ def bump_plan_version(session: Session, cycle_id: int) -> int:
         row.status, row.status_at = "reconciliation", dt.datetime.now().replace(microsecond=0)
     session.flush()
     return row.plan_version
+
+
+def inputs_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
+    """Aggregates that change whenever what a cycle's plan inputs are read from does
+    (:func:`sop_core.services.plan.scenario_inputs`): the cycle, its forecast runs and overrides, the sales history,
+    events, products, stock, open orders, receipts, routings, resources, supplier items, and the newest audit row
+    (every import writes one: it covers master data changed in place)."""
+    parts: list[repo.StampPart] = [
+        (m.PlanCycle, ("version",), (m.PlanCycle.id == cycle_id,)),
+        (m.ForecastRun, (), (m.ForecastRun.cycle_id == cycle_id,)),
+        (m.ForecastOverride, ("version",), (m.ForecastOverride.cycle_id == cycle_id,)),
+        (m.SalesHistory, ("quantity",), ()),
+        (m.Event, (), ()),
+        (m.Product, ("unit_price", "unit_cost", "holding_rate", "service_target"), ()),
+        (m.Inventory, ("on_hand",), ()),
+        (m.OpenOrder, ("quantity",), ()),
+        (m.Receipt, ("qty_ordered", "qty_received"), ()),
+        (m.Routing, ("hours_per_unit",), ()),
+        (m.Resource, ("capacity_hours", "overtime_hours", "overtime_cost_per_hour"), ()),
+        (m.SupplierItem, ("lead_time_days", "lead_time_std_days", "unit_cost", "priority"), ()),
+        (m.AuditLog, (), ()),
+    ]
+    return repo.data_stamp(session, parts)
+
+
+def review_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
+    """:func:`inputs_stamp` and aggregates of what the executive review reads besides: every cycle, scenario, plan
+    line, sign-off, decision, frozen version and budget row."""
+    parts: list[repo.StampPart] = [
+        (m.PlanCycle, ("version", "plan_version"), ()),
+        (m.Scenario, ("version",), ()),
+        (m.PlanLine, (), ()),
+        (m.Signoff, (), ()),
+        (Decision, (), ()),
+        (PlanVersion, (), ()),
+        (m.Budget, ("volume", "revenue", "margin"), ()),
+    ]
+    return inputs_stamp(session, cycle_id) + repo.data_stamp(session, parts)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import BigInteger, Date, Float, Integer, String, Table, Text, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,14 +43,28 @@ def date_columns(model: type[m.Base]) -> list[str]:
     return [c.name for c in table_of(model).columns if str(c.type) in _DATE_TYPES]
 
 
+#: Column types whose values the database driver gives as SQLAlchemy would (DATE columns aside, which come as text
+#: from SQLite and are made ``datetime64`` by :func:`read_frame` either way).
+_PLAIN_TYPES = (Integer, BigInteger, Float, String, Text, Date)
+
+
 def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Iterable[Any] = ()) -> pd.DataFrame:
-    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``)."""
+    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``). A table of plain columns
+    (numbers, text, dates) is read straight from the driver's cursor, without a conversion per value."""
     table = table_of(model)
     stmt = select(table).where(*where)
     order = list(order_by) or list(table.primary_key.columns)
     stmt = stmt.order_by(*order)
-    result = session.execute(stmt)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    if all(type(c.type) in _PLAIN_TYPES for c in table.columns):
+        if session.autoflush:
+            session.flush()
+        result = session.connection().execute(stmt)
+        columns = list(result.keys())
+        frame = pd.DataFrame(result.cursor.fetchall(), columns=columns)
+        result.close()
+    else:
+        result = session.execute(stmt)
+        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     for col in date_columns(model):
         frame[col] = pd.to_datetime(frame[col])
     return frame
@@ -121,3 +135,19 @@ def clear_tables(session: Session, models: Iterable[type[m.Base]]) -> None:
         session.execute(delete(model))
 
 
+#: One table's part of a data stamp (:func:`data_stamp`): the model, the numeric columns whose sums change with
+#: its rows, and the filter of the rows that count (none: all of them).
+StampPart = tuple[type[m.Base], tuple[str, ...], tuple[Any, ...]]
+
+
+def data_stamp(session: Session, parts: Iterable[StampPart]) -> tuple[Any, ...]:
+    """Aggregates that change whenever the rows of the tables do: per part, the number of rows, the newest ``id``
+    (tables that have one) and the sums of the named columns, over the rows its filter keeps (one query a table).
+    A row changed in place moves a sum; a row replaced moves the newest id."""
+    out: list[Any] = []
+    for model, sums, where in parts:
+        table = table_of(model)
+        aggs: list[Any] = [func.count()] + ([func.max(table.c.id)] if "id" in table.c else [])
+        aggs += [func.sum(table.c[name]) for name in sums]
+        out.extend(session.execute(select(*aggs).select_from(table).where(*where)).one())
+    return tuple(out)

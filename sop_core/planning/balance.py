@@ -29,7 +29,7 @@ shortfall ``z[i,t] ≤ ss[i,t]``, fill-rate shortfall ``g[i]``; ``x[i,t] = 0`` f
     min  Σ cm·x + Σ cb·y + Σ co·o + Σ h·I + Σ p·u + Σ π·z + Σ p·g   (+ the steering terms below)
     s.t. bal[i,t]:   I[i,t] − I[i,t−1] − x[i,t] − Σ_s y[i,s,t] − u[i,t] = q[i,t] − d[i,t]   (I[i,−1] = I0[i])
          cap[r,t]:   Σ_i a[i,r]·x[i,t] − o[r,t] ≤ C[r,t]
-         sup[s,t]:   Σ_i y[i,s,t] ≤ Q[s,t]
+         sup[s,t]:   Σ_i y[i,s,t] ≤ Q[s,t]       (or y[i,s,t] ≤ Q[i,s,t] when the capacity is given per item)
          ss[i,t]:    I[i,t] + z[i,t] ≥ ss[i,t]          (the last month's target is the end-of-horizon stock)
          fill[i]:    Σ_t u[i,t] − g[i] ≤ (1 − SL[i])·Σ_t d[i,t]
 
@@ -97,10 +97,14 @@ class BalanceInputs:
             [h/month, h/month, currency/h] (C, O, co).
         sourcing: ``item, supplier, unit_cost, priority, first_period`` — buy cost [currency/unit],
             1 = preferred, first month index an order can arrive (lead time) (cb, e).
-        supplier_capacity: ``supplier, period, qty`` [units/month] (Q); a supplier without rows is unlimited.
+        supplier_capacity: ``supplier, period, qty`` [units/month] (Q); a supplier without rows is unlimited. With
+            a column ``item``, each row caps what that item buys from the supplier, ``y[i,s,t] ≤ Q[i,s,t]`` (a bound
+            of the buy column), instead of what the supplier sells to every item.
         safety_stock: ``item, period, qty`` end-of-month stock targets [units] (ss).
         first_production_period: months frozen for production (f).
         objective: ``min_cost`` or ``max_margin``.
+        presolve: let HiGHS presolve the model (False: solve it as built; a model with little to remove, such as
+            the family-level plan's, is solved faster without).
     """
 
     periods: pd.DatetimeIndex
@@ -121,6 +125,7 @@ class BalanceInputs:
     safety_stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["item", "period", "qty"]))
     first_production_period: int = 0
     objective: Objective = "max_margin"
+    presolve: bool = True
 
 
 @dataclass
@@ -261,11 +266,20 @@ def build(inputs: BalanceInputs) -> BalanceModel:
     src_item = items.get_indexer(sourcing["item"].astype(str)) if not sourcing.empty else np.zeros(0, int)
     src_sup = suppliers.get_indexer(sourcing["supplier"].astype(str)) if not sourcing.empty else np.zeros(0, int)
     n_s = len(src_item)
+    sup_frame = inputs.supplier_capacity
+    pair_cap = None  # capacity per sourcing pair × month when it is given per item (inf: none)
+    if "item" in sup_frame.columns and not sup_frame.empty and n_s:
+        pair_keys = pd.Index(np.char.add(np.char.add(suppliers.to_numpy().astype(str)[src_sup], "|"),
+                                         items.to_numpy().astype(str)[src_item]))
+        keyed = sup_frame.assign(key=sup_frame["supplier"].astype(str) + "|" + sup_frame["item"].astype(str))
+        pair_cap = np.where(pair_keys.isin(keyed["key"])[:, None], _grid(keyed, "key", pair_keys, periods), INF)
     if n_s:
         prio = sourcing["priority"].fillna(1).to_numpy(float)
         bcost = sourcing["unit_cost"].to_numpy(float) * (1 + PRIORITY_PREMIUM * np.maximum(prio - 1, 0))
         first = sourcing["first_period"].fillna(0).to_numpy(int)
         b_up = np.where(np.arange(n_t)[None, :] >= first[:, None], INF, 0.0)
+        if pair_cap is not None:  # the supplier's capacity for the item bounds its buys from the first month on
+            b_up = np.minimum(b_up, pair_cap)
         b_names = np.char.add(
             np.char.add(np.char.add("buy_", items.to_numpy().astype(str)[src_item]), "_"),
             suppliers.to_numpy().astype(str)[src_sup],
@@ -323,17 +337,17 @@ def build(inputs: BalanceInputs) -> BalanceModel:
             )
     else:
         cap_rows = np.zeros((0, n_t), dtype=int)
-    # supplier capacity
-    sup_cap = _grid(inputs.supplier_capacity, "supplier", suppliers, periods) if len(suppliers) else np.zeros((0, n_t))
+    # supplier capacity (given per item: the buy columns' bounds above)
+    per_supplier = pair_cap is None and len(suppliers) > 0 and not sup_frame.empty
+    sup_cap = _grid(sup_frame, "supplier", suppliers, periods) if per_supplier else np.zeros((len(suppliers), n_t))
     limited = (
-        suppliers.isin(inputs.supplier_capacity["supplier"].astype(str))
-        if len(suppliers) and not inputs.supplier_capacity.empty
-        else np.zeros(len(suppliers), dtype=bool)
+        suppliers.isin(sup_frame["supplier"].astype(str)) if per_supplier else np.zeros(len(suppliers), dtype=bool)
     )
     lim = np.flatnonzero(limited)
     sup_rows = np.full((len(suppliers), n_t), -1)
     if len(lim):
-        ss_rt_names = np.array([f"sup_{suppliers[s]}_{p}" for s in lim for p in per])
+        ss_rt_names = np.char.add(np.char.add(np.repeat(np.char.add("sup_", suppliers.to_numpy().astype(str)[lim]), n_t),
+                                              "_"), np.tile(per, len(lim)))
         sup_rows[lim] = lp.add_rows(ss_rt_names, -INF, sup_cap[lim].ravel()).reshape(len(lim), n_t)
         use = limited[src_sup]
         lp.add_coef(sup_rows[src_sup[use]], buy[use], 1.0)
@@ -351,6 +365,8 @@ def build(inputs: BalanceInputs) -> BalanceModel:
         lp.add_coef(g_rows, gap, -1.0)
 
     h, nnz = lp.highs()
+    if not inputs.presolve:
+        h.setOptionValue("presolve", "off")
     idx = {
         "inv": inv,
         "lost": lost,
@@ -360,6 +376,7 @@ def build(inputs: BalanceInputs) -> BalanceModel:
         "bal": bal,
         "cap": cap_rows,
         "sup": sup_rows,
+        "pair_cap": pair_cap,
         "sfall": sfall,
         "has_ss": has_ss,
         "ss": ss,
@@ -397,6 +414,7 @@ def supplier_capacity_default(
     *,
     factor: float = 1.5,
     alternate_share: float = 0.5,
+    group: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Monthly supplier capacity when the data has none (documented default).
 
@@ -408,22 +426,25 @@ def supplier_capacity_default(
         periods: the months to fill.
         factor: headroom over the preferred items' demand (1.5 = 50 % more).
         alternate_share: share of the headroom an alternate supplier offers its alternate items.
+        group: a group per ``sourcing`` row (e.g. the family a SKU plans in): the capacity is then per supplier
+            and group, the same sum over the group's items only (column ``item`` = the group).
 
     Returns:
-        ``supplier, period, qty`` [units/month].
+        ``supplier, period, qty`` [units/month] (``supplier, item, period, qty`` with ``group``).
     """
     if sourcing.empty:
-        return pd.DataFrame(columns=["supplier", "period", "qty"])
+        return pd.DataFrame(columns=["supplier", "period", "qty"] if group is None else ["supplier", "item", "period",
+                                                                                           "qty"])
     d = mean_demand.reindex(sourcing["item"].astype(str)).fillna(0.0).to_numpy()
     w = np.where(sourcing["priority"].fillna(1).to_numpy() <= 1, 1.0, alternate_share) * factor
-    per_sup = pd.Series(d * w).groupby(sourcing["supplier"].astype(str).to_numpy()).sum()
-    frame = pd.DataFrame(
-        {
-            "supplier": np.repeat(per_sup.index.to_numpy(), len(periods)),
-            "period": np.tile(pd.DatetimeIndex(periods).to_numpy(), len(per_sup)),
-            "qty": np.repeat(per_sup.to_numpy(), len(periods)),
-        }
-    )
+    keys = [sourcing["supplier"].astype(str).to_numpy()] + ([] if group is None else [np.asarray(group, dtype=str)])
+    per_sup = pd.Series(d * w).groupby(keys).sum()
+    n_t = len(periods)
+    frame = pd.DataFrame({"supplier": np.repeat(per_sup.index.get_level_values(0).to_numpy(), n_t)})
+    if group is not None:
+        frame["item"] = np.repeat(per_sup.index.get_level_values(1).to_numpy(), n_t)
+    frame["period"] = np.tile(pd.DatetimeIndex(periods).to_numpy(), len(per_sup))
+    frame["qty"] = np.repeat(per_sup.to_numpy(), n_t)
     return frame
 
 

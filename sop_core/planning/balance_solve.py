@@ -124,12 +124,15 @@ def solve(model: BalanceModel, *, before_solve: BeforeSolve | None = None) -> Ba
         np.add.at(sup_qty, model.src_supplier, buy_q)
     has_row = idx["sup"] >= 0
     sup_price[has_row] = -dual[idx["sup"][has_row]]
+    sup_capacity = np.where(has_row, idx["sup_cap"], np.inf)
+    if idx["pair_cap"] is not None:  # capacity per supplier and item: bounds of the buy columns
+        sup_price, sup_capacity = _pair_capacity(model, np.asarray(sol.col_dual), buy_q)
     suppliers = pd.DataFrame(
         {
             "supplier": np.repeat(model.suppliers.to_numpy(), n_t),
             "period": np.tile(periods.to_numpy(), n_sup),
             "qty": sup_qty.ravel(),
-            "capacity": np.where(has_row, idx["sup_cap"], np.inf).ravel(),
+            "capacity": sup_capacity.ravel(),
             "shadow_price": sup_price.ravel(),
         }
     )
@@ -190,14 +193,17 @@ def solve(model: BalanceModel, *, before_solve: BeforeSolve | None = None) -> Ba
     objective = model.revenue_constant - minimised if model.inputs.objective == "max_margin" else minimised
 
     row_names = lp.names()[1]
-    kinds = np.array([n.split("_", 1)[0] for n in row_names], dtype=object)
-    kind_map = {"bal": "balance", "cap": "capacity", "sup": "supplier", "ss": "safety_stock", "fill": "fill_rate"}
+    prefixes = np.char.partition(row_names.astype(str), "_")[:, 0] if len(row_names) else np.zeros(0, dtype=str)
+    kinds = prefixes.astype(object)
+    for prefix, kind in {"bal": "balance", "cap": "capacity", "sup": "supplier", "ss": "safety_stock",
+                         "fill": "fill_rate"}.items():
+        kinds[prefixes == prefix] = kind
     lo, up = lp._cat(lp.row_lower), lp._cat(lp.row_upper)
     slack = np.minimum(np.abs(act - lo), np.abs(up - act))
     duals = pd.DataFrame(
         {
             "name": row_names,
-            "kind": [kind_map.get(k, k) for k in kinds],
+            "kind": kinds,
             "activity": act,
             "lower": lo,
             "upper": up,
@@ -227,6 +233,26 @@ def solve(model: BalanceModel, *, before_solve: BeforeSolve | None = None) -> Ba
         cost=cost,
         first_supply=dict(zip(model.items.tolist(), first_supply.tolist(), strict=True)),
     )
+
+
+def _pair_capacity(model: BalanceModel, col_dual: np.ndarray, buy_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per supplier × month, when its capacity is given per item (bounds of the buy columns): the largest saving
+    of one more unit for any of its items (−reduced cost of a buy column at that bound, in a month its lead time
+    allows) [currency/unit] and its capacity, the sum over its items [units]."""
+    pair_cap, n_t = model.idx["pair_cap"], buy_q.shape[1]
+    n_sup = len(model.suppliers)
+    first = model.inputs.sourcing
+    first = first[first["item"].astype(str).isin(model.items)]["first_period"].fillna(0).to_numpy(int)
+    open_month = np.arange(n_t)[None, :] >= first[:, None]
+    finite = np.isfinite(pair_cap)
+    cap = np.where(finite, pair_cap, 0.0)
+    at_cap = finite & open_month & (buy_q >= cap - 1e-9 * np.maximum(1.0, cap))
+    pair_price = np.where(at_cap, np.maximum(-col_dual[model.idx["buy"]], 0.0), 0.0)
+    price = np.zeros((n_sup, n_t))
+    np.maximum.at(price, model.src_supplier, pair_price)
+    capacity = np.zeros((n_sup, n_t))
+    np.add.at(capacity, model.src_supplier, pair_cap)
+    return price, capacity
 
 
 def _explain_lost(model: BalanceModel, lost: np.ndarray, cap_price: np.ndarray, sup_price: np.ndarray) -> np.ndarray:
@@ -277,13 +303,19 @@ def balance_plan(inputs: BalanceInputs, *, before_solve: BeforeSolve | None = No
     return solve(build(inputs), before_solve=before_solve)
 
 
+def _largest(frame: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` rows of ``frame`` with the largest shadow price (the first ones among equals), in their order."""
+    order = np.argsort(-frame["shadow_price"].to_numpy(float), kind="stable")[:top]
+    return frame.iloc[np.sort(order)]
+
+
 def shadow_price_notes(result: BalanceResult, currency: str = "€", top: int = 5) -> list[str]:
     """Plain sentences for the most valuable binding capacities and suppliers, e.g.
     "One more hour on ULM-ESP in 2027-03 is worth €41.20"."""
     rows = []
     res = result.resources
     if not res.empty:
-        hit = res[res["shadow_price"] > TOL]
+        hit = _largest(res[res["shadow_price"] > TOL], top)
         rows += [
             (
                 float(r.shadow_price),
@@ -293,7 +325,7 @@ def shadow_price_notes(result: BalanceResult, currency: str = "€", top: int = 
         ]
     sup = result.suppliers
     if not sup.empty:
-        hit = sup[sup["shadow_price"] > TOL]
+        hit = _largest(sup[sup["shadow_price"] > TOL], top)
         rows += [
             (
                 float(r.shadow_price),

@@ -24,7 +24,9 @@ The parameters are estimated by ordinary least squares on the demeaned data, poo
 family. By the Frisch–Waugh–Lovell theorem (Wooldridge §3.2) e = r'ỹ / r'r, where r and ỹ are the demeaned
 log price and log quantity less their least-squares fit on the demeaned controls (normal equations with a
 pseudo-inverse: collinear controls are harmless). A control column with no variation left after demeaning
-(e.g. a family never on promotion) is dropped.
+(e.g. a family never on promotion) is dropped. The estimate over all families, each with its own controls, needs
+no regression of its own: no SKU spans two families, so each family's controls are zero on the others' rows, and
+r and ỹ are each family's own, side by side.
 
 Standard error of e (``se_type``):
 
@@ -154,13 +156,10 @@ def _demean(values: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.nda
     return within
 
 
-def _design(
-    data: pd.DataFrame, trend: bool, controls_by: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _design(data: pd.DataFrame, trend: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Demeaned log quantity, log price and controls, and the SKU codes (cluster ids).
 
-    The controls are the month dummies (Feb … Dec), promo and the trend [years]; with ``controls_by`` one set
-    per value of that column (e.g. per family: each family its own season, promotion effect and trend)."""
+    The controls are the month dummies (Feb … Dec), promo and the trend [years]."""
     sku, names = pd.factorize(data["sku"])
     counts = np.bincount(sku, minlength=len(names)).astype(float)
     period = data["period"]
@@ -169,16 +168,42 @@ def _design(
     if trend:
         first = period.min()
         base.append(((period.dt.year - first.year) * 12 + month - first.month).to_numpy() / 12.0)
-    if controls_by is None:
-        controls = np.column_stack(base)
-    else:
-        groups = pd.factorize(data[controls_by])[0]
-        controls = np.column_stack([col * (groups == g) for g in range(groups.max() + 1) for col in base])
     within = _demean(np.column_stack([np.log(data["quantity"].to_numpy()), np.log(data["net_price"].to_numpy()),
-                                      controls]), sku, counts)
+                                      *base]), sku, counts)
     z = within[:, 2:]
     z = z[:, z.std(axis=0) > 1e-12]
     return within[:, 0], within[:, 1], z, sku
+
+
+@dataclass(frozen=True)
+class _Left:
+    """A pool's log price ``r`` and log quantity ``y`` left after the SKU means and the controls (per row), its SKU
+    codes, rows ``n``, SKUs ``g`` and the rank of its controls."""
+
+    r: np.ndarray
+    y: np.ndarray
+    sku: np.ndarray
+    n: int
+    g: int
+    rank: int
+
+
+def _left(data: pd.DataFrame, trend: bool) -> _Left:
+    """:class:`_Left` of one pool with its own controls (Frisch–Waugh–Lovell)."""
+    y, x, z, sku = _design(data, trend)
+    (r, y_left), rank = _partial_out(z, np.column_stack([x, y]).T)
+    return _Left(r, y_left, sku, len(data), int(sku.max()) + 1 if len(sku) else 0, rank)
+
+
+def _pooled(parts: list[_Left]) -> _Left:
+    """The pools side by side, each with its own controls: their controls share no row (SKUs never span two
+    pools), so what the controls leave of a row is what its own pool's leave, and the ranks add up."""
+    offsets = np.cumsum([0] + [p.g for p in parts[:-1]])
+    return _Left(
+        np.concatenate([p.r for p in parts]), np.concatenate([p.y for p in parts]),
+        np.concatenate([p.sku + o for p, o in zip(parts, offsets, strict=True)]),
+        sum(p.n for p in parts), sum(p.g for p in parts), sum(p.rank for p in parts),
+    )
 
 
 def _partial_out(z: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, int]:
@@ -222,20 +247,29 @@ def estimate(rows: pd.DataFrame, *, trend: bool = True, controls_by: str | None 
         (-2.0, 48, 'HC1', True)
     """
     data = _clean(rows, controls_by)
-    n, g = len(data), int(data["sku"].nunique())
-    nan = math.nan
-    if n < MIN_OBSERVATIONS:
-        return Estimate(nan, nan, n, g, "", nan, nan, nan,
-                        f"only {n} observations with quantity and price > 0 (at least {MIN_OBSERVATIONS} needed)")
-    y, x, z, sku = _design(data, trend, controls_by)
-    # Frisch–Waugh–Lovell: e = r'ỹ / r'r with r, ỹ the log price and log quantity left after the controls
-    (r, y_left), rank = _partial_out(z, np.column_stack([x, y]).T)
+    if len(data) < MIN_OBSERVATIONS:
+        return _too_few(data)
+    if controls_by is None:
+        return _estimate(_left(data, trend))
+    return _estimate(_pooled([_left(group, trend) for _, group in data.groupby(controls_by, sort=True)]))
+
+
+def _too_few(data: pd.DataFrame) -> Estimate:
+    n, nan = len(data), math.nan
+    return Estimate(nan, nan, n, int(data["sku"].nunique()), "", nan, nan, nan,
+                    f"only {n} observations with quantity and price > 0 (at least {MIN_OBSERVATIONS} needed)")
+
+
+def _estimate(left: _Left) -> Estimate:
+    """e = r'ỹ / r'r and its standard error from what the SKU means and controls leave (checks 2–4)."""
+    n, g, nan = left.n, left.g, math.nan
+    r, y_left, sku = left.r, left.y, left.sku
     rr = float(r @ r)
     variation = math.sqrt(rr / n)
     if variation < MIN_PRICE_VARIATION:
         return Estimate(nan, nan, n, g, "", nan, nan, variation,
                         "no price variation within a SKU once promotions, season and trend are accounted for")
-    k = rank + 1 + g  # e, the controls and the absorbed SKU effects
+    k = left.rank + 1 + g  # e, the controls and the absorbed SKU effects
     if n - k < 1:
         return Estimate(nan, nan, n, g, "", nan, nan, variation,
                         f"{n} observations are too few for {k} parameters (SKU effects and controls)")
@@ -282,14 +316,19 @@ def family_elasticities(
     if "family" not in rows.columns:
         raise ValueError("sales rows lack the column family")
     names = sorted(set(rows["family"].astype(str)) | set(map(str, families or ())))
-    pooled = estimate(rows, trend=trend, controls_by="family")
+    data = _clean(rows, "family")
+    # each family's log price and quantity left after its own SKU means and controls: its own estimate, and (side
+    # by side) the pooled one
+    left = {str(fam): _left(group, trend) for fam, group in data.groupby("family", sort=True)}
+    pooled = _too_few(data) if len(data) < MIN_OBSERVATIONS else _estimate(_pooled(list(left.values())))
     if pooled.usable:
         fallback, fallback_text = pooled.elasticity, f"the estimate over all families ({pooled.elasticity:+.2f}) is used"
     else:
         fallback, fallback_text = NO_RESPONSE, f"{NO_RESPONSE:g} is used (demand does not react to price)"
     out = []
     for fam in names:
-        est = estimate(rows[rows["family"].astype(str) == fam], trend=trend)
+        own = data[data["family"] == fam] if fam not in left or left[fam].n < MIN_OBSERVATIONS else None
+        est = _too_few(own) if own is not None else _estimate(left[fam])
         if est.usable:
             value, reason = est.elasticity, f"estimated (t = {est.t:.1f})"
         else:

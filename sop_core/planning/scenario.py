@@ -23,10 +23,13 @@ of the optimisation, so a SKU's stock serves only that SKU and more demand never
 objective ``max_margin``, target end stock ``s[i,t]`` below as a soft safety-stock target, frozen months for
 production (``frozen_periods``), supplier lead times in months (+ ``lead_time_change_days``) and the default
 supplier capacity of :func:`sop_core.planning.balance.supplier_capacity_default` (sized on the baseline demand), and a
-fill-rate target ``fill_rate_target`` per SKU. ``ScenarioInputs.level = "family"`` plans per family × sourcing
-instead (``COFFEE|make``, ``COFFEE|buy``, demand-weighted prices, costs and hours per unit), a coarser and much
-smaller LP whose supply the rule below splits over the SKUs in proportion to their need ``max(0, d + s − I − r)``;
-its shortages of single SKUs while the family has stock are reported as :data:`MIX`.
+fill-rate target ``fill_rate_target`` per SKU. ``ScenarioInputs.level = "family"`` (plans of more than
+:data:`sop_core.units.SKU_PLAN_MAX_SKUS` SKUs, :func:`sop_core.planning.scenario_inputs.plan_level`) plans per family ×
+sourcing instead (``COFFEE|make``, ``COFFEE|buy``), a coarser and much smaller LP
+(:mod:`sop_core.planning.scenario_family`): each SKU serves its demand from its own stock and open orders first; the
+LP plans new supply for what that leaves (prices, costs and hours per unit weighted by what each SKU needs; each
+supplier's default capacity split over the families it supplies), and its supply goes to the SKUs in the order
+they need it, so a SKU is short only when and as much as its family is.
 
 Safety stock and target end stock
 ---------------------------------
@@ -77,6 +80,11 @@ from sop_core.planning.scenario_inputs import ScenarioInputs
 from sop_core.planning.scenario_result import ScenarioResult, plan_result
 from sop_core.planning.scenario_rule import adjusted_inputs, rule_plan, safety_stock_plan
 
+#: Plans kept per inputs (the ones used last: a lever moved back and forth, the baseline, saved scenarios) …
+CACHED_PLANS = 16
+#: … and at most this many plan lines over all of them (6 plans of 17,600 SKUs × 18 months, about 50 MB each).
+CACHED_LINES = 2_000_000
+
 
 def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResult:
     """Plan lines and KPIs of ``levers`` applied to ``base``.
@@ -84,7 +92,8 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     Without routing and supplier data the planning rule of the module docstring makes the plan
     (unconstrained); with them the constrained plan of :mod:`sop_core.planning.balance` sets each family's
     supply per month and the rule splits it over the SKUs (:func:`evaluate_constrained`).
-    Results are cached per levers on ``base`` (the inputs are read-only).
+    Results are cached per levers on ``base`` (the inputs are read-only): the :data:`CACHED_PLANS` used last, fewer
+    for large plans (:data:`CACHED_LINES` plan lines in all).
 
     Args:
         base: demand, products, stock on hand and open orders of one cycle (+ capacity and suppliers).
@@ -112,8 +121,10 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     levers = levers or Levers()
     cache = base._cache
     key = json.dumps(levers.to_dict(), sort_keys=True)
-    if key in cache:
-        return cache[key]
+    hit = cache.pop(key, None)
+    if hit is not None:  # the most recently used last: the baseline of every what-if stays
+        cache[key] = hit
+        return hit
     if base.constrained:
         result = evaluate_constrained(base, levers)
     else:
@@ -122,10 +133,11 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
         safety = safety_stock_plan(base, levers, demand)
         production, served, inventory = rule_plan(g, demand, levers, safety.target, None)
         result = plan_result(base, levers, demand, price, unit_cost, safety, production, served, inventory, {}, None)
-    if len(cache) >= 16:  # the inputs may be shared between sessions: drop the oldest, tolerate races
+    keep = max(2, min(CACHED_PLANS, CACHED_LINES // max(1, len(result.lines))))
+    while len(cache) >= keep:  # the inputs may be shared between sessions: drop the oldest, tolerate races
         try:
             cache.pop(next(iter(cache)))
         except (KeyError, StopIteration, RuntimeError):
-            pass
+            break
     cache[key] = result
     return result

@@ -5,11 +5,13 @@ alternate-supplier premium. Pure."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from sop_core.planning import balance as bl
+from sop_core.planning import scenario_family as fam
 from sop_core.planning.balance_solve import balance_plan
 from sop_core.planning.levers import Levers, ScenarioInputError
 from sop_core.planning.linear_program import BalanceError
@@ -48,20 +50,62 @@ def _weighted(values: np.ndarray, weights: np.ndarray, item_of: np.ndarray, n_it
     return np.where(w > 0, v / np.where(w > 0, w, 1.0), plain)
 
 
-def balance_inputs(
-    base: ScenarioInputs, levers: Levers
-) -> tuple[bl.BalanceInputs, np.ndarray, np.ndarray, np.ndarray, np.ndarray, SafetyStock]:
-    """The constrained-plan inputs (:class:`sop_core.planning.balance.BalanceInputs`) of ``levers`` on ``base``,
-    per item (a SKU, or family × sourcing); also returns the item index per SKU and the adjusted demand,
-    price, unit cost and safety stock with the target end stock (:func:`safety_stock_plan`) per SKU."""
+@dataclass(frozen=True, eq=False)
+class ConstrainedInputs:
+    """What the constrained plan of one set of levers starts from (:func:`balance_inputs`).
+
+    Attributes:
+        balance: the LP's inputs per item (a SKU, or family × sourcing).
+        item_of: the item of each SKU (position in ``balance.items``).
+        demand, price, unit_cost: the lever-adjusted demand per SKU × month [units], price and unit cost per SKU
+            [currency/unit].
+        safety: the safety stock and target end stock per SKU (:func:`safety_stock_plan`).
+        own: at the family level, each SKU's plan from its own stock alone
+            (:func:`sop_core.planning.scenario_family.net_of_own_stock`); None at the SKU level.
+    """
+
+    balance: bl.BalanceInputs
+    item_of: np.ndarray
+    demand: np.ndarray
+    price: np.ndarray
+    unit_cost: np.ndarray
+    safety: SafetyStock
+    own: fam.OwnStock | None
+
+
+def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
+    """The constrained-plan inputs of ``levers`` on ``base`` (:class:`ConstrainedInputs`): per SKU at the SKU
+    level; at the family level per family × sourcing, for the net demand and net target the SKUs' own stock
+    leaves (:mod:`sop_core.planning.scenario_family`)."""
 
     g = base.grid
     demand, price, unit_cost = adjusted_inputs(g, levers, base.elasticities)
     safety = safety_stock_plan(base, levers, demand)
     item_of, items, _made = _plan_items(g, base)
     n_items, n_t = len(items), len(g.periods)
-    weight = demand.sum(axis=1) + 1e-9
     skus = pd.Index(g.skus)
+    item_dem = np.zeros((n_items, n_t))
+    item_rec = np.zeros((n_items, n_t))
+    item_target = np.zeros((n_items, n_t))
+    fill_target = np.full(n_items, levers.fill_rate_target if levers.fill_rate_target > 0 else np.nan)
+    own = None
+    if base.level == "family":  # each SKU's own stock first; the LP plans the new supply of what is left
+        own = fam.net_of_own_stock(g, demand, safety.target)
+        weight = fam.need_weight(own) + 1e-9
+        np.add.at(item_dem, item_of, own.net_demand)
+        np.add.at(item_target, item_of, own.net_target)
+        item_on_hand: np.ndarray = np.zeros(n_items)
+        if levers.fill_rate_target > 0:  # the target is on the whole demand: the share of the net demand it allows
+            gross = np.bincount(item_of, weights=demand.sum(axis=1), minlength=n_items)
+            net = item_dem.sum(axis=1)
+            allowed = 1.0 - (1.0 - levers.fill_rate_target) * gross / np.where(net > 0, net, 1.0)
+            fill_target = np.where((net > 0) & (allowed > 0), allowed, np.nan)
+    else:
+        weight = demand.sum(axis=1) + 1e-9
+        np.add.at(item_dem, item_of, demand)
+        np.add.at(item_rec, item_of, g.receipts)
+        np.add.at(item_target, item_of, safety.target)
+        item_on_hand = np.bincount(item_of, weights=g.on_hand, minlength=n_items)
 
     item_frame = pd.DataFrame(
         {
@@ -69,14 +113,9 @@ def balance_inputs(
             "unit_price": _weighted(price, weight, item_of, n_items),
             "make_cost": _weighted(unit_cost, weight, item_of, n_items),
             "holding_cost": _weighted(unit_cost * g.holding_rate / 12.0, weight, item_of, n_items),
-            "fill_target": levers.fill_rate_target if levers.fill_rate_target > 0 else np.nan,
+            "fill_target": fill_target,
         }
     )
-    item_dem = np.zeros((n_items, n_t))
-    np.add.at(item_dem, item_of, demand)
-    item_rec = np.zeros((n_items, n_t))
-    np.add.at(item_rec, item_of, g.receipts)
-    item_on_hand = np.bincount(item_of, weights=g.on_hand, minlength=n_items)
 
     def long(values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(
@@ -86,9 +125,6 @@ def balance_inputs(
                 "qty": values.ravel(),
             }
         )
-
-    item_target = np.zeros((n_items, n_t))
-    np.add.at(item_target, item_of, safety.target)
 
     # routing: demand-weighted hours per unit of each item on each resource
     routing = base.routing
@@ -166,11 +202,16 @@ def balance_inputs(
         grouped["unit_cost"] = grouped["cw"] / grouped["w"]
         grouped["first_period"] = bl.months_of_lead_time(grouped["lw"] / grouped["w"])
         sourcing = grouped[["item", "supplier", "unit_cost", "priority", "first_period"]]
-        # supplier capacity from the baseline demand (so a demand push meets it), per SKU
+        # supplier capacity from the baseline demand (so a demand push meets it), per SKU; at the family level
+        # each supplier's capacity is split over the families it supplies (the sum over their SKUs only): a family
+        # item cannot take the headroom sized for another family's SKUs
         cap_src = frame.rename(columns={"item": "sku_item"}).assign(item=si["sku"].astype(str).to_numpy())
         mean_d = pd.Series(frame["base_d"].to_numpy(), index=cap_src["item"]).groupby(level=0).first()
-        sup_cap = bl.supplier_capacity_default(cap_src[["item", "supplier", "priority"]], mean_d, g.periods)
-        months = pd.DatetimeIndex(sup_cap["period"]).strftime("%Y-%m")
+        sup_cap = bl.supplier_capacity_default(cap_src[["item", "supplier", "priority"]], mean_d, g.periods,
+                                               group=frame["item"].to_numpy() if base.level == "family" else None)
+        months = pd.Index([], dtype=str)
+        if levers.supplier_disruptions:
+            months = pd.DatetimeIndex(sup_cap["period"]).strftime("%Y-%m")
         for sup, (first, last) in levers.supplier_disruptions.items():
             hit = (sup_cap["supplier"] == sup).to_numpy() & (months >= first) & (months <= last)
             if not hit.any():
@@ -193,8 +234,9 @@ def balance_inputs(
         safety_stock=long(item_target),
         first_production_period=levers.frozen_periods,
         objective="max_margin",
+        presolve=base.level != "family",
     )
-    return inputs, item_of, demand, price, unit_cost, safety
+    return ConstrainedInputs(inputs, item_of, demand, price, unit_cost, safety, own)
 
 
 def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult:
@@ -202,7 +244,10 @@ def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult
     alternate-supplier premium of each SKU and month."""
 
     g = base.grid
-    inputs, item_of, demand, price, unit_cost, safety = balance_inputs(base, levers)
+    prepared = balance_inputs(base, levers)
+    inputs, item_of, demand, price, unit_cost = (prepared.balance, prepared.item_of, prepared.demand, prepared.price,
+                                                 prepared.unit_cost)
+    safety = prepared.safety
     try:
         solved = balance_plan(inputs)
     except BalanceError as err:
@@ -212,7 +257,12 @@ def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult
     n_items, n_t = len(items), len(g.periods)
     make = plan["make"].to_numpy().reshape(n_items, n_t)
     new = make + plan["buy"].to_numpy().reshape(n_items, n_t)
-    production, served, stock = rule_plan(g, demand, levers, safety.target, (item_of, new))
+    if prepared.own is None:
+        production, served, stock = rule_plan(g, demand, levers, safety.target, (item_of, new))
+    else:  # the family's supply to its SKUs in the order they need it, then each SKU's plan with it
+        _served_new, per_sku = fam.allocate(item_of, plan["served"].to_numpy().reshape(n_items, n_t), new,
+                                            prepared.own)
+        production, served, stock = rule_plan(g, demand, levers, safety.target, (np.arange(len(g.skus)), per_sku))
     item_new = new[item_of]
     share = np.where(item_new > 1e-12, production / np.where(item_new > 1e-12, item_new, 1.0), 0.0)
 
@@ -250,12 +300,10 @@ def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult
         p_item = items.get_indexer(purchases["item"].astype(str))
         p_t = g.periods.get_indexer(pd.DatetimeIndex(purchases["period"]))
         np.add.at(premium_item, (p_item, p_t), extra)
-        # each SKU takes its share of its item's buys in the month
-        sku_of_item = pd.DataFrame({"sku": g.skus, "item_pos": item_of})
-        frame = purchases.assign(item_pos=p_item, t=p_t).merge(sku_of_item, on="item_pos")
-        rows = pd.Index(g.skus).get_indexer(frame["sku"])
-        frame["qty"] = frame["qty"].to_numpy(float) * share[rows, frame["t"].to_numpy()]
-        sku_buys = frame.loc[frame["qty"] > 1e-9, ["sku", "supplier", "period", "qty"]].reset_index(drop=True)
+        # each SKU's part of its item's buys from a supplier: by what it needs of new supply over the horizon at
+        # the family level (the same in every month: the buys of a SKU move with its family's)
+        weight = fam.need_weight(prepared.own) if prepared.own is not None else production.sum(axis=1)
+        sku_buys = _buys_per_sku(base, item_of, weight, purchases.assign(item_pos=p_item))
     return plan_result(
         base,
         levers,
@@ -275,3 +323,26 @@ def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult
         },
         solved,
     )
+
+
+def _buys_per_sku(base: ScenarioInputs, item_of: np.ndarray, weight: np.ndarray, purchases: pd.DataFrame
+                  ) -> pd.DataFrame:
+    """An item's buys from a supplier, shared over the item's SKUs sourced from that supplier by ``weight`` (per
+    SKU; equal shares where the SKUs' weights are all 0); at the SKU level each SKU's own buys. ``purchases``:
+    ``item, supplier, period, qty`` with the item's position ``item_pos``. Returns ``sku, supplier, period, qty``
+    (rows above 1e-9 units)."""
+    g = base.grid
+    si = base.supplier_items
+    row = pd.Index(g.skus).get_indexer(si["sku"].astype(str))
+    ok = row >= 0
+    pairs = pd.DataFrame(
+        {"item_pos": item_of[row[ok]], "supplier": si["supplier"].astype(str).to_numpy()[ok], "row": row[ok]}
+    ).drop_duplicates(["row", "supplier"])
+    pairs["w"] = weight[pairs["row"].to_numpy()]
+    group = pairs.groupby(["item_pos", "supplier"])["w"]
+    total, count = group.transform("sum").to_numpy(), group.transform("size").to_numpy()
+    pairs["part"] = np.where(total > 1e-12, pairs["w"].to_numpy() / np.where(total > 1e-12, total, 1.0), 1.0 / count)
+    frame = purchases.assign(supplier=purchases["supplier"].astype(str)).merge(pairs, on=["item_pos", "supplier"])
+    frame["sku"] = g.skus[frame["row"].to_numpy()]
+    frame["qty"] = frame["qty"].to_numpy(float) * frame["part"].to_numpy()
+    return frame.loc[frame["qty"] > 1e-9, ["sku", "supplier", "period", "qty"]].reset_index(drop=True)

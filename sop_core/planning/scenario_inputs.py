@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sop_core.planning.levers import ScenarioInputError
+from sop_core.units import SKU_PLAN_MAX_SKUS
 
 if TYPE_CHECKING:
     from sop_core.planning.scenario_result import ScenarioResult
@@ -32,6 +33,20 @@ POLICY_INPUT_COLUMNS = [
     "safety_stock",
     "bought",
 ]
+
+
+#: The constrained plan's item: one per SKU, or one per family × make/buy (:mod:`sop_core.planning.scenario_family`).
+PlanLevel = Literal["family", "sku"]
+
+
+def plan_level(n_skus: int, max_skus: int = SKU_PLAN_MAX_SKUS) -> PlanLevel:
+    """The constrained plan's item for a plan of ``n_skus`` SKUs: ``sku`` up to ``max_skus``
+    (:data:`sop_core.units.SKU_PLAN_MAX_SKUS`), ``family`` above.
+
+    >>> plan_level(176), plan_level(17_600)
+    ('sku', 'family')
+    """
+    return "sku" if n_skus <= max_skus else "family"
 
 
 @dataclass(frozen=True)
@@ -73,8 +88,9 @@ class ScenarioInputs:
         elasticities: family → own-price elasticity learned from the sales history (used when
             ``Levers.price_elasticity`` is None; families without one do not react to price).
         level: the constrained plan's item: ``sku`` (one item per SKU, the default: the split of supply
-            to SKUs is part of the optimisation) or ``family`` (family × make/buy, then split over the SKUs
-            in proportion to their need; coarser and faster, for very large plans).
+            to SKUs is part of the optimisation) or ``family`` (family × make/buy for what the SKUs' own stock
+            leaves, then split over the SKUs by need; coarser and much faster, for large plans:
+            :func:`plan_level`, :mod:`sop_core.planning.scenario_family`).
     """
 
     demand: pd.DataFrame
@@ -93,7 +109,7 @@ class ScenarioInputs:
 
     policy: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POLICY_INPUT_COLUMNS))
     elasticities: dict[str, float] = field(default_factory=dict)
-    level: Literal["family", "sku"] = "sku"
+    level: PlanLevel = "sku"
 
     @cached_property
     def grid(self) -> InputGrid:

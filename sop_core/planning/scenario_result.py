@@ -230,7 +230,7 @@ def supply_gap(result: ScenarioResult) -> pd.DataFrame:
         frame["constraint"] = why.reindex(key).fillna(MIX).to_numpy()
         # SKUs short before any new supply can reach them: the lead time, not the mix
         month = pd.DatetimeIndex(frame["period"])
-        position = pd.Index(pd.DatetimeIndex(sorted(set(result.lines["period"])))).get_indexer(month)
+        position = pd.DatetimeIndex(np.unique(result.lines["period"].to_numpy())).get_indexer(month)
         first = pd.Series(bal.first_supply)
         fam_first = first.groupby(first.index.str.split("|").str[0]).max()
         early = position < fam_first.reindex(frame["family"]).fillna(0).to_numpy()

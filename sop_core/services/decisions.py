@@ -111,10 +111,11 @@ def _scenario_plan(engine: Engine, cycle_id: int, version: int, levers: lev.Leve
 
 def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: lev.LeverScope,
              last_actual: dt.date | None) -> dict[str, Any]:
-    """Planned against actual volume and revenue of ``scope`` over the plan's months that have actuals."""
+    """Planned against actual volume and revenue of ``scope`` over the plan's months that have actuals
+    (``plan_lines``: None when there is no signed plan; it may hold only the months up to ``last_actual``)."""
     out: dict[str, Any] = {"months": "", "planned_qty": None, "actual_qty": None, "planned_revenue": None,
                            "actual_revenue": None, "actual_vs_plan": None, "volume_vs_plan": None}
-    if plan_lines is None or plan_lines.empty:
+    if plan_lines is None:
         return {**out, "result": "no signed plan"}
     pl = plan_lines.assign(period=pd.to_datetime(plan_lines["period"]))
     if scope.skus is not None:
@@ -180,7 +181,8 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
             pv = version_repo.newest_frozen(s, prev.id)
             if pv is not None:
                 version, signed_scenario = pv.version, pv.scenario_id
-                signed_lines = plan_repo.plan_lines(s, prev.id, version)
+                if plan_repo.plan_line_count(s, prev.id, version):  # the months with actuals are all it needs
+                    signed_lines = plan_repo.plan_lines(s, prev.id, version, through=last_actual or dt.date.min)
             linked = {int(i) for i in log_frame["scenario_id"].dropna()}
             levers = {r.id: lev.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
         actual = (

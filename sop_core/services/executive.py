@@ -38,10 +38,12 @@ def capacity_table(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan |
     return supply_math.rough_cut_capacity(plan_qty, routing, resources)[cols]
 
 
-def capacity_risks(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> pd.DataFrame:
+def capacity_risks(
+    engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None, capacity: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Resource-months of the current plan whose load exceeds regular capacity (rows of
-    :func:`capacity_table` with status ``bottleneck``)."""
-    out = capacity_table(engine, cycle_id, current=current)
+    :func:`capacity_table` with status ``bottleneck``; ``capacity``: that table, when the caller has it)."""
+    out = capacity if capacity is not None else capacity_table(engine, cycle_id, current=current)
     return out[out["status"] == "bottleneck"].reset_index(drop=True)
 
 
@@ -93,6 +95,7 @@ def headline(
     *,
     current: plan.CurrentPlan | None = None,
     last_plan: LastPlanChange | None = None,
+    capacity: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The executive headline figures of the cycle's current plan.
 
@@ -107,8 +110,9 @@ def headline(
         have one (:func:`budget_margin`: ``budget_margin``, ``margin_budget_months``,
         ``plan_margin_budget_months``, ``margin_vs_budget``), ``capacity_risks`` (number of
         resource-months over regular capacity in the load of the constrained plan), ``frozen`` and
-        ``state``. ``current``: the cycle's :func:`sop_core.services.plan.current_plan` and ``last_plan``
-        its :func:`last_plan_change`, when the caller has them already (computed once otherwise).
+        ``state``. ``current``: the cycle's :func:`sop_core.services.plan.current_plan`, ``last_plan``
+        its :func:`last_plan_change` and ``capacity`` its :func:`capacity_table`, when the caller has them already
+        (computed once otherwise).
     """
     if current is None:
         current = plan.current_plan(engine, cycle_id)
@@ -122,7 +126,7 @@ def headline(
     if last_plan is None:
         last_plan = last_plan_change(engine, cycle_id, current=current)
     out.update(last_plan.figures())
-    out["capacity_risks"] = len(capacity_risks(engine, cycle_id, current=current))
+    out["capacity_risks"] = len(capacity_risks(engine, cycle_id, current=current, capacity=capacity))
     with session_scope(engine) as s:
         cyc = cycle_row(s, cycle_id)
         out["state"] = cyc.status
@@ -131,15 +135,24 @@ def headline(
 
 
 def risks_opportunities(
-    engine: Engine, cycle_id: int, n: int = 5, *, current: plan.CurrentPlan | None = None
+    engine: Engine,
+    cycle_id: int,
+    n: int = 5,
+    *,
+    current: plan.CurrentPlan | None = None,
+    table: pd.DataFrame | None = None,
+    capacity: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Top risks and opportunities by family: ``risks`` = families with the largest lost sales
     (unserved demand × price) or revenue below budget; ``opportunities`` = families with revenue
     above budget or the largest growth vs the last signed plan. Columns: ``family, kind, value, text``
-    (``current``: the cycle's :func:`sop_core.services.plan.current_plan`, when the caller has it already)."""
+    (``current``: the cycle's :func:`sop_core.services.plan.current_plan`, ``table`` its
+    :func:`sop_core.services.plan.plan_table` and ``capacity`` its :func:`capacity_table`, when the caller has them
+    already)."""
     if current is None:
         current = plan.current_plan(engine, cycle_id)
-    table = plan.plan_table(engine, cycle_id, current=current)
+    if table is None:
+        table = plan.plan_table(engine, cycle_id, current=current)
     fam = table.groupby("family", as_index=False)[["revenue", "budget_revenue", "demand_qty"]].sum(min_count=1)
     fam["gap"] = fam["revenue"] - fam["budget_revenue"]
     rows_r, rows_o = [], []
@@ -150,7 +163,7 @@ def risks_opportunities(
         elif pd.notna(r.gap) and r.gap > 0:
             rows_o.append({"family": r.family, "kind": "above budget", "value": float(r.gap),
                            "text": f"{r.family}: plan above budget"})
-    risks = capacity_risks(engine, cycle_id, current=current)
+    risks = capacity_risks(engine, cycle_id, current=current, capacity=capacity)
     risks = risks.assign(over_hours=risks["load_hours"] - risks["capacity_hours"])
     by_resource = risks.groupby("resource", as_index=False).agg(
         months=("period", "size"), over_hours=("over_hours", "sum"), shortfall_hours=("shortfall_hours", "sum"))
@@ -215,22 +228,34 @@ class ExecutiveReview:
         return frame.sort_values(["status", "id"], key=lambda c: c != "proposed" if c.name == "status" else c)
 
 
-def review(engine: Engine, cycle_id: int) -> ExecutiveReview:
-    """The executive review of a cycle (:class:`ExecutiveReview`), its current plan computed once.
+def review_stamp(engine: Engine, cycle_id: int) -> str:
+    """A short text that changes whenever what :func:`review` reads of the cycle does (its plan inputs, scenarios,
+    plan lines, sign-offs, decisions, versions, budget), for every user: the key of shared caches of the review."""
+    with session_scope(engine) as s:
+        return plan.stamp_text(plan_repo.review_stamp(s, cycle_id))
+
+
+def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | None = None) -> ExecutiveReview:
+    """The executive review of a cycle (:class:`ExecutiveReview`), its current plan computed once; ``load_inputs``
+    gives the cycle's plan inputs when they are needed (:data:`sop_core.services.plan.InputsLoader`).
 
     Raises:
         plan.PlanError: the cycle does not exist or has no forecast to plan on.
     """
-    current = plan.current_plan(engine, cycle_id)  # once: the headline, the risks, the capacity and the table
-    last_plan = last_plan_change(engine, cycle_id, current=current)  # once: the headline and the waterfall
-    ro = risks_opportunities(engine, cycle_id, current=current)
+    # once: the headline, the risks, the capacity and the table
+    current = plan.current_plan(engine, cycle_id, load_inputs=load_inputs)
+    # once: the headline and the waterfall
+    last_plan = last_plan_change(engine, cycle_id, current=current, load_inputs=load_inputs)
+    table = plan.plan_table(engine, cycle_id, current=current)
+    capacity = capacity_table(engine, cycle_id, current=current)
+    ro = risks_opportunities(engine, cycle_id, current=current, table=table, capacity=capacity)
     return ExecutiveReview(
         cycle=cycle.cycle_info(engine, cycle_id),
-        headline=headline(engine, cycle_id, current=current, last_plan=last_plan),
-        table=plan.plan_table(engine, cycle_id, current=current),
+        headline=headline(engine, cycle_id, current=current, last_plan=last_plan, capacity=capacity),
+        table=table,
         risks=ro["risks"],
         opportunities=ro["opportunities"],
-        capacity=capacity_table(engine, cycle_id, current=current),
+        capacity=capacity,
         demand_capacity=supply_service.capacity_load(engine, cycle_id),
         demand_basis=supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle_id)[1]),
         unsourced=supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id)),
@@ -255,7 +280,6 @@ def deck(engine: Engine, cycle_id: int) -> bytes:
     return export.deck(review(engine, cycle_id))
 
 
-def meeting_files(engine: Engine, cycle_id: int) -> tuple[bytes, bytes]:
-    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle, from one read of what they show."""
-    data = review(engine, cycle_id)
+def meeting_files(data: ExecutiveReview) -> tuple[bytes, bytes]:
+    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle's review, from the one read of what they show."""
     return export.excel_pack(data), export.deck(data)

@@ -12,8 +12,10 @@ are month starts.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,7 +156,9 @@ def learned_elasticities(engine: Engine) -> dict[str, float]:
 def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) -> sci.ScenarioInputs:
     """Demand (the cycle's consensus demand, else its latest forecast run) over the first ``horizon`` months
     [months] the forecast covers, products, stock on hand, open orders, routings, resources and supplier items.
-    The plan horizon is its own parameter: a forecast may look further ahead than the plan.
+    The plan horizon is its own parameter: a forecast may look further ahead than the plan. The constrained plan
+    is solved per SKU up to :data:`sop_core.units.SKU_PLAN_MAX_SKUS` SKUs, per family × make/buy above
+    (:func:`sop_core.planning.scenario_inputs.plan_level`).
 
     Raises:
         PlanError: when the cycle has no finished forecast run, or a forecast SKU has no product row.
@@ -175,6 +179,7 @@ def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) 
                 raise PlanError(f"forecast run {run.id} of cycle {_cycle_label(cyc)} has no rows")
         plan_months = sorted(pd.to_datetime(demand["period"]).unique())[:horizon]
         demand = demand[pd.to_datetime(demand["period"]).isin(plan_months)].reset_index(drop=True)
+        level = sci.plan_level(demand["sku"].nunique())
         inputs = sci.ScenarioInputs(
             demand=demand,
             products=master_repo.products(s)[["sku", "family", "unit_price", "unit_cost", "holding_rate"]],
@@ -188,12 +193,26 @@ def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) 
             supplier_items=master_repo.supplier_items(s)[["supplier", "sku", "lead_time_days", "unit_cost", "priority"]],
             policy=safety_stock_inputs(engine, cycle_id),
             elasticities=learned_elasticities(engine),
+            level=level,
         )
     try:
         _ = inputs.grid  # check the inputs once (and keep the dense arrays with them)
     except lev.ScenarioInputError as err:
         raise PlanError(f"cycle {_cycle_label(cyc)}: {err}") from None
     return inputs
+
+
+def stamp_text(parts: tuple[Any, ...]) -> str:
+    """A short text of data-stamp aggregates (equal texts = the same aggregates)."""
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def inputs_stamp(engine: Engine, cycle_id: int) -> str:
+    """A short text that changes whenever what :func:`scenario_inputs` reads of the cycle does, for every user:
+    the key of shared caches of the inputs (a forecast run, an override, an import or a change of stock shows at
+    once)."""
+    with session_scope(engine) as s:
+        return stamp_text(plan_repo.inputs_stamp(s, cycle_id))
 
 
 def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResult:
@@ -211,9 +230,19 @@ def latest_forecast_run_id(engine: Engine, cycle_id: int) -> int | None:
         return run.id if run is not None else None
 
 
-def baseline(engine: Engine, cycle_id: int) -> scr.ScenarioResult:
-    """The cycle's plan with every lever at its default."""
-    return evaluate(scenario_inputs(engine, cycle_id), lev.Levers())
+#: Gives a cycle's plan inputs (:func:`scenario_inputs`) when a service needs them: a caller that keeps the inputs
+#: (a page's shared cache) hands its own, so they are read once and their evaluations are shared.
+InputsLoader = Callable[[], sci.ScenarioInputs]
+
+
+def cycle_inputs(engine: Engine, cycle_id: int, load_inputs: InputsLoader | None) -> sci.ScenarioInputs:
+    """The cycle's plan inputs from ``load_inputs`` when given, else read now (:func:`scenario_inputs`)."""
+    return load_inputs() if load_inputs is not None else scenario_inputs(engine, cycle_id)
+
+
+def baseline(engine: Engine, cycle_id: int, *, load_inputs: InputsLoader | None = None) -> scr.ScenarioResult:
+    """The cycle's plan with every lever at its default (``load_inputs``: :data:`InputsLoader`)."""
+    return evaluate(cycle_inputs(engine, cycle_id, load_inputs), lev.Levers())
 
 
 def evaluate_scenario(engine: Engine, scenario_id: int) -> scr.ScenarioResult:
@@ -254,6 +283,8 @@ def save_scenario(
     levers: lev.Levers,
     user: str,
     expected_version: int | None,
+    *,
+    load_inputs: InputsLoader | None = None,
 ) -> tuple[int, int]:
     """Create or update a scenario, refusing to overwrite someone else's newer save.
 
@@ -264,6 +295,8 @@ def save_scenario(
         levers: the what-if levers to store.
         user: the user name saving (stored as the author).
         expected_version: the version the user loaded; None to create a new scenario.
+        load_inputs: the cycle's plan inputs the stored KPIs are evaluated on (:data:`InputsLoader`; default: read
+            now).
 
     Returns:
         ``(scenario id, new version)``.
@@ -279,7 +312,7 @@ def save_scenario(
         raise PlanError("scenario name is empty: type a name")
     if name.lower() == BASELINE.lower():
         raise PlanError(f"'{BASELINE}' is reserved for the unchanged plan: choose another name")
-    kpis = kpis_json(evaluate(scenario_inputs(engine, cycle_id), levers).kpis)
+    kpis = kpis_json(evaluate(cycle_inputs(engine, cycle_id, load_inputs), levers).kpis)
     try:
         with session_scope(engine) as s:
             _get_cycle(s, cycle_id)
@@ -368,16 +401,16 @@ def list_scenarios(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the proposed plan
-def promote(engine: Engine, scenario_id: int, user: str) -> int:
+def promote(engine: Engine, scenario_id: int, user: str, *, load_inputs: InputsLoader | None = None) -> int:
     """Make a scenario the cycle's proposed plan and write its plan lines; returns the plan version.
 
     The scenario's status becomes ``proposed`` (any other proposed scenario of the cycle goes back to
     ``draft``); the plan lines of the cycle's current plan version are replaced. When that version
     is already signed off by anyone, a new plan version is started instead (a signed plan is never
-    changed).
+    changed). ``load_inputs``: the scenario's cycle's plan inputs (:data:`InputsLoader`; default: read now).
     """
     record = load_scenario(engine, scenario_id)
-    result = evaluate(scenario_inputs(engine, record.cycle_id), record.levers)
+    result = evaluate(cycle_inputs(engine, record.cycle_id, load_inputs), record.levers)
     kpis = kpis_json(result.kpis)
     try:
         with session_scope(engine) as s:
@@ -425,11 +458,12 @@ def plan_lines(engine: Engine, cycle_id: int) -> pd.DataFrame:
 CurrentPlan = tuple[dict[str, Any], pd.DataFrame]
 
 
-def current_plan(engine: Engine, cycle_id: int) -> CurrentPlan:
+def current_plan(engine: Engine, cycle_id: int, *, load_inputs: InputsLoader | None = None) -> CurrentPlan:
     """Facts about the current plan and its lines per SKU × period with ``family`` (proposed or baseline).
 
-    Without a proposed plan this evaluates the baseline, the costly part of the executive figures: a
-    caller that shows several of them computes it once and hands it to each as ``current``."""
+    Without a proposed plan this evaluates the baseline (on the inputs of ``load_inputs``, :data:`InputsLoader`),
+    the costly part of the executive figures: a caller that shows several of them computes it once and hands it
+    to each as ``current``."""
     with session_scope(engine) as s:
         cyc = _get_cycle(s, cycle_id)
         version = cyc.plan_version
@@ -444,7 +478,7 @@ def current_plan(engine: Engine, cycle_id: int) -> CurrentPlan:
         info["kpis"] = {k: v for k, v in (record.results if record else {}).items() if k in scr.KPI_LABELS}
         lines = lines.merge(families, on="sku", how="left")
         return info, lines
-    result = baseline(engine, cycle_id)
+    result = baseline(engine, cycle_id, load_inputs=load_inputs)
     info.update(source="baseline", scenario_name=BASELINE, kpis=kpis_json(result.kpis))
     return info, result.lines
 

@@ -19,7 +19,7 @@ from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
 from sop_core.services import plan
 from sop_core.services.cycle import STATE_LABELS, WorkflowError, cycle_by_month, cycle_info, cycle_row, month_label
-from sop_core.services.snapshot import build_snapshot
+from sop_core.services.snapshot import plan_components
 
 #: What the plan margin of a plan line is (the margin vs last plan and vs budget, the plan table's margin).
 LINE_MARGIN_BASIS = (
@@ -29,9 +29,12 @@ LINE_MARGIN_BASIS = (
 DIFF_CHOICE_COLUMNS = ["key", "cycle_id", "month", "version", "state", "frozen", "current", "proposed", "label"]
 
 
-def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> pd.DataFrame:
+def version_frame(
+    engine: Engine, cycle_id: int, version: int | None = None, *, load_inputs: plan.InputsLoader | None = None
+) -> pd.DataFrame:
     """A plan version as :data:`sop_core.planning.plan_diff.VERSION_COLUMNS` (frozen: as stored; open: evaluated now
-    from the cycle's inputs and the proposed scenario, or the baseline when nothing was promoted).
+    from the cycle's inputs, those of ``load_inputs`` when given, and the proposed scenario, or the baseline when
+    nothing was promoted).
 
     Raises:
         WorkflowError: an open version of a cycle without a forecast.
@@ -51,12 +54,8 @@ def version_frame(engine: Engine, cycle_id: int, version: int | None = None) -> 
         return stored.merge(families, on="sku", how="left")[plan_diff_math.VERSION_COLUMNS]
     if stat is None:
         raise WorkflowError(f"cycle {cycle_id} has no forecast yet")
-    inputs = plan.scenario_inputs(engine, cycle_id)
-    snap = build_snapshot(
-        label="", version=version, stat=stat, inputs=inputs, levers=levers, run={}, data_hash="",
-        scenario=None, overrides=[],
-    )
-    return snap.components[plan_diff_math.VERSION_COLUMNS]
+    components = plan_components(stat, plan.cycle_inputs(engine, cycle_id, load_inputs), levers)
+    return components[plan_diff_math.VERSION_COLUMNS]
 
 
 def actual_sales(engine: Engine, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -171,10 +170,12 @@ def plan_diff(
     after: tuple[int, int | None],
     before: tuple[int, int | None] | None = None,
     measure: str = "revenue",
+    *,
+    load_inputs: plan.InputsLoader | None = None,
 ) -> DiffResult:
     """The change from ``before`` to ``after`` (each ``(cycle id, version or None = current)``) per
     SKU × month, split by cause (:mod:`sop_core.planning.plan_diff`). ``before`` defaults to the last signed plan of
-    an earlier cycle.
+    an earlier cycle. ``load_inputs`` gives the inputs of ``after``'s cycle (:data:`sop_core.services.plan.InputsLoader`).
 
     Raises:
         WorkflowError: no earlier signed plan to compare with.
@@ -184,7 +185,7 @@ def plan_diff(
         if before is None:
             raise WorkflowError("no earlier signed plan to compare with")
     a = version_frame(engine, *before)
-    b = version_frame(engine, *after)
+    b = version_frame(engine, *after, load_inputs=load_inputs)
     first = pd.Timestamp(a["period"].min()).date() if not a.empty else dt.date.min
     last = pd.Timestamp(b["period"].min()).date() if not b.empty else dt.date.max
     actuals = actual_sales(engine, first, last)
@@ -256,20 +257,27 @@ class LastPlanChange:
         }
 
 
-def last_plan_change(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> LastPlanChange:
+def last_plan_change(
+    engine: Engine,
+    cycle_id: int,
+    *,
+    current: plan.CurrentPlan | None = None,
+    load_inputs: plan.InputsLoader | None = None,
+) -> LastPlanChange:
     """The cycle's current plan version against the last signed plan of an earlier cycle (:class:`LastPlanChange`;
     every field None when there is no earlier signed plan).
 
     The revenue change is :func:`plan_diff` of the default pair (:func:`default_diff_pair`), the figure the
     ``diff`` command prints as its total change; the margin change compares the plan lines (``current``: the
     cycle's :func:`sop_core.services.plan.current_plan`, when the caller has it already) with the signed
-    version's over the months both forecast.
+    version's over the months both forecast. ``load_inputs``: the cycle's inputs
+    (:data:`sop_core.services.plan.InputsLoader`).
     """
     last = last_signed_version(engine, cycle_id)
     if last is None:
         return LastPlanChange(label=None, diff=None, margin_change=None)
-    diff = plan_diff(engine, (cycle_id, cycle_info(engine, cycle_id).plan_version), last)
-    _info, lines = current if current is not None else plan.current_plan(engine, cycle_id)
+    diff = plan_diff(engine, (cycle_id, cycle_info(engine, cycle_id).plan_version), last, load_inputs=load_inputs)
+    _info, lines = current if current is not None else plan.current_plan(engine, cycle_id, load_inputs=load_inputs)
     with session_scope(engine) as s:
         prev = plan_repo.plan_lines(s, *last)
     lines = lines.assign(period=pd.to_datetime(lines["period"]))

@@ -142,9 +142,7 @@ def build_snapshot(
         overrides: the cycle's override rows (for the record).
     """
     result = sc.evaluate(inputs, levers)
-    stat = stat.assign(period=pd.to_datetime(stat["period"]))
-    base = inputs.demand.assign(period=pd.to_datetime(inputs.demand["period"]))
-    joined = stat.merge(base, on=["sku", "period"], how="outer", suffixes=("_stat", "_base")).fillna(0.0)
+    joined = _stat_and_base(stat, inputs)
     changed = joined[joined["qty_stat"] != joined["qty_base"]]
     snap = {
         "cycle": label,
@@ -158,20 +156,40 @@ def build_snapshot(
         "plan_inputs": inputs_to_json(inputs),
     }
     lines = result.lines
-    comp = lines[["sku", "family", "period", "demand_qty", "served_qty", "revenue"]].merge(
-        joined.rename(columns={"qty_stat": "stat_qty", "qty_base": "base_qty"}), on=["sku", "period"], how="left"
-    )
-    comp[["stat_qty", "base_qty"]] = comp[["stat_qty", "base_qty"]].fillna(0.0)
     return Snapshot(
         inputs=snap,
         data_hash=data_hash,
-        components=comp,
+        components=_components(lines, joined),
         lines=lines,
         kpis=plan.kpis_json(result.kpis),
         run_id=run.get("id"),
         scenario_id=scenario["id"] if scenario else None,
         cutoff=pd.Timestamp(run["history_cutoff"]).date() if run.get("history_cutoff") else None,
     )
+
+
+def _stat_and_base(stat: pd.DataFrame, inputs: sci.ScenarioInputs) -> pd.DataFrame:
+    """``sku, period, qty_stat, qty_base``: the statistical forecast and the demand the plan starts from (0 where a
+    side has no row)."""
+    stat = stat.assign(period=pd.to_datetime(stat["period"]))
+    base = inputs.demand.assign(period=pd.to_datetime(inputs.demand["period"]))
+    return stat.merge(base, on=["sku", "period"], how="outer", suffixes=("_stat", "_base")).fillna(0.0)
+
+
+def _components(lines: pd.DataFrame, joined: pd.DataFrame) -> pd.DataFrame:
+    """Per plan line, what the plan started from (``plan_version_line`` rows): the plan's demand, served and revenue
+    with the statistical forecast ``stat_qty`` and the starting demand ``base_qty``."""
+    comp = lines[["sku", "family", "period", "demand_qty", "served_qty", "revenue"]].merge(
+        joined.rename(columns={"qty_stat": "stat_qty", "qty_base": "base_qty"}), on=["sku", "period"], how="left"
+    )
+    comp[["stat_qty", "base_qty"]] = comp[["stat_qty", "base_qty"]].fillna(0.0)
+    return comp
+
+
+def plan_components(stat: pd.DataFrame, inputs: sci.ScenarioInputs, levers: lev.Levers) -> pd.DataFrame:
+    """The ``plan_version_line`` rows of ``levers`` evaluated on ``inputs`` (what :func:`build_snapshot` seals, without
+    the rest of the snapshot): ``sku, family, period, demand_qty, served_qty, revenue, stat_qty, base_qty``."""
+    return _components(sc.evaluate(inputs, levers).lines, _stat_and_base(stat, inputs))
 
 
 def store_frozen_version(

@@ -25,9 +25,10 @@ from sop_core.db.engine import session_scope
 from sop_core.formatting import CURRENCY_SYMBOL
 from sop_core.planning import balance_solve
 from sop_core.planning import levers as lev
-from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
+from sop_core.planning.scenario_inputs import ScenarioInputs
 from sop_core.services import plan, pricing
+from sop_core.units import SKU_PLAN_MAX_SKUS
 
 #: The names of the levers (the fields of :class:`sop_core.planning.levers.Levers`), in their order.
 LEVER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(lev.Levers))
@@ -72,7 +73,7 @@ class LeverChoices:
     families: list[str]
 
 
-def lever_choices(inputs: sci.ScenarioInputs) -> LeverChoices:
+def lever_choices(inputs: ScenarioInputs) -> LeverChoices:
     """The months, resources, SKUs, suppliers and families of a cycle's inputs (:class:`LeverChoices`)."""
     return LeverChoices(
         months=[p.strftime("%Y-%m") for p in inputs.periods],
@@ -83,13 +84,22 @@ def lever_choices(inputs: sci.ScenarioInputs) -> LeverChoices:
     )
 
 
-def load_inputs(engine: Engine, cycle_id: int) -> sci.ScenarioInputs:
+def load_inputs(engine: Engine, cycle_id: int) -> ScenarioInputs:
     """The cycle's what-if inputs (:func:`sop_core.services.plan.scenario_inputs`), to hand to :func:`evaluate`.
 
     Raises:
         PlanError: the cycle has no forecast, or a forecast SKU has no product row.
     """
     return plan.scenario_inputs(engine, cycle_id)
+
+
+def plan_basis(inputs: ScenarioInputs) -> str | None:
+    """What the constrained plan is solved per, in words, when it is not per SKU (plans of more than
+    :data:`sop_core.units.SKU_PLAN_MAX_SKUS` SKUs, :mod:`sop_core.planning.scenario_family`); None when per SKU."""
+    if not inputs.constrained or inputs.level != "family":
+        return None
+    return (f"Constrained plan solved per family × make/buy ({len(inputs.grid.skus):,} SKUs, more than "
+            f"{SKU_PLAN_MAX_SKUS:,}); split to SKUs by need.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,7 +141,7 @@ class WhatIf:
         return lev.describe_levers(self.levers)
 
 
-def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers, top_notes: int = 5) -> WhatIf:
+def evaluate(inputs: ScenarioInputs, levers: lev.Levers, top_notes: int = 5) -> WhatIf:
     """``levers`` planned once on ``inputs`` (read only), with the baseline, the supply gap and the
     ``top_notes`` most valuable capacity sentences (:class:`WhatIf`).
 
@@ -178,7 +188,7 @@ class SavedComparison:
         return scr.inventory_profile(self.results, by="total")
 
 
-def compare_saved(engine: Engine, cycle_id: int, scenario_ids: list[int], inputs: sci.ScenarioInputs) -> SavedComparison:
+def compare_saved(engine: Engine, cycle_id: int, scenario_ids: list[int], inputs: ScenarioInputs) -> SavedComparison:
     """The baseline and the chosen saved scenarios of the cycle evaluated on ``inputs`` (:class:`SavedComparison`)."""
     results = {plan.BASELINE: plan.evaluate(inputs, lev.Levers())}
     with session_scope(engine) as s:

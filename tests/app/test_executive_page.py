@@ -197,3 +197,21 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
     assert at.selectbox(key="diff_before").value is None
     assert at.selectbox(key="diff_after").value == f"{oldest}:v1"
     assert "No earlier signed plan to compare with: choose the plan to compare above." in [i.value for i in at.info]
+
+
+def test_a_change_by_another_user_shows_at_the_next_run(app_env: str, app_engine: Engine) -> None:
+    """The review is shared between runs and sessions (a cache keyed on what it reads): a decision logged and a
+    scenario promoted elsewhere show at this session's next run."""
+    cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
+    at = open_page(app_env, straight=True)
+    assert not any(c.value.startswith("Proposed plan **Elsewhere**") for c in at.caption)
+    sid, _ = plan.save_scenario(app_engine, cycle_id, "Elsewhere", lev.Levers(demand_change_pct=-5), "sam", None)
+    plan.promote(app_engine, sid, "sam")
+    decisions.add_decision(app_engine, cycle_id, "Logged elsewhere", "sam", None, "sam")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(c.value.startswith("Proposed plan **Elsewhere**") for c in at.caption)
+    log = next(d.value for d in at.dataframe if "decision" in d.value.columns and "due_date" in d.value.columns)
+    assert "Logged elsewhere" in log["decision"].tolist()
+    head = executive_service.headline(app_engine, cycle_id)
+    assert {m.label: m.value for m in at.metric}["Revenue"] == formatting.money(head["revenue"])

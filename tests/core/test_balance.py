@@ -197,6 +197,45 @@ def test_both_suppliers_full_lost_sales_name_the_supplier() -> None:
     assert bls.shadow_price_notes(result, top=1) == ["One more unit from S1 in 2027-01 is worth €20.00"]
 
 
+def two_families_one_supplier(s1_for_c: float) -> bl.BalanceInputs:
+    """Items B (as in :func:`bought`) and C (price 40, demand 10 a month, S1 only at 10 €/unit); S1's capacity
+    is given per item: 50 a month for B, ``s1_for_c`` for C; S2 unlimited."""
+    base = bought(None)
+    items = pd.concat([base.items, pd.DataFrame({"item": ["C"], "unit_price": [40.0], "make_cost": [10.0],
+                                                 "holding_cost": [0.5]})], ignore_index=True)
+    demand = pd.concat([base.demand, pd.DataFrame({"item": ["C", "C"], "period": PERIODS, "qty": [10.0, 10.0]})])
+    sourcing = pd.concat([base.sourcing, pd.DataFrame({"item": ["C"], "supplier": ["S1"], "unit_cost": [10.0],
+                                                       "priority": [1], "first_period": [0]})], ignore_index=True)
+    capacity = pd.DataFrame([("S1", item, p, q) for item, q in (("B", 50.0), ("C", s1_for_c)) for p in PERIODS],
+                            columns=["supplier", "item", "period", "qty"])
+    return bl.BalanceInputs(periods=PERIODS, items=items, demand=demand, sourcing=sourcing,
+                            supplier_capacity=capacity, presolve=False)
+
+
+def test_supplier_capacity_per_item_caps_each_items_buys() -> None:
+    # per item, S1 sells B at most 50 a month whatever C leaves unused: B buys 50 from S1 and 30 from S2 as
+    # before; C gets its 10 from S1 (capacity 100 for C). S1 is full only for B: one more unit for B saves
+    # 12.24 − 10 = 2.24, the supplier's shadow price; its capacity is the sum over its items.
+    result = bls.balance_plan(two_families_one_supplier(100.0))
+    got = result.purchases.groupby(["item", "supplier"])["qty"].sum().to_dict()
+    assert got == pytest.approx({("B", "S1"): 100.0, ("B", "S2"): 60.0, ("C", "S1"): 20.0})
+    s1 = result.suppliers[result.suppliers["supplier"] == "S1"]
+    assert s1["shadow_price"].tolist() == pytest.approx([2.24, 2.24])
+    assert s1["capacity"].tolist() == pytest.approx([150.0, 150.0])
+    assert "sup_S1_2027-01" not in set(result.duals["name"])  # bounds of the buy columns, not rows
+
+
+def test_supplier_capacity_per_item_prices_a_short_item() -> None:
+    # S1 may sell C only 4 a month: 6 of C's 10 are lost each month; one more unit for C is worth 40 − 10 = 30,
+    # more than the 2.24 for B: the supplier's shadow price is the larger, and it names C's lost sales.
+    result = bls.balance_plan(two_families_one_supplier(4.0))
+    lost = result.plan.groupby("item")["lost"].sum().to_dict()
+    assert lost == pytest.approx({"B": 0.0, "C": 12.0})
+    prices = result.suppliers.groupby("supplier")["shadow_price"].first().to_dict()
+    assert prices == pytest.approx({"S1": 30.0, "S2": 0.0})
+    assert set(result.plan.loc[result.plan["item"] == "C", "constraint"]) == {"supplier S1"}
+
+
 def test_lead_time_blocks_the_first_month() -> None:
     result = bls.balance_plan(bought(None, first_period=1))
     assert result.plan["lost"].tolist() == pytest.approx([80.0, 0.0])
@@ -251,6 +290,16 @@ def test_supplier_capacity_default() -> None:
     got = frame.groupby("supplier")["qty"].first().to_dict()
     assert got == pytest.approx({"S1": 150.0, "S2": 135.0})
     assert len(frame) == 4
+
+
+def test_supplier_capacity_default_per_group() -> None:
+    # the same sums per supplier and group: S2 sells 1.5 × 40 = 60 to group G (B) and 75 to group F (A's alternate)
+    sourcing = pd.DataFrame({"item": ["A", "A", "B"], "supplier": ["S1", "S2", "S2"], "priority": [1, 2, 1]})
+    frame = bl.supplier_capacity_default(sourcing, pd.Series({"A": 100.0, "B": 40.0}), PERIODS,
+                                         group=np.array(["F", "F", "G"]))
+    got = frame.groupby(["supplier", "item"])["qty"].first().to_dict()
+    assert got == pytest.approx({("S1", "F"): 150.0, ("S2", "F"): 75.0, ("S2", "G"): 60.0})
+    assert len(frame) == 6
 
 
 def test_months_of_lead_time() -> None:

@@ -70,7 +70,7 @@ def test_cli_export_writes_the_file(demo_url: str, tmp_path: Path, monkeypatch: 
 
 def test_meeting_files_are_the_pack_and_the_deck_from_one_read(demo_engine: Engine) -> None:
     cycle = cycle_service.cycle_by_month(demo_engine, "2026-11")
-    pack, deck = executive_service.meeting_files(demo_engine, cycle.id)
+    pack, deck = executive_service.meeting_files(executive_service.review(demo_engine, cycle.id))
     book = openpyxl.load_workbook(io.BytesIO(pack))
     alone = openpyxl.load_workbook(io.BytesIO(executive_service.excel_pack(demo_engine, cycle.id)))
     assert book.sheetnames == alone.sheetnames

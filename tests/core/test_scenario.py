@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core.planning.levers import Levers, ScenarioInputError
+from sop_core.planning.levers import Levers, ScenarioInputError, describe_levers
+from sop_core.planning import scenario
 from sop_core.planning.scenario import evaluate
 from sop_core.planning.scenario_inputs import ScenarioInputs
 from sop_core.planning.scenario_result import LINE_COLUMNS, by_family_period, compare, inventory_profile, supply_gap
@@ -230,6 +232,22 @@ def synthetic(n_sku: int = 160, n_month: int = 18, seed: int = 3) -> ScenarioInp
     )
 
 
+def test_plans_kept_per_inputs_are_bounded_by_their_lines_and_the_last_used_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 160 SKUs × 18 months = 2,880 lines a plan; room for 3 plans: the baseline, used before each lever, stays
+    monkeypatch.setattr(scenario, "CACHED_LINES", 3 * 2_880)
+    inputs = synthetic()
+    base = evaluate(inputs)
+    for pct in (1, 2, 3, 4, 5):
+        assert evaluate(inputs, Levers()) is base
+        evaluate(inputs, Levers(demand_change_pct=pct))
+        assert len(inputs._cache) <= 3
+    assert evaluate(inputs, Levers()) is base
+    assert evaluate(inputs, Levers(demand_change_pct=5)) is evaluate(inputs, Levers(demand_change_pct=5))
+    assert len(inputs._cache) == 3
+
+
 def test_evaluate_speed_on_demo_size() -> None:
     inputs = synthetic()
     start = time.perf_counter()
@@ -412,3 +430,69 @@ def test_service_level_target_serves_unprofitable_demand() -> None:
     served = strict.lines.groupby("sku")["served_qty"].sum()
     assert served["A"] == pytest.approx(270.0) and served["B"] == pytest.approx(135.0)
     assert strict.kpis["fill_rate"] == pytest.approx(0.9)
+
+
+# --------------------------------------------------------------------------- the family-level plan
+FAMILY_CASES = [
+    COVER_1,
+    Levers(cover_months=1, demand_change_pct=30),
+    Levers(cover_months=1, demand_change_pct=30, overtime_allowed=False),
+    Levers(cover_months=1, supplier_disruptions={"S1": ["2027-02", "2027-03"]}),
+    Levers(cover_months=1, lead_time_change_days=30),
+    Levers(cover_months=1, cost_change_pct=100, fill_rate_target=0.9),
+]
+
+
+@pytest.mark.parametrize("levers", FAMILY_CASES, ids=describe_levers)
+def test_family_level_of_one_sku_families_is_the_sku_plan(levers: Levers) -> None:
+    """A and B are each their family's only SKU: planning per family × make/buy, after each SKU's own stock, gives
+    the hand-checked SKU plans above (the same lines, to solver precision)."""
+    sku = evaluate(constrained(), levers)
+    family = evaluate(dataclasses.replace(constrained(), level="family"), levers)
+    for column in ("production_qty", "served_qty", "inventory_qty", "overtime_cost", "sourcing_premium"):
+        assert family.lines[column].to_numpy() == pytest.approx(sku.lines[column].to_numpy(), abs=1e-6), column
+    assert family.kpis["margin"] == pytest.approx(sku.kpis["margin"])
+
+
+def one_family(demand_x: list[float], on_hand_x: float, hours: float) -> ScenarioInputs:
+    """Family F of two SKUs made on R (1 h/unit, ``hours`` regular hours and no overtime a month), price 10,
+    cost 6, holding 12 %/year: X (``on_hand_x`` on hand, demand ``demand_x``) and Y (none on hand, 10 a month)."""
+    return ScenarioInputs(
+        demand=pd.DataFrame({"sku": ["X"] * 3 + ["Y"] * 3, "period": [JAN, FEB, MAR] * 2,
+                             "qty": [*demand_x, 10.0, 10.0, 10.0]}),
+        products=pd.DataFrame({"sku": ["X", "Y"], "family": ["F", "F"], "unit_price": [10.0, 10.0],
+                               "unit_cost": [6.0, 6.0], "holding_rate": [0.12, 0.12]}),
+        on_hand=pd.DataFrame({"sku": ["X"], "qty": [on_hand_x]}),
+        receipts=pd.DataFrame(columns=["sku", "period", "qty"]),
+        routing=pd.DataFrame({"sku": ["X", "Y"], "resource": ["R", "R"], "hours_per_unit": [1.0, 1.0]}),
+        resources=pd.DataFrame({"resource": ["R"], "capacity_hours": [hours], "overtime_hours": [0.0],
+                                "overtime_cost_per_hour": [0.0]}),
+        level="family",
+    )
+
+
+def test_family_level_never_serves_a_sku_from_another_skus_stock() -> None:
+    # X holds 100 units and sells 10 a month; Y holds none. The family's 100 units cannot serve Y: Y loses its
+    # frozen January (10 units) and is made to order from February (10 a month); X lives on its stock.
+    result = evaluate(one_family([10.0, 10.0, 10.0], 100.0, 1000.0), Levers())
+    assert quantities(result, "Y", "production_qty") == pytest.approx([0.0, 10.0, 10.0])
+    assert quantities(result, "Y", "shortage_qty") == pytest.approx([10.0, 0.0, 0.0])
+    assert quantities(result, "X", "production_qty") == pytest.approx([0.0, 0.0, 0.0])
+    assert quantities(result, "X", "inventory_qty") == pytest.approx([90.0, 80.0, 70.0])
+    assert result.kpis["stockout_units"] == pytest.approx(10.0)
+
+
+def test_family_level_gives_stock_built_ahead_to_the_sku_that_needs_it() -> None:
+    # R makes 60 a month; March needs 110 (X 100, Y 10), so 50 are built ahead: 40 in February (all it has
+    # spare) and 10 in January, as late as holding cost allows. The family's supply goes to its SKUs in the order
+    # the units are needed: January's 30 = January's 20 + 10 of February's 20 (5 each); February's 60 = the
+    # other 10 of February + 50 of March's 110 (X 100/110 of it); March's 60 = the rest of March. Nothing is lost.
+    result = evaluate(one_family([10.0, 10.0, 100.0], 0.0, 60.0), Levers(frozen_periods=0))
+    assert result.kpis["stockout_units"] == pytest.approx(0.0, abs=1e-6)
+    made = result.lines.groupby("period")["production_qty"].sum().tolist()
+    assert made == pytest.approx([30.0, 60.0, 60.0])
+    x_march, y_march = 100 / 110, 10 / 110  # each SKU's part of March's units
+    assert quantities(result, "X", "production_qty") == pytest.approx([15.0, 5.0 + 50 * x_march, 60 * x_march])
+    assert quantities(result, "Y", "production_qty") == pytest.approx([15.0, 5.0 + 50 * y_march, 60 * y_march])
+    # X: 15 − 10 = 5 (February's 5 ahead); 5 + 5 + 45.45 − 10 = 45.45 (March's, ahead); 45.45 + 54.55 − 100 = 0
+    assert quantities(result, "X", "inventory_qty") == pytest.approx([5.0, 50 * x_march, 0.0], abs=1e-6)

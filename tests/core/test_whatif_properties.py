@@ -15,6 +15,7 @@ e.g. at −30 % capacity, overtime on ULM-ESP makes more CF-1010 (€50.7 an hou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -50,13 +51,14 @@ class Demo:
     policy: pd.DataFrame  # sop_core.services.inventory_policy.inventory_policy of the cycle
 
 
-@pytest.fixture(scope="module")
-def demo(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+@pytest.fixture(scope="module", params=["sku", "family"])
+def demo(request: pytest.FixtureRequest, demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     path = tmp_path_factory.mktemp("whatif-props") / "demo.db"
     shutil.copyfile(demo_db_template, path)
     engine = make_engine(f"sqlite:///{path}")
     cycle_id = cycle_service.cycle_by_month(engine, CYCLE).id
-    yield Demo(plan.scenario_inputs(engine, cycle_id), inventory_policy.inventory_policy(engine, cycle_id))
+    inputs = dataclasses.replace(plan.scenario_inputs(engine, cycle_id), level=request.param)
+    yield Demo(inputs, inventory_policy.inventory_policy(engine, cycle_id))
     engine.dispose()
 
 

@@ -137,7 +137,8 @@ def surfaces(shared_demo_path: Path) -> Iterator[dict[str, Any]]:
         engine = make_engine(url)
         try:
             for month in (OPEN, SIGNED):
-                _pack(shown[month], *executive_service.meeting_files(engine, cycle_service.cycle_by_month(engine, month).id))
+                review = executive_service.review(engine, cycle_service.cycle_by_month(engine, month).id)
+                _pack(shown[month], *executive_service.meeting_files(review))
             shown["versions"] = signoff.plan_versions(engine, cycle_service.cycle_by_month(engine, SIGNED).id)
         finally:
             engine.dispose()
