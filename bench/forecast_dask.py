@@ -12,13 +12,19 @@ The demo company at ``--scale`` (1 → 176 SKUs × 48 months; 10 → 1,760 SKUs)
 
 Every figure is the best of ``--repeat`` runs [s]; ratios are to the Dask cluster of ``--workers`` workers
 (> 1: slower than it). It also checks that the Dask forecasts equal the local ones (largest difference).
+``--no-dask`` measures the local engine alone, on 1 and on ``--workers`` processes, against AutoETS: the
+engine's time as a share of AutoETS's and its speed-up on ``--workers`` processes, with the CPU seconds of
+each figure (this process and its worker processes).
 
     PYTHONPATH=. .venv/bin/python bench/forecast_dask.py [--scale 1] [--workers 2] [--repeat 2] [--horizon 18]
+        [--no-dask]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import time
 import warnings
@@ -39,6 +45,12 @@ from sop_core.units import FORECAST_HORIZON  # noqa: E402
 VALUES = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its ended child processes [s]."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _best(fn: Callable[[], pd.DataFrame], repeat: int) -> tuple[float, pd.DataFrame]:
     """The shortest wall time of ``repeat`` calls of ``fn`` [s] and its last result."""
     times, out = [], pd.DataFrame()
@@ -47,6 +59,30 @@ def _best(fn: Callable[[], pd.DataFrame], repeat: int) -> tuple[float, pd.DataFr
         out = fn()
         times.append(time.perf_counter() - t0)
     return min(times), out
+
+
+def _local_only(long: pd.DataFrame, uplift: pd.DataFrame, horizon: int, workers: int, repeat: int) -> None:
+    """The local engine on 1 and ``workers`` processes against AutoETS on ``workers`` processes: wall [s],
+    CPU [s], the ratios."""
+    figures: dict[str, tuple[float, float]] = {}
+    runs: list[tuple[str, Callable[[], pd.DataFrame]]] = [
+        ("engine, 1 process", lambda: _engine(long, uplift, horizon, 1)),
+        (f"engine, {workers} processes", lambda: _engine(long, uplift, horizon, workers)),
+        (f"statsforecast AutoETS alone, {workers} processes", lambda: _auto_ets(long, horizon, workers)),
+    ]
+    for name, fn in runs:
+        cpu0 = _cpu()
+        wall, _ = _best(fn, repeat)
+        figures[name] = (wall, (_cpu() - cpu0) / repeat)
+        print(f"  {name:<45} {wall:9.1f} s wall {figures[name][1]:9.1f} s CPU   {_load()}", flush=True)
+    one, many = figures["engine, 1 process"][0], figures[f"engine, {workers} processes"][0]
+    ets = figures[f"statsforecast AutoETS alone, {workers} processes"][0]
+    print(f"engine / AutoETS on {workers} processes: {many / ets:.2f} of its wall time")
+    print(f"speed-up of the engine on {workers} processes over 1: {one / many:.2f}×")
+
+
+def _load() -> str:
+    return "load " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _engine(long: pd.DataFrame, uplift: pd.DataFrame, horizon: int, workers: int,
@@ -77,6 +113,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes of the local pool and the larger cluster")
     parser.add_argument("--repeat", type=int, default=2, help="runs per figure (the best counts)")
     parser.add_argument("--horizon", type=int, default=FORECAST_HORIZON, help="months ahead")
+    parser.add_argument("--no-dask", action="store_true",
+                        help="the local engine on 1 and --workers processes against AutoETS only (CPU seconds too)")
     args = parser.parse_args()
 
     frames = demo.generate(scale=args.scale)
@@ -87,6 +125,10 @@ def main() -> None:
           f"horizon {args.horizon}, best of {args.repeat}")
 
     _engine(long, uplift, 3, args.workers)  # warm-up of this process (imports, compiled statsforecast code)
+    if args.no_dask:
+        _auto_ets(long, 3, args.workers)
+        _local_only(long, uplift, args.horizon, args.workers, args.repeat)
+        return
     figures: dict[str, float] = {}
     figures[f"local pool, {args.workers} processes"], local = _best(
         lambda: _engine(long, uplift, args.horizon, args.workers), args.repeat)

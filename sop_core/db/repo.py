@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import BigInteger, Date, Float, Integer, String, Table, Text, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -87,15 +88,25 @@ def table_counts(session: Session) -> dict[str, int]:
     return {model.__tablename__: count_rows(session, model) for model in ALL_MODELS}
 
 
+def _python_values(series: pd.Series, is_date: bool) -> list[Any]:
+    """A column as the Python values a statement binds: None for missing, ``datetime.date`` for a DATE column,
+    Python numbers for numeric columns, the objects themselves otherwise."""
+    if is_date:
+        series = pd.to_datetime(series).dt.date
+    elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf":
+        values: list[Any] = series.to_numpy().tolist()
+        if series.dtype.kind == "f" and series.isna().any():
+            values = [None if v != v else v for v in values]  # NaN → None
+        return values
+    objects = series.astype(object).where(series.notna(), None)
+    return [v.item() if isinstance(v, np.generic) else v for v in objects]  # numpy scalars as Python ones
+
+
 def _records(frame: pd.DataFrame, model: type[m.Base]) -> list[dict[str, Any]]:
     cols = [c for c in frame.columns if c in table_of(model).columns and c != "id"]
-    out = frame[cols].copy()
-    for col in date_columns(model):
-        if col in out.columns:
-            out[col] = pd.to_datetime(out[col]).dt.date
-    out = out.astype(object).where(pd.notna(out), None)
-    records: list[dict[str, Any]] = out.to_dict("records")
-    return records
+    dates = set(date_columns(model))
+    columns = [_python_values(frame[c], c in dates) for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def upsert_frame(session: Session, table: str, frame: pd.DataFrame, chunk: int = 2000) -> int:
@@ -121,12 +132,17 @@ def upsert_frame(session: Session, table: str, frame: pd.DataFrame, chunk: int =
     return len(records)
 
 
+#: Rows per statement of :func:`insert_frame` (the rows of one statement are held as Python objects).
+INSERT_CHUNK_ROWS = 50_000
+
+
 def insert_frame(session: Session, model: type[m.Base], frame: pd.DataFrame, **constant: Any) -> int:
-    """Plain insert of all rows (for generated results such as forecasts and plan lines)."""
-    records = _records(frame.assign(**constant) if constant else frame, model)
-    if records:
-        session.execute(table_of(model).insert(), records)
-    return len(records)
+    """Plain insert of all rows (for generated results such as forecasts and plan lines), in statements of
+    :data:`INSERT_CHUNK_ROWS` rows; ``constant``: columns with the same value in every row."""
+    for start in range(0, len(frame), INSERT_CHUNK_ROWS):
+        part = frame.iloc[start : start + INSERT_CHUNK_ROWS]
+        session.execute(table_of(model).insert(), _records(part.assign(**constant) if constant else part, model))
+    return len(frame)
 
 
 def clear_tables(session: Session, models: Iterable[type[m.Base]]) -> None:

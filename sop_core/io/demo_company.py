@@ -157,6 +157,16 @@ FAMILIES: tuple[Family, ...] = (
     ),
 )
 
+def n_skus(scale: int) -> int:
+    """The number of SKUs of the demo company at ``scale`` (every family's fast movers and long tail, ``scale``
+    times).
+
+    >>> n_skus(1), n_skus(100)
+    (176, 17600)
+    """
+    return scale * sum(f.n_fast + f.n_slow for f in FAMILIES)
+
+
 #: supplier code → (name, base lead time [days], on-time probability, mean days late when late [days],
 #: probability of a short delivery)
 SUPPLIERS: dict[str, tuple[str, int, float, float, float]] = {

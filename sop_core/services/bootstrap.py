@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import audit_repo, cycle_repo, plan_repo, repo, user_repo
+from sop_core.db import audit_repo, bulk_repo, cycle_repo, plan_repo, repo, user_repo
 from sop_core.db import models as m
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.guards import RESET_ALL
@@ -22,6 +26,7 @@ from sop_core.db.schema import ALL_MODELS
 from sop_core.io import demo, demo_company
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning.forecast.chunks import ChunkRunner, ProcessPoolRunner
 from sop_core.services import forecasting, plan, reproduce, snapshot
 from sop_core.services.forecasting import event_calendar
 from sop_core.units import FORECAST_HORIZON, Progress
@@ -82,6 +87,21 @@ def demo_workers(n_skus: int) -> int:
     return max(1, os.cpu_count() or 1) if n_skus >= PARALLEL_FROM_SKUS else 1
 
 
+class _Bar:
+    """A progress callback shared by threads: its fraction never goes back (``fraction`` 0 repeats it)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+        self.at = 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        with self._lock:
+            self.at = max(self.at, fraction)
+            if self._progress is not None:
+                self._progress(self.at, message)
+
+
 def seed_demo_company(
     engine: Engine,
     *,
@@ -95,40 +115,58 @@ def seed_demo_company(
     baseline forecast run of the open cycle.
 
     With ``reset`` every table is emptied first. The input tables land in one transaction. ``workers``:
-    processes of the forecasts (None: :func:`demo_workers`); the figures do not depend on it.
+    processes of the forecasts (None: :func:`demo_workers`); the figures do not depend on it. With more than
+    one, the processes are started first and kept for the whole seeding, and the past cycles' forecasts run
+    on them while this process writes the tables and plans the cycles whose forecasts are done.
     """
 
-    report = progress or (lambda _f, _m: None)
-    report(0.0, "Generating the demo company…")
-    frames = demo.generate(seed=seed, scale=scale)
-    n_workers = workers or demo_workers(len(frames["product"]))
-    upgrade(engine)
+    report = _Bar(progress)
+    n_workers = workers or demo_workers(demo_company.n_skus(scale))
+    with _forecast_pool(n_workers) as runner:
+        report(0.0, "Generating the demo company…")
+        frames = demo.generate(seed=seed, scale=scale)
+        upgrade(engine)
+        with session_scope(engine) as s:
+            has_past = not reset and cycle_repo.has_cycle_before(s, demo_company.CURRENT_CYCLE)
+        months = [] if has_past else [spec["month"] for spec in _PAST_CYCLES]
+        with PastForecasts(frames, n_workers, runner, months, report) as ahead:
+            report(0.01, "Writing master data and history…")
+            written = _write_inputs(engine, frames, reset)
+            report(WRITTEN_AT, "Master data and history written")
+            with session_scope(engine) as s:
+                current = cycle_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
+                cycle_id = current.id if current is not None else None
+            if not has_past:
+                seed_signed_cycles(engine, frames, ahead, progress=report)
+        base = WRITTEN_AT + len(_PAST_CYCLES) * FORECAST_SHARE
+        forecasting.run_forecast(engine, cycle_id=cycle_id, workers=n_workers, chunk_runner=runner,
+                                 progress=lambda f, msg: report(base + 2 * FORECAST_SHARE * f, f"Open cycle: {msg}"))
+    report(1.0, "Demo company ready")
+    log.info("demo company seeded: %s", written)
+    return DemoSeeded(written=written, summary=demo.summary(frames))
+
+
+def _forecast_pool(workers: int) -> contextlib.AbstractContextManager[ProcessPoolRunner | None]:
+    """The demo's forecast processes for a ``with`` block (None: forecast in this process)."""
+    return ProcessPoolRunner(workers) if workers > 1 else contextlib.nullcontext()
+
+
+def _write_inputs(engine: Engine, frames: dict[str, pd.DataFrame], reset: bool) -> dict[str, int]:
+    """The input tables (in bulk, in one transaction, after emptying every table with ``reset``), the demo
+    users and the open cycle; returns the rows written per input table."""
     written: dict[str, int] = {}
     with session_scope(engine) as s:
         if reset:
             s.info[RESET_ALL] = True  # a full reset also deletes signed (frozen) plans
             repo.clear_tables(s, reversed(ALL_MODELS))
             s.info.pop(RESET_ALL)
-        report(0.03, "Writing master data and history…")
         for table in m.INPUT_TABLES:
-            written[table] = repo.upsert_frame(s, table, frames[table])
+            written[table], _updated = bulk_repo.bulk_upsert(s, table, frames[table])
         user_repo.add_missing_users(s, DEMO_USERS)
         month = demo_company.CURRENT_CYCLE
         if cycle_repo.cycle_by_month(s, month) is None:
             _open_current_cycle(s, month)
-    with session_scope(engine) as s:
-        current = cycle_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
-        cycle_id = current.id if current is not None else None
-        has_past = cycle_repo.has_cycle_before(s, demo_company.CURRENT_CYCLE)
-    if not has_past:
-        report(0.08, "Signing off the past monthly cycles…")
-        seed_signed_cycles(engine, frames, workers=n_workers, progress=lambda f, msg: report(0.08 + 0.54 * f, msg))
-    report(0.62, "Computing the baseline statistical forecast…")
-    forecasting.run_forecast(engine, cycle_id=cycle_id, workers=n_workers,
-                             progress=lambda f, msg: report(0.62 + 0.38 * f, f"Open cycle: {msg}"))
-    report(1.0, "Demo company ready")
-    log.info("demo company seeded: %s", written)
-    return DemoSeeded(written=written, summary=demo.summary(frames))
+    return written
 
 
 #: Who moved the demo's open cycle out of draft, and how long after the cycle start.
@@ -194,6 +232,13 @@ _PAST_CYCLES: tuple[dict[str, Any], ...] = (
 )
 
 
+#: Progress of the seeding: generating and writing the input tables up to WRITTEN_AT; then five forecasts of
+#: about the same work share the rest: one per signed past cycle and the open cycle's run (its forecast and its
+#: backtest, two shares).
+WRITTEN_AT = 0.05
+FORECAST_SHARE = (1.0 - WRITTEN_AT) / (len(_PAST_CYCLES) + 2)
+
+
 def _apply_overrides(stat: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
     """``sku, period, qty`` after SKU-level overrides (``value`` replaces, else ``pct`` scales) [units]."""
     out = stat.copy()
@@ -206,36 +251,87 @@ def _apply_overrides(stat: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFram
     return out
 
 
+@dataclass(frozen=True)
+class CycleForecast:
+    """The statistical forecast of a signed past cycle: ``frame`` (``sku, period, yhat, yhat_lo_*, yhat_hi_*,
+    model`` [units]) on the sales history up to ``cutoff`` (the month before the cycle), whose
+    :func:`~sop_core.services.forecasting.data_hash` is ``digest``."""
+
+    frame: pd.DataFrame
+    cutoff: dt.date
+    digest: str
+
+
+class PastForecasts:
+    """The forecasts of the demo's signed past cycles, each on the history available then.
+
+    As a context manager with a pool of processes (``runner``) it computes them one after the other in a thread,
+    on the pool, from the start of the block (the calling thread meanwhile writes and plans); otherwise each is
+    computed when :meth:`get` asks for it. The figures are the same either way.
+    """
+
+    def __init__(self, frames: dict[str, pd.DataFrame], workers: int, runner: ChunkRunner | None,
+                 months: Sequence[dt.date], progress: Progress | None = None) -> None:
+        self.history = frames["sales_history"][["sku", "period", "quantity"]].assign(
+            period=lambda f: pd.to_datetime(f["period"])
+        )
+        self.events, self.products = frames["event"], frames["product"]
+        self.workers, self.runner, self.months = workers, runner, list(months)
+        self.report = progress or (lambda _f, _m: None)
+        self._thread: ThreadPoolExecutor | None = None
+        self._pending: dict[dt.date, Future[CycleForecast]] = {}
+
+    def __enter__(self) -> PastForecasts:
+        if self.runner is not None and self.months:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-forecasts")
+            self._pending = {month: self._thread.submit(self.compute, month) for month in self.months}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
+            self._thread = None
+
+    def get(self, month: dt.date) -> CycleForecast:
+        """The forecast of the cycle of ``month`` (waits for it when it is being computed ahead)."""
+        pending = self._pending.pop(month, None)
+        return pending.result() if pending is not None else self.compute(month)
+
+    def compute(self, month: dt.date) -> CycleForecast:
+        """The forecast of the cycle of ``month`` on the history up to the month before, computed now."""
+        k, label = self.months.index(month), f"{month:%Y-%m}"
+        cut = self.history[self.history["period"] < pd.Timestamp(month)]
+        frame = reproduce.forecast_history(
+            cut, FORECAST_HORIZON, events=self.events, products=self.products, workers=self.workers,
+            chunk_runner=self.runner,
+            progress=lambda f, msg: self.report(WRITTEN_AT + FORECAST_SHARE * (k + f), f"Cycle {label} forecast: {msg}"),
+        )
+        return CycleForecast(frame=frame, cutoff=cut["period"].max().date(), digest=forecasting.data_hash(cut))
+
+
 def seed_signed_cycles(
-    engine: Engine, frames: dict[str, pd.DataFrame], *, workers: int = 1, progress: Progress | None = None
+    engine: Engine, frames: dict[str, pd.DataFrame], forecasts: PastForecasts, *, progress: Progress | None = None
 ) -> None:
-    """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle a forecast on the
-    history available then (cut at the month before, on ``workers`` processes), overrides, scenarios, the
-    proposed plan (per family × make/buy from :data:`FAMILY_PLAN_FROM_SKUS` SKUs on), sign-off by every role,
-    the frozen version with its snapshot, state changes and decisions."""
+    """The demo's signed-off past cycles (2026-06 and 2026-09 closed, 2026-10 signed): per cycle its forecast
+    (``forecasts``: on the history available then), overrides, scenarios, the proposed plan (per family ×
+    make/buy from :data:`FAMILY_PLAN_FROM_SKUS` SKUs on), sign-off by every role, the frozen version with its
+    snapshot, state changes and decisions."""
 
     report = progress or (lambda _f, _m: None)
     plan_level: Literal["family", "sku"] = "family" if len(frames["product"]) >= FAMILY_PLAN_FROM_SKUS else "sku"
-    history = frames["sales_history"][["sku", "period", "quantity"]].assign(
-        period=lambda f: pd.to_datetime(f["period"])
-    )
     horizon = FORECAST_HORIZON
     calendar = event_calendar(frames["event"])  # the events planned then are those of the demo calendar
     for k, spec in enumerate(_PAST_CYCLES):
         month: dt.date = spec["month"]
         label = f"{month:%Y-%m}"
-        done = k / len(_PAST_CYCLES)
+        report(WRITTEN_AT + FORECAST_SHARE * k, f"Cycle {label}: forecast on the history up to the month before…")
+        got = forecasts.get(month)
+        frame, cutoff, digest = got.frame, got.cutoff, got.digest
 
-        def step(f: float, msg: str, done: float = done, label: str = label) -> None:
-            report(done + f / len(_PAST_CYCLES), f"Cycle {label}: {msg}")
+        def step(msg: str, label: str = label, done: float = WRITTEN_AT + FORECAST_SHARE * (k + 1)) -> None:
+            report(done, f"Cycle {label}: {msg}")
 
-        step(0.0, "forecast on the history up to the month before…")
-        cut = history[history["period"] < pd.Timestamp(month)]
-        cutoff = cut["period"].max().date()
-        frame = reproduce.forecast_history(cut, horizon, events=frames["event"], products=frames["product"],
-                                           workers=workers, progress=lambda f, msg: step(0.8 * f, msg))
-        digest = forecasting.data_hash(cut)
-        step(0.8, "overrides, scenarios and the proposed plan…")
+        step("overrides, scenarios and the proposed plan…")
         start = dt.datetime.combine(month, dt.time(9, 0))
         with session_scope(engine) as s:
             cyc = m.PlanCycle(month=month, status="draft", status_by="demo", status_at=start)
@@ -246,7 +342,7 @@ def seed_signed_cycles(
                 cycle_id=cycle_id, created_at=start + dt.timedelta(days=1), created_by="dana", engine="statistical",
                 horizon=horizon, freq="MS",
                 params={"freq": "MS", "level": [80, 95], "last_actual": f"{cutoff:%Y-%m-%d}",
-                        "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": workers,
+                        "first_forecast": f"{frame['period'].min():%Y-%m-%d}", "workers": forecasts.workers,
                         "n_series": int(frame["sku"].nunique()), "event_calendar": calendar},
                 versions=snapshot.package_versions(), data_hash=digest, backtest={}, status="done",
             )
@@ -288,7 +384,7 @@ def seed_signed_cycles(
                  "history_cutoff": f"{cutoff:%Y-%m-%d}", "events": calendar},
             data_hash=digest, scenario={"id": scenario_id, "name": name}, overrides=override_records,
         )
-        step(0.95, "sign-off and the frozen snapshot…")
+        step("sign-off and the frozen snapshot…")
         signed_at = start + dt.timedelta(days=12)
         with session_scope(engine) as s:
             row = plan_repo.scenario(s, scenario_id)
@@ -330,4 +426,4 @@ def seed_signed_cycles(
                                family=family, status=status, outcome=outcome, created_by="eric",
                                created_at=signed_at))
             audit_repo.audit(s, "eric", "plan_frozen", "plan_cycle", cycle_id, {"plan_version": 1})
-    report(1.0, "Past cycles signed off")
+    report(WRITTEN_AT + FORECAST_SHARE * len(_PAST_CYCLES), "Past cycles signed off")

@@ -54,12 +54,20 @@ class DemandError(SopError):
 
 def data_hash(history: pd.DataFrame) -> str:
     """sha256 of the forecast input ``sku, period, quantity`` in a canonical text form (sorted, ISO dates,
-    shortest exact float repr) — identical for identical data on SQLite and PostgreSQL."""
+    shortest exact float repr) — identical for identical data on SQLite and PostgreSQL.
+
+    The text is one line ``sku,YYYY-MM-DD,repr(float(quantity))`` per row, ordered by sku and period; each
+    distinct period and quantity is formatted once.
+    """
     frame = history.sort_values(["sku", "period"], kind="stable")
-    digest = hashlib.sha256()
-    for sku, period, qty in zip(frame["sku"], frame["period"], frame["quantity"], strict=True):
-        digest.update(f"{sku},{pd.Timestamp(period):%Y-%m-%d},{float(qty)!r}\n".encode())
-    return digest.hexdigest()
+    if frame.empty:
+        return hashlib.sha256().hexdigest()
+    day_codes, days = pd.factorize(pd.to_datetime(frame["period"]))
+    qty_codes, qtys = pd.factorize(frame["quantity"].to_numpy(dtype=float))
+    day_text = np.array([f"{d:%Y-%m-%d}" for d in days], dtype=object)
+    qty_text = np.array([repr(float(q)) for q in qtys], dtype=object)
+    lines = frame["sku"].astype(str).to_numpy(dtype=object) + "," + day_text[day_codes] + "," + qty_text[qty_codes]
+    return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
 
 
 def input_hash(history: pd.DataFrame, extra: pd.DataFrame | None = None) -> str:
@@ -100,23 +108,22 @@ def event_uplift(events: pd.DataFrame, products: pd.DataFrame, skus: list[str]) 
     """Known event uplift per SKU and month: ``unique_id, ds, uplift`` [fraction] (uplift_pct / 100).
 
     An event counts in the month it starts, for every SKU in its scope (a SKU code, a family code, or "*");
-    several events of one SKU in one month: the largest uplift.
+    several events of one SKU in one month: the largest uplift. Sorted by SKU and month.
     """
     if events.empty:
         return pd.DataFrame(columns=["unique_id", "ds", "uplift"])
+    ev = pd.DataFrame({"scope": events["scope"].astype(str).to_numpy(),
+                       "ds": pd.to_datetime(events["start"]).dt.to_period("M").dt.to_timestamp().to_numpy(),
+                       "uplift": events["uplift_pct"].to_numpy(dtype=float) / 100.0})
     fam = products.set_index("sku")["family"].astype(str)
-    rows = []
-    sku_arr = np.array(skus, dtype=object)
-    fam_arr = pd.Series(skus).map(fam).to_numpy()
-    for start, scope, pct in zip(pd.to_datetime(events["start"]), events["scope"].astype(str), events["uplift_pct"], strict=True):
-        month = start.to_period("M").to_timestamp()
-        if scope == "*":
-            hit = sku_arr
-        else:
-            hit = sku_arr[(sku_arr == scope) | (fam_arr == scope)]
-        rows.append(pd.DataFrame({"unique_id": hit, "ds": month, "uplift": float(pct) / 100.0}))
-    out = pd.concat(rows, ignore_index=True)
-    return out.groupby(["unique_id", "ds"], as_index=False)["uplift"].max()
+    sku = pd.DataFrame({"unique_id": np.array(skus, dtype=object)})
+    sku["family"] = sku["unique_id"].map(fam)
+    everywhere = ev[ev["scope"] == "*"].merge(sku[["unique_id"]], how="cross")
+    by_sku = ev.merge(sku[["unique_id"]], left_on="scope", right_on="unique_id")
+    by_family = ev.merge(sku, left_on="scope", right_on="family")
+    hits = pd.concat([part[["unique_id", "ds", "uplift"]] for part in (everywhere, by_sku, by_family)],
+                     ignore_index=True)
+    return hits.groupby(["unique_id", "ds"], as_index=False)["uplift"].max()
 
 
 def event_calendar(events: pd.DataFrame) -> list[dict[str, Any]]:

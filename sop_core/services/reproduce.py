@@ -17,6 +17,7 @@ from sop_core.db import forecast_repo, master_repo, plan_repo, stock_repo, versi
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.planning.forecast.chunks import ChunkRunner
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label
 from sop_core.services.forecasting import calendar_frame, data_hash, event_uplift, statistical_forecast
 from sop_core.services.snapshot import PLAN_FIELDS, inputs_from_json, inputs_hash, package_versions
@@ -97,11 +98,13 @@ def compare(stored: pd.DataFrame, fresh: pd.DataFrame, fields: tuple[str, ...], 
 
 def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...] = INTERVAL_LEVELS,
                      events: pd.DataFrame | None = None, products: pd.DataFrame | None = None, *,
-                     workers: int = 1, progress: Progress | None = None) -> pd.DataFrame:
+                     workers: int = 1, progress: Progress | None = None,
+                     chunk_runner: ChunkRunner | None = None) -> pd.DataFrame:
     """The statistical forecast of ``history`` (``sku, period, quantity``) with the engine of
     :func:`sop_core.services.demand.run_forecast` and the event calendar ``events`` (``start, scope,
-    uplift_pct``; scopes name SKUs or the families of ``products``), on ``workers`` processes (the figures do
-    not depend on them): ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model`` [units]."""
+    uplift_pct``; scopes name SKUs or the families of ``products``), on ``workers`` processes or on
+    ``chunk_runner`` when given (the figures do not depend on them): ``sku, period, yhat, yhat_lo_*, yhat_hi_*,
+    model`` [units]."""
     long = history.rename(columns={"sku": "unique_id", "period": "ds", "quantity": "y"})[["unique_id", "ds", "y"]]
     long = long.assign(ds=pd.to_datetime(long["ds"]))
     uplift = None
@@ -109,7 +112,8 @@ def forecast_history(history: pd.DataFrame, horizon: int, level: tuple[int, ...]
         if products is None:
             raise ValueError("forecast_history: events need the products (sku, family) to find their SKUs")
         uplift = event_uplift(events, products, sorted(long["unique_id"].astype(str).unique()))
-    frame = statistical_forecast(long, horizon, uplift, level=tuple(level), workers=workers, progress=progress)
+    frame = statistical_forecast(long, horizon, uplift, level=tuple(level), workers=workers, progress=progress,
+                                 chunk_runner=chunk_runner)
     return frame.rename(columns={"unique_id": "sku", "ds": "period"})
 
 

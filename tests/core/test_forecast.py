@@ -355,3 +355,21 @@ def test_aggregate_intervals_independent_and_summed() -> None:
     # perfectly correlated errors: bounds add → 23 … 37
     tot = fc.aggregate(frame, products, "total", intervals="sum").iloc[0]
     assert (tot["unique_id"], tot["yhat_lo_80"], tot["yhat_hi_80"]) == ("Total", 23.0, 37.0)
+
+
+def test_missing_bounds_fall_back_to_the_naive_band_of_their_series_only() -> None:
+    # series a: first differences 2, -1, 4, -2, 1, -2, 4 → σ = √(40.857143 / 6) = 2.609506 (by hand)
+    a = [10.0, 12.0, 11.0, 15.0, 13.0, 14.0, 12.0, 16.0]
+    hist = pd.DataFrame({"unique_id": ["a"] * 8 + ["b"] * 8, "ds": list(pd.date_range("2024-01-01", periods=8, freq="MS")) * 2,
+                         "y": a + [5.0] * 8})
+    model = fc.StatisticalForecaster().fit(hist)
+    nan = float("nan")
+    frame = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "ds": pd.to_datetime(["2024-09-01", "2024-10-01"] * 2),
+                          "yhat": [20.0, 20.0, 5.0, 5.0], "yhat_lo_80": [nan, nan, 4.0, 4.0],
+                          "yhat_hi_80": [nan, nan, 6.0, 6.0], "yhat_lo_95": [nan, nan, 3.0, 3.0],
+                          "yhat_hi_95": [nan, nan, 7.0, 7.0], "model": "x"})
+    out = model._repair(frame, [80, 95])
+    # ŷ ± z·σ·√k: z80 = 1.281552, z95 = 1.959964; k = 1, 2 months ahead
+    assert out["yhat_lo_80"].iloc[:2].tolist() == pytest.approx([16.655783, 15.270563], abs=1e-5)
+    assert out["yhat_hi_95"].iloc[:2].tolist() == pytest.approx([25.114539, 27.233050], abs=1e-5)
+    assert out.iloc[2:][["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]].to_numpy().tolist() == [[4, 6, 3, 7]] * 2

@@ -70,8 +70,12 @@ def test_series_chunks_keep_whole_series() -> None:
     }))
     for n in (1, 2, 3, 5, 9):
         parts = series_chunks(full, n)
-        assert 1 <= len(parts) <= n and pd.concat(parts).equals(full)
+        assert 1 <= len(parts) <= n and pd.concat(parts).sort_index().equals(full)
         assert sum(p["unique_id"].nunique() for p in parts) == 5
+        sizes = [p["unique_id"].nunique() for p in parts]
+        assert max(sizes) - min(sizes) <= 1
+    # dealt round-robin in id order: neighbouring series (alike to forecast) go to different chunks
+    assert [sorted(p["unique_id"].unique()) for p in series_chunks(full, 2)] == [["a", "c", "e"], ["b", "d"]]
 
 
 def test_dask_backend_refuses_global_engines() -> None:

@@ -85,7 +85,9 @@ def prepare_history(
         row = frame[dup].iloc[0]
         raise ValueError(f"history: series {row['unique_id']!r} has more than one row for {row['ds']:%Y-%m-%d}")
     offset = pd.tseries.frequencies.to_offset(freq)
-    off_grid = ~frame["ds"].map(offset.is_on_offset)
+    days = frame["ds"].unique()  # every distinct period checked once
+    off_days = days[[not offset.is_on_offset(d) for d in days]]
+    off_grid = frame["ds"].isin(off_days)
     if off_grid.any():
         row = frame[off_grid].iloc[0]
         raise ValueError(f"history: series {row['unique_id']!r} has period {row['ds']:%Y-%m-%d}, not a {freq!r} period start")
@@ -379,7 +381,7 @@ def backtest(
         test = full[(full["ds"] > cutoff) & (full["ds"] <= periods[-back - 1 + h])]
         report(w / windows, f"Backtest window {w + 1} of {windows} (cutoff {cutoff:%Y-%m})…")
         if engine == "statistical":
-            fc = _statistical(train, h, (80,), freq, n_jobs, uplift, chunk_runner=chunk_runner)
+            fc = _statistical(train, h, (), freq, n_jobs, uplift, chunk_runner=chunk_runner)  # points only
         else:
             ex_train = exog[exog["ds"] <= cutoff] if exog is not None else None
             ex_future = exog[exog["ds"] > cutoff] if exog is not None else None

@@ -231,7 +231,7 @@ class StatisticalForecaster:
                 continue
             self.candidates_[uid] = _candidate_set(str(pattern[uid]), n, m)
         # Croston-type models keep the leading zeros: statsforecast takes the first demand interval from them
-        keep_all = full["unique_id"].map(lambda u: u in self.candidates_ and self.candidates_[u].key == "intermittent")
+        keep_all = full["unique_id"].isin([u for u, c in self.candidates_.items() if c.key == "intermittent"])
         hist = full[launched | keep_all].reset_index(drop=True)
         self.history_ = hist
         scores: list[pd.DataFrame] = []
@@ -280,7 +280,8 @@ class StatisticalForecaster:
 
         Args:
             h: horizon [periods].
-            level: prediction-interval coverages [%], e.g. (80, 95).
+            level: prediction-interval coverages [%], e.g. (80, 95); none: the point forecasts alone (the models'
+                intervals are not computed).
 
         Returns:
             DataFrame[unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l> for each l in level, model], sorted by
@@ -298,11 +299,12 @@ class StatisticalForecaster:
         for (cset, alias), uids in sorted(by_model.items(), key=lambda kv: (kv[0][0].key, kv[0][1])):
             sub = hist[hist["unique_id"].isin(uids)]
             empirical = alias in _EMPIRICAL_INTERVALS
+            native = levels if levels and not empirical else None
             out, fitted = _run_statsforecast(
-                sub, [alias], cset.season_length, h, self.freq, None if empirical else levels, self.n_jobs, fitted=empirical
+                sub, [alias], cset.season_length, h, self.freq, native, self.n_jobs, fitted=empirical and bool(levels)
             )
             frame = pd.DataFrame({"unique_id": out["unique_id"], "ds": out["ds"], "yhat": out[alias]})
-            if empirical:
+            if empirical and levels:
                 assert fitted is not None
                 res = (fitted["y"] - fitted[alias]).abs().groupby(fitted["unique_id"])
                 for lv in levels:
@@ -342,8 +344,11 @@ class StatisticalForecaster:
             frame.loc[missing_point, "yhat"] = frame.loc[missing_point, "unique_id"].map(recent).fillna(0.0)
             frame.loc[missing_point, "model"] = "WindowAverage"
             log.warning("statistical engine: %d forecast values fell back to a 12-period average", int(missing_point.sum()))
-        sigma = self.history_.groupby("unique_id")["y"].apply(lambda s: float(np.nan_to_num(s.diff().std(ddof=1))))
-        sig = frame["unique_id"].map(sigma).fillna(0.0).to_numpy() * np.sqrt(step)
+        bounds = frame[[f"yhat_{side}_{lv}" for lv in levels for side in ("lo", "hi")]].to_numpy(dtype=float)
+        gaps = frame["unique_id"][np.isnan(bounds).any(axis=1)].unique()  # the series that need the naive band
+        hist = self.history_[self.history_["unique_id"].isin(gaps)]
+        sigma = hist.groupby("unique_id")["y"].apply(lambda s: float(np.nan_to_num(s.diff().std(ddof=1))))
+        sig = frame["unique_id"].map(sigma).fillna(0.0).to_numpy(dtype=float) * np.sqrt(step)
         yhat = np.clip(frame["yhat"].to_numpy(dtype=float), 0.0, None)
         frame["yhat"] = yhat
         lo_prev, hi_prev = yhat, yhat
