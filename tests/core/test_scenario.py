@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sop_core.planning.levers import Levers, ScenarioInputError, describe_levers
 from sop_core.planning import scenario
+from sop_core.planning.levers import Levers, ScenarioInputError, describe_levers
 from sop_core.planning.scenario import evaluate
 from sop_core.planning.scenario_inputs import ScenarioInputs
 from sop_core.planning.scenario_result import LINE_COLUMNS, by_family_period, compare, inventory_profile, supply_gap
