@@ -59,10 +59,9 @@ def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Ite
     if all(type(c.type) in _PLAIN_TYPES for c in table.columns):
         if session.autoflush:
             session.flush()
-        result = session.connection().execute(stmt)
-        columns = list(result.keys())
-        frame = pd.DataFrame(result.cursor.fetchall(), columns=columns)
-        result.close()
+        raw = session.connection().execute(stmt)
+        frame = pd.DataFrame(raw.cursor.fetchall(), columns=list(raw.keys()))
+        raw.close()
     else:
         result = session.execute(stmt)
         frame = pd.DataFrame(result.all(), columns=list(result.keys()))
