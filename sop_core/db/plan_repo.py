@@ -49,8 +49,15 @@ def demote_proposed(session: Session, cycle_id: int, keep_id: int) -> None:
         sc.status = "draft"
 
 
-def plan_lines(session: Session, cycle_id: int, plan_version: int, through: dt.date | None = None) -> pd.DataFrame:
-    """The plan lines of a cycle's version, sorted by SKU and period (``through``: only the months up to it)."""
+def plan_lines(
+    session: Session,
+    cycle_id: int,
+    plan_version: int,
+    through: dt.date | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """The plan lines of a cycle's version, sorted by SKU and period (``through``: only the months up to it;
+    ``columns``: only these)."""
     months = (m.PlanLine.period <= through,) if through is not None else ()
     return repo.read_frame(
         session,
@@ -59,6 +66,7 @@ def plan_lines(session: Session, cycle_id: int, plan_version: int, through: dt.d
         m.PlanLine.plan_version == plan_version,
         *months,
         order_by=[m.PlanLine.sku, m.PlanLine.period],
+        columns=columns,
     )
 
 

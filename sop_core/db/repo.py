@@ -49,14 +49,22 @@ def date_columns(model: type[m.Base]) -> list[str]:
 _PLAIN_TYPES = (Integer, BigInteger, Float, String, Text, Date)
 
 
-def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Iterable[Any] = ()) -> pd.DataFrame:
-    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``). A table of plain columns
-    (numbers, text, dates) is read straight from the driver's cursor, without a conversion per value."""
+def read_frame(
+    session: Session,
+    model: type[m.Base],
+    *where: Any,
+    order_by: Iterable[Any] = (),
+    columns: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """All rows of ``model`` matching ``where`` as a DataFrame (dates as ``datetime64``; ``columns``: only these).
+    A table of plain columns (numbers, text, dates) is read straight from the driver's cursor, without a conversion
+    per value."""
     table = table_of(model)
-    stmt = select(table).where(*where)
+    chosen = [table.c[name] for name in columns] if columns is not None else list(table.columns)
+    stmt = select(*chosen).where(*where)
     order = list(order_by) or list(table.primary_key.columns)
     stmt = stmt.order_by(*order)
-    if all(type(c.type) in _PLAIN_TYPES for c in table.columns):
+    if all(type(c.type) in _PLAIN_TYPES for c in chosen):
         if session.autoflush:
             session.flush()
         raw = session.connection().execute(stmt)
@@ -66,7 +74,8 @@ def read_frame(session: Session, model: type[m.Base], *where: Any, order_by: Ite
         result = session.execute(stmt)
         frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     for col in date_columns(model):
-        frame[col] = pd.to_datetime(frame[col])
+        if col in frame.columns:
+            frame[col] = pd.to_datetime(frame[col])
     return frame
 
 

@@ -279,7 +279,7 @@ def last_plan_change(
     diff = plan_diff(engine, (cycle_id, cycle_info(engine, cycle_id).plan_version), last, load_inputs=load_inputs)
     _info, lines = current if current is not None else plan.current_plan(engine, cycle_id, load_inputs=load_inputs)
     with session_scope(engine) as s:
-        prev = plan_repo.plan_lines(s, *last)
+        prev = plan_repo.plan_lines(s, *last, columns=["period", "revenue", "cost"])
     lines = lines.assign(period=pd.to_datetime(lines["period"]))
     prev = prev.assign(period=pd.to_datetime(prev["period"]))
     common = set(lines["period"]) & set(prev["period"])
