@@ -6,7 +6,7 @@ import streamlit as st
 
 from sop_core import config
 from sop_core.services import cycle as cycle_service
-from sop_core.services import users
+from sop_core.services import figures, users
 from views import state
 
 st.set_page_config(page_title="S&OP Studio", page_icon=":material/insights:", layout="wide")
@@ -99,4 +99,5 @@ if state.meeting_mode():
         unsafe_allow_html=True,
     )
 
-navigation.run()
+with figures.held_stamps():  # one version of the data per page run: each table stamped once
+    navigation.run()

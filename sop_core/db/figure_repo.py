@@ -19,6 +19,15 @@ def stored(session: Session, name: str, args: str, stamp: str) -> dict[str, byte
     return {part: payload for part, payload in rows} if rows else None
 
 
+def is_stored(session: Session, name: str, args: str, stamp: str) -> bool:
+    """True when the figure ``name`` of ``args`` is stored for the data stamped ``stamp``."""
+    return session.scalar(
+        select(StoredFigure.part).where(
+            StoredFigure.name == name, StoredFigure.args == args, StoredFigure.stamp == stamp
+        ).limit(1)
+    ) is not None
+
+
 def store(session: Session, name: str, args: str, stamp: str, parts: dict[str, bytes]) -> None:
     """Store the figure ``name`` of ``args`` for ``stamp``, replacing what was stored for those arguments."""
     session.execute(delete(StoredFigure).where(StoredFigure.name == name, StoredFigure.args == args))

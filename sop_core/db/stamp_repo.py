@@ -24,8 +24,12 @@ def table_stamp(session: Session, model: type[m.Base]) -> tuple[Any, ...]:
     """The stamp of one table (see the module docstring)."""
     table = table_of(model)
     if model is m.Product:
-        rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
-        return (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
+        digest = hashlib.sha256()
+        rows = session.execute(select(table).order_by(*table.primary_key.columns)).tuples().all()
+        for row in rows:
+            digest.update("\x1f".join(map(str, row)).encode())
+            digest.update(b"\x1e")
+        return (len(rows), digest.hexdigest()[:16])
     parts: list[Any] = [func.count()]
     for column in table.columns:
         if column.primary_key and column.name == "id":
@@ -39,7 +43,12 @@ def table_stamp(session: Session, model: type[m.Base]) -> tuple[Any, ...]:
     return tuple(f"{v:.12g}" if isinstance(v, float) else v for v in row)
 
 
+def combined(stamps: list[tuple[str, tuple[Any, ...]]]) -> str:
+    """One short text for the stamps of several tables (``(table name, table_stamp)`` pairs): it changes whenever
+    any of them does."""
+    return hashlib.sha256(repr(stamps).encode()).hexdigest()[:20]
+
+
 def stamp(session: Session, *models: type[m.Base]) -> str:
     """One short text that changes whenever any of ``models``' tables does: the hash of their stamps."""
-    parts = [(model.__tablename__, table_stamp(session, model)) for model in models]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    return combined([(model.__tablename__, table_stamp(session, model)) for model in models])

@@ -76,11 +76,15 @@ def receipts(
     return frame.drop(columns="id")
 
 
-def sales(session: Session, first: dt.date | None = None, last: dt.date | None = None) -> pd.DataFrame:
+def sales(
+    session: Session, first: dt.date | None = None, last: dt.date | None = None, sku: str | None = None
+) -> pd.DataFrame:
     """``sku, period, quantity`` [units] of the sales history with a period in ``[first, last]`` (open ends
-    when None), sorted by sku and period."""
+    when None; of one SKU when given), sorted by sku and period."""
     h = m.SalesHistory
     where = [*([h.period >= first] if first is not None else []), *([h.period <= last] if last is not None else [])]
+    if sku is not None:
+        where.append(h.sku == sku)
     result = session.execute(select(h.sku, h.period, h.quantity).where(*where).order_by(h.sku, h.period))
     frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
     frame["period"] = pd.to_datetime(frame["period"])
