@@ -24,6 +24,7 @@ from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import forecasting, plan, reproduce, snapshot
 from sop_core.services.forecasting import event_calendar
+from sop_core.services.page_figures import store_page_figures
 from sop_core.units import FORECAST_HORIZON, Progress
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def seed_demo_company(
     progress: Progress | None = None,
 ) -> DemoSeeded:
     """Write the demo company (all input tables, users, the current cycle), its signed past cycles and a
-    baseline forecast run of the open cycle.
+    baseline forecast run of the open cycle, and store the figures its pages open with
+    (:func:`sop_core.services.page_figures.store_page_figures`).
 
     With ``reset`` every table is emptied first. The input tables land in one transaction. ``workers``:
     processes of the forecasts (None: :func:`demo_workers`); the figures do not depend on it.
@@ -125,7 +127,8 @@ def seed_demo_company(
         seed_signed_cycles(engine, frames, workers=n_workers, progress=lambda f, msg: report(0.08 + 0.54 * f, msg))
     report(0.62, "Computing the baseline statistical forecast…")
     forecasting.run_forecast(engine, cycle_id=cycle_id, workers=n_workers,
-                             progress=lambda f, msg: report(0.62 + 0.38 * f, f"Open cycle: {msg}"))
+                             progress=lambda f, msg: report(0.62 + 0.34 * f, f"Open cycle: {msg}"))
+    store_page_figures(engine, cycle_id, progress=lambda f, msg: report(0.96 + 0.04 * f, msg))
     report(1.0, "Demo company ready")
     log.info("demo company seeded: %s", written)
     return DemoSeeded(written=written, summary=demo.summary(frames))
