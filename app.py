@@ -10,6 +10,7 @@ import streamlit as st
 from sop_core import config
 from sop_core.errors import SopError
 from sop_core.services import cycle as cycle_service
+from sop_core.services import figures
 from sop_core.services import sign_in as sign_in_service
 from views import state
 
@@ -142,6 +143,7 @@ if state.meeting_mode():
 
 try:
     sidebar()
-    navigation.run()
+    with figures.held_stamps():  # one version of the data per page run: each table stamped once
+        navigation.run()
 except Exception as exc:  # noqa: BLE001 - the frame's contract: a friendly message, the details in the log
     show_failure(exc)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from sop_core.db.engine import make_engine
 from sop_core.db.migrate import upgrade
+from sop_core.services import figures
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -116,6 +117,14 @@ def _keep_main_module() -> Iterator[None]:
     sys.modules["__main__"] = _RUNNER_MAIN
     yield
     sys.modules["__main__"] = _RUNNER_MAIN
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_figures() -> Iterator[None]:
+    """Every test starts without the figures an earlier test kept in this process (sop_core.services.figures):
+    a test that replaces a service function must see it called, whatever an earlier test computed."""
+    figures.forget()
+    yield
 
 
 def _pg_available() -> str | None:

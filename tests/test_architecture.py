@@ -20,6 +20,8 @@ MAX_LINES = 600
 #: The allowed order of the services: a module may import only modules of a LOWER tier (never its own tier or a
 #: higher one). A new services module must be added here.
 SERVICE_TIERS: dict[str, int] = {
+    # figures computed once per data version, below every stage that computes them
+    "figures": -1,
     # the data each stage reads: masters and imports, price response, forecast runs, KPI definitions
     "data": 0, "pricing": 0, "forecasting": 0, "kpi_targets": 0, "kpi_measures": 0, "forecast_backends": 0,
     # accounts: passwords (hashing, policy), then user administration and sign-in
@@ -32,6 +34,8 @@ SERVICE_TIERS: dict[str, int] = {
     "plan": 5, "kpi": 5, "monitor": 5, "whatif": 6, "snapshot": 6, "kpi_review": 6,
     # the cycle: states and gates, plan changes, reproduce, sign-off, decisions
     "cycle": 6, "plan_changes": 7, "reproduce": 7, "signoff": 8, "decisions": 8,
+    # the figures the pages open with, stored ahead
+    "page_figures": 7,
     # executive review; the first start (schema, demo company, its cycles)
     "executive": 9, "bootstrap": 8,
 }  # fmt: skip

@@ -14,7 +14,7 @@ from sop_core.services import demand, demand_accuracy, forecasting, overrides
 from views import state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
-KEY_LEVEL, KEY_ITEM, KEY_STAMP = "demand_level", "demand_item", "demand_saved"
+KEY_LEVEL, KEY_ITEM, KEY_SKU, KEY_STAMP = "demand_level", "demand_item", "demand_sku", "demand_saved"
 
 st.title("Demand review")
 
@@ -93,9 +93,17 @@ if freshness.stale:
 left, right = st.columns([1, 3])
 level = left.selectbox("Level", list(LEVELS), format_func=LEVELS.get, key=KEY_LEVEL)
 options = load("items", url, stamp, level)
-if st.session_state.get(KEY_ITEM) not in options:
-    st.session_state[KEY_ITEM] = options[0]
-item = right.selectbox(LEVELS[level], options, key=KEY_ITEM, format_func=load("item_names", url, stamp, level).get)
+if level == "sku":  # thousands of SKUs: found by a search, not listed
+    names = load("item_names", url, stamp, level)
+    by_label = {names[sku]: sku for sku in options}
+    picked = ui.search_picker("SKU", by_label, key=KEY_SKU, where=right)
+    if picked is None:
+        st.stop()
+    item = by_label[picked]
+else:
+    if st.session_state.get(KEY_ITEM) not in options:
+        st.session_state[KEY_ITEM] = options[0]
+    item = right.selectbox(LEVELS[level], options, key=KEY_ITEM, format_func=load("item_names", url, stamp, level).get)
 
 view = load("chart_view", url, stamp, cycle.id, level, item)
 summary = load("item_summary", url, stamp, level, item, run["id"], cycle.id)

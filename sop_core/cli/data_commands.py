@@ -1,4 +1,4 @@
-"""`python -m sop_core init-db | demo | import | template | kpi`: set-up and data."""
+"""`python -m sop_core init-db | demo | import | template | kpi | figures`: set-up and data."""
 
 from __future__ import annotations
 
@@ -120,6 +120,18 @@ def cmd_kpi(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    from sop_core.services.cycle import cycle_by_month
+    from sop_core.services.page_figures import store_page_figures
+
+    engine = open_engine()
+    cycle_id = cycle_by_month(engine, args.cycle).id if args.cycle else None
+    t0 = time.perf_counter()
+    stored = store_page_figures(engine, cycle_id, progress=progress_bar())
+    print(f"{len(stored)} figures stored in {time.perf_counter() - t0:.1f} s: " + ", ".join(stored))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this area's commands to the parser's subcommands."""
@@ -151,3 +163,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("kpi", help="print the operational KPIs")
     p.set_defaults(func=cmd_kpi)
+
+    p = sub.add_parser("figures", help="compute and store the figures the pages open with (after an import or a "
+                       "forecast run: the first visits read them)")
+    p.add_argument("--cycle", metavar="YYYY-MM", help="the cycle (default: the newest)")
+    p.set_defaults(func=cmd_figures)

@@ -12,9 +12,10 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
+from sop_core.db import master_repo
 from sop_core.db import models as m
 from sop_core.db.models_cycle import PlanVersion
 
@@ -79,15 +80,14 @@ def latest_cycle_with_forecast(session: Session, month_at_most: dt.date | None =
     return None if row is None else (int(row[0]), int(row[1]))
 
 
-def forecast_rows(session: Session, run_id: int) -> pd.DataFrame:
-    """``sku, period, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95`` [units], ``model`` of one run,
-    sorted by sku and period (bounds NaN where not stored)."""
+def forecast_rows(session: Session, run_id: int, sku: str | None = None) -> pd.DataFrame:
+    """``sku, period, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95`` [units], ``model`` of one run (of one
+    SKU when given), sorted by sku and period (bounds NaN where not stored)."""
     cols = list(ROW_FIELDS)
-    result = session.execute(
-        select(*(getattr(m.Forecast, c) for c in cols))
-        .where(m.Forecast.run_id == run_id)
-        .order_by(m.Forecast.sku, m.Forecast.period)
-    )
+    stmt = select(*(getattr(m.Forecast, c) for c in cols)).where(m.Forecast.run_id == run_id)
+    if sku is not None:
+        stmt = stmt.where(m.Forecast.sku == sku)
+    result = session.execute(stmt.order_by(m.Forecast.sku, m.Forecast.period))
     frame = pd.DataFrame(result.all(), columns=cols)
     frame["period"] = pd.to_datetime(frame["period"])
     for c in cols[2:-1]:
@@ -95,12 +95,16 @@ def forecast_rows(session: Session, run_id: int) -> pd.DataFrame:
     return frame
 
 
-def forecast_demand(session: Session, run_id: int, first_period: dt.date | None = None) -> pd.DataFrame:
+def forecast_demand(
+    session: Session, run_id: int, first_period: dt.date | None = None, last_period: dt.date | None = None
+) -> pd.DataFrame:
     """``sku, period, quantity`` [units] (= yhat, as stored: not clipped) of one run, from ``first_period``
-    on (every month when None), sorted by sku and period."""
+    on and up to ``last_period`` (open ends when None), sorted by sku and period."""
     stmt = select(m.Forecast.sku, m.Forecast.period, m.Forecast.yhat).where(m.Forecast.run_id == run_id)
     if first_period is not None:
         stmt = stmt.where(m.Forecast.period >= first_period)
+    if last_period is not None:
+        stmt = stmt.where(m.Forecast.period <= last_period)
     frame = pd.DataFrame(session.execute(stmt.order_by(m.Forecast.sku, m.Forecast.period)).all(),
                          columns=["sku", "period", "quantity"])
     frame["period"] = pd.to_datetime(frame["period"])
@@ -114,3 +118,76 @@ def skus_without_forecast(session: Session, run_id: int) -> int:
     return int(session.scalar(
         select(func.count(func.distinct(m.SalesHistory.sku))).where(m.SalesHistory.sku.not_in(forecast))
     ) or 0)
+
+
+def run_periods(session: Session, run_id: int) -> list[pd.Timestamp]:
+    """The months one run forecasts, in order."""
+    stmt = select(m.Forecast.period).where(m.Forecast.run_id == run_id).distinct().order_by(m.Forecast.period)
+    return [pd.Timestamp(p) for p in session.scalars(stmt)]
+
+
+def forecast_sums(
+    session: Session,
+    run_id: int,
+    group: str | None = None,
+    item: str | None = None,
+    *,
+    bounds: tuple[str, ...] = (),
+    first_period: dt.date | None = None,
+    last_period: dt.date | None = None,
+    monthly: bool = True,
+) -> pd.DataFrame:
+    """One run's forecast summed per month and item: ``[item,] period, yhat`` [units], and per bound column ``b``
+    of ``bounds`` (e.g. ``yhat_lo_80``) the sum of squared half-widths ``sq_b`` = Σ (yhat − b)² [units²]
+    (NaN where no SKU stores the bound).
+
+    Args:
+        group: the product column the items are (``sku``, ``family``, ``category``; None: one sum of every SKU,
+            without an ``item`` column).
+        item: that column's value to keep (every item when None).
+        first_period, last_period: the months kept (open ends when None).
+        monthly: False sums the months too (no ``period`` column).
+
+    Returns:
+        Sorted by item and period.
+    """
+    f = m.Forecast
+    key = master_repo.product_column(group, f.sku)
+    cols: list[Any] = [*([f.period] if monthly else []), func.sum(f.yhat)]
+    cols += [func.sum((f.yhat - getattr(f, b)) * (f.yhat - getattr(f, b))) for b in bounds]
+    stmt = select(*([key] if key is not None else []), *cols).where(f.run_id == run_id)
+    if group in ("family", "category"):
+        stmt = stmt.join(m.Product, m.Product.sku == f.sku)
+    if key is not None and item is not None:
+        stmt = stmt.where(key == item)
+    if first_period is not None:
+        stmt = stmt.where(f.period >= first_period)
+    if last_period is not None:
+        stmt = stmt.where(f.period <= last_period)
+    grouping = [*([key] if key is not None else []), *([f.period] if monthly else [])]
+    names = [*(["item"] if key is not None else []), *(["period"] if monthly else []), "yhat",
+             *(f"sq_{b}" for b in bounds)]
+    frame = pd.DataFrame(session.execute(stmt.group_by(*grouping).order_by(*grouping)).all(), columns=names)
+    if monthly:
+        frame["period"] = pd.to_datetime(frame["period"])
+    for c in names[names.index("yhat"):]:
+        frame[c] = frame[c].astype(float)
+    return frame
+
+
+def forecast_rows_of(
+    session: Session, run_id: int, periods: list[dt.date], products: dict[str, list[str]] | None
+) -> pd.DataFrame:
+    """``sku, period, yhat`` [units] of one run in the months ``periods`` for the SKUs whose product columns
+    hold one of the given values (``{"family": ["F1"], "sku": ["A"]}``: the SKUs of family F1 and SKU A; None:
+    every SKU), sorted by sku and period."""
+    f = m.Forecast
+    stmt = select(f.sku, f.period, f.yhat).where(f.run_id == run_id, f.period.in_(periods))
+    if products is not None:
+        stmt = stmt.join(m.Product, m.Product.sku == f.sku).where(
+            or_(false(), *(getattr(m.Product, col).in_(values) for col, values in products.items() if values))
+        )
+    frame = pd.DataFrame(session.execute(stmt.order_by(f.sku, f.period)).all(), columns=["sku", "period", "yhat"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["yhat"] = frame["yhat"].astype(float)
+    return frame

@@ -10,9 +10,11 @@ SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date o
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sop_core.db import models as m
 from sop_core.db import repo
@@ -60,3 +62,17 @@ def supplier_items(session: Session) -> pd.DataFrame:
     """``supplier, sku, lead_time_days, lead_time_std_days`` [days], ``moq`` [units], ``unit_cost`` [currency
     per unit], ``priority`` (1 = preferred), sorted by supplier and sku."""
     return repo.read_frame(session, m.SupplierItem)
+
+
+def product_column(group: str | None, sku: InstrumentedAttribute[str]) -> ColumnElement[Any] | None:
+    """The column the rows of a table with the SKU column ``sku`` are grouped by at a level: ``sku`` itself, or
+    the product's ``family`` or ``category`` (the query then joins ``product`` on ``sku``); None (every SKU
+    together) for None."""
+    if group is None:
+        return None
+    if group == "sku":
+        return sku.expression
+    if group not in ("family", "category"):
+        raise ValueError(f"unknown product column {group!r}; expected sku, family or category")
+    column: ColumnElement[Any] = getattr(m.Product, group)
+    return column

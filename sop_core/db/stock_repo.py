@@ -16,8 +16,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sop_core.db import master_repo, repo
 from sop_core.db import models as m
-from sop_core.db import repo
 
 
 def inventory_snapshots(session: Session, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -76,11 +76,15 @@ def receipts(
     return frame.drop(columns="id")
 
 
-def sales(session: Session, first: dt.date | None = None, last: dt.date | None = None) -> pd.DataFrame:
+def sales(
+    session: Session, first: dt.date | None = None, last: dt.date | None = None, sku: str | None = None
+) -> pd.DataFrame:
     """``sku, period, quantity`` [units] of the sales history with a period in ``[first, last]`` (open ends
-    when None), sorted by sku and period."""
+    when None; of one SKU when given), sorted by sku and period."""
     h = m.SalesHistory
     where = [*([h.period >= first] if first is not None else []), *([h.period <= last] if last is not None else [])]
+    if sku is not None:
+        where.append(h.sku == sku)
     result = session.execute(select(h.sku, h.period, h.quantity).where(*where).order_by(h.sku, h.period))
     frame = pd.DataFrame(result.all(), columns=["sku", "period", "quantity"])
     frame["period"] = pd.to_datetime(frame["period"])
@@ -121,3 +125,56 @@ def price_history_stamp(session: Session) -> tuple[Any, ...]:
     ).one()
     families = tuple(session.execute(select(m.Product.sku, m.Product.family).order_by(m.Product.sku)).all())
     return (*sales_rows, families)
+
+
+def sales_sums(
+    session: Session,
+    group: str | None = None,
+    item: str | None = None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    *,
+    forecast_run: int | None = None,
+) -> pd.DataFrame:
+    """The sales history summed per month and item: ``[item,] period, quantity`` [units], months with a sale
+    only, sorted by item and period.
+
+    Args:
+        group: the product column the items are (``sku``, ``family``, ``category``; None: one sum of every SKU,
+            without an ``item`` column).
+        item: that column's value to keep (every item when None).
+        first, last: the months kept (open ends when None).
+        forecast_run: only the SKUs this forecast run forecasts.
+    """
+    h = m.SalesHistory
+    key = master_repo.product_column(group, h.sku)
+    stmt = select(*([key] if key is not None else []), h.period, func.sum(h.quantity))
+    if group in ("family", "category"):
+        stmt = stmt.join(m.Product, m.Product.sku == h.sku)
+    if key is not None and item is not None:
+        stmt = stmt.where(key == item)
+    if first is not None:
+        stmt = stmt.where(h.period >= first)
+    if last is not None:
+        stmt = stmt.where(h.period <= last)
+    if forecast_run is not None:
+        stmt = stmt.where(h.sku.in_(select(m.Forecast.sku).where(m.Forecast.run_id == forecast_run).distinct()))
+    grouping = [key, h.period] if key is not None else [h.period]
+    names = [*(["item"] if key is not None else []), "period", "quantity"]
+    frame = pd.DataFrame(session.execute(stmt.group_by(*grouping).order_by(*grouping)).all(), columns=names)
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["quantity"] = frame["quantity"].astype(float)
+    return frame
+
+
+def first_sales_period(session: Session, group: str | None = None, item: str | None = None) -> dt.date | None:
+    """The first month of the sales history of the SKUs whose product column ``group`` is ``item`` (of every
+    SKU when ``group`` is None); None without history."""
+    h = m.SalesHistory
+    key = master_repo.product_column(group, h.sku)
+    stmt = select(func.min(h.period))
+    if group in ("family", "category"):
+        stmt = stmt.join(m.Product, m.Product.sku == h.sku)
+    if key is not None and item is not None:
+        stmt = stmt.where(key == item)
+    return session.scalar(stmt)

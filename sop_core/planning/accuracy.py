@@ -276,15 +276,32 @@ def seasonal_naive_at(history: pd.DataFrame, targets: pd.DataFrame, cutoff: pd.T
         months = 2025-09 as well.
     """
     t = pd.Timestamp(cutoff)
-    ds = pd.to_datetime(targets["ds"])
+    ds = pd.to_datetime(pd.Series(targets["ds"].to_numpy()))
     h = (ds.dt.year - t.year) * 12 + (ds.dt.month - t.month)
     k = (h - 1) // season
     back = (season * (k + 1)).astype(int)
-    source = [d - pd.DateOffset(months=int(b)) for d, b in zip(ds, back, strict=True)]
-    look = pd.DataFrame({"unique_id": targets["unique_id"].to_numpy(), "ds": pd.to_datetime(source)})
+    look = pd.DataFrame({"unique_id": targets["unique_id"].to_numpy(), "ds": months_before(ds, back).to_numpy()})
     hist = history[["unique_id", "ds", "y"]].assign(ds=lambda f: pd.to_datetime(f["ds"]))
+    if len(look):  # the months looked up only: the merge factorises fewer keys
+        hist = hist[(hist["ds"] >= look["ds"].min()) & (hist["ds"] <= look["ds"].max())]
     values: np.ndarray = look.merge(hist, on=["unique_id", "ds"], how="left")["y"].to_numpy(dtype=float)
     return values
+
+
+def months_before(dates: pd.Series, months: pd.Series) -> pd.Series:
+    """Each date moved back by its number of months, as ``date − pd.DateOffset(months=n)`` does (the day kept, and
+    clipped to the end of a shorter month; the time of day kept), for a whole column at once.
+
+    Example:
+        >>> d = pd.Series(pd.to_datetime(["2026-03-31", "2026-01-01"]))
+        >>> months_before(d, pd.Series([1, 13])).dt.strftime("%Y-%m-%d").tolist()
+        ['2026-02-28', '2024-12-01']
+    """
+    index = dates.dt.year.to_numpy() * 12 + dates.dt.month.to_numpy() - 1 - np.asarray(months, dtype=int)
+    first = pd.to_datetime(pd.DataFrame({"year": index // 12, "month": index % 12 + 1, "day": 1}))
+    day = np.minimum(dates.dt.day.to_numpy(), first.dt.days_in_month.to_numpy())
+    moved = first + pd.to_timedelta(day - 1, unit="D") + (dates - dates.dt.normalize()).to_numpy()
+    return moved.set_axis(dates.index)
 
 
 def mase_scale(history: pd.DataFrame, season: int = 12) -> pd.Series:

@@ -32,9 +32,12 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy.stats import norm
 
 log = logging.getLogger(__name__)
+#: √(2π), the normal density's constant (as scipy.stats.norm computes it).
+_SQRT_2PI = np.sqrt(2 * np.pi)
 
 #: A scalar, a NumPy array or a pandas Series (broadcast against each other).
 Number: TypeAlias = float | int | np.ndarray | pd.Series
@@ -241,7 +244,15 @@ def normal_loss(k: Number) -> Any:
         0.3989
     """
     z = _arr(k)
-    return _wrap(norm.pdf(z) - z * norm.sf(z), k)
+    return _wrap(_loss(z), k)
+
+
+def _loss(z: np.ndarray) -> np.ndarray:
+    """G(z) = φ(z) − z·(1 − Φ(z)) from the formulas ``scipy.stats.norm`` evaluates (the same numbers, without its
+    argument handling, which dominates in the bisection of :func:`safety_factor_for_fill_rate`)."""
+    pdf = np.exp(-(z**2) / 2.0) / _SQRT_2PI
+    loss: np.ndarray = pdf - z * special.ndtr(-z)
+    return loss
 
 
 def expected_shortage_per_cycle(safety_stock_units: Number, sigma: Number) -> Any:
@@ -312,7 +323,7 @@ def safety_factor_for_fill_rate(fill_rate: Number, sigma: Number, demand_per_cyc
     lo, hi = np.full(goal.shape, -4.0), np.full(goal.shape, 8.0)
     for _ in range(60):
         mid = (lo + hi) / 2
-        too_low = norm.pdf(mid) - mid * norm.sf(mid) > goal  # loss still too high → raise k
+        too_low = _loss(mid) > goal  # loss still too high → raise k
         lo, hi = np.where(too_low, mid, lo), np.where(too_low, hi, mid)
     return _wrap((lo + hi) / 2, fill_rate, sigma, demand_per_cycle)
 
@@ -391,6 +402,32 @@ def empirical_safety_stock(samples: np.ndarray | list[float], service_level: flo
         raise ValueError("service_level must be strictly between 0 and 1 (e.g. 0.95)")
     rop = float(np.quantile(x, service_level, method="inverted_cdf"))
     return rop - float(x.mean())
+
+
+def empirical_safety_stocks(samples: list[np.ndarray], service_levels: np.ndarray | list[float]) -> np.ndarray:
+    """:func:`empirical_safety_stock` of many items at once: item i's ``samples[i]`` at ``service_levels[i]``
+    (the same numbers, computed per group of items with as many samples and the same level).
+
+    Example:
+        >>> empirical_safety_stocks([np.array([0, 0, 0, 0, 0, 0, 2, 4, 4, 10.0]), np.array([1.0, 3.0])], [0.9, 0.5])
+        array([ 2., -1.])
+    """
+    levels = np.asarray(service_levels, dtype=float)
+    if len(samples) != levels.size:
+        raise ValueError(f"{len(samples)} sample sets for {levels.size} service levels")
+    if np.any((levels <= 0) | (levels >= 1)):
+        raise ValueError("service_level must be strictly between 0 and 1 (e.g. 0.95)")
+    out = np.full(levels.size, np.nan)
+    groups: dict[tuple[int, float], list[int]] = {}
+    for i, x in enumerate(samples):
+        if np.size(x) == 0:
+            raise ValueError("samples is empty")
+        groups.setdefault((int(np.size(x)), float(levels[i])), []).append(i)
+    for (_size, level), rows in groups.items():
+        x = np.sort(np.asarray([samples[i] for i in rows], dtype=float), axis=1)
+        rop = np.quantile(x, level, axis=1, method="inverted_cdf")
+        out[rows] = rop - x.mean(axis=1)
+    return out
 
 
 def empirical_order_up_to_for_fill_rate(

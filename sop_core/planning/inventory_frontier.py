@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from sop_core.planning import inventory
-from sop_core.planning.policy import Forecaster, Method, backtest_policy, summarise, wide_demand
+from sop_core.planning.policy import (
+    Forecaster,
+    Method,
+    backtest_policy,
+    replay,
+    summarise,
+    trailing_means,
+    wide_demand,
+)
 from sop_core.units import Progress
 
 #: Largest cover the naive rule is tried with [periods].
@@ -45,20 +53,30 @@ def naive_cover_for_fill_rate(
     Returns:
         ``(k, summary)`` with the naive rule's :func:`summarise` at that k.
     """
-    wide_demand(history)  # validate once
+    values, ids = wide_demand(history)
+    return naive_cover(values, ids, fill_rate, lead_time=lead_time, review_period=review_period, window=window,
+                       warmup=warmup, unit_value=unit_value, tolerance=tolerance)
+
+
+def naive_cover(
+    values: np.ndarray,
+    ids: pd.Index,
+    fill_rate: float,
+    *,
+    lead_time: int = 1,
+    review_period: int = 1,
+    window: int = 24,
+    warmup: int = 12,
+    unit_value: pd.Series | None = None,
+    tolerance: float = 0.0005,
+) -> tuple[float, dict[str, float]]:
+    """:func:`naive_cover_for_fill_rate` on demand already laid out items × periods (:func:`wide_demand`):
+    ``values`` with the ``unique_id`` of each row in ``ids``."""
+    means = trailing_means(values, window)  # the naive level is k × the trailing mean: one mean for every k
 
     def run(k: float) -> dict[str, float]:
-        result = backtest_policy(
-            history,
-            0.5,
-            lead_time=lead_time,
-            review_period=review_period,
-            method="naive",
-            window=window,
-            warmup=warmup,
-            cover_periods=k,
-            unit_value=unit_value,
-        )
+        result = replay(values, ids, k * means, lead_time=lead_time, review_period=review_period, warmup=warmup,
+                        unit_value=unit_value)
         return summarise(result)
 
     lo, hi = 0.0, 24.0
@@ -184,8 +202,9 @@ def analytic_frontier(
             items["review_period"],
         )
         ss = pd.Series(np.asarray(ss, dtype=float), index=items.index)
-        for label, x in (samples or {}).items():
-            ss[label] = inventory.empirical_safety_stock(x, level)
+        if samples:
+            labels = list(samples)
+            ss[labels] = inventory.empirical_safety_stocks([samples[k] for k in labels], [level] * len(labels))
         ss = ss.clip(lower=0.0)
         frame = pd.DataFrame(
             {"segment": items["segment"], "ss_value": ss * items["unit_cost"], "cycle_value": cycle_value}

@@ -80,6 +80,19 @@ def wide_demand(history: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
     return values, wide.index
 
 
+def trailing_means(demand: np.ndarray, window: int) -> np.ndarray:
+    """Mean demand of the trailing ``window`` periods up to each period t (fewer at the start), items × periods.
+
+    Example:
+        >>> trailing_means(np.array([[1.0, 3.0, 5.0]]), 2).tolist()
+        [[1.0, 2.0, 4.0]]
+    """
+    out = np.empty(demand.shape)
+    for t in range(demand.shape[1]):
+        out[:, t] = demand[:, max(0, t + 1 - window) : t + 1].mean(axis=1)
+    return out
+
+
 def demand_forecast(
     demand: np.ndarray, periods: int, *, model: Forecaster = "seasonal", window: int = 24
 ) -> np.ndarray:
@@ -246,9 +259,7 @@ def order_up_to_levels(
     protect = lead_time + review_period
     levels = np.full((n, horizon), np.nan)
     if method == "naive":
-        for t in range(horizon):
-            levels[:, t] = cover_periods * demand[:, max(0, t + 1 - window) : t + 1].mean(axis=1)
-        return levels
+        return cover_periods * trailing_means(demand, window)
     fcst = demand_forecast(demand, protect, model=model, window=window)
     csum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
     actual = np.full((n, horizon), np.nan)  # actual demand of τ+1 … τ+P
@@ -416,6 +427,33 @@ def backtest_policy(
         window=window,
         cover_periods=cover_periods,
     )
+    return replay(values, ids, levels, lead_time=lead_time, review_period=review_period, warmup=warmup,
+                  unit_value=unit_value)
+
+
+def replay(
+    values: np.ndarray,
+    ids: pd.Index,
+    levels: np.ndarray,
+    *,
+    lead_time: int = 1,
+    review_period: int = 1,
+    warmup: int = 12,
+    unit_value: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Replay demand under given order-up-to levels and measure each item (:func:`backtest_policy` once its
+    levels are set).
+
+    Args:
+        values: demand [units/period], items × periods (:func:`wide_demand`).
+        ids: the ``unique_id`` of each row of ``values``.
+        levels: order-up-to level set at the end of each period [units], same shape
+            (:func:`order_up_to_levels`).
+        lead_time, review_period, warmup, unit_value: as in :func:`backtest_policy`.
+
+    Returns:
+        The columns of :func:`backtest_policy`.
+    """
     sim = simulate(values, levels, lead_time=lead_time, review_period=review_period, start=warmup)
     out = pd.DataFrame({"unique_id": ids, "periods": values.shape[1] - warmup, **sim})
     with np.errstate(divide="ignore", invalid="ignore"):

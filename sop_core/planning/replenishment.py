@@ -69,20 +69,23 @@ def replenishment_proposals(
     proj = projection.assign(period=pd.to_datetime(projection["period"]))
     proj = proj[proj["sku"].isin(rop.index)].sort_values(["sku", "period"])
     proj["rop"] = proj["sku"].map(rop["reorder_point"]).astype(float)
-    below = proj[proj["closing"] < proj["rop"]].groupby("sku", sort=False).head(1).set_index("sku")
+    below = proj[proj["closing"] < proj["rop"]].groupby("sku", sort=False).head(1)
     short = proj[(proj["shortage"] > 0) | ((proj["closing"] <= 0) & (proj["demand"] > 0))]
-    first_short = short.groupby("sku")["period"].min()
+    first_short = short.groupby("sku")["period"].min().to_dict()
     src = sources.sort_values(["sku", "priority", "supplier"])
+    records = src.to_dict("records")
+    starts = {sku: (int(i[0]), int(i[-1]) + 1) for sku, i in src.reset_index(drop=True).groupby("sku").indices.items()}
     rows = []
-    for sku, trig in below.iterrows():
-        options = src[src["sku"] == sku]
-        pref = options.iloc[0] if len(options) else None
+    for sku, period, closing, trig_rop in zip(below["sku"], below["period"], below["closing"], below["rop"], strict=True):
+        start, end = starts.get(sku, (0, 0))
+        options = records[start:end]  # the item's sources by priority, then supplier
+        pref = options[0] if options else None
         lead = float(pref["lead_time_days"]) if pref is not None else in_house_lead_time_days
         moq = float(pref["moq"]) if pref is not None else 0.0
-        need = float(trig["rop"]) + float(rop.at[sku, "demand_mean"]) - float(trig["closing"])
+        need = float(trig_rop) + float(rop.at[sku, "demand_mean"]) - float(closing)
         base_q = float(np.nan_to_num(rop.at[sku, "order_qty"]))
         qty = _round_up(max(base_q, need), moq)
-        order_date = max(today, trig["period"])
+        order_date = max(today, period)
         due = order_date + pd.Timedelta(days=round(lead))
         stockout = first_short.get(sku, pd.NaT)
         late = bool(pd.notna(stockout) and due > stockout)
@@ -97,8 +100,8 @@ def replenishment_proposals(
         if late:
             reasons.append("arrives after the projected stock-out")
         row = {
-            "sku": sku, "trigger_period": trig["period"], "projected_closing": float(trig["closing"]),
-            "reorder_point": float(trig["rop"]), "quantity": qty,
+            "sku": sku, "trigger_period": period, "projected_closing": float(closing),
+            "reorder_point": float(trig_rop), "quantity": qty,
             "supplier": pref["supplier"] if pref is not None else "in-house", "order_date": order_date,
             "due_date": due, "lead_time_days": lead, "unit_cost": cost, "order_value": qty * cost,
             "supplier_otif": otif, "stockout_period": stockout, "arrives_late": late,
@@ -106,9 +109,11 @@ def replenishment_proposals(
             "lead_time_diff_days": np.nan, "unit_cost_diff": np.nan, "cost_diff": np.nan,
             "switch_recommended": False, "reason": "; ".join(reasons),
         }  # fmt: skip
-        alternates = options.iloc[1:].sort_values(["priority", "otif"], ascending=[True, False])
-        if reasons and len(alternates):
-            alt = alternates.iloc[0]
+        # the best alternate: the lowest priority number, then the highest OTIF (unmeasured last), then supplier
+        alternates = sorted(options[1:], key=lambda o: (o["priority"], pd.isna(o["otif"]),
+                                                         -o["otif"] if pd.notna(o["otif"]) else 0.0))
+        if reasons and alternates:
+            alt = alternates[0]
             alt_qty = _round_up(max(base_q, need), float(alt["moq"]))
             alt_lead = float(alt["lead_time_days"])
             alt_otif = float(alt["otif"])

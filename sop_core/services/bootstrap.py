@@ -29,6 +29,7 @@ from sop_core.planning import scenario as sc
 from sop_core.planning.forecast.chunks import ChunkRunner, ProcessPoolRunner
 from sop_core.services import forecasting, plan, reproduce, snapshot
 from sop_core.services.forecasting import event_calendar
+from sop_core.services.page_figures import store_page_figures
 from sop_core.units import FORECAST_HORIZON, Progress
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ def seed_demo_company(
     progress: Progress | None = None,
 ) -> DemoSeeded:
     """Write the demo company (all input tables, users, the current cycle), its signed past cycles and a
-    baseline forecast run of the open cycle.
+    baseline forecast run of the open cycle, and store the figures its pages open with
+    (:func:`sop_core.services.page_figures.store_page_figures`).
 
     With ``reset`` every table is emptied first. The input tables land in one transaction. ``workers``:
     processes of the forecasts (None: :func:`demo_workers`); the figures do not depend on it. With more than
@@ -140,7 +142,10 @@ def seed_demo_company(
                 seed_signed_cycles(engine, frames, ahead, progress=report)
         base = WRITTEN_AT + len(_PAST_CYCLES) * FORECAST_SHARE
         forecasting.run_forecast(engine, cycle_id=cycle_id, workers=n_workers, chunk_runner=runner,
-                                 progress=lambda f, msg: report(base + 2 * FORECAST_SHARE * f, f"Open cycle: {msg}"))
+                                 progress=lambda f, msg: report(base + (FIGURES_AT - base) * f,
+                                                                f"Open cycle: {msg}"))
+    store_page_figures(engine, cycle_id,
+                       progress=lambda f, msg: report(FIGURES_AT + (1.0 - FIGURES_AT) * f, msg))
     report(1.0, "Demo company ready")
     log.info("demo company seeded: %s", written)
     return DemoSeeded(written=written, summary=demo.summary(frames))
@@ -237,6 +242,8 @@ _PAST_CYCLES: tuple[dict[str, Any], ...] = (
 #: backtest, two shares).
 WRITTEN_AT = 0.05
 FORECAST_SHARE = (1.0 - WRITTEN_AT) / (len(_PAST_CYCLES) + 2)
+#: Where the stored page figures start on the progress bar (the open cycle's forecast ends there).
+FIGURES_AT = 0.97
 
 
 def _apply_overrides(stat: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:

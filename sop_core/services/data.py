@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from sop_core.db import health_repo, repo
 from sop_core.db import models as m
-from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.io.import_issues import ImportFailed, ImportIssue, issues_frame
 from sop_core.io.import_readers import header_note, read_extract, table_for_file
@@ -83,46 +84,27 @@ class DataSummary:
     empty_tables: tuple[str, ...]
 
 
-def _read_inputs(engine: Engine, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    with session_scope(engine) as s:
-        return {t: repo.read_table(s, t) for t in (tables or list(m.INPUT_TABLES))}
-
-
-def _month_gaps(history: pd.DataFrame) -> int:
-    """SKUs with at least one month missing between their first and last month of history."""
-    if history.empty:
-        return 0
-    months = history["period"].dt.year * 12 + history["period"].dt.month
-    per_sku = months.groupby(history["sku"]).agg(["min", "max", "nunique"])
-    return int(((per_sku["max"] - per_sku["min"] + 1) > per_sku["nunique"]).sum())
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _gaps(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """A note per table on what is missing (empty when nothing is)."""
-    skus = set(frames["product"]["sku"])
-    sourced = set(frames["routing"]["sku"]) | set(frames["supplier_item"]["sku"])
+def _gaps(session: Session) -> dict[str, str]:
+    """A note per table on what is missing (empty when nothing is), counted in the database."""
+    unsourced = health_repo.products_without_source(session)
     counts = {
-        "product": (len(skus - set(frames["sales_history"]["sku"])), "SKU", "without sales history"),
-        "sales_history": (_month_gaps(frames["sales_history"]), "SKU", "with missing months inside their history"),
-        "inventory": (len(skus - set(frames["inventory"]["sku"])), "SKU", "without an inventory row"),
-        "supplier_item": (len(skus - sourced), "SKU", "with neither a supplier nor a routing"),
-        "routing": (len(skus - sourced), "SKU", "with neither a supplier nor a routing"),
-        "supplier": (
-            len(set(frames["supplier"]["supplier"]) - set(frames["supplier_item"]["supplier"])),
-            "supplier",
-            "without items",
-        ),
-        "resource": (
-            len(set(frames["resource"]["resource"]) - set(frames["routing"]["resource"])),
-            "resource",
-            "without routing",
-        ),
+        "product": (health_repo.products_without(session, m.SalesHistory), "SKU", "without sales history"),
+        "sales_history": (health_repo.skus_with_month_gaps(session), "SKU", "with missing months inside their history"),
+        "inventory": (health_repo.products_without(session, m.Inventory), "SKU", "without an inventory row"),
+        "supplier_item": (unsourced, "SKU", "with neither a supplier nor a routing"),
+        "routing": (unsourced, "SKU", "with neither a supplier nor a routing"),
+        "supplier": (health_repo.suppliers_without_items(session), "supplier", "without items"),
+        "resource": (health_repo.resources_without_routing(session), "resource", "without routing"),
     }
     return {table: f"{_plural(n, word)} {what}" if n else "" for table, (n, word, what) in counts.items()}
+
+
+def _day(value: dt.date | dt.datetime | None) -> dt.date | None:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def data_health(engine: Engine) -> pd.DataFrame:
@@ -134,39 +116,36 @@ def data_health(engine: Engine) -> pd.DataFrame:
     data); ``gaps`` (what is missing, e.g. "3 SKUs with missing months inside their history"; empty when
     nothing is).
     """
-    frames = _read_inputs(engine)
-    skus_total = len(frames["product"])
-    gaps = _gaps(frames)
-    rows = []
-    for table, frame in frames.items():
-        date_col = DATE_COLUMNS.get(table)
-        dates = frame[date_col].dropna() if date_col and not frame.empty else pd.Series(dtype="datetime64[ns]")
-        rows.append(
-            {
-                "table": table,
-                "rows": len(frame),
-                "first_period": dates.min().date() if len(dates) else None,
-                "last_period": dates.max().date() if len(dates) else None,
-                "skus_covered": frame["sku"].nunique() if "sku" in frame.columns else None,
-                "skus_total": skus_total if "sku" in frame.columns else None,
-                "gaps": gaps.get(table, "") if len(frame) else "no rows",
-            }
-        )
+    with session_scope(engine) as s:
+        facts = {t: health_repo.table_facts(s, model, DATE_COLUMNS.get(t)) for t, model in m.INPUT_TABLES.items()}
+        gaps = _gaps(s)
+    skus_total = facts["product"]["rows"]
+    rows = [
+        {
+            "table": table,
+            "rows": f["rows"],
+            "first_period": _day(f["first"]),
+            "last_period": _day(f["last"]),
+            "skus_covered": f["skus"],
+            "skus_total": skus_total if f["skus"] is not None else None,
+            "gaps": gaps.get(table, "") if f["rows"] else "no rows",
+        }
+        for table, f in facts.items()
+    ]
     out = pd.DataFrame(rows, columns=HEALTH_COLUMNS)
     out[["skus_covered", "skus_total"]] = out[["skus_covered", "skus_total"]].astype("Int64")
     return out
 
 
 def data_summary(engine: Engine) -> DataSummary:
-    """SKUs, months of history and its first/last month, and the empty input tables."""
+    """SKUs, months of history and its first/last month, and the empty input tables (counted in the database)."""
     with session_scope(engine) as s:
-        counts = repo.table_counts(s)
-        history = repo.read_table(s, "sales_history")
-    periods = history["period"].dropna()
+        counts = {t: repo.count_rows(s, model) for t, model in m.INPUT_TABLES.items()}
+        months, first, last = health_repo.sales_months(s)
     return DataSummary(
         skus=counts["product"],
-        months_of_history=int(periods.dt.to_period("M").nunique()) if len(periods) else 0,
-        first_actual=periods.min().date() if len(periods) else None,
-        last_actual=periods.max().date() if len(periods) else None,
+        months_of_history=months,
+        first_actual=_day(first),
+        last_actual=_day(last),
         empty_tables=tuple(t for t in m.INPUT_TABLES if counts[t] == 0),
     )

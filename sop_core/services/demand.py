@@ -22,11 +22,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, master_repo, override_repo, stock_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.hierarchy import Level
+from sop_core.services import figures
 from sop_core.services.forecasting import FREQ, DemandError, event_calendar, long_history, stored_run
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,34 @@ def _check_item(engine_items: list[str], level: str, item: str) -> None:
         raise ValueError(f"no {level} {item!r}")
 
 
+def _group(level: Level) -> str | None:
+    """The product column the items of ``level`` are (None for the total)."""
+    return None if level == "total" else level
+
+
+def _fetch_run(session: Session, run_id: int | None) -> m.ForecastRun | None:
+    """Run ``run_id`` (the newest run of any cycle when None); ValueError when ``run_id`` names no run."""
+    run = forecast_repo.run_by_id(session, run_id) if run_id is not None else forecast_repo.latest_run(session)
+    if run_id is not None and run is None:
+        raise ValueError(f"no forecast run with id {run_id}")
+    return run
+
+
+#: The interval bounds of a stored forecast row.
+BOUNDS = ["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+
+
+def _item_forecast(session: Session, run_id: int, level: Level, item: str) -> pd.DataFrame:
+    """``period, yhat, yhat_lo_80, …`` [units] of one item: a SKU's stored rows, else the sums of its SKUs' rows
+    with independent intervals (:func:`sop_core.planning.forecast.aggregate`), by period."""
+    if level == "sku":
+        return forecast_repo.forecast_rows(session, run_id, sku=item).drop(columns=["sku", "model"])
+    sums = forecast_repo.forecast_sums(session, run_id, _group(level), None if level == "total" else item,
+                                       bounds=tuple(BOUNDS))
+    sums = sums.drop(columns="item", errors="ignore").rename(columns={f"sq_{b}": b for b in BOUNDS})
+    return fc.bounds_from_squares(sums, BOUNDS)
+
+
 def demand_view(engine: Engine, level: Level, item: str, run_id: int | None = None) -> pd.DataFrame:
     """History and forecast of one item at one level, for the demand chart and table.
 
@@ -208,19 +238,25 @@ def demand_view(engine: Engine, level: Level, item: str, run_id: int | None = No
 
     Returns:
         DataFrame[period, actual, forecast, lo_80, hi_80, lo_95, hi_95] [units], one row per month: actuals
-        (forecast columns NaN) then the forecast months (actual NaN). Aggregates are bottom-up sums.
+        (forecast columns NaN) then the forecast months (actual NaN). Aggregates are bottom-up sums, summed in
+        the database; the history runs from the item's first month of sales to the last month of anyone's
+        (months without a sale are 0), as the forecast's gap-filled history does.
 
     Raises:
         ValueError: unknown level, item or run.
     """
     _check_item(items(engine, level), level, item)
-    history, products, _info, rows = _load(engine, run_id)
-    hist, fcst = _series(history, rows, products, level)
-    hist = hist[hist["unique_id"] == item]
-    fcst = fcst[fcst["unique_id"] == item]
-    past = pd.DataFrame({"period": hist["ds"].to_numpy(), "actual": hist["y"].to_numpy(dtype=float)})
+    key = None if level == "total" else item
+    with session_scope(engine) as s:
+        run = _fetch_run(s, run_id)
+        sales = stock_repo.sales_sums(s, _group(level), key)
+        last = stock_repo.last_sales_period(s)
+        fcst = _item_forecast(s, run.id, level, item) if run is not None else pd.DataFrame(columns=["period", "yhat", *BOUNDS])
+    months = pd.date_range(sales["period"].min(), last, freq=FREQ) if len(sales) else pd.DatetimeIndex([])
+    actual = sales.set_index("period")["quantity"].reindex(months, fill_value=0.0)
+    past = pd.DataFrame({"period": months, "actual": actual.to_numpy(dtype=float)})
     future = pd.DataFrame({
-        "period": fcst["ds"].to_numpy(),
+        "period": fcst["period"].to_numpy(),
         "forecast": fcst["yhat"].to_numpy(dtype=float),
         "lo_80": fcst["yhat_lo_80"].to_numpy(dtype=float), "hi_80": fcst["yhat_hi_80"].to_numpy(dtype=float),
         "lo_95": fcst["yhat_lo_95"].to_numpy(dtype=float), "hi_95": fcst["yhat_hi_95"].to_numpy(dtype=float),
@@ -238,7 +274,8 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
     of the 12 months just before its first forecast month (the months the run was made from, the same
     calendar months one year earlier), summed over the SKUs the run forecasts only. Sales imported after
     the run — a newer month, or SKUs it does not cover — do not enter the comparison (they make the run
-    stale, see :func:`forecast_freshness`).
+    stale, see :func:`forecast_freshness`). Sums are taken in the database, once per data version
+    (:mod:`sop_core.services.figures`).
 
     Returns:
         dict with ``forecast_12m`` (sum of the first 12 forecast months [units]), ``actual_last_12m`` (sum of
@@ -250,23 +287,31 @@ def item_summary(engine: Engine, level: Level, item: str, run_id: int | None = N
         fraction or None), and the run's ``run_id``, ``engine``, ``created_at``, ``horizon``.
     """
     _check_item(items(engine, level), level, item)
-    history, products, info, rows = _load(engine, run_id)
-    info = info or {}
-    hist, fcst = _series(_covered(history, rows), rows, products, level)
-    fcst = fcst[fcst["unique_id"] == item].sort_values("ds")
-    future = fcst.head(12)
-    months = pd.DatetimeIndex(future["ds"])
-    fc12 = float(future["yhat"].sum())
+    stamp = figures.data_stamp(engine, *CONSENSUS_INPUTS, m.SalesHistory)
+    return figures.once(engine, "item_summary", (level, item, run_id, cycle_id), stamp,
+                        lambda: _item_summary(engine, level, item, run_id, cycle_id), tables=figures.ONE_ROW)
+
+
+def _item_summary(engine: Engine, level: Level, item: str, run_id: int | None, cycle_id: int | None) -> dict[str, Any]:
+    group, key = _group(level), None if level == "total" else item
     ly12, first, last = 0.0, None, None
-    if len(months):
-        first = months[0] - pd.DateOffset(months=12)
-        last = months[0] - pd.DateOffset(months=1)
-        mine = hist[(hist["unique_id"] == item) & (hist["ds"] >= first) & (hist["ds"] <= last)]
-        ly12 = float(mine["y"].sum())
+    with session_scope(engine) as s:
+        run = _fetch_run(s, run_id)
+        info = forecast_repo.run_as_dict(run) if run is not None else {}
+        fcst = forecast_repo.forecast_sums(s, run.id, group, key) if run is not None else pd.DataFrame(
+            columns=["period", "yhat"])
+        future = fcst.sort_values("period").head(12)
+        months = pd.DatetimeIndex(future["period"])
+        if len(months) and run is not None:
+            first = months[0] - pd.DateOffset(months=12)
+            last = months[0] - pd.DateOffset(months=1)
+            mine = stock_repo.sales_sums(s, group, key, first.date(), last.date(), forecast_run=run.id)
+            ly12 = float(mine["quantity"].sum())
+    fc12 = float(future["yhat"].sum())
     wmape = ((info.get("backtest") or {}).get("wmape_by_level") or {}).get(level, {}).get(item)
     cons12 = None
     if cycle_id is not None:
-        cons_item = item_sum(consensus_detail(engine, cycle_id), products, level, item, ["qty"])
+        cons_item = consensus_sums(engine, cycle_id, level, item)
         cons12 = float(cons_item[cons_item["period"].isin(months)]["qty"].sum())
     return {
         "forecast_12m": fc12,
@@ -320,21 +365,13 @@ def run_label(run: dict[str, Any] | None) -> str:
 
 
 # ---------------------------------------------------------------------------- consensus
-def cycle_frames(session: Session, cycle_id: int, frozen: bool = False
-                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any] | None]:
-    """Statistical forecast rows of the cycle's newest run (``frozen``: the run its signed-off plan was frozen
-    on, else the newest), products and the cycle's overrides."""
-    run = forecast_repo.frozen_run(session, cycle_id) if frozen else forecast_repo.latest_run(session, cycle_id)
-    info = forecast_repo.run_as_dict(run) if run is not None else None
-    rows = forecast_repo.forecast_rows(session, run.id) if run is not None else None
-    if rows is None:
-        rows = pd.DataFrame(columns=["sku", "period", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
-                                     "yhat_hi_95", "model"])
-    return rows, master_repo.products(session), override_repo.overrides(session, cycle_id), info
+#: The tables a cycle's consensus reads: its cycles, forecast runs (whose rows never change), overrides and products.
+CONSENSUS_INPUTS = (m.PlanCycle, m.ForecastRun, m.ForecastOverride, m.Product)
 
 
 def consensus_detail(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """Statistical forecast and consensus of a cycle per SKU and period.
+    """Statistical forecast and consensus of a cycle per SKU and period, computed once per data version
+    (:mod:`sop_core.services.figures`: the forecast runs, overrides and products it reads).
 
     Returns:
         DataFrame[sku, period, statistical, qty, level]: ``statistical`` = yhat of the cycle's newest finished
@@ -342,10 +379,83 @@ def consensus_detail(engine: Engine, cycle_id: int) -> pd.DataFrame:
         ``level`` = the level of the override that set the SKU-period ("" when none). Empty when the cycle
         has no forecast run.
     """
+    stamp = figures.data_stamp(engine, *CONSENSUS_INPUTS)
+    return figures.once(engine, "consensus_detail", (cycle_id,), stamp, lambda: _consensus_detail(engine, cycle_id),
+                        tables=figures.ONE_TABLE)
+
+
+def _consensus_detail(engine: Engine, cycle_id: int) -> pd.DataFrame:
     with session_scope(engine) as s:
-        rows, products, overrides, _info = cycle_frames(s, cycle_id)
-    stat = rows[["sku", "period", "yhat"]].rename(columns={"yhat": "qty"})
-    return cons.apply_overrides(stat, products, overrides)
+        run = forecast_repo.latest_run(s, cycle_id)
+        rows = forecast_repo.forecast_demand(s, run.id) if run is not None else pd.DataFrame(
+            columns=["sku", "period", "quantity"])
+        products, overrides = master_repo.products(s), override_repo.overrides(s, cycle_id)
+    return cons.apply_overrides(rows.rename(columns={"quantity": "qty"}), products, overrides)
+
+
+#: Columns of :func:`consensus_sums`.
+SUM_COLUMNS = ["item", "period", "statistical", "qty"]
+
+
+def consensus_sums(engine: Engine, cycle_id: int, level: Level, item: str | None = None, *,
+                   first_period: dt.date | None = None, last_period: dt.date | None = None,
+                   monthly: bool = True) -> pd.DataFrame:
+    """Statistical forecast and consensus of a cycle summed per item of ``level`` and month.
+
+    The statistical sums come from the database; the consensus adds the changes the overrides make, worked
+    out (:func:`sop_core.planning.consensus.apply_overrides`) on the rows of the months and items the overrides
+    touch only: an override changes nothing outside its item and month. A SKU's monthly consensus is its own
+    row's.
+
+    Args:
+        item: one item of the level (every item when None).
+        first_period, last_period: the months kept (open ends when None).
+        monthly: False sums the months kept too (no ``period`` column).
+
+    Returns:
+        DataFrame[item, period, statistical, qty] [units], sorted by item and period; empty when the cycle has no
+        forecast run.
+    """
+    cols = SUM_COLUMNS if monthly else [c for c in SUM_COLUMNS if c != "period"]
+    key = None if item is None else cons.normalise_item(level, item)
+    with session_scope(engine) as s:
+        run = forecast_repo.latest_run(s, cycle_id)
+        if run is None:
+            return pd.DataFrame(columns=cols)
+        sums = forecast_repo.forecast_sums(s, run.id, _group(level), None if level == "total" else key,
+                                           first_period=first_period, last_period=last_period, monthly=monthly)
+        overrides = override_repo.overrides(s, cycle_id)
+        latest = cons.latest_overrides(overrides)
+        if first_period is not None:
+            latest = latest[latest["period"] >= pd.Timestamp(first_period)]
+        if last_period is not None:
+            latest = latest[latest["period"] <= pd.Timestamp(last_period)]
+        touched = pd.DataFrame(columns=["sku", "period", "yhat"])
+        if not latest.empty:
+            products = master_repo.products(s)
+            groups = (None if (latest["level"] == "total").any()
+                      else {lv: sorted(set(latest.loc[latest["level"] == lv, "item"])) for lv in ("sku", "family", "category")})
+            periods = sorted({p.date() for p in latest["period"]})
+            touched = forecast_repo.forecast_rows_of(s, run.id, periods, groups)
+    if level == "total":
+        sums.insert(0, "item", fc.TOTAL_ITEM)
+    sums = sums.rename(columns={"yhat": "statistical"})
+    sums["qty"] = sums["statistical"]
+    if touched.empty:
+        return sums[cols]
+    detail = cons.apply_overrides(touched.rename(columns={"yhat": "qty"}), products, overrides)
+    detail = detail.assign(item=key_frame(detail, products, level))
+    if key is not None:
+        detail = detail[detail["item"] == key]
+    keys = ["item", "period"] if monthly else ["item"]
+    at = pd.MultiIndex.from_frame(sums[keys]) if monthly else pd.Index(sums["item"])
+    if level == "sku" and monthly:  # a SKU's consensus is its own row's
+        qty = detail.set_index(keys)["qty"]
+        sums["qty"] = qty.reindex(at).fillna(sums.set_index(keys)["statistical"]).to_numpy()
+        return sums[cols]
+    change = (detail["qty"] - detail["statistical"]).groupby([detail[k] for k in keys]).sum()
+    sums["qty"] = sums["statistical"] + change.reindex(at, fill_value=0.0).to_numpy()
+    return sums[cols]
 
 
 def consensus_demand(engine: Engine, cycle_id: int) -> pd.DataFrame:
@@ -389,17 +499,21 @@ def chart_view(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.Dat
     Returns:
         DataFrame[period, actual, forecast, lo_80, hi_80, lo_95, hi_95, consensus] [units]: the columns of
         :func:`demand_view` for the cycle's newest run, plus the consensus (statistical + overrides) on the
-        forecast months.
+        forecast months (:func:`consensus_sums`); computed once per data version (:mod:`sop_core.services.figures`).
     """
     with session_scope(engine) as s:
         run = forecast_repo.latest_run(s, cycle_id)
         run_id = run.id if run is not None else None
     if run_id is None:
         raise DemandError("this cycle has no forecast run yet")
+    return figures.once(engine, "chart_view", (cycle_id, level, item),
+                        figures.data_stamp(engine, *CONSENSUS_INPUTS, m.SalesHistory),
+                        lambda: _chart_view(engine, cycle_id, level, item, run_id), tables=figures.ONE_TABLE)
+
+
+def _chart_view(engine: Engine, cycle_id: int, level: Level, item: str, run_id: int) -> pd.DataFrame:
     view = demand_view(engine, level, item, run_id)
-    with session_scope(engine) as s:
-        products = master_repo.products(s)
-    cons_item = item_sum(consensus_detail(engine, cycle_id), products, level, item, ["qty"])
+    cons_item = consensus_sums(engine, cycle_id, level, item)[["period", "qty"]]
     view = view.merge(cons_item.rename(columns={"qty": "consensus"}), on="period", how="left")
     view.loc[view["forecast"].isna(), "consensus"] = np.nan
     return view

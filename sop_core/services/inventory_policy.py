@@ -19,9 +19,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from sop_core.db import cycle_repo, master_repo, stock_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory, replenishment, segmentation
 from sop_core.planning import supply_math as supply
+from sop_core.services import figures
 from sop_core.services.suppliers import OTIF_TARGET, lead_times
 from sop_core.services.supply import EXCESS_COVER_DAYS, SupplyDataError, projected_inventory
 from sop_core.units import DAYS_PER_MONTH
@@ -58,14 +60,17 @@ POLICY_COLUMNS = [
 
 def intermittent_samples(frame: pd.DataFrame, monthly: pd.DataFrame) -> dict[int, np.ndarray]:
     """Demand of L + R consecutive months (rounded to whole months) of each intermittent item, by row position."""
-    series = monthly.sort_values(["sku", "period"]).groupby("sku")["quantity"].apply(np.asarray)
+    ordered = monthly.sort_values(["sku", "period"])
+    quantity = ordered["quantity"].to_numpy()
+    rows_of = ordered.reset_index(drop=True).groupby("sku").indices  # each SKU's months, in order
+    protect = frame["lead_time_months"].to_numpy() + frame["review_months"].to_numpy()
+    skus = frame["sku"].to_numpy()
     out: dict[int, np.ndarray] = {}
     for i in np.flatnonzero(frame["intermittent"].to_numpy()):
-        row = frame.iloc[i]
-        periods = max(1, int(round(row["lead_time_months"] + row["review_months"])))
-        history = series.get(row["sku"])
-        if history is not None and len(history) >= periods:
-            out[int(i)] = inventory.lead_time_demand_samples(history, periods)
+        periods = max(1, int(round(protect[i])))
+        where = rows_of.get(skus[i])
+        if where is not None and len(where) >= periods:
+            out[int(i)] = inventory.lead_time_demand_samples(quantity[where], periods)
     return out
 
 
@@ -103,11 +108,32 @@ def inventory_policy(
     Returns:
         :data:`POLICY_COLUMNS`, items below their reorder point (on hand + on order) first.
 
+    Computed once per data version (:mod:`sop_core.services.figures`).
+
     Raises:
         SupplyDataError: when the cycle does not exist or ``targets`` is unknown.
     """
     if targets not in ("product", "matrix"):
         raise SupplyDataError(f"targets must be 'product' or 'matrix', got {targets!r}")
+    return figures.once(
+        engine, "inventory_policy", (cycle_id, targets, review_period_months, history_months), policy_stamp(engine),
+        lambda: _inventory_policy(engine, cycle_id, targets, review_period_months, history_months),
+        tables=figures.ONE_TABLE,
+    )
+
+
+#: The tables the inventory policy reads.
+POLICY_INPUTS = (m.PlanCycle, m.Product, m.SalesHistory, m.SupplierItem, m.Receipt, m.Inventory, m.OpenOrder)
+
+
+def policy_stamp(engine: Engine) -> str:
+    """The stamp of the tables :func:`inventory_policy` reads (:data:`POLICY_INPUTS`)."""
+    return figures.data_stamp(engine, *POLICY_INPUTS)
+
+
+def _inventory_policy(
+    engine: Engine, cycle_id: int, targets: str, review_period_months: float, history_months: int
+) -> pd.DataFrame:
     with session_scope(engine) as s:
         cyc = cycle_repo.cycle(s, cycle_id)
         if cyc is None:
@@ -152,10 +178,13 @@ def inventory_policy(
         frame["lead_time_std_days"] / DAYS_PER_MONTH,
         frame["review_months"],
     )
-    for i, samples in intermittent_samples(frame, monthly).items():
-        frame.iat[i, frame.columns.get_loc("safety_stock")] = inventory.empirical_safety_stock(
-            samples, float(frame["cycle_service_level"].iat[i])
-        )
+    samples = intermittent_samples(frame, monthly)
+    if samples:
+        rows = list(samples)
+        safety = frame["safety_stock"].to_numpy(dtype=float).copy()
+        levels = frame["cycle_service_level"].to_numpy(dtype=float)[rows]
+        safety[rows] = inventory.empirical_safety_stocks([samples[i] for i in rows], levels)
+        frame["safety_stock"] = safety
     frame["safety_stock"] = frame["safety_stock"].clip(lower=0.0)
     frame["reorder_point"] = (
         frame["demand_mean"] * (frame["lead_time_months"] + frame["review_months"]) + frame["safety_stock"]

@@ -258,10 +258,10 @@ def sku_detail(engine: Engine, sku: str, cycle_id: int | None = None, *, history
             raise KpiError(f"unknown SKU {sku!r}")
         as_of = stock_repo.latest_inventory_date(s) or dt.date.today()
         first = month_start(as_of) - relativedelta(months=history_months - 1)
-        history = stock_repo.sales(s, first, as_of)
+        history = stock_repo.sales(s, first, as_of, sku=sku)
         found = forecast_repo.latest_cycle_with_forecast(s) if cycle_id is None else None
         cycle_id = found[0] if found is not None else cycle_id
-    history = history[history["sku"] == sku].groupby("period", as_index=False)["quantity"].sum()
+    history = history.groupby("period", as_index=False)["quantity"].sum()
     try:
         projection = supply_service.projected_inventory(engine, cycle_id, sku=sku) if cycle_id else pd.DataFrame()
     except supply_service.SupplyDataError:

@@ -15,11 +15,13 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
 from sop_core.db import forecast_repo, master_repo, monitor_repo, stock_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import accuracy as metrics
 from sop_core.planning import kpi_formulas as kpi
 from sop_core.planning import segmentation
 from sop_core.planning import supply_math as supply
+from sop_core.services import figures
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +50,24 @@ class KpiData:
     backtest: dict[str, Any] = field(default_factory=dict)
 
 
+#: The tables the KPIs are measured on.
+KPI_INPUTS = (m.Inventory, m.PlanCycle, m.ForecastRun, m.Product, m.SalesHistory, m.Receipt, m.OpenOrder)
+
+
 def load_kpi_data(
     engine: Engine, as_of: dt.date | None, months: int, fill_rate_months: int, skus: set[str] | None
 ) -> KpiData:
-    """Load ``months`` months of data to ``as_of`` (default: the newest inventory snapshot), the forecast of
-    the ``fill_rate_months`` months after it and the open orders due by then, for the SKUs ``skus``
-    (None: all)."""
+    """Load ``months`` months of data to ``as_of`` (default: the newest inventory snapshot, else today), the
+    forecast of the ``fill_rate_months`` months after it and the open orders due by then, for the SKUs ``skus``
+    (None: all); read once per data version (:mod:`sop_core.services.figures`)."""
+    key = (as_of or dt.date.today(), months, fill_rate_months, None if skus is None else tuple(sorted(skus)))
+    return figures.once(engine, "kpi_data", key, figures.data_stamp(engine, *KPI_INPUTS),
+                        lambda: _load_kpi_data(engine, as_of, months, fill_rate_months, skus))
+
+
+def _load_kpi_data(
+    engine: Engine, as_of: dt.date | None, months: int, fill_rate_months: int, skus: set[str] | None
+) -> KpiData:
     with session_scope(engine) as s:
         snapshot = stock_repo.latest_inventory_date(s, as_of)
         as_of = as_of or snapshot or dt.date.today()

@@ -23,7 +23,8 @@ from sop_core.db.engine import session_scope
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.hierarchy import Level
-from sop_core.services.demand import consensus_detail, item_sum
+from sop_core.services import figures
+from sop_core.services.demand import CONSENSUS_INPUTS, consensus_sums
 from sop_core.services.forecasting import DemandError
 
 log = logging.getLogger(__name__)
@@ -87,13 +88,18 @@ def override_grid(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.
     Returns:
         DataFrame[period, statistical, value, pct, reason, comment, consensus, author, created_at, version]:
         statistical and consensus forecast of the item [units]; the item's own override (value [units] or
-        pct [%], reason, comment, who and when, row version for optimistic locking; empty when none).
+        pct [%], reason, comment, who and when, row version for optimistic locking; empty when none). Computed
+        once per data version (:mod:`sop_core.services.figures`).
     """
-    detail = consensus_detail(engine, cycle_id)
+    return figures.once(engine, "override_grid", (cycle_id, level, item), figures.data_stamp(engine, *CONSENSUS_INPUTS),
+                        lambda: _override_grid(engine, cycle_id, level, item), tables=figures.ONE_TABLE)
+
+
+def _override_grid(engine: Engine, cycle_id: int, level: Level, item: str) -> pd.DataFrame:
+    sums = consensus_sums(engine, cycle_id, level, item)[["period", "statistical", "qty"]]
+    sums = sums.rename(columns={"qty": "consensus"})
     with session_scope(engine) as s:
-        products = master_repo.products(s)
         ovr = override_repo.overrides(s, cycle_id, level, item)
-    sums = item_sum(detail, products, level, item, ["statistical", "qty"]).rename(columns={"qty": "consensus"})
     latest = ovr.sort_values(["created_at", "id"], kind="stable").drop_duplicates("period", keep="last")
     grid = sums.merge(latest[["period", "value", "pct", "reason", "comment", "author", "created_at", "version"]],
                       on="period", how="left")

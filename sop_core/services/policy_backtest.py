@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from sop_core.db import cycle_repo, master_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import inventory_frontier, policy
-from sop_core.services.inventory_policy import intermittent_samples, inventory_policy, monthly_history
+from sop_core.services import figures
+from sop_core.services.inventory_policy import intermittent_samples, inventory_policy, monthly_history, policy_stamp
 from sop_core.units import DAYS_PER_MONTH, Progress
 
 
@@ -118,14 +119,15 @@ def policy_backtest(
         model: Literal["mean", "seasonal_trend"] = (
             "mean" if part_items["intermittent"].mean() > 0.5 else "seasonal_trend"
         )
-        part = history[history["unique_id"].isin(part_items["sku"])]
+        values, ids = policy.wide_demand(history[history["unique_id"].isin(part_items["sku"])])
         for target in fill_rate_targets:
             if progress is not None:
                 progress(len(rows) / steps, f"Replaying class {seg} at a fill-rate target of {100 * target:.0f} %")
-            common = dict(lead_time=lead, review_period=1, window=24, warmup=24, unit_value=value)
-            got = policy.summarise(policy.backtest_policy(part, target, method=method, model=model, **common))
+            common = dict(lead_time=lead, review_period=1, warmup=24, unit_value=value)
+            levels = policy.order_up_to_levels(values, target, lead_time=lead, method=method, model=model, window=24)
+            got = policy.summarise(policy.replay(values, ids, levels, **common))
             try:
-                k, naive = inventory_frontier.naive_cover_for_fill_rate(part, got["fill_rate"], **common)
+                k, naive = inventory_frontier.naive_cover(values, ids, got["fill_rate"], window=24, **common)
             except ValueError:  # the naive rule cannot reach that fill rate on this history
                 k, naive = np.nan, {"avg_inventory_value": np.nan}
             rows.append(
@@ -162,5 +164,15 @@ class PolicyEvaluation:
 
 def evaluate_policy(engine: Engine, cycle_id: int) -> PolicyEvaluation:
     """The frontier and the backtest of a cycle's policy with their default settings (see
-    :class:`PolicyEvaluation`)."""
-    return PolicyEvaluation(frontier=service_frontier(engine, cycle_id), backtest=policy_backtest(engine, cycle_id))
+    :class:`PolicyEvaluation`), computed once per data version (:mod:`sop_core.services.figures`)."""
+    return figures.once(
+        engine, "evaluate_policy", (cycle_id,), policy_stamp(engine),
+        lambda: PolicyEvaluation(frontier=service_frontier(engine, cycle_id), backtest=policy_backtest(engine, cycle_id)),
+        tables=EVALUATION_TABLES,
+    )
+
+
+#: How a :class:`PolicyEvaluation` is stored (:mod:`sop_core.services.figures`).
+EVALUATION_TABLES: figures.Tables[PolicyEvaluation] = figures.Tables(
+    lambda e: {"frontier": e.frontier, "backtest": e.backtest}, lambda t: PolicyEvaluation(**t)
+)

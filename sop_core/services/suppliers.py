@@ -17,8 +17,10 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from sop_core.db import master_repo, stock_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import supply_math as supply
+from sop_core.services import figures
 from sop_core.services.supply import SupplyDataError
 
 #: OTIF below which a supplier counts as unreliable [share].
@@ -224,10 +226,15 @@ def supplier_review(
         in_full_tolerance: allowed missing share of the ordered quantity [0..1).
     """
     late, short = on_time_tolerance_days, in_full_tolerance
-    return SupplierReview(
-        card=supplier_scorecard(engine, on_time_tolerance_days=late, in_full_tolerance=short),
-        trend=supplier_trend(engine, on_time_tolerance_days=late, in_full_tolerance=short),
-        every_item=supplier_item_scorecard(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+    return figures.once(
+        engine, "supplier_review", (late, short), figures.data_stamp(engine, m.Receipt, m.Supplier, m.Product),
+        lambda: SupplierReview(
+            card=supplier_scorecard(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+            trend=supplier_trend(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+            every_item=supplier_item_scorecard(engine, on_time_tolerance_days=late, in_full_tolerance=short),
+        ),
+        tables=figures.Tables(lambda r: {"card": r.card, "trend": r.trend, "every_item": r.every_item},
+                              lambda t: SupplierReview(**t)),
     )
 
 
@@ -256,12 +263,19 @@ def supplier_items(
         SupplyDataError: when the supplier is unknown.
     """
     late, short = on_time_tolerance_days, in_full_tolerance
-    items = supplier_item_scorecard(engine, supplier=supplier, on_time_tolerance_days=late, in_full_tolerance=short)
-    trend = supplier_item_trend(engine, supplier, on_time_tolerance_days=late, in_full_tolerance=short)
-    order = list(items["sku"])
-    return SupplierItems(
-        items=items,
-        trend=trend,
-        otif_table=item_trend_table(trend, "otif", order),
-        lead_table=item_trend_table(trend, "lt_mean_days", order),
-    )
+    stamp = figures.data_stamp(engine, m.Receipt, m.Supplier, m.SupplierItem, m.Product)
+
+    def compute() -> SupplierItems:
+        items = supplier_item_scorecard(engine, supplier=supplier, on_time_tolerance_days=late, in_full_tolerance=short)
+        trend = supplier_item_trend(engine, supplier, on_time_tolerance_days=late, in_full_tolerance=short)
+        order = list(items["sku"])
+        return SupplierItems(
+            items=items,
+            trend=trend,
+            otif_table=item_trend_table(trend, "otif", order),
+            lead_table=item_trend_table(trend, "lt_mean_days", order),
+        )
+
+    return figures.once(engine, "supplier_items", (supplier, late, short), stamp, compute,
+                        tables=figures.Tables(lambda r: {"items": r.items, "trend": r.trend, "otif_table": r.otif_table,
+                                                         "lead_table": r.lead_table}, lambda t: SupplierItems(**t)))

@@ -121,14 +121,6 @@ def plan_run_id(engine: Engine, cycle_id: int) -> int | None:
         return run.id if run is not None else None
 
 
-def plan_fingerprint(engine: Engine, cycle_id: int) -> str:
-    """A short hash of the plan demand and its source: changes when the consensus or the forecast does
-    (pages key their cached loaders on it, so an override made in the demand review shows at once)."""
-    frame, source = plan_demand(engine, cycle_id)
-    digest = int(pd.util.hash_pandas_object(frame, index=False).sum()) & 0xFFFFFFFFFFFF
-    return f"{source[:3]}-{len(frame)}-{digest:012x}"
-
-
 def load_plan_inputs(engine: Engine, cycle_id: int, run_id: int | None = None, history_months: int = 0) -> PlanInputs:
     """The plan (forecast of the cycle, with optional actuals before it), routing and resources."""
     plan, source = plan_demand(engine, cycle_id, run_id)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.services import supply
-from sop_core.services.inventory_policy import replenishment_proposals
+from sop_core.db import models as m
+from sop_core.services import figures, supply
+from sop_core.services.inventory_policy import POLICY_INPUTS, replenishment_proposals
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,42 @@ def _require_forecast(engine: Engine, cycle_id: int, cycle_label: str) -> int:
     return run_id
 
 
+#: The tables the review reads: the plan (forecast runs, overrides, products), routings and resources, and what
+#: the inventory policy and the replenishment proposals read.
+REVIEW_INPUTS = (m.ForecastRun, m.ForecastOverride, m.Routing, m.Resource, *POLICY_INPUTS)
+
+
 def review_key(engine: Engine, cycle_id: int, cycle_label: str) -> str:
-    """The key the page caches :func:`review` under: :func:`sop_core.services.supply.plan_fingerprint`, which
-    changes when the consensus or the forecast does.
+    """The key the page caches :func:`review` under: the stamp of the tables it reads (:data:`REVIEW_INPUTS`),
+    which changes when the consensus, the forecast or any of its other inputs does.
 
     Raises:
         SupplyDataError: when the cycle has no forecast yet (named by ``cycle_label``, ``YYYY-MM``).
     """
     _require_forecast(engine, cycle_id, cycle_label)
-    return supply.plan_fingerprint(engine, cycle_id)
+    return figures.data_stamp(engine, *REVIEW_INPUTS)
+
+
+#: How a :class:`SupplyReview` is stored (:mod:`sop_core.services.figures`): its tables and one row of its facts.
+REVIEW_TABLES: figures.Tables[SupplyReview] = figures.Tables(
+    lambda r: {
+        "facts": pd.DataFrame({"run_id": [r.run_id], "source": [r.source], "basis": [r.basis],
+                               "unsourced_warning": [r.unsourced_warning]}),
+        "load": r.load, "utilisation": r.utilisation, "bottlenecks": r.bottlenecks, "products": r.products,
+        "proposals": r.proposals,
+    },
+    lambda t: SupplyReview(
+        run_id=int(t["facts"].at[0, "run_id"]), source=str(t["facts"].at[0, "source"]),
+        basis=str(t["facts"].at[0, "basis"]), unsourced_warning=t["facts"].at[0, "unsourced_warning"],
+        load=t["load"], utilisation=t["utilisation"], bottlenecks=t["bottlenecks"], products=t["products"],
+        proposals=t["proposals"],
+    ),
+)
 
 
 def review(engine: Engine, cycle_id: int, cycle_label: str) -> SupplyReview:
-    """The Supply review of a cycle (see :class:`SupplyReview`).
+    """The Supply review of a cycle (see :class:`SupplyReview`), computed once per data version
+    (:mod:`sop_core.services.figures`, keyed by :func:`review_key`).
 
     Args:
         engine: the database.
@@ -64,6 +88,11 @@ def review(engine: Engine, cycle_id: int, cycle_label: str) -> SupplyReview:
         SupplyDataError: when the cycle has no forecast yet, or its data are missing.
     """
     run_id = _require_forecast(engine, cycle_id, cycle_label)
+    return figures.once(engine, "supply_review", (cycle_id,), figures.data_stamp(engine, *REVIEW_INPUTS),
+                        lambda: _review(engine, cycle_id, run_id), tables=REVIEW_TABLES)
+
+
+def _review(engine: Engine, cycle_id: int, run_id: int) -> SupplyReview:
     load = supply.capacity_load(engine, cycle_id)
     hot = supply.bottlenecks(engine, cycle_id)
     source = supply.plan_demand(engine, cycle_id)[1]

@@ -16,6 +16,7 @@ from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
 from sop_core.services import demand, demand_accuracy, overrides
+from sop_core.units import MAX_PICKER_OPTIONS
 
 
 @pytest.fixture
@@ -286,3 +287,18 @@ def test_an_import_of_new_sales_says_the_forecast_is_older_than_the_data(app_env
     first.button(key="demand_latest").click().run()
     assert not first.exception, [e.message for e in first.exception]
     assert [w.value for w in first.warning] == [expected]
+
+
+def test_a_sku_is_found_by_a_search(page: AppTest, shared_db: Engine) -> None:
+    # the SKU level lists the matches of a search (at most MAX_PICKER_OPTIONS), never every SKU
+    page.selectbox(key="demand_level").set_value("sku").run()
+    names = demand.item_names(shared_db, "sku")
+    picker = page.selectbox(key="demand_sku")
+    assert picker.value == names[demand.items(shared_db, "sku")[0]]
+    assert len(picker.options) <= MAX_PICKER_OPTIONS < len(names)
+    sku = demand.items(shared_db, "sku")[-1]
+    page.text_input(key="demand_sku_search").set_value(sku).run()
+    assert page.selectbox(key="demand_sku").options == [names[sku]]
+    assert not page.exception
+    run = demand.latest_run(shared_db, _current(shared_db))
+    assert _metrics(page) == _expected(demand.item_summary(shared_db, "sku", sku, run["id"], _current(shared_db)))

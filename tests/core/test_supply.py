@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from sop_core.db import repo
+from sop_core.db import override_repo, repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import replenishment
 from sop_core.planning import supply_math as supply
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
+from sop_core.services import supply_review
 
 
 def _load_seed():  # noqa: ANN202
@@ -475,10 +476,7 @@ def test_consensus_demand_replaces_the_forecast_when_offered(engine: Engine, mon
     def no_consensus(_engine: Engine, _cycle_id: int) -> pd.DataFrame:  # the demand review has none yet
         return pd.DataFrame(columns=["sku", "period", "qty"])
 
-    monkeypatch.setattr(supply_service, "consensus_demand", no_consensus)
-    before = supply_service.plan_fingerprint(engine, cycle_id)
     monkeypatch.setattr(supply_service, "consensus_demand", consensus_demand)
-    assert supply_service.plan_fingerprint(engine, cycle_id) != before  # cached page loaders reload
     plan, source = supply_service.plan_demand(engine, cycle_id)
     assert source == "consensus" and plan["quantity"].tolist() == [50.0, 40.0]
     # R in Nov: A 50 · 1.0 + C 40 · 0.5 = 70 h of 100
@@ -487,4 +485,25 @@ def test_consensus_demand_replaces_the_forecast_when_offered(engine: Engine, mon
     assert a[["demand", "closing"]].values.tolist() == [[50.0, 25.0]]  # 60 + 15 − 50
     monkeypatch.setattr(supply_service, "consensus_demand", no_consensus)
     assert supply_service.plan_demand(engine, cycle_id)[1] == "statistical forecast"
-    assert supply_service.plan_fingerprint(engine, cycle_id) == before
+
+
+def test_review_key_follows_the_plan_and_the_stock(engine: Engine) -> None:
+    # the page caches the review under this key: an override, a stock count or a receipt changes it, and the
+    # review computed again shows the change
+    cycle_id = seed_small_company(engine)
+    before = supply_review.review_key(engine, cycle_id, "2026-11")
+    first = supply_review.review(engine, cycle_id, "2026-11")
+    assert supply_review.review_key(engine, cycle_id, "2026-11") == before  # reading changes nothing
+    with session_scope(engine) as s:
+        override_repo.add_override(s, cycle_id=cycle_id, level="sku", item="A", period=NOV.date(), value=500.0,
+                                   pct=None, reason="promo", comment="", author="ann")
+    after = supply_review.review_key(engine, cycle_id, "2026-11")
+    assert after != before
+    # R in Nov: A 500 · 1.0 + C 20 · 0.5 = 510 h instead of the forecast's
+    loaded = supply_review.review(engine, cycle_id, "2026-11").load
+    assert loaded["load_hours"].iloc[0] == pytest.approx(510.0)
+    assert first.load["load_hours"].iloc[0] != pytest.approx(510.0)
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "inventory", pd.DataFrame({"sku": ["A"], "as_of": [pd.Timestamp("2026-10-31")],
+                                                        "on_hand": [61.0]}))
+    assert supply_review.review_key(engine, cycle_id, "2026-11") not in (before, after)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sop_core.planning.forecast.classify import ADI_CUTOFF, CV2_CUTOFF, PATTERNS, classify_demand
 from sop_core.planning.forecast.core import ENGINES, backtest, check_engine, forecast, forecast_details, prepare_history
-from sop_core.planning.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate, spread_override
+from sop_core.planning.forecast.hierarchy import LEVELS, TOTAL_ITEM, aggregate, bounds_from_squares, spread_override
 from sop_core.planning.forecast.reconcile import METHODS as RECONCILE_METHODS
 from sop_core.planning.forecast.reconcile import reconcile
 from sop_core.planning.forecast.statistical import StatisticalForecaster, season_length_for
@@ -33,6 +33,7 @@ __all__ = [
     "TOTAL_ITEM",
     "StatisticalForecaster",
     "aggregate",
+    "bounds_from_squares",
     "backtest",
     "check_engine",
     "classify_demand",

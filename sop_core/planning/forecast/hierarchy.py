@@ -86,12 +86,25 @@ def aggregate(
             work[c] = (work["yhat"] - work[c]) ** 2
     out = work.groupby([id_col, *keys], sort=True)[numeric].sum(min_count=1).reset_index()
     if intervals == "independent":
-        for c in bounds:
-            half = np.sqrt(out[c])
-            out[c] = (out["yhat"] - half).clip(lower=0.0) if c.startswith("yhat_lo_") else out["yhat"] + half
+        out = bounds_from_squares(out, bounds)
     if "model" in frame.columns:
         out["model"] = "bottom-up"
     return out
+
+
+def bounds_from_squares(frame: pd.DataFrame, bounds: list[str]) -> pd.DataFrame:
+    """Interval bounds of a sum of independent forecasts from the sums of their squared half-widths: each column
+    of ``bounds`` holds Σ (yhat − bound)² on entry and the bound yhat ∓ √Σ on return (a lower bound not below 0).
+
+    Example:
+        >>> f = pd.DataFrame({"yhat": [10.0], "yhat_lo_80": [3.0**2 + 4.0**2], "yhat_hi_80": [25.0]})
+        >>> bounds_from_squares(f, ["yhat_lo_80", "yhat_hi_80"]).iloc[0].tolist()
+        [10.0, 5.0, 15.0]
+    """
+    for c in bounds:
+        half = np.sqrt(frame[c])
+        frame[c] = (frame["yhat"] - half).clip(lower=0.0) if c.startswith("yhat_lo_") else frame["yhat"] + half
+    return frame
 
 
 def spread_override(

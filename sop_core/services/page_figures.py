@@ -1,0 +1,83 @@
+"""The figures the Demand review, Supply review and KPI pages open with, computed and stored ahead of the first
+visit (:mod:`sop_core.services.figures`): after the demo company is seeded, and by ``python -m sop_core figures``
+after an import or a forecast run (a nightly job of a team's server). Each figure is stored with the stamp of the
+data it was computed from, so a page shows it only while that data is unchanged; otherwise the page computes it
+again, as without this step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from sop_core.planning import forecast as fc
+from sop_core.services import cycle as cycle_service
+from sop_core.services import (
+    demand,
+    demand_accuracy,
+    figures,
+    inventory_policy,
+    kpi_review,
+    overrides,
+    policy_backtest,
+    supply_review,
+)
+from sop_core.services import suppliers as suppliers_service
+from sop_core.units import Progress
+
+log = logging.getLogger(__name__)
+
+
+def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Progress | None = None) -> list[str]:
+    """Compute and store what the pages show first for a cycle (default: the newest, the pages' default): the
+    consensus, the total's chart, headline and override grid, the changes against the last cycle and the accuracy
+    of earlier cycles (Demand review), the supply review and the supplier scorecards (Supply review), the KPI
+    review of all SKUs, the inventory policy and its evaluation (KPIs).
+
+    Returns:
+        The figures stored (their names); a figure the data do not allow yet (no forecast, say) is left out.
+    """
+    report = progress or (lambda _f, _m: None)
+    cycles = cycle_service.list_cycles(engine)
+    cycle = next((c for c in cycles if cycle_id is None or c.id == cycle_id), None)  # newest first
+    if cycle is None:
+        return []
+    run = demand.latest_run(engine, cycle.id)
+    total = fc.TOTAL_ITEM
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("consensus", lambda: demand.consensus_detail(engine, cycle.id)),
+        ("demand of the total", lambda: demand.chart_view(engine, cycle.id, "total", total)),
+        ("headline of the total", lambda: demand.item_summary(engine, "total", total, run["id"] if run else None, cycle.id)),
+        ("overrides of the total", lambda: overrides.override_grid(engine, cycle.id, "total", total)),
+        ("changes by family", lambda: demand_accuracy.changes_vs_last_cycle(engine, cycle.id, "family")),
+        ("changes by SKU", lambda: demand_accuracy.changes_vs_last_cycle(engine, cycle.id, "sku")),
+        ("accuracy of the total", lambda: demand_accuracy.item_accuracy(engine, cycle.id, "total", total)),
+        ("forecast value added", lambda: demand_accuracy.fva_table(engine, cycle.id)),
+        ("tracking signals", lambda: demand_accuracy.tracking_flags(engine, cycle.id, "sku")),
+        ("inventory policy", lambda: inventory_policy.policy_view(engine, cycle.id)),
+        ("supply review", lambda: supply_review.review(engine, cycle.id, cycle.label)),
+        ("supplier scorecards", lambda: _worst_supplier_items(engine)),
+        ("KPI review", lambda: kpi_review.review(engine, "all")),
+        ("policy evaluation", lambda: policy_backtest.evaluate_policy(engine, cycle.id)),
+    ]
+    stored = []
+    with figures.held_stamps(), figures.storing():  # one version of the data for every figure, stored
+        for i, (name, compute) in enumerate(steps):
+            report(i / len(steps), f"Storing the pages' figures: {name}…")
+            try:
+                compute()
+            except Exception as err:  # noqa: BLE001 - e.g. no forecast or too short a history yet: the page says so
+                log.info("figure %r not stored: %s", name, err)
+                continue
+            stored.append(name)
+    report(1.0, "The pages' figures are stored")
+    return stored
+
+
+def _worst_supplier_items(engine: Engine) -> None:
+    """The supplier scorecards, and the items of the supplier the page shows first (the worst OTIF)."""
+    card = suppliers_service.supplier_review(engine).card
+    if len(card):
+        suppliers_service.supplier_items(engine, str(card["supplier"].iloc[0]))

@@ -1,0 +1,156 @@
+"""Figures computed once per data version (sop_core.services.figures): a change of the data shows at once, whether
+the figure was kept in this process or stored in the database; unchanged data are not computed again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from sop_core.db import models as m
+from sop_core.db import repo, stamp_repo
+from sop_core.db.engine import session_scope
+from sop_core.db.models_figures import StoredFigure
+from sop_core.services import figures, page_figures, supply_review
+from sop_core.services import inventory_policy as policy_service
+
+
+def _kpi_cases():  # noqa: ANN202 - the module of tests/core/test_kpi.py
+    spec = importlib.util.spec_from_file_location("kpi_cases", Path(__file__).parents[1] / "core" / "test_kpi.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def _refuse(*_args: object, **_kwargs: object) -> pd.DataFrame:
+    raise AssertionError("computed again")
+
+
+def _on_hand(engine: Engine, cycle_id: int, sku: str) -> float:
+    policy = policy_service.inventory_policy(engine, cycle_id)
+    return float(policy.set_index("sku").at[sku, "on_hand"])
+
+
+def test_a_data_change_shows_in_kept_and_stored_figures(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    cycle_id = _kpi_cases().seed_small_company(engine)
+    assert _on_hand(engine, cycle_id, "A") == 60.0  # the snapshot of 2026-10-31
+    stored = page_figures.store_page_figures(engine)
+    assert {"inventory policy", "supply review", "KPI review"} <= set(stored)  # 13 months: too few to replay
+    # a restarted server: nothing kept, the stored figures are read, nothing is computed
+    figures.forget()
+    monkeypatch.setattr(policy_service, "_inventory_policy", _refuse)
+    monkeypatch.setattr(supply_review, "_review", _refuse)
+    assert _on_hand(engine, cycle_id, "A") == 60.0
+    assert supply_review.review(engine, cycle_id, "2026-11").source == "consensus"
+    # a new stock count of A: the stamp changes, the kept and the stored figures are both out of date
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "inventory", pd.DataFrame({"sku": ["A"], "as_of": [pd.Timestamp("2026-10-31")],
+                                                        "on_hand": [75.0]}))
+    for figure in (lambda: policy_service.inventory_policy(engine, cycle_id),
+                   lambda: supply_review.review(engine, cycle_id, "2026-11")):
+        with pytest.raises(AssertionError, match="computed again"):
+            figure()
+    monkeypatch.undo()
+    assert _on_hand(engine, cycle_id, "A") == 75.0
+
+
+def test_a_stored_figure_of_other_code_is_computed_again(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    cycle_id = _kpi_cases().seed_small_company(sqlite_engine)
+    page_figures.store_page_figures(sqlite_engine, cycle_id)
+    figures.forget()
+    monkeypatch.setattr(figures, "code_version", lambda: "another")
+    monkeypatch.setattr(policy_service, "_inventory_policy", _refuse)
+    with pytest.raises(AssertionError, match="computed again"):
+        policy_service.inventory_policy(sqlite_engine, cycle_id)
+
+
+def test_looking_writes_nothing(sqlite_engine: Engine) -> None:
+    # outside figures.storing() a figure is computed and kept in this process, never written to the database
+    cycle_id = _kpi_cases().seed_small_company(sqlite_engine)
+    policy_service.inventory_policy(sqlite_engine, cycle_id)
+    with session_scope(sqlite_engine) as s:
+        assert repo.count_rows(s, StoredFigure) == 0
+    with figures.storing():
+        figures.forget()
+        policy_service.inventory_policy(sqlite_engine, cycle_id)
+    with session_scope(sqlite_engine) as s:
+        assert repo.count_rows(s, StoredFigure) == 1
+
+
+def test_held_stamps_read_each_table_once(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    table_stamp = stamp_repo.table_stamp
+
+    def counted(session: object, model: type[m.Base]) -> tuple[object, ...]:
+        read.append(model.__tablename__)
+        return table_stamp(session, model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stamp_repo, "table_stamp", counted)
+    first = figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product)
+    assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first and len(read) == 4
+    read.clear()
+    with figures.held_stamps():
+        assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first
+        assert figures.data_stamp(sqlite_engine, m.Product, m.Inventory) != first
+        assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first
+    assert sorted(read) == ["inventory", "product", "sales_history"]
+
+
+def test_table_stamps_follow_every_kind_of_change(sqlite_engine: Engine) -> None:
+    def stamp() -> str:
+        return figures.data_stamp(sqlite_engine, m.Product, m.SalesHistory)
+
+    frames = {
+        "product": pd.DataFrame({"sku": ["A", "B"], "name": ["Alpha", "Beta"], "family": ["F1", "F2"],
+                                 "category": "K", "unit_price": 10.0, "unit_cost": 6.0, "holding_rate": 0.25,
+                                 "order_cost": 50.0, "service_target": 0.95}),
+        "sales_history": pd.DataFrame({"sku": ["A", "B"], "period": pd.Timestamp("2026-01-01"), "quantity": [5.0, 7.0],
+                                       "net_price": None, "promo": 0}),
+    }
+    seen = {stamp()}
+
+    def change(table: str, frame: pd.DataFrame) -> None:
+        with session_scope(sqlite_engine) as s:
+            repo.upsert_frame(s, table, frame)
+        seen.add(stamp())
+
+    change("product", frames["product"])
+    change("sales_history", frames["sales_history"])
+    change("sales_history", frames["sales_history"].assign(quantity=[5.0, 8.0]))  # a quantity updated in place
+    change("product", frames["product"].assign(family=["F2", "F1"]))  # the families swapped: same sums, new text
+    assert len(seen) == 5
+
+
+def test_a_stored_table_keeps_its_values_and_their_kinds(sqlite_engine: Engine) -> None:
+    # a KPI summary holds whole numbers (SKU counts) and floats in one column; dates, missing values, attributes
+    table = pd.DataFrame(
+        {"kpi": ["Stockouts", "Fill rate"], "value": np.array([3, 97.5], dtype=object),
+         "gap": np.array([np.nan, -0.5], dtype=object), "when": pd.to_datetime(["2026-10-31", None]),
+         "orders": pd.array([2, None], dtype="Int64")},
+        index=pd.Index(["stockouts", "fill_rate"], name="key"),
+    )
+    table.attrs.update(as_of="2026-10-31")
+    with figures.storing():
+        figures.once(sqlite_engine, "kinds", (1,), "s", lambda: table, tables=figures.ONE_TABLE)
+    figures.forget()
+    back = figures.once(sqlite_engine, "kinds", (1,), "s", _refuse, tables=figures.ONE_TABLE)
+    pd.testing.assert_frame_equal(back, table)
+    assert back.attrs == {"as_of": "2026-10-31"}
+    assert [type(v) for v in back["value"]] == [int, float]
+    one = {"n": 3, "share": 0.25, "when": pd.Timestamp("2026-11-01"), "none": None, "label": "run 4",
+           "day": dt.datetime(2026, 11, 2, 9, 30)}
+    with figures.storing():
+        figures.once(sqlite_engine, "row", (), "s", lambda: one, tables=figures.ONE_ROW)
+    figures.forget()
+    assert figures.once(sqlite_engine, "row", (), "s", _refuse, tables=figures.ONE_ROW) == one
+    # every caller gets its own copy
+    kept = figures.once(sqlite_engine, "kinds", (1,), "s", _refuse, tables=figures.ONE_TABLE)
+    kept.loc["stockouts", "kpi"] = "changed"
+    assert figures.once(sqlite_engine, "kinds", (1,), "s", _refuse, tables=figures.ONE_TABLE).equals(table)
