@@ -114,10 +114,9 @@ def forecast_demand(
 
 def skus_without_forecast(session: Session, run_id: int) -> int:
     """How many SKUs with sales history run ``run_id`` does not forecast."""
-    forecast = select(m.Forecast.sku).where(m.Forecast.run_id == run_id).distinct()
-    return int(session.scalar(
-        select(func.count(func.distinct(m.SalesHistory.sku))).where(m.SalesHistory.sku.not_in(forecast))
-    ) or 0)
+    sold = select(m.SalesHistory.sku).distinct().subquery()
+    forecast = select(m.Forecast.sku).where(m.Forecast.run_id == run_id, m.Forecast.sku == sold.c.sku)
+    return int(session.scalar(select(func.count()).select_from(sold).where(~forecast.exists())) or 0)
 
 
 def run_periods(session: Session, run_id: int) -> list[pd.Timestamp]:

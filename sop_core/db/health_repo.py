@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import distinct, exists, extract, func, select, union
+import numpy as np
+import pandas as pd
+from sqlalchemy import distinct, exists, func, select, union
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
@@ -32,30 +34,26 @@ def table_facts(session: Session, model: type[m.Base], date_column: str | None) 
     }
 
 
-def _month(column: Any) -> Any:
-    return extract("year", column) * 12 + extract("month", column)
-
-
 def sales_months(session: Session) -> tuple[int, dt.date | None, dt.date | None]:
-    """The distinct months of the sales history, its first and its last period."""
+    """The distinct months of the sales history, its first and its last period (periods are month starts: the
+    import refuses any other day)."""
     h = m.SalesHistory
     months, first, last = session.execute(
-        select(func.count(distinct(_month(h.period))), func.min(h.period), func.max(h.period))
+        select(func.count(distinct(h.period)), func.min(h.period), func.max(h.period))
     ).one()
     return int(months or 0), first, last
 
 
 def skus_with_month_gaps(session: Session) -> int:
-    """SKUs with at least one month without a row between their first and last month of sales history."""
+    """SKUs with at least one month without a row between their first and last month of sales history: more
+    months from the first to the last than rows (one row per SKU and month, a month start: the import's key and
+    rule)."""
     h = m.SalesHistory
-    month = _month(h.period)
-    per_sku = (
-        select(h.sku)
-        .group_by(h.sku)
-        .having(func.max(month) - func.min(month) + 1 > func.count(distinct(month)))
-        .subquery()
-    )
-    return int(session.scalar(select(func.count()).select_from(per_sku)) or 0)
+    rows = session.execute(select(func.min(h.period), func.max(h.period), func.count()).group_by(h.sku)).all()
+    first = pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object))
+    last = pd.to_datetime(pd.Series([r[1] for r in rows], dtype=object))
+    span = (last.dt.year - first.dt.year) * 12 + (last.dt.month - first.dt.month) + 1
+    return int((span.to_numpy() > np.array([r[2] for r in rows])).sum())
 
 
 def products_without(session: Session, model: type[m.Base]) -> int:
@@ -84,6 +82,7 @@ def suppliers_without_items(session: Session) -> int:
 
 def resources_without_routing(session: Session) -> int:
     """Resources without a routing."""
+    routed = select(m.Routing.resource).distinct()
     return int(session.scalar(
-        select(func.count()).select_from(m.Resource).where(~exists().where(m.Routing.resource == m.Resource.resource))
+        select(func.count()).select_from(m.Resource).where(m.Resource.resource.not_in(routed))
     ) or 0)

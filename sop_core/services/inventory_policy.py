@@ -24,6 +24,7 @@ from sop_core.db.engine import session_scope
 from sop_core.planning import inventory, replenishment, segmentation
 from sop_core.planning import supply_math as supply
 from sop_core.services import figures
+from sop_core.services.demand import CONSENSUS_INPUTS
 from sop_core.services.suppliers import OTIF_TARGET, lead_times
 from sop_core.services.supply import EXCESS_COVER_DAYS, SupplyDataError, projected_inventory
 from sop_core.units import DAYS_PER_MONTH
@@ -252,9 +253,22 @@ def projection_with_levels(
     Returns:
         :func:`sop_core.planning.supply_math.flag_projection` columns.
 
+    Computed once per data version (:mod:`sop_core.services.figures`).
+
     Raises:
         SupplyDataError: when the cycle, its forecast, the SKU or the family is missing.
     """
+    return figures.once(
+        engine, "projection_with_levels", (cycle_id, sku, family, run_id, policy, cover_periods, excess_cover_days),
+        figures.data_stamp(engine, *CONSENSUS_INPUTS, *POLICY_INPUTS),
+        lambda: _projection_with_levels(engine, cycle_id, sku, family, run_id, policy, cover_periods,
+                                        excess_cover_days),
+        tables=figures.ONE_TABLE,
+    )
+
+
+def _projection_with_levels(engine: Engine, cycle_id: int, sku: str | None, family: str | None, run_id: int | None,
+                            policy: supply.Policy, cover_periods: int, excess_cover_days: float) -> pd.DataFrame:
     projection = projected_inventory(
         engine, cycle_id, sku, family, run_id=run_id, policy=policy, cover_periods=cover_periods
     )

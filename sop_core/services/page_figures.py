@@ -22,6 +22,7 @@ from sop_core.services import (
     kpi_review,
     overrides,
     policy_backtest,
+    supply,
     supply_review,
 )
 from sop_core.services import suppliers as suppliers_service
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Progress | None = None) -> list[str]:
     """Compute and store what the pages show first for a cycle (default: the newest, the pages' default): the
     consensus, the total's chart, headline and override grid, the changes against the last cycle and the accuracy
-    of earlier cycles (Demand review), the supply review and the supplier scorecards (Supply review), the KPI
-    review of all SKUs, the inventory policy and its evaluation (KPIs).
+    of earlier cycles (Demand review), the supply review with its worst bottleneck's drill-down, the first family's
+    projection and the supplier scorecards (Supply review), the KPI review of all SKUs, the inventory policy and its
+    evaluation (KPIs).
 
     Returns:
         The figures stored (their names); a figure the data do not allow yet (no forecast, say) is left out.
@@ -57,7 +59,7 @@ def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Pr
         ("forecast value added", lambda: demand_accuracy.fva_table(engine, cycle.id)),
         ("tracking signals", lambda: demand_accuracy.tracking_flags(engine, cycle.id, "sku")),
         ("inventory policy", lambda: inventory_policy.policy_view(engine, cycle.id)),
-        ("supply review", lambda: supply_review.review(engine, cycle.id, cycle.label)),
+        ("supply review", lambda: _supply_review(engine, cycle.id, cycle.label)),
         ("supplier scorecards", lambda: _worst_supplier_items(engine)),
         ("KPI review", lambda: kpi_review.review(engine, "all")),
         ("policy evaluation", lambda: policy_backtest.evaluate_policy(engine, cycle.id)),
@@ -81,3 +83,15 @@ def _worst_supplier_items(engine: Engine) -> None:
     card = suppliers_service.supplier_review(engine).card
     if len(card):
         suppliers_service.supplier_items(engine, str(card["supplier"].iloc[0]))
+
+
+def _supply_review(engine: Engine, cycle_id: int, label: str) -> None:
+    """The supply review, the drill-down of its worst bottleneck and the projection of the first family: what the
+    Supply review opens with."""
+    review = supply_review.review(engine, cycle_id, label)
+    if len(review.bottlenecks):
+        worst = review.bottlenecks.iloc[0]
+        supply.bottleneck_drilldown(engine, cycle_id, str(worst["resource"]), worst["period"])
+    families = sorted(review.products["family"].unique())
+    if families:
+        inventory_policy.projection_with_levels(engine, cycle_id, family=families[0])

@@ -24,10 +24,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from sop_core.db import cycle_repo, forecast_repo, master_repo, stock_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
 from sop_core.planning import supply_math as supply
-from sop_core.services.demand import consensus_demand
+from sop_core.services import figures
+from sop_core.services.demand import CONSENSUS_INPUTS, consensus_demand
 
 log = logging.getLogger(__name__)
 
@@ -344,8 +346,18 @@ def bottleneck_drilldown(
 
     Returns:
         ``(families, skus)``: ``family, load_hours, share`` and ``family, sku, name, quantity,
-        load_hours, share`` (shares of the resource-month load, 0..1), largest first.
+        load_hours, share`` (shares of the resource-month load, 0..1), largest first; computed once per data
+        version (:mod:`sop_core.services.figures`).
     """
+    stamp = figures.data_stamp(engine, *CONSENSUS_INPUTS, m.Routing, m.Resource)
+    return figures.once(engine, "bottleneck_drilldown", (cycle_id, resource, pd.Timestamp(period), run_id), stamp,
+                        lambda: _bottleneck_drilldown(engine, cycle_id, resource, period, run_id),
+                        tables=figures.Tables(lambda r: {"families": r[0], "skus": r[1]},
+                                              lambda t: (t["families"], t["skus"])))
+
+
+def _bottleneck_drilldown(engine: Engine, cycle_id: int, resource: str, period: dt.date | pd.Timestamp,
+                          run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     inputs = load_plan_inputs(engine, cycle_id, run_id)
     with session_scope(engine) as s:
         products = master_repo.products(s)

@@ -17,8 +17,10 @@ from sop_core.db.schema import ALL_MODELS
 from sop_core.io import demo, demo_company
 from sop_core.services import bootstrap, reproduce
 
-#: Columns that hold the wall-clock time of the seeding (the users, the open cycle's forecast run and its audit rows).
-WALL_CLOCK = {"app_user": ("created_at",), "audit_log": ("at",), "forecast_run": ("created_at",)}
+#: Columns that hold the wall-clock time of the seeding (the users, the open cycle's forecast run and its audit rows,
+#: the figures stored for the pages: their payloads show the run's time; their stamps must be equal).
+WALL_CLOCK = {"app_user": ("created_at",), "audit_log": ("at",), "forecast_run": ("created_at",),
+              "stored_figure": ("computed_at", "payload")}
 
 
 def test_suppliers_and_resources_grow_with_the_catalogue() -> None:
