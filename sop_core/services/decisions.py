@@ -171,10 +171,15 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
         items = master_repo.supplier_items(s)
         last_actual = stock_repo.last_sales_period(s)
     frames = []
-    for prev in earlier:
-        log_frame = decisions(engine, prev.id)
-        if log_frame.empty:
-            continue
+    logged = [(prev, log) for prev in earlier if not (log := decisions(engine, prev.id)).empty]
+    # the actual sales of those cycles' months, read once (each cycle takes the months from its own on)
+    first = min((prev.month for prev, _log in logged), default=None)
+    sales = (
+        actual_sales(engine, first, last_actual)
+        if last_actual is not None and first is not None
+        else pd.DataFrame(columns=["sku", "period", "quantity", "revenue"])
+    )
+    for prev, log_frame in logged:
         signed_lines: pd.DataFrame | None = None
         version, signed_scenario = 0, None
         with session_scope(engine) as s:
@@ -185,11 +190,7 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                     signed_lines = plan_repo.plan_lines(s, prev.id, version, through=last_actual or dt.date.min)
             linked = {int(i) for i in log_frame["scenario_id"].dropna()}
             levers = {r.id: lev.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
-        actual = (
-            actual_sales(engine, prev.month, last_actual)
-            if last_actual is not None
-            else pd.DataFrame(columns=["sku", "period", "quantity", "revenue"])
-        )
+        actual = sales[pd.to_datetime(sales["period"]) >= pd.Timestamp(prev.month)]
         plans: dict[int, pd.DataFrame | None] = {}
         rows = []
         for rec in log_frame.to_dict("records"):
