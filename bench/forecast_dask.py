@@ -124,11 +124,13 @@ def main() -> None:
     print(f"demo company at scale {args.scale}: {long['unique_id'].nunique()} series × {long['ds'].nunique()} months, "
           f"horizon {args.horizon}, best of {args.repeat}")
 
-    _engine(long, uplift, 3, args.workers)  # warm-up of this process (imports, compiled statsforecast code)
-    if args.no_dask:
-        _auto_ets(long, 3, args.workers)
+    if args.no_dask:  # warm-up of this process (imports, compiled statsforecast code) on a few series
+        few = long[long["unique_id"].isin(sorted(long["unique_id"].unique())[:100])]
+        _engine(few, uplift, 3, 1)
+        _auto_ets(few, 3, 1)
         _local_only(long, uplift, args.horizon, args.workers, args.repeat)
         return
+    _engine(long, uplift, 3, args.workers)  # warm-up of this process (imports, compiled statsforecast code)
     figures: dict[str, float] = {}
     figures[f"local pool, {args.workers} processes"], local = _best(
         lambda: _engine(long, uplift, args.horizon, args.workers), args.repeat)
