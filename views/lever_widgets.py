@@ -21,6 +21,8 @@ from views import ui
 
 ALL_RESOURCES = "All resources"
 KEY_KEPT = "recon_kept_levers"
+#: The SKU changes the SKU editor starts from (a loaded scenario's, then each SKU added), and its edits so far.
+KEY_SKU_BASE, KEY_SKU_NOW, KEY_SKU_EDITOR = "recon_sku_base", "recon_sku_now", "recon_sku_editor"
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _pct_changes(keys: pd.Series, pcts: pd.Series) -> dict[str, float]:
 def _change_editors(choices: whatif.LeverChoices, kept: KeptLevers) -> tuple[dict[str, float], dict[str, float]]:
     """The family and SKU demand-change editors; returns their non-zero changes [%]."""
     st.caption("Demand change per family (%), on top of the all-SKU change and in the same months; "
-               "below it, extra changes per SKU (add a row with +).")
+               "below it, extra changes per SKU (search a SKU and add its change).")
     families = pd.DataFrame(
         {"family": choices.families, "change_pct": [kept.family_changes.get(f, 0.0) for f in choices.families]}
     )
@@ -180,21 +182,51 @@ def _change_editors(choices: whatif.LeverChoices, kept: KeptLevers) -> tuple[dic
             "change_pct": st.column_config.NumberColumn("Demand change (%)", min_value=-90.0, max_value=200.0, step=1.0),
         },
     )
-    sku_edited = st.data_editor(
-        pd.DataFrame({"sku": list(kept.sku_changes), "change_pct": [float(v) for v in kept.sku_changes.values()]},
+    return _pct_changes(edited["family"], edited["change_pct"]), _sku_changes(choices, kept)
+
+
+def _add_sku_change(sku: str | None) -> None:
+    """Button callback: the picked SKU's change joins the editor's (a fresh editor shows them all)."""
+    ss = st.session_state
+    if sku is None:
+        return
+    changes = dict(ss.get(KEY_SKU_NOW, ss[KEY_SKU_BASE]))
+    changes[sku] = float(ss.get("sku_change_pct", 0.0))
+    ss[KEY_SKU_BASE] = changes
+    ss[KEY_SKU_EDITOR] = (ss[KEY_SKU_EDITOR][0], ss[KEY_SKU_EDITOR][1] + 1)
+
+
+def _sku_changes(choices: whatif.LeverChoices, kept: KeptLevers) -> dict[str, float]:
+    """The SKU changes: a SKU picked by search (only the matches go to the browser, however many SKUs the cycle
+    has) and added with its %, then an editor of the changes so far (edit a %, delete a row)."""
+    ss = st.session_state
+    if ss.get(KEY_SKU_EDITOR, (None,))[0] != kept.generation:  # a loaded scenario starts from its own SKU changes
+        ss[KEY_SKU_BASE], ss[KEY_SKU_EDITOR] = dict(kept.sku_changes), (kept.generation, 0)
+        ss.pop(KEY_SKU_NOW, None)
+    c_pick, c_pct, c_add = st.columns([3, 2, 1], vertical_alignment="bottom")
+    sku = ui.search_picker("SKU", choices.skus, key="sku_change_pick", where=c_pick)
+    c_pct.number_input("Extra demand change (%)", min_value=-90.0, max_value=200.0, value=10.0, step=1.0,
+                       key="sku_change_pct", help="On top of the all-SKU and family changes, in the same months.")
+    c_add.button("Add SKU change", key="sku_change_add", on_click=_add_sku_change, args=(sku,), disabled=sku is None)
+    base: dict[str, float] = ss[KEY_SKU_BASE]
+    generation, adds = ss[KEY_SKU_EDITOR]
+    edited = st.data_editor(
+        pd.DataFrame({"sku": list(base), "change_pct": [float(v) for v in base.values()]},
                      columns=["sku", "change_pct"]).astype({"sku": "object", "change_pct": "float"}),
         hide_index=True,
-        num_rows="dynamic",
-        key=f"sku_editor_{kept.generation}",
+        num_rows="delete",
+        disabled=["sku"],
+        key=f"sku_editor_{generation}_{adds}",
         column_config={
-            "sku": st.column_config.SelectboxColumn("SKU", options=choices.skus, required=True),
+            "sku": st.column_config.TextColumn("SKU"),
             "change_pct": st.column_config.NumberColumn(
                 "Extra demand change (%)", min_value=-90.0, max_value=200.0, step=1.0,
                 help="On top of the all-SKU and family changes, in the same months.",
             ),
         },
     )
-    return _pct_changes(edited["family"], edited["change_pct"]), _pct_changes(sku_edited["sku"], sku_edited["change_pct"])
+    ss[KEY_SKU_NOW] = _pct_changes(edited["sku"], edited["change_pct"])
+    return dict(ss[KEY_SKU_NOW])
 
 
 def elasticity_table(learned: pd.DataFrame) -> None:

@@ -20,6 +20,7 @@ from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_result as scr
 from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, signoff
+from sop_core.units import MAX_PICKER_OPTIONS
 
 
 @pytest.fixture
@@ -365,3 +366,20 @@ def test_a_change_of_the_data_shows_at_the_next_run(app_env: str, app_engine: En
     assert metrics(at)["Inventory value"][0] == formatting.money(now["inventory_value_end"])
     assert metrics(at)["Inventory value"][0] != before
 
+
+def test_a_sku_change_is_picked_by_search_and_added(shared_app_env: str, shared_engine: Engine) -> None:
+    """The SKU change picker lists only the SKUs matching the search (at most MAX_PICKER_OPTIONS, however many the
+    cycle has); the SKU added with its % is planned, and can be edited in the table below."""
+    at = open_page(shared_app_env)
+    cycle_id = cycle_service.list_cycles(shared_engine)[0].id
+    inputs = plan.scenario_inputs(shared_engine, cycle_id)
+    skus = sorted(inputs.products["sku"].astype(str))
+    assert len(at.selectbox(key="sku_change_pick").options) == min(len(skus), MAX_PICKER_OPTIONS)
+    sku = skus[-1]
+    at.text_input(key="sku_change_pick_search").input(sku).run()
+    assert at.selectbox(key="sku_change_pick").options == [sku]
+    at.number_input(key="sku_change_pct").set_value(25.0)
+    at.button(key="sku_change_add").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    added = sc.evaluate(inputs, lev.Levers(sku_changes={sku: 25.0})).kpis
+    assert metrics(at)["Revenue"][0] == formatting.money(added["revenue"])

@@ -322,17 +322,18 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
                   lambda: _edit_grid_cell(page, family_row, "Demand change (%)", text="20", grid=family_grid),
                   family_changes={FAMILY: 20.0})
         walk.rose("Revenue")
-        sku_grid = _grid(page, "Extra demand change (%)")
 
-        def add_sku_row() -> None:
-            sku_grid.hover()
-            sku_grid.get_by_role("button", name="Add row").click()
+        def add_sku_change() -> None:  # the SKU is found by search, then added with its % to the table below
+            search = page.get_by_label("Search sku", exact=True)
+            search.fill(sku)
+            search.press("Enter")
             _wait_for_app(page, 60_000)
-            _edit_grid_cell(page, 0, "SKU", option=sku, grid=sku_grid)
+            _choose(page, "SKU", sku)()
+            _type(page, "Extra demand change (%)", "50")()
+            _wait_for_app(page, 60_000)
+            page.get_by_role("button", name="Add SKU change").click()
 
-        walk.move(f"SKU row {sku}", add_sku_row)  # no change yet: a row without a % is left out
-        walk.move(f"{sku} +50 %", lambda: _edit_grid_cell(page, 0, "Extra demand change (%)", text="50", grid=sku_grid),
-                  sku_changes={sku: 50.0})
+        walk.move(f"{sku} +50 %", add_sku_change, sku_changes={sku: 50.0})
         walk.rose("Revenue")
         _screenshot(page, "reconciliation_levers.png")
 
