@@ -13,6 +13,7 @@ from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.services import supply_review
 from sop_core.services.suppliers import SupplierItems, SupplierReview
+from sop_core.units import MAX_CHART_ROWS
 from views import state, supply_charts, ui
 
 st.title("Supply review")
@@ -92,7 +93,11 @@ st.caption(
     "Reconciliation."
 )
 table = review.utilisation
-st.plotly_chart(supply_charts.utilisation_heatmap(table), width="stretch")
+busiest = supply_charts.busiest_rows(table, MAX_CHART_ROWS)
+if len(busiest) < len(table):
+    st.caption(f"The chart shows the {len(busiest)} busiest of {len(table):,} resources (highest month first); "
+               "the table below has them all.")
+st.plotly_chart(supply_charts.utilisation_heatmap(busiest), width="stretch")
 ui.dataframe(
     table,
     width="stretch",

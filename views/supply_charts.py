@@ -12,6 +12,14 @@ from views import ui
 STATUS_COLOR = {"ok": ui.COLORS["forecast"], "warning": ui.COLORS["warning"], "bottleneck": ui.COLORS["bad"]}
 
 
+def busiest_rows(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` rows of a resource × month utilisation table with the highest month, in the table's order."""
+    if len(table) <= n:
+        return table
+    keep = table.max(axis=1).nlargest(n, keep="first").index
+    return table[table.index.isin(keep)]
+
+
 def utilisation_heatmap(table: pd.DataFrame) -> go.Figure:
     """Utilisation (%) per resource (rows) and month (columns): green up to 90 %, amber to 100 %, red above."""
     heat = go.Figure(
