@@ -9,6 +9,7 @@ import streamlit as st
 
 from sop_core import formatting
 from sop_core.services import data as data_service
+from sop_core.services import page_figures
 from views import state, ui
 
 KEY_UPLOADS = "data_uploads"
@@ -114,6 +115,8 @@ if commit:
         check = {"signature": signature, "issues": [i.as_dict() for i in err.issues]}
         st.session_state[KEY_CHECK] = check
     else:
+        page_figures.store_page_figures(  # the pages open with figures of the new data
+            engine, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=f"Preparing the pages: {msg}"))
         st.cache_data.clear()  # every page reads the imported tables
         st.session_state[KEY_REPORT] = {"signature": signature, "text": str(report)}
         st.session_state[KEY_CHECK] = check = None

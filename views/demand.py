@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
-from sop_core.services import demand, demand_accuracy, forecasting, overrides
+from sop_core.services import demand, demand_accuracy, forecasting, overrides, page_figures
 from views import state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
@@ -67,6 +67,8 @@ def run_now() -> None:
     except ValueError as err:
         st.error(str(err))
         return
+    page_figures.store_page_figures(  # the pages open with figures of the new run
+        engine, cycle.id, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=f"Preparing the pages: {msg}"))
     refresh()
     st.rerun()
 

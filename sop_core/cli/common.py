@@ -80,3 +80,12 @@ def print_frame(frame: pd.DataFrame, out: TextIO | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- commands
+
+
+def store_figures(engine: Engine, cycle_id: int | None) -> None:
+    """Compute and store the figures the pages open with (a progress bar on a terminal), and say so."""
+    from sop_core.services.page_figures import store_page_figures
+
+    t0 = time.perf_counter()
+    stored = store_page_figures(engine, cycle_id, progress=progress_bar("figures ") if sys.stderr.isatty() else None)
+    print(f"{len(stored)} page figures stored in {time.perf_counter() - t0:.1f} s: the pages open with them")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sop_core.cli.common import CliError, open_engine, print_frame, progress_bar
+from sop_core.cli.common import CliError, open_engine, print_frame, progress_bar, store_figures
 
 if TYPE_CHECKING:
     from sop_core.io.import_issues import ImportIssue
@@ -92,7 +92,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(report)
     for note in report.notes:
         print(note)
+    if not args.no_figures:
+        store_figures(engine, None)
     return 0
+
 
 
 def _write_errors(path: Path, content: bytes) -> None:
@@ -122,13 +125,9 @@ def cmd_kpi(_args: argparse.Namespace) -> int:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     from sop_core.services.cycle import cycle_by_month
-    from sop_core.services.page_figures import store_page_figures
 
     engine = open_engine()
-    cycle_id = cycle_by_month(engine, args.cycle).id if args.cycle else None
-    t0 = time.perf_counter()
-    stored = store_page_figures(engine, cycle_id, progress=progress_bar())
-    print(f"{len(stored)} figures stored in {time.perf_counter() - t0:.1f} s: " + ", ".join(stored))
+    store_figures(engine, cycle_by_month(engine, args.cycle).id if args.cycle else None)
     return 0
 
 
@@ -155,6 +154,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE.csv",
         help="write every problem of a refused import to FILE.csv (columns file,row,column,value,reason)",
     )
+    p.add_argument("--no-figures", action="store_true",
+                   help="leave the pages' stored figures for a later `figures` (e.g. before further imports)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("template", help="write a CSV and an XLSX import template per input table")

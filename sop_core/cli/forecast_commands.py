@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from sop_core.cli.common import CliError, open_engine, progress_bar
+from sop_core.cli.common import CliError, open_engine, progress_bar, store_figures
 from sop_core.units import FORECAST_HORIZON
 
 
@@ -53,6 +53,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if coverage and all(v is not None for v in coverage.values()):
         extra += "; interval coverage " + ", ".join(f"{k} %: {100 * v:.1f} %" for k, v in coverage.items())
     print(f"forecast run {run_id} stored ({args.engine}, horizon {args.horizon}) on {run['params']['backend']} in {time.perf_counter() - t0:.1f} s{extra}")
+    if not args.no_figures:
+        store_figures(engine, cycle_id)
     return 0
 
 
@@ -75,4 +77,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--reconcile", default="bottom_up", choices=RECONCILE_METHODS,
                    help="hierarchy reconciliation (default bottom_up; ols / wls_struct = MinT)")
     p.add_argument("--user", default="demo", help="who starts the run (stored with it)")
+    p.add_argument("--no-figures", action="store_true", help="leave the pages' stored figures for a later `figures`")
     p.set_defaults(func=cmd_forecast)

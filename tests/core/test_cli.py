@@ -206,7 +206,7 @@ def test_a_title_row_is_skipped_and_said_so_and_the_errors_file_is_emptied(
     book.save(path)
     errors = tmp_path / "errors.csv"
     errors.write_text("stale\n", encoding="utf-8")
-    assert main(["import", str(path), "--errors", str(errors)]) == 0
+    assert main(["import", str(path), "--errors", str(errors), "--no-figures"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Imported 1 file, 1 row: sales_history 1 (1 new, 0 updated)",
         "sales_history_halden.xlsx: header found in row 3; rows 1–2 skipped (title)",
@@ -215,3 +215,39 @@ def test_a_title_row_is_skipped_and_said_so_and_the_errors_file_is_emptied(
     history, counts = _stored(base_company)
     assert counts["sales_history"] == 8
     assert history.loc[history["period"] == "2026-12-01", "quantity"].tolist() == [9.0]
+
+
+def test_an_import_stores_the_figures_the_pages_open_with(
+    tmp_path: Path, demo_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an import the pages open with figures of the new data (stored with its stamp), unless told not to."""
+    from sqlalchemy import text
+
+    from sop_core.db.engine import make_engine
+
+    monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
+    engine = make_engine(demo_url)
+
+    def stamps() -> dict[tuple[str, str, str], str]:
+        with engine.connect() as c:
+            rows = c.execute(text("SELECT name, args, part, stamp FROM stored_figure")).all()
+        return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+    seeded = stamps()
+    assert seeded  # the seeding stored the figures
+    with session_scope(engine) as s:
+        sku = str(repo.read_table(s, "product")["sku"].iloc[0])
+    path = tmp_path / "sales_history.csv"
+    path.write_text(f"sku,period,quantity\n{sku},2026-10-01,12345\n", encoding="utf-8")
+
+    assert main(["import", str(path), "--no-figures"]) == 0
+    assert stamps() == seeded  # left for a later `figures`
+    path.write_text(f"sku,period,quantity\n{sku},2026-10-01,12346\n", encoding="utf-8")
+    assert main(["import", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"\d+ page figures stored in [\d.]+ s: the pages open with them", out[-1]), out
+    after = stamps()
+    changed = {key[0] for key in after if after[key] != seeded.get(key)}
+    # the sales history feeds the accuracy and the KPI review: their stored copies now carry the new stamp
+    assert "kpi_review" in changed, changed
+    assert int(out[-1].split()[0]) >= len(changed)
