@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
-from sop_core.db import repo
+from sop_core.db import repo, stamp_repo
 from sop_core.db.guards import FrozenPlanError
 from sop_core.db.models_cycle import Decision, PlanVersion
 
@@ -144,38 +144,24 @@ def bump_plan_version(session: Session, cycle_id: int) -> int:
 
 
 def inputs_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
-    """Aggregates that change whenever what a cycle's plan inputs are read from does
+    """The stamps (:func:`sop_core.db.stamp_repo.table_stamp`) of what a cycle's plan inputs are read from
     (:func:`sop_core.services.plan.scenario_inputs`): the cycle, its forecast runs and overrides, the sales history,
-    events, products, stock, open orders, receipts, routings, resources, supplier items, and the newest audit row
-    (every import writes one: it covers master data changed in place)."""
-    parts: list[repo.StampPart] = [
-        (m.PlanCycle, ("version",), (m.PlanCycle.id == cycle_id,)),
-        (m.ForecastRun, (), (m.ForecastRun.cycle_id == cycle_id,)),
-        (m.ForecastOverride, ("version",), (m.ForecastOverride.cycle_id == cycle_id,)),
-        (m.SalesHistory, ("quantity",), ()),
-        (m.Event, (), ()),
-        (m.Product, ("unit_price", "unit_cost", "holding_rate", "service_target"), ()),
-        (m.Inventory, ("on_hand",), ()),
-        (m.OpenOrder, ("quantity",), ()),
-        (m.Receipt, ("qty_ordered", "qty_received"), ()),
-        (m.Routing, ("hours_per_unit",), ()),
-        (m.Resource, ("capacity_hours", "overtime_hours", "overtime_cost_per_hour"), ()),
-        (m.SupplierItem, ("lead_time_days", "lead_time_std_days", "unit_cost", "priority"), ()),
-        (m.AuditLog, (), ()),
-    ]
-    return repo.data_stamp(session, parts)
+    events, products, stock, open orders, receipts, routings, resources, supplier items, and the audit log (every
+    import and edit writes to it: it covers text changed in place)."""
+    return (
+        stamp_repo.table_stamp(session, m.PlanCycle, m.PlanCycle.id == cycle_id),
+        stamp_repo.table_stamp(session, m.ForecastRun, m.ForecastRun.cycle_id == cycle_id),
+        stamp_repo.table_stamp(session, m.ForecastOverride, m.ForecastOverride.cycle_id == cycle_id),
+        *(stamp_repo.table_stamp(session, model) for model in (
+            m.SalesHistory, m.Event, m.Product, m.Inventory, m.OpenOrder, m.Receipt, m.Routing, m.Resource,
+            m.SupplierItem, m.AuditLog)),
+    )
 
 
 def review_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
-    """:func:`inputs_stamp` and aggregates of what the executive review reads besides: every cycle, scenario, plan
+    """:func:`inputs_stamp` and the stamps of what the executive review reads besides: every cycle, scenario, plan
     line, sign-off, decision, frozen version and budget row."""
-    parts: list[repo.StampPart] = [
-        (m.PlanCycle, ("version", "plan_version"), ()),
-        (m.Scenario, ("version",), ()),
-        (m.PlanLine, (), ()),
-        (m.Signoff, (), ()),
-        (Decision, (), ()),
-        (PlanVersion, (), ()),
-        (m.Budget, ("volume", "revenue", "margin"), ()),
-    ]
-    return inputs_stamp(session, cycle_id) + repo.data_stamp(session, parts)
+    return inputs_stamp(session, cycle_id) + tuple(
+        stamp_repo.table_stamp(session, model)
+        for model in (m.PlanCycle, m.Scenario, m.PlanLine, m.Signoff, Decision, PlanVersion, m.Budget)
+    )

@@ -157,21 +157,3 @@ def clear_tables(session: Session, models: Iterable[type[m.Base]]) -> None:
     """Delete all rows of ``models`` (children first: pass them in reverse load order)."""
     for model in models:
         session.execute(delete(model))
-
-
-#: One table's part of a data stamp (:func:`data_stamp`): the model, the numeric columns whose sums change with
-#: its rows, and the filter of the rows that count (none: all of them).
-StampPart = tuple[type[m.Base], tuple[str, ...], tuple[Any, ...]]
-
-
-def data_stamp(session: Session, parts: Iterable[StampPart]) -> tuple[Any, ...]:
-    """Aggregates that change whenever the rows of the tables do: per part, the number of rows, the newest ``id``
-    (tables that have one) and the sums of the named columns, over the rows its filter keeps (one query a table).
-    A row changed in place moves a sum; a row replaced moves the newest id."""
-    out: list[Any] = []
-    for model, sums, where in parts:
-        table = table_of(model)
-        aggs: list[Any] = [func.count()] + ([func.max(table.c.id)] if "id" in table.c else [])
-        aggs += [func.sum(table.c[name]) for name in sums]
-        out.extend(session.execute(select(*aggs).select_from(table).where(*where)).one())
-    return tuple(out)

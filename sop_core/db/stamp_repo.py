@@ -20,10 +20,11 @@ from sop_core.db import models as m
 from sop_core.db.repo import table_of
 
 
-def table_stamp(session: Session, model: type[m.Base]) -> tuple[Any, ...]:
-    """The stamp of one table (see the module docstring)."""
+def table_stamp(session: Session, model: type[m.Base], *where: Any) -> tuple[Any, ...]:  # noqa: ANN401
+    """The stamp of one table (see the module docstring), or of its rows that the ``where`` clauses keep (a
+    cycle's rows, say)."""
     table = table_of(model)
-    if model is m.Product:
+    if model is m.Product and not where:
         digest = hashlib.sha256()
         rows = session.execute(select(table).order_by(*table.primary_key.columns)).tuples().all()
         for row in rows:
@@ -38,7 +39,7 @@ def table_stamp(session: Session, model: type[m.Base]) -> tuple[Any, ...]:
             parts.append(func.sum(column))
         elif isinstance(column.type, Date):
             parts.extend((func.min(column), func.max(column)))
-    row = session.execute(select(*parts).select_from(table)).one()
+    row = session.execute(select(*parts).select_from(table).where(*where)).one()
     # sums to 12 significant digits: the same table gives the same text whatever order the database adds in
     return tuple(f"{v:.12g}" if isinstance(v, float) else v for v in row)
 
