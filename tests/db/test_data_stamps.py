@@ -82,7 +82,7 @@ def _supplier_slower(engine: Engine, cycle_id: int) -> None:  # noqa: ARG001
 
 def _override(engine: Engine, cycle_id: int) -> None:
     edits = pd.DataFrame({"period": [dt.date(2026, 12, 1)], "value": [90.0], "reason": [overrides.REASON_CODES[0]]})
-    overrides.save_overrides(engine, cycle_id, "sku", "A", edits, "dana")
+    overrides.save_overrides(engine, cycle_id, "sku", "A", edits, "dana", {})
 
 
 CHANGES: dict[str, Callable[[Engine, int], None]] = {
