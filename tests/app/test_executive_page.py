@@ -54,7 +54,7 @@ def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> Ap
 def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_engine: Engine) -> None:
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
     sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
-    plan.promote(app_engine, sid, "dana")
+    plan.promote(app_engine, sid, "dana", plan.promotion_seen(app_engine, plan.load_scenario(app_engine, sid).cycle_id))
     head = executive_service.headline(app_engine, cycle_id)
 
     at = open_page(app_env, straight=True)
@@ -124,7 +124,7 @@ def test_sign_off_without_a_plan_is_refused(shared_app_env: str, shared_engine: 
     at.button(key="signoff_executive").click().run()
     assert "no proposed plan" in at.error[0].value and "promote a scenario" in at.error[0].value
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
-    assert plan.signoffs(app_engine, cycle_id).empty
+    assert signoff.signoffs(app_engine, cycle_id).empty
 
 
 def _numbers(value: object) -> list[float]:
@@ -206,7 +206,7 @@ def test_a_change_by_another_user_shows_at_the_next_run(app_env: str, app_engine
     at = open_page(app_env, straight=True)
     assert not any(c.value.startswith("Proposed plan **Elsewhere**") for c in at.caption)
     sid, _ = plan.save_scenario(app_engine, cycle_id, "Elsewhere", lev.Levers(demand_change_pct=-5), "sam", None)
-    plan.promote(app_engine, sid, "sam")
+    plan.promote(app_engine, sid, "sam", plan.promotion_seen(app_engine, plan.load_scenario(app_engine, sid).cycle_id))
     decisions.add_decision(app_engine, cycle_id, "Logged elsewhere", "sam", None, "sam")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
