@@ -82,7 +82,9 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def cmd_role(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
-    users.set_role(open_engine(), _actor(args), args.name, args.role)
+    engine = open_engine()
+    seen = next((a.version for a in users.list_users(engine, _actor(args)) if a.username == args.name), 0)
+    users.set_role(engine, _actor(args), args.name, args.role, seen)
     print(f"user {args.name} has the role {args.role}")
     return 0
 
