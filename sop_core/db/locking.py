@@ -11,23 +11,27 @@ Three tools, used by the services inside one :func:`sop_core.db.engine.session_s
   first statement of a transaction that must not interleave with another on the same parent (a promotion of the
   cycle's plan): PostgreSQL holds the row's lock until commit, SQLite its one write lock, so what the transaction
   reads afterwards is what the other committed.
-* :func:`insert_once`: the insert race (two users adding the first row of a natural key): the insert runs in a
-  savepoint, and the unique key's ``IntegrityError`` rolls back the savepoint only and returns False, so that the
-  caller can read the other person's row in the same transaction and report it.
+* :data:`LOST_RACE`: what a flush raises when another save won: ``StaleDataError`` (a version counter that no
+  longer matches) or ``IntegrityError`` (the insert race: two users adding the first row of a natural key, which a
+  unique key refuses to the second). The service catches them, lets its transaction roll back, and reads the other
+  person's change in a new one to report it. (No savepoint: on SQLite a ``SAVEPOINT`` opens the transaction before
+  its reads, and a write after another connection's commit then fails with "database is locked" at once.)
 
 Functions take a session and never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
+
+
+#: The exceptions of a flush that lost a race to another save (see the module's note).
+LOST_RACE = (StaleDataError, IntegrityError)
 
 
 def bump(session: Session, model: Any, row_id: int, seen: int, **values: Any) -> bool:
@@ -44,26 +48,3 @@ def claim(session: Session, column: InstrumentedAttribute[Any], row_id: int) -> 
     model = column.class_
     session.execute(update(model).where(model.id == row_id).values({column.key: column})
                     .execution_options(synchronize_session=False))
-
-
-def insert_once(session: Session, row: Any) -> bool:
-    """Insert ``row`` in a savepoint; False (the savepoint rolled back, the transaction usable) when a unique key
-    already holds another row with the same key (someone else inserted it first)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
-
-
-@contextmanager
-def stale_or_duplicate() -> Iterator[list[bool]]:
-    """Within the block, a version counter that no longer matches (``StaleDataError``) or a duplicate natural key
-    (``IntegrityError``) sets the yielded flag ``[True]`` instead of raising; the caller's transaction is then
-    unusable and must be left (the caller raises its :class:`~sop_core.errors.EditConflict` after it)."""
-    hit = [False]
-    try:
-        yield hit
-    except (StaleDataError, IntegrityError):
-        hit[0] = True

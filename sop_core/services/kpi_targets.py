@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from sop_core.db import models as m
-from sop_core.db import monitor_repo
+from sop_core.db import locking, monitor_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import Change, EditConflict, SopError
@@ -207,7 +205,7 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
                 )
             )  # fmt: skip
             s.flush()  # UPDATE … WHERE version = read; INSERT under the unique (kpi, segment)
-    except (_Stale, StaleDataError, IntegrityError):
+    except (_Stale, *locking.LOST_RACE):
         raise _conflict(engine, segment, changes) from None
     log.info("%s saved %d KPI target(s) of %s", user, len(changes), segment)
     return len(changes)

@@ -14,9 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from sop_core.db import audit_repo, cycle_repo, forecast_repo, locking, master_repo, override_repo
 from sop_core.db import models as m
@@ -228,7 +226,7 @@ def save_overrides(
             if log_rows:
                 audit_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
                                   {"level": level, "item": stored_item, "changes": log_rows})
-    except (_Stale, StaleDataError, IntegrityError):
+    except (_Stale, *locking.LOST_RACE):
         conflict = _conflict(engine, cycle_id, level, item, edits, expected)
         log.info("override save of %s %s by %s refused: %s", level, item, user, conflict)
         raise conflict from None
@@ -274,8 +272,7 @@ def _write_overrides(s: Session, cycle_id: int, level: Level, item: str, stored_
         if cur is None:
             row = m.ForecastOverride(cycle_id=cycle_id, level=level, item=stored_item, period=p.date(), value=value,
                                      pct=pct, reason=reason, comment=comment, author=user, created_at=now)
-            if not locking.insert_once(s, row):  # someone saved the first override of this month meanwhile
-                raise _Stale
+            s.add(row)  # the unique key refuses it when someone saved the first override of this month meanwhile
             action = "added"
         elif (_num(cur.value), _num(cur.pct), cur.reason, cur.comment or "") == (value, pct, reason, comment):
             continue

@@ -21,8 +21,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from sop_core.db import audit_repo, cycle_repo, forecast_repo, locking, master_repo, plan_repo, repo, stock_repo
 from sop_core.db import models as m
@@ -362,7 +360,7 @@ def save_scenario(
                 s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version}
             )
             result = (row.id, row.version)
-    except (StaleDataError, IntegrityError) as exc:
+    except locking.LOST_RACE as exc:
         log.info("scenario save conflict on %r: %s", name, type(exc).__name__)
         raise _conflict(engine, cycle_id, name, levers) from None
     log.info("scenario %r saved by %s (id %s, version %s)", name, user, *result)
@@ -486,7 +484,7 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
             audit_repo.audit(s, user, "plan_promoted", "plan_cycle", cyc.id,
                              {"scenario": record.name, "scenario_id": row.id, "plan_version": version,
                               "lines": len(result.lines), "revenue": kpis["revenue"]})
-    except (_Stale, StaleDataError, IntegrityError):
+    except (_Stale, *locking.LOST_RACE):
         raise _promotion_conflict(engine, record) from None
     log.info("scenario %r promoted to plan version %s by %s", record.name, version, user)
     return version
