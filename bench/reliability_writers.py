@@ -82,7 +82,8 @@ class Company:
         self.scenario_ids = [plan.save_scenario(engine, self.cycle_id, f"{self.tag} writer {i}",
                                                 lev.Levers(demand_change_pct=i + 1), "bench", None)[0]
                              for i in range(writers)]
-        self.decision_id = decisions.add_decision(engine, self.cycle_id, "Push the spring range", "bench", None, "bench")
+        self.decision_id = decisions.add_decision(engine, self.cycle_id, "Push the spring range", "bench", None,
+                                                  "bench")
 
 
 def _race(writers: int, save: Callable[[int], None]) -> tuple[list[str], list[EditConflict], list[str]]:

@@ -14,8 +14,8 @@ from sop_core import formatting
 from sop_core.errors import EditConflict, SopError
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, executive, plan, plan_changes, signoff
-from views import executive_sections as sections
 from views import conflicts, state, ui
+from views import executive_sections as sections
 
 st.title("Executive review")
 
@@ -83,8 +83,8 @@ def store_outcome(mine: tuple[int, str, str], seen: int) -> None:
 def save_outcome() -> None:
     """Button callback: store a past decision's status and outcome over the version the page showed."""
     decision_id = int(st.session_state["outcome_decision"])
-    store_outcome((decision_id, st.session_state.get("outcome_status", "done"), st.session_state.get("outcome_text", "")),
-                  st.session_state[KEY_OUTCOME_SEEN][decision_id])
+    mine = (decision_id, st.session_state.get("outcome_status", "done"), st.session_state.get("outcome_text", ""))
+    store_outcome(mine, st.session_state[KEY_OUTCOME_SEEN][decision_id])
 
 
 def advance() -> None:

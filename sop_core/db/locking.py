@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
-
 #: The exceptions of a flush that lost a race to another save (see the module's note).
 LOST_RACE = (StaleDataError, IntegrityError)
 

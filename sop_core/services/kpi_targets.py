@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import models as m
 from sop_core.db import locking, monitor_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import Change, EditConflict, SopError

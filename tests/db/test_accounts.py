@@ -130,7 +130,8 @@ def test_the_last_admin_who_can_sign_in_stays(team: Engine) -> None:
         users.set_role(team, "bea", "bea", "viewer", _seen(team, "bea"))
     with session_scope(team) as s:  # an admin without a password (the demo company's) acts from the command line
         user_repo.add_missing_users(s, [("demo", "Demo user", "admin")])
-    for act in (lambda: users.set_role(team, "demo", "bea", "viewer", _seen(team, "bea")), lambda: users.disable_user(team, "demo", "bea"),
+    for act in (lambda: users.set_role(team, "demo", "bea", "viewer", _seen(team, "bea")),
+                lambda: users.disable_user(team, "demo", "bea"),
                 lambda: users.delete_user(team, "demo", "bea")):
         with pytest.raises(NotAllowed, match="'bea' is the last admin who can sign in: add another admin first"):
             act()

@@ -71,7 +71,8 @@ def september(engine: Engine) -> dict[str, int]:
         ("December push", lev.Levers(sku_changes={"A": 20.0}, demand_from="2026-12")),
     ):
         ids[name], _ = plan.save_scenario(engine, cid, name, levers, "fiona", None)
-    plan.promote(engine, ids["F2 push"], "fiona", plan.promotion_seen(engine, plan.load_scenario(engine, ids["F2 push"]).cycle_id))
+    seen = plan.promotion_seen(engine, plan.load_scenario(engine, ids["F2 push"]).cycle_id)
+    plan.promote(engine, ids["F2 push"], "fiona", seen)
     for text, scenario, family in (
         ("Push F2 through October", "F2 push", "*"),
         ("Prepare a 5 % price rise", "Price up", "*"),

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, func, select
 from sop_core.cli.main import main
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.errors import EditConflict
 from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
 from sop_core.db.models_monitor import KpiException
+from sop_core.errors import EditConflict
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service

@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.errors import EditConflict
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
-from sop_core.errors import EditConflict
 from sop_core.services import plan, signoff, whatif
 from sop_core.units import SIGNOFF_ROLES
 
@@ -152,7 +152,7 @@ def test_two_users_saving_same_scenario_first_wins(engine: Engine, cycle_id: int
     loaded_by_bob = plan.load_scenario(engine, sid).version
     assert loaded_by_ann == loaded_by_bob == 1
     plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=5), "ann", loaded_by_ann)
-    with pytest.raises(EditConflict, match=r"scenario 'Q1 plan' was changed by ann at .*; keep theirs or save yours over it"):
+    with pytest.raises(EditConflict, match=r"scenario 'Q1 plan' was changed by ann at .*; keep theirs or save yours"):
         plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=-20), "bob", loaded_by_bob)
     stored = plan.load_scenario(engine, sid)
     assert stored.levers.demand_change_pct == 5 and stored.author == "ann" and stored.version == 2

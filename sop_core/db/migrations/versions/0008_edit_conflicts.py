@@ -39,7 +39,8 @@ def upgrade() -> None:
     op.execute(
         "UPDATE scenario SET status = 'draft' WHERE status = 'proposed' AND EXISTS (SELECT 1 FROM scenario AS later "
         "WHERE later.cycle_id = scenario.cycle_id AND later.status = 'proposed' "
-        "AND (later.updated_at > scenario.updated_at OR (later.updated_at = scenario.updated_at AND later.id > scenario.id)))"
+        "AND (later.updated_at > scenario.updated_at "
+        "OR (later.updated_at = scenario.updated_at AND later.id > scenario.id)))"
     )
     op.drop_index("ix_forecast_override_cycle_level_item", table_name="forecast_override")
     with op.batch_alter_table("forecast_override", schema=None) as batch_op:
