@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -191,14 +193,25 @@ def save_form(what: whatif.WhatIf) -> None:
         loaded = st.session_state.get(KEY_LOADED)
         expected = loaded["version"] if loaded and loaded["name"] == name else None
         try:
-            sid, version = plan.save_scenario(engine, cycle.id, name, what.levers, user.username, expected,
-                                              load_inputs=lambda: inputs)
-        except plan.PlanError as err:
+            store_scenario((name, what.levers), expected)
+        except EditConflict as err:
+            conflicts.remember(SAVE_CONFLICT, err, (name, what.levers))
+        except SopError as err:
             st.error(str(err))
         else:
-            st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
-            st.session_state[KEY_FLASH] = ("success", f"Saved scenario '{name}' (version {version}).")
             st.rerun(scope="app")
+    conflicts.offer(SAVE_CONFLICT, store_scenario, reload_saved)
+
+
+SAVE_CONFLICT = f"scenario_save_{cycle.id}"
+
+
+def store_scenario(mine: tuple[str, Any], seen: int | None) -> None:
+    """Save the levers ``mine`` = (name, levers) over the version ``seen``; the loaded scenario and a note."""
+    name, levers = mine
+    sid, version = plan.save_scenario(engine, cycle.id, name, levers, user.username, seen, load_inputs=lambda: inputs)
+    st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
+    st.session_state[KEY_FLASH] = ("success", f"Saved scenario '{name}' (version {version}).")
 
 
 @st.fragment
