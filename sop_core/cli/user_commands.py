@@ -83,8 +83,7 @@ def cmd_role(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
     engine = open_engine()
-    seen = next((a.version for a in users.list_users(engine, _actor(args)) if a.username == args.name), 0)
-    users.set_role(engine, _actor(args), args.name, args.role, seen)
+    users.set_role(engine, _actor(args), args.name, args.role, users.version_of(engine, args.name))
     print(f"user {args.name} has the role {args.role}")
     return 0
 

@@ -108,6 +108,13 @@ def list_users(engine: Engine, actor: str) -> list[Account]:
         return [_account(u) for u in user_repo.all_users(s)]
 
 
+def version_of(engine: Engine, username: str) -> int:
+    """The version of the user's row now (0: no such user): what a command line change of it has seen."""
+    with session_scope(engine) as s:
+        user = user_repo.user_by_name(s, username)
+        return user.version if user is not None else 0
+
+
 def user_changes(engine: Engine, actor: str, limit: int = 200) -> pd.DataFrame:
     """The newest changes of users (admins only): ``at, actor, action, user, detail``."""
     with session_scope(engine) as s:

@@ -21,11 +21,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, select
+from alembic import command
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.db.migrate import alembic_config, upgrade
 from sop_core.errors import EditConflict
 from sop_core.planning import levers as lev
 from sop_core.services import decisions, kpi_targets, plan, users
@@ -151,3 +153,26 @@ def test_a_scenario_save_over_another_shows_their_levers(engine: Engine) -> None
     change = err.value.changes[0]
     assert (change.who, change.theirs, change.mine, err.value.seen) == (
         "bob", "demand_change_pct=7.0", "demand_change_pct=3.0", 2)
+
+
+def test_the_migration_keeps_the_latest_of_doubled_overrides_and_proposed_scenarios(engine: Engine) -> None:
+    """0007 → 0008: the doubled rows the races left keep the latest (the one the consensus and the pages used)."""
+    command.downgrade(alembic_config(engine), "0007")
+    jan, t1, t2 = dt.date(2027, 1, 1), dt.datetime(2026, 12, 2, 9), dt.datetime(2026, 12, 2, 10)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO plan_cycle (id, month, status, status_by, plan_version, version) "
+                          "VALUES (1, :m, 'reconciliation', '', 1, 1)"), {"m": dt.date(2026, 12, 1)})
+        for value, at in ((130.0, t1), (120.0, t2), (110.0, t1)):
+            conn.execute(text("INSERT INTO forecast_override (cycle_id, level, item, period, value, reason, comment, "
+                              "author, created_at, version) VALUES (1, 'sku', 'A', :p, :v, 'promotion', '', 'ann', "
+                              ":at, 1)"), {"p": jan, "v": value, "at": at})
+        for name, at in (("early", t1), ("late", t2), ("draft", t2)):
+            conn.execute(text("INSERT INTO scenario (cycle_id, name, levers, results, status, author, created_at, "
+                              "updated_at, version) VALUES (1, :n, '{}', '{}', :st, 'ann', :at, :at, 1)"),
+                         {"n": name, "st": "draft" if name == "draft" else "proposed", "at": at})
+    assert upgrade(engine) is True
+    with session_scope(engine) as s:
+        kept = s.execute(select(m.ForecastOverride.value, m.ForecastOverride.created_at)).all()
+        statuses = dict(s.execute(select(m.Scenario.name, m.Scenario.status)).all())
+    assert [(v, at) for v, at in kept] == [(120.0, t2)]
+    assert statuses == {"early": "draft", "late": "proposed", "draft": "draft"}
