@@ -84,6 +84,20 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     stored = decisions.past_decisions(app_engine, cycle_id).set_index("decision")
     assert stored.loc["Add a Saturday shift on the sewing line in November", ["status", "outcome"]].tolist() == [
         "done", "Shift added from 7 November"]
+    # eve changes the same outcome meanwhile: the page's next save shows her change, and "Save mine" stores mine
+    shift = int(by_text["Add a Saturday shift on the sewing line in November"])
+    decisions.update_decision(app_engine, shift, "dropped", "No operators", "eve", 2)
+    at.text_input(key="outcome_text").input("Shift added from 8 November")
+    at.button(key="outcome_save").click().run()
+    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+    assert conflict[["Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["eve", "dropped: No operators", "done: Shift added from 8 November"]]
+    at.button(key=f"outcome_{cycle_id}_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [s.value for s in at.success] == ["Outcome saved."]
+    stored = decisions.past_decisions(app_engine, cycle_id).set_index("id")
+    assert stored.loc[shift, ["status", "outcome", "updated_by", "version"]].tolist() == [
+        "done", "Shift added from 8 November", "demo", 4]
     # log a decision linked to the proposed scenario
     at.text_input(key="decision_text").input("Approve the Board case")
     at.text_input(key="decision_owner").input("eric")
