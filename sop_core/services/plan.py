@@ -1,9 +1,11 @@
-"""Reconciliation and executive review: scenarios, the proposed plan, and its sign-off.
+"""Reconciliation and executive review: scenarios and the proposed plan (its sign-off: :mod:`.signoff`).
 
 Load (``sop_core.db.*_repo``) → compute (:func:`sop_core.planning.scenario.evaluate`) → store. Every write is one
 transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
 version the user loaded, and a save over a newer version is refused with :class:`sop_core.errors.EditConflict`
-(nothing is overwritten; the user's levers stay on screen).
+(nothing is overwritten; the user's levers stay on screen). A promotion names the proposed plan the user saw
+(:func:`promotion_seen`): promotions of one cycle run one after the other, and the database holds one proposed
+scenario per cycle, so two promotions at once never leave two proposed plans or two sets of plan lines.
 
 Money is in the company currency (:data:`sop_core.config.CURRENCY`), quantities in units, periods
 are month starts.

@@ -5,7 +5,9 @@ hashes and package versions is stored (:mod:`sop_core.services.snapshot`) and it
 sign-offs, overrides and source scenario cannot change (:mod:`sop_core.db.models_cycle` enforces it at
 the data layer too). A change makes a new plan version (:func:`new_version`).
 
-Sign-off needs a consensus demand and a proposed plan computed on the cycle's current inputs.
+Sign-off needs a consensus demand and a proposed plan computed on the cycle's current inputs. A second
+sign-off of the same role and version is an :class:`~sop_core.errors.EditConflict` naming who signed and when;
+:func:`signoffs` and :func:`signoff_status` list who signed.
 """
 
 from __future__ import annotations
