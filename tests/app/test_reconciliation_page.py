@@ -150,6 +150,19 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     assert len(lines) == len(expected.lines)
     assert lines["revenue"].sum() == pytest.approx(expected.kpis["revenue"])
 
+    # fiona promotes her scenario while the page shows Promo push as proposed: the page's promotion shows hers
+    other, _ = plan.save_scenario(app_engine, cycle_id, "Lean", lev.Levers(demand_change_pct=-4), "fiona", None)
+    plan.promote(app_engine, other, "fiona", plan.promotion_seen(app_engine, cycle_id))
+    at.button(key="promote").click().run()
+    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+    assert conflict[["What", "Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["proposed plan", "fiona", "scenario 'Lean'", "scenario 'Promo push'"]]
+    assert plan.promotion_seen(app_engine, cycle_id).scenario_id == other
+    at.button(key=f"promotion_{cycle_id}_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert plan.promotion_seen(app_engine, cycle_id).scenario_id == stored.id
+    assert set(plan.plan_lines(app_engine, cycle_id)["scenario_id"]) == {stored.id}
+
 
 def test_meeting_mode_keeps_levers_and_hides_saving(shared_app_env: str) -> None:
     at = open_page(shared_app_env)
