@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from sop_core.errors import SopError
+from sop_core.errors import EditConflict, SopError
 from sop_core.services import passwords, users
 from sop_core.units import ROLES
-from views import state
+from views import conflicts, state
 
 #: What each role may do (the admin role holds every other role).
 ROLE_NOTES = {
@@ -36,10 +36,16 @@ if notice:
     st.success(notice, icon=":material/check:")
 
 
-def _apply(what: str, change: Callable[[], object]) -> None:
-    """Run ``change``; on success rerun with ``what`` confirmed, on a refusal show its sentence."""
+KEY_ROLE_SEEN, ROLE_CONFLICT = "admin_role_seen", "admin_role"
+
+
+def _apply(what: str, change: Callable[[], object], mine: object = None) -> None:
+    """Run ``change``; on success rerun with ``what`` confirmed, on a refusal show its sentence (a conflict with
+    another admin's change: theirs against ``mine``, with keep theirs / save mine)."""
     try:
         change()
+    except EditConflict as err:
+        conflicts.remember(ROLE_CONFLICT, err, mine)
     except SopError as err:
         st.error(str(err))
     else:
@@ -75,11 +81,17 @@ with right:
     account = next((a for a in accounts if a.username == chosen), None)
     if account is not None:
         st.caption(f"Role **{account.role}** · {account.status}")
+        shown = st.session_state.get(KEY_ROLE_SEEN)  # the user as this page showed it before this run
+        seen = shown[1] if shown and shown[0] == account.username else account.version
         with st.form("admin_role"):
             role = st.selectbox("Role", ROLES, index=ROLES.index(account.role), key="admin_role_value")
             if st.form_submit_button("Save role"):
                 _apply(f"{account.username} has the role {role}.",
-                       lambda: users.set_role(engine, actor.username, account.username, role))
+                       lambda: users.set_role(engine, actor.username, account.username, role, seen),
+                       (account.username, role))
+        st.session_state[KEY_ROLE_SEEN] = (account.username, account.version)
+        conflicts.offer(ROLE_CONFLICT, lambda mine, fresh: users.set_role(engine, actor.username, *mine, fresh),
+                        lambda: None)
         with st.form("admin_password", clear_on_submit=True):
             password = st.text_input("New password", type="password", key="admin_password_value")
             if st.form_submit_button("Set password"):

@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
+from sop_core.errors import EditConflict
 from sop_core.services import demand, demand_accuracy, forecasting, overrides, page_figures
-from views import state, ui
+from views import conflicts, state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
 KEY_LEVEL, KEY_ITEM, KEY_SKU, KEY_STAMP = "demand_level", "demand_item", "demand_sku", "demand_saved"
@@ -186,6 +187,14 @@ edited = st.data_editor(
         "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
     },
 )
+CONFLICT = f"demand_{cycle.id}_{level}_{item}"
+
+
+def save_mine(edits: pd.DataFrame, seen: dict[Any, int | None]) -> None:
+    overrides.save_overrides(engine, cycle.id, level, item, edits, state.current_user().username, seen)
+    refresh()
+
+
 if not read_only and st.button("Save overrides", type="primary", key="demand_save"):
     edits, versions = overrides.grid_edits(grid, edited)
     try:
@@ -195,11 +204,12 @@ if not read_only and st.button("Save overrides", type="primary", key="demand_sav
             overrides.save_overrides(engine, cycle.id, level, item, edits, state.current_user().username, versions)
             refresh()
             st.rerun()
-    except overrides.OverrideConflict as err:
-        st.error(str(err))
-        st.button("Reload the latest overrides (discards your edits)", key="demand_reload", on_click=refresh)
+    except EditConflict as err:
+        conflicts.remember(CONFLICT, err, edits)
     except forecasting.DemandError as err:
         st.error(str(err))
+if not read_only:
+    conflicts.offer(CONFLICT, save_mine, refresh)
 
 # ---- changes vs last cycle
 st.subheader("Biggest changes vs last cycle")

@@ -11,11 +11,11 @@ import datetime as dt
 import streamlit as st
 
 from sop_core import formatting
-from sop_core.errors import SopError
+from sop_core.errors import EditConflict, SopError
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, executive, plan, plan_changes, signoff
+from views import conflicts, state, ui
 from views import executive_sections as sections
-from views import state, ui
 
 st.title("Executive review")
 
@@ -64,20 +64,27 @@ def add_decision() -> None:
         st.session_state["decision_text"] = ""
 
 
-def save_outcome() -> None:
-    """Button callback: store a past decision's status and outcome."""
+KEY_OUTCOME_SEEN, OUTCOME = "outcome_seen", f"outcome_{cycle.id}"
+
+
+def store_outcome(mine: tuple[int, str, str], seen: int) -> None:
+    """Store a past decision's status and outcome over its version ``seen``; a note for the next run."""
+    decision_id, status, outcome = mine
     try:
-        decisions.update_decision(
-            engine,
-            int(st.session_state["outcome_decision"]),
-            st.session_state.get("outcome_status", "done"),
-            st.session_state.get("outcome_text", ""),
-            user.username,
-        )
-    except plan.PlanError as err:
+        decisions.update_decision(engine, decision_id, status, outcome, user.username, seen)
+    except EditConflict as err:
+        conflicts.remember(OUTCOME, err, mine)
+    except SopError as err:
         _flash("error", str(err))
     else:
         _flash("success", "Outcome saved.")
+
+
+def save_outcome() -> None:
+    """Button callback: store a past decision's status and outcome over the version the page showed."""
+    decision_id = int(st.session_state["outcome_decision"])
+    mine = (decision_id, st.session_state.get("outcome_status", "done"), st.session_state.get("outcome_text", ""))
+    store_outcome(mine, st.session_state[KEY_OUTCOME_SEEN][decision_id])
 
 
 def advance() -> None:
@@ -207,7 +214,9 @@ if not past.empty:
             c1, c2 = st.columns([1, 3])
             c1.selectbox("Status", ["open", "done", "dropped"], key="outcome_status")
             c2.text_input("Outcome", key="outcome_text")
+            st.session_state[KEY_OUTCOME_SEEN] = {int(r.id): int(r.version) for r in past.itertuples(index=False)}
             st.button("Save outcome", key="outcome_save", on_click=save_outcome)
+            conflicts.offer(OUTCOME, store_outcome, lambda: None)
 
 # ---------------------------------------------------------------- sign-off
 st.subheader("Sign-off")

@@ -7,11 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
+from sop_core.errors import EditConflict
 from sop_core.services import kpi as kpi_service
 from sop_core.services import kpi_review
 from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
-from views import inventory_section, state, ui
+from views import conflicts, inventory_section, state, ui
 
 st.title("KPIs")
 
@@ -130,17 +131,36 @@ edited = st.data_editor(
         "updated_by": "Changed by",
     },
 )
+CONFLICT = f"kpi_targets_{segment}"
+
+
+def save_targets(changes: pd.DataFrame, seen_versions: dict[str, int] | None = None) -> None:
+    """Save the edited targets (over the versions ``seen_versions`` after a conflict); a note for the next run."""
+    if seen_versions is not None:
+        changes = changes.assign(version=changes["key"].map(seen_versions).fillna(changes["version"]).astype(int))
+    n = targets_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
+    st.session_state.pop(seen_key, None)
+    clear_kpi_caches()
+    st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
+
+
+def keep_theirs() -> None:
+    st.session_state.pop(seen_key, None)
+    clear_kpi_caches()
+
+
 save, reload = st.columns([1, 5])
 if editing and save.button("Save targets", key="kpi_save_targets", type="primary"):
+    changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
     try:
-        changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
-        n = targets_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
-        del st.session_state[seen_key]
-        clear_kpi_caches()
-        st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
+        save_targets(changes)
         st.rerun()
+    except EditConflict as err:
+        conflicts.remember(CONFLICT, err, changes)
     except targets_service.KpiError as err:
         st.error(str(err))
+if editing:
+    conflicts.offer(CONFLICT, save_targets, keep_theirs)
 if reload.button("Reload targets", key="kpi_reload_targets"):
     del st.session_state[seen_key]
     st.rerun()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -9,10 +11,10 @@ import streamlit as st
 
 from sop_core import formatting
 from sop_core.config import CURRENCY
-from sop_core.errors import SopError
+from sop_core.errors import EditConflict, SopError
 from sop_core.services import demand, plan, signoff, whatif
 from sop_core.services import supply as supply_service
-from views import lever_widgets, state, ui
+from views import conflicts, lever_widgets, state, ui
 
 st.title("Reconciliation")
 
@@ -49,12 +51,16 @@ def reload_saved() -> None:
     st.session_state[KEY_FLASH] = ("info", f"Reloaded '{record.name}' (version {record.version}, saved by {record.author}).")
 
 
-def promote_chosen() -> None:
-    """Button callback: make the chosen scenario the proposed plan (before the page is drawn again)."""
-    chosen = st.session_state.get("promote_choice")
+KEY_PROMOTION_SEEN, PROMOTION = "recon_promotion_seen", f"promotion_{cycle.id}"
+
+
+def promote(scenario_id: int, seen: plan.PromotionSeen) -> None:
+    """Promote the scenario over the proposed plan ``seen``; a success or error note for the next run."""
     try:
-        record = plan.load_scenario(engine, int(chosen))
-        version = plan.promote(engine, record.id, user.username, load_inputs=lambda: inputs)
+        record = plan.load_scenario(engine, scenario_id)
+        version = plan.promote(engine, record.id, user.username, seen, load_inputs=lambda: inputs)
+    except EditConflict as err:
+        conflicts.remember(PROMOTION, err, scenario_id)
     except SopError as err:
         st.session_state[KEY_LIST_FLASH] = ("error", str(err))
     else:
@@ -62,6 +68,12 @@ def promote_chosen() -> None:
             "success",
             f"'{record.name}' is now the proposed plan (version {version}): review it on Executive review.",
         )
+
+
+def promote_chosen() -> None:
+    """Button callback: make the chosen scenario the proposed plan (before the page is drawn again), over the
+    proposed plan the page showed."""
+    promote(int(st.session_state.get("promote_choice")), st.session_state[KEY_PROMOTION_SEEN])
 
 
 # ---- the scenario chosen in the sidebar fills the levers once
@@ -181,14 +193,25 @@ def save_form(what: whatif.WhatIf) -> None:
         loaded = st.session_state.get(KEY_LOADED)
         expected = loaded["version"] if loaded and loaded["name"] == name else None
         try:
-            sid, version = plan.save_scenario(engine, cycle.id, name, what.levers, user.username, expected,
-                                              load_inputs=lambda: inputs)
-        except plan.PlanError as err:
+            store_scenario((name, what.levers), expected)
+        except EditConflict as err:
+            conflicts.remember(SAVE_CONFLICT, err, (name, what.levers))
+        except SopError as err:
             st.error(str(err))
         else:
-            st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
-            st.session_state[KEY_FLASH] = ("success", f"Saved scenario '{name}' (version {version}).")
             st.rerun(scope="app")
+    conflicts.offer(SAVE_CONFLICT, store_scenario, reload_saved)
+
+
+SAVE_CONFLICT = f"scenario_save_{cycle.id}"
+
+
+def store_scenario(mine: tuple[str, Any], seen: int | None) -> None:
+    """Save the levers ``mine`` = (name, levers) over the version ``seen``; the loaded scenario and a note."""
+    name, levers = mine
+    sid, version = plan.save_scenario(engine, cycle.id, name, levers, user.username, seen, load_inputs=lambda: inputs)
+    st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
+    st.session_state[KEY_FLASH] = ("success", f"Saved scenario '{name}' (version {version}).")
 
 
 @st.fragment
@@ -275,6 +298,8 @@ if len(comparison.results) > 1:
 
 if state.meeting_mode():
     st.stop()
+st.session_state[KEY_PROMOTION_SEEN] = plan.promotion_seen(engine, cycle.id)  # what this page shows as proposed
+conflicts.offer(PROMOTION, promote, lambda: None)
 col_pick, col_go = st.columns([3, 1], vertical_alignment="bottom")
 col_pick.selectbox("Scenario to propose", list(names), format_func=names.get, key="promote_choice")
 col_go.button("Promote to proposed plan", key="promote", on_click=promote_chosen, disabled=closed,

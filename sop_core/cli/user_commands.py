@@ -82,7 +82,8 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def cmd_role(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
-    users.set_role(open_engine(), _actor(args), args.name, args.role)
+    engine = open_engine()
+    users.set_role(engine, _actor(args), args.name, args.role, users.version_of(engine, args.name))
     print(f"user {args.name} has the role {args.role}")
     return 0
 

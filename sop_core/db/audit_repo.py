@@ -15,6 +15,15 @@ def audit(session: Session, username: str, action: str, entity: str, entity_id: 
     session.add(m.AuditLog(username=username, action=action, entity=entity, entity_id=str(entity_id), detail=detail))
 
 
+def last_entry(session: Session, action: str, entity: str, entity_id: Any) -> m.AuditLog | None:
+    """The latest ``audit_log`` row of ``action`` on one entity (who did it last, and when), or None."""
+    return session.scalars(
+        select(m.AuditLog).where(m.AuditLog.action == action, m.AuditLog.entity == entity,
+                                 m.AuditLog.entity_id == str(entity_id))
+        .order_by(m.AuditLog.at.desc(), m.AuditLog.id.desc()).limit(1)
+    ).first()
+
+
 def entries(session: Session, entity: str, limit: int = 200) -> list[m.AuditLog]:
     """The newest ``limit`` audit rows about ``entity`` (e.g. ``app_user``), newest first."""
     return list(

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -177,6 +178,8 @@ class AppUser(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)  # argon2id (or legacy PBKDF2)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # cannot sign in
     created_at: Mapped[Timestamp]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # bumped on each write
+    __mapper_args__ = {"version_id_col": version}
 
 
 class PlanCycle(Base):
@@ -224,7 +227,11 @@ class Forecast(Base):
 
 class ForecastOverride(Base):
     __tablename__ = "forecast_override"
-    __table_args__ = (Index("ix_forecast_override_cycle_level_item", "cycle_id", "level", "item"),)
+    #: one override per cycle, level, item and month: two planners saving the first override of a month at once
+    #: cannot both insert one (the second gets a conflict); the key also serves the queries by cycle, level, item
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "level", "item", "period", name="uq_forecast_override_cycle_level_item_period"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"))
     level: Mapped[str] = mapped_column(String(16))  # sku | family | category | total
@@ -240,9 +247,17 @@ class ForecastOverride(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+#: Only one scenario of a cycle can be its proposed plan (a partial unique index, on SQLite and PostgreSQL alike).
+PROPOSED_ONLY = text("status = 'proposed'")
+
+
 class Scenario(Base):
     __tablename__ = "scenario"
-    __table_args__ = (UniqueConstraint("cycle_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "name"),
+        Index("uq_scenario_proposed_per_cycle", "cycle_id", unique=True, sqlite_where=PROPOSED_ONLY,
+              postgresql_where=PROPOSED_ONLY),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("plan_cycle.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -72,6 +72,10 @@ class Decision(Base):
     outcome: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False), server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(64), default="", server_default="")  # the last to change it
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # bumped on each write
+    __mapper_args__ = {"version_id_col": version}
 
 
 CYCLE_MODELS: tuple[type[Base], ...] = (PlanVersion, PlanVersionLine, Decision)

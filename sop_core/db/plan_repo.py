@@ -39,6 +39,13 @@ def scenarios(session: Session, cycle_id: int) -> list[m.Scenario]:
     return list(session.scalars(select(m.Scenario).where(m.Scenario.cycle_id == cycle_id).order_by(m.Scenario.id)))
 
 
+def proposed_scenario(session: Session, cycle_id: int) -> m.Scenario | None:
+    """The cycle's proposed scenario (the database holds at most one), or None."""
+    return session.scalars(
+        select(m.Scenario).where(m.Scenario.cycle_id == cycle_id, m.Scenario.status == "proposed")
+    ).first()
+
+
 def demote_proposed(session: Session, cycle_id: int, keep_id: int) -> None:
     """Every other proposed scenario of the cycle goes back to draft (one proposed plan per cycle)."""
     for sc in session.scalars(

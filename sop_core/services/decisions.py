@@ -13,9 +13,19 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import audit_repo, cycle_repo, decision_repo, master_repo, plan_repo, stock_repo, version_repo
+from sop_core.db import (
+    audit_repo,
+    cycle_repo,
+    decision_repo,
+    locking,
+    master_repo,
+    plan_repo,
+    stock_repo,
+    version_repo,
+)
 from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision
+from sop_core.errors import Change, EditConflict
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label, now
@@ -24,7 +34,7 @@ from sop_core.services.snapshot import inputs_from_json
 
 #: Columns of :func:`decisions`.
 DECISION_COLUMNS = ["id", "decision", "owner", "due_date", "scenario", "scenario_id", "family", "status", "outcome",
-                    "created_by", "created_at"]
+                    "created_by", "created_at", "updated_by", "updated_at", "version"]
 
 
 def add_decision(
@@ -63,20 +73,34 @@ def add_decision(
         return decision_id
 
 
-def update_decision(engine: Engine, decision_id: int, status: str, outcome: str, user: str) -> None:
-    """Record a decision's status (open | done | dropped) and its outcome text.
+def update_decision(engine: Engine, decision_id: int, status: str, outcome: str, user: str, seen: int) -> None:
+    """Record a decision's status (open | done | dropped) and its outcome text, unless someone else changed them
+    since the user read the decision at version ``seen`` (the ``version`` column of :func:`decisions`).
 
     Raises:
         WorkflowError: unknown decision or status.
+        EditConflict: the decision was changed since version ``seen``: who, when, their status and outcome against
+            the user's, and the version to pass to save over it.
     """
     if status not in ("open", "done", "dropped"):
         raise WorkflowError(f"unknown decision status {status!r}: open, done or dropped")
     with session_scope(engine) as s:
-        d = decision_repo.decision(s, decision_id)
-        if d is None:
+        if decision_repo.decision(s, decision_id) is None:
             raise WorkflowError(f"decision {decision_id} does not exist")
-        d.status, d.outcome = status, outcome
-        audit_repo.audit(s, user, "decision_updated", "decision", decision_id, {"status": status, "outcome": outcome})
+        saved = locking.bump(s, Decision, decision_id, seen, status=status, outcome=outcome, updated_by=user,
+                             updated_at=now())
+        if saved:
+            audit_repo.audit(s, user, "decision_updated", "decision", decision_id,
+                             {"status": status, "outcome": outcome, "version": seen + 1})
+    if not saved:
+        with session_scope(engine) as s:
+            d = decision_repo.decision(s, decision_id)
+        who = (d.updated_by or d.created_by) if d is not None else "someone"
+        when = (d.updated_at or d.created_at) if d is not None else None
+        theirs = f"{d.status}: {d.outcome}" if d is not None else "deleted"
+        raise EditConflict(
+            f"{who} changed this decision since you opened it; nothing was saved: keep theirs or save yours over it",
+            [Change("decision outcome", who, when, theirs, f"{status}: {outcome}")], d.version if d else None)
 
 
 def decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from sop_core.db import master_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.io import export
 from sop_core.planning import supply_math
-from sop_core.services import cycle, decisions, plan, plan_changes
+from sop_core.services import cycle, decisions, plan, plan_changes, signoff
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo, cycle_row
 from sop_core.services.plan_changes import LastPlanChange, last_plan_change
@@ -196,7 +196,7 @@ class ExecutiveReview:
     last_plan: LastPlanChange  # against the last signed plan of an earlier cycle
     decisions: pd.DataFrame  # :func:`sop_core.services.decisions.decisions`
     past: pd.DataFrame  # :func:`sop_core.services.decisions.past_decisions`
-    signoff: pd.DataFrame  # :func:`sop_core.services.plan.signoff_status`
+    signoff: pd.DataFrame  # :func:`sop_core.services.signoff.signoff_status`
     state_history: pd.DataFrame  # :func:`sop_core.services.cycle.state_history`
     diff_choices: pd.DataFrame  # :func:`sop_core.services.plan_changes.diff_choices`
     default_pair: tuple[str | None, str]  # :func:`sop_core.services.plan_changes.default_diff_pair`
@@ -263,7 +263,7 @@ def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | No
         last_plan=last_plan,
         decisions=decisions.decisions(engine, cycle_id),
         past=decisions.past_decisions(engine, cycle_id),
-        signoff=plan.signoff_status(engine, cycle_id),
+        signoff=signoff.signoff_status(engine, cycle_id),
         state_history=cycle.state_history(engine, cycle_id),
         diff_choices=plan_changes.diff_choices(engine),
         default_pair=plan_changes.default_diff_pair(engine, cycle_id),

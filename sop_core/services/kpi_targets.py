@@ -13,14 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from sop_core.db import locking, monitor_repo
 from sop_core.db import models as m
-from sop_core.db import monitor_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
-from sop_core.errors import SopError
+from sop_core.errors import Change, EditConflict, SopError
 from sop_core.formatting import is_missing
 
 log = logging.getLogger(__name__)
@@ -30,8 +28,28 @@ class KpiError(SopError):
     """A KPI request that cannot be served (one line for the user)."""
 
 
-class TargetConflictError(KpiError):
-    """Someone else changed a target since it was read; nothing was saved."""
+class _Stale(Exception):
+    """Inside :func:`save_kpi_targets`: a target was saved by someone else since it was read."""
+
+
+def _conflict(engine: Engine, segment: str, changes: list[tuple[str, float, int]]) -> EditConflict:
+    """What the others saved of the edited targets since the user read them (``changes``: key, mine, version)."""
+    with session_scope(engine) as s:
+        stored = {key: monitor_repo.target_row(s, key, segment) for key, _, _ in changes}
+        now = {key: (row.version, row.target, row.updated_by, row.updated_at) if row else None
+               for key, row in stored.items()}
+    found, seen = [], {}
+    for key, mine, version in changes:
+        row = now[key]
+        seen[key] = row[0] if row else 0
+        if seen[key] == version:
+            continue
+        label = KPI_DEFINITIONS[key].label
+        found.append(Change(label, row[2] if row else "someone", row[3] if row else None,
+                            f"{row[1]:g}" if row else "removed", f"{mine:g}"))
+    names = ", ".join(f"{c.what} (now {c.theirs}{f' by {c.who}' if c.who else ''})" for c in found)
+    return EditConflict(f"targets of {segment_label(segment)} changed meanwhile, nothing saved: {names}; "
+                        "keep theirs or save yours over them", found, seen)
 
 
 @dataclass(frozen=True)
@@ -143,8 +161,8 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
 
     Raises:
         KpiError: unknown KPI or segment, a target that is not a finite number, a missing role.
-        TargetConflictError: another person changed one of the targets since ``version`` was read;
-            the message names them and nothing is written.
+        EditConflict: another person changed one of the targets since ``version`` was read; nothing is
+            written, the conflict carries their targets and ``seen`` ({KPI key: version now}) to save over them.
     """
     if roles and not set(roles) & set(TARGET_ROLES):
         raise KpiError(f"{user} may not change KPI targets (roles needed: {', '.join(TARGET_ROLES)})")
@@ -169,30 +187,15 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
         changes.append((str(key), float(target), int(row["version"])))
     if not changes:
         return 0
-    conflicts: list[str] = []
     try:
         with session_scope(engine) as s:
             for key, target, seen in changes:
                 stored = monitor_repo.target_row(s, key, segment)
                 if (stored.version if stored else 0) != seen:
-                    who = f" by {stored.updated_by}" if stored and stored.updated_by else ""
-                    conflicts.append(
-                        f"{KPI_DEFINITIONS[key].label} (now {stored.target:g}{who})"
-                        if stored
-                        else f"{KPI_DEFINITIONS[key].label} (removed)"
-                    )
-                    continue
+                    raise _Stale
                 if stored is None:
-                    s.add(
-                        KpiTarget(
-                            kpi=key,
-                            segment=segment,
-                            target=target,
-                            direction=KPI_DEFINITIONS[key].direction,
-                            updated_by=user,
-                            updated_at=dt.datetime.now(),
-                        )
-                    )
+                    s.add(KpiTarget(kpi=key, segment=segment, target=target, direction=KPI_DEFINITIONS[key].direction,
+                                    updated_by=user, updated_at=dt.datetime.now()))
                 else:
                     stored.target, stored.updated_by, stored.updated_at = target, user, dt.datetime.now()
             s.add(
@@ -201,14 +204,8 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
                     detail={key: target for key, target, _ in changes},
                 )
             )  # fmt: skip
-            if conflicts:
-                raise TargetConflictError(
-                    f"targets changed meanwhile, nothing saved: {', '.join(conflicts)}; reload and edit again"
-                )
-            s.flush()
-    except (StaleDataError, IntegrityError):
-        raise TargetConflictError(
-            f"targets of {segment_label(segment)} changed meanwhile, nothing saved; reload and edit again"
-        ) from None
+            s.flush()  # UPDATE … WHERE version = read; INSERT under the unique (kpi, segment)
+    except (_Stale, *locking.LOST_RACE):
+        raise _conflict(engine, segment, changes) from None
     log.info("%s saved %d KPI target(s) of %s", user, len(changes), segment)
     return len(changes)

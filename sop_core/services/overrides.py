@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core.db import audit_repo, cycle_repo, forecast_repo, master_repo, override_repo
+from sop_core.db import audit_repo, cycle_repo, forecast_repo, locking, master_repo, override_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.errors import Change, EditConflict
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.hierarchy import Level
@@ -36,10 +36,6 @@ EDITABLE_STATES = ("draft", "demand_review")
 
 class OverridesLocked(DemandError):
     """The cycle has moved past the demand review: its overrides can no longer change."""
-
-
-class OverrideConflict(DemandError):
-    """Someone else changed the same overrides since they were read (optimistic locking)."""
 
 
 def _cycle_row(session: Session, cycle_id: int) -> m.PlanCycle:
@@ -140,6 +136,41 @@ def grid_edits(original: pd.DataFrame, edited: pd.DataFrame) -> tuple[pd.DataFra
     return pd.DataFrame(changed, columns=["period", *cols]), versions
 
 
+def _shown(value: float | None, pct: float | None) -> str:
+    """An override as the grid shows it: ``120``, ``+10 %`` or ``none``."""
+    if value is not None:
+        return f"{value:g}"
+    return f"{pct:+g} %" if pct is not None else "none"
+
+
+class _Stale(Exception):
+    """Inside :func:`save_overrides`: a month was saved by someone else (the transaction is rolled back)."""
+
+
+def _conflict(engine: Engine, cycle_id: int, level: Level, item: str, edits: pd.DataFrame,
+              seen: dict[pd.Timestamp, int | None]) -> EditConflict:
+    """What the others changed of the edited months since the user read ``seen``, read now."""
+    with session_scope(engine) as s:
+        rows = sorted(override_repo.override_rows(s, cycle_id, level, _aliases(level, item)),
+                      key=lambda r: (r.created_at, r.id))
+    now = {pd.Timestamp(r.period): r for r in rows}
+    changes, fresh = [], dict(seen)
+    for e in edits.itertuples(index=False):
+        p = pd.Timestamp(e.period)
+        cur = now.get(p)
+        fresh[p] = cur.version if cur is not None else None
+        if fresh[p] == seen.get(p):
+            continue
+        changes.append(Change(f"{p:%Y-%m}", cur.author if cur is not None else "someone",
+                              cur.created_at if cur is not None else None,
+                              _shown(_num(cur.value), _num(cur.pct)) if cur is not None else "none (removed)",
+                              _shown(_num(e.value), _num(e.pct))))
+    whom = "; ".join(f"{c.what} by {c.who}" + (f" at {c.when:%Y-%m-%d %H:%M}" if c.when else "") for c in changes)
+    return EditConflict(
+        f"Someone changed these months since you opened them: {whom or 'a month you edited'}. Nothing was saved: "
+        "keep their numbers, or save yours over them.", changes, fresh)
+
+
 def save_overrides(
     engine: Engine,
     cycle_id: int,
@@ -147,14 +178,16 @@ def save_overrides(
     item: str,
     edits: pd.DataFrame,
     user: str,
-    expected_versions: dict[Any, int | None] | None = None,
+    seen: dict[Any, int | None],
 ) -> pd.DataFrame:
-    """Store the overrides of one item by period, all or nothing.
+    """Store the overrides of one item by period, all or nothing, unless someone else saved one of them first.
 
     A row with ``value`` [units] or ``pct`` [% of the statistical forecast] sets the item's override of that
     month (who = ``user``, when = now); a row with neither removes it. Every override needs a reason code of
-    :data:`REASON_CODES`. Optimistic locking: ``expected_versions`` maps each edited period to the row version
-    the user saw (None: no override); when the stored version differs, nothing is saved.
+    :data:`REASON_CODES`. Optimistic locking: ``seen`` maps each edited period to the row version the user saw
+    in the grid (:func:`grid_edits`; a month missing from it, or None: the user saw no override). A month saved by
+    someone else since then (its first override included: the database holds one override per cycle, level,
+    item and month) refuses the whole save.
 
     Args:
         engine: the database.
@@ -163,14 +196,15 @@ def save_overrides(
         item: the item code ("Total" or "*" for the total).
         edits: DataFrame[period, value, pct, reason, comment] (value or pct may be missing).
         user: the username stored as author and in the audit log.
-        expected_versions: {period: version or None} as read; None skips the check.
+        seen: {period: version or None} as the user read them.
 
     Returns:
         The item's overrides after saving (:func:`list_overrides`).
 
     Raises:
         OverridesLocked: the cycle has moved past demand review.
-        OverrideConflict: an edited month was changed by someone else since it was read.
+        EditConflict: an edited month was saved by someone else since it was read; it carries their change and
+            the ``seen`` to pass back to save over it.
         DemandError: unknown level / item, month outside the forecast, missing or unknown reason, bad number.
     """
     if level not in fc.LEVELS:
@@ -183,72 +217,69 @@ def save_overrides(
     problems = cons.validate_edits(edits)
     if problems:
         raise DemandError("; ".join(problems))
-    expected = None if expected_versions is None else {
-        pd.Timestamp(k): (None if v is None or pd.isna(v) else int(v)) for k, v in expected_versions.items()}
+    expected = {pd.Timestamp(k): (None if v is None or pd.isna(v) else int(v)) for k, v in seen.items()}
     now = dt.datetime.now().replace(microsecond=0)
     stored_item = "*" if level == "total" else str(item)
-    with session_scope(engine) as s:
-        cyc = _cycle_row(s, cycle_id)
-        lock = _lock_reason(cyc)
-        if lock:
-            raise OverridesLocked(lock)
-        if level != "total" and str(item) not in set(master_repo.products(s)[level].astype(str)):
-            raise DemandError(f"no {level} {item!r}")
-        run = forecast_repo.latest_run(s, cycle_id)
-        months = set(forecast_repo.forecast_rows(s, run.id)["period"]) if run is not None else set()
-        outside = [f"{p:%Y-%m}" for p in edits["period"] if p not in months]
-        if outside:
-            raise DemandError(f"no forecast month {', '.join(outside)} in cycle {cyc.month:%Y-%m}")
-        rows = sorted(override_repo.override_rows(s, cycle_id, level, _aliases(level, item)),
-                      key=lambda r: (r.created_at, r.id))
-        current: dict[pd.Timestamp, list[Any]] = {}
-        for r in rows:
-            current.setdefault(pd.Timestamp(r.period), []).append(r)
-        if expected is not None:
-            stale = []
-            for p in edits["period"]:
-                cur = current.get(p, [None])[-1]
-                if (cur.version if cur is not None else None) != expected.get(p):
-                    who = f"by {cur.author} at {cur.created_at:%Y-%m-%d %H:%M}" if cur is not None else "(removed)"
-                    stale.append(f"{p:%Y-%m} {who}")
-            if stale:
-                raise OverrideConflict(
-                    f"Someone changed these months since you opened them: {'; '.join(stale)}. Nothing was saved; "
-                    "reload to see their numbers and apply your edits again.")
-        log_rows: list[dict[str, Any]] = []
-        for e in edits.itertuples(index=False):
-            p = pd.Timestamp(e.period)
-            value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
-            olds = current.get(p, [])
-            for dup in olds[:-1]:
-                override_repo.delete_override(s, dup)
-            cur = olds[-1] if olds else None
-            if value is None and pct is None:
-                if cur is not None:
-                    override_repo.delete_override(s, cur)
-                    log_rows.append({"period": f"{p:%Y-%m-%d}", "action": "removed"})
-                continue
-            if cur is None:
-                override_repo.add_override(s, cycle_id=cycle_id, level=level, item=stored_item, period=p.date(),
-                                         value=value, pct=pct, reason=reason, comment=comment, author=user,
-                                         created_at=now)
-                action = "added"
-            elif (_num(cur.value), _num(cur.pct), cur.reason, cur.comment or "") == (value, pct, reason, comment):
-                continue
-            else:
-                cur.value, cur.pct, cur.reason, cur.comment = value, pct, reason, comment
-                cur.author, cur.created_at = user, now
-                action = "changed"
-            log_rows.append({"period": f"{p:%Y-%m-%d}", "action": action, "value": value, "pct": pct,
-                             "reason": reason})
-        try:
-            s.flush()
-        except StaleDataError as err:
-            raise OverrideConflict("Someone changed these overrides while you were saving: nothing was saved; "
-                                   "reload and apply your edits again.") from err
-        if log_rows:
-            audit_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
-                              {"level": level, "item": stored_item, "changes": log_rows})
-            log.info("%s saved %d override change(s) of %s %s in cycle %s", user, len(log_rows), level, item,
-                     cycle_id)
+    try:
+        with session_scope(engine) as s:
+            log_rows = _write_overrides(s, cycle_id, level, item, stored_item, edits, expected, user, now)
+            if log_rows:
+                audit_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
+                                  {"level": level, "item": stored_item, "changes": log_rows})
+    except (_Stale, *locking.LOST_RACE):
+        conflict = _conflict(engine, cycle_id, level, item, edits, expected)
+        log.info("override save of %s %s by %s refused: %s", level, item, user, conflict)
+        raise conflict from None
+    if log_rows:
+        log.info("%s saved %d override change(s) of %s %s in cycle %s", user, len(log_rows), level, item, cycle_id)
     return list_overrides(engine, cycle_id, level, item)
+
+
+def _write_overrides(s: Session, cycle_id: int, level: Level, item: str, stored_item: str, edits: pd.DataFrame,
+                     expected: dict[pd.Timestamp, int | None], user: str, now: dt.datetime) -> list[dict[str, Any]]:
+    """The writes of :func:`save_overrides` in its transaction; raises :class:`_Stale` on a conflict."""
+    cyc = _cycle_row(s, cycle_id)
+    lock = _lock_reason(cyc)
+    if lock:
+        raise OverridesLocked(lock)
+    if level != "total" and str(item) not in set(master_repo.products(s)[level].astype(str)):
+        raise DemandError(f"no {level} {item!r}")
+    run = forecast_repo.latest_run(s, cycle_id)
+    months = set(forecast_repo.forecast_rows(s, run.id)["period"]) if run is not None else set()
+    outside = [f"{p:%Y-%m}" for p in edits["period"] if p not in months]
+    if outside:
+        raise DemandError(f"no forecast month {', '.join(outside)} in cycle {cyc.month:%Y-%m}")
+    rows = sorted(override_repo.override_rows(s, cycle_id, level, _aliases(level, item)),
+                  key=lambda r: (r.created_at, r.id))
+    current: dict[pd.Timestamp, list[Any]] = {}
+    for r in rows:
+        current.setdefault(pd.Timestamp(r.period), []).append(r)
+    if any((current[p][-1].version if p in current else None) != expected.get(p) for p in edits["period"]):
+        raise _Stale
+    log_rows: list[dict[str, Any]] = []
+    for e in edits.itertuples(index=False):
+        p = pd.Timestamp(e.period)
+        value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
+        olds = current.get(p, [])
+        for dup in olds[:-1]:  # the total stored as "Total" and as "*"
+            override_repo.delete_override(s, dup)
+        cur = olds[-1] if olds else None
+        if value is None and pct is None:
+            if cur is not None:
+                override_repo.delete_override(s, cur)
+                log_rows.append({"period": f"{p:%Y-%m-%d}", "action": "removed"})
+            continue
+        if cur is None:
+            row = m.ForecastOverride(cycle_id=cycle_id, level=level, item=stored_item, period=p.date(), value=value,
+                                     pct=pct, reason=reason, comment=comment, author=user, created_at=now)
+            s.add(row)  # the unique key refuses it when someone saved the first override of this month meanwhile
+            action = "added"
+        elif (_num(cur.value), _num(cur.pct), cur.reason, cur.comment or "") == (value, pct, reason, comment):
+            continue
+        else:
+            cur.value, cur.pct, cur.reason, cur.comment = value, pct, reason, comment
+            cur.author, cur.created_at = user, now
+            action = "changed"
+        log_rows.append({"period": f"{p:%Y-%m-%d}", "action": action, "value": value, "pct": pct, "reason": reason})
+    s.flush()  # UPDATE / DELETE … WHERE version = the version read: a save meanwhile matches no row
+    return log_rows

@@ -1,9 +1,11 @@
-"""Reconciliation and executive review: scenarios, the proposed plan, and its sign-off.
+"""Reconciliation and executive review: scenarios and the proposed plan (its sign-off: :mod:`.signoff`).
 
 Load (``sop_core.db.*_repo``) → compute (:func:`sop_core.planning.scenario.evaluate`) → store. Every write is one
 transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
-version the user loaded, and a save over a newer version is refused with :class:`ConflictError`
-(nothing is overwritten; the user's levers stay on screen).
+version the user loaded, and a save over a newer version is refused with :class:`sop_core.errors.EditConflict`
+(nothing is overwritten; the user's levers stay on screen). A promotion names the proposed plan the user saw
+(:func:`promotion_seen`): promotions of one cycle run one after the other, and the database holds one proposed
+scenario per cycle, so two promotions at once never leave two proposed plans or two sets of plan lines.
 
 Money is in the company currency (:data:`sop_core.config.CURRENCY`), quantities in units, periods
 are month starts.
@@ -21,13 +23,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from sop_core.db import audit_repo, cycle_repo, forecast_repo, master_repo, plan_repo, repo, stock_repo
+from sop_core.db import audit_repo, cycle_repo, forecast_repo, locking, master_repo, plan_repo, repo, stock_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.errors import SopError
+from sop_core.errors import Change, EditConflict, SopError
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_inputs as sci
@@ -35,7 +35,7 @@ from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import pricing
-from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON, SIGNOFF_ROLES
+from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ BASELINE = "Baseline"
 
 class PlanError(SopError):
     """A plan action cannot be done; the message says why in one line."""
-
-
-class ConflictError(PlanError):
-    """Someone else changed the object since it was loaded (optimistic locking)."""
 
 
 @dataclass(frozen=True)
@@ -266,14 +262,23 @@ def find_scenario(engine: Engine, cycle_id: int, name: str) -> ScenarioRecord | 
         return _record(row) if row is not None else None
 
 
-def _conflict(engine: Engine, cycle_id: int, name: str) -> ConflictError:
+def _levers_text(levers: lev.Levers) -> str:
+    """The levers that differ from the unchanged plan, as ``demand_change_pct=7, …`` (``no change``)."""
+    base = lev.Levers().to_dict()
+    diff = [f"{k}={v}" for k, v in levers.to_dict().items() if base.get(k) != v]
+    return ", ".join(diff) or "no change"
+
+
+def _conflict(engine: Engine, cycle_id: int, name: str, mine: lev.Levers) -> EditConflict:
     current = find_scenario(engine, cycle_id, name)
     if current is None:
-        return ConflictError(f"scenario '{name}' was deleted meanwhile; save it again to create it")
-    return ConflictError(
+        return EditConflict(f"scenario '{name}' was deleted meanwhile; save it again to create it",
+                            [Change(f"scenario '{name}'", "someone", None, "deleted", _levers_text(mine))], None)
+    change = Change(f"scenario '{name}'", current.author, current.updated_at, _levers_text(current.levers),
+                    _levers_text(mine))
+    return EditConflict(
         f"scenario '{name}' was changed by {current.author or 'someone'} at {_when(current.updated_at)} "
-        f"(now version {current.version}); reload"
-    )
+        f"(now version {current.version}); keep theirs or save yours over it", [change], current.version)
 
 
 def save_scenario(
@@ -282,7 +287,7 @@ def save_scenario(
     name: str,
     levers: lev.Levers,
     user: str,
-    expected_version: int | None,
+    seen: int | None,
     *,
     load_inputs: InputsLoader | None = None,
 ) -> tuple[int, int]:
@@ -294,7 +299,7 @@ def save_scenario(
         name: the scenario's name (unique per cycle).
         levers: the what-if levers to store.
         user: the user name saving (stored as the author).
-        expected_version: the version the user loaded; None to create a new scenario.
+        seen: the version the user loaded; None to create a new scenario.
         load_inputs: the cycle's plan inputs the stored KPIs are evaluated on (:data:`InputsLoader`; default: read
             now).
 
@@ -302,8 +307,8 @@ def save_scenario(
         ``(scenario id, new version)``.
 
     Raises:
-        ConflictError: the stored version differs from ``expected_version`` (or the name exists when
-            creating); the stored scenario is left as it was.
+        EditConflict: the stored version differs from ``seen`` (or the name exists when creating); the stored
+            scenario is left as it was, the conflict carries its author, time, levers and version.
         PlanError: an empty name, an unknown cycle, no forecast, or a scenario that is the proposed
             plan (its levers stay as promoted, so the plan lines and its KPIs always agree).
     """
@@ -318,8 +323,8 @@ def save_scenario(
             _get_cycle(s, cycle_id)
             row = plan_repo.scenario_by_name(s, cycle_id, name)
             if row is None:
-                if expected_version is not None:
-                    raise _conflict(engine, cycle_id, name)
+                if seen is not None:
+                    raise _conflict(engine, cycle_id, name, levers)
                 row = m.Scenario(
                     cycle_id=cycle_id,
                     name=name,
@@ -334,21 +339,19 @@ def save_scenario(
                 s.flush()
                 action = "scenario_created"
             else:
-                if expected_version is None:
-                    raise ConflictError(
+                if seen is None:
+                    raise EditConflict(
                         f"scenario '{name}' already exists (saved by {row.author or 'someone'} at "
-                        f"{_when(row.updated_at)}); load it or choose another name"
-                    )
+                        f"{_when(row.updated_at)}); load it or choose another name",
+                        [Change(f"scenario '{name}'", row.author, row.updated_at, _levers_text(lev.Levers.from_dict(
+                            row.levers)), _levers_text(levers))], row.version)
                 if row.status == "proposed":
                     raise PlanError(
                         f"scenario '{name}' is the proposed plan of this cycle and stays as promoted: "
                         "save your changes under a new name"
                     )
-                if row.version != expected_version:
-                    raise ConflictError(
-                        f"scenario '{name}' was changed by {row.author or 'someone'} at {_when(row.updated_at)} "
-                        f"(version {row.version}, you loaded {expected_version}); reload"
-                    )
+                if row.version != seen:
+                    raise _conflict(engine, cycle_id, name, levers)
                 row.levers = levers.to_dict()
                 row.results = kpis
                 row.author = user
@@ -359,9 +362,9 @@ def save_scenario(
                 s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version}
             )
             result = (row.id, row.version)
-    except (StaleDataError, IntegrityError) as exc:
+    except locking.LOST_RACE as exc:
         log.info("scenario save conflict on %r: %s", name, type(exc).__name__)
-        raise _conflict(engine, cycle_id, name) from None
+        raise _conflict(engine, cycle_id, name, levers) from None
     log.info("scenario %r saved by %s (id %s, version %s)", name, user, *result)
     return result
 
@@ -401,48 +404,90 @@ def list_scenarios(engine: Engine, cycle_id: int) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the proposed plan
-def promote(engine: Engine, scenario_id: int, user: str, *, load_inputs: InputsLoader | None = None) -> int:
+@dataclass(frozen=True)
+class PromotionSeen:
+    """What the user saw of a cycle's proposed plan: its scenario's id and version (None, None: no plan proposed)."""
+
+    scenario_id: int | None
+    version: int | None
+
+
+def _proposed(session: Any, cycle_id: int) -> PromotionSeen:
+    row = plan_repo.proposed_scenario(session, cycle_id)
+    return PromotionSeen(row.id, row.version) if row is not None else PromotionSeen(None, None)
+
+
+def promotion_seen(engine: Engine, cycle_id: int) -> PromotionSeen:
+    """The cycle's proposed plan as the user sees it now: what :func:`promote` takes as ``seen``."""
+    with session_scope(engine) as s:
+        return _proposed(s, cycle_id)
+
+
+class _Stale(Exception):
+    """Inside :func:`promote`: the proposed plan or the scenario changed since the user saw them."""
+
+
+def _promotion_conflict(engine: Engine, record: ScenarioRecord) -> EditConflict:
+    with session_scope(engine) as s:
+        now = _proposed(s, record.cycle_id)
+        row = plan_repo.scenario(s, now.scenario_id) if now.scenario_id is not None else None
+        last = audit_repo.last_entry(s, "plan_promoted", "plan_cycle", record.cycle_id)
+        mine = plan_repo.scenario(s, record.id)
+    if mine is None or mine.version != record.version:
+        who, when = (mine.author, mine.updated_at) if mine is not None else ("someone", None)
+        return EditConflict(f"scenario '{record.name}' changed while promoting; keep theirs or promote it again",
+                            [Change(f"scenario '{record.name}'", who, when, "changed", "promote")], now)
+    theirs = f"scenario '{row.name}'" if row is not None else "no proposed plan"
+    who = last.username if last is not None else "someone"
+    when = last.at if last is not None else None
+    return EditConflict(
+        f"{who} changed the proposed plan at {_when(when)} (now {theirs}) since you looked; "
+        "nothing was promoted: keep theirs or promote yours over it",
+        [Change("proposed plan", who, when, theirs, f"scenario '{record.name}'")], now)
+
+
+def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
+            load_inputs: InputsLoader | None = None) -> int:
     """Make a scenario the cycle's proposed plan and write its plan lines; returns the plan version.
 
     The scenario's status becomes ``proposed`` (any other proposed scenario of the cycle goes back to
     ``draft``); the plan lines of the cycle's current plan version are replaced. When that version
     is already signed off by anyone, a new plan version is started instead (a signed plan is never
-    changed). ``load_inputs``: the scenario's cycle's plan inputs (:data:`InputsLoader`; default: read now).
+    changed). ``seen``: the proposed plan as the user saw it (:func:`promotion_seen`); ``load_inputs``: the
+    scenario's cycle's plan inputs (:data:`InputsLoader`; default: read now).
+
+    Promotions of one cycle never interleave (the first statement holds the cycle's row), and the database
+    holds one proposed scenario per cycle.
+
+    Raises:
+        EditConflict: someone promoted (or changed the scenario) since the user saw ``seen``; nothing changed.
     """
     record = load_scenario(engine, scenario_id)
     result = evaluate(cycle_inputs(engine, record.cycle_id, load_inputs), record.levers)
     kpis = kpis_json(result.kpis)
     try:
         with session_scope(engine) as s:
+            locking.claim(s, m.PlanCycle.plan_version, record.cycle_id)
             cyc = _get_cycle(s, record.cycle_id)
             row = s.get(m.Scenario, scenario_id)
-            if row is None or row.version != record.version:
-                raise ConflictError(f"scenario '{record.name}' changed while promoting; reload and promote again")
+            if row is None or row.version != record.version or _proposed(s, cyc.id) != seen:
+                raise _Stale
             version = cyc.plan_version
             if plan_repo.signoff_count(s, cyc.id, version):
                 version = plan_repo.bump_plan_version(s, cyc.id)
             plan_repo.delete_plan_lines(s, cyc.id, version)
             plan_repo.demote_proposed(s, cyc.id, keep_id=row.id)
+            s.flush()  # the demoted one first: one proposed scenario per cycle, checked by the database
             row.status = "proposed"
             row.results = {**kpis, "plan_version": version}
             row.updated_at = _now()
+            s.flush()
             repo.insert_frame(s, m.PlanLine, result.lines, cycle_id=cyc.id, plan_version=version, scenario_id=row.id)
-            audit_repo.audit(
-                s,
-                user,
-                "plan_promoted",
-                "plan_cycle",
-                cyc.id,
-                {
-                    "scenario": record.name,
-                    "scenario_id": row.id,
-                    "plan_version": version,
-                    "lines": len(result.lines),
-                    "revenue": kpis["revenue"],
-                },
-            )
-    except StaleDataError:
-        raise ConflictError(f"scenario '{record.name}' changed while promoting; reload and promote again") from None
+            audit_repo.audit(s, user, "plan_promoted", "plan_cycle", cyc.id,
+                             {"scenario": record.name, "scenario_id": row.id, "plan_version": version,
+                              "lines": len(result.lines), "revenue": kpis["revenue"]})
+    except (_Stale, *locking.LOST_RACE):
+        raise _promotion_conflict(engine, record) from None
     log.info("scenario %r promoted to plan version %s by %s", record.name, version, user)
     return version
 
@@ -542,34 +587,3 @@ def plan_table(engine: Engine, cycle_id: int, *, current: CurrentPlan | None = N
     budget["period"] = pd.to_datetime(budget["period"])
     table["period"] = pd.to_datetime(table["period"])
     return table.merge(budget, on=["family", "period"], how="left")
-
-
-# --------------------------------------------------------------------------- sign-off
-def signoffs(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """Every stored sign-off of a cycle: ``plan_version, role, username, signed_at, comment``."""
-    with session_scope(engine) as s:
-        frame = plan_repo.signoffs(s, cycle_id)
-    return frame.reindex(columns=["plan_version", "role", "username", "signed_at", "comment"])
-
-
-def signoff_status(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """One row per sign-off role for the current plan version:
-    ``role, label, signed, username, signed_at, comment`` (empty who/when while unsigned)."""
-    with session_scope(engine) as s:
-        version = _get_cycle(s, cycle_id).plan_version
-        frame = plan_repo.signoffs(s, cycle_id)
-    current = frame[frame["plan_version"] == version].set_index("role") if not frame.empty else pd.DataFrame()
-    rows = []
-    for role in SIGNOFF_ROLES:
-        hit = current.loc[role] if role in current.index else None
-        rows.append(
-            {
-                "role": role,
-                "label": ROLE_LABELS[role],
-                "signed": hit is not None,
-                "username": hit["username"] if hit is not None else "",
-                "signed_at": hit["signed_at"] if hit is not None else None,
-                "comment": hit["comment"] if hit is not None else "",
-            }
-        )
-    return pd.DataFrame(rows)

@@ -5,7 +5,9 @@ hashes and package versions is stored (:mod:`sop_core.services.snapshot`) and it
 sign-offs, overrides and source scenario cannot change (:mod:`sop_core.db.models_cycle` enforces it at
 the data layer too). A change makes a new plan version (:func:`new_version`).
 
-Sign-off needs a consensus demand and a proposed plan computed on the cycle's current inputs.
+Sign-off needs a consensus demand and a proposed plan computed on the cycle's current inputs. A second
+sign-off of the same role and version is an :class:`~sop_core.errors.EditConflict` naming who signed and when;
+:func:`signoffs` and :func:`signoff_status` list who signed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sop_core.db import audit_repo, forecast_repo, plan_repo, user_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.errors import Change, EditConflict
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import plan
@@ -92,7 +95,7 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
 
     Raises:
         plan.PlanError: unknown role or user, a user without that role, or no plan lines to sign.
-        plan.ConflictError: that role already signed this plan version.
+        EditConflict: that role already signed this plan version (who and when).
     """
     if role not in SIGNOFF_ROLES:
         raise plan.PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(SIGNOFF_ROLES)}")
@@ -115,9 +118,11 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
             existing = plan_repo.signoff(s, cycle_id, version, role)
             if existing is not None:
                 when = f"{existing.signed_at:%Y-%m-%d %H:%M}" if existing.signed_at else "an unknown time"
-                raise plan.ConflictError(
+                raise EditConflict(
                     f"{plan.ROLE_LABELS[role]} already signed off plan version {version} of cycle {label} "
-                    f"({existing.username} at {when})"
+                    f"({existing.username} at {when})",
+                    [Change(f"sign-off as {plan.ROLE_LABELS[role]}", existing.username, existing.signed_at,
+                            "signed", "sign")],
                 )
             s.add(m.Signoff(cycle_id=cycle_id, plan_version=version, role=role, username=user, comment=comment,
                             signed_at=now()))
@@ -125,7 +130,7 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
             audit_repo.audit(s, user, "plan_signed_off", "plan_cycle", cycle_id,
                             {"role": role, "plan_version": version, "comment": comment})
     except IntegrityError:
-        raise plan.ConflictError(f"{plan.ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
+        raise EditConflict(f"{plan.ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
     log.info("cycle %s plan version %s signed off as %s by %s", cycle_id, version, role, user)
 
 
@@ -138,7 +143,7 @@ def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str =
     Raises:
         WorkflowError: a gate is not met (:func:`signoff_gate`).
         plan.PlanError: unknown role or user, or a user without that role.
-        plan.ConflictError: that role already signed this plan version.
+        EditConflict: that role already signed this plan version (who and when).
     """
     problems = signoff_gate(engine, cycle_id)
     if problems:
@@ -151,7 +156,7 @@ def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str =
         steps = CYCLE_STATES[CYCLE_STATES.index(cyc.status) + 1 : CYCLE_STATES.index("executive_review") + 1]
         for step in steps:
             move(s, cyc, step, user, "sign-off")
-    status = plan.signoff_status(engine, cycle_id)
+    status = signoff_status(engine, cycle_id)
     if bool(status["signed"].all()):
         freeze(engine, cycle_id, user)
         return True
@@ -189,7 +194,7 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         }
         data_hash = run.data_hash
         overrides = override_records(s, cycle_id)
-    signed = plan.signoff_status(engine, cycle_id)
+    signed = signoff_status(engine, cycle_id)
     if not bool(signed["signed"].all()):
         raise WorkflowError(f"cycle {label}: not every role has signed plan version {version}")
     inputs = plan.scenario_inputs(engine, cycle_id)
@@ -240,3 +245,34 @@ def plan_versions(engine: Engine, cycle_id: int) -> pd.DataFrame:
         ]
     cols = ["version", "status", "frozen_by", "frozen_at", "inputs_hash", "scenario", "revenue", "margin"]
     return pd.DataFrame(records, columns=cols)
+
+
+# --------------------------------------------------------------------------- who signed
+def signoffs(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """Every stored sign-off of a cycle: ``plan_version, role, username, signed_at, comment``."""
+    with session_scope(engine) as s:
+        frame = plan_repo.signoffs(s, cycle_id)
+    return frame.reindex(columns=["plan_version", "role", "username", "signed_at", "comment"])
+
+
+def signoff_status(engine: Engine, cycle_id: int) -> pd.DataFrame:
+    """One row per sign-off role for the current plan version:
+    ``role, label, signed, username, signed_at, comment`` (empty who/when while unsigned)."""
+    with session_scope(engine) as s:
+        version = cycle_row(s, cycle_id).plan_version
+        frame = plan_repo.signoffs(s, cycle_id)
+    current = frame[frame["plan_version"] == version].set_index("role") if not frame.empty else pd.DataFrame()
+    rows = []
+    for role in SIGNOFF_ROLES:
+        hit = current.loc[role] if role in current.index else None
+        rows.append(
+            {
+                "role": role,
+                "label": plan.ROLE_LABELS[role],
+                "signed": hit is not None,
+                "username": hit["username"] if hit is not None else "",
+                "signed_at": hit["signed_at"] if hit is not None else None,
+                "comment": hit["comment"] if hit is not None else "",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -19,10 +19,10 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import audit_repo, throttle_repo, user_repo
+from sop_core.db import audit_repo, locking, throttle_repo, user_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.errors import NotAllowed, SopError
+from sop_core.errors import Change, EditConflict, NotAllowed, SopError
 from sop_core.services import passwords
 from sop_core.units import ROLES
 
@@ -44,6 +44,7 @@ class Account:
     disabled: bool
     has_password: bool
     created_at: dt.datetime | None
+    version: int = 1  # of the stored row: what an admin saw, for :func:`set_role`
 
     @property
     def status(self) -> str:
@@ -55,7 +56,7 @@ class Account:
 
 def _account(user: m.AppUser) -> Account:
     return Account(user.username, user.display_name, user.role, bool(user.disabled), user.password_hash is not None,
-                   user.created_at)
+                   user.created_at, user.version)
 
 
 def _check_name(username: str) -> None:
@@ -107,6 +108,13 @@ def list_users(engine: Engine, actor: str) -> list[Account]:
         return [_account(u) for u in user_repo.all_users(s)]
 
 
+def version_of(engine: Engine, username: str) -> int:
+    """The version of the user's row now (0: no such user): what a command line change of it has seen."""
+    with session_scope(engine) as s:
+        user = user_repo.user_by_name(s, username)
+        return user.version if user is not None else 0
+
+
 def user_changes(engine: Engine, actor: str, limit: int = 200) -> pd.DataFrame:
     """The newest changes of users (admins only): ``at, actor, action, user, detail``."""
     with session_scope(engine) as s:
@@ -141,18 +149,33 @@ def add_user(engine: Engine, actor: str, username: str, role: str, password: str
         return _account(user)
 
 
-def set_role(engine: Engine, actor: str, username: str, role: str) -> None:
-    """Give ``username`` the role ``role`` (admins only)."""
+def set_role(engine: Engine, actor: str, username: str, role: str, seen: int) -> None:
+    """Give ``username`` the role ``role`` (admins only), unless the user was changed since an admin read it at
+    version ``seen`` (:attr:`Account.version`).
+
+    Raises:
+        EditConflict: another admin changed the user since: their role against the one asked for, and the version
+            to pass to save over it.
+    """
     _check_role(role)
     with session_scope(engine) as s:
         _require_admin(s, actor, "change roles")
         user = _target(s, username)
-        if user.role == role:
+        if user.version == seen and user.role == role:
             return
         if user.role == "admin":
             _keep_an_admin(s, actor, user, "demote")
-        before, user.role = user.role, role
-        _audit(s, actor, "user_role", username, {"from": before, "to": role})
+        before = user.role
+        if user.version == seen and locking.bump(s, m.AppUser, user.id, seen, role=role):
+            _audit(s, actor, "user_role", username, {"from": before, "to": role})
+            return
+    with session_scope(engine) as s:
+        now = _target(s, username)
+        last = audit_repo.last_entry(s, "user_role", ENTITY, username)
+    who, when = (last.username, last.at) if last is not None else ("someone", None)
+    raise EditConflict(f"{who} changed the user {username} since you read it (now {now.role}); nothing was saved: "
+                       "keep theirs or save yours over it", [Change(f"role of {username}", who, when, now.role, role)],
+                       now.version)
 
 
 def set_password(engine: Engine, actor: str, username: str, password: str) -> None:

@@ -157,6 +157,19 @@ def test_admin_page_adds_a_user_and_records_the_actor(team_app: str, demo_engine
     assert "sam.s" in set(at.dataframe[0].value["User"])
     changes = users.user_changes(demo_engine, "ada")
     assert changes.iloc[0][["actor", "action", "user"]].tolist() == ["ada", "user_added", "sam.s"]
+    # another admin gives sam a role while ada's page shows sam as supply planner: ada's change shows theirs
+    at.selectbox(key="admin_user").select("sam.s").run()
+    users.set_role(demo_engine, "demo", "sam.s", "finance", users.version_of(demo_engine, "sam.s"))
+    at.selectbox(key="admin_role_value").select("executive")
+    at.button(key="FormSubmitter:admin_role-Save role").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+    assert conflict[["What", "Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["role of sam.s", "demo", "finance", "executive"]]
+    assert next(a for a in users.list_users(demo_engine, "ada") if a.username == "sam.s").role == "finance"
+    at.button(key="admin_role_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert next(a for a in users.list_users(demo_engine, "ada") if a.username == "sam.s").role == "executive"
 
 
 def test_demo_mode_shows_the_admin_page_to_the_demo_admin(shared_app_env: str) -> None:

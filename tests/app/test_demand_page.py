@@ -146,6 +146,11 @@ def test_a_saved_family_override_shows_as_consensus(app_env: str, db: Engine) ->
     assert total["consensus"].iloc[0] - total["statistical"].iloc[0] == pytest.approx(0.2 * after["statistical"].iloc[0])
 
 
+def _conflict_table(at: AppTest) -> pd.DataFrame:
+    """The table of the other person's changes shown on an edit conflict."""
+    return next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+
+
 def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
     cid = _current(db)
     at = _open(app_env)
@@ -180,9 +185,27 @@ def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
     at.button(key="demand_save").click().run()
     assert any("Someone changed these months since you opened them: 2026-12 by erin" in e.value for e in at.error)
     assert overrides.list_overrides(db, cid)["pct"].tolist() == [-5.0]
-    at.button(key="demand_reload").click().run()
+    # the page shows erin's change against mine, and keeping theirs shows their numbers
+    shown = _conflict_table(at)
+    assert shown[["What", "Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["2026-12", "erin", "-5 %", "+12 %"]]
+    at.button(key=f"demand_{cid}_total_Total_keep_theirs").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.data_editor[0].value["author"].iloc[1] == "erin"
+    assert not at.error and overrides.list_overrides(db, cid)["pct"].tolist() == [-5.0]
+    # erin changes it again; this time I save mine over theirs
+    overrides.save_overrides(db, cid, "total", "Total", other.assign(pct=[-7.0]), "erin", {grid["period"].iloc[1]: 2})
+    grid_key = f"demand_grid_{cid}_total_Total_2"
+    at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 15.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="demand_save").click().run()
+    assert _conflict_table(at)[["Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["erin", "-7 %", "+15 %"]]
+    at.button(key=f"demand_{cid}_total_Total_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error
+    assert overrides.list_overrides(db, cid)[["pct", "author", "version"]].values.tolist() == [[15.0, "demo", 4]]
+    assert at.data_editor[0].value["pct"].iloc[1] == 15.0
 
 
 def test_meeting_mode_and_a_locked_cycle_are_read_only(shared_app_env: str, shared_db: Engine) -> None:

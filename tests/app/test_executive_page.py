@@ -54,7 +54,7 @@ def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> Ap
 def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_engine: Engine) -> None:
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
     sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
-    plan.promote(app_engine, sid, "dana")
+    plan.promote(app_engine, sid, "dana", plan.promotion_seen(app_engine, plan.load_scenario(app_engine, sid).cycle_id))
     head = executive_service.headline(app_engine, cycle_id)
 
     at = open_page(app_env, straight=True)
@@ -84,6 +84,20 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     stored = decisions.past_decisions(app_engine, cycle_id).set_index("decision")
     assert stored.loc["Add a Saturday shift on the sewing line in November", ["status", "outcome"]].tolist() == [
         "done", "Shift added from 7 November"]
+    # eve changes the same outcome meanwhile: the page's next save shows her change, and "Save mine" stores mine
+    shift = int(by_text["Add a Saturday shift on the sewing line in November"])
+    decisions.update_decision(app_engine, shift, "dropped", "No operators", "eve", 2)
+    at.text_input(key="outcome_text").input("Shift added from 8 November")
+    at.button(key="outcome_save").click().run()
+    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+    assert conflict[["Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["eve", "dropped: No operators", "done: Shift added from 8 November"]]
+    at.button(key=f"outcome_{cycle_id}_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [s.value for s in at.success] == ["Outcome saved."]
+    stored = decisions.past_decisions(app_engine, cycle_id).set_index("id")
+    assert stored.loc[shift, ["status", "outcome", "updated_by", "version"]].tolist() == [
+        "done", "Shift added from 8 November", "demo", 4]
     # log a decision linked to the proposed scenario
     at.text_input(key="decision_text").input("Approve the Board case")
     at.text_input(key="decision_owner").input("eric")
@@ -124,7 +138,7 @@ def test_sign_off_without_a_plan_is_refused(shared_app_env: str, shared_engine: 
     at.button(key="signoff_executive").click().run()
     assert "no proposed plan" in at.error[0].value and "promote a scenario" in at.error[0].value
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
-    assert plan.signoffs(app_engine, cycle_id).empty
+    assert signoff.signoffs(app_engine, cycle_id).empty
 
 
 def _numbers(value: object) -> list[float]:
@@ -206,7 +220,7 @@ def test_a_change_by_another_user_shows_at_the_next_run(app_env: str, app_engine
     at = open_page(app_env, straight=True)
     assert not any(c.value.startswith("Proposed plan **Elsewhere**") for c in at.caption)
     sid, _ = plan.save_scenario(app_engine, cycle_id, "Elsewhere", lev.Levers(demand_change_pct=-5), "sam", None)
-    plan.promote(app_engine, sid, "sam")
+    plan.promote(app_engine, sid, "sam", plan.promotion_seen(app_engine, plan.load_scenario(app_engine, sid).cycle_id))
     decisions.add_decision(app_engine, cycle_id, "Logged elsewhere", "sam", None, "sam")
     at.run()
     assert not at.exception, [e.message for e in at.exception]

@@ -128,3 +128,28 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["cycle_service_level"].unique())]
     for seg, part in frontier.groupby("segment"):
         assert wide[seg].tolist() == pytest.approx(part["inventory_value"].tolist())
+
+
+def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url: str) -> None:
+    at = AppTest.from_file(app_env, default_timeout=120)
+    at.switch_page("views/kpis.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    engine = make_engine(demo_url)
+    try:  # fay sets the fill rate target of all SKUs while the page shows the default (95 %, nothing stored)
+        targets_service.save_kpi_targets(
+            engine, "all", pd.DataFrame({"key": ["fill_rate"], "target": [96.0], "version": [0]}), "fay")
+        at.session_state["kpi_target_editor_all"] = {"edited_rows": {"0": {"target": 97.5}}, "added_rows": [],
+                                                     "deleted_rows": []}
+        at.run()
+        at.button(key="kpi_save_targets").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+        assert conflict[["What", "Changed by", "Their value", "Your value"]].values.tolist() == [
+            ["Fill rate (projected)", "fay", "96", "97.5"]]
+        assert targets_service.kpi_targets(engine).loc["fill_rate", "target"] == 96.0
+        at.button(key="kpi_targets_all_save_mine").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        stored = targets_service.kpi_targets(engine).loc["fill_rate"]
+        assert (stored["target"], stored["updated_by"], stored["version"]) == (97.5, "demo", 2)
+    finally:
+        engine.dispose()

@@ -126,9 +126,20 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     assert [e.value for e in at.error] and "scenario 'Promo push' was changed by dana" in at.error[0].value
     assert at.slider(key="demand_change_pct").value == 12
     assert plan.find_scenario(app_engine, cycle_id, "Promo push").levers.demand_change_pct == -8
+    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+    assert conflict[["Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["dana", "demand_change_pct=-8.0", "demand_change_pct=12.0"]]
     at.button(key="reload_scenario").click().run()
     assert at.slider(key="demand_change_pct").value == -8
     assert any("Reloaded 'Promo push' (version 2, saved by dana)" in i.value for i in at.info)
+    # dana saves again; this time the page saves its levers over hers
+    plan.save_scenario(app_engine, cycle_id, "Promo push", lev.Levers(demand_change_pct=-9), "dana", 2)
+    at.slider(key="demand_change_pct").set_value(6).run()
+    at.button(key="save_scenario").click().run()
+    at.button(key=f"scenario_save_{cycle_id}_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    stored = plan.find_scenario(app_engine, cycle_id, "Promo push")
+    assert (stored.levers.demand_change_pct, stored.author, stored.version) == (6, "demo", 4)
 
     at.button(key="promote").click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -139,6 +150,19 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     expected = plan.evaluate_scenario(app_engine, stored.id)
     assert len(lines) == len(expected.lines)
     assert lines["revenue"].sum() == pytest.approx(expected.kpis["revenue"])
+
+    # fiona promotes her scenario while the page shows Promo push as proposed: the page's promotion shows hers
+    other, _ = plan.save_scenario(app_engine, cycle_id, "Lean", lev.Levers(demand_change_pct=-4), "fiona", None)
+    plan.promote(app_engine, other, "fiona", plan.promotion_seen(app_engine, cycle_id))
+    at.button(key="promote").click().run()
+    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
+    assert conflict[["What", "Changed by", "Their value", "Your value"]].values.tolist() == [
+        ["proposed plan", "fiona", "scenario 'Lean'", "scenario 'Promo push'"]]
+    assert plan.promotion_seen(app_engine, cycle_id).scenario_id == other
+    at.button(key=f"promotion_{cycle_id}_save_mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert plan.promotion_seen(app_engine, cycle_id).scenario_id == stored.id
+    assert set(plan.plan_lines(app_engine, cycle_id)["scenario_id"]) == {stored.id}
 
 
 def test_meeting_mode_keeps_levers_and_hides_saving(shared_app_env: str) -> None:

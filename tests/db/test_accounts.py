@@ -47,6 +47,13 @@ def _audit(engine: Engine) -> list[tuple[str, str, str, str, dict[str, object]]]
         return [(r.username, r.action, r.entity, r.entity_id, r.detail) for r in rows]
 
 
+def _seen(engine: Engine, username: str) -> int:
+    """The version of the user's row, as an admin reading it now sees it."""
+    with session_scope(engine) as s:
+        user = user_repo.user_by_name(s, username)
+        return 0 if user is None else user.version
+
+
 def _hash_of(engine: Engine, username: str) -> str | None:
     with session_scope(engine) as s:
         user = user_repo.user_by_name(s, username)
@@ -56,7 +63,7 @@ def _hash_of(engine: Engine, username: str) -> str | None:
 # --------------------------------------------------------------------------- who may administer users
 def test_a_viewer_cannot_make_anyone_an_admin(team: Engine) -> None:
     with pytest.raises(NotAllowed, match="'vic' has the role viewer: only an admin may change roles"):
-        users.set_role(team, "vic", "vic", "admin")
+        users.set_role(team, "vic", "vic", "admin", _seen(team, "vic"))
     with pytest.raises(NotAllowed, match="only an admin may add users"):
         users.add_user(team, "vic", "mallory", "admin", password=PW)
     with pytest.raises(NotAllowed, match="'nobody' is not a user"):
@@ -89,7 +96,7 @@ def test_an_admin_without_a_password_does_not_end_the_first_admin_rule(engine: E
 
 
 def test_every_change_is_audited_with_actor_and_target(team: Engine) -> None:
-    users.set_role(team, "ada", "vic", "finance")
+    users.set_role(team, "ada", "vic", "finance", _seen(team, "vic"))
     users.set_password(team, "ada", "vic", "another long password")
     users.disable_user(team, "ada", "vic")
     users.enable_user(team, "ada", "vic")
@@ -120,15 +127,16 @@ def test_the_last_admin_who_can_sign_in_stays(team: Engine) -> None:
     with pytest.raises(NotAllowed, match="may not delete their own account"):
         users.delete_user(team, "bea", "bea")
     with pytest.raises(NotAllowed, match="may not demote their own account"):
-        users.set_role(team, "bea", "bea", "viewer")
+        users.set_role(team, "bea", "bea", "viewer", _seen(team, "bea"))
     with session_scope(team) as s:  # an admin without a password (the demo company's) acts from the command line
         user_repo.add_missing_users(s, [("demo", "Demo user", "admin")])
-    for act in (lambda: users.set_role(team, "demo", "bea", "viewer"), lambda: users.disable_user(team, "demo", "bea"),
+    for act in (lambda: users.set_role(team, "demo", "bea", "viewer", _seen(team, "bea")),
+                lambda: users.disable_user(team, "demo", "bea"),
                 lambda: users.delete_user(team, "demo", "bea")):
         with pytest.raises(NotAllowed, match="'bea' is the last admin who can sign in: add another admin first"):
             act()
     users.enable_user(team, "demo", "ada")
-    users.set_role(team, "demo", "bea", "viewer")  # now there is another
+    users.set_role(team, "demo", "bea", "viewer", _seen(team, "bea"))  # now there is another
 
 
 def test_passwords_follow_the_policy(team: Engine) -> None:

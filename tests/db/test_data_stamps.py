@@ -82,7 +82,7 @@ def _supplier_slower(engine: Engine, cycle_id: int) -> None:  # noqa: ARG001
 
 def _override(engine: Engine, cycle_id: int) -> None:
     edits = pd.DataFrame({"period": [dt.date(2026, 12, 1)], "value": [90.0], "reason": [overrides.REASON_CODES[0]]})
-    overrides.save_overrides(engine, cycle_id, "sku", "A", edits, "dana")
+    overrides.save_overrides(engine, cycle_id, "sku", "A", edits, "dana", {})
 
 
 CHANGES: dict[str, Callable[[Engine, int], None]] = {
@@ -120,11 +120,11 @@ def test_what_the_executive_review_shows_moves_its_stamp(engine: Engine) -> None
     moved("a scenario saved")
     plan.save_scenario(engine, cycle_id, "Push", lev.Levers(demand_change_pct=20), "dana", 1)
     moved("a scenario saved again")
-    plan.promote(engine, sid, "dana")
+    plan.promote(engine, sid, "dana", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     moved("a scenario promoted")
     did = decisions.add_decision(engine, cycle_id, "Push A", "dana", None, "dana")
     moved("a decision logged")
-    decisions.update_decision(engine, did, "done", "pushed", "dana")
+    decisions.update_decision(engine, did, "done", "pushed", "dana", 1)
     moved("a decision's outcome")
     signoff.sign_off(engine, cycle_id, "demand_planner", "dana")
     moved("a sign-off")

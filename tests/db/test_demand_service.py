@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.errors import EditConflict
 from sop_core.services import demand, demand_accuracy, forecasting, overrides
 
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
@@ -119,10 +120,10 @@ def test_a_reason_code_is_required(engine: Engine) -> None:
     cid = _company(engine)
     edits = pd.DataFrame({"period": [JAN], "value": [5.0], "pct": [None], "reason": [None], "comment": [""]})
     with pytest.raises(forecasting.DemandError, match="2027-01: a reason code is required"):
-        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana", {})
     edits["reason"] = "because"
     with pytest.raises(forecasting.DemandError, match="unknown reason 'because'"):
-        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana", {})
     assert overrides.list_overrides(engine, cid).empty
 
 
@@ -132,7 +133,7 @@ def test_overrides_are_locked_after_demand_review(engine: Engine, status: str) -
     assert "overrides are locked" in overrides.overrides_locked(engine, cid)
     edits = pd.DataFrame({"period": [JAN], "value": [5.0], "reason": ["promotion"]})
     with pytest.raises(overrides.OverridesLocked, match=f"Cycle 2026-12 is in {status.replace('_', ' ')}"):
-        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana", {})
     assert overrides.list_overrides(engine, cid).empty
 
 
@@ -146,10 +147,13 @@ def test_stale_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> None:
     edited["value"] = [40.0, 5.0]
     edited["reason"] = ["market intelligence", "market intelligence"]
     edits, versions = overrides.grid_edits(second_grid, edited)
-    with pytest.raises(overrides.OverrideConflict, match=r"2027-01 by dana at .*Nothing was saved"):
+    with pytest.raises(EditConflict, match=r"2027-01 by dana at .*Nothing was saved") as err:
         overrides.save_overrides(engine, cid, "sku", "A", edits, "erin", versions)
     stored = overrides.list_overrides(engine, cid)
     assert stored[["period", "value", "author"]].values.tolist() == [[JAN, 33.0, "dana"]]
+    # what dana changed, against erin's value; Feb (no one saved it) is no conflict
+    assert [(c.what, c.who, c.theirs, c.mine) for c in err.value.changes] == [("2027-01", "dana", "33", "40")]
+    assert err.value.seen == {JAN: 1, FEB: None}
     # an unrelated month is no conflict
     feb, vf = _grid_edit(engine, cid, "sku", "A", FEB, value=5.0, reason="other")
     overrides.save_overrides(engine, cid, "sku", "A", feb, "erin", vf)
@@ -160,9 +164,9 @@ def test_months_outside_the_forecast_and_unknown_items_are_refused(engine: Engin
     cid = _company(engine)
     edits = pd.DataFrame({"period": [pd.Timestamp("2030-01-01")], "value": [5.0], "reason": ["promotion"]})
     with pytest.raises(forecasting.DemandError, match="no forecast month 2030-01"):
-        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana")
+        overrides.save_overrides(engine, cid, "sku", "A", edits, "dana", {})
     with pytest.raises(forecasting.DemandError, match="no family 'F9'"):
-        overrides.save_overrides(engine, cid, "family", "F9", edits.assign(period=[JAN]), "dana")
+        overrides.save_overrides(engine, cid, "family", "F9", edits.assign(period=[JAN]), "dana", {})
 
 
 # ---------------------------------------------------------------------------- accuracy on earlier cycles

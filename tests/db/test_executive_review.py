@@ -71,7 +71,8 @@ def september(engine: Engine) -> dict[str, int]:
         ("December push", lev.Levers(sku_changes={"A": 20.0}, demand_from="2026-12")),
     ):
         ids[name], _ = plan.save_scenario(engine, cid, name, levers, "fiona", None)
-    plan.promote(engine, ids["F2 push"], "fiona")
+    seen = plan.promotion_seen(engine, plan.load_scenario(engine, ids["F2 push"]).cycle_id)
+    plan.promote(engine, ids["F2 push"], "fiona", seen)
     for text, scenario, family in (
         ("Push F2 through October", "F2 push", "*"),
         ("Prepare a 5 % price rise", "Price up", "*"),
@@ -144,7 +145,7 @@ def test_headline_margin_against_the_margin_budget_by_hand(engine: Engine) -> No
             "revenue": [1500.0, 600.0, 1500.0], "margin": [700.0, 200.0, None],
         }))
     sid, _ = plan.save_scenario(engine, cid, "Base", lev.Levers(), "fiona", None)
-    plan.promote(engine, sid, "fiona")
+    plan.promote(engine, sid, "fiona", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     head = executive_service.headline(engine, cid)
     # November plan margin: A 110 · (10 − 6) + B 50 · 4 = 640 (F1), C 30 · (20 − 12) = 240 (F2); holding rate 0
     assert head["plan_margin_budget_months"] == pytest.approx(880.0)

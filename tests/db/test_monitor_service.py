@@ -15,6 +15,7 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
 from sop_core.db.models_monitor import KpiException
+from sop_core.errors import EditConflict
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
@@ -70,7 +71,7 @@ def test_stale_target_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> No
     # Bob and Carla both read version 1; Bob saves first (version 2)
     targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "bob")
     carla = pd.concat([_edit("otif", 85.0, 0), _edit("fill_rate", 99.0, 1)])
-    with pytest.raises(targets_service.TargetConflictError, match=r"Fill rate \(projected\) \(now 96 by bob\)"):
+    with pytest.raises(EditConflict, match=r"Fill rate \(projected\) \(now 96 by bob\)"):
         targets_service.save_kpi_targets(engine, "all", carla, "carla")
     after = targets_service.kpi_targets(engine)
     # nothing of Carla's edit landed, not even the OTIF row that had no conflict; Bob's value stands
@@ -79,7 +80,7 @@ def test_stale_target_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> No
     assert len(_audit(engine)) == 2  # the refused edit left no trace either
     # two first saves of the same new row: the second one conflicts
     targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 5.0, 0), "bob")
-    with pytest.raises(targets_service.TargetConflictError, match="Excess stock"):
+    with pytest.raises(EditConflict, match="Excess stock"):
         targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 3.0, 0), "carla")
 
 

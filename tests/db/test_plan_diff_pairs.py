@@ -117,7 +117,8 @@ def test_two_versions_of_one_cycle_differ_by_the_price_lever(demo_engine: Engine
     """A new version of the signed October cycle with +10 % price: the signed v1 against v2."""
     oct_ = month_id(demo_engine, "2026-10")
     sid, _ = plan.save_scenario(demo_engine, oct_, "Price up", lev.Levers(price_change_pct=10), "fiona", None)
-    assert plan.promote(demo_engine, sid, "fiona") == 2
+    seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
+    assert plan.promote(demo_engine, sid, "fiona", seen) == 2
     choices = plan_changes.diff_choices(demo_engine).set_index("key")
     assert choices.loc["2026-10:v2", "label"] == "2026-10 v2 (reconciliation)"
     assert choices.loc["2026-10:v1", "label"] == "2026-10 v1 (signed)"

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.errors import EditConflict
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import plan, signoff, whatif
@@ -128,7 +129,7 @@ def test_no_forecast_is_a_clear_error(engine: Engine) -> None:
 
 def test_save_and_load_levers_roundtrip(engine: Engine, cycle_id: int) -> None:
     levers = lev.Levers(demand_change_pct=10, family_changes={"F2": 5.5}, price_change_pct=-2, cover_months=1.5)
-    sid, version = plan.save_scenario(engine, cycle_id, "Promo push", levers, "ann", expected_version=None)
+    sid, version = plan.save_scenario(engine, cycle_id, "Promo push", levers, "ann", seen=None)
     assert version == 1
     record = plan.load_scenario(engine, sid)
     assert record.levers == levers
@@ -151,7 +152,7 @@ def test_two_users_saving_same_scenario_first_wins(engine: Engine, cycle_id: int
     loaded_by_bob = plan.load_scenario(engine, sid).version
     assert loaded_by_ann == loaded_by_bob == 1
     plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=5), "ann", loaded_by_ann)
-    with pytest.raises(plan.ConflictError, match=r"scenario 'Q1 plan' was changed by ann at .*; reload"):
+    with pytest.raises(EditConflict, match=r"scenario 'Q1 plan' was changed by ann at .*; keep theirs or save yours"):
         plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=-20), "bob", loaded_by_bob)
     stored = plan.load_scenario(engine, sid)
     assert stored.levers.demand_change_pct == 5 and stored.author == "ann" and stored.version == 2
@@ -160,7 +161,7 @@ def test_two_users_saving_same_scenario_first_wins(engine: Engine, cycle_id: int
 
 def test_creating_an_existing_name_is_a_conflict(engine: Engine, cycle_id: int) -> None:
     plan.save_scenario(engine, cycle_id, "Dup", lev.Levers(demand_change_pct=1), "ann", None)
-    with pytest.raises(plan.ConflictError, match="scenario 'Dup' already exists"):
+    with pytest.raises(EditConflict, match="scenario 'Dup' already exists"):
         plan.save_scenario(engine, cycle_id, "Dup", lev.Levers(demand_change_pct=2), "bob", None)
     assert plan.find_scenario(engine, cycle_id, "Dup").levers.demand_change_pct == 1
     with pytest.raises(plan.PlanError, match="reserved"):
@@ -183,7 +184,7 @@ def test_concurrent_save_between_read_and_write_is_detected(
 
     monkeypatch.setattr(plan_repo, "scenario_by_name", read_then_bob_saves)
     try:
-        with pytest.raises(plan.ConflictError, match="scenario 'Race' was changed by bob"):
+        with pytest.raises(EditConflict, match="scenario 'Race' was changed by bob"):
             plan.save_scenario(engine, cycle_id, "Race", lev.Levers(demand_change_pct=3), "ann", 1)
     finally:
         other.dispose()
@@ -195,7 +196,7 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
     levers = lev.Levers(demand_change_pct=10)
     sid, _ = plan.save_scenario(engine, cycle_id, "Up 10", levers, "ann", None)
     assert plan.plan_summary(engine, cycle_id)["source"] == "baseline"
-    version = plan.promote(engine, sid, "ann")
+    version = plan.promote(engine, sid, "ann", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     assert version == 1
     lines = plan.plan_lines(engine, cycle_id)
     expected = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
@@ -220,7 +221,7 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
     assert f2_jan["revenue"] == pytest.approx(600.0) and f2_jan["budget_revenue"] == pytest.approx(900.0)
     # promoting another scenario replaces the lines and demotes the first
     sid2, _ = plan.save_scenario(engine, cycle_id, "Flat", lev.Levers(), "bob", None)
-    plan.promote(engine, sid2, "bob")
+    plan.promote(engine, sid2, "bob", plan.promotion_seen(engine, plan.load_scenario(engine, sid2).cycle_id))
     assert plan.plan_lines(engine, cycle_id)["revenue"].sum() == pytest.approx(5600.0)
     assert plan.load_scenario(engine, sid).status == "draft"
     assert audit_actions(engine).count("plan_promoted") == 2
@@ -230,32 +231,32 @@ def test_sign_off_needs_a_plan_and_is_unique_per_role(engine: Engine, cycle_id: 
     with pytest.raises(plan.PlanError, match="no proposed plan .* promote a scenario"):
         signoff.sign_off(engine, cycle_id, "finance", "fay")
     sid, _ = plan.save_scenario(engine, cycle_id, "Base", lev.Levers(), "ann", None)
-    plan.promote(engine, sid, "ann")
+    plan.promote(engine, sid, "ann", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     with pytest.raises(plan.PlanError, match="ann has the role demand_planner; only a finance"):
         signoff.sign_off(engine, cycle_id, "finance", "ann")
     signoff.sign_off(engine, cycle_id, "finance", "fay", comment="margin ok")
     with pytest.raises(
-        plan.ConflictError, match="Finance already signed off plan version 1 of cycle 2027-01 \\(fay at"
+        EditConflict, match="Finance already signed off plan version 1 of cycle 2027-01 \\(fay at"
     ):
         signoff.sign_off(engine, cycle_id, "finance", "boss")
     signoff.sign_off(engine, cycle_id, "demand_planner", "ann")
-    stored = plan.signoffs(engine, cycle_id)
+    stored = signoff.signoffs(engine, cycle_id)
     assert stored[["plan_version", "role", "username", "comment"]].values.tolist() == [
         [1, "finance", "fay", "margin ok"],
         [1, "demand_planner", "ann", ""],
     ]
-    status = plan.signoff_status(engine, cycle_id)
+    status = signoff.signoff_status(engine, cycle_id)
     assert status["role"].tolist() == list(SIGNOFF_ROLES)
     assert status["signed"].tolist() == [True, False, True, False]
     assert audit_actions(engine).count("plan_signed_off") == 2
     # a signed plan is never changed: promoting again starts plan version 2
-    assert plan.promote(engine, sid, "ann") == 2
+    assert plan.promote(engine, sid, "ann", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id)) == 2
     with session_scope(engine) as s:
         per_version = dict(
             s.execute(select(m.PlanLine.plan_version, func.count()).group_by(m.PlanLine.plan_version)).all()
         )
     assert per_version == {1: 6, 2: 6}
-    assert plan.signoff_status(engine, cycle_id)["signed"].tolist() == [False] * 4
+    assert signoff.signoff_status(engine, cycle_id)["signed"].tolist() == [False] * 4
 
 
 def test_consensus_demand_is_the_plans_demand_and_a_refused_one_falls_back_to_the_forecast(

@@ -52,7 +52,7 @@ QUERIES = (
     ("overrides of a cycle at one level (override_repo)",
      "SELECT item, period, value FROM forecast_override WHERE cycle_id = {cycle} AND level = 'sku' "
      "AND item IN ('S0001', 'S0002')",
-     "ix_forecast_override_cycle_level_item"),
+     "uq_forecast_override_cycle_level_item_period"),
     ("sales of a month range (stock_repo)",
      "SELECT sku, period, quantity FROM sales_history WHERE period >= date '2025-12-01'",
      "ix_sales_history_period"),

@@ -90,7 +90,8 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
     with pytest.raises(cycle_service.WorkflowError, match="not every role has signed"):
         cycle_service.advance(demo_engine, cid, "signed", "eric")
     sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
-    plan.promote(demo_engine, sid, "dana")
+    seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
+    plan.promote(demo_engine, sid, "dana", seen)
     froze = [signoff.sign_off(demo_engine, cid, role, user) for role, user in
              (("demand_planner", "dana"), ("supply_planner", "sam"), ("finance", "fiona"), ("executive", "eric"))]
     assert froze == [False, False, False, True]
@@ -115,7 +116,8 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
 def test_sign_off_in_demand_review_passes_every_state(demo_engine: Engine) -> None:
     cid = month_id(demo_engine, "2026-11")
     sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(), "dana", None)
-    plan.promote(demo_engine, sid, "dana")
+    seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
+    plan.promote(demo_engine, sid, "dana", seen)
     assert cycle_service.cycle_info(demo_engine, cid).status == "demand_review"
     signoff.sign_off(demo_engine, cid, "finance", "fiona")
     hist = cycle_service.state_history(demo_engine, cid)
@@ -168,7 +170,8 @@ def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_
             == "closed"
     pd.testing.assert_frame_equal(before, after)
     # promoting in a signed cycle makes version 2 and reopens it; version 1 stays as signed
-    assert plan.promote(demo_engine, sid, "fiona") == 2
+    seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
+    assert plan.promote(demo_engine, sid, "fiona", seen) == 2
     assert cycle_service.cycle_info(demo_engine, cid).status == "reconciliation"
     with session_scope(demo_engine) as s:
         pd.testing.assert_frame_equal(before, plan_repo.plan_lines(s, cid, 1))
