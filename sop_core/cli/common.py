@@ -71,6 +71,22 @@ def solver_chatter_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def silence_solver_banner() -> None:
+    """Make the process's first LP solver with standard output sent to the null device: HiGHS prints its banner
+    (version, copyright) on the first one a process makes, and no command should print a library's text."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no annotations for it
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 def print_frame(frame: pd.DataFrame, out: TextIO | None = None) -> None:
     """Print ``frame`` as a plain table (up to 500 rows) on ``out`` (default: standard output)."""
     import pandas as pd

@@ -21,6 +21,7 @@ from sop_core.cli import (
     user_commands,
     whatif_commands,
 )
+from sop_core.cli.common import silence_solver_banner
 
 #: The areas of commands, in the order ``--help`` lists them.
 COMMAND_AREAS = (data_commands, user_commands, forecast_commands, cycle_commands, review_commands, whatif_commands,
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    silence_solver_banner()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -251,3 +251,15 @@ def test_an_import_stores_the_figures_the_pages_open_with(
     # the sales history feeds the accuracy and the KPI review: their stored copies now carry the new stamp
     assert "kpi_review" in changed, changed
     assert int(out[-1].split()[0]) >= len(changed)
+
+
+def test_commands_print_no_library_text(tmp_path: Path, demo_url: str) -> None:
+    """The LP solver's banner and library warnings stay out of every command's output (a pipe gets our text)."""
+    noise = re.compile(r"HiGHS|Copyright|third-party|Warning|warnings\.warn", re.IGNORECASE)
+    for args in (["diff"], ["reproduce", "--cycle", "2026-10"], ["whatif", "--set", "demand_change_pct=10"],
+                 ["export", "--cycle", "2026-10", "--out", str(tmp_path / "pack.xlsx")]):
+        proc = _run(args, demo_url, tmp_path)
+        assert proc.returncode == 0, (args, proc.stderr[-2000:])
+        assert proc.stdout.strip(), args
+        assert not noise.search(proc.stdout), (args, proc.stdout[:500])
+        assert not noise.search(proc.stderr), (args, proc.stderr[:500])
