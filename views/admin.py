@@ -10,7 +10,7 @@ import streamlit as st
 from sop_core.errors import SopError
 from sop_core.services import passwords, users
 from sop_core.units import ROLES
-from views import state
+from views import state, ui
 
 #: What each role may do (the admin role holds every other role).
 ROLE_NOTES = {
@@ -33,7 +33,7 @@ if "admin" not in actor.roles:
 
 notice = st.session_state.pop(KEY_NOTICE, None)
 if notice:
-    st.success(notice, icon=":material/check:")
+    st.success(ui.md(notice), icon=":material/check:")
 
 
 def _apply(what: str, change: Callable[[], object]) -> None:
@@ -41,7 +41,7 @@ def _apply(what: str, change: Callable[[], object]) -> None:
     try:
         change()
     except SopError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
     else:
         st.session_state[KEY_NOTICE] = what
         st.rerun()

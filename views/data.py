@@ -84,11 +84,11 @@ for name, content in files:
         lines = [str(i) for i in err.issues[:SHOWN_READ_ISSUES]]
         if len(err.issues) > SHOWN_READ_ISSUES:
             lines.append(f"… and {len(err.issues) - SHOWN_READ_ISSUES} more; Validate lists them all")
-        st.error("  \n".join(lines))
+        st.error("  \n".join(ui.md(line) for line in lines))
         continue
     if note := data_service.header_note(frame):
-        st.caption(f"{name}: {note}")
-    with st.expander(f"{name} → {frame.attrs['table']} ({len(frame):,} rows)"):
+        st.caption(f"{ui.md(name)}: {ui.md(note)}")
+    with st.expander(f"{ui.md(name)} → {frame.attrs['table']} ({len(frame):,} rows)"):
         ui.dataframe(frame.head(50), width="stretch")
 
 check = st.session_state[KEY_CHECK]
@@ -136,7 +136,7 @@ elif check is not None:
     st.success(f"{len(files)} file{'s' if len(files) != 1 else ''} valid: ready to commit.")
 last = st.session_state[KEY_REPORT]
 if last is not None and last["signature"] == signature and check is None:
-    st.success(last["text"])
+    st.success(ui.md(last["text"]))
 
 # --------------------------------------------------------------------------- templates
 with st.expander("Import templates: the headers and two example rows per table"):

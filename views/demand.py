@@ -65,7 +65,7 @@ def run_now() -> None:
         forecasting.run_forecast(engine, cycle_id=cycle.id, user=state.current_user().username,
                                  progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
     except ValueError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
         return
     refresh()
     st.rerun()
@@ -153,7 +153,7 @@ if not events.empty:
                              hovertext=labels, hoverinfo="text"))
 fig.update_yaxes(title_text="units", rangemode="tozero")
 name = item if level == "total" else f"{LEVELS[level]} {item}"
-st.subheader(f"{name}: history, statistical forecast and consensus")
+st.subheader(f"{ui.md(name)}: history, statistical forecast and consensus")
 st.plotly_chart(ui.base_layout(fig), width="stretch", key="demand_chart")
 
 # ---- overrides
@@ -161,7 +161,7 @@ st.subheader("Overrides and consensus by month")
 locked = load("overrides_locked", url, stamp, cycle.id)
 read_only = bool(locked) or state.meeting_mode()
 if locked:
-    st.info(locked)
+    st.info(ui.md(locked))
 elif state.meeting_mode():
     st.info("Meeting mode: overrides are read-only.")
 st.caption("Enter a quantity (units) or a change in % of the statistical forecast, and a reason. An override of a "
@@ -194,10 +194,10 @@ if not read_only and st.button("Save overrides", type="primary", key="demand_sav
             refresh()
             st.rerun()
     except overrides.OverrideConflict as err:
-        st.error(str(err))
+        st.error(ui.md(err))
         st.button("Reload the latest overrides (discards your edits)", key="demand_reload", on_click=refresh)
     except forecasting.DemandError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
 
 # ---- changes vs last cycle
 st.subheader("Biggest changes vs last cycle")

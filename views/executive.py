@@ -103,14 +103,14 @@ def new_version() -> None:
 try:
     review = state.executive_review(cycle.id)
 except plan.PlanError as err:
-    st.error(str(err))
+    st.error(ui.md(err))
     st.stop()
 head = review.headline
 
 sections.plan_caption(review)
 flash = st.session_state.pop(KEY_FLASH, None)
 if flash:
-    getattr(st, flash[0])(flash[1])
+    getattr(st, flash[0])(ui.md(flash[1]))
 
 sections.headline_cards(review)
 
@@ -151,7 +151,7 @@ else:
     try:
         diff = plan_changes.compare_keys(engine, after_key, before_key)
     except plan.PlanError as err:
-        st.info(str(err))
+        st.info(ui.md(err))
 if diff is not None:
     sections.waterfall(diff, is_default)
 

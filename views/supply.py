@@ -57,7 +57,7 @@ try:
     plan_key = supply_review.review_key(engine, cycle.id, cycle.label)
     review = load_review(engine, url, cycle.id, cycle.label, plan_key)
 except supply_service.SupplyDataError as err:
-    st.error(str(err))
+    st.error(ui.md(err))
     st.stop()
 load, hot, source, basis = review.load, review.bottlenecks, review.source, review.basis
 st.caption(
@@ -66,7 +66,7 @@ st.caption(
     + " · regular capacity per month"
 )
 if review.unsourced_warning:
-    st.warning(review.unsourced_warning)
+    st.warning(ui.md(review.unsourced_warning))
 
 # ---- headline
 peak = hot.iloc[0] if len(hot) else None
@@ -80,7 +80,7 @@ c2.metric(
 c3.metric(
     "Peak utilisation",
     formatting.percent(peak["utilisation"]) if peak is not None else "–",
-    help=f"{peak['resource']} in {ui.month_label(peak['period'])}" if peak is not None else None,
+    help=f"{ui.md(peak['resource'])} in {ui.month_label(peak['period'])}" if peak is not None else None,
 )
 
 # ---- utilisation heatmap and table
@@ -102,7 +102,7 @@ ui.dataframe(
 # ---- load vs capacity of one resource
 resource_labels = {f"{r} — {n}": r for r, n in zip(load["resource"], load["name"], strict=True)}
 chosen = resource_labels[st.selectbox("Resource", list(resource_labels), key="supply_resource")]
-st.markdown(f"**{chosen}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
+st.markdown(f"**{ui.md(chosen)}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
             "90 %, red above regular capacity)")  # fmt: skip
 st.plotly_chart(supply_charts.load_bars(load[load["resource"] == chosen]), width="stretch")
 
@@ -135,7 +135,7 @@ else:
     hot_resource, hot_period = spots[st.selectbox("Drill into", list(spots), key="supply_bottleneck")]
     families, skus = load_drilldown(engine, url, cycle.id, plan_key, hot_resource, hot_period)
     left, right = st.columns([1, 2])
-    left.markdown(f"**Families loading {hot_resource}**")
+    left.markdown(f"**Families loading {ui.md(hot_resource)}**")
     ui.dataframe(
         families.assign(share=families["share"] * 100),
         left,
@@ -146,7 +146,7 @@ else:
             "share": st.column_config.ProgressColumn("Share", format="%.0f %%", min_value=0, max_value=100),
         },
     )
-    right.markdown(f"**SKUs loading {hot_resource} in {ui.month_label(hot_period)}**")
+    right.markdown(f"**SKUs loading {ui.md(hot_resource)} in {ui.month_label(hot_period)}**")
     ui.dataframe(
         skus.assign(share=skus["share"] * 100),
         right,

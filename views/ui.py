@@ -1,8 +1,10 @@
 """Small shared pieces of the pages (not a page): the colours, month labels, the chart look, the row cap of the
-tables and the search pickers."""
+tables, the search pickers, and :func:`md`, which every text from the data passes through before it enters
+Markdown (a product name, a code, a file name, a user name, an error message naming them)."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +27,24 @@ COLORS = {
     "warning": "#f59e0b",
     "bad": "#dc2626",
 }
+
+
+#: Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and Streamlit gives some of
+#: them a meaning of its own (``$`` for LaTeX, ``:`` for icons, colours and emoji).
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def md(value: object) -> str:
+    r"""``value`` as text that Markdown shows literally: every ASCII punctuation character escaped with a backslash,
+    line breaks as spaces (a name cannot start a heading, a list, a link, an image, HTML or LaTeX).
+
+    >>> md("![img](http://x/y.png) **bold**")
+    '\\!\\[img\\]\\(http\\:\\/\\/x\\/y\\.png\\) \\*\\*bold\\*\\*'
+    >>> md("A-100\nB")
+    'A\\-100 B'
+    """
+    text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
 
 
 def month_label(value: object) -> str:
