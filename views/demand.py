@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
+from sop_core.errors import SopError
 from sop_core.services import demand, demand_accuracy, forecasting, overrides
 from views import state, ui
 
@@ -196,7 +197,7 @@ if not read_only and st.button("Save overrides", type="primary", key="demand_sav
     except overrides.OverrideConflict as err:
         st.error(ui.md(err))
         st.button("Reload the latest overrides (discards your edits)", key="demand_reload", on_click=refresh)
-    except forecasting.DemandError as err:
+    except SopError as err:
         st.error(ui.md(err))
 
 # ---- changes vs last cycle

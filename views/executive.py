@@ -57,7 +57,7 @@ def add_decision() -> None:
             user.username,
             scenario_id=scenario_id,
         )
-    except plan.PlanError as err:
+    except SopError as err:
         _flash("error", str(err))
     else:
         _flash("success", "Decision logged.")
@@ -74,7 +74,7 @@ def save_outcome() -> None:
             st.session_state.get("outcome_text", ""),
             user.username,
         )
-    except plan.PlanError as err:
+    except SopError as err:
         _flash("error", str(err))
     else:
         _flash("success", "Outcome saved.")
@@ -94,7 +94,7 @@ def advance() -> None:
 def new_version() -> None:
     try:
         version = signoff.new_version(engine, cycle.id, user.username)
-    except plan.PlanError as err:
+    except SopError as err:
         _flash("error", str(err))
     else:
         _flash("success", f"Plan version {version} started; the signed version stays frozen.")

@@ -183,7 +183,7 @@ def save_form(what: whatif.WhatIf) -> None:
         try:
             sid, version = plan.save_scenario(engine, cycle.id, name, what.levers, user.username, expected,
                                               load_inputs=lambda: inputs)
-        except plan.PlanError as err:
+        except SopError as err:
             st.error(ui.md(err))
         else:
             st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
