@@ -9,8 +9,8 @@ import streamlit as st
 
 from sop_core import config
 from sop_core.errors import SopError
+from sop_core.services import bootstrap, figures
 from sop_core.services import cycle as cycle_service
-from sop_core.services import figures
 from sop_core.services import sign_in as sign_in_service
 from views import state, ui
 
@@ -83,6 +83,10 @@ def show_failure(exc: Exception) -> None:
     if isinstance(exc, SopError):  # a refusal meant for the user: its one sentence
         st.error(ui.md(exc))
         return
+    if bootstrap.database_unreachable(exc):  # a server restarting: the next action reconnects
+        log.warning("database unreachable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        st.warning(bootstrap.UNREACHABLE, icon=":material/cloud_off:")
+        return
     reference = secrets.token_hex(4).upper()
     log.error("page failed, reference %s", reference, exc_info=exc)
     if st.get_option("client.showErrorDetails") in ("full", True, "true", "True"):
@@ -91,12 +95,21 @@ def show_failure(exc: Exception) -> None:
              f"**{reference}**: the server's log has the details under it.", icon=":material/error:")
 
 
-if not state.signed_in():
+try:  # the session's check and the user's roles read the database
+    signed_in = state.signed_in()
+    roles = state.current_user().roles if signed_in else ()
+except Exception as exc:
+    if not bootstrap.database_unreachable(exc):
+        raise
+    show_failure(exc)  # the database does not answer: one friendly sentence, the next run tries again
+    st.stop()
+
+if not signed_in:
     st.navigation([st.Page(sign_in, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 
 pages = dict(PAGES)
-if "admin" in state.current_user().roles:
+if "admin" in roles:
     pages["Admin"] = [ADMIN_PAGE]
 navigation = st.navigation(pages)
 
