@@ -7,8 +7,9 @@ holding the server for minutes.
   separators): one vectorised pass over the bytes, nothing decoded.
 * XLSX (:func:`check_xlsx`): the zip's directory says how large its parts unzip to (at most
   :func:`~sop_core.config.import_max_xlsx_mb` MB), and each sheet's ``<dimension ref="A1:E1000000"/>`` how many
-  rows and columns it holds (at most :func:`max_xlsx_rows` rows and the cell limit); the rows are counted again
-  while they are read (:func:`xlsx_row_limit`), as a damaged or hostile file may leave the dimension out.
+  rows and columns it holds (at most :func:`max_xlsx_rows` rows and the cell limit); a sheet without a dimension
+  (or with a false one) large enough to pass the row limit has its rows counted while it is unzipped, without
+  parsing; the rows are counted again while they are read (:func:`xlsx_row_limit`).
 
 Every refusal names the file, the row where one applies, and what to do.
 
@@ -79,6 +80,23 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
+#: The fewest bytes a row takes in a sheet's XML (``<row/>``): a sheet smaller than this many times the row limit
+#: cannot pass it, and is not counted.
+_SMALLEST_ROW = 6
+
+
+def _counted_rows(book: zipfile.ZipFile, part: zipfile.ZipInfo) -> int:
+    """The row elements of a sheet, counted while it is unzipped in 1 MB steps (``<row`` and a prefixed
+    ``<x:row ``): some hundred MB a second, nothing kept."""
+    rows, tail = 0, b""
+    with book.open(part) as sheet:
+        while chunk := sheet.read(1 << 20):
+            text = tail + chunk
+            rows += text.count(b"<row") + text.count(b":row ") - tail.count(b"<row") - tail.count(b":row ")
+            tail = text[-5:]
+    return rows
+
+
 def check_xlsx(file: str, data: bytes) -> None:
     """Refuse a workbook that unzips to more than the size limit, or whose sheet declares more rows than
     :func:`max_xlsx_rows` or more cells than the cell limit. A file that is no zip is left to the workbook reader,
@@ -108,10 +126,10 @@ def check_xlsx(file: str, data: bytes) -> None:
             except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
                 refuse(file, "is not a readable Excel workbook (.xlsx); save it again from Excel as .xlsx or CSV UTF-8")
             found = _DIMENSION.search(head)
-            if found is None:
-                continue
-            rows = int(found.group(4) or found.group(2))
-            columns = _column_number(found.group(3) or found.group(1))
+            rows = int(found.group(4) or found.group(2)) if found else 0
+            columns = _column_number(found.group(3) or found.group(1)) if found else 1
+            if rows <= max_rows and part.file_size > _SMALLEST_ROW * max_rows:  # no or a false dimension: count
+                rows = max(rows, _counted_rows(book, part))
             if rows > max_rows:
                 refuse(file, f"holds {rows:,} rows; a workbook may hold at most {max_rows:,} "
                              "(SOP_IMPORT_MAX_XLSX_ROWS): save larger extracts as CSV UTF-8")

@@ -173,6 +173,8 @@ def _bomb(path: Path, rows: int, dimension: bool) -> None:
                        "(SOP_IMPORT_MAX_XLSX_MB): save it as CSV UTF-8 or split it"),
     (1_000_000, True, "sales_history.xlsx holds 1,000,000 rows; a workbook may hold at most 100,000 "
                       "(SOP_IMPORT_MAX_XLSX_ROWS): save larger extracts as CSV UTF-8"),
+    (1_000_000, False, "sales_history.xlsx holds 1,000,000 rows; a workbook may hold at most 100,000 "
+                       "(SOP_IMPORT_MAX_XLSX_ROWS): save larger extracts as CSV UTF-8"),
 ])
 def test_a_workbook_bomb_is_refused_in_seconds(
     sqlite_engine: Engine, tmp_path: Path, rows: int, dimension: bool, message: str
