@@ -101,21 +101,22 @@ def generated_file(rng: random.Random) -> tuple[str, bytes]:
     """One small CSV with hostile cells (see the module docstring)."""
     table = rng.choice(sorted(COLUMNS))
     names = list(COLUMNS[table])
-    header = names if rng.random() < 0.7 else [rng.choice([*names, "colour", ""]) for _ in range(rng.randint(1, 6))]
+    header = names if rng.random() < 0.9 else [rng.choice([*names, "colour", ""]) for _ in range(rng.randint(1, 6))]
     sep = rng.choice([",", ";", "\t"])
     rows = []
     for _ in range(rng.randint(0, 6)):
-        width = len(header) + rng.choice([0, 0, 0, -1, 1])
+        width = len(header) + (rng.choice([-1, 1]) if rng.random() < 0.05 else 0)
         cells = []
         for i in range(max(width, 0)):
             column = header[i] if i < len(header) and header[i] in names else names[0]
-            pool = COLUMNS[table][column] if rng.random() < 0.6 else HOSTILE_TEXT
+            roll = rng.random()  # mostly a valid value (each pool's first), else any of the column's, else hostile
+            pool = COLUMNS[table][column][:1] if roll < 0.85 else COLUMNS[table][column] if roll < 0.95 else HOSTILE_TEXT
             cells.append(rng.choice(pool))
         rows.append(cells)
-    quote = rng.random() < 0.3
+    quote = rng.random() < 0.2
     lines = [sep.join(f'"{c}"' if quote else c for c in r) for r in [header, *rows]]
     data = ("\n".join(lines) + rng.choice(["\n", "", "\r\n"])).encode()
-    if rng.random() < 0.1:
+    if rng.random() < 0.05:
         data = data.replace(b"e", b"\xe9")
     return f"{table}_bench.csv", data
 

@@ -4,7 +4,7 @@ Markdown (a product name, a code, a file name, a user name, an error message nam
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,22 +29,40 @@ COLORS = {
 }
 
 
-#: Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and Streamlit gives some of
-#: them a meaning of its own (``$`` for LaTeX, ``:`` for icons, colours and emoji).
-_PUNCTUATION = frozenset(string.punctuation)
+#: Characters that start or close Markdown (or Streamlit's LaTeX, ``$``) wherever they stand: always escaped.
+_ALWAYS = frozenset("\\`*[]<>|~$")
+#: A first character that would make the text a heading, a quote, a list or a rule.
+_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))")
 
 
 def md(value: object) -> str:
-    r"""``value`` as text that Markdown shows literally: every ASCII punctuation character escaped with a backslash,
-    line breaks as spaces (a name cannot start a heading, a list, a link, an image, HTML or LaTeX).
+    r"""``value`` as text that Markdown shows literally: line breaks become spaces; ``\ ` * [ ] < > | ~ $`` are
+    escaped with a backslash everywhere, ``_`` where it could emphasise (not inside a word: ``supply_planner``
+    stays), the ``:`` of ``://`` and the ``.`` of ``www.`` (no automatic link), and a first character that would
+    start a heading, a quote, a list or a rule. No image, link, HTML, LaTeX or emphasis can come from the value;
+    ordinary text (``2026-12: 4 units (version 2).``) stays as it is.
 
     >>> md("![img](http://x/y.png) **bold**")
-    '\\!\\[img\\]\\(http\\:\\/\\/x\\/y\\.png\\) \\*\\*bold\\*\\*'
-    >>> md("A-100\nB")
-    'A\\-100 B'
+    '!\\[img\\](http\\://x/y.png) \\*\\*bold\\*\\*'
+    >>> md("- A_100 _x_\nwww.x.org")
+    '\\- A_100 \\_x\\_ www\\.x.org'
     """
-    text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
+    text = " ".join(str(value).splitlines())
+    out = []
+    for i, c in enumerate(text):
+        before, after = text[i - 1 : i], text[i + 1 : i + 2]
+        if (c in _ALWAYS or (c == "_" and not (before.isalnum() and after.isalnum()))
+                or (c == ":" and text[i + 1 : i + 3] == "//")
+                or (c == "." and text[max(i - 3, 0) : i].lower() == "www")):
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    escaped = "".join(out)
+    start = _BLOCK_START.match(escaped)
+    if start:
+        at = start.end() if start.group(2)[0].isdigit() else start.start(2)
+        escaped = escaped[:at] + "\\" + escaped[at:]
+    return escaped
 
 
 def month_label(value: object) -> str:
