@@ -18,6 +18,9 @@ import pandas as pd
 
 from sop_core.errors import SopError
 
+#: The longest value a message shows whole; a longer one is shown by its start and its length.
+LONGEST_VALUE_SHOWN = 60
+
 #: The columns of :func:`issues_frame` and of the header of :func:`issues_csv`.
 ISSUE_COLUMNS = ["file", "row", "column", "value", "reason"]
 
@@ -42,6 +45,10 @@ class ImportIssue:
     'orders.csv does not name an input table'
     >>> str(ImportIssue("routing.csv", 3, "sku/resource", "A/R1", "repeats the key of row 2"))
     'routing.csv row 3, columns sku/resource: A/R1 repeats the key of row 2'
+    >>> str(ImportIssue("product.csv", 2, "name", "n" * 10_001, "is longer than 200 characters"))[:40]
+    'product.csv row 2, column name: nnnnnnnn'
+    >>> str(ImportIssue("product.csv", 2, "name", "n" * 10_001, "is longer than 200 characters"))[-53:]
+    'nn… (10,001 characters) is longer than 200 characters'
     """
 
     file: str
@@ -57,7 +64,10 @@ class ImportIssue:
         if self.column:
             label = "columns" if "/" in self.column else "column"
             where += f", {label} {self.column}"
-        text = f"{self.value} {self.reason}" if self.value not in (None, "") else self.reason
+        value = self.value
+        if value is not None and len(value) > LONGEST_VALUE_SHOWN:  # a cell of 10,001 characters: its start
+            value = f"{value[:LONGEST_VALUE_SHOWN]}… ({len(value):,} characters)"
+        text = f"{value} {self.reason}" if value not in (None, "") else self.reason
         if not self.column and self.value in (None, ""):
             return f"{where} {text}"  # a whole file or row: "orders.csv does not name an input table…"
         return f"{where}: {text}"
