@@ -17,11 +17,19 @@ the database driver's error. The limits (:data:`LIMITS`) are those of the column
 'holds a line break or tab (at position 5); write it on one line'
 >>> storable("a\\x00b\\udc80")
 'a\\ufffdb\\ufffd'
+
+A text written to a file a spreadsheet opens (a CSV download, the errors of an import) must stay text:
+:func:`spreadsheet_text` puts an apostrophe before one that a spreadsheet would run as a formula.
+
+>>> [spreadsheet_text(t) for t in ('=HYPERLINK("http://x","y")', "-4", "@SUM(A1)", "A-100")]
+['\\'=HYPERLINK("http://x","y")', '-4', "'@SUM(A1)", 'A-100']
 """
 
 from __future__ import annotations
 
 import re
+
+import pandas as pd
 
 from sop_core.errors import SopError
 
@@ -79,3 +87,30 @@ def storable(text: str) -> str:
     """``text`` with every NUL, control character and lone surrogate replaced by U+FFFD (for a key that must be
     stored whatever was typed, such as the user name of a failed sign-in)."""
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("\ufffd", text.replace("\x00", "\ufffd")))
+
+
+#: The first characters that make a spreadsheet read a cell's text as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a cell a spreadsheet keeps as text: an apostrophe before a text that starts with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return (:data:`FORMULA_STARTS`) and is not a plain number (``-4`` stays)."""
+    if text.startswith(FORMULA_STARTS) and not _plain_number(text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell passed through :func:`spreadsheet_text` (for a CSV a spreadsheet opens)."""
+    texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    return frame.assign(**{str(c): frame[c].map(lambda v: spreadsheet_text(v) if isinstance(v, str) else v)
+                           for c in texts})

@@ -13,6 +13,7 @@ from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.services import supply_review
 from sop_core.services.suppliers import SupplierItems, SupplierReview
+from sop_core.text_checks import spreadsheet_safe
 from views import state, supply_charts, ui
 
 st.title("Supply review")
@@ -292,7 +293,7 @@ ui.dataframe(
 )
 st.download_button(
     "Download proposals (CSV)",
-    proposals.to_csv(index=False).encode("utf-8"),
+    spreadsheet_safe(proposals).to_csv(index=False).encode("utf-8"),
     file_name=f"replenishment_proposals_{cycle.label}.csv",
     mime="text/csv",
     key="supply_download_proposals",

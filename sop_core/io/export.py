@@ -8,7 +8,7 @@ images. Money is in the company currency
 Every text cell of the workbook is a string, never a formula or a link: a decision written as
 ``=HYPERLINK("http://…","y")`` stays that text (xlsxwriter's ``strings_to_formulas`` and ``strings_to_urls`` are
 off), and a text that a spreadsheet would take for a formula when edited (it starts with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return, :data:`FORMULA_STARTS`) carries Excel's quote prefix.
+``@``, a tab or a carriage return, :data:`~sop_core.text_checks.FORMULA_STARTS`) carries Excel's quote prefix.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ import pandas as pd
 from sop_core.config import CURRENCY
 from sop_core.formatting import by_kind, money_in_full, percent
 from sop_core.planning import plan_diff as diff_math
+from sop_core.text_checks import FORMULA_STARTS
 
 log = logging.getLogger(__name__)
-
-#: The first characters that make a spreadsheet read a typed text as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Sheets of the Excel pack, in order.
 SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Executive review", "Plan capacity",

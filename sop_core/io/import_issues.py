@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from sop_core.errors import SopError
+from sop_core.text_checks import spreadsheet_safe
 
 #: The longest value a message shows whole; a longer one is shown by its start and its length.
 LONGEST_VALUE_SHOWN = 60
@@ -111,10 +112,11 @@ def issues_frame(issues: Iterable[ImportIssue]) -> pd.DataFrame:
 
 def issues_csv(issues: Iterable[ImportIssue]) -> bytes:
     """Issues as CSV with the header ``file,row,column,value,reason``, one line per issue (empty fields where an
-    issue has no row, column or value), UTF-8 with a byte-order mark so that Excel shows ≥ and – as written.
+    issue has no row, column or value), UTF-8 with a byte-order mark so that Excel shows ≥ and – as written; a
+    value a spreadsheet would run as a formula starts with an apostrophe (:func:`~sop_core.text_checks.spreadsheet_text`).
 
     >>> issues_csv([ImportIssue("budget.csv", 2, "period", "2026-11-15", "is not the first day of a month")])
     b'\\xef\\xbb\\xbffile,row,column,value,reason\\nbudget.csv,2,period,2026-11-15,is not the first day of a month\\n'
     """
-    text: str = issues_frame(issues).to_csv(index=False, lineterminator="\n")
+    text: str = spreadsheet_safe(issues_frame(issues)).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8-sig")

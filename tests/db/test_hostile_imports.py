@@ -20,7 +20,7 @@ from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.schema import ALL_MODELS
 from sop_core.io import ingest
-from sop_core.io.import_issues import ImportFailed, ImportIssue
+from sop_core.io.import_issues import ImportFailed, ImportIssue, issues_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {
@@ -186,3 +186,15 @@ def test_a_workbook_bomb_is_refused_in_seconds(
     assert said == message
     assert seconds < 5
     assert extra < 500 * 2**20, f"{extra / 2**20:.0f} MB more memory"
+
+
+def test_a_formula_in_a_refused_file_stays_text_in_the_errors_csv(loaded: Engine) -> None:
+    data = b'sku,period,quantity\nA-100,2026-10-01,"=HYPERLINK(""http://x"",""y"")"\nA-100,2026-09-01,-4\n'
+    issues = refused(loaded, "sales_history.csv", data)
+    lines = issues_csv(issues).decode("utf-8-sig").splitlines()
+    assert lines == [
+        "file,row,column,value,reason",
+        "sales_history.csv,2,quantity,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",\"is not a number; write digits with a "
+        "decimal point, e.g. 12.5\"",
+        "sales_history.csv,3,quantity,-4,is negative; quantities must be ≥ 0",
+    ]
