@@ -9,10 +9,10 @@ import streamlit as st
 
 from sop_core import config
 from sop_core.errors import SopError
+from sop_core.services import bootstrap, figures
 from sop_core.services import cycle as cycle_service
-from sop_core.services import figures
 from sop_core.services import sign_in as sign_in_service
-from views import state
+from views import state, ui
 
 st.set_page_config(page_title="S&OP Studio", page_icon=":material/insights:", layout="wide")
 state.init()
@@ -68,7 +68,7 @@ def sign_in() -> None:
             try:
                 who = sign_in_service.sign_in(engine, username, password, client=state.client_address())
             except sign_in_service.SignInRefused as err:
-                st.error(str(err))
+                st.error(ui.md(err))
             else:
                 state.start_session(who.username)
                 st.rerun()
@@ -81,7 +81,11 @@ def show_failure(exc: Exception) -> None:
     With ``client.showErrorDetails`` at "full" (a developer's setting; the project's config says "none") the
     exception is raised again, and Streamlit shows it."""
     if isinstance(exc, SopError):  # a refusal meant for the user: its one sentence
-        st.error(str(exc))
+        st.error(ui.md(exc))
+        return
+    if bootstrap.database_unreachable(exc):  # a server restarting: the next action reconnects
+        log.warning("database unreachable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        st.warning(bootstrap.UNREACHABLE, icon=":material/cloud_off:")
         return
     reference = secrets.token_hex(4).upper()
     log.error("page failed, reference %s", reference, exc_info=exc)
@@ -91,12 +95,21 @@ def show_failure(exc: Exception) -> None:
              f"**{reference}**: the server's log has the details under it.", icon=":material/error:")
 
 
-if not state.signed_in():
+try:  # the session's check and the user's roles read the database
+    signed_in = state.signed_in()
+    roles = state.current_user().roles if signed_in else ()
+except Exception as exc:
+    if not bootstrap.database_unreachable(exc):
+        raise
+    show_failure(exc)  # the database does not answer: one friendly sentence, the next run tries again
+    st.stop()
+
+if not signed_in:
     st.navigation([st.Page(sign_in, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 
 pages = dict(PAGES)
-if "admin" in state.current_user().roles:
+if "admin" in roles:
     pages["Admin"] = [ADMIN_PAGE]
 navigation = st.navigation(pages)
 
@@ -128,7 +141,7 @@ def sidebar() -> None:
             st.info("Demo mode: signed in as **demo** with every role.", icon=":material/person:")
         else:
             user = state.current_user()
-            st.caption(f"Signed in as **{user.username}** ({', '.join(user.roles)})")
+            st.caption(f"Signed in as **{ui.md(user.username)}** ({', '.join(user.roles)})")
             if st.button("Sign out", key="sign_out"):
                 state.end_session()
                 st.rerun()

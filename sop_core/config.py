@@ -51,3 +51,48 @@ def session_max_hours() -> float:
     """A signed-in session ends this many hours after its sign-in, active or not: ``SOP_SESSION_MAX_HOURS``
     (default 12)."""
     return _positive_number("SOP_SESSION_MAX_HOURS", 12.0)
+
+
+def _whole_number(name: str, default: int) -> int:
+    value = _positive_number(name, float(default))
+    if not value.is_integer():
+        raise ValueError(f"{name}={os.environ.get(name)!r}: expected a whole number")
+    return int(value)
+
+
+def import_past_years() -> int:
+    """An import refuses a date more than this many years before the current cycle's month:
+    ``SOP_IMPORT_PAST_YEARS`` (default 20)."""
+    return _whole_number("SOP_IMPORT_PAST_YEARS", 20)
+
+
+def import_future_years() -> int:
+    """An import refuses a date more than this many years after the current cycle's month:
+    ``SOP_IMPORT_FUTURE_YEARS`` (default 3)."""
+    return _whole_number("SOP_IMPORT_FUTURE_YEARS", 3)
+
+
+def import_max_rows() -> int:
+    """The most rows (lines) one import file may hold: ``SOP_IMPORT_MAX_ROWS`` (default 5,000,000)."""
+    return _whole_number("SOP_IMPORT_MAX_ROWS", 5_000_000)
+
+
+def import_max_cells() -> int:
+    """The most cells (rows × columns) one import file may hold: ``SOP_IMPORT_MAX_CELLS`` (default 50,000,000)."""
+    return _whole_number("SOP_IMPORT_MAX_CELLS", 50_000_000)
+
+
+def import_max_line_bytes() -> int:
+    """The longest line of an import CSV file, in bytes: ``SOP_IMPORT_MAX_LINE_BYTES`` (default 65,536)."""
+    return _whole_number("SOP_IMPORT_MAX_LINE_BYTES", 64 * 1024)
+
+
+def import_max_xlsx_mb() -> int:
+    """The most an import workbook may expand to when unzipped, in MB: ``SOP_IMPORT_MAX_XLSX_MB`` (default 256)."""
+    return _whole_number("SOP_IMPORT_MAX_XLSX_MB", 256)
+
+
+def import_max_xlsx_rows() -> int:
+    """The most rows an import workbook may hold: ``SOP_IMPORT_MAX_XLSX_ROWS`` (default 100,000; reading a workbook
+    takes some thousand rows a second, so larger extracts come as CSV UTF-8)."""
+    return _whole_number("SOP_IMPORT_MAX_XLSX_ROWS", 100_000)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_cluster import ThrowawayPostgres
 from sqlalchemy import Engine, text
 
 from sop_core.db.engine import make_engine
@@ -315,3 +316,14 @@ def shared_app_env(shared_demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str
     monkeypatch.setenv("SOP_DATABASE_URL", shared_demo_url)
     monkeypatch.setenv("SOP_AUTH", "off")
     return APP
+
+
+@pytest.fixture
+def throwaway_pg() -> Iterator[ThrowawayPostgres]:
+    """A started PostgreSQL cluster of the test's own (see :class:`ThrowawayPostgres`), removed afterwards."""
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

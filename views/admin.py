@@ -10,7 +10,7 @@ import streamlit as st
 from sop_core.errors import EditConflict, SopError
 from sop_core.services import passwords, users
 from sop_core.units import ROLES
-from views import conflicts, state
+from views import conflicts, state, ui
 
 #: What each role may do (the admin role holds every other role).
 ROLE_NOTES = {
@@ -33,7 +33,7 @@ if "admin" not in actor.roles:
 
 notice = st.session_state.pop(KEY_NOTICE, None)
 if notice:
-    st.success(notice, icon=":material/check:")
+    st.success(ui.md(notice), icon=":material/check:")
 
 
 KEY_ROLE_SEEN, ROLE_CONFLICT = "admin_role_seen", "admin_role"
@@ -47,7 +47,7 @@ def _apply(what: str, change: Callable[[], object], mine: object = None) -> None
     except EditConflict as err:
         conflicts.remember(ROLE_CONFLICT, err, mine)
     except SopError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
     else:
         st.session_state[KEY_NOTICE] = what
         st.rerun()

@@ -15,6 +15,7 @@ from views import state, ui
 KEY_UPLOADS = "data_uploads"
 KEY_CHECK = "data_validation"  # {"signature": str, "issues": list[dict], "rows": int}
 KEY_REPORT = "data_last_import"  # {"signature": str, "text": str} of the last committed import
+KEY_READ = "data_read"  # {sha256 of a file's name and bytes: its frame, or the ImportFailed of its reading}
 SHOWN_READ_ISSUES = 10  # problems shown per unreadable file before Validate (which lists them all)
 
 st.title("Data")
@@ -23,6 +24,7 @@ engine = state.get_engine()
 url = engine.url.render_as_string(hide_password=True)
 st.session_state.setdefault(KEY_CHECK, None)
 st.session_state.setdefault(KEY_REPORT, None)
+st.session_state.setdefault(KEY_READ, {})
 
 
 @st.cache_data(ttl=300, show_spinner="Checking the data…")
@@ -78,18 +80,30 @@ st.caption(f"Each file may be up to {st.get_option('server.maxUploadSize')} MB."
 files = [(u.name, u.getvalue()) for u in uploads or []]
 signature = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in files)).hexdigest()
 
+# each file is read once per upload: its frame (or the refusal of its reading) is kept in the session under the
+# hash of its name and bytes, so that the reruns of every click do not parse it again
+digests = {name: hashlib.sha256(name.encode() + b"\0" + content).hexdigest() for name, content in files}
+kept = st.session_state[KEY_READ]
 for name, content in files:
-    try:
-        frame = data_service.read_extract(content, name)
-    except data_service.ImportFailed as err:  # one line per problem, as the CLI prints them
+    if digests[name] not in kept:
+        try:
+            kept[digests[name]] = data_service.read_extract(content, name)
+        except data_service.ImportFailed as refusal:
+            kept[digests[name]] = refusal
+st.session_state[KEY_READ] = kept = {d: kept[d] for d in digests.values()}  # only the files uploaded now
+
+for name, _content in files:
+    frame = kept[digests[name]]
+    if isinstance(frame, data_service.ImportFailed):  # one line per problem, as the CLI prints them
+        err = frame
         lines = [str(i) for i in err.issues[:SHOWN_READ_ISSUES]]
         if len(err.issues) > SHOWN_READ_ISSUES:
             lines.append(f"… and {len(err.issues) - SHOWN_READ_ISSUES} more; Validate lists them all")
-        st.error("  \n".join(lines))
+        st.error("  \n".join(ui.md(line) for line in lines))
         continue
     if note := data_service.header_note(frame):
-        st.caption(f"{name}: {note}")
-    with st.expander(f"{name} → {frame.attrs['table']} ({len(frame):,} rows)"):
+        st.caption(f"{ui.md(name)}: {ui.md(note)}")
+    with st.expander(f"{ui.md(name)} → {frame.attrs['table']} ({len(frame):,} rows)"):
         ui.dataframe(frame.head(50), width="stretch")
 
 check = st.session_state[KEY_CHECK]
@@ -139,7 +153,7 @@ elif check is not None:
     st.success(f"{len(files)} file{'s' if len(files) != 1 else ''} valid: ready to commit.")
 last = st.session_state[KEY_REPORT]
 if last is not None and last["signature"] == signature and check is None:
-    st.success(last["text"])
+    st.success(ui.md(last["text"]))
 
 # --------------------------------------------------------------------------- templates
 with st.expander("Import templates: the headers and two example rows per table"):

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
-from sop_core.errors import EditConflict
+from sop_core.errors import EditConflict, SopError
 from sop_core.services import demand, demand_accuracy, forecasting, overrides, page_figures
 from views import conflicts, state, ui
 
@@ -66,7 +66,7 @@ def run_now() -> None:
         forecasting.run_forecast(engine, cycle_id=cycle.id, user=state.current_user().username,
                                  progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
     except ValueError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
         return
     page_figures.store_page_figures(  # the pages open with figures of the new run
         engine, cycle.id, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=f"Preparing the pages: {msg}"))
@@ -156,7 +156,7 @@ if not events.empty:
                              hovertext=labels, hoverinfo="text"))
 fig.update_yaxes(title_text="units", rangemode="tozero")
 name = item if level == "total" else f"{LEVELS[level]} {item}"
-st.subheader(f"{name}: history, statistical forecast and consensus")
+st.subheader(f"{ui.md(name)}: history, statistical forecast and consensus")
 st.plotly_chart(ui.base_layout(fig), width="stretch", key="demand_chart")
 
 # ---- overrides
@@ -164,7 +164,7 @@ st.subheader("Overrides and consensus by month")
 locked = load("overrides_locked", url, stamp, cycle.id)
 read_only = bool(locked) or state.meeting_mode()
 if locked:
-    st.info(locked)
+    st.info(ui.md(locked))
 elif state.meeting_mode():
     st.info("Meeting mode: overrides are read-only.")
 st.caption("Enter a quantity (units) or a change in % of the statistical forecast, and a reason. An override of a "
@@ -206,8 +206,8 @@ if not read_only and st.button("Save overrides", type="primary", key="demand_sav
             st.rerun()
     except EditConflict as err:
         conflicts.remember(CONFLICT, err, edits)
-    except forecasting.DemandError as err:
-        st.error(str(err))
+    except SopError as err:
+        st.error(ui.md(err))
 if not read_only:
     conflicts.offer(CONFLICT, save_mine, refresh)
 

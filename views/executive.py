@@ -57,7 +57,7 @@ def add_decision() -> None:
             user.username,
             scenario_id=scenario_id,
         )
-    except plan.PlanError as err:
+    except SopError as err:
         _flash("error", str(err))
     else:
         _flash("success", "Decision logged.")
@@ -101,7 +101,7 @@ def advance() -> None:
 def new_version() -> None:
     try:
         version = signoff.new_version(engine, cycle.id, user.username)
-    except plan.PlanError as err:
+    except SopError as err:
         _flash("error", str(err))
     else:
         _flash("success", f"Plan version {version} started; the signed version stays frozen.")
@@ -110,14 +110,14 @@ def new_version() -> None:
 try:
     review = state.executive_review(cycle.id)
 except plan.PlanError as err:
-    st.error(str(err))
+    st.error(ui.md(err))
     st.stop()
 head = review.headline
 
 sections.plan_caption(review)
 flash = st.session_state.pop(KEY_FLASH, None)
 if flash:
-    getattr(st, flash[0])(flash[1])
+    getattr(st, flash[0])(ui.md(flash[1]))
 
 sections.headline_cards(review)
 
@@ -158,7 +158,7 @@ else:
     try:
         diff = plan_changes.compare_keys(engine, after_key, before_key)
     except plan.PlanError as err:
-        st.info(str(err))
+        st.info(ui.md(err))
 if diff is not None:
     sections.waterfall(diff, is_default)
 

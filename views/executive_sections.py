@@ -36,7 +36,7 @@ def plan_caption(review: ExecutiveReview) -> None:
             "Promote a scenario on the Reconciliation page."
         )
     if review.unsourced:
-        st.warning(review.unsourced)
+        st.warning(ui.md(review.unsourced))
 
 
 def headline_cards(review: ExecutiveReview) -> None:
@@ -118,7 +118,7 @@ def risks(review: ExecutiveReview) -> None:
         if review.risks.empty:
             st.caption("No risk found.")
         for r in review.risks.itertuples(index=False):
-            st.markdown(f"- {r.text}" if r.kind == "capacity" else f"- {r.text}: {formatting.money(r.value)}")
+            st.markdown(f"- {ui.md(r.text)}" if r.kind == "capacity" else f"- {ui.md(r.text)}: {formatting.money(r.value)}")
         if (review.risks["kind"] == "capacity").any():
             st.caption(f"Capacity risks: {review.plan_load_basis.lower()}.")
     with c_opp:
@@ -126,7 +126,7 @@ def risks(review: ExecutiveReview) -> None:
         if review.opportunities.empty:
             st.caption("No opportunity found.")
         for r in review.opportunities.itertuples(index=False):
-            st.markdown(f"- {r.text}: +{formatting.money(r.value)}")
+            st.markdown(f"- {ui.md(r.text)}: +{formatting.money(r.value)}")
 
 
 def capacity(review: ExecutiveReview) -> None:

@@ -71,7 +71,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
     try:
         view = load_policy(engine, url, cycle.id, basis)
     except supply_service.SupplyDataError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
         return
     policy = view.policy
     c1, c2, c3, c4 = st.columns(4)

@@ -70,7 +70,7 @@ st.caption(
 )
 
 if flash := st.session_state.pop("kpi_flash", None):
-    st.success(flash)
+    st.success(ui.md(flash))
 for start in range(0, len(summary), CARDS_PER_ROW):
     row_cards = summary.iloc[start : start + CARDS_PER_ROW].iterrows()
     for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
@@ -158,7 +158,7 @@ if editing and save.button("Save targets", key="kpi_save_targets", type="primary
     except EditConflict as err:
         conflicts.remember(CONFLICT, err, changes)
     except targets_service.KpiError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
 if editing:
     conflicts.offer(CONFLICT, save_targets, keep_theirs)
 if reload.button("Reload targets", key="kpi_reload_targets"):
@@ -187,7 +187,7 @@ skus = list(dict.fromkeys(exceptions["sku"][exceptions["sku"] != ""]))
 sku = ui.search_picker("Drill down to a SKU", skus, key="kpi_drill_sku") if skus else None
 if sku is not None:
     detail = load_detail(engine, url, sku, cycle.id)
-    st.markdown(f"**{detail.sku} — {detail.name}** ({detail.family})")
+    st.markdown(f"**{ui.md(detail.sku)} — {ui.md(detail.name)}** ({ui.md(detail.family)})")
     policy = detail.policy
     for column, (label, key) in zip(st.columns(len(POLICY_CARDS)), POLICY_CARDS.items(), strict=True):
         column.metric(label, formatting.quantity(policy.get(key)))

@@ -86,12 +86,12 @@ stamp = demand.review_stamp(engine, cycle.id)  # a new run or an override on Dem
 try:
     inputs = state.scenario_inputs(cycle.id)  # shared with the Executive review while the data stay the same
 except plan.PlanError as err:
-    st.error(str(err))
+    st.error(ui.md(err))
     st.stop()
 if basis := whatif.plan_basis(inputs):
-    st.caption(basis)
+    st.caption(ui.md(basis))
 if unsourced := supply_service.unsourced_warning(load_unsourced(engine, url, cycle.id, stamp)):
-    st.warning(unsourced)
+    st.warning(ui.md(unsourced))
 
 # a signed plan version never changes: say what promoting does here
 closed = cycle.status == "closed"
@@ -179,7 +179,7 @@ def gap_chart(what: whatif.WhatIf) -> None:
         ui.dataframe(shown, hide_index=True, width="stretch", key="gap_table", column_config=GAP_COLUMNS)
     if what.capacity_notes:
         st.markdown("**Where more capacity pays**")
-        st.markdown("\n".join(f"- {n}" for n in what.capacity_notes))
+        st.markdown("\n".join(f"- {ui.md(n)}" for n in what.capacity_notes))
 
 
 def save_form(what: whatif.WhatIf) -> None:
@@ -197,7 +197,7 @@ def save_form(what: whatif.WhatIf) -> None:
         except EditConflict as err:
             conflicts.remember(SAVE_CONFLICT, err, (name, what.levers))
         except SopError as err:
-            st.error(str(err))
+            st.error(ui.md(err))
         else:
             st.rerun(scope="app")
     conflicts.offer(SAVE_CONFLICT, store_scenario, reload_saved)
@@ -218,12 +218,12 @@ def store_scenario(mine: tuple[str, Any], seen: int | None) -> None:
 def what_if() -> None:
     st.subheader("What if…")
     if flash := st.session_state.pop(KEY_FLASH, None):
-        getattr(st, flash[0])(flash[1])
+        getattr(st, flash[0])(ui.md(flash[1]))
     values = lever_widgets.draw_levers(choices, learned)
     try:
         what = whatif.evaluate(inputs, whatif.levers_from(values))  # the levers, evaluated once per rerun
     except plan.PlanError as err:
-        st.error(str(err))
+        st.error(ui.md(err))
         return
     for row in (KPI_CARDS[:5], KPI_CARDS[5:]):
         for col, (label, key, kind, colour, help_text) in zip(st.columns(5), row, strict=True):
@@ -244,7 +244,7 @@ what_if()
 # ---- saved scenarios, comparison, promotion
 st.subheader("Scenarios")
 if list_flash := st.session_state.pop(KEY_LIST_FLASH, None):
-    getattr(st, list_flash[0])(list_flash[1])
+    getattr(st, list_flash[0])(ui.md(list_flash[1]))
 saved = plan.list_scenarios(engine, cycle.id)
 if saved.empty:
     st.info("No saved scenario yet: move the levers above and save one.")

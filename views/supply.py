@@ -13,6 +13,7 @@ from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.services import supply_review
 from sop_core.services.suppliers import SupplierItems, SupplierReview
+from sop_core.text_checks import spreadsheet_safe
 from sop_core.units import MAX_CHART_ROWS
 from views import state, supply_charts, ui
 
@@ -58,7 +59,7 @@ try:
     plan_key = supply_review.review_key(engine, cycle.id, cycle.label)
     review = load_review(engine, url, cycle.id, cycle.label, plan_key)
 except supply_service.SupplyDataError as err:
-    st.error(str(err))
+    st.error(ui.md(err))
     st.stop()
 load, hot, source, basis = review.load, review.bottlenecks, review.source, review.basis
 st.caption(
@@ -67,7 +68,7 @@ st.caption(
     + " · regular capacity per month"
 )
 if review.unsourced_warning:
-    st.warning(review.unsourced_warning)
+    st.warning(ui.md(review.unsourced_warning))
 
 # ---- headline
 peak = hot.iloc[0] if len(hot) else None
@@ -81,7 +82,7 @@ c2.metric(
 c3.metric(
     "Peak utilisation",
     formatting.percent(peak["utilisation"]) if peak is not None else "–",
-    help=f"{peak['resource']} in {ui.month_label(peak['period'])}" if peak is not None else None,
+    help=f"{ui.md(peak['resource'])} in {ui.month_label(peak['period'])}" if peak is not None else None,
 )
 
 # ---- utilisation heatmap and table
@@ -107,7 +108,7 @@ ui.dataframe(
 # ---- load vs capacity of one resource
 resource_labels = {f"{r} — {n}": r for r, n in zip(load["resource"], load["name"], strict=True)}
 chosen = resource_labels[st.selectbox("Resource", list(resource_labels), key="supply_resource")]
-st.markdown(f"**{chosen}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
+st.markdown(f"**{ui.md(chosen)}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
             "90 %, red above regular capacity)")  # fmt: skip
 st.plotly_chart(supply_charts.load_bars(load[load["resource"] == chosen]), width="stretch")
 
@@ -140,7 +141,7 @@ else:
     hot_resource, hot_period = spots[st.selectbox("Drill into", list(spots), key="supply_bottleneck")]
     families, skus = load_drilldown(engine, url, cycle.id, plan_key, hot_resource, hot_period)
     left, right = st.columns([1, 2])
-    left.markdown(f"**Families loading {hot_resource}**")
+    left.markdown(f"**Families loading {ui.md(hot_resource)}**")
     ui.dataframe(
         families.assign(share=families["share"] * 100),
         left,
@@ -151,7 +152,7 @@ else:
             "share": st.column_config.ProgressColumn("Share", format="%.0f %%", min_value=0, max_value=100),
         },
     )
-    right.markdown(f"**SKUs loading {hot_resource} in {ui.month_label(hot_period)}**")
+    right.markdown(f"**SKUs loading {ui.md(hot_resource)} in {ui.month_label(hot_period)}**")
     ui.dataframe(
         skus.assign(share=skus["share"] * 100),
         right,
@@ -297,7 +298,7 @@ ui.dataframe(
 )
 st.download_button(
     "Download proposals (CSV)",
-    proposals.to_csv(index=False).encode("utf-8"),
+    spreadsheet_safe(proposals).to_csv(index=False).encode("utf-8"),
     file_name=f"replenishment_proposals_{cycle.label}.csv",
     mime="text/csv",
     key="supply_download_proposals",

@@ -1,8 +1,10 @@
 """Small shared pieces of the pages (not a page): the colours, month labels, the chart look, the row cap of the
-tables and the search pickers."""
+tables, the search pickers, and :func:`md`, which every text from the data passes through before it enters
+Markdown (a product name, a code, a file name, a user name, an error message naming them)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +27,42 @@ COLORS = {
     "warning": "#f59e0b",
     "bad": "#dc2626",
 }
+
+
+#: Characters that start or close Markdown (or Streamlit's LaTeX, ``$``) wherever they stand: always escaped.
+_ALWAYS = frozenset("\\`*[]<>|~$")
+#: A first character that would make the text a heading, a quote, a list or a rule.
+_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))")
+
+
+def md(value: object) -> str:
+    r"""``value`` as text that Markdown shows literally: line breaks become spaces; ``\ ` * [ ] < > | ~ $`` are
+    escaped with a backslash everywhere, ``_`` where it could emphasise (not inside a word: ``supply_planner``
+    stays), the ``:`` of ``://`` and the ``.`` of ``www.`` (no automatic link), and a first character that would
+    start a heading, a quote, a list or a rule. No image, link, HTML, LaTeX or emphasis can come from the value;
+    ordinary text (``2026-12: 4 units (version 2).``) stays as it is.
+
+    >>> md("![img](http://x/y.png) **bold**")
+    '!\\[img\\](http\\://x/y.png) \\*\\*bold\\*\\*'
+    >>> md("- A_100 _x_\nwww.x.org")
+    '\\- A_100 \\_x\\_ www\\.x.org'
+    """
+    text = " ".join(str(value).splitlines())
+    out = []
+    for i, c in enumerate(text):
+        before, after = text[i - 1 : i], text[i + 1 : i + 2]
+        if (c in _ALWAYS or (c == "_" and not (before.isalnum() and after.isalnum()))
+                or (c == ":" and text[i + 1 : i + 3] == "//")
+                or (c == "." and text[max(i - 3, 0) : i].lower() == "www")):
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    escaped = "".join(out)
+    start = _BLOCK_START.match(escaped)
+    if start:
+        at = start.end() if start.group(2)[0].isdigit() else start.start(2)
+        escaped = escaped[:at] + "\\" + escaped[at:]
+    return escaped
 
 
 def month_label(value: object) -> str:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from sop_core.cli.common import open_engine
+from sop_core.text_checks import spreadsheet_safe
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -100,7 +101,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         out = Path(args.csv)
         frame = table if table is not None else result.lines.assign(period=result.lines["period"].dt.strftime("%Y-%m"))
         out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False)
+        spreadsheet_safe(frame).to_csv(out, index=False)
         print(f"{out} written ({len(frame)} rows)")
     if not ok:
         print(f"error: the parts of the diff do not add up to the total change ({parts - total:+.6f})", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sop_core import config
@@ -65,3 +66,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     any error (a :class:`sop_core.db.guards.FrozenPlanError` included)."""
     with SESSIONS(bind=engine) as session, session.begin():
         yield session
+
+
+def unreachable(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or an exception it was raised from) is the database not answering: a connection refused,
+    dropped or reset (a server restarting, a network down), not a refusal of the statement itself."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -4,6 +4,11 @@ Both are rendered from the executive review they are handed (:class:`Review`; no
 needed): the workbook with xlsxwriter, the deck with python-pptx and charts drawn by matplotlib as PNG
 images. Money is in the company currency
 (:data:`sop_core.config.CURRENCY`), quantities in units.
+
+Every text cell of the workbook is a string, never a formula or a link: a decision written as
+``=HYPERLINK("http://…","y")`` stays that text (xlsxwriter's ``strings_to_formulas`` and ``strings_to_urls`` are
+off), and a text that a spreadsheet would take for a formula when edited (it starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return, :data:`~sop_core.text_checks.FORMULA_STARTS`) carries Excel's quote prefix.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pandas as pd
 from sop_core.config import CURRENCY
 from sop_core.formatting import by_kind, money_in_full, percent
 from sop_core.planning import plan_diff as diff_math
+from sop_core.text_checks import FORMULA_STARTS
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +158,10 @@ def excel_pack(data: Review) -> bytes:
     """The meeting pack of a review as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a
     header row, number formats, frozen panes and fitted column widths."""
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         book = writer.book
+        quoted = book.add_format({"quote_prefix": True})
         title = book.add_format({"bold": True, "font_size": 14})
         header = book.add_format({"bold": True, "bg_color": "#DBEAFE", "border": 1})
         money = book.add_format({"num_format": "#,##0"})
@@ -166,9 +174,13 @@ def excel_pack(data: Review) -> bytes:
                     frame[col] = frame[col].dt.strftime("%Y-%m-%d")
             frame.to_excel(writer, sheet_name=name, startrow=2, index=False)
             ws = writer.sheets[name]
-            ws.write(0, 0, heading, title)
+            ws.write_string(0, 0, heading, title)
+            for j, col in enumerate(frame.columns):  # a text a spreadsheet would read as a formula: quote-prefixed
+                for i, value in enumerate(frame[col].tolist()):
+                    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                        ws.write_string(3 + i, j, value, quoted)
             for j, col in enumerate(frame.columns):
-                ws.write(2, j, str(col), header)
+                ws.write_string(2, j, str(col), header)
                 width = max(10, min(48, int(frame[col].astype(str).str.len().max() if len(frame) else 10) + 2,
                                     ))
                 width = max(width, len(str(col)) + 2)

@@ -2,10 +2,12 @@
 the checks across the files of one import and the stored master data (unknown SKUs, suppliers, resources and
 families; a natural key given twice). :func:`validate` lists every problem, file by file, each file's by row.
 
+>>> import datetime as dt
 >>> import pandas as pd
 >>> raw = pd.DataFrame({"sku": ["A-100", "B-9"], "resource": ["R1", "R1"], "hours_per_unit": ["1.5", "-2"]},
 ...                    index=pd.Index([2, 3], name="row"))
->>> [str(i) for i in validate({"routing.csv": ("routing", raw)}, {"sku": {"A-100"}, "resource": {"R1"}})]
+>>> window = PeriodWindow.around(dt.date(2026, 11, 1))
+>>> [str(i) for i in validate({"routing.csv": ("routing", raw)}, {"sku": {"A-100"}, "resource": {"R1"}}, window)]
 ['routing.csv row 3, column sku: B-9 is not a known SKU; add it to product (in the database or in the same import)', \
 'routing.csv row 3, column hours_per_unit: -2 is negative; hours must be ≥ 0']
 """
@@ -23,6 +25,7 @@ import pyarrow.compute as pc
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.io.import_issues import ImportIssue
+from sop_core.io.import_plausible import PeriodWindow, plausibility_issues
 from sop_core.io.import_schema import (
     END_BEFORE_START_REASON,
     FRAME_CHECK_COLUMN,
@@ -135,8 +138,9 @@ def _check_columns(file: str, table: str, raw: pd.DataFrame) -> list[ImportIssue
     return issues
 
 
-def check_file(file: str, table: str, raw: pd.DataFrame) -> Checked:
-    """Structure, types and the schema's checks of one file (no cross-file or database checks)."""
+def check_file(file: str, table: str, raw: pd.DataFrame, window: PeriodWindow) -> Checked:
+    """Structure, types, the schema's checks and the plausibility rules (:mod:`~sop_core.io.import_plausible`, dates
+    within ``window``) of one file (no cross-file or database checks)."""
     issues = _check_columns(file, table, raw)
     if issues:
         return Checked(file, table, raw, None, issues)
@@ -165,6 +169,7 @@ def check_file(file: str, table: str, raw: pd.DataFrame) -> Checked:
             columns[key] = pd.Series(spec.default, index=raw.index, dtype=pd.ArrowDtype(pa.string()))
     typed = pd.DataFrame(columns, index=raw.index)
     issues.extend(_rule_issues(file, raw, _rule_failures(table, typed), unparsed))
+    issues.extend(plausibility_issues(file, table, raw, typed, window, unparsed))
     return Checked(file, table, raw, typed, issues)
 
 
@@ -283,9 +288,10 @@ def _sort_key(columns: list[str]) -> Callable[[ImportIssue], tuple[int, int]]:
     return key
 
 
-def check_all(frames: Mapping[str, tuple[str, pd.DataFrame]], known: Mapping[str, set[str]]) -> list[Checked]:
+def check_all(frames: Mapping[str, tuple[str, pd.DataFrame]], known: Mapping[str, set[str]],
+              window: PeriodWindow) -> list[Checked]:
     """Every file of one import checked (see :func:`validate`), in the given order; each file's issues by row."""
-    checked = [check_file(file, table, raw) for file, (table, raw) in frames.items()]
+    checked = [check_file(file, table, raw, window) for file, (table, raw) in frames.items()]
     known_all = _with_import_masters(known, checked)
     seen_keys: SeenKeys = {}
     for c in sorted(checked, key=lambda c: list(m.INPUT_TABLES).index(c.table)):
@@ -296,7 +302,8 @@ def check_all(frames: Mapping[str, tuple[str, pd.DataFrame]], known: Mapping[str
     return checked
 
 
-def validate(frames: Mapping[str, tuple[str, pd.DataFrame]], known: Mapping[str, set[str]]) -> list[ImportIssue]:
+def validate(frames: Mapping[str, tuple[str, pd.DataFrame]], known: Mapping[str, set[str]],
+             window: PeriodWindow) -> list[ImportIssue]:
     """Every problem in the files of one import (pure: no database).
 
     Args:
@@ -304,8 +311,10 @@ def validate(frames: Mapping[str, tuple[str, pd.DataFrame]], known: Mapping[str,
         known: master data already stored: ``{"sku": {...}, "family": {...}, "supplier": {...},
             "resource": {...}}``. Items defined by product / supplier / resource files of the same import count
             as known too.
+        window: the dates the import accepts (:class:`~sop_core.io.import_plausible.PeriodWindow`, around the
+            current cycle's month).
 
     Returns:
         The issues, file by file in the given order, each file's by row; empty when the import may proceed.
     """
-    return [issue for c in check_all(frames, known) for issue in c.issues]
+    return [issue for c in check_all(frames, known, window) for issue in c.issues]

@@ -17,6 +17,10 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from sop_core.errors import SopError
+from sop_core.text_checks import spreadsheet_safe
+
+#: The longest value a message shows whole; a longer one is shown by its start and its length.
+LONGEST_VALUE_SHOWN = 60
 
 #: The columns of :func:`issues_frame` and of the header of :func:`issues_csv`.
 ISSUE_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -42,6 +46,10 @@ class ImportIssue:
     'orders.csv does not name an input table'
     >>> str(ImportIssue("routing.csv", 3, "sku/resource", "A/R1", "repeats the key of row 2"))
     'routing.csv row 3, columns sku/resource: A/R1 repeats the key of row 2'
+    >>> str(ImportIssue("product.csv", 2, "name", "n" * 10_001, "is longer than 200 characters"))[:40]
+    'product.csv row 2, column name: nnnnnnnn'
+    >>> str(ImportIssue("product.csv", 2, "name", "n" * 10_001, "is longer than 200 characters"))[-53:]
+    'nn… (10,001 characters) is longer than 200 characters'
     """
 
     file: str
@@ -57,7 +65,10 @@ class ImportIssue:
         if self.column:
             label = "columns" if "/" in self.column else "column"
             where += f", {label} {self.column}"
-        text = f"{self.value} {self.reason}" if self.value not in (None, "") else self.reason
+        value = self.value
+        if value is not None and len(value) > LONGEST_VALUE_SHOWN:  # a cell of 10,001 characters: its start
+            value = f"{value[:LONGEST_VALUE_SHOWN]}… ({len(value):,} characters)"
+        text = f"{value} {self.reason}" if value not in (None, "") else self.reason
         if not self.column and self.value in (None, ""):
             return f"{where} {text}"  # a whole file or row: "orders.csv does not name an input table…"
         return f"{where}: {text}"
@@ -101,10 +112,11 @@ def issues_frame(issues: Iterable[ImportIssue]) -> pd.DataFrame:
 
 def issues_csv(issues: Iterable[ImportIssue]) -> bytes:
     """Issues as CSV with the header ``file,row,column,value,reason``, one line per issue (empty fields where an
-    issue has no row, column or value), UTF-8 with a byte-order mark so that Excel shows ≥ and – as written.
+    issue has no row, column or value), UTF-8 with a byte-order mark so that Excel shows ≥ and – as written; a
+    value a spreadsheet would run as a formula starts with an apostrophe (:func:`~sop_core.text_checks.spreadsheet_text`).
 
     >>> issues_csv([ImportIssue("budget.csv", 2, "period", "2026-11-15", "is not the first day of a month")])
     b'\\xef\\xbb\\xbffile,row,column,value,reason\\nbudget.csv,2,period,2026-11-15,is not the first day of a month\\n'
     """
-    text: str = issues_frame(issues).to_csv(index=False, lineterminator="\n")
+    text: str = spreadsheet_safe(issues_frame(issues)).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8-sig")

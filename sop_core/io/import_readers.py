@@ -28,9 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from sop_core import config
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.io.import_issues import ImportFailed, ImportIssue, refuse
+from sop_core.io.import_limits import check_csv, check_xlsx, max_xlsx_rows, xlsx_row_limit
 from sop_core.io.import_schema import column_specs
 
 log = logging.getLogger(__name__)
@@ -187,10 +189,14 @@ def _records_xlsx(file: str, data: bytes, table: str | None) -> list[Record]:
         refuse(file, "is not a readable Excel workbook (.xlsx); save it again from Excel as .xlsx or CSV UTF-8")
     try:
         sheet = book[table] if table and table in book.sheetnames else book.worksheets[0]
-        return [
-            (number, [_cell_text(v) for v in values])
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
-        ]
+        records: list[Record] = []
+        max_rows, max_cells, cells = max_xlsx_rows(), config.import_max_cells(), 0
+        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            cells += len(values)
+            if number > max_rows or cells > max_cells:
+                xlsx_row_limit(file, number, cells)
+            records.append((number, [_cell_text(v) for v in values]))
+        return records
     finally:
         book.close()
 
@@ -371,6 +377,10 @@ def read_with_row_issues(source: Source, name: str, table: str | None) -> tuple[
     if not data:
         refuse(file, "is empty (0 bytes); expected a header row and data rows")
     suffix = Path(file).suffix.lower()
+    if suffix in (".csv", ".txt"):
+        check_csv(file, data)  # the cost bounds, before any parsing
+    elif suffix in (".xlsx", ".xlsm"):
+        check_xlsx(file, data)
     fast = _arrow_frame(file, data, table) if suffix in (".csv", ".txt") else None
     if fast is not None:
         return fast, []
@@ -431,7 +441,8 @@ def read_extract(source: Source, name: str, table: str | None = None) -> pd.Data
         ``table``, ``header_row`` and ``title_rows`` (the non-blank rows skipped above the header).
 
     Raises:
-        ImportFailed: the file is empty, not UTF-8, not a readable workbook, or of another type; no header row is
+        ImportFailed: the file is beyond the cost bounds of :mod:`sop_core.io.import_limits` (a line too long, too
+            many rows or cells, a workbook that unzips too large), empty, not UTF-8, not a readable workbook, or of another type; no header row is
             found; a column name appears twice in the header or an empty header cell stands above values; a row
             has values beyond the header's columns, or (CSV) fewer values than the header (every such row is named).
     """

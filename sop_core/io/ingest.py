@@ -25,6 +25,7 @@ out keep their stored values; a new row gets the column's default.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,12 +33,14 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from sop_core.db import import_repo
+from sop_core.db import cycle_repo, import_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.io.import_checks import check_all, validate
 from sop_core.io.import_issues import ImportFailed, ImportIssue, refuse
+from sop_core.io.import_plausible import PeriodWindow
 from sop_core.io.import_readers import Source, header_note, read_with_row_issues
 from sop_core.units import Progress
 
@@ -116,10 +119,12 @@ def _named(files: Sequence[tuple[str, Source]] | Sequence[str | Path]) -> list[t
     return out
 
 
-def known_masters(engine: Engine) -> dict[str, set[str]]:
-    """The stored SKUs, product families, suppliers and resources (for referential checks)."""
-    with session_scope(engine) as s:
-        return import_repo.stored_masters(s)
+def import_window(session: Session) -> PeriodWindow:
+    """The dates an import accepts: around the month of the current cycle (the newest that is not signed or
+    closed, else the newest), or of today when there is no cycle yet."""
+    rows = cycle_repo.cycles_newest_first(session)
+    current = next((r for r in rows if r.status not in ("signed", "closed")), rows[0]) if rows else None
+    return PeriodWindow.around(current.month if current is not None else dt.date.today())
 
 
 def _read_all(
@@ -153,7 +158,9 @@ def validate_files(
     """Read and validate files against the database without writing (what the Validate button does)."""
     named = _named(files)
     frames, issues = _read_all(named, table)
-    return _in_file_order(issues + validate(frames, known_masters(engine)), named)
+    with session_scope(engine) as s:
+        known, window = import_repo.stored_masters(s), import_window(s)
+    return _in_file_order(issues + validate(frames, known, window), named)
 
 
 def _share_of(report: Progress, start: float, width: float) -> Progress:
@@ -191,7 +198,7 @@ def import_files(
     results = []
     with session_scope(engine) as s:  # the checks against stored master data and the writes: one transaction
         report(0.3, "Validating…")
-        checked = check_all(frames, import_repo.stored_masters(s))
+        checked = check_all(frames, import_repo.stored_masters(s), import_window(s))
         issues = _in_file_order(issues + [i for c in checked for i in c.issues], named)
         if issues:
             log.info("import refused: %d issue(s), first: %s", len(issues), issues[0])

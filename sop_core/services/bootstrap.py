@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import audit_repo, bulk_repo, cycle_repo, plan_repo, repo, user_repo
 from sop_core.db import models as m
-from sop_core.db.engine import make_engine, session_scope
+from sop_core.db.engine import make_engine, session_scope, unreachable
 from sop_core.db.guards import RESET_ALL
 from sop_core.db.migrate import upgrade
 from sop_core.db.models_cycle import Decision
@@ -50,6 +50,17 @@ def app_engine(url: str | None = None) -> Engine:
     engine = make_engine(url)
     ensure_ready(engine)
     return engine
+
+
+#: What a page shows while the database does not answer (a server restarting, a network down).
+UNREACHABLE = ("The database does not answer right now (it may be restarting). Nothing was changed by this step; "
+               "try again in a moment.")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` is the database not answering (a refused, dropped or reset connection), which the next
+    action survives once the server is back: the engine checks a pooled connection before it uses it."""
+    return unreachable(exc)
 
 
 def ensure_ready(engine: Engine, *, seed_demo: bool = True, progress: Progress | None = None) -> bool:

@@ -24,6 +24,7 @@ from sop_core.db import audit_repo, cycle_repo, plan_repo, user_repo, version_re
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.services import demand, plan
+from sop_core.text_checks import checked
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,9 @@ def advance(engine: Engine, cycle_id: int, to_state: str, user: str, note: str =
 
     Raises:
         WorkflowError: a gate is not met (the message lists why), or an unknown state.
+        TextRejected: a note too long, with a control character or not valid Unicode.
     """
+    checked("note", note)
     problems = gate_problems(engine, cycle_id, to_state)
     if problems:
         raise WorkflowError("; ".join(problems))

@@ -31,6 +31,7 @@ from sop_core.planning import scenario as sc
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label, now
 from sop_core.services.plan_changes import actual_sales
 from sop_core.services.snapshot import inputs_from_json
+from sop_core.text_checks import checked
 
 #: Columns of :func:`decisions`.
 DECISION_COLUMNS = ["id", "decision", "owner", "due_date", "scenario", "scenario_id", "family", "status", "outcome",
@@ -51,7 +52,10 @@ def add_decision(
 
     Raises:
         WorkflowError: empty text or owner, or a scenario of another cycle.
+        TextRejected: a text too long, with a control character or not valid Unicode.
     """
+    checked("decision", decision)
+    checked("owner", owner, single_line=True)
     if not decision.strip():
         raise WorkflowError("the decision is empty: write what was decided")
     if not owner.strip():
@@ -81,7 +85,9 @@ def update_decision(engine: Engine, decision_id: int, status: str, outcome: str,
         WorkflowError: unknown decision or status.
         EditConflict: the decision was changed since version ``seen``: who, when, their status and outcome against
             the user's, and the version to pass to save over it.
+        TextRejected: an outcome too long, with a control character or not valid Unicode.
     """
+    checked("outcome", outcome)
     if status not in ("open", "done", "dropped"):
         raise WorkflowError(f"unknown decision status {status!r}: open, done or dropped")
     with session_scope(engine) as s:

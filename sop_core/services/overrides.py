@@ -26,6 +26,7 @@ from sop_core.planning.forecast.hierarchy import Level
 from sop_core.services import figures
 from sop_core.services.demand import CONSENSUS_INPUTS, consensus_sums
 from sop_core.services.forecasting import DemandError
+from sop_core.text_checks import checked
 
 log = logging.getLogger(__name__)
 #: The reason codes an override may carry.
@@ -206,6 +207,7 @@ def save_overrides(
         EditConflict: an edited month was saved by someone else since it was read; it carries their change and
             the ``seen`` to pass back to save over it.
         DemandError: unknown level / item, month outside the forecast, missing or unknown reason, bad number.
+        TextRejected: a comment too long, with a control character or not valid Unicode.
     """
     if level not in fc.LEVELS:
         raise DemandError(f"unknown level {level!r}; expected one of {', '.join(fc.LEVELS)}")
@@ -214,6 +216,9 @@ def save_overrides(
         if c not in edits:
             edits[c] = None
     edits["period"] = pd.to_datetime(edits["period"])
+    for comment in edits["comment"]:
+        if isinstance(comment, str):
+            checked("comment", comment)
     problems = cons.validate_edits(edits)
     if problems:
         raise DemandError("; ".join(problems))

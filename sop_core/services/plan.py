@@ -35,6 +35,7 @@ from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import pricing
+from sop_core.text_checks import checked
 from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON
 
 log = logging.getLogger(__name__)
@@ -309,10 +310,11 @@ def save_scenario(
     Raises:
         EditConflict: the stored version differs from ``seen`` (or the name exists when creating); the stored
             scenario is left as it was, the conflict carries its author, time, levers and version.
+        TextRejected: a name too long, with a control character or not valid Unicode.
         PlanError: an empty name, an unknown cycle, no forecast, or a scenario that is the proposed
             plan (its levers stay as promoted, so the plan lines and its KPIs always agree).
     """
-    name = name.strip()
+    name = checked("scenario name", name.strip(), single_line=True)
     if not name:
         raise PlanError("scenario name is empty: type a name")
     if name.lower() == BASELINE.lower():

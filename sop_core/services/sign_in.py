@@ -29,6 +29,7 @@ from sop_core.db import throttle_repo, user_repo
 from sop_core.db.engine import session_scope
 from sop_core.errors import SopError
 from sop_core.services import passwords
+from sop_core.text_checks import LIMITS, problem, storable
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,13 @@ def wait_needed(failures: list[dt.datetime], rule: Throttle, at: dt.datetime) ->
     return max(failures[-1] + hold - at, dt.timedelta(0))
 
 
+#: The longest throttle key stored (the column `sign_in_failure.key` holds 200 characters).
+KEY_LENGTH = 200
+
+
 def _keys(username: str, client: str) -> tuple[tuple[Throttle, str], ...]:
-    return (PER_USER, username.strip().lower()), (PER_CLIENT, client or UNKNOWN_CLIENT)
+    key = storable(username.strip().lower())[:KEY_LENGTH]  # whatever was typed: a NUL cannot be stored
+    return (PER_USER, key), (PER_CLIENT, storable(client or UNKNOWN_CLIENT)[:KEY_LENGTH])
 
 
 def _spoken(wait: dt.timedelta) -> str:
@@ -128,7 +134,8 @@ def sign_in(engine: Engine, username: str, password: str, client: str, at: dt.da
         raise SignInRefused(f"Too many failed sign-ins: wait {_spoken(wait)}, then try again.")
     result: SignedIn | None = None
     with session_scope(engine) as s:
-        user = user_repo.user_by_name(s, username) if username else None
+        possible = bool(username) and problem(username, LIMITS["user name"], single_line=True) is None
+        user = user_repo.user_by_name(s, username) if possible else None  # no such name can be stored
         stored = user.password_hash if user is not None and not user.disabled else None
         checked = passwords.verify(password, stored)
         if user is not None and checked.ok:

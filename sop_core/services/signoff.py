@@ -37,6 +37,7 @@ from sop_core.services.cycle import (
 )
 from sop_core.services.reproduce import first_mismatch
 from sop_core.services.snapshot import build_snapshot, override_records, store_frozen_version
+from sop_core.text_checks import checked
 from sop_core.units import INTERVAL_LEVELS, SIGNOFF_ROLES
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,9 @@ def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str =
         WorkflowError: a gate is not met (:func:`signoff_gate`).
         plan.PlanError: unknown role or user, or a user without that role.
         EditConflict: that role already signed this plan version (who and when).
+        TextRejected: a comment too long, with a control character or not valid Unicode.
     """
+    checked("comment", comment)
     problems = signoff_gate(engine, cycle_id)
     if problems:
         raise WorkflowError("; ".join(problems))
@@ -216,7 +219,9 @@ def new_version(engine: Engine, cycle_id: int, user: str, note: str = "") -> int
 
     Raises:
         WorkflowError: the cycle is closed.
+        TextRejected: a note too long, with a control character or not valid Unicode.
     """
+    checked("note", note)
     with session_scope(engine) as s:
         cyc = cycle_row(s, cycle_id)
         if cyc.status == "closed":

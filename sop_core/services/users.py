@@ -24,6 +24,7 @@ from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.errors import Change, EditConflict, NotAllowed, SopError
 from sop_core.services import passwords
+from sop_core.text_checks import checked
 from sop_core.units import ROLES
 
 #: The audit log's entity of user administration.
@@ -132,6 +133,7 @@ def add_user(engine: Engine, actor: str, username: str, role: str, password: str
     account cannot sign in until an admin sets a password). While no admin can sign in, anyone may add an admin."""
     _check_name(username)
     _check_role(role)
+    checked("display name", display_name, single_line=True)
     if password is not None:
         passwords.check_policy(password, username)
     with session_scope(engine) as s:

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import make_engine, session_scope
+from sop_core.services import data as data_service
 
 
 @pytest.fixture
@@ -186,3 +187,27 @@ def test_a_file_without_a_header_or_with_a_column_twice_is_named_not_a_traceback
         ["sales_history_twice.csv", "1", "quantity", "None", twice_message.split(": ", 1)[1]],
     ]
     assert at.button(key="data_commit").disabled
+
+
+def test_an_upload_is_read_once_not_on_every_rerun(
+    shared_app_env: str, shared_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    read_extract = data_service.read_extract
+
+    def counted(content: bytes, name: str) -> pd.DataFrame:
+        reads.append(name)
+        return read_extract(content, name)
+
+    monkeypatch.setattr(data_service, "read_extract", counted)
+    row = _a_history_row(shared_engine)
+    at = _open(shared_app_env, straight=True)
+    at.file_uploader(key="data_uploads").set_value(("sales_history_fix.csv", f"sku,period,quantity\n{row['sku']},"
+                                                    "2026-10-01,12\n".encode(), "text/csv")).run()
+    at.button(key="data_validate").click().run()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert reads == ["sales_history_fix.csv"]  # three runs with the upload, one reading
+    at.file_uploader(key="data_uploads").set_value(("sales_history_fix.csv", b"sku,period,quantity\n", "text/csv"))
+    at.run()
+    assert reads == ["sales_history_fix.csv", "sales_history_fix.csv"]  # other bytes: read again

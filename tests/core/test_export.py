@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sop_core.cli import main as cli
 from sop_core.io import export
 from sop_core.services import cycle as cycle_service
+from sop_core.services import decisions as decisions_service
 from sop_core.services import executive as executive_service
 
 
@@ -77,3 +78,18 @@ def test_meeting_files_are_the_pack_and_the_deck_from_one_read(demo_engine: Engi
     for name in book.sheetnames:  # the same cells as the pack built on its own
         assert list(book[name].values) == list(alone[name].values), name
     assert [s.shapes.title.text for s in pptx.Presentation(io.BytesIO(deck)).slides] == list(export.SLIDES)
+
+
+def test_a_decision_written_as_a_formula_is_a_text_cell_in_the_pack(demo_engine: Engine) -> None:
+    cycle = cycle_service.cycle_by_month(demo_engine, "2026-11")
+    formula = '=HYPERLINK("http://x","y")'
+    decisions_service.add_decision(demo_engine, cycle.id, formula, "+owner", None, "demo")
+    data = io.BytesIO(executive_service.excel_pack(demo_engine, cycle.id))
+    sheet = openpyxl.load_workbook(data)["Decisions"]
+    header = [c.value for c in sheet[3]]
+    cells = {c.value: c for row in sheet.iter_rows(min_row=4) for c in row if isinstance(c.value, str)}
+    cell = cells[formula]
+    assert (cell.data_type, cell.quotePrefix) == ("s", True)  # a string, not a formula ('f')
+    assert cell.column == header.index("decision") + 1
+    assert (cells["+owner"].data_type, cells["+owner"].quotePrefix) == ("s", True)
+    assert not any(c.data_type == "f" for row in openpyxl.load_workbook(data)["Decisions"].iter_rows() for c in row)

@@ -16,8 +16,10 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.io import import_checks, import_issues, import_readers, import_schema, import_templates, ingest
 from sop_core.io.import_issues import ImportFailed, ImportIssue
+from sop_core.io.import_plausible import PeriodWindow
 
 KNOWN = {"sku": {"A-100", "A-200"}, "family": {"FRAMES"}, "supplier": {"S1"}, "resource": {"R1"}}
+WINDOW = PeriodWindow.around(dt.date(2026, 11, 1), past_years=20, future_years=3)
 
 
 def frames_of(**files: bytes) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -31,7 +33,7 @@ def frames_of(**files: bytes) -> dict[str, tuple[str, pd.DataFrame]]:
 
 
 def messages(**files: bytes) -> list[str]:
-    return [str(i) for i in import_checks.validate(frames_of(**files), KNOWN)]
+    return [str(i) for i in import_checks.validate(frames_of(**files), KNOWN, WINDOW)]
 
 
 # --------------------------------------------------------------------------- issues
@@ -96,7 +98,7 @@ def test_csv_with_bom_and_semicolons_is_read() -> None:
     data = "\ufeffsku;period;quantity\nA-100;2026-08-01;4\n".encode()
     frame = import_readers.read_extract(data, "sales_history.csv")
     assert frame.to_dict("records") == [{"sku": "A-100", "period": "2026-08-01", "quantity": "4"}]
-    assert import_checks.validate({"sales_history.csv": ("sales_history", frame)}, KNOWN) == []
+    assert import_checks.validate({"sales_history.csv": ("sales_history", frame)}, KNOWN, WINDOW) == []
 
 
 def test_more_values_than_headers_is_refused() -> None:
@@ -132,7 +134,7 @@ def test_xlsx_rows_are_excel_row_numbers_and_the_table_sheet_wins() -> None:
     frame = import_readers.read_extract(data, "sales_history_export.xlsx")
     assert frame.index.tolist() == [2, 4]
     assert frame["period"].tolist() == ["2026-08-01", "2026-08-01"]
-    issues = import_checks.validate({"sales_history_export.xlsx": ("sales_history", frame)}, KNOWN)
+    issues = import_checks.validate({"sales_history_export.xlsx": ("sales_history", frame)}, KNOWN, WINDOW)
     assert [str(i) for i in issues] == [
         "sales_history_export.xlsx row 4, column quantity: -2.5 is negative; quantities must be ≥ 0"
     ]
@@ -161,7 +163,7 @@ def test_a_title_row_above_the_header_is_skipped_in_xlsx_and_csv() -> None:
         assert frame["quantity"].tolist() == ["4", "-2"]
         assert (frame.attrs["header_row"], frame.attrs["title_rows"]) == (3, (1,))
         assert import_readers.header_note(frame) == "header found in row 3; rows 1–2 skipped (title)"
-        assert [str(i) for i in import_checks.validate({name: ("sales_history", frame)}, KNOWN)] == [
+        assert [str(i) for i in import_checks.validate({name: ("sales_history", frame)}, KNOWN, WINDOW)] == [
             f"{name} row 5, column quantity: -2 is negative; quantities must be ≥ 0"
         ]
     plain = import_readers.read_extract(b"sku,period,quantity\nA-100,2026-10-01,4\n", "sales_history.csv")
@@ -314,7 +316,7 @@ def test_optional_columns_may_be_left_out_and_empty_cells_take_the_default() -> 
         supplier_item__csv=b"supplier,sku,lead_time_days,unit_cost,priority\nS1,A-100,14,60,\n",
         open_order__csv=b"sku,due_period,quantity,source\nA-100,2026-11-01,5,production\n",
     )
-    assert import_checks.validate(frames, KNOWN) == []
+    assert import_checks.validate(frames, KNOWN, WINDOW) == []
 
 
 def test_several_problems_are_listed_by_row_then_column() -> None:
@@ -426,7 +428,7 @@ def test_master_data_of_the_same_import_counts_as_known() -> None:
         budget__csv=b"family,period,volume,revenue\nPUMPS,2026-11-01,5,50\n",
         event__csv=b"name,start,end,scope\nFair,2026-11-01,2026-11-03,*\n",
     )
-    assert import_checks.validate(frames, KNOWN) == []
+    assert import_checks.validate(frames, KNOWN, WINDOW) == []
 
 
 def test_a_key_repeated_across_two_files_of_one_import_is_refused() -> None:
@@ -562,7 +564,7 @@ def test_the_demo_company_passes_validation() -> None:
     for table, frame in demo.generate().items():
         data = frame.to_csv(index=False).encode("utf-8")
         frames[f"{table}.csv"] = (table, import_readers.read_extract(data, f"{table}.csv"))
-    assert import_checks.validate(frames, {}) == []
+    assert import_checks.validate(frames, {}, WINDOW) == []
 
 
 def test_an_unknown_table_given_explicitly_is_refused() -> None:
