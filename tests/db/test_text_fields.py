@@ -59,7 +59,8 @@ def test_a_bad_decision_text_owner_or_outcome_is_refused(engine: Engine, cycle_i
     assert _count(engine, Decision) == 0
     decision_id = decisions.add_decision(engine, cycle_id, "Build ahead", "dana", None, "demo")
     with pytest.raises(TextRejected, match="^the outcome "):
-        decisions.update_decision(engine, decision_id, "done", text, "demo")
+        seen = int(decisions.decisions(engine, cycle_id)["version"].iloc[0])
+        decisions.update_decision(engine, decision_id, "done", text, "demo", seen)
     assert decisions.decisions(engine, cycle_id)["outcome"].tolist() == [""]
 
 
@@ -72,7 +73,7 @@ def test_a_bad_note_or_comment_is_refused(engine: Engine, cycle_id: int) -> None
     edits = pd.DataFrame({"period": [dt.date(2026, 12, 1)], "value": [10.0], "pct": [None], "reason": ["promo"],
                           "comment": [SURROGATE]})
     with pytest.raises(TextRejected, match="^the comment holds a lone surrogate U\\+D800"):
-        overrides.save_overrides(engine, cycle_id, "total", "Total", edits, "demo")
+        overrides.save_overrides(engine, cycle_id, "total", "Total", edits, "demo", seen={})
 
 
 def test_a_bad_display_name_is_refused_and_a_bad_user_name_signs_nobody_in(engine: Engine) -> None:
