@@ -108,9 +108,11 @@ class Review(Protocol):
 
 
 def plan_status(head: dict[str, Any]) -> str:
-    """What the plan of a review is: "signed" once its version is signed off and frozen, else its source
-    ("proposed": a promoted scenario; "baseline": nothing promoted)."""
-    return "signed" if head.get("frozen") else str(head.get("source"))
+    """What the plan of a review is: "signed" once its version is signed off and frozen, else "proposed" (a
+    promoted scenario) or "no scenario promoted" (the baseline)."""
+    if head.get("frozen"):
+        return "signed"
+    return "no scenario promoted" if head.get("source") == "baseline" else str(head.get("source"))
 
 
 def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
@@ -181,6 +183,8 @@ COLUMN_KINDS = {
     "due_date": "date",
     **dict.fromkeys(("created_at", "updated_at", "signed_at", "frozen_at"), "time"),
 }
+#: Who signed, for a role that has not signed yet.
+NOT_SIGNED = "not signed"
 #: Widest column [characters]; longer text wraps in the cell.
 MAX_WIDTH = 60
 
@@ -197,9 +201,11 @@ def _shown(value: Any, kind: str) -> str:
 
 
 def _cell_value(value: Any) -> Any:
-    """A frame's value as a cell takes it: None for a missing value, a naive datetime (UTC) for a time,
+    """A frame's value as a cell takes it: None for a missing value or empty text, a naive datetime (UTC) for a time,
     "yes"/"no" for a flag, a float or int for a number; text as it is."""
-    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+    if isinstance(value, str):
+        return value or None
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
@@ -286,7 +292,8 @@ def _signoff_table(data: Review) -> pd.DataFrame:
     version = data.headline.get("plan_version")
     return pd.DataFrame({
         "role": frame["label"],
-        "username": frame["username"],
+        "username": [who if signed else NOT_SIGNED for who, signed in zip(frame["username"], frame["signed"],
+                                                                            strict=True)],
         "signed_at": frame["signed_at"],
         "plan_version": [version if signed else None for signed in frame["signed"]],
         "comment": frame["comment"],

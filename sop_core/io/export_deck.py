@@ -18,7 +18,7 @@ import pandas as pd
 
 from sop_core.config import CURRENCY
 from sop_core.formatting import MISSING, by_kind, money_in_full, percent
-from sop_core.io.export import PlanDiff, Review, headline_rows
+from sop_core.io.export import NOT_SIGNED, PlanDiff, Review, headline_rows
 from sop_core.labels import label
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def signoff_rows(data: Review) -> tuple[str, list[list[str]]]:
     rows = [[label(c) for c in SIGNOFF_COLUMNS]]
     for r in frame.to_dict("records"):
         when = r["signed_at"]
-        rows.append([r["label"], r["username"] or MISSING,
+        rows.append([r["label"], r["username"] if r["signed"] else NOT_SIGNED,
                      pd.Timestamp(when).strftime("%Y-%m-%d %H:%M") if r["signed"] and pd.notna(when) else MISSING,
                      str(version) if r["signed"] else MISSING])
     signed = int(frame["signed"].sum())

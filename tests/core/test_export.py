@@ -62,6 +62,12 @@ def test_deck_has_the_headline_slides_with_chart_images(demo_engine: Engine) -> 
     assert len(deck.slides) == 8
     pictures = {s.shapes.title.text: sum(sh.shape_type == 13 for sh in s.shapes) for s in deck.slides}
     assert pictures["Plan vs last plan"] == 1 and pictures["Revenue by month"] == 1
+    # nobody has signed the open cycle's plan yet: the sign-off slide says so, role by role
+    sign = deck.slides[len(export_deck.SLIDES) - 1]
+    text = " ".join(sh.text_frame.text for sh in sign.shapes if sh.has_text_frame)
+    assert "Plan version 1: 0 of 4 roles signed; not frozen yet." in text
+    table = next(sh.table for sh in sign.shapes if sh.has_table)
+    assert [[c.text for c in r.cells][1] for r in list(table.rows)[1:]] == ["not signed"] * 4
 
 
 @pytest.mark.parametrize("name", ["pack.xlsx", "deck.pptx"])
