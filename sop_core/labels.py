@@ -86,6 +86,8 @@ LABELS: dict[str, str] = {
     "username": "Signed by",
     "signed_at": "Signed at",
     "plan_version": "Plan version",
+    "frozen_by": "Frozen by",
+    "frozen_at": "Frozen at",
     "comment": "Comment",
 }
 
