@@ -1,9 +1,9 @@
-"""The executive meeting pack: a formatted Excel workbook (one sheet per step) and a slide deck.
+"""The executive meeting pack: a formatted Excel workbook (one sheet per step), and what it shares with the
+slide deck (:mod:`sop_core.io.export_deck`): the review it is rendered from and its headline figures.
 
 Both are rendered from the executive review they are handed (:class:`Review`; no browser and no database
-needed): the workbook with xlsxwriter, the deck with python-pptx and charts drawn by matplotlib as PNG
-images. Money is in the company currency
-(:data:`sop_core.config.CURRENCY`), quantities in units.
+needed): the workbook with xlsxwriter, numbers as numbers in number formats, headers as human labels
+(:mod:`sop_core.labels`). Money is in the company currency (:data:`sop_core.config.CURRENCY`), quantities in units.
 
 Every text cell of the workbook is a string, never a formula or a link: a decision written as
 ``=HYPERLINK("http://…","y")`` stays that text (xlsxwriter's ``strings_to_formulas`` and ``strings_to_urls`` are
@@ -13,14 +13,18 @@ off), and a text that a spreadsheet would take for a formula when edited (it sta
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
+import xlsxwriter
 
 from sop_core.config import CURRENCY
-from sop_core.formatting import by_kind, money_in_full, percent
+from sop_core.formatting import money_in_full, percent
+from sop_core.labels import label
 from sop_core.planning import plan_diff as diff_math
 from sop_core.text_checks import FORMULA_STARTS
 
@@ -31,9 +35,6 @@ SHEETS = ("Summary", "Demand review", "Supply review", "Reconciliation", "Execut
           "Plan diff", "Decisions", "Sign-off")
 #: Columns of the two capacity sheets (rough-cut load per resource and month).
 CAPACITY_COLUMNS = ["resource", "period", "load_hours", "capacity_hours", "utilisation", "shortfall_hours", "status"]
-#: Slide titles of the deck, in order.
-SLIDES = ("S&OP executive review", "Headline figures", "Plan vs last plan", "Revenue by month",
-          "Risks and opportunities", "Scenarios", "Decisions")
 
 
 class PlanDiff(Protocol):
@@ -112,9 +113,18 @@ class Review(Protocol):
     def diff(self) -> PlanDiff | None: ...
 
 
+def plan_status(head: dict[str, Any]) -> str:
+    """What the plan of a review is: "signed" once its version is signed off and frozen, else "proposed" (a
+    promoted scenario) or "no scenario promoted" (the baseline)."""
+    if head.get("frozen"):
+        return "signed"
+    return "no scenario promoted" if head.get("source") == "baseline" else str(head.get("source"))
+
+
 def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
     """``(label, value, kind)`` rows of the review's headline figures (kind: money | share | count | text, shown by
-    :func:`sop_core.formatting.by_kind` as the pack writes it).
+    :func:`sop_core.formatting.by_kind` as the deck writes it, in the workbook the number in the format of its
+    kind). The cycle's state is the last row, the only one that states it.
 
     The comparisons with the last signed plan name the months they cover
     (:class:`sop_core.services.plan_changes.LastPlanChange`):
@@ -137,7 +147,7 @@ def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
         margin_last = [(f"Margin vs last plan {last} over {head['last_plan_margin_basis']} (line margin, before "
                         "overtime and alternate-supplier premium)", head.get("margin_vs_last_plan"), "money")]
     return [
-        ("Plan", f"{head.get('scenario_name')} (version {head.get('plan_version')}, {head.get('source')})", "text"),
+        ("Plan", f"{head.get('scenario_name')} (version {head.get('plan_version')}, {plan_status(head)})", "text"),
         ("Revenue", head.get("revenue"), "money"),
         ("Revenue vs budget", head.get("revenue_vs_budget"), "money"),
         *vs_last,
@@ -154,209 +164,217 @@ def headline_rows(review: Review) -> list[tuple[str, Any, str]]:
 
 
 # --------------------------------------------------------------------------- Excel
+#: Number formats of the workbook by kind of value: money in the company currency, units and hours whole,
+#: shares as percentages, values already in percent with one decimal, months, dates and times.
+NUMBER_FORMATS = {
+    "money": f'#,##0 "{CURRENCY}"',
+    "qty": "#,##0",
+    "share": "0.0%",
+    "pct": "0.0",
+    "count": "0",
+    "month": "yyyy-mm",
+    "date": "yyyy-mm-dd",
+    "time": "yyyy-mm-dd hh:mm",
+}
+#: The kind of each column the pack writes (a column not named here: by its values, text or a plain number).
+COLUMN_KINDS = {
+    **dict.fromkeys(("revenue", "cost", "margin", "budget_revenue", "inventory_value_end", "change", "before",
+                     "after", *diff_math.CAUSES, "planned_revenue", "actual_revenue"), "money"),
+    **dict.fromkeys(("demand_qty", "supply_qty", "inventory_qty", "planned_qty", "actual_qty", "load_hours",
+                     "capacity_hours", "shortfall_hours"), "qty"),
+    **dict.fromkeys(("utilisation", "margin_rate", "fill_rate", "actual_vs_plan", "volume_vs_plan"), "share"),
+    **dict.fromkeys(("demand_change_pct", "price_change_pct"), "pct"),
+    **dict.fromkeys(("id", "version", "plan_version"), "count"),
+    "period": "month",
+    "due_date": "date",
+    **dict.fromkeys(("created_at", "updated_at", "signed_at", "frozen_at"), "time"),
+}
+#: Who signed, for a role that has not signed yet.
+NOT_SIGNED = "not signed"
+#: Widest column [characters]; longer text wraps in the cell.
+MAX_WIDTH = 60
+
+
+def _shown(value: Any, kind: str) -> str:
+    """A cell's value roughly as Excel shows it in its number format (to fit the column's width)."""
+    if isinstance(value, str):
+        return value
+    if kind == "money":
+        return money_in_full(value)
+    if kind == "share":
+        return percent(value, separator="")
+    return {"month": "2026-10", "date": "2026-10-31", "time": "2026-10-31 12:00"}.get(kind, f"{value:,.1f}")
+
+
+def _cell_value(value: Any) -> Any:
+    """A frame's value as a cell takes it: None for a missing value or empty text, a naive datetime (UTC) for a time,
+    "yes"/"no" for a flag, a float or int for a number; text as it is."""
+    if isinstance(value, str):
+        return value or None
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+        return value.to_pydatetime()
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+class _Sheet:
+    """One sheet of the pack being written: a bold title, then regions — each one table under its own header
+    row —, the first header row frozen, the columns fitted to what they show."""
+
+    def __init__(self, book: Any, styles: dict[str, Any], name: str, title: str) -> None:
+        self.ws = book.add_worksheet(name)
+        self.styles = styles
+        self.widths: dict[int, int] = {}
+        self.row = 2
+        self.text(0, 0, title, styles["title"], fit=False)
+        self.ws.freeze_panes(3, 0)
+
+    def text(self, row: int, col: int, text: str, style: Any = None, *, fit: bool = True) -> None:
+        """Write one text cell (every text cell of the pack is written here): a text a spreadsheet would read as a
+        formula when edited carries the quote prefix."""
+        if text.startswith(FORMULA_STARTS):
+            style = self.styles["quoted_wrap" if style is self.styles["wrap"] else "quoted"]
+        self.ws.write_string(row, col, text, style)
+        if fit:
+            self._fit(col, text)
+
+    def _fit(self, col: int, shown: str) -> None:
+        self.widths[col] = max(self.widths.get(col, 0), len(shown))
+
+    def value(self, row: int, col: int, value: Any, kind: str | None) -> None:
+        """Write one cell: text as text, a number or a time as itself in the number format of its ``kind``."""
+        value = _cell_value(value)
+        if value is None:
+            return
+        if isinstance(value, str):
+            self.text(row, col, value, self.styles["wrap"] if len(value) > MAX_WIDTH else None)
+        elif isinstance(value, dt.date):
+            kind = kind if kind in ("month", "date", "time") else "date"
+            self.ws.write_datetime(row, col, value, self.styles[kind])
+            self._fit(col, _shown(value, kind))
+        else:
+            self.ws.write_number(row, col, value, self.styles.get(kind or ""))
+            self._fit(col, _shown(value, kind or ""))
+
+    def header(self, labels: list[str]) -> None:
+        for col, text in enumerate(labels):
+            self.text(self.row, col, text, self.styles["header"])
+        self.row += 1
+
+    def table(self, frame: pd.DataFrame, kinds: dict[str, str] | None = None, *, empty: str = "none") -> None:
+        """A region: the frame's columns as a header of human labels (:func:`sop_core.labels.label`), one row
+        per record; ``kinds`` the kind of a column not in :data:`COLUMN_KINDS`."""
+        kinds = {**COLUMN_KINDS, **(kinds or {})}
+        self.header([label(str(c)) for c in frame.columns])
+        if frame.empty:
+            self.text(self.row, 0, empty)
+            self.row += 1
+        for record in frame.itertuples(index=False):
+            for col, (name, value) in enumerate(zip(frame.columns, record, strict=True)):
+                self.value(self.row, col, value, kinds.get(str(name)))
+            self.row += 1
+
+    def subtitle(self, text: str) -> None:
+        """Start a further region: a blank row, then its bold title."""
+        self.row += 1
+        self.text(self.row, 0, text, self.styles["bold"], fit=False)
+        self.row += 1
+
+    def close(self) -> None:
+        for col, width in self.widths.items():
+            self.ws.set_column(col, col, min(MAX_WIDTH, max(8, width + 2)))
+
+
+def _signoff_table(data: Review) -> pd.DataFrame:
+    """Who signed which plan version when, per sign-off role (empty who/when while unsigned)."""
+    frame = data.signoff
+    version = data.headline.get("plan_version")
+    return pd.DataFrame({
+        "role": frame["label"],
+        "username": [who if signed else NOT_SIGNED for who, signed in zip(frame["username"], frame["signed"],
+                                                                            strict=True)],
+        "signed_at": frame["signed_at"],
+        "plan_version": [version if signed else None for signed in frame["signed"]],
+        "comment": frame["comment"],
+    })
+
+
 def excel_pack(data: Review) -> bytes:
-    """The meeting pack of a review as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title, a
-    header row, number formats, frozen panes and fitted column widths."""
+    """The meeting pack of a review as .xlsx bytes: the sheets of :data:`SHEETS`, each with a bold title and
+    one or more regions, each a table under its own header row of human labels; numbers stay numbers in the
+    number formats of :data:`NUMBER_FORMATS`, the first header row is frozen and the columns fit their content."""
     buf = io.BytesIO()
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-        book = writer.book
-        quoted = book.add_format({"quote_prefix": True})
-        title = book.add_format({"bold": True, "font_size": 14})
-        header = book.add_format({"bold": True, "bg_color": "#DBEAFE", "border": 1})
-        money = book.add_format({"num_format": "#,##0"})
-        share = book.add_format({"num_format": "0.0%"})
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    book = xlsxwriter.Workbook(buf, options)
+    styles = {kind: book.add_format({"num_format": fmt}) for kind, fmt in NUMBER_FORMATS.items()}
+    styles.update(title=book.add_format({"bold": True, "font_size": 14}), bold=book.add_format({"bold": True}),
+                  header=book.add_format({"bold": True, "bg_color": "#DBEAFE", "border": 1, "text_wrap": True}),
+                  wrap=book.add_format({"text_wrap": True, "valign": "top"}),
+                  quoted=book.add_format({"quote_prefix": True}),
+                  quoted_wrap=book.add_format({"quote_prefix": True, "text_wrap": True, "valign": "top"}))
 
-        def sheet(name: str, frame: pd.DataFrame, heading: str, formats: dict[str, Any] | None = None) -> None:
-            frame = frame.copy()
-            for col in frame.columns:
-                if pd.api.types.is_datetime64_any_dtype(frame[col]):
-                    frame[col] = frame[col].dt.strftime("%Y-%m-%d")
-            frame.to_excel(writer, sheet_name=name, startrow=2, index=False)
-            ws = writer.sheets[name]
-            ws.write_string(0, 0, heading, title)
-            for j, col in enumerate(frame.columns):  # a text a spreadsheet would read as a formula: quote-prefixed
-                for i, value in enumerate(frame[col].tolist()):
-                    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                        ws.write_string(3 + i, j, value, quoted)
-            for j, col in enumerate(frame.columns):
-                ws.write_string(2, j, str(col), header)
-                width = max(10, min(48, int(frame[col].astype(str).str.len().max() if len(frame) else 10) + 2,
-                                    ))
-                width = max(width, len(str(col)) + 2)
-                ws.set_column(j, j, width, (formats or {}).get(col))
-            ws.freeze_panes(3, 0)
+    def sheet(name: str, title: str) -> _Sheet:
+        return _Sheet(book, styles, name, title)
 
-        rows = [(label, by_kind(v, kind, pack=True)) for label, v, kind in headline_rows(data)]
-        if data.unsourced:
-            rows.append(("Warning: unlimited supply", data.unsourced))
-        head = pd.DataFrame(rows, columns=["Figure", "Value"])
-        sheet("Summary", head, f"S&OP executive review — cycle {data.label}")
-        table = data.table
-        demand = table.pivot_table(index="family", columns=table["period"].dt.strftime("%Y-%m"),
-                                   values="demand_qty", aggfunc="sum").reset_index()
-        sheet("Demand review", demand, "Demand by family and month [units]",
-              {c: money for c in demand.columns if c != "family"})
-        hours = {"load_hours": money, "capacity_hours": money, "utilisation": share, "shortfall_hours": money}
-        sheet("Supply review", data.demand_capacity[CAPACITY_COLUMNS],
-              f"{data.demand_basis}: rough-cut load vs regular capacity [hours], as on the Supply review page",
-              hours)
-        sheet("Reconciliation", data.scenarios, "Scenarios of the cycle",
-              {"revenue": money, "margin": money, "margin_rate": share, "inventory_value_end": money,
-               "fill_rate": share})
-        sheet("Executive review", table, f"Plan by family and month [{CURRENCY}, units]; margin = "
-              f"{data.line_margin_basis}",
-              {c: money for c in ("demand_qty", "supply_qty", "inventory_qty", "revenue", "cost", "margin",
-                                  "budget_revenue")})
-        sheet("Plan capacity", data.capacity[CAPACITY_COLUMNS],
-              f"{data.plan_load_basis}: rough-cut load vs regular capacity [hours], as on the Executive "
-              "review page", hours)
-        d = data.diff
-        if d is not None:
-            fam = d.by("family")
-            wf = d.waterfall[["label", "value"]]
-            sheet("Plan diff", pd.concat([wf.rename(columns={"label": "family", "value": "change"}), fam],
-                                         ignore_index=True),
-                  f"Plan change {d.before_label} → {d.after_label} by cause over {d.basis} [{CURRENCY}]",
-                  {c: money for c in ("change", "before", "after", *diff_math.CAUSES)})
-        else:
-            sheet("Plan diff", pd.DataFrame({"note": ["no earlier signed plan to compare with"]}), "Plan change")
-        parts = [f for f in (data.decisions.assign(cycle=data.label), data.past) if not f.empty]
-        dec = pd.concat(parts, ignore_index=True) if parts else data.decisions
-        sheet("Decisions", dec.drop(columns=["scenario_id"], errors="ignore"), "Decision log",
-              {"planned_qty": money, "actual_qty": money, "volume_vs_plan": share, "planned_revenue": money,
-               "actual_revenue": money, "actual_vs_plan": share})
-        sheet("Sign-off", data.signoff, "Sign-off by role")
-    log.info("Excel pack of cycle %s: %d bytes", data.label, buf.tell())
-    return buf.getvalue()
+    summary = sheet("Summary", f"S&OP executive review — cycle {data.label}")
+    summary.header(["Figure", "Value"])
+    rows = headline_rows(data)
+    if data.unsourced:
+        rows.append(("Warning: unlimited supply", data.unsourced, "text"))
+    for figure, value, kind in rows:
+        summary.text(summary.row, 0, figure)
+        summary.value(summary.row, 1, value, kind)
+        summary.row += 1
+    summary.close()
 
-
-# --------------------------------------------------------------------------- deck
-def _png(fig: Any) -> io.BytesIO:
-    import matplotlib.pyplot as plt
-
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    out.seek(0)
-    return out
-
-
-def waterfall_png(waterfall: pd.DataFrame, title: str) -> io.BytesIO:
-    """The plan-diff waterfall (:func:`sop_core.planning.plan_diff.waterfall`) drawn as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    running = 0.0
-    for i, r in enumerate(waterfall.itertuples(index=False)):
-        if r.kind in ("absolute", "total"):
-            ax.bar(i, r.value / 1e6, color="#1f2937")
-            running = r.value
-        else:
-            color = "#16a34a" if r.value >= 0 else "#dc2626"
-            ax.bar(i, r.value / 1e6, bottom=running / 1e6, color=color)
-            running += r.value
-    ax.set_xticks(range(len(waterfall)), waterfall["label"], rotation=20, ha="right")
-    ax.set_ylabel(f"million {CURRENCY}")
-    ax.set_title(title)
-    levels = [r.value if r.kind != "relative" else None for r in waterfall.itertuples(index=False)]
-    cum, tops = 0.0, []
-    for r, lv in zip(waterfall.itertuples(index=False), levels, strict=True):
-        cum = lv if lv is not None else cum + r.value
-        tops.append(cum)
-    lo, hi = min(tops) / 1e6, max(tops) / 1e6
-    pad = max((hi - lo) * 0.3, abs(hi) * 0.01)
-    ax.set_ylim(lo - pad, hi + pad)
-    return _png(fig)
-
-
-def revenue_png(table: pd.DataFrame) -> io.BytesIO:
-    """Plan revenue vs budget by month as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    by = table.groupby("period", as_index=False)[["revenue", "budget_revenue"]].sum(min_count=1)
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    ax.bar(by["period"].dt.strftime("%Y-%m"), by["revenue"] / 1e6, color="#2563eb", label="Plan")
-    ax.plot(by["period"].dt.strftime("%Y-%m"), by["budget_revenue"] / 1e6, color="#d97706", marker="o",
-            label="Budget")
-    ax.set_ylabel(f"million {CURRENCY}")
-    ax.tick_params(axis="x", rotation=45)
-    ax.legend()
-    return _png(fig)
-
-
-def deck(data: Review) -> bytes:
-    """The executive deck of a review as .pptx bytes: the slides of :data:`SLIDES` (charts as PNG images)."""
-    from pptx import Presentation
-    from pptx.util import Inches, Pt
-
-    prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
-
-    def slide(title: str) -> Any:
-        s = prs.slides.add_slide(prs.slide_layouts[5])  # title only
-        s.shapes.title.text = title
-        return s
-
-    def bullets(s: Any, lines: list[str], size: int = 20) -> None:
-        box = s.shapes.add_textbox(Inches(0.7), Inches(1.6), Inches(12), Inches(5.5))
-        frame = box.text_frame
-        frame.word_wrap = True
-        for i, text in enumerate(lines or ["–"]):
-            para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
-            para.text = text
-            para.font.size = Pt(size)
-
-    first = prs.slides.add_slide(prs.slide_layouts[0])
-    first.shapes.title.text = SLIDES[0]
-    first.placeholders[1].text = f"Cycle {data.label} · plan {data.headline.get('scenario_name')}"
-    s = slide(SLIDES[1])
-    bullets(s, [f"{label}: {by_kind(v, kind, pack=True)}" for label, v, kind in headline_rows(data)], 16)
-    s = slide(SLIDES[2])
+    table = data.table
+    demand = table.pivot_table(index="family", columns=table["period"].dt.strftime("%Y-%m"),
+                               values="demand_qty", aggfunc="sum").reset_index().rename_axis(columns=None)
+    s = sheet("Demand review", "Demand by family and month [units]")
+    s.table(demand, dict.fromkeys(demand.columns[1:], "qty"))
+    s.close()
+    s = sheet("Supply review", f"{data.demand_basis}: rough-cut load vs regular capacity [hours], as on the "
+              "Supply review page")
+    s.table(data.demand_capacity[CAPACITY_COLUMNS])
+    s.close()
+    s = sheet("Reconciliation", "Scenarios of the cycle")
+    s.table(data.scenarios, empty="No saved scenario.")
+    s.close()
+    s = sheet("Executive review", f"Plan by family and month [{CURRENCY}, units]; margin = {data.line_margin_basis}")
+    s.table(table)
+    s.close()
+    s = sheet("Plan capacity", f"{data.plan_load_basis}: rough-cut load vs regular capacity [hours], as on the "
+              "Executive review page")
+    s.table(data.capacity[CAPACITY_COLUMNS])
+    s.close()
     d = data.diff
     if d is not None:
-        s.shapes.add_picture(waterfall_png(d.waterfall, f"{d.before_label} → {d.after_label}"),
-                             Inches(1.2), Inches(1.4), width=Inches(10.5))
-        steps = d.waterfall.set_index("step")["value"]
-        note = s.shapes.add_textbox(Inches(0.7), Inches(6.3), Inches(12), Inches(1.0)).text_frame
-        note.word_wrap = True
-        note.text = (f"Revenue vs last plan: {d.before_label} {money_in_full(steps['before'])} → "
-                     f"{d.after_label} {money_in_full(steps['after'])}, total change {money_in_full(d.total_change)} "
-                     f"over {d.basis}")
-        note.paragraphs[0].font.size = Pt(14)
+        s = sheet("Plan diff", f"Plan change {d.before_label} → {d.after_label} by cause over {d.basis} [{CURRENCY}]")
+        s.table(d.waterfall[["label", "value"]].set_axis(["step", "change"], axis=1))
+        s.subtitle(f"Plan change {d.before_label} → {d.after_label} by family and cause [{CURRENCY}]")
+        s.table(d.by("family"))
     else:
-        bullets(s, ["No earlier signed plan to compare with."])
-    s = slide(SLIDES[3])
-    s.shapes.add_picture(revenue_png(data.table), Inches(0.7), Inches(1.5), width=Inches(11.5))
-    s = slide(SLIDES[4])
-    lines = [f"Warning: {data.unsourced}"] if data.unsourced else []
-    lines += [f"Risk: {r}" for r in data.risks["text"]]
-    lines += [f"Opportunity: {r}" for r in data.opportunities["text"]]
-    if (data.risks["kind"] == "capacity").any():
-        lines.append(f"Capacity risks: {data.plan_load_basis.lower()} (rough-cut).")
-    bullets(s, lines, 18)
-    s = slide(SLIDES[5])
-    sc_lines = [
-        f"{r['name']} ({r['status']}): revenue {money_in_full(r['revenue'])}, margin {money_in_full(r['margin'])}"
-        for r in data.scenarios.to_dict("records")
-    ]
-    bullets(s, sc_lines or ["No saved scenario."], 18)
-    s = slide(SLIDES[6])
-    dec = [f"{r['decision']} — {r['owner']}, due {r['due_date']}" for r in data.decisions.to_dict("records")]
-    dec += [
-        f"[{r['cycle']}] {r['decision']} ({r['scope']}): "
-        + (f"revenue vs plan {percent(r['actual_vs_plan'], separator='')}" if r["months"] else r["result"])
-        for r in data.past.to_dict("records")
-    ]
-    bullets(s, dec or ["No decision logged."], 16)
-    buf = io.BytesIO()
-    prs.save(buf)
-    log.info("deck of cycle %s: %d slides", data.label, len(prs.slides))
+        s = sheet("Plan diff", "Plan change")
+        s.table(pd.DataFrame({"note": ["no earlier signed plan to compare with"]}))
+    s.close()
+    s = sheet("Decisions", f"Decisions of cycle {data.label}")
+    s.table(data.decisions.drop(columns=["scenario_id"], errors="ignore"), empty="No decision logged.")
+    s.subtitle("Decisions of earlier cycles against actual sales")
+    s.table(data.past.drop(columns=["scenario_id"], errors="ignore"), empty="No earlier decision.")
+    s.close()
+    s = sheet("Sign-off", f"Sign-off of plan version {data.headline.get('plan_version')} by role")
+    s.table(_signoff_table(data))
+    s.close()
+    book.close()
+    log.info("Excel pack of cycle %s: %d bytes", data.label, buf.tell())
     return buf.getvalue()
-

@@ -1,6 +1,6 @@
 """The executive review of a cycle as one frozen result (:func:`review`): the headline figures, risks
 and opportunities, rough-cut capacity, the change against the last signed plan, scenarios, decisions and
-sign-off; and the meeting pack (.xlsx) and deck (.pptx) rendered from it (:mod:`sop_core.io.export`).
+sign-off; and the meeting pack (.xlsx) and deck (.pptx) rendered from it (:mod:`sop_core.io.export`, :mod:`sop_core.io.export_deck`).
 
 Money is in the company currency, quantities in units, capacity in hours, periods are month starts.
 """
@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import master_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
-from sop_core.io import export
+from sop_core.io import export, export_deck
 from sop_core.planning import supply_math
 from sop_core.services import cycle, decisions, plan, plan_changes, signoff
 from sop_core.services import supply as supply_service
@@ -276,10 +276,10 @@ def excel_pack(engine: Engine, cycle_id: int) -> bytes:
 
 
 def deck(engine: Engine, cycle_id: int) -> bytes:
-    """The executive deck of a cycle as .pptx bytes (:func:`sop_core.io.export.deck` of :func:`review`)."""
-    return export.deck(review(engine, cycle_id))
+    """The executive deck of a cycle as .pptx bytes (:func:`sop_core.io.export_deck.deck` of :func:`review`)."""
+    return export_deck.deck(review(engine, cycle_id))
 
 
 def meeting_files(data: ExecutiveReview) -> tuple[bytes, bytes]:
     """The meeting pack (.xlsx) and the deck (.pptx) of a cycle's review, from the one read of what they show."""
-    return export.excel_pack(data), export.deck(data)
+    return export.excel_pack(data), export_deck.deck(data)

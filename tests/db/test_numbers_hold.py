@@ -25,9 +25,10 @@ import pptx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sop_core import formatting
+from sop_core import formatting, labels
 from sop_core.cli import main as cli
 from sop_core.db.engine import make_engine
+from sop_core.io.export import CAPACITY_COLUMNS
 from sop_core.services import cycle as cycle_service
 from sop_core.services import executive as executive_service
 from sop_core.services import signoff
@@ -71,21 +72,35 @@ def _page(at: AppTest) -> Surfaces:
     return out
 
 
+def _shown(cell: Any) -> str:
+    """A workbook cell's value as the deck writes it: money in full with the currency, shares as "98.9%"."""
+    value = cell.value
+    if isinstance(value, str) or value is None:
+        return str(value)
+    if cell.number_format.endswith(f'"{formatting.CURRENCY}"'):
+        return formatting.money_in_full(value)
+    if cell.number_format.endswith("%"):
+        return formatting.percent(value, separator="")
+    return formatting.count(value)
+
+
 def _pack(out: Surfaces, pack: bytes, deck: bytes) -> None:
     book = openpyxl.load_workbook(io.BytesIO(pack))
-    rows = list(book["Summary"].iter_rows(min_row=4, values_only=True))
-    out.summary = {str(label): str(value) for label, value in rows}
+    summary = book["Summary"]
+    out.summary = {str(summary.cell(r, 1).value): _shown(summary.cell(r, 2)) for r in range(4, summary.max_row + 1)}
     sheet = book["Plan diff"]
     header = [c.value for c in sheet[3]]
-    if "change" in header:  # the waterfall's steps first: (label, value) in the first column and "change"
+    if header[:2] == ["Step", labels.label("change")]:  # the waterfall's steps: (step, change)
         for row in sheet.iter_rows(min_row=4, max_row=11, values_only=True):
-            out.diff_sheet[row[0]] = float(row[header.index("change")])
+            out.diff_sheet[row[0]] = float(row[1])
     for name in ("Supply review", "Plan capacity"):
         if name not in book.sheetnames:
             continue
         sheet = book[name]
         header = [c.value for c in sheet[3]]
         frame = pd.DataFrame(list(sheet.iter_rows(min_row=4, values_only=True)), columns=header)
+        frame = frame.rename(columns={labels.label(c): c for c in CAPACITY_COLUMNS})
+        frame["period"] = pd.to_datetime(frame["period"]).dt.strftime("%Y-%m-%d")
         out.pack_capacity[str(sheet["A1"].value).split(":")[0]] = frame
     for slide in pptx.Presentation(io.BytesIO(deck)).slides:
         for shape in slide.shapes:
