@@ -96,7 +96,7 @@ if not state.signed_in():
     st.stop()
 
 pages = dict(PAGES)
-if "admin" in state.current_user().roles:
+if state.current_user().can("users"):
     pages["Admin"] = [ADMIN_PAGE]
 navigation = st.navigation(pages)
 
@@ -128,7 +128,7 @@ def sidebar() -> None:
             st.info("Demo mode: signed in as **demo** with every role.", icon=":material/person:")
         else:
             user = state.current_user()
-            st.caption(f"Signed in as **{user.username}** ({', '.join(user.roles)})")
+            st.caption(f"Signed in as **{user.username}** ({user.role.replace('_', ' ')})")
             if st.button("Sign out", key="sign_out"):
                 state.end_session()
                 st.rerun()

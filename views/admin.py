@@ -27,7 +27,7 @@ KEY_NOTICE = "admin_notice"  # the last change's confirmation, shown after the r
 st.title("Users and roles")
 engine = state.get_engine()
 actor = state.current_user()
-if "admin" not in actor.roles:
+if not actor.can("users"):
     st.error("Only an admin may see this page.")
     st.stop()
 

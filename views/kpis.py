@@ -19,7 +19,7 @@ engine = state.get_engine()
 url = engine.url.render_as_string(hide_password=True)
 cycle = state.current_cycle()
 user = state.current_user()
-editing = not state.meeting_mode()
+editing = state.editing("targets")
 
 LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
 CARDS_PER_ROW = 5
@@ -134,7 +134,7 @@ save, reload = st.columns([1, 5])
 if editing and save.button("Save targets", key="kpi_save_targets", type="primary"):
     try:
         changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
-        n = targets_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
+        n = targets_service.save_kpi_targets(engine, segment, changes, user.username)
         del st.session_state[seen_key]
         clear_kpi_caches()
         st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
@@ -152,8 +152,8 @@ left.caption(
     f"{len(exceptions)} open exception(s) from the monitor (`python -m sop_core monitor`): projected reorder-point "
     "breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a proposed action."
 )
-if editing and right.button("Run checks now", key="kpi_run_monitor"):
-    result = monitor_service.run_monitor(engine, cycle.id)
+if state.editing("monitor") and right.button("Run checks now", key="kpi_run_monitor"):
+    result = monitor_service.run_monitor(engine, cycle.id, user=user.username)
     clear_kpi_caches()
     st.toast(f"{result.stored} new, {result.already_open} already open, {result.resolved} resolved")
     st.rerun()

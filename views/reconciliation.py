@@ -212,7 +212,7 @@ def what_if() -> None:
         inventory_chart(what)
     with tab_gap:
         gap_chart(what)
-    if not state.meeting_mode():  # the screen share: levers only, no saving
+    if state.editing("scenario_save"):  # the screen share and a role that may not save: levers only
         save_form(what)
 
 
@@ -273,7 +273,7 @@ if len(comparison.results) > 1:
                   color_discrete_sequence=px.colors.qualitative.Safe)
     chart_right.plotly_chart(ui.base_layout(fig, height=320), width="stretch")
 
-if state.meeting_mode():
+if not state.editing("scenario_promote"):
     st.stop()
 col_pick, col_go = st.columns([3, 1], vertical_alignment="bottom")
 col_pick.selectbox("Scenario to propose", list(names), format_func=names.get, key="promote_choice")

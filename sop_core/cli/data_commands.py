@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sop_core.cli.common import CliError, open_engine, print_frame, progress_bar
+from sop_core.cli.common import CliError, acting_user_option, actor, hinted, open_engine, print_frame, progress_bar
 
 if TYPE_CHECKING:
     from sop_core.io.import_issues import ImportIssue
@@ -78,7 +78,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
         bar = progress_bar() if sys.stderr.isatty() else None  # piped stderr keeps the problems alone
-        report = ingest.import_files(engine, paths, table=args.table, progress=bar)
+        report = ingest.import_files(engine, paths, table=args.table, user=actor(args), progress=bar)
     except import_issues.ImportFailed as err:
         if errors_file:
             _write_errors(errors_file, import_issues.issues_csv(err.issues))
@@ -147,7 +147,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="forecast processes (default: every core from 500 SKUs on, else 1)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction")
+    p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction",
+                       parents=[acting_user_option("a planner or an admin")])
     p.add_argument("files", nargs="+", metavar="FILE", help="e.g. product.csv sales_history.xlsx")
     p.add_argument("--table", help="target table (default: taken from each file name)")
     p.add_argument(
@@ -155,7 +156,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE.csv",
         help="write every problem of a refused import to FILE.csv (columns file,row,column,value,reason)",
     )
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=hinted(cmd_import))
 
     p = sub.add_parser("template", help="write a CSV and an XLSX import template per input table")
     p.add_argument("--out", required=True, metavar="DIR")

@@ -39,6 +39,7 @@ from sop_core.db.engine import session_scope
 from sop_core.io.import_checks import check_all, validate
 from sop_core.io.import_issues import ImportFailed, ImportIssue, refuse
 from sop_core.io.import_readers import Source, header_note, read_with_row_issues
+from sop_core.services import permissions
 from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
@@ -178,13 +179,16 @@ def import_files(
         engine: the database.
         files: ``(file name, bytes | path | file object)`` pairs, or paths.
         table: the input table of every file, when the file names do not tell.
-        user: the user name written to the audit log.
+        user: who imports (an enabled user with the ``import`` action of :mod:`sop_core.services.permissions`),
+            written to the audit log.
         progress: called with (share done 0..1, message).
 
     Raises:
+        NotAllowed: ``user`` may not import data; nothing was read.
         ImportFailed: any file has any issue; nothing was written.
     """
     report = progress or (lambda _f, _msg: None)
+    permissions.require(engine, user, "import")
     named = _named(files)
     report(0.05, f"Reading {len(named)} file(s)…")
     frames, issues = _read_all(named, table)

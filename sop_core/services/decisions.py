@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 
 from sop_core.db import audit_repo, cycle_repo, decision_repo, master_repo, plan_repo, stock_repo, version_repo
 from sop_core.db.engine import session_scope
+from sop_core.db.models import PlanCycle
 from sop_core.db.models_cycle import Decision
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.services import permissions
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label, now
 from sop_core.services.plan_changes import actual_sales
 from sop_core.services.snapshot import inputs_from_json
@@ -25,6 +27,13 @@ from sop_core.services.snapshot import inputs_from_json
 #: Columns of :func:`decisions`.
 DECISION_COLUMNS = ["id", "decision", "owner", "due_date", "scenario", "scenario_id", "family", "status", "outcome",
                     "created_by", "created_at"]
+
+
+def _check_open(cyc: PlanCycle) -> None:
+    """Refuse a new decision in a signed or closed cycle."""
+    if cyc.status in ("signed", "closed"):
+        raise WorkflowError(f"cycle {month_label(cyc.month)} is {cyc.status}: its decisions stay as they were signed; "
+                            "log a follow-up in the open cycle")
 
 
 def add_decision(
@@ -40,14 +49,16 @@ def add_decision(
     """Log a decision of the executive review; returns its id.
 
     Raises:
-        WorkflowError: empty text or owner, or a scenario of another cycle.
+        NotAllowed: ``user`` may not log decisions (:mod:`sop_core.services.permissions`).
+        WorkflowError: empty text or owner, a scenario of another cycle, or a signed or closed cycle.
     """
     if not decision.strip():
         raise WorkflowError("the decision is empty: write what was decided")
     if not owner.strip():
         raise WorkflowError("a decision needs an owner")
     with session_scope(engine) as s:
-        cycle_row(s, cycle_id)
+        permissions.require(s, user, "decisions")
+        _check_open(cycle_row(s, cycle_id))
         if scenario_id is not None:
             row = plan_repo.scenario(s, scenario_id)
             if row is None or row.cycle_id != cycle_id:
@@ -66,15 +77,27 @@ def add_decision(
 def update_decision(engine: Engine, decision_id: int, status: str, outcome: str, user: str) -> None:
     """Record a decision's status (open | done | dropped) and its outcome text.
 
+    A decision of a signed or closed cycle stays as it was signed; its outcome is recorded once, while it is
+    still open (the past decisions of the executive review), and is not rewritten afterwards.
+
     Raises:
-        WorkflowError: unknown decision or status.
+        NotAllowed: ``user`` may not change decisions (:mod:`sop_core.services.permissions`).
+        WorkflowError: unknown decision or status, or a decision of a signed or closed cycle whose outcome is
+            recorded already.
     """
     if status not in ("open", "done", "dropped"):
         raise WorkflowError(f"unknown decision status {status!r}: open, done or dropped")
     with session_scope(engine) as s:
+        permissions.require(s, user, "decisions")
         d = decision_repo.decision(s, decision_id)
         if d is None:
             raise WorkflowError(f"decision {decision_id} does not exist")
+        cyc = cycle_row(s, d.cycle_id)
+        if cyc.status in ("signed", "closed") and (d.status != "open" or d.outcome):
+            raise WorkflowError(
+                f"decision {decision_id} of the {cyc.status} cycle {month_label(cyc.month)} has its outcome "
+                f"recorded ({d.status}: {d.outcome or 'no text'}); it is not rewritten: log a follow-up decision"
+            )
         d.status, d.outcome = status, outcome
         audit_repo.audit(s, user, "decision_updated", "decision", decision_id, {"status": status, "outcome": outcome})
 

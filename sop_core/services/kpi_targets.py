@@ -22,6 +22,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import SopError
 from sop_core.formatting import is_missing
+from sop_core.services import permissions
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,6 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     )
 }  # fmt: skip
 
-#: Roles allowed to change KPI targets.
-TARGET_ROLES = ("supply_planner", "demand_planner", "executive", "admin")
-
-
 def segment_label(segment: str) -> str:
     """``all`` → "All SKUs", ``family:BL`` → "Family BL", ``abc:A`` → "ABC class A"."""
     if segment == "all":
@@ -125,7 +122,7 @@ def kpi_targets(engine: Engine, segment: str = "all") -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("key")
 
 
-def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: str, roles: tuple[str, ...] = ()) -> int:
+def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: str) -> int:
     """Store edited targets of a segment, all or nothing, with optimistic locking.
 
     Args:
@@ -135,19 +132,18 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
             unit), the ``version`` read with it (0 when no row was stored for this segment) and,
             optionally, ``seen_target``, the target as it was read; rows whose target equals
             ``seen_target`` (without it: the effective target now) are not changes and are skipped.
-        user: who saves.
-        roles: the user's roles; when given, one of :data:`TARGET_ROLES` is required.
+        user: who saves; the ``targets`` action of :mod:`sop_core.services.permissions` is required.
 
     Returns:
         The number of targets written.
 
     Raises:
-        KpiError: unknown KPI or segment, a target that is not a finite number, a missing role.
+        NotAllowed: ``user`` may not change KPI targets.
+        KpiError: unknown KPI or segment, a target that is not a finite number.
         TargetConflictError: another person changed one of the targets since ``version`` was read;
             the message names them and nothing is written.
     """
-    if roles and not set(roles) & set(TARGET_ROLES):
-        raise KpiError(f"{user} may not change KPI targets (roles needed: {', '.join(TARGET_ROLES)})")
+    permissions.require(engine, user, "targets")
     if segment != "all":
         kind, _, code = segment.partition(":")
         if kind not in ("family", "abc") or not code:

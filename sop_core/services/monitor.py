@@ -34,6 +34,7 @@ from sop_core.db.models_monitor import KpiException
 from sop_core.planning import triggers as monitor
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi_targets as targets_service
+from sop_core.services import permissions
 from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.units import Progress
@@ -73,6 +74,7 @@ def find_exceptions(
     Args:
         engine: the database.
         cycle_id: the cycle whose forecast drives the projection (default: the newest with a forecast).
+        user: who runs it: an enabled user with the ``monitor`` action of :mod:`sop_core.services.permissions`.
         today: the day orders may be dated from (default: the system date).
         progress: optional callback ``(fraction 0..1, message)``.
 
@@ -127,6 +129,7 @@ def run_monitor(
     engine: Engine,
     cycle_id: int | None = None,
     *,
+    user: str,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
@@ -142,7 +145,11 @@ def run_monitor(
 
     Returns:
         The counts of the run.
+
+    Raises:
+        NotAllowed: ``user`` may not run the monitor; nothing was checked.
     """
+    permissions.require(engine, user, "monitor")
     run_at = (now or dt.datetime.now()).replace(microsecond=0)
     found, cycle_id, notes = find_exceptions(engine, cycle_id, today=today, progress=progress)
     keys = {(r.kind, r.sku, r.supplier) for r in found.itertuples(index=False)}

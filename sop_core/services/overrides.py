@@ -23,7 +23,7 @@ from sop_core.db.engine import session_scope
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.hierarchy import Level
-from sop_core.services import figures
+from sop_core.services import figures, permissions
 from sop_core.services.demand import CONSENSUS_INPUTS, consensus_sums
 from sop_core.services.forecasting import DemandError
 
@@ -188,6 +188,7 @@ def save_overrides(
     now = dt.datetime.now().replace(microsecond=0)
     stored_item = "*" if level == "total" else str(item)
     with session_scope(engine) as s:
+        permissions.require(s, user, "override")
         cyc = _cycle_row(s, cycle_id)
         lock = _lock_reason(cyc)
         if lock:

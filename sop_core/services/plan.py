@@ -34,7 +34,7 @@ from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
 from sop_core.services import inventory_policy as policy_service
-from sop_core.services import pricing
+from sop_core.services import permissions, pricing
 from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON, SIGNOFF_ROLES
 
 log = logging.getLogger(__name__)
@@ -307,6 +307,7 @@ def save_scenario(
         PlanError: an empty name, an unknown cycle, no forecast, or a scenario that is the proposed
             plan (its levers stay as promoted, so the plan lines and its KPIs always agree).
     """
+    permissions.require(engine, user, "scenario_save")
     name = name.strip()
     if not name:
         raise PlanError("scenario name is empty: type a name")
@@ -409,6 +410,7 @@ def promote(engine: Engine, scenario_id: int, user: str, *, load_inputs: InputsL
     is already signed off by anyone, a new plan version is started instead (a signed plan is never
     changed). ``load_inputs``: the scenario's cycle's plan inputs (:data:`InputsLoader`; default: read now).
     """
+    permissions.require(engine, user, "scenario_promote")
     record = load_scenario(engine, scenario_id)
     result = evaluate(cycle_inputs(engine, record.cycle_id, load_inputs), record.levers)
     kpis = kpis_json(result.kpis)

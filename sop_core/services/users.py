@@ -23,7 +23,7 @@ from sop_core.db import audit_repo, throttle_repo, user_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.errors import NotAllowed, SopError
-from sop_core.services import passwords
+from sop_core.services import passwords, permissions
 from sop_core.units import ROLES
 
 #: The audit log's entity of user administration.
@@ -69,14 +69,9 @@ def _check_role(role: str) -> None:
 
 
 def _require_admin(session: Session, actor: str, action: str) -> None:
-    """Raise :class:`NotAllowed` unless ``actor`` is an enabled admin."""
-    user = user_repo.user_by_name(session, actor)
-    if user is None:
-        raise NotAllowed(f"{actor!r} is not a user of S&OP Studio: only an admin may {action}")
-    if user.disabled:
-        raise NotAllowed(f"{actor!r} is disabled: only an enabled admin may {action}")
-    if user.role != "admin":
-        raise NotAllowed(f"{actor!r} has the role {user.role}: only an admin may {action}")
+    """Raise :class:`NotAllowed` unless ``actor`` is an enabled admin (the ``users`` action of
+    :data:`sop_core.services.permissions.GRANTS`)."""
+    permissions.require(session, actor, "users", action)
 
 
 def _target(session: Session, username: str) -> m.AppUser:

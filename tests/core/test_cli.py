@@ -19,6 +19,9 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.io import ingest
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,7 +52,7 @@ def test_missing_file_is_one_line_and_non_zero(tmp_path: Path) -> None:
 def test_bad_import_names_file_row_column_reason(tmp_path: Path, demo_url: str) -> None:
     bad = tmp_path / "sales_history.csv"
     bad.write_text("sku,period,quantity,net_price,promo\nNOPE-1,2026-10-01,5,10,0\n", encoding="utf-8")
-    proc = _run(["import", str(bad)], demo_url, tmp_path)
+    proc = _run(["import", "--as", "dana", str(bad)], demo_url, tmp_path)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -112,7 +115,7 @@ def test_a_refused_import_prints_every_problem_and_writes_them_to_the_errors_fil
 ) -> None:
     history, counts = _stored(base_company)
     monkeypatch.chdir(tmp_path)
-    assert main(["import", str(BAD / "sales_history_cut_short.csv"), "--errors", "out/errors.csv"]) == 1
+    assert main(["import", "--as", "dana", str(BAD / "sales_history_cut_short.csv"), "--errors", "out/errors.csv"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
@@ -157,7 +160,7 @@ def test_a_line_cut_short_is_refused_and_nothing_is_written(
     history, counts = _stored(base_company)
     path = tmp_path / "sales_history_dec.csv"
     path.write_text("sku,period,quantity,net_price,promo\nA-100,2026-12-01,5\n", encoding="utf-8")
-    assert main(["import", str(path)]) == 1
+    assert main(["import", "--as", "dana", str(path)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: sales_history_dec.csv row 2, column net_price: the line ends before this column, after 3 of the "
         "header's 5 values; a line cut short is refused, not filled in; write an empty cell as nothing between two "
@@ -175,7 +178,7 @@ def test_problems_beyond_fifty_are_counted_and_the_errors_file_holds_them_all(
     path.write_text(
         "sku,period,quantity\n" + "".join(f"X-{n:03d},2026-12-01,{n}\n" for n in range(60)), encoding="utf-8"
     )
-    assert main(["import", str(path)]) == 1
+    assert main(["import", "--as", "dana", str(path)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 + 50 + 1
     assert lines[0] == "error: 60 problems; nothing was imported:"
@@ -183,7 +186,7 @@ def test_problems_beyond_fifty_are_counted_and_the_errors_file_holds_them_all(
     assert lines[50].startswith("  sales_history_big.csv row 51, column sku: X-049 ")
     assert lines[51] == "  … and 10 more; --errors FILE.csv writes them all"
     errors = tmp_path / "errors.csv"
-    assert main(["import", str(path), "--errors", str(errors)]) == 1
+    assert main(["import", "--as", "dana", str(path), "--errors", str(errors)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines[-2:] == [f"  … and 10 more; {errors} holds them all", f"{errors} written (60 problems)"]
     written = pd.read_csv(errors, encoding="utf-8-sig", keep_default_na=False)
@@ -206,7 +209,7 @@ def test_a_title_row_is_skipped_and_said_so_and_the_errors_file_is_emptied(
     book.save(path)
     errors = tmp_path / "errors.csv"
     errors.write_text("stale\n", encoding="utf-8")
-    assert main(["import", str(path), "--errors", str(errors)]) == 0
+    assert main(["import", "--as", "dana", str(path), "--errors", str(errors)]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Imported 1 file, 1 row: sales_history 1 (1 new, 0 updated)",
         "sales_history_halden.xlsx: header found in row 3; rows 1–2 skipped (title)",

@@ -15,6 +15,9 @@ import pytest
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import auto, base_models, conformal
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
 
 

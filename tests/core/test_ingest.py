@@ -17,6 +17,9 @@ from sop_core.db.engine import session_scope
 from sop_core.io import import_checks, import_issues, import_readers, import_schema, import_templates, ingest
 from sop_core.io.import_issues import ImportFailed, ImportIssue
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 KNOWN = {"sku": {"A-100", "A-200"}, "family": {"FRAMES"}, "supplier": {"S1"}, "resource": {"R1"}}
 
 

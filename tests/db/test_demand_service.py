@@ -12,6 +12,9 @@ from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.services import demand, demand_accuracy, forecasting, overrides
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
 T0 = dt.datetime(2026, 12, 2, 9, 0)
 

@@ -20,6 +20,9 @@ from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.chunks import series_chunks
 from sop_core.services import forecast_backends, forecasting
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
