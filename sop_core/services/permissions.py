@@ -76,7 +76,7 @@ STEP_OWNERS: dict[str, str] = {
     "closed": "executive",
 }
 
-_ARTICLES = {"admin": "an admin", "executive": "an executive", "viewer": "a viewer"}
+_ARTICLES = {"admin": "an admin", "executive": "an executive", "viewer": "a viewer", "finance": "finance"}
 
 
 def role_label(role: str) -> str:
