@@ -22,6 +22,8 @@ MAX_LINES = 600
 SERVICE_TIERS: dict[str, int] = {
     # who may do what: below every service that writes
     "permissions": -2,
+    # the audit trail as the audit page reads it
+    "audit_trail": -1,
     # figures computed once per data version, below every stage that computes them
     "figures": -1,
     # the data each stage reads: masters and imports, price response, forecast runs, KPI definitions

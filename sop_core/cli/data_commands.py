@@ -41,6 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError("the database already holds data; use `demo --reset` to replace everything with the demo company")
     t0 = time.perf_counter()
     seeded = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, workers=args.workers,
+                               user=actor(args),
                                progress=progress_bar())
     print(f"demo company written in {time.perf_counter() - t0:.1f} s: "
           + ", ".join(f"{k} {v}" for k, v in seeded.written.items()))
@@ -138,14 +139,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init-db", help="create or upgrade the schema (no data)")
     p.set_defaults(func=cmd_init_db)
 
-    p = sub.add_parser("demo", help="load the demo company (deterministic) and a baseline forecast")
+    p = sub.add_parser("demo", help="load the demo company (deterministic) and a baseline forecast",
+                       parents=[acting_user_option("an admin, for --reset")])
     p.add_argument("--reset", action="store_true", help="empty every table first")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--scale", type=int, default=1,
                    help="multiply the catalogue: SKUs, suppliers and resources (default 1: 176 SKUs)")
     p.add_argument("--workers", type=int, default=None,
                    help="forecast processes (default: every core from 500 SKUs on, else 1)")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=hinted(cmd_demo))
 
     p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction",
                        parents=[acting_user_option("a planner or an admin")])

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -204,15 +205,21 @@ def import_files(
         checked.sort(key=lambda c: order.index(c.table))
         total = max(sum(len(c.typed) for c in checked if c.typed is not None), 1)
         loaded = 0
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        changed: dict[str, int] = {}
         for c in checked:
             assert c.typed is not None
             step = _share_of(report, 0.4 + 0.55 * loaded / total, 0.55 * len(c.typed) / total)
             step(0.0, f"Writing {c.file} into {c.table}…")
+            changed[c.file], before[c.file], after[c.file] = import_repo.changed_rows(s, c.table, c.typed)
             written, updated = import_repo.upsert_counted(s, c.table, c.typed, step)
             loaded += len(c.typed)
             results.append(FileResult(c.file, c.table, written, written - updated, updated, header_note(c.raw) or ""))
-        detail = {"files": [r.__dict__ for r in results]}
-        import_repo.record_import(s, user, ",".join(dict.fromkeys(r.table for r in results)), detail)
+        detail = {"files": [r.__dict__ for r in results], "rows_changed": changed,
+                  "rows_listed_at_most": import_repo.AUDIT_ROWS}
+        import_repo.record_import(s, user, ",".join(dict.fromkeys(r.table for r in results)), detail,
+                                  before=before, after=after)
     out = ImportReport(tuple(results))
     log.info("%s", out)
     report(1.0, str(out))

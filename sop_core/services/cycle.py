@@ -106,10 +106,12 @@ def cycle_row(session: Session, cycle_id: int) -> m.PlanCycle:
 def move(session: Session, cyc: m.PlanCycle, to_state: str, user: str, note: str) -> None:
     """Set the cycle's state and audit the step (``from, to, plan_version, note``)."""
     before = cyc.status
+    previous = {"status": before, "status_by": cyc.status_by, "status_at": cyc.status_at}
     cyc.status, cyc.status_by, cyc.status_at = to_state, user, now()
     audit_repo.audit(
         session, user, "cycle_state", "plan_cycle", cyc.id,
         {"from": before, "to": to_state, "plan_version": cyc.plan_version, "note": note},
+        before=previous, after={"status": to_state, "status_by": user, "status_at": cyc.status_at},
     )
 
 

@@ -70,7 +70,9 @@ def add_decision(
         )
         decision_id = decision_repo.add_decision(s, d)
         audit_repo.audit(s, user, "decision_added", "decision", decision_id,
-                        {"cycle_id": cycle_id, "decision": d.decision})
+                         {"cycle_id": cycle_id, "decision": d.decision},
+                         after={"decision": d.decision, "owner": d.owner, "due_date": due_date,
+                                "scenario_id": scenario_id, "family": d.family, "status": d.status})
         return decision_id
 
 
@@ -98,8 +100,10 @@ def update_decision(engine: Engine, decision_id: int, status: str, outcome: str,
                 f"decision {decision_id} of the {cyc.status} cycle {month_label(cyc.month)} has its outcome "
                 f"recorded ({d.status}: {d.outcome or 'no text'}); it is not rewritten: log a follow-up decision"
             )
+        previous = {"status": d.status, "outcome": d.outcome}
         d.status, d.outcome = status, outcome
-        audit_repo.audit(s, user, "decision_updated", "decision", decision_id, {"status": status, "outcome": outcome})
+        audit_repo.audit(s, user, "decision_updated", "decision", decision_id, {"status": status, "outcome": outcome},
+                         before=previous, after={"status": status, "outcome": outcome})
 
 
 def decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:

@@ -438,7 +438,8 @@ def run_forecast(
         )
         repo.insert_frame(s, m.Forecast, rows, run_id=run_id)
         audit_repo.audit(s, user, "forecast_run", "forecast_run", run_id,
-                          {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest})
+                         {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest},
+                         after={"run_id": run_id, "engine": engine_name, "horizon": int(horizon), "rows": len(rows)})
     log.info("forecast run %d: %d series × %d months in %.1f s", run_id, params["n_series"], horizon,
              time.perf_counter() - started)
     report(1.0, f"Forecast run {run_id} stored")

@@ -166,10 +166,12 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
     if not changes:
         return 0
     conflicts: list[str] = []
+    before: dict[str, float | None] = {}
     try:
         with session_scope(engine) as s:
             for key, target, seen in changes:
                 stored = monitor_repo.target_row(s, key, segment)
+                before[key] = stored.target if stored is not None else None
                 if (stored.version if stored else 0) != seen:
                     who = f" by {stored.updated_by}" if stored and stored.updated_by else ""
                     conflicts.append(
@@ -194,7 +196,8 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
             s.add(
                 m.AuditLog(
                     username=user, action="kpi_target", entity="kpi_target", entity_id=segment,
-                    detail={key: target for key, target, _ in changes},
+                    detail={key: target for key, target, _ in changes}, before=before,
+                    after={key: target for key, target, _ in changes},
                 )
             )  # fmt: skip
             if conflicts:

@@ -28,7 +28,7 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core.db import forecast_repo, master_repo, monitor_repo, stock_repo
+from sop_core.db import audit_repo, forecast_repo, master_repo, monitor_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
 from sop_core.planning import triggers as monitor
@@ -157,10 +157,13 @@ def run_monitor(
     with session_scope(engine) as s:
         open_rows = monitor_repo.open_exceptions(s)
         open_keys = {(r.kind, r.sku, r.supplier) for r in open_rows}
+        open_before = [r.id for r in open_rows]
+        resolved_ids = []
         for row in open_rows:
             if (row.kind, row.sku, row.supplier) not in keys:
                 row.status, row.resolved_at = "resolved", run_at
                 resolved += 1
+                resolved_ids.append(row.id)
         for r in found.itertuples(index=False):
             if (r.kind, r.sku, r.supplier) in open_keys:
                 already += 1
@@ -181,6 +184,13 @@ def run_monitor(
             )
             open_keys.add((r.kind, r.sku, r.supplier))
             stored += 1
+        s.flush()
+        audit_repo.audit(
+            s, user, "monitor_run", "kpi_exception", "", {"cycle_id": cycle_id, "stored": stored,
+                                                          "already_open": already, "resolved": resolved},
+            before={"open": open_before},
+            after={"open": [r.id for r in monitor_repo.open_exceptions(s)], "resolved": resolved_ids},
+        )
     counts = found.groupby("kind").size().to_dict() if len(found) else {}
     result = MonitorResult(
         run_at=run_at,

@@ -217,6 +217,8 @@ def save_overrides(
                     f"Someone changed these months since you opened them: {'; '.join(stale)}. Nothing was saved; "
                     "reload to see their numbers and apply your edits again.")
         log_rows: list[dict[str, Any]] = []
+        before: dict[str, Any] = {}  # month → the override it had (None: none), for the audit trail
+        after: dict[str, Any] = {}
         for e in edits.itertuples(index=False):
             p = pd.Timestamp(e.period)
             value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
@@ -224,10 +226,14 @@ def save_overrides(
             for dup in olds[:-1]:
                 override_repo.delete_override(s, dup)
             cur = olds[-1] if olds else None
+            month = f"{p:%Y-%m-%d}"
+            old = None if cur is None else {"value": _num(cur.value), "pct": _num(cur.pct), "reason": cur.reason,
+                                            "comment": cur.comment or "", "author": cur.author}
             if value is None and pct is None:
                 if cur is not None:
                     override_repo.delete_override(s, cur)
-                    log_rows.append({"period": f"{p:%Y-%m-%d}", "action": "removed"})
+                    log_rows.append({"period": month, "action": "removed"})
+                    before[month], after[month] = old, None
                 continue
             if cur is None:
                 override_repo.add_override(s, cycle_id=cycle_id, level=level, item=stored_item, period=p.date(),
@@ -240,8 +246,9 @@ def save_overrides(
                 cur.value, cur.pct, cur.reason, cur.comment = value, pct, reason, comment
                 cur.author, cur.created_at = user, now
                 action = "changed"
-            log_rows.append({"period": f"{p:%Y-%m-%d}", "action": action, "value": value, "pct": pct,
-                             "reason": reason})
+            log_rows.append({"period": month, "action": action, "value": value, "pct": pct, "reason": reason})
+            before[month] = old
+            after[month] = {"value": value, "pct": pct, "reason": reason, "comment": comment, "author": user}
         try:
             s.flush()
         except StaleDataError as err:
@@ -249,7 +256,7 @@ def save_overrides(
                                    "reload and apply your edits again.") from err
         if log_rows:
             audit_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
-                              {"level": level, "item": stored_item, "changes": log_rows})
+                             {"level": level, "item": stored_item, "changes": log_rows}, before=before, after=after)
             log.info("%s saved %d override change(s) of %s %s in cycle %s", user, len(log_rows), level, item,
                      cycle_id)
     return list_overrides(engine, cycle_id, level, item)

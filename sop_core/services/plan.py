@@ -321,6 +321,7 @@ def save_scenario(
             if row is None:
                 if expected_version is not None:
                     raise _conflict(engine, cycle_id, name)
+                previous = None
                 row = m.Scenario(
                     cycle_id=cycle_id,
                     name=name,
@@ -350,6 +351,7 @@ def save_scenario(
                         f"scenario '{name}' was changed by {row.author or 'someone'} at {_when(row.updated_at)} "
                         f"(version {row.version}, you loaded {expected_version}); reload"
                     )
+                previous = {"levers": row.levers, "version": row.version, "author": row.author}
                 row.levers = levers.to_dict()
                 row.results = kpis
                 row.author = user
@@ -357,7 +359,8 @@ def save_scenario(
                 s.flush()  # UPDATE … WHERE version = loaded version: a concurrent save makes it match nothing
                 action = "scenario_saved"
             audit_repo.audit(
-                s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version}
+                s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version},
+                before=previous, after={"levers": levers.to_dict(), "version": row.version, "author": user},
             )
             result = (row.id, row.version)
     except (StaleDataError, IntegrityError) as exc:
@@ -421,6 +424,12 @@ def promote(engine: Engine, scenario_id: int, user: str, *, load_inputs: InputsL
             if row is None or row.version != record.version:
                 raise ConflictError(f"scenario '{record.name}' changed while promoting; reload and promote again")
             version = cyc.plan_version
+            was_id = plan_repo.plan_scenario_id(s, cyc.id, version)
+            was = plan_repo.scenario(s, was_id) if was_id is not None else None
+            was_lines = plan_repo.plan_lines(s, cyc.id, version)
+            previous = {"plan_version": version, "scenario_id": was_id, "scenario": was.name if was else None,
+                        "lines": len(was_lines), "revenue": float(was_lines["revenue"].sum()) if len(was_lines) else None,
+                        "cycle_status": cyc.status}
             if plan_repo.signoff_count(s, cyc.id, version):
                 version = plan_repo.bump_plan_version(s, cyc.id)
             plan_repo.delete_plan_lines(s, cyc.id, version)
@@ -442,6 +451,9 @@ def promote(engine: Engine, scenario_id: int, user: str, *, load_inputs: InputsL
                     "lines": len(result.lines),
                     "revenue": kpis["revenue"],
                 },
+                before=previous,
+                after={"plan_version": version, "scenario_id": row.id, "scenario": record.name,
+                       "lines": len(result.lines), "revenue": kpis["revenue"], "cycle_status": cyc.status},
             )
     except StaleDataError:
         raise ConflictError(f"scenario '{record.name}' changed while promoting; reload and promote again") from None

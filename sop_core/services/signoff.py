@@ -147,7 +147,8 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
                             signed_at=now()))
             s.flush()
             audit_repo.audit(s, user, "plan_signed_off", "plan_cycle", cycle_id,
-                            {"role": role, "plan_version": version, "comment": comment})
+                             {"role": role, "plan_version": version, "comment": comment},
+                             after={"role": role, "plan_version": version, "username": user, "comment": comment})
     except IntegrityError:
         raise plan.ConflictError(f"{plan.ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
     log.info("cycle %s plan version %s signed off as %s by %s", cycle_id, version, role, user)
@@ -232,7 +233,8 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         cyc = cycle_row(s, cycle_id)
         store_frozen_version(s, cycle_id, version, snap, user, now(), write_lines=False)
         move(s, cyc, "signed", user, "every role signed off")
-        audit_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version})
+        audit_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version},
+                         after={"plan_version": version, "data_hash": snap.data_hash, "revenue": snap.kpis.get("revenue")})
     log.info("cycle %s plan version %s frozen", label, version)
     return version
 

@@ -162,6 +162,10 @@ def test_monitor_stores_each_exception_once_and_resolves(engine: Engine) -> None
 
     again = monitor_service.run_monitor(engine, user="sam", today=TODAY)
     assert (again.stored, again.already_open, again.resolved) == (0, 2, 0)
+    with session_scope(engine) as s:  # each run is in the audit trail: who, and the open exceptions before and after
+        runs = s.scalars(select(AuditLog).where(AuditLog.action == "monitor_run").order_by(AuditLog.id)).all()
+        assert [(r.username, r.detail["stored"], len(r.before["open"]), len(r.after["open"])) for r in runs] == [
+            ("sam", 2, 0, 2), ("sam", 0, 2, 2)]
     assert _exception_count(engine) == 2
 
     # a production order of 100 for A in November lifts its position above the reorder point → resolved
