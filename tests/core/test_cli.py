@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import getpass
 import os
 import re
 import subprocess
@@ -30,6 +31,23 @@ def _run(args: list[str], url: str, tmp_path: Path) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-m", "sop_core", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+@pytest.mark.parametrize(("args", "who", "what"), [
+    (["import", "product.csv"], None, "import data"),
+    (["monitor", "--as", "ghost"], "ghost", "run the KPI monitor"),
+    (["forecast", "--horizon", "2", "--as", "eric"], "eric", "run the forecast"),
+    (["demo", "--reset", "--as", "sam"], "sam", "reset the database to the demo company"),
+])
+def test_a_refused_write_is_one_line_naming_the_acting_user(tmp_path: Path, demo_url: str, args: list[str],
+                                                           who: str | None, what: str) -> None:
+    (tmp_path / "product.csv").write_text("sku,name,family,category,unit_price,unit_cost\nX,X,F,C,1,1\n")
+    proc = _run(args, demo_url, tmp_path)
+    acting = who or getpass.getuser()  # without --as: the operating-system user
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: '{acting}' ")
+    assert f"may {what} (acting user: {acting}; act as a user with that role with --as NAME)" in proc.stderr
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
