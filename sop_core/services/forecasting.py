@@ -358,6 +358,7 @@ def run_forecast(
             with an engine other than "statistical".
         ValueError: unknown engine or invalid history.
     """
+    permissions.require(engine, user, "forecast")  # before anything is read or reported
     report = progress or (lambda _f, _m: None)
     fc.check_engine(engine_name)
     if chunk_runner is not None and engine_name != "statistical":
@@ -365,7 +366,6 @@ def run_forecast(
     started = time.perf_counter()
     report(0.0, "Loading sales history…")
     with session_scope(engine) as s:
-        permissions.require(s, user, "forecast")
         cycle = cycle_repo.cycle(s, cycle_id) if cycle_id is not None else None
         if cycle_id is not None and cycle is None:
             raise DemandError(f"no plan cycle with id {cycle_id}")
