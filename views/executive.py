@@ -23,7 +23,6 @@ st.title("Executive review")
 engine = state.get_engine()
 cycle = state.current_cycle()
 user = state.current_user()
-meeting = state.meeting_mode()
 KEY_FLASH = "exec_flash"
 
 

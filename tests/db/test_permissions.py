@@ -191,3 +191,37 @@ def test_decisions_of_a_signed_cycle_are_not_rewritten(demo_engine: Engine) -> N
     assert (after.loc[done, "status"], after.loc[done, "outcome"]) == ("done", "Prices raised on 1 October")
     assert after.loc[still_open, "outcome"] == "Shift added"
     assert len(decisions.decisions(demo_engine, ids["oct"])) == 2
+
+
+# --------------------------------------------------------------------------- every role, through the services
+def _draft_cycle(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        cyc = m.PlanCycle(month=dt.date(2027, 1, 1), status="draft", status_by="", status_at=dt.datetime(2027, 1, 1))
+        s.add(cyc)
+        s.flush()
+        return int(cyc.id)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_through_the_services_as_the_table_says(team: Engine, role: str) -> None:
+    """Targets, decisions and the first cycle move, as each role: allowed exactly where the table (and, for the
+    move, the step's owner) says so; a refusal writes nothing."""
+    user, cid = ROLE_USERS[role], _draft_cycle(team)
+    writes = {
+        "targets": lambda: targets_service.save_kpi_targets(
+            team, "all", pd.DataFrame({"key": ["otif"], "target": [80.0], "version": [0]}), user),
+        "decisions": lambda: decisions.add_decision(team, cid, "Do it", "eric", None, user),
+        "cycle_move": lambda: cycle_service.advance(team, cid, "demand_review", user),
+    }
+    allowed = {"targets": role in EXPECTED_GRANTS["targets"], "decisions": role in EXPECTED_GRANTS["decisions"],
+               "cycle_move": role in ("demand_planner", "admin")}  # draft and demand review: the demand planner's
+    for action, write in writes.items():
+        before = _counts(team)
+        if allowed[action]:
+            write()
+            assert _counts(team)["audit_log"] == before["audit_log"] + 1, action  # and it is audited
+        else:
+            with pytest.raises(NotAllowed, match=f"^'{user}' has the role {role}: only "):
+                write()
+            assert _counts(team) == before, action
+    assert cycle_service.cycle_info(team, cid).status == ("demand_review" if allowed["cycle_move"] else "draft")
