@@ -13,7 +13,7 @@ from sop_core.cli.common import CliError, acting_user_option, actor, hinted, ope
 CRON_EXAMPLE = (
     "run it from cron, e.g. every 30 minutes:\n"
     "  */30 * * * * cd /srv/sop-studio && SOP_DATABASE_URL=postgresql+psycopg://sop@db/sop "
-    ".venv/bin/python -m sop_core monitor --once >> /var/log/sop-monitor.log 2>&1"
+    ".venv/bin/python -m sop_core monitor --once --as sam >> /var/log/sop-monitor.log 2>&1"
 )
 
 

@@ -102,7 +102,7 @@ def test_demo_refuses_to_overwrite_without_reset(tmp_path: Path, demo_url: str) 
 
 @pytest.mark.slow
 def test_forecast_and_kpi_commands(tmp_path: Path, demo_url: str) -> None:
-    proc = _run(["forecast", "--horizon", "6"], demo_url, tmp_path)
+    proc = _run(["forecast", "--horizon", "6", "--as", "dana"], demo_url, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"forecast run \d+ stored \(statistical, horizon 6\)", proc.stdout), proc.stdout
     assert "100.0 %" in proc.stderr  # the progress bar reached the end
