@@ -44,6 +44,8 @@ PAGES = {
 
 #: Only admins see it (and the page refuses anyone else).
 ADMIN_PAGE = st.Page("views/admin.py", title="Users and roles", icon=":material/group:", url_path="admin")
+#: Only executives and admins see it (and the page refuses anyone else).
+AUDIT_PAGE = st.Page("views/audit.py", title="Audit trail", icon=":material/history:", url_path="audit")
 
 engine = state.get_engine()
 log = logging.getLogger("sop_studio")
@@ -109,8 +111,10 @@ if not signed_in:
     st.stop()
 
 pages = dict(PAGES)
-if "admin" in roles:
-    pages["Admin"] = [ADMIN_PAGE]
+admin_pages = [page for page, action in ((ADMIN_PAGE, "users"), (AUDIT_PAGE, "audit"))
+               if state.current_user().can(action)]
+if admin_pages:
+    pages["Admin"] = admin_pages
 navigation = st.navigation(pages)
 
 
@@ -141,7 +145,7 @@ def sidebar() -> None:
             st.info("Demo mode: signed in as **demo** with every role.", icon=":material/person:")
         else:
             user = state.current_user()
-            st.caption(f"Signed in as **{ui.md(user.username)}** ({', '.join(user.roles)})")
+            st.caption(f"Signed in as **{ui.md(user.username)}** ({user.role.replace('_', ' ')})")
             if st.button("Sign out", key="sign_out"):
                 state.end_session()
                 st.rerun()

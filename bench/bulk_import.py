@@ -34,7 +34,8 @@ from sqlalchemy import Engine, event, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sop_core.db.engine import make_engine  # noqa: E402
+from sop_core.db import user_repo  # noqa: E402
+from sop_core.db.engine import make_engine, session_scope  # noqa: E402
 from sop_core.db.migrate import upgrade  # noqa: E402
 from sop_core.io.ingest import import_files  # noqa: E402
 
@@ -123,6 +124,8 @@ def timed_import(url: str, files: list[Path]) -> tuple[float, float, float, str]
     and of the database server's processes for its connections, and the import's report."""
     engine = make_engine(url)
     upgrade(engine)
+    with session_scope(engine) as s:  # who imports: a planner (every import checks its user's role)
+        user_repo.add_missing_users(s, [("bench", "Benchmark", "demand_planner")])
     engine.dispose()
     servers = _server_cpu(engine)
     start, cpu = time.perf_counter(), time.process_time()

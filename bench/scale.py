@@ -121,7 +121,7 @@ def seed(url: str, scale: int, log: Path) -> tuple[float, float]:
     env = {**os.environ, "SOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     with log.open("w") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "sop_core", "demo", "--reset", "--scale", str(scale)],
+        proc = subprocess.Popen([sys.executable, "-m", "sop_core", "demo", "--reset", "--as", "demo", "--scale", str(scale)],
                                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0

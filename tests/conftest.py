@@ -18,9 +18,11 @@ import pytest
 from pg_cluster import ThrowawayPostgres
 from sqlalchemy import Engine, text
 
-from sop_core.db.engine import make_engine
+from sop_core.db import user_repo
+from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import upgrade
 from sop_core.services import figures
+from sop_core.services.bootstrap import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -228,6 +230,24 @@ def sqlite_engine(empty_db_template: Path, tmp_path: Path) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+def add_demo_users(engine: Engine) -> None:
+    """The demo company's users (``demo``, an admin; ``dana``, ``sam``, ``fiona``, ``eric``: a demand planner,
+    a supply planner, finance, an executive; no passwords) in ``engine``'s database."""
+    with session_scope(engine) as s:
+        user_repo.add_missing_users(s, DEMO_USERS)
+
+
+@pytest.fixture
+def demo_users(request: pytest.FixtureRequest) -> None:
+    """The demo users (:func:`add_demo_users`) in the databases the test uses (``engine``, ``sqlite_engine``):
+    every service write checks that its user exists and has the role for it."""
+    for name in ("engine", "sqlite_engine"):
+        if name in request.fixturenames:
+            value = request.getfixturevalue(name)
+            if isinstance(value, Engine):  # a test may name a parameter ``engine`` too
+                add_demo_users(value)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,10 @@ MAX_LINES = 600
 #: The allowed order of the services: a module may import only modules of a LOWER tier (never its own tier or a
 #: higher one). A new services module must be added here.
 SERVICE_TIERS: dict[str, int] = {
+    # who may do what: below every service that writes
+    "permissions": -2,
+    # the audit trail as the audit page reads it
+    "audit_trail": -1,
     # figures computed once per data version, below every stage that computes them
     "figures": -1,
     # the data each stage reads: masters and imports, price response, forecast runs, KPI definitions

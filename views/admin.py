@@ -12,14 +12,18 @@ from sop_core.services import passwords, users
 from sop_core.units import ROLES
 from views import conflicts, state, ui
 
-#: What each role may do (the admin role holds every other role).
+#: What each role may do, beyond reading every page (the table: README, Roles).
 ROLE_NOTES = {
-    "viewer": "reads every page",
-    "demand_planner": "runs forecasts, sets KPI targets, signs the plan off for demand",
-    "supply_planner": "sets KPI targets, signs the plan off for supply",
-    "finance": "signs the plan off for finance",
-    "executive": "sets KPI targets, signs the plan off as the executive",
-    "admin": "every role above, and this page: users, roles, passwords",
+    "viewer": "reads every page, changes nothing",
+    "demand_planner": "runs forecasts, overrides, imports, saves scenarios, sets KPI targets, runs the monitor, "
+                      "moves the cycle through demand review, logs decisions, signs off for demand",
+    "supply_planner": "imports, saves and promotes scenarios, sets KPI targets, runs the monitor, moves the cycle "
+                      "through supply review, logs decisions, signs off for supply",
+    "finance": "saves and promotes scenarios, moves the cycle through reconciliation, logs decisions, signs off "
+               "for finance",
+    "executive": "sets KPI targets, moves the cycle through executive review, logs decisions, signs off as the "
+                 "executive, reads the audit trail",
+    "admin": "everything above, for every role, and this page: users, roles, passwords",
 }
 
 KEY_NOTICE = "admin_notice"  # the last change's confirmation, shown after the rerun
@@ -27,7 +31,7 @@ KEY_NOTICE = "admin_notice"  # the last change's confirmation, shown after the r
 st.title("Users and roles")
 engine = state.get_engine()
 actor = state.current_user()
-if "admin" not in actor.roles:
+if not actor.can("users"):
     st.error("Only an admin may see this page.")
     st.stop()
 

@@ -68,92 +68,101 @@ ui.dataframe(
 )
 
 # --------------------------------------------------------------------------- import
-st.subheader("Import extracts")
-st.caption(data_service.UPSERT_RULE)
-uploads = st.file_uploader(
-    "CSV (UTF-8) or XLSX files, one table per file",
-    type=["csv", "xlsx"],
-    accept_multiple_files=True,
-    key=KEY_UPLOADS,
-)
-st.caption(f"Each file may be up to {st.get_option('server.maxUploadSize')} MB.")
-files = [(u.name, u.getvalue()) for u in uploads or []]
-signature = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in files)).hexdigest()
-
-# each file is read once per upload: its frame (or the refusal of its reading) is kept in the session under the
-# hash of its name and bytes, so that the reruns of every click do not parse it again
-digests = {name: hashlib.sha256(name.encode() + b"\0" + content).hexdigest() for name, content in files}
-kept = st.session_state[KEY_READ]
-for name, content in files:
-    if digests[name] not in kept:
-        try:
-            kept[digests[name]] = data_service.read_extract(content, name)
-        except data_service.ImportFailed as refusal:
-            kept[digests[name]] = refusal
-st.session_state[KEY_READ] = kept = {d: kept[d] for d in digests.values()}  # only the files uploaded now
-
-for name, _content in files:
-    frame = kept[digests[name]]
-    if isinstance(frame, data_service.ImportFailed):  # one line per problem, as the CLI prints them
-        err = frame
-        lines = [str(i) for i in err.issues[:SHOWN_READ_ISSUES]]
-        if len(err.issues) > SHOWN_READ_ISSUES:
-            lines.append(f"… and {len(err.issues) - SHOWN_READ_ISSUES} more; Validate lists them all")
-        st.error("  \n".join(ui.md(line) for line in lines))
-        continue
-    if note := data_service.header_note(frame):
-        st.caption(f"{ui.md(name)}: {ui.md(note)}")
-    with st.expander(f"{ui.md(name)} → {frame.attrs['table']} ({len(frame):,} rows)"):
-        ui.dataframe(frame.head(50), width="stretch")
-
-check = st.session_state[KEY_CHECK]
-if check is not None and check["signature"] != signature:
-    check = st.session_state[KEY_CHECK] = None  # other files: validate again
-
-left, right = st.columns(2)
-if left.button("Validate", key="data_validate", disabled=not files, width="stretch"):
-    with st.spinner("Validating…"):
-        issues = data_service.validate_files(engine, files)
-    check = {"signature": signature, "issues": [i.as_dict() for i in issues]}
-    st.session_state[KEY_CHECK] = check
-
-passed = check is not None and not check["issues"]
-commit = right.button("Commit import", key="data_commit", type="primary", disabled=not passed, width="stretch")
-
-if commit:
-    try:
-        bar = st.progress(0.0, text="Importing…")
-        report = data_service.import_files(engine, files, user=state.current_user().username,
-                                           progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
-    except data_service.ImportFailed as err:  # the database changed since validation
-        check = {"signature": signature, "issues": [i.as_dict() for i in err.issues]}
-        st.session_state[KEY_CHECK] = check
-    else:
-        page_figures.store_page_figures(  # the pages open with figures of the new data
-            engine, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=f"Preparing the pages: {msg}"))
-        st.cache_data.clear()  # every page reads the imported tables
-        st.session_state[KEY_REPORT] = {"signature": signature, "text": str(report)}
-        st.session_state[KEY_CHECK] = check = None
-        st.rerun()
-
-if check is not None and check["issues"]:
-    issues = pd.DataFrame(check["issues"], columns=["file", "row", "column", "value", "reason"])
-    n = len(issues)
-    st.error(f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. Fix the files and validate again.")
-    ui.dataframe(
-        issues.astype({"row": "Int64"}),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "row": st.column_config.NumberColumn("row", format="%d"),
-            "reason": st.column_config.TextColumn("reason", width="large"),
-        },
+def import_section() -> None:
+    """Upload, validate and commit extracts (the ``import`` action: planners and admins)."""
+    st.caption(data_service.UPSERT_RULE)
+    uploads = st.file_uploader(
+        "CSV (UTF-8) or XLSX files, one table per file",
+        type=["csv", "xlsx"],
+        accept_multiple_files=True,
+        key=KEY_UPLOADS,
     )
-elif check is not None:
-    st.success(f"{len(files)} file{'s' if len(files) != 1 else ''} valid: ready to commit.")
-last = st.session_state[KEY_REPORT]
-if last is not None and last["signature"] == signature and check is None:
-    st.success(ui.md(last["text"]))
+    st.caption(f"Each file may be up to {st.get_option('server.maxUploadSize')} MB.")
+    files = [(u.name, u.getvalue()) for u in uploads or []]
+    signature = hashlib.sha256(b"".join(name.encode() + b"\0" + data for name, data in files)).hexdigest()
+
+    # each file is read once per upload: its frame (or the refusal of its reading) is kept in the session under
+    # the hash of its name and bytes, so that the reruns of every click do not parse it again
+    digests = {name: hashlib.sha256(name.encode() + b"\0" + content).hexdigest() for name, content in files}
+    kept = st.session_state[KEY_READ]
+    for name, content in files:
+        if digests[name] not in kept:
+            try:
+                kept[digests[name]] = data_service.read_extract(content, name)
+            except data_service.ImportFailed as refusal:
+                kept[digests[name]] = refusal
+    st.session_state[KEY_READ] = kept = {d: kept[d] for d in digests.values()}  # only the files uploaded now
+
+    for name, _content in files:
+        frame = kept[digests[name]]
+        if isinstance(frame, data_service.ImportFailed):  # one line per problem, as the CLI prints them
+            err = frame
+            lines = [str(i) for i in err.issues[:SHOWN_READ_ISSUES]]
+            if len(err.issues) > SHOWN_READ_ISSUES:
+                lines.append(f"… and {len(err.issues) - SHOWN_READ_ISSUES} more; Validate lists them all")
+            st.error("  \n".join(ui.md(line) for line in lines))
+            continue
+        if note := data_service.header_note(frame):
+            st.caption(f"{ui.md(name)}: {ui.md(note)}")
+        with st.expander(f"{ui.md(name)} → {frame.attrs['table']} ({len(frame):,} rows)"):
+            ui.dataframe(frame.head(50), width="stretch")
+
+    check = st.session_state[KEY_CHECK]
+    if check is not None and check["signature"] != signature:
+        check = st.session_state[KEY_CHECK] = None  # other files: validate again
+
+    left, right = st.columns(2)
+    if left.button("Validate", key="data_validate", disabled=not files, width="stretch"):
+        with st.spinner("Validating…"):
+            issues = data_service.validate_files(engine, files)
+        check = {"signature": signature, "issues": [i.as_dict() for i in issues]}
+        st.session_state[KEY_CHECK] = check
+
+    passed = check is not None and not check["issues"]
+    commit = right.button("Commit import", key="data_commit", type="primary", disabled=not passed, width="stretch")
+
+    if commit:
+        try:
+            bar = st.progress(0.0, text="Importing…")
+            report = data_service.import_files(engine, files, user=state.current_user().username,
+                                               progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+        except data_service.ImportFailed as err:  # the database changed since validation
+            check = {"signature": signature, "issues": [i.as_dict() for i in err.issues]}
+            st.session_state[KEY_CHECK] = check
+        else:
+            page_figures.store_page_figures(  # the pages open with figures of the new data
+                engine,
+                progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=f"Preparing the pages: {msg}"))
+            st.cache_data.clear()  # every page reads the imported tables
+            st.session_state[KEY_REPORT] = {"signature": signature, "text": str(report)}
+            st.session_state[KEY_CHECK] = check = None
+            st.rerun()
+
+    if check is not None and check["issues"]:
+        issues = pd.DataFrame(check["issues"], columns=["file", "row", "column", "value", "reason"])
+        n = len(issues)
+        st.error(f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. Fix the files and validate again.")
+        ui.dataframe(
+            issues.astype({"row": "Int64"}),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "row": st.column_config.NumberColumn("row", format="%d"),
+                "reason": st.column_config.TextColumn("reason", width="large"),
+            },
+        )
+    elif check is not None:
+        st.success(f"{len(files)} file{'s' if len(files) != 1 else ''} valid: ready to commit.")
+    last = st.session_state[KEY_REPORT]
+    if last is not None and last["signature"] == signature and check is None:
+        st.success(ui.md(last["text"]))
+
+
+st.subheader("Import extracts")
+if state.current_user().can("import"):
+    import_section()
+else:
+    st.info(f"Importing data needs a planner or an admin (you are {state.current_user().role.replace('_', ' ')}).")
 
 # --------------------------------------------------------------------------- templates
 with st.expander("Import templates: the headers and two example rows per table"):

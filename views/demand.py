@@ -83,7 +83,7 @@ if stamp != latest:
 run = load("latest_run", url, stamp, cycle.id)
 if run is None:
     st.info(f"Cycle {cycle.label} has no forecast yet.")
-    if st.button("Run the statistical forecast", type="primary", key="demand_run"):
+    if state.editing("forecast") and st.button("Run the statistical forecast", type="primary", key="demand_run"):
         run_now()
     st.stop()
 
@@ -162,11 +162,14 @@ st.plotly_chart(ui.base_layout(fig), width="stretch", key="demand_chart")
 # ---- overrides
 st.subheader("Overrides and consensus by month")
 locked = load("overrides_locked", url, stamp, cycle.id)
-read_only = bool(locked) or state.meeting_mode()
+read_only = bool(locked) or not state.editing("override")
 if locked:
     st.info(ui.md(locked))
 elif state.meeting_mode():
     st.info("Meeting mode: overrides are read-only.")
+elif read_only:
+    st.info(f"Overrides are read-only for you: changing them needs a demand planner or an admin "
+            f"(you are {state.current_user().role.replace('_', ' ')}).")
 st.caption("Enter a quantity (units) or a change in % of the statistical forecast, and a reason. An override of a "
            "family, category or the total is spread to its SKUs in proportion to their statistical forecast; "
            "a lower level wins over a higher one. Clear both numbers to remove an override.")
@@ -263,5 +266,5 @@ if not flags.empty:
 with st.expander("About this forecast"):
     st.caption(f"Input sha256 {run['data_hash'][:16]}… · versions "
                + ", ".join(f"{k} {v}" for k, v in sorted(run["versions"].items())))
-    if not state.meeting_mode() and st.button("Re-run the statistical forecast", key="demand_rerun"):
+    if state.editing("forecast") and st.button("Re-run the statistical forecast", key="demand_rerun"):
         run_now()

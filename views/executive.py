@@ -1,7 +1,8 @@
 """Executive review: headline figures, risks, the plan diff, scenarios, decisions and sign-off by role.
 
 In meeting mode (sidebar toggle) the page shows the same figures in large type without any editing
-control; downloads of the meeting pack and the deck stay available.
+control; downloads of the meeting pack and the deck stay available. A user sees only the controls their role
+may use (:mod:`sop_core.services.permissions`): a viewer sees none.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ st.title("Executive review")
 engine = state.get_engine()
 cycle = state.current_cycle()
 user = state.current_user()
-meeting = state.meeting_mode()
 KEY_FLASH = "exec_flash"
 
 
@@ -179,7 +179,7 @@ if log_frame.empty:
 else:
     ui.dataframe(log_frame[["decision", "owner", "due_date", "scenario", "status", "outcome"]], hide_index=True,
                  width="stretch", key="decision_log")
-if not meeting:
+if state.editing("decisions") and head["state"] not in ("signed", "closed"):
     with st.expander("Log a decision", expanded=False):
         names = {0: "(none)", **{int(r.id): r.name for r in scen.itertuples(index=False)}} if not scen.empty else {
             0: "(none)"}
@@ -207,9 +207,11 @@ if not past.empty:
                        for c in ("planned_qty", "actual_qty", "planned_revenue", "actual_revenue")},
     )
 
-    if not meeting:
+    # an outcome is recorded once, while the decision is open; afterwards it stays as recorded
+    open_past = past[(past["status"] == "open") & (past["outcome"].fillna("") == "")]
+    if state.editing("decisions") and not open_past.empty:
         with st.expander("Record a decision's outcome"):
-            choices = {int(r.id): f"[{r.cycle}] {r.decision}" for r in past.itertuples(index=False)}
+            choices = {int(r.id): f"[{r.cycle}] {r.decision}" for r in open_past.itertuples(index=False)}
             st.selectbox("Decision", list(choices), format_func=choices.get, key="outcome_decision")
             c1, c2 = st.columns([1, 3])
             c1.selectbox("Status", ["open", "done", "dropped"], key="outcome_status")
@@ -223,7 +225,9 @@ st.subheader("Sign-off")
 status = review.signoff
 if status["signed"].all():
     st.success(f"Plan version {head['plan_version']} of cycle {cycle.label} is signed off by every role and frozen.")
-if not meeting:
+may_sign = [r for r in status["role"] if user.access.may_sign_as(r)] if state.editing("sign_off") else []
+next_role = signoff.next_to_sign(status)
+if may_sign and next_role is not None:
     st.text_input("Comment (optional)", key="signoff_comment")
 for row in status.itertuples(index=False):
     c_role, c_who, c_button = st.columns([2, 3, 2])
@@ -231,26 +235,27 @@ for row in status.itertuples(index=False):
     c_who.markdown(
         f":material/check_circle: {row.username} · {row.signed_at:%Y-%m-%d %H:%M}" if row.signed else "Not signed yet"
     )
-    if not meeting:
+    if row.role in may_sign and not row.signed:  # sign-offs follow the cycle: only the next role's is enabled
         c_button.button(
             f"Sign off as {row.label}",
             key=f"signoff_{row.role}",
             on_click=sign,
             args=(row.role,),
-            disabled=row.signed or row.role not in user.roles,
-            help=None if row.role in user.roles else f"Needs the {row.label.lower()} role",
+            disabled=row.role != next_role,
+            help=None if row.role == next_role else f"{plan.ROLE_LABELS[str(next_role)]} signs off first",
         )
 
-if not meeting:
-    with st.expander(f"Cycle state: {review.state_label}"):
-        ui.dataframe(review.state_history, hide_index=True, width="stretch")
+with st.expander(f"Cycle state: {review.state_label}"):
+    ui.dataframe(review.state_history, hide_index=True, width="stretch")
+    moves = [s for s in cycle_service.STATE_LABELS if s != head["state"] and user.access.may_move(head["state"], s)]
+    if state.editing("cycle_move") and moves:
         c1, c2 = st.columns([3, 2])
-        c1.selectbox("Move the cycle to", list(cycle_service.STATE_LABELS), format_func=cycle_service.STATE_LABELS.get,
-                     key="cycle_advance_to")
+        c1.selectbox("Move the cycle to", moves, format_func=cycle_service.STATE_LABELS.get, key="cycle_advance_to")
         c2.button("Move cycle", key="cycle_advance", on_click=advance)
-        if head["frozen"] and head["state"] != "closed":
-            st.button("Start a new plan version", key="new_version", on_click=new_version,
-                      help="The signed version stays frozen; changes go into the new version")
+    if (head["frozen"] and head["state"] != "closed" and state.editing("cycle_move")
+            and user.access.may_move(head["state"], "reconciliation")):
+        st.button("Start a new plan version", key="new_version", on_click=new_version,
+                  help="The signed version stays frozen; changes go into the new version")
 
 # ---------------------------------------------------------------- downloads
 st.subheader("Meeting pack")

@@ -20,7 +20,7 @@ engine = state.get_engine()
 url = engine.url.render_as_string(hide_password=True)
 cycle = state.current_cycle()
 user = state.current_user()
-editing = not state.meeting_mode()
+editing = state.editing("targets")
 
 LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
 CARDS_PER_ROW = 5
@@ -138,7 +138,7 @@ def save_targets(changes: pd.DataFrame, seen_versions: dict[str, int] | None = N
     """Save the edited targets (over the versions ``seen_versions`` after a conflict); a note for the next run."""
     if seen_versions is not None:
         changes = changes.assign(version=changes["key"].map(seen_versions).fillna(changes["version"]).astype(int))
-    n = targets_service.save_kpi_targets(engine, segment, changes, user.username, user.roles)
+    n = targets_service.save_kpi_targets(engine, segment, changes, user.username)
     st.session_state.pop(seen_key, None)
     clear_kpi_caches()
     st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
@@ -172,8 +172,8 @@ left.caption(
     f"{len(exceptions)} open exception(s) from the monitor (`python -m sop_core monitor`): projected reorder-point "
     "breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a proposed action."
 )
-if editing and right.button("Run checks now", key="kpi_run_monitor"):
-    result = monitor_service.run_monitor(engine, cycle.id)
+if state.editing("monitor") and right.button("Run checks now", key="kpi_run_monitor"):
+    result = monitor_service.run_monitor(engine, cycle.id, user=user.username)
     clear_kpi_caches()
     st.toast(f"{result.stored} new, {result.already_open} already open, {result.resolved} resolved")
     st.rerun()

@@ -235,7 +235,7 @@ def what_if() -> None:
         inventory_chart(what)
     with tab_gap:
         gap_chart(what)
-    if not state.meeting_mode():  # the screen share: levers only, no saving
+    if state.editing("scenario_save"):  # the screen share and a role that may not save: levers only
         save_form(what)
 
 
@@ -296,7 +296,7 @@ if len(comparison.results) > 1:
                   color_discrete_sequence=px.colors.qualitative.Safe)
     chart_right.plotly_chart(ui.base_layout(fig, height=320), width="stretch")
 
-if state.meeting_mode():
+if not state.editing("scenario_promote"):
     st.stop()
 st.session_state[KEY_PROMOTION_SEEN] = plan.promotion_seen(engine, cycle.id)  # what this page shows as proposed
 conflicts.offer(PROMOTION, promote, lambda: None)

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from sop_core import config
-from sop_core.services import bootstrap, executive, plan, whatif
+from sop_core.services import bootstrap, executive, permissions, plan, whatif
 from sop_core.services import cycle as cycle_service
 from sop_core.services import sign_in as sign_in_service
 from sop_core.services.cycle import CycleInfo
@@ -44,9 +44,19 @@ BASELINE = 0
 
 @dataclass(frozen=True)
 class UserInfo:
+    """The signed-in user: their role and what it allows (:mod:`sop_core.services.permissions`); pages show
+    an edit control only when :meth:`can` allows its action."""
+
     username: str
     display_name: str
-    roles: tuple[str, ...]
+    access: permissions.Access
+
+    @property
+    def role(self) -> str:
+        return self.access.role or "none"
+
+    def can(self, action: str) -> bool:
+        return self.access.can(action)
 
 
 @st.cache_resource(show_spinner="Opening the database (first start seeds the demo company)…")
@@ -181,9 +191,15 @@ def check_session() -> None:
 
 
 def current_user() -> UserInfo:
+    """The signed-in user (demo mode: ``demo``, an admin) and what their role allows now."""
     username = st.session_state.get(KEY_USER) or "demo"
-    roles = cycle_service.user_roles(get_engine(), username)
-    return UserInfo(username=username, display_name=username, roles=roles)
+    return UserInfo(username=username, display_name=username, access=permissions.access(get_engine(), username))
+
+
+def editing(action: str) -> bool:
+    """True when the page shows the edit controls of ``action``: the user's role allows it and the meeting mode
+    (no editing controls) is off."""
+    return current_user().can(action) and not meeting_mode()
 
 
 def meeting_mode() -> bool:

@@ -1,19 +1,29 @@
-"""What every command of ``python -m sop_core`` shares: the database, progress bars, tables, one-line errors."""
+"""What every command of ``python -m sop_core`` shares: the database, the acting user, progress bars, tables,
+one-line errors.
+
+The acting user of a command that writes is the operating-system user, or ``--as NAME``; the services check
+that user's role (:mod:`sop_core.services.permissions`) as they check a signed-in user's on the pages. The
+command line reaches the database directly, so it trusts who runs it: ``--as`` names who acts and is recorded
+in the audit trail, it proves nothing.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import functools
+import getpass
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy import Engine
 
 from sop_core import config
-from sop_core.errors import SopError
+from sop_core.errors import NotAllowed, SopError
 from sop_core.units import Progress
 
 if TYPE_CHECKING:
@@ -24,6 +34,33 @@ log = logging.getLogger("sop_core")
 
 class CliError(SopError):
     """A problem the user can fix; printed as one line."""
+
+
+def acting_user_option(what: str = "a user whose role may do it") -> argparse.ArgumentParser:
+    """A parent parser with ``--as NAME``, the acting user (default: the operating-system user)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--as", dest="acting_user", metavar="NAME",
+                        help=f"the acting user, {what} (default: the operating-system user)")
+    return parent
+
+
+def actor(args: argparse.Namespace) -> str:
+    """The acting user of a command: ``--as NAME``, else the operating-system user."""
+    return getattr(args, "acting_user", None) or getpass.getuser()
+
+
+def hinted(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command``, with a refusal's message naming the acting user and the way out: ``--as NAME``."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except NotAllowed as err:
+            raise CliError(f"{err} (acting user: {actor(args)}; act as a user with that role with --as NAME)") \
+                from err
+
+    return run
 
 
 def progress_bar(label: str = "") -> Progress:

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sop_core.cli.common import CliError, open_engine, print_frame, progress_bar, store_figures
+from sop_core.cli.common import (
+    CliError,
+    acting_user_option,
+    actor,
+    hinted,
+    open_engine,
+    print_frame,
+    progress_bar,
+    store_figures,
+)
 
 if TYPE_CHECKING:
     from sop_core.io.import_issues import ImportIssue
@@ -41,6 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError("the database already holds data; use `demo --reset` to replace everything with the demo company")
     t0 = time.perf_counter()
     seeded = seed_demo_company(engine, seed=args.seed, scale=args.scale, reset=args.reset, workers=args.workers,
+                               user=actor(args),
                                progress=progress_bar())
     print(f"demo company written in {time.perf_counter() - t0:.1f} s: "
           + ", ".join(f"{k} {v}" for k, v in seeded.written.items()))
@@ -78,7 +88,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
         bar = progress_bar() if sys.stderr.isatty() else None  # piped stderr keeps the problems alone
-        report = ingest.import_files(engine, paths, table=args.table, progress=bar)
+        report = ingest.import_files(engine, paths, table=args.table, user=actor(args), progress=bar)
     except import_issues.ImportFailed as err:
         if errors_file:
             _write_errors(errors_file, import_issues.issues_csv(err.issues))
@@ -137,16 +147,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init-db", help="create or upgrade the schema (no data)")
     p.set_defaults(func=cmd_init_db)
 
-    p = sub.add_parser("demo", help="load the demo company (deterministic) and a baseline forecast")
+    p = sub.add_parser("demo", help="load the demo company (deterministic) and a baseline forecast",
+                       parents=[acting_user_option("an admin, for --reset")])
     p.add_argument("--reset", action="store_true", help="empty every table first")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--scale", type=int, default=1,
                    help="multiply the catalogue: SKUs, suppliers and resources (default 1: 176 SKUs)")
     p.add_argument("--workers", type=int, default=None,
                    help="forecast processes (default: every core from 500 SKUs on, else 1)")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=hinted(cmd_demo))
 
-    p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction")
+    p = sub.add_parser("import", help="validate and load CSV/XLSX extracts in one transaction",
+                       parents=[acting_user_option("a planner or an admin")])
     p.add_argument("files", nargs="+", metavar="FILE", help="e.g. product.csv sales_history.xlsx")
     p.add_argument("--table", help="target table (default: taken from each file name)")
     p.add_argument(
@@ -156,7 +168,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--no-figures", action="store_true",
                    help="leave the pages' stored figures for a later `figures` (e.g. before further imports)")
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=hinted(cmd_import))
 
     p = sub.add_parser("template", help="write a CSV and an XLSX import template per input table")
     p.add_argument("--out", required=True, metavar="DIR")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from sop_core.cli.common import CliError, open_engine, progress_bar, store_figures
+from sop_core.cli.common import (
+    CliError,
+    acting_user_option,
+    actor,
+    hinted,
+    open_engine,
+    progress_bar,
+    store_figures,
+)
 from sop_core.units import FORECAST_HORIZON
 
 
@@ -39,7 +47,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             horizon=args.horizon,
             engine_name=args.engine,
             workers=args.workers,
-            user=args.user,
+            user=actor(args),
             progress=progress_bar("forecast "),
             reconciliation=args.reconcile,
             chunk_runner=runner,
@@ -63,7 +71,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from sop_core.planning.forecast import ENGINES, RECONCILE_METHODS
     from sop_core.planning.forecast.chunks import BACKENDS
 
-    p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)")
+    p = sub.add_parser("forecast", help="compute and store a forecast run (statistical, auto, lightgbm, prophet)",
+                       parents=[acting_user_option("a demand planner or an admin")])
     p.add_argument("--engine", default="statistical", choices=ENGINES,
                    help="forecast engine (default: statistical; auto = backtest choice incl. LightGBM)")
     p.add_argument("--horizon", type=int, default=FORECAST_HORIZON, help=f"months ahead (default {FORECAST_HORIZON})")
@@ -76,6 +85,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cycle", help="cycle YYYY-MM (default: the newest)")
     p.add_argument("--reconcile", default="bottom_up", choices=RECONCILE_METHODS,
                    help="hierarchy reconciliation (default bottom_up; ols / wls_struct = MinT)")
-    p.add_argument("--user", default="demo", help="who starts the run (stored with it)")
     p.add_argument("--no-figures", action="store_true", help="leave the pages' stored figures for a later `figures`")
-    p.set_defaults(func=cmd_forecast)
+    p.set_defaults(func=hinted(cmd_forecast))

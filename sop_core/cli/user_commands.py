@@ -1,8 +1,7 @@
 """`python -m sop_core user list | add | passwd | role | disable | enable | delete`: users for team mode.
 
-The acting user is the operating-system user, or ``--as NAME``; user administration needs an admin (see
-:mod:`sop_core.services.users`). The command line reaches the database directly, so it trusts who runs it:
-``--as`` names who is recorded in the audit log, it proves nothing.
+The acting user is the operating-system user, or ``--as NAME`` (:mod:`sop_core.cli.common`); user administration
+needs an admin (see :mod:`sop_core.services.users`).
 """
 
 from __future__ import annotations
@@ -10,28 +9,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
 
-from sop_core.cli.common import CliError, open_engine, print_frame
+from sop_core.cli.common import CliError, acting_user_option, actor, hinted, open_engine, print_frame
 from sop_core.units import ROLES
-
-
-def _actor(args: argparse.Namespace) -> str:
-    return args.acting_user or getpass.getuser()
-
-
-def _hinted(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """``command``, with a refusal's message naming the way out: act as an admin with ``--as``."""
-
-    def run(args: argparse.Namespace) -> int:
-        from sop_core.errors import NotAllowed
-
-        try:
-            return command(args)
-        except NotAllowed as err:
-            raise CliError(f"{err} (acting user: {_actor(args)}; act as an admin with --as NAME)") from err
-
-    return run
 
 
 def _new_password(args: argparse.Namespace) -> str | None:
@@ -51,7 +31,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from sop_core.services import users
 
-    accounts = users.list_users(open_engine(), _actor(args))
+    accounts = users.list_users(open_engine(), actor(args))
     print_frame(pd.DataFrame([{"user": a.username, "name": a.display_name, "role": a.role, "status": a.status}
                               for a in accounts], columns=["user", "name", "role", "status"]))
     return 0
@@ -61,7 +41,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
     password = _new_password(args)
-    account = users.add_user(open_engine(), _actor(args), args.name, args.role, password=password,
+    account = users.add_user(open_engine(), actor(args), args.name, args.role, password=password,
                              display_name=args.display_name or "")
     note = "" if account.has_password else " (no password yet: it cannot sign in until `user passwd` sets one)"
     print(f"user {account.username} added with role {account.role}{note}")
@@ -74,7 +54,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     password = _new_password(args)
     if password is None:
         raise CliError("no password: give --password or run on a terminal")
-    users.set_password(open_engine(), _actor(args), args.name, password)
+    users.set_password(open_engine(), actor(args), args.name, password)
     print(f"password of {args.name} set")
     return 0
 
@@ -83,7 +63,7 @@ def cmd_role(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
     engine = open_engine()
-    users.set_role(engine, _actor(args), args.name, args.role, users.version_of(engine, args.name))
+    users.set_role(engine, actor(args), args.name, args.role, users.version_of(engine, args.name))
     print(f"user {args.name} has the role {args.role}")
     return 0
 
@@ -91,7 +71,7 @@ def cmd_role(args: argparse.Namespace) -> int:
 def cmd_disable(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
-    users.disable_user(open_engine(), _actor(args), args.name)
+    users.disable_user(open_engine(), actor(args), args.name)
     print(f"user {args.name} disabled: it cannot sign in")
     return 0
 
@@ -99,7 +79,7 @@ def cmd_disable(args: argparse.Namespace) -> int:
 def cmd_enable(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
-    cleared = users.enable_user(open_engine(), _actor(args), args.name)
+    cleared = users.enable_user(open_engine(), actor(args), args.name)
     print(f"user {args.name} enabled" + (f"; {cleared} failed sign-ins forgotten" if cleared else ""))
     return 0
 
@@ -107,7 +87,7 @@ def cmd_enable(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     from sop_core.services import users
 
-    users.delete_user(open_engine(), _actor(args), args.name)
+    users.delete_user(open_engine(), actor(args), args.name)
     print(f"user {args.name} deleted")
     return 0
 
@@ -115,15 +95,13 @@ def cmd_delete(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this area's commands to the parser's subcommands."""
-    acting = argparse.ArgumentParser(add_help=False)
-    acting.add_argument("--as", dest="acting_user", metavar="NAME",
-                        help="the acting user, an admin (default: the operating-system user)")
+    acting = acting_user_option("an admin")
     p = sub.add_parser("user", help="users for team mode (list, add, passwd, role, disable, enable, delete)")
     user_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     roles = ", ".join(ROLES)
 
     q = user_sub.add_parser("list", parents=[acting], help="list the users, their roles and status")
-    q.set_defaults(func=_hinted(cmd_list))
+    q.set_defaults(func=hinted(cmd_list))
 
     q = user_sub.add_parser("add", parents=[acting], help="add a user (while no admin can sign in, the first admin)")
     q.add_argument("name")
@@ -131,21 +109,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--password", help="at least 12 characters, not the user name, not a common password "
                                       "(asked for when omitted on a terminal)")
     q.add_argument("--display-name", help="the name shown (default: the user name)")
-    q.set_defaults(func=_hinted(cmd_add))
+    q.set_defaults(func=hinted(cmd_add))
 
     q = user_sub.add_parser("passwd", parents=[acting], help="set a user's password")
     q.add_argument("name")
     q.add_argument("--password", help="the new password (asked for twice when omitted on a terminal)")
-    q.set_defaults(func=_hinted(cmd_passwd))
+    q.set_defaults(func=hinted(cmd_passwd))
 
     q = user_sub.add_parser("role", parents=[acting], help="change a user's role")
     q.add_argument("name")
     q.add_argument("role", choices=ROLES, metavar="ROLE", help=roles)
-    q.set_defaults(func=_hinted(cmd_role))
+    q.set_defaults(func=hinted(cmd_role))
 
     for name, func, what in (("disable", cmd_disable, "disable a user: it cannot sign in"),
                              ("enable", cmd_enable, "enable a user again (and lift a sign-in lock)"),
                              ("delete", cmd_delete, "delete a user (the audit log keeps its name)")):
         q = user_sub.add_parser(name, parents=[acting], help=what)
         q.add_argument("name")
-        q.set_defaults(func=_hinted(func))
+        q.set_defaults(func=hinted(func))

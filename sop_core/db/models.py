@@ -300,7 +300,12 @@ class Signoff(Base):
 
 
 class AuditLog(Base):
+    """Who (``username``: the signed-in user, ``--as NAME`` or the operating-system user) did what (``action``)
+    to which object (``entity``, ``entity_id``) and when (``at``); ``detail`` says what, ``before`` and ``after``
+    hold the values the change replaced and wrote (None where there were none)."""
+
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at: Mapped[Timestamp]
     username: Mapped[str] = mapped_column(String(64), default="")
@@ -308,6 +313,8 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 #: Input tables in load order (parents first), as named in the import templates.

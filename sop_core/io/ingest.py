@@ -30,6 +30,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -42,6 +43,7 @@ from sop_core.io.import_checks import check_all, validate
 from sop_core.io.import_issues import ImportFailed, ImportIssue, refuse
 from sop_core.io.import_plausible import PeriodWindow
 from sop_core.io.import_readers import Source, header_note, read_with_row_issues
+from sop_core.services import permissions
 from sop_core.units import Progress
 
 log = logging.getLogger(__name__)
@@ -185,13 +187,16 @@ def import_files(
         engine: the database.
         files: ``(file name, bytes | path | file object)`` pairs, or paths.
         table: the input table of every file, when the file names do not tell.
-        user: the user name written to the audit log.
+        user: who imports (an enabled user with the ``import`` action of :mod:`sop_core.services.permissions`),
+            written to the audit log.
         progress: called with (share done 0..1, message).
 
     Raises:
+        NotAllowed: ``user`` may not import data; nothing was read.
         ImportFailed: any file has any issue; nothing was written.
     """
     report = progress or (lambda _f, _msg: None)
+    permissions.require(engine, user, "import")
     named = _named(files)
     report(0.05, f"Reading {len(named)} file(s)…")
     frames, issues = _read_all(named, table)
@@ -207,15 +212,21 @@ def import_files(
         checked.sort(key=lambda c: order.index(c.table))
         total = max(sum(len(c.typed) for c in checked if c.typed is not None), 1)
         loaded = 0
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        changed: dict[str, int] = {}
         for c in checked:
             assert c.typed is not None
             step = _share_of(report, 0.4 + 0.55 * loaded / total, 0.55 * len(c.typed) / total)
             step(0.0, f"Writing {c.file} into {c.table}…")
+            changed[c.file], before[c.file], after[c.file] = import_repo.changed_rows(s, c.table, c.typed)
             written, updated = import_repo.upsert_counted(s, c.table, c.typed, step)
             loaded += len(c.typed)
             results.append(FileResult(c.file, c.table, written, written - updated, updated, header_note(c.raw) or ""))
-        detail = {"files": [r.__dict__ for r in results]}
-        import_repo.record_import(s, user, ",".join(dict.fromkeys(r.table for r in results)), detail)
+        detail = {"files": [r.__dict__ for r in results], "rows_changed": changed,
+                  "rows_listed_at_most": import_repo.AUDIT_ROWS}
+        import_repo.record_import(s, user, ",".join(dict.fromkeys(r.table for r in results)), detail,
+                                  before=before, after=after)
     out = ImportReport(tuple(results))
     log.info("%s", out)
     report(1.0, str(out))

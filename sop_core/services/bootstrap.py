@@ -27,7 +27,7 @@ from sop_core.io import demo, demo_company
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.planning.forecast.chunks import ChunkRunner, ProcessPoolRunner
-from sop_core.services import forecasting, plan, reproduce, snapshot
+from sop_core.services import forecasting, permissions, plan, reproduce, snapshot
 from sop_core.services.forecasting import event_calendar
 from sop_core.services.page_figures import store_page_figures
 from sop_core.units import FORECAST_HORIZON, Progress
@@ -122,17 +122,27 @@ def seed_demo_company(
     reset: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    user: str | None = None,
 ) -> DemoSeeded:
     """Write the demo company (all input tables, users, the current cycle), its signed past cycles and a
     baseline forecast run of the open cycle, and store the figures its pages open with
     (:func:`sop_core.services.page_figures.store_page_figures`).
 
-    With ``reset`` every table is emptied first. The input tables land in one transaction. ``workers``:
+    With ``reset`` every table is emptied first, by ``user`` (an admin: the ``reset`` action of
+    :mod:`sop_core.services.permissions`; anyone while the database has no user), and the audit log starts again
+    with the row of the reset: who, when, and the rows each table held before. The input tables land in one
+    transaction. ``workers``:
     processes of the forecasts (None: :func:`demo_workers`); the figures do not depend on it. With more than
     one, the processes are started first and kept for the whole seeding, and the past cycles' forecasts run
     on them while this process writes the tables and plans the cycles whose forecasts are done.
     """
 
+    if reset:
+        if user is None:
+            raise ValueError("a reset needs the acting user")
+        with session_scope(engine) as s:
+            if user_repo.all_users(s):
+                permissions.require(s, user, "reset")
     report = _Bar(progress)
     n_workers = workers or demo_workers(demo_company.n_skus(scale))
     with _forecast_pool(n_workers) as runner:
@@ -144,7 +154,7 @@ def seed_demo_company(
         months = [] if has_past else [spec["month"] for spec in _PAST_CYCLES]
         with PastForecasts(frames, n_workers, runner, months, report) as ahead:
             report(0.01, "Writing master data and history…")
-            written = _write_inputs(engine, frames, reset)
+            written = _write_inputs(engine, frames, reset, user or "demo")
             report(WRITTEN_AT, "Master data and history written")
             with session_scope(engine) as s:
                 current = cycle_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
@@ -167,18 +177,23 @@ def _forecast_pool(workers: int) -> contextlib.AbstractContextManager[ProcessPoo
     return ProcessPoolRunner(workers) if workers > 1 else contextlib.nullcontext()
 
 
-def _write_inputs(engine: Engine, frames: dict[str, pd.DataFrame], reset: bool) -> dict[str, int]:
-    """The input tables (in bulk, in one transaction, after emptying every table with ``reset``), the demo
-    users and the open cycle; returns the rows written per input table."""
+def _write_inputs(engine: Engine, frames: dict[str, pd.DataFrame], reset: bool, user: str) -> dict[str, int]:
+    """The input tables (in bulk, in one transaction, after emptying every table with ``reset``: audited as
+    ``user``'s), the demo users and the open cycle; returns the rows written per input table."""
     written: dict[str, int] = {}
     with session_scope(engine) as s:
+        held: dict[str, int] = {}
         if reset:
+            held = {t.__tablename__: n for t in ALL_MODELS if (n := repo.count_rows(s, t))}
             s.info[RESET_ALL] = True  # a full reset also deletes signed (frozen) plans
             repo.clear_tables(s, reversed(ALL_MODELS))
             s.info.pop(RESET_ALL)
         for table in m.INPUT_TABLES:
             written[table], _updated = bulk_repo.bulk_upsert(s, table, frames[table])
         user_repo.add_missing_users(s, DEMO_USERS)
+        if reset:
+            audit_repo.audit(s, user, "demo_reset", "database", "", {"tables_emptied": len(held)}, before=held,
+                             after={"written": written})
         month = demo_company.CURRENT_CYCLE
         if cycle_repo.cycle_by_month(s, month) is None:
             _open_current_cycle(s, month)

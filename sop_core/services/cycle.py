@@ -20,10 +20,10 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import audit_repo, cycle_repo, plan_repo, user_repo, version_repo
+from sop_core.db import audit_repo, cycle_repo, plan_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
-from sop_core.services import demand, plan
+from sop_core.services import demand, permissions, plan
 from sop_core.text_checks import checked
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,12 @@ def cycle_row(session: Session, cycle_id: int) -> m.PlanCycle:
 def move(session: Session, cyc: m.PlanCycle, to_state: str, user: str, note: str) -> None:
     """Set the cycle's state and audit the step (``from, to, plan_version, note``)."""
     before = cyc.status
+    previous = {"status": before, "status_by": cyc.status_by, "status_at": cyc.status_at}
     cyc.status, cyc.status_by, cyc.status_at = to_state, user, now()
     audit_repo.audit(
         session, user, "cycle_state", "plan_cycle", cyc.id,
         {"from": before, "to": to_state, "plan_version": cyc.plan_version, "note": note},
+        before=previous, after={"status": to_state, "status_by": user, "status_at": cyc.status_at},
     )
 
 
@@ -210,10 +212,13 @@ def advance(engine: Engine, cycle_id: int, to_state: str, user: str, note: str =
     Going back from ``signed`` starts a new plan version (the signed one stays frozen).
 
     Raises:
+        NotAllowed: ``user`` owns neither state (:func:`sop_core.services.permissions.require_move`).
         WorkflowError: a gate is not met (the message lists why), or an unknown state.
         TextRejected: a note too long, with a control character or not valid Unicode.
     """
     checked("note", note)
+    with session_scope(engine) as s:
+        permissions.require_move(s, user, cycle_row(s, cycle_id).status, to_state)
     problems = gate_problems(engine, cycle_id, to_state)
     if problems:
         raise WorkflowError("; ".join(problems))
@@ -275,13 +280,3 @@ def scenario_names(engine: Engine, cycle_id: int) -> dict[int, str]:
         rows = plan_repo.scenarios(s, cycle_id)
         return {r.id: (f"{r.name} ({r.status})" if r.status != "draft" else r.name) for r in rows}
 
-
-def user_roles(engine: Engine, username: str) -> tuple[str, ...]:
-    """The roles of a user; the admin role holds every role."""
-    with session_scope(engine) as s:
-        role = user_repo.user_role(s, username)
-    if role is None:
-        return ()
-    if role == "admin":
-        return ("admin", "demand_planner", "supply_planner", "finance", "executive")
-    return (role,)

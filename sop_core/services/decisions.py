@@ -24,10 +24,12 @@ from sop_core.db import (
     version_repo,
 )
 from sop_core.db.engine import session_scope
+from sop_core.db.models import PlanCycle
 from sop_core.db.models_cycle import Decision
 from sop_core.errors import Change, EditConflict
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.services import permissions
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label, now
 from sop_core.services.plan_changes import actual_sales
 from sop_core.services.snapshot import inputs_from_json
@@ -36,6 +38,13 @@ from sop_core.text_checks import checked
 #: Columns of :func:`decisions`.
 DECISION_COLUMNS = ["id", "decision", "owner", "due_date", "scenario", "scenario_id", "family", "status", "outcome",
                     "created_by", "created_at", "updated_by", "updated_at", "version"]
+
+
+def _check_open(cyc: PlanCycle) -> None:
+    """Refuse a new decision in a signed or closed cycle."""
+    if cyc.status in ("signed", "closed"):
+        raise WorkflowError(f"cycle {month_label(cyc.month)} is {cyc.status}: its decisions stay as they were signed; "
+                            "log a follow-up in the open cycle")
 
 
 def add_decision(
@@ -51,7 +60,8 @@ def add_decision(
     """Log a decision of the executive review; returns its id.
 
     Raises:
-        WorkflowError: empty text or owner, or a scenario of another cycle.
+        NotAllowed: ``user`` may not log decisions (:mod:`sop_core.services.permissions`).
+        WorkflowError: empty text or owner, a scenario of another cycle, or a signed or closed cycle.
         TextRejected: a text too long, with a control character or not valid Unicode.
     """
     checked("decision", decision)
@@ -61,7 +71,8 @@ def add_decision(
     if not owner.strip():
         raise WorkflowError("a decision needs an owner")
     with session_scope(engine) as s:
-        cycle_row(s, cycle_id)
+        permissions.require(s, user, "decisions")
+        _check_open(cycle_row(s, cycle_id))
         if scenario_id is not None:
             row = plan_repo.scenario(s, scenario_id)
             if row is None or row.cycle_id != cycle_id:
@@ -73,7 +84,9 @@ def add_decision(
         )
         decision_id = decision_repo.add_decision(s, d)
         audit_repo.audit(s, user, "decision_added", "decision", decision_id,
-                        {"cycle_id": cycle_id, "decision": d.decision})
+                         {"cycle_id": cycle_id, "decision": d.decision},
+                         after={"decision": d.decision, "owner": d.owner, "due_date": due_date,
+                                "scenario_id": scenario_id, "family": d.family, "status": d.status})
         return decision_id
 
 
@@ -81,8 +94,13 @@ def update_decision(engine: Engine, decision_id: int, status: str, outcome: str,
     """Record a decision's status (open | done | dropped) and its outcome text, unless someone else changed them
     since the user read the decision at version ``seen`` (the ``version`` column of :func:`decisions`).
 
+    A decision of a signed or closed cycle stays as it was signed; its outcome is recorded once, while it is
+    still open (the past decisions of the executive review), and is not rewritten afterwards.
+
     Raises:
-        WorkflowError: unknown decision or status.
+        NotAllowed: ``user`` may not change decisions (:mod:`sop_core.services.permissions`).
+        WorkflowError: unknown decision or status, or a decision of a signed or closed cycle whose outcome is
+            recorded already.
         EditConflict: the decision was changed since version ``seen``: who, when, their status and outcome against
             the user's, and the version to pass to save over it.
         TextRejected: an outcome too long, with a control character or not valid Unicode.
@@ -91,13 +109,23 @@ def update_decision(engine: Engine, decision_id: int, status: str, outcome: str,
     if status not in ("open", "done", "dropped"):
         raise WorkflowError(f"unknown decision status {status!r}: open, done or dropped")
     with session_scope(engine) as s:
-        if decision_repo.decision(s, decision_id) is None:
+        permissions.require(s, user, "decisions")
+        d = decision_repo.decision(s, decision_id)
+        if d is None:
             raise WorkflowError(f"decision {decision_id} does not exist")
+        cyc = cycle_row(s, d.cycle_id)
+        if cyc.status in ("signed", "closed") and (d.status != "open" or d.outcome):
+            raise WorkflowError(
+                f"decision {decision_id} of the {cyc.status} cycle {month_label(cyc.month)} has its outcome "
+                f"recorded ({d.status}: {d.outcome or 'no text'}); it is not rewritten: log a follow-up decision"
+            )
+        previous = {"status": d.status, "outcome": d.outcome}
         saved = locking.bump(s, Decision, decision_id, seen, status=status, outcome=outcome, updated_by=user,
                              updated_at=now())
         if saved:
             audit_repo.audit(s, user, "decision_updated", "decision", decision_id,
-                             {"status": status, "outcome": outcome, "version": seen + 1})
+                             {"status": status, "outcome": outcome, "version": seen + 1},
+                             before=previous, after={"status": status, "outcome": outcome})
     if not saved:
         with session_scope(engine) as s:
             d = decision_repo.decision(s, decision_id)

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import sop_core
-from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, master_repo, repo, stock_repo, user_repo
+from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, master_repo, repo, stock_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
@@ -38,13 +38,12 @@ from sop_core.planning import accuracy as metrics
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import events as fc_events
 from sop_core.planning.forecast.chunks import ChunkRunner
-from sop_core.units import BACKTEST_HORIZON, FORECAST_HORIZON, INTERVAL_LEVELS, ROLES, Progress
+from sop_core.services import permissions
+from sop_core.units import BACKTEST_HORIZON, FORECAST_HORIZON, INTERVAL_LEVELS, Progress
 
 log = logging.getLogger(__name__)
 #: The frequency of every forecast run: month starts.
 FREQ = "MS"
-#: Roles allowed to start a forecast run (of :data:`sop_core.units.ROLES`).
-RUN_ROLES: tuple[str, ...] = tuple(role for role in ROLES if role in ("demand_planner", "admin"))
 
 
 class DemandError(SopError):
@@ -342,8 +341,8 @@ def run_forecast(
         engine_name: forecast engine: "statistical" (fast; the default; with the event calendar, see
             :func:`statistical_forecast`), "auto", "lightgbm" or "prophet" (see :func:`sop_core.planning.forecast.forecast`).
         workers: worker processes.
-        user: who started the run; a known app user needs the role demand_planner or admin (batch jobs may
-            use a name that is not an app user).
+        user: who starts the run: an enabled user with the ``forecast`` action of
+            :mod:`sop_core.services.permissions` (a demand planner or an admin).
         progress: optional callback ``(fraction 0..1, message)``.
         reconciliation: "bottom_up" (the SKU forecasts as they are), or "ols" / "wls_struct": every family,
             category and the total is forecast too and the levels are reconciled (MinT, see
@@ -354,10 +353,12 @@ def run_forecast(
             the same; ``params["backend"]`` records where it ran.
 
     Raises:
-        DemandError: no sales history, unknown cycle, a user without the right role, or a ``chunk_runner``
+        NotAllowed: ``user`` may not run the forecast.
+        DemandError: no sales history, unknown cycle, or a ``chunk_runner``
             with an engine other than "statistical".
         ValueError: unknown engine or invalid history.
     """
+    permissions.require(engine, user, "forecast")  # before anything is read or reported
     report = progress or (lambda _f, _m: None)
     fc.check_engine(engine_name)
     if chunk_runner is not None and engine_name != "statistical":
@@ -365,9 +366,6 @@ def run_forecast(
     started = time.perf_counter()
     report(0.0, "Loading sales history…")
     with session_scope(engine) as s:
-        role = user_repo.user_role(s, user)
-        if role is not None and role not in RUN_ROLES:
-            raise DemandError(f"{user} has the role {role}; only a demand planner or an admin can run the forecast")
         cycle = cycle_repo.cycle(s, cycle_id) if cycle_id is not None else None
         if cycle_id is not None and cycle is None:
             raise DemandError(f"no plan cycle with id {cycle_id}")
@@ -440,7 +438,8 @@ def run_forecast(
         )
         repo.insert_frame(s, m.Forecast, rows, run_id=run_id)
         audit_repo.audit(s, user, "forecast_run", "forecast_run", run_id,
-                          {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest})
+                         {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest},
+                         after={"run_id": run_id, "engine": engine_name, "horizon": int(horizon), "rows": len(rows)})
     log.info("forecast run %d: %d series × %d months in %.1f s", run_id, params["n_series"], horizon,
              time.perf_counter() - started)
     report(1.0, f"Forecast run {run_id} stored")

@@ -20,6 +20,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiTarget
 from sop_core.errors import Change, EditConflict, SopError
 from sop_core.formatting import is_missing
+from sop_core.services import permissions
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,6 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     )
 }  # fmt: skip
 
-#: Roles allowed to change KPI targets.
-TARGET_ROLES = ("supply_planner", "demand_planner", "executive", "admin")
-
-
 def segment_label(segment: str) -> str:
     """``all`` → "All SKUs", ``family:BL`` → "Family BL", ``abc:A`` → "ABC class A"."""
     if segment == "all":
@@ -143,7 +140,7 @@ def kpi_targets(engine: Engine, segment: str = "all") -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("key")
 
 
-def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: str, roles: tuple[str, ...] = ()) -> int:
+def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: str) -> int:
     """Store edited targets of a segment, all or nothing, with optimistic locking.
 
     Args:
@@ -153,19 +150,18 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
             unit), the ``version`` read with it (0 when no row was stored for this segment) and,
             optionally, ``seen_target``, the target as it was read; rows whose target equals
             ``seen_target`` (without it: the effective target now) are not changes and are skipped.
-        user: who saves.
-        roles: the user's roles; when given, one of :data:`TARGET_ROLES` is required.
+        user: who saves; the ``targets`` action of :mod:`sop_core.services.permissions` is required.
 
     Returns:
         The number of targets written.
 
     Raises:
-        KpiError: unknown KPI or segment, a target that is not a finite number, a missing role.
+        NotAllowed: ``user`` may not change KPI targets.
+        KpiError: unknown KPI or segment, a target that is not a finite number.
         EditConflict: another person changed one of the targets since ``version`` was read; nothing is
             written, the conflict carries their targets and ``seen`` ({KPI key: version now}) to save over them.
     """
-    if roles and not set(roles) & set(TARGET_ROLES):
-        raise KpiError(f"{user} may not change KPI targets (roles needed: {', '.join(TARGET_ROLES)})")
+    permissions.require(engine, user, "targets")
     if segment != "all":
         kind, _, code = segment.partition(":")
         if kind not in ("family", "abc") or not code:
@@ -187,10 +183,12 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
         changes.append((str(key), float(target), int(row["version"])))
     if not changes:
         return 0
+    before: dict[str, float | None] = {}
     try:
         with session_scope(engine) as s:
             for key, target, seen in changes:
                 stored = monitor_repo.target_row(s, key, segment)
+                before[key] = stored.target if stored is not None else None
                 if (stored.version if stored else 0) != seen:
                     raise _Stale
                 if stored is None:
@@ -201,7 +199,8 @@ def save_kpi_targets(engine: Engine, segment: str, edits: pd.DataFrame, user: st
             s.add(
                 m.AuditLog(
                     username=user, action="kpi_target", entity="kpi_target", entity_id=segment,
-                    detail={key: target for key, target, _ in changes},
+                    detail={key: target for key, target, _ in changes}, before=before,
+                    after={key: target for key, target, _ in changes},
                 )
             )  # fmt: skip
             s.flush()  # UPDATE … WHERE version = read; INSERT under the unique (kpi, segment)

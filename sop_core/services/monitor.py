@@ -28,12 +28,13 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine
 
-from sop_core.db import forecast_repo, master_repo, monitor_repo, stock_repo
+from sop_core.db import audit_repo, forecast_repo, master_repo, monitor_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
 from sop_core.planning import triggers as monitor
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi_targets as targets_service
+from sop_core.services import permissions
 from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 from sop_core.units import Progress
@@ -73,6 +74,7 @@ def find_exceptions(
     Args:
         engine: the database.
         cycle_id: the cycle whose forecast drives the projection (default: the newest with a forecast).
+        user: who runs it: an enabled user with the ``monitor`` action of :mod:`sop_core.services.permissions`.
         today: the day orders may be dated from (default: the system date).
         progress: optional callback ``(fraction 0..1, message)``.
 
@@ -127,6 +129,7 @@ def run_monitor(
     engine: Engine,
     cycle_id: int | None = None,
     *,
+    user: str,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
@@ -142,7 +145,11 @@ def run_monitor(
 
     Returns:
         The counts of the run.
+
+    Raises:
+        NotAllowed: ``user`` may not run the monitor; nothing was checked.
     """
+    permissions.require(engine, user, "monitor")
     run_at = (now or dt.datetime.now()).replace(microsecond=0)
     found, cycle_id, notes = find_exceptions(engine, cycle_id, today=today, progress=progress)
     keys = {(r.kind, r.sku, r.supplier) for r in found.itertuples(index=False)}
@@ -150,10 +157,13 @@ def run_monitor(
     with session_scope(engine) as s:
         open_rows = monitor_repo.open_exceptions(s)
         open_keys = {(r.kind, r.sku, r.supplier) for r in open_rows}
+        open_before = [r.id for r in open_rows]
+        resolved_ids = []
         for row in open_rows:
             if (row.kind, row.sku, row.supplier) not in keys:
                 row.status, row.resolved_at = "resolved", run_at
                 resolved += 1
+                resolved_ids.append(row.id)
         for r in found.itertuples(index=False):
             if (r.kind, r.sku, r.supplier) in open_keys:
                 already += 1
@@ -174,6 +184,13 @@ def run_monitor(
             )
             open_keys.add((r.kind, r.sku, r.supplier))
             stored += 1
+        s.flush()
+        audit_repo.audit(
+            s, user, "monitor_run", "kpi_exception", "", {"cycle_id": cycle_id, "stored": stored,
+                                                          "already_open": already, "resolved": resolved},
+            before={"open": open_before},
+            after={"open": [r.id for r in monitor_repo.open_exceptions(s)], "resolved": resolved_ids},
+        )
     counts = found.groupby("kind").size().to_dict() if len(found) else {}
     result = MonitorResult(
         run_at=run_at,

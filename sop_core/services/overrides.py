@@ -23,7 +23,7 @@ from sop_core.errors import Change, EditConflict
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.hierarchy import Level
-from sop_core.services import figures
+from sop_core.services import figures, permissions
 from sop_core.services.demand import CONSENSUS_INPUTS, consensus_sums
 from sop_core.services.forecasting import DemandError
 from sop_core.text_checks import checked
@@ -227,10 +227,12 @@ def save_overrides(
     stored_item = "*" if level == "total" else str(item)
     try:
         with session_scope(engine) as s:
-            log_rows = _write_overrides(s, cycle_id, level, item, stored_item, edits, expected, user, now)
+            log_rows, before, after = _write_overrides(s, cycle_id, level, item, stored_item, edits, expected, user,
+                                                       now)
             if log_rows:
                 audit_repo.audit(s, user, "override_save", "forecast_override", cycle_id,
-                                  {"level": level, "item": stored_item, "changes": log_rows})
+                                 {"level": level, "item": stored_item, "changes": log_rows}, before=before,
+                                 after=after)
     except (_Stale, *locking.LOST_RACE):
         conflict = _conflict(engine, cycle_id, level, item, edits, expected)
         log.info("override save of %s %s by %s refused: %s", level, item, user, conflict)
@@ -241,8 +243,11 @@ def save_overrides(
 
 
 def _write_overrides(s: Session, cycle_id: int, level: Level, item: str, stored_item: str, edits: pd.DataFrame,
-                     expected: dict[pd.Timestamp, int | None], user: str, now: dt.datetime) -> list[dict[str, Any]]:
-    """The writes of :func:`save_overrides` in its transaction; raises :class:`_Stale` on a conflict."""
+                     expected: dict[pd.Timestamp, int | None], user: str, now: dt.datetime
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """The writes of :func:`save_overrides` in its transaction: the changes, and each changed month's override
+    before and after (None: none), for the audit trail; raises :class:`_Stale` on a conflict."""
+    permissions.require(s, user, "override")
     cyc = _cycle_row(s, cycle_id)
     lock = _lock_reason(cyc)
     if lock:
@@ -262,6 +267,8 @@ def _write_overrides(s: Session, cycle_id: int, level: Level, item: str, stored_
     if any((current[p][-1].version if p in current else None) != expected.get(p) for p in edits["period"]):
         raise _Stale
     log_rows: list[dict[str, Any]] = []
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     for e in edits.itertuples(index=False):
         p = pd.Timestamp(e.period)
         value, pct, reason, comment = _num(e.value), _num(e.pct), _text(e.reason), _text(e.comment)
@@ -269,10 +276,14 @@ def _write_overrides(s: Session, cycle_id: int, level: Level, item: str, stored_
         for dup in olds[:-1]:  # the total stored as "Total" and as "*"
             override_repo.delete_override(s, dup)
         cur = olds[-1] if olds else None
+        month = f"{p:%Y-%m-%d}"
+        old = None if cur is None else {"value": _num(cur.value), "pct": _num(cur.pct), "reason": cur.reason,
+                                        "comment": cur.comment or "", "author": cur.author}
         if value is None and pct is None:
             if cur is not None:
                 override_repo.delete_override(s, cur)
-                log_rows.append({"period": f"{p:%Y-%m-%d}", "action": "removed"})
+                log_rows.append({"period": month, "action": "removed"})
+                before[month], after[month] = old, None
             continue
         if cur is None:
             row = m.ForecastOverride(cycle_id=cycle_id, level=level, item=stored_item, period=p.date(), value=value,
@@ -285,6 +296,8 @@ def _write_overrides(s: Session, cycle_id: int, level: Level, item: str, stored_
             cur.value, cur.pct, cur.reason, cur.comment = value, pct, reason, comment
             cur.author, cur.created_at = user, now
             action = "changed"
-        log_rows.append({"period": f"{p:%Y-%m-%d}", "action": action, "value": value, "pct": pct, "reason": reason})
+        log_rows.append({"period": month, "action": action, "value": value, "pct": pct, "reason": reason})
+        before[month] = old
+        after[month] = {"value": value, "pct": pct, "reason": reason, "comment": comment, "author": user}
     s.flush()  # UPDATE / DELETE … WHERE version = the version read: a save meanwhile matches no row
-    return log_rows
+    return log_rows, before, after

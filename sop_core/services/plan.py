@@ -34,7 +34,7 @@ from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
 from sop_core.services import inventory_policy as policy_service
-from sop_core.services import pricing
+from sop_core.services import permissions, pricing
 from sop_core.text_checks import checked
 from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON
 
@@ -314,6 +314,7 @@ def save_scenario(
         PlanError: an empty name, an unknown cycle, no forecast, or a scenario that is the proposed
             plan (its levers stay as promoted, so the plan lines and its KPIs always agree).
     """
+    permissions.require(engine, user, "scenario_save")
     name = checked("scenario name", name.strip(), single_line=True)
     if not name:
         raise PlanError("scenario name is empty: type a name")
@@ -327,6 +328,7 @@ def save_scenario(
             if row is None:
                 if seen is not None:
                     raise _conflict(engine, cycle_id, name, levers)
+                previous = None
                 row = m.Scenario(
                     cycle_id=cycle_id,
                     name=name,
@@ -354,6 +356,7 @@ def save_scenario(
                     )
                 if row.version != seen:
                     raise _conflict(engine, cycle_id, name, levers)
+                previous = {"levers": row.levers, "version": row.version, "author": row.author}
                 row.levers = levers.to_dict()
                 row.results = kpis
                 row.author = user
@@ -361,7 +364,8 @@ def save_scenario(
                 s.flush()  # UPDATE … WHERE version = loaded version: a concurrent save makes it match nothing
                 action = "scenario_saved"
             audit_repo.audit(
-                s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version}
+                s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version},
+                before=previous, after={"levers": levers.to_dict(), "version": row.version, "author": user},
             )
             result = (row.id, row.version)
     except locking.LOST_RACE as exc:
@@ -464,6 +468,7 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
     Raises:
         EditConflict: someone promoted (or changed the scenario) since the user saw ``seen``; nothing changed.
     """
+    permissions.require(engine, user, "scenario_promote")
     record = load_scenario(engine, scenario_id)
     result = evaluate(cycle_inputs(engine, record.cycle_id, load_inputs), record.levers)
     kpis = kpis_json(result.kpis)
@@ -475,6 +480,12 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
             if row is None or row.version != record.version or _proposed(s, cyc.id) != seen:
                 raise _Stale
             version = cyc.plan_version
+            was_id = plan_repo.plan_scenario_id(s, cyc.id, version)
+            was = plan_repo.scenario(s, was_id) if was_id is not None else None
+            was_lines = plan_repo.plan_lines(s, cyc.id, version)
+            previous = {"plan_version": version, "scenario_id": was_id, "scenario": was.name if was else None,
+                        "lines": len(was_lines), "revenue": float(was_lines["revenue"].sum()) if len(was_lines) else None,
+                        "cycle_status": cyc.status}
             if plan_repo.signoff_count(s, cyc.id, version):
                 version = plan_repo.bump_plan_version(s, cyc.id)
             plan_repo.delete_plan_lines(s, cyc.id, version)
@@ -485,9 +496,23 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
             row.updated_at = _now()
             s.flush()
             repo.insert_frame(s, m.PlanLine, result.lines, cycle_id=cyc.id, plan_version=version, scenario_id=row.id)
-            audit_repo.audit(s, user, "plan_promoted", "plan_cycle", cyc.id,
-                             {"scenario": record.name, "scenario_id": row.id, "plan_version": version,
-                              "lines": len(result.lines), "revenue": kpis["revenue"]})
+            audit_repo.audit(
+                s,
+                user,
+                "plan_promoted",
+                "plan_cycle",
+                cyc.id,
+                {
+                    "scenario": record.name,
+                    "scenario_id": row.id,
+                    "plan_version": version,
+                    "lines": len(result.lines),
+                    "revenue": kpis["revenue"],
+                },
+                before=previous,
+                after={"plan_version": version, "scenario_id": row.id, "scenario": record.name,
+                       "lines": len(result.lines), "revenue": kpis["revenue"], "cycle_status": cyc.status},
+            )
     except (_Stale, *locking.LOST_RACE):
         raise _promotion_conflict(engine, record) from None
     log.info("scenario %r promoted to plan version %s by %s", record.name, version, user)

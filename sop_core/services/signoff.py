@@ -1,5 +1,11 @@
 """Sign-off of a cycle's plan version by role, and the freeze that follows the last sign-off.
 
+Sign-offs follow the cycle: each role of :data:`~sop_core.units.SIGNOFF_ROLES` signs in its step
+(:data:`SIGNOFF_STEPS`: the demand planner from demand review on, the supply planner from supply review on,
+finance from reconciliation on, the executive in executive review), after the roles before it, and each
+sign-off moves the cycle on to the next role's step when it is not there yet. A user signs for their own role
+(an admin for any: :func:`sop_core.services.permissions.require_sign_off`).
+
 When every sign-off role has signed the current plan version it is *frozen*: its snapshot of inputs,
 hashes and package versions is stored (:mod:`sop_core.services.snapshot`) and its plan lines,
 sign-offs, overrides and source scenario cannot change (:mod:`sop_core.db.models_cycle` enforces it at
@@ -18,13 +24,13 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from sop_core.db import audit_repo, forecast_repo, plan_repo, user_repo, version_repo
+from sop_core.db import audit_repo, forecast_repo, plan_repo, version_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.errors import Change, EditConflict
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
-from sop_core.services import plan
+from sop_core.services import permissions, plan
 from sop_core.services.cycle import (
     CYCLE_STATES,
     STATE_LABELS,
@@ -44,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: States in which the plan can still be signed off.
 SIGNABLE = ("demand_review", "supply_review", "reconciliation", "executive_review")
+#: The state in which each sign-off role signs (it may sign later in the cycle too, never earlier).
+SIGNOFF_STEPS: dict[str, str] = dict(zip(SIGNOFF_ROLES, SIGNABLE, strict=True))
 
 
 def is_frozen(engine: Engine, cycle_id: int, version: int | None = None) -> bool:
@@ -62,6 +70,13 @@ def _plan_stale(engine: Engine, cycle_id: int, lines: pd.DataFrame) -> bool:
         levers = lev.Levers.from_dict(row.levers) if row is not None else lev.Levers()
     result = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
     return first_mismatch(lines, result.lines) is not None
+
+
+def next_to_sign(status: pd.DataFrame) -> str | None:
+    """The role whose sign-off comes next (:func:`signoff_status`: ``role, signed``), in
+    the order of :data:`~sop_core.units.SIGNOFF_ROLES`; None when every role has signed."""
+    signed = dict(zip(status["role"], status["signed"], strict=True))
+    return next((r for r in SIGNOFF_ROLES if not signed.get(r, False)), None)
 
 
 def signoff_gate(engine: Engine, cycle_id: int) -> list[str]:
@@ -95,21 +110,30 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
     """Record that ``user`` signs off the cycle's current plan version as ``role``.
 
     Raises:
-        plan.PlanError: unknown role or user, a user without that role, or no plan lines to sign.
+        NotAllowed: ``user`` may not sign off as ``role``.
+        plan.PlanError: unknown role, no plan lines to sign.
+        WorkflowError: an earlier role has not signed yet, or the cycle has not reached the role's step.
         EditConflict: that role already signed this plan version (who and when).
     """
     if role not in SIGNOFF_ROLES:
         raise plan.PlanError(f"unknown sign-off role {role!r}; roles: {', '.join(SIGNOFF_ROLES)}")
     try:
         with session_scope(engine) as s:
+            permissions.require_sign_off(s, user, role)
             cyc = cycle_row(s, cycle_id)
             label, version = month_label(cyc.month), cyc.plan_version
-            user_role = user_repo.user_role(s, user)
-            if user_role is None:
-                raise plan.PlanError(f"user {user!r} is unknown: sign in first")
-            if user_role not in (role, "admin"):
-                raise plan.PlanError(
-                    f"{user} has the role {user_role}; only a {role} (or an admin) can sign off as {role}"
+            signed = {r for r in SIGNOFF_ROLES if plan_repo.signoff(s, cycle_id, version, r) is not None}
+            waiting = [r for r in SIGNOFF_ROLES[: SIGNOFF_ROLES.index(role)] if r not in signed]
+            if waiting:
+                raise WorkflowError(
+                    f"{plan.ROLE_LABELS[waiting[0]]} signs off plan version {version} of cycle {label} first: "
+                    f"sign-offs follow the cycle ({', '.join(plan.ROLE_LABELS[r] for r in SIGNOFF_ROLES)})"
+                )
+            step = SIGNOFF_STEPS[role]
+            if CYCLE_STATES.index(cyc.status) < CYCLE_STATES.index(step):
+                raise WorkflowError(
+                    f"cycle {label} is in {STATE_LABELS[cyc.status]}: {plan.ROLE_LABELS[role]} signs off in "
+                    f"{STATE_LABELS[step]}"
                 )
             if plan_repo.plan_line_count(s, cycle_id, version) == 0:
                 raise plan.PlanError(
@@ -129,7 +153,8 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
                             signed_at=now()))
             s.flush()
             audit_repo.audit(s, user, "plan_signed_off", "plan_cycle", cycle_id,
-                            {"role": role, "plan_version": version, "comment": comment})
+                             {"role": role, "plan_version": version, "comment": comment},
+                             after={"role": role, "plan_version": version, "username": user, "comment": comment})
     except IntegrityError:
         raise EditConflict(f"{plan.ROLE_LABELS[role]} signed off this plan version meanwhile; reload") from None
     log.info("cycle %s plan version %s signed off as %s by %s", cycle_id, version, role, user)
@@ -138,27 +163,32 @@ def _store_signoff(engine: Engine, cycle_id: int, role: str, user: str, comment:
 def sign_off(engine: Engine, cycle_id: int, role: str, user: str, comment: str = "") -> bool:
     """Sign off the cycle's current plan version as ``role``; returns True when this froze the version.
 
-    The first sign-off moves the cycle through the states it has not passed yet to executive review (one
-    audited step each), the last one freezes the version (:func:`freeze`) and marks the cycle signed.
+    Each role signs in its step (:data:`SIGNOFF_STEPS`) after the roles before it; a sign-off moves the cycle
+    on to the next role's step when it is not there yet (one audited step: the step is done), and the last
+    one (the executive's) freezes the version (:func:`freeze`) and marks the cycle signed.
 
     Raises:
-        WorkflowError: a gate is not met (:func:`signoff_gate`).
-        plan.PlanError: unknown role or user, or a user without that role.
+        NotAllowed: ``user`` is not a user, is disabled, or has another role than ``role`` (an admin may sign
+            for any role).
+        WorkflowError: a gate is not met (:func:`signoff_gate`), an earlier role has not signed, or the cycle
+            has not reached the role's step.
+        plan.PlanError: unknown role.
         EditConflict: that role already signed this plan version (who and when).
         TextRejected: a comment too long, with a control character or not valid Unicode.
     """
     checked("comment", comment)
+    permissions.require_sign_off(engine, user, role)
     problems = signoff_gate(engine, cycle_id)
     if problems:
         raise WorkflowError("; ".join(problems))
     _store_signoff(engine, cycle_id, role, user, comment)
-    with session_scope(engine) as s:
-        cyc = cycle_row(s, cycle_id)
-        # the states not passed yet are passed one by one (their gates are the sign-off's: a consensus
-        # demand and a proposed plan), so the history shows every step with who and when
-        steps = CYCLE_STATES[CYCLE_STATES.index(cyc.status) + 1 : CYCLE_STATES.index("executive_review") + 1]
-        for step in steps:
-            move(s, cyc, step, user, "sign-off")
+    following = SIGNOFF_ROLES.index(role) + 1
+    if following < len(SIGNOFF_ROLES):
+        with session_scope(engine) as s:
+            cyc = cycle_row(s, cycle_id)
+            next_step = SIGNOFF_STEPS[SIGNOFF_ROLES[following]]
+            if CYCLE_STATES.index(cyc.status) < CYCLE_STATES.index(next_step):
+                move(s, cyc, next_step, user, f"{plan.ROLE_LABELS[role]} signed off")
     status = signoff_status(engine, cycle_id)
     if bool(status["signed"].all()):
         freeze(engine, cycle_id, user)
@@ -171,9 +201,11 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
     inputs, their hash and the package versions, and mark the cycle signed. Returns the version.
 
     Raises:
+        NotAllowed: ``user`` may not sign off.
         WorkflowError: not every role has signed, or there is no forecast run or plan.
     """
     with session_scope(engine) as s:
+        permissions.require(s, user, "sign_off")
         cyc = cycle_row(s, cycle_id)
         label, version = month_label(cyc.month), cyc.plan_version
         if version_repo.version(s, cycle_id, version) is not None:
@@ -209,7 +241,8 @@ def freeze(engine: Engine, cycle_id: int, user: str) -> int:
         cyc = cycle_row(s, cycle_id)
         store_frozen_version(s, cycle_id, version, snap, user, now(), write_lines=False)
         move(s, cyc, "signed", user, "every role signed off")
-        audit_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version})
+        audit_repo.audit(s, user, "plan_frozen", "plan_cycle", cycle_id, {"plan_version": version},
+                         after={"plan_version": version, "data_hash": snap.data_hash, "revenue": snap.kpis.get("revenue")})
     log.info("cycle %s plan version %s frozen", label, version)
     return version
 
@@ -218,12 +251,14 @@ def new_version(engine: Engine, cycle_id: int, user: str, note: str = "") -> int
     """Start a new plan version of a signed cycle (back to reconciliation); returns its number.
 
     Raises:
+        NotAllowed: ``user`` may not move the cycle back to reconciliation (:func:`permissions.require_move`).
         WorkflowError: the cycle is closed.
         TextRejected: a note too long, with a control character or not valid Unicode.
     """
     checked("note", note)
     with session_scope(engine) as s:
         cyc = cycle_row(s, cycle_id)
+        permissions.require_move(s, user, cyc.status, "reconciliation")
         if cyc.status == "closed":
             raise WorkflowError(f"cycle {month_label(cyc.month)} is closed: its plan cannot change")
         cyc.plan_version = cyc.plan_version + 1

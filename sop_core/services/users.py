@@ -23,7 +23,7 @@ from sop_core.db import audit_repo, locking, throttle_repo, user_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.errors import Change, EditConflict, NotAllowed, SopError
-from sop_core.services import passwords
+from sop_core.services import passwords, permissions
 from sop_core.text_checks import checked
 from sop_core.units import ROLES
 
@@ -71,14 +71,9 @@ def _check_role(role: str) -> None:
 
 
 def _require_admin(session: Session, actor: str, action: str) -> None:
-    """Raise :class:`NotAllowed` unless ``actor`` is an enabled admin."""
-    user = user_repo.user_by_name(session, actor)
-    if user is None:
-        raise NotAllowed(f"{actor!r} is not a user of S&OP Studio: only an admin may {action}")
-    if user.disabled:
-        raise NotAllowed(f"{actor!r} is disabled: only an enabled admin may {action}")
-    if user.role != "admin":
-        raise NotAllowed(f"{actor!r} has the role {user.role}: only an admin may {action}")
+    """Raise :class:`NotAllowed` unless ``actor`` is an enabled admin (the ``users`` action of
+    :data:`sop_core.services.permissions.GRANTS`)."""
+    permissions.require(session, actor, "users", action)
 
 
 def _target(session: Session, username: str) -> m.AppUser:
@@ -97,8 +92,10 @@ def _keep_an_admin(session: Session, actor: str, target: m.AppUser, change: str)
         raise NotAllowed(f"{target.username!r} is the last admin who can sign in: add another admin first")
 
 
-def _audit(session: Session, actor: str, action: str, target: str, detail: dict[str, object]) -> None:
-    audit_repo.audit(session, actor, action, ENTITY, target, detail)
+def _audit(session: Session, actor: str, action: str, target: str, detail: dict[str, object], *,
+           before: dict[str, object] | None = None, after: dict[str, object] | None = None) -> None:
+    """The audit row of a change of ``target`` by ``actor`` (never a password or its hash)."""
+    audit_repo.audit(session, actor, action, ENTITY, target, detail, before=before, after=after)
 
 
 # --------------------------------------------------------------------------- reading
@@ -147,7 +144,9 @@ def add_user(engine: Engine, actor: str, username: str, role: str, password: str
         detail: dict[str, object] = {"role": role, "password": "set" if hashed else "none"}
         if bootstrap:
             detail["first_admin"] = "yes"
-        _audit(s, actor, "user_added", username, detail)
+        _audit(s, actor, "user_added", username, detail,
+               after={"role": role, "display_name": user.display_name, "disabled": False,
+                      "password": "set" if hashed else "none"})
         return _account(user)
 
 
@@ -169,7 +168,8 @@ def set_role(engine: Engine, actor: str, username: str, role: str, seen: int) ->
             _keep_an_admin(s, actor, user, "demote")
         before = user.role
         if user.version == seen and locking.bump(s, m.AppUser, user.id, seen, role=role):
-            _audit(s, actor, "user_role", username, {"from": before, "to": role})
+            _audit(s, actor, "user_role", username, {"from": before, "to": role}, before={"role": before},
+                   after={"role": role})
             return
     with session_scope(engine) as s:
         now = _target(s, username)
@@ -187,8 +187,10 @@ def set_password(engine: Engine, actor: str, username: str, password: str) -> No
             _require_admin(s, actor, "set another user's password")
         user = _target(s, username)
         passwords.check_policy(password, username)
+        had = "set" if user.password_hash is not None else "none"
         user.password_hash = passwords.hash_password(password)
-        _audit(s, actor, "user_password", username, {"password": "set"})
+        _audit(s, actor, "user_password", username, {"password": "set"}, before={"password": had},
+               after={"password": "set"})
 
 
 def disable_user(engine: Engine, actor: str, username: str) -> None:
@@ -200,7 +202,7 @@ def disable_user(engine: Engine, actor: str, username: str) -> None:
             return
         _keep_an_admin(s, actor, user, "disable")
         user.disabled = True
-        _audit(s, actor, "user_disabled", username, {})
+        _audit(s, actor, "user_disabled", username, {}, before={"disabled": False}, after={"disabled": True})
 
 
 def enable_user(engine: Engine, actor: str, username: str) -> int:
@@ -212,7 +214,8 @@ def enable_user(engine: Engine, actor: str, username: str) -> int:
         was_disabled, user.disabled = user.disabled, False
         cleared = throttle_repo.clear_failures(s, "user", username.strip().lower())
         if was_disabled or cleared:
-            _audit(s, actor, "user_enabled", username, {"failed_sign_ins_cleared": cleared})
+            _audit(s, actor, "user_enabled", username, {"failed_sign_ins_cleared": cleared},
+                   before={"disabled": was_disabled}, after={"disabled": False})
     return cleared
 
 
@@ -225,6 +228,7 @@ def delete_user(engine: Engine, actor: str, username: str) -> None:
             _keep_an_admin(s, actor, user, "delete")
         elif user.username == actor:
             raise NotAllowed("an admin may not delete their own account: another admin must")
-        role = user.role
+        role, display_name, disabled = user.role, user.display_name, bool(user.disabled)
         user_repo.delete_user(s, user)
-        _audit(s, actor, "user_deleted", username, {"role": role})
+        _audit(s, actor, "user_deleted", username, {"role": role},
+               before={"role": role, "display_name": display_name, "disabled": disabled})

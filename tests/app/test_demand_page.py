@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
-from sop_core.services import demand, demand_accuracy, overrides
+from sop_core.services import demand, demand_accuracy, overrides, users
 from sop_core.units import MAX_PICKER_OPTIONS
 
 
@@ -178,6 +178,7 @@ def test_editing_the_grid_saves_an_override(app_env: str, db: Engine) -> None:
     assert _chart_consensus(at) == pytest.approx(grid["consensus"].tolist())
     # another planner changes the same month meanwhile: the stale save is refused and nothing is lost
     other = pd.DataFrame({"period": [grid["period"].iloc[1]], "pct": [-5.0], "reason": ["lost customer"]})
+    users.add_user(db, "demo", "erin", "demand_planner")
     overrides.save_overrides(db, cid, "total", "Total", other, "erin", {grid["period"].iloc[1]: 1})
     grid_key = f"demand_grid_{cid}_total_Total_1"
     at.session_state[grid_key] = {"edited_rows": {"1": {"pct": 12.0}}, "added_rows": [], "deleted_rows": []}

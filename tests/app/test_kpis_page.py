@@ -33,7 +33,7 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         targets_service.save_kpi_targets(
             engine, "all", targets_service.kpi_targets(engine).reset_index().loc[[1]].assign(target=70.0), "demo"
         )  # OTIF target 70 % for all SKUs
-        monitor_service.run_monitor(engine, today=dt.date(2026, 11, 25))
+        monitor_service.run_monitor(engine, user="sam", today=dt.date(2026, 11, 25))
         summary = kpi_service.kpi_summary(engine)
         exceptions = monitor_service.exception_list(engine)
         segment_a = kpi_service.kpi_summary(engine, segment="abc:A")

@@ -19,6 +19,9 @@ from sop_core.db.schema import ALL_MODELS
 from sop_core.io import ingest
 from sop_core.io.import_issues import ImportFailed
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad_imports"
 BASE = BAD / "base"
 TABLES = ", ".join(m.INPUT_TABLES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import getpass
 import os
 import re
 import subprocess
@@ -19,6 +20,9 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.io import ingest
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,6 +31,23 @@ def _run(args: list[str], url: str, tmp_path: Path) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-m", "sop_core", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+@pytest.mark.parametrize(("args", "who", "what"), [
+    (["import", "product.csv"], None, "import data"),
+    (["monitor", "--as", "ghost"], "ghost", "run the KPI monitor"),
+    (["forecast", "--horizon", "2", "--as", "eric"], "eric", "run the forecast"),
+    (["demo", "--reset", "--as", "sam"], "sam", "reset the database to the demo company"),
+])
+def test_a_refused_write_is_one_line_naming_the_acting_user(tmp_path: Path, demo_url: str, args: list[str],
+                                                           who: str | None, what: str) -> None:
+    (tmp_path / "product.csv").write_text("sku,name,family,category,unit_price,unit_cost\nX,X,F,C,1,1\n")
+    proc = _run(args, demo_url, tmp_path)
+    acting = who or getpass.getuser()  # without --as: the operating-system user
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: '{acting}' ")
+    assert f"may {what} (acting user: {acting}; act as a user with that role with --as NAME)" in proc.stderr
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,7 +70,7 @@ def test_missing_file_is_one_line_and_non_zero(tmp_path: Path) -> None:
 def test_bad_import_names_file_row_column_reason(tmp_path: Path, demo_url: str) -> None:
     bad = tmp_path / "sales_history.csv"
     bad.write_text("sku,period,quantity,net_price,promo\nNOPE-1,2026-10-01,5,10,0\n", encoding="utf-8")
-    proc = _run(["import", str(bad)], demo_url, tmp_path)
+    proc = _run(["import", "--as", "dana", str(bad)], demo_url, tmp_path)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -81,7 +102,7 @@ def test_demo_refuses_to_overwrite_without_reset(tmp_path: Path, demo_url: str) 
 
 @pytest.mark.slow
 def test_forecast_and_kpi_commands(tmp_path: Path, demo_url: str) -> None:
-    proc = _run(["forecast", "--horizon", "6"], demo_url, tmp_path)
+    proc = _run(["forecast", "--horizon", "6", "--as", "dana"], demo_url, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"forecast run \d+ stored \(statistical, horizon 6\)", proc.stdout), proc.stdout
     assert "100.0 %" in proc.stderr  # the progress bar reached the end
@@ -112,7 +133,7 @@ def test_a_refused_import_prints_every_problem_and_writes_them_to_the_errors_fil
 ) -> None:
     history, counts = _stored(base_company)
     monkeypatch.chdir(tmp_path)
-    assert main(["import", str(BAD / "sales_history_cut_short.csv"), "--errors", "out/errors.csv"]) == 1
+    assert main(["import", "--as", "dana", str(BAD / "sales_history_cut_short.csv"), "--errors", "out/errors.csv"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
@@ -157,7 +178,7 @@ def test_a_line_cut_short_is_refused_and_nothing_is_written(
     history, counts = _stored(base_company)
     path = tmp_path / "sales_history_dec.csv"
     path.write_text("sku,period,quantity,net_price,promo\nA-100,2026-12-01,5\n", encoding="utf-8")
-    assert main(["import", str(path)]) == 1
+    assert main(["import", "--as", "dana", str(path)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: sales_history_dec.csv row 2, column net_price: the line ends before this column, after 3 of the "
         "header's 5 values; a line cut short is refused, not filled in; write an empty cell as nothing between two "
@@ -175,7 +196,7 @@ def test_problems_beyond_fifty_are_counted_and_the_errors_file_holds_them_all(
     path.write_text(
         "sku,period,quantity\n" + "".join(f"X-{n:03d},2026-12-01,{n}\n" for n in range(60)), encoding="utf-8"
     )
-    assert main(["import", str(path)]) == 1
+    assert main(["import", "--as", "dana", str(path)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 + 50 + 1
     assert lines[0] == "error: 60 problems; nothing was imported:"
@@ -183,7 +204,7 @@ def test_problems_beyond_fifty_are_counted_and_the_errors_file_holds_them_all(
     assert lines[50].startswith("  sales_history_big.csv row 51, column sku: X-049 ")
     assert lines[51] == "  … and 10 more; --errors FILE.csv writes them all"
     errors = tmp_path / "errors.csv"
-    assert main(["import", str(path), "--errors", str(errors)]) == 1
+    assert main(["import", "--as", "dana", str(path), "--errors", str(errors)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines[-2:] == [f"  … and 10 more; {errors} holds them all", f"{errors} written (60 problems)"]
     written = pd.read_csv(errors, encoding="utf-8-sig", keep_default_na=False)
@@ -206,7 +227,7 @@ def test_a_title_row_is_skipped_and_said_so_and_the_errors_file_is_emptied(
     book.save(path)
     errors = tmp_path / "errors.csv"
     errors.write_text("stale\n", encoding="utf-8")
-    assert main(["import", str(path), "--errors", str(errors), "--no-figures"]) == 0
+    assert main(["import", "--as", "dana", str(path), "--errors", str(errors), "--no-figures"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Imported 1 file, 1 row: sales_history 1 (1 new, 0 updated)",
         "sales_history_halden.xlsx: header found in row 3; rows 1–2 skipped (title)",

@@ -7,12 +7,16 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+from sop_core.errors import NotAllowed
 from sop_core.planning import forecast as fc
+
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
 
 MONTHS = pd.date_range("2023-01-01", periods=36, freq="MS")
 COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
@@ -323,8 +327,14 @@ def test_only_demand_planners_and_admins_run_the_forecast(sqlite_engine: Engine)
     _seed_small_company(sqlite_engine)
     with session_scope(sqlite_engine) as s:
         s.add(m.AppUser(username="vic", display_name="Vic Viewer", role="viewer"))
-    with pytest.raises(forecasting.DemandError, match="vic has the role viewer"):
+    with pytest.raises(NotAllowed, match="'vic' has the role viewer: only a demand planner or an admin may run"):
         forecasting.run_forecast(sqlite_engine, cycle_id=1, user="vic")
+    with pytest.raises(NotAllowed, match="'ghost' is not a user of S&OP Studio"):  # a name without an account
+        forecasting.run_forecast(sqlite_engine, cycle_id=1, user="ghost")
+    with session_scope(sqlite_engine) as s:
+        s.get(m.AppUser, s.scalar(select(m.AppUser.id).where(m.AppUser.username == "dana"))).disabled = True
+    with pytest.raises(NotAllowed, match="'dana' is disabled"):
+        forecasting.run_forecast(sqlite_engine, cycle_id=1, user="dana")
     assert demand.latest_run(sqlite_engine) is None
 
 

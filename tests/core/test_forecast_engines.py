@@ -15,6 +15,9 @@ import pytest
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast import auto, base_models, conformal
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
 
 
@@ -309,6 +312,8 @@ def test_cli_forecast_arguments() -> None:
     cli_forecast.register(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(["forecast", "--engine", "auto", "--horizon", "18", "--workers", "2", "--cycle", "2026-11"])
     assert (args.engine, args.horizon, args.workers, args.cycle, args.reconcile) == ("auto", 18, 2, "2026-11", "bottom_up")
-    assert args.func is cli_forecast.cmd_forecast
+    assert args.func.__wrapped__ is cli_forecast.cmd_forecast  # wrapped: a refusal names the acting user
+    assert args.acting_user is None  # the operating-system user acts
+    assert parser.parse_args(["forecast", "--as", "dana"]).acting_user == "dana"
     with pytest.raises(SystemExit):
         parser.parse_args(["forecast", "--engine", "crystal-ball"])

@@ -17,6 +17,9 @@ from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.events import uplift_factor
 from sop_core.services import demand, forecasting
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 BOUNDS = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
 

@@ -18,6 +18,9 @@ from sop_core.io import import_checks, import_issues, import_readers, import_sch
 from sop_core.io.import_issues import ImportFailed, ImportIssue
 from sop_core.io.import_plausible import PeriodWindow
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 KNOWN = {"sku": {"A-100", "A-200"}, "family": {"FRAMES"}, "supplier": {"S1"}, "resource": {"R1"}}
 WINDOW = PeriodWindow.around(dt.date(2026, 11, 1), past_years=20, future_years=3)
 

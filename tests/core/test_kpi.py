@@ -21,6 +21,9 @@ from sop_core.services import kpi_measures
 from sop_core.services import kpi_targets as targets_service
 from sop_core.units import DAYS_PER_MONTH
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 
 def test_fill_rate_is_quantity_weighted() -> None:
     # lines: ordered 100 / shipped 90, ordered 50 / shipped 50, ordered 10 / shipped 0
@@ -384,7 +387,7 @@ def test_summary_of_a_segment_uses_its_skus_and_target(engine: Engine) -> None:
     seed_small_company(engine)
     assert kpi_service.segment_skus(engine, "abc:A") == {"A"}
     targets_service.save_kpi_targets(
-        engine, "abc:A", pd.DataFrame({"key": ["fill_rate"], "target": [90.0], "version": [0]}), "planner"
+        engine, "abc:A", pd.DataFrame({"key": ["fill_rate"], "target": [90.0], "version": [0]}), "sam"
     )
     summary = kpi_service.kpi_summary(engine, segment="abc:A")
     values = summary["value"].to_dict()

@@ -6,11 +6,15 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import Engine
 
 from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
+
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
 
 
 def _seed(engine: Engine) -> None:

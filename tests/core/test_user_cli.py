@@ -51,7 +51,7 @@ def test_first_admin_then_only_admins_administer(cli, sqlite_engine: Engine) -> 
     code, _, err = cli("user", "add", "vic", "--role", "viewer", "--password", PW)
     assert code == 1
     assert err == ("error: 'root' is not a user of S&OP Studio: only an admin may add users "
-                   "(acting user: root; act as an admin with --as NAME)\n")
+                   "(acting user: root; act as a user with that role with --as NAME)\n")
     assert cli("user", "add", "vic", "--role", "viewer", "--password", PW, "--as", "ada")[0] == 0
     code, _, err = cli("user", "role", "vic", "admin", "--as", "vic")
     assert code == 1 and "'vic' has the role viewer: only an admin may change roles" in err

@@ -14,11 +14,16 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from sop_core.db import bulk_repo, copy_binary, repo
+from sop_core.db import bulk_repo, copy_binary, repo, user_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import upgrade
+from sop_core.db.models import AppUser
 from sop_core.io import ingest
 from sop_core.io.import_issues import ImportFailed
+from sop_core.services.bootstrap import DEMO_USERS
+
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
 
 SKUS = 60
 MONTHS = 50  # 3,000 sales rows: six chunks of 500
@@ -30,9 +35,12 @@ def engines(sqlite_engine: Engine, pg_schema_url: str) -> Iterator[dict[str, Eng
     afterwards."""
     pg = make_engine(pg_schema_url)
     upgrade(pg)
+    with session_scope(pg) as s:
+        user_repo.add_missing_users(s, DEMO_USERS)  # who imports (the SQLite database has them: demo_users)
     yield {"sqlite": sqlite_engine, "postgres": pg}
     with session_scope(pg) as s:
-        repo.clear_tables(s, [repo.model_for("sales_history"), repo.model_for("product"), repo.model_for("audit_log")])
+        repo.clear_tables(s, [repo.model_for("sales_history"), repo.model_for("product"), repo.model_for("audit_log"),
+                              AppUser])
     pg.dispose()
 
 

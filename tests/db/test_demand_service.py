@@ -13,6 +13,9 @@ from sop_core.db.engine import session_scope
 from sop_core.errors import EditConflict
 from sop_core.services import demand, demand_accuracy, forecasting, overrides
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
 T0 = dt.datetime(2026, 12, 2, 9, 0)
 
@@ -22,6 +25,7 @@ def _company(engine: Engine, status: str = "demand_review") -> int:
     stat = {"A": (30.0, 0.0), "B": (10.0, 0.0), "C": (60.0, 50.0), "D": (0.0, 50.0)}
     fam = {"A": ("F1", "C1"), "B": ("F1", "C1"), "C": ("F2", "C1"), "D": ("F3", "C2")}
     with session_scope(engine) as s:
+        s.add(m.AppUser(username="erin", display_name="Erin", role="demand_planner"))  # a second demand planner
         s.add_all([m.Product(sku=k, name=f"Item {k}", family=f, category=c, unit_price=10.0, unit_cost=5.0)
                    for k, (f, c) in fam.items()])
         cyc = m.PlanCycle(month=dt.date(2026, 12, 1), status=status, status_by="dana", status_at=T0)

@@ -20,6 +20,9 @@ from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.chunks import series_chunks
 from sop_core.services import forecast_backends, forecasting
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
@@ -36,9 +39,10 @@ def test_dask_backend_stores_the_local_forecast(demo_url: str, demo_engine: Engi
     """The same command on this machine and on a 2-worker Dask LocalCluster stores the same forecast. The Dask
     run is `python -m sop_core` in its own process, as a user runs it (its workers start from that command)."""
     monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
-    assert main(["forecast", "--horizon", "6"]) == 0
+    assert main(["forecast", "--horizon", "6", "--as", "demo"]) == 0
     done = subprocess.run(
-        [sys.executable, "-m", "sop_core", "forecast", "--backend", "dask", "--workers", "2", "--horizon", "6"],
+        [sys.executable, "-m", "sop_core", "forecast", "--backend", "dask", "--workers", "2", "--horizon", "6",
+         "--as", "demo"],
         cwd=ROOT, env={**os.environ, "SOP_DATABASE_URL": demo_url}, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -13,12 +13,15 @@ from sqlalchemy import Engine, func, select
 from sop_core.cli.main import main
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
-from sop_core.db.models import AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
+from sop_core.db.models import AppUser, AuditLog, Forecast, ForecastRun, PlanCycle, SalesHistory
 from sop_core.db.models_monitor import KpiException
-from sop_core.errors import EditConflict
+from sop_core.errors import EditConflict, NotAllowed
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi_targets as targets_service
 from sop_core.services import monitor as monitor_service
+
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -43,18 +46,18 @@ def test_targets_save_and_inherit(engine: Engine) -> None:
     defaults = targets_service.kpi_targets(engine)
     assert (defaults.loc["fill_rate", "target"], defaults.loc["fill_rate", "version"]) == (95.0, 0)
     assert set(defaults["source"]) == {"default"}
-    assert targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann") == 1
+    assert targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "dana") == 1
     saved = targets_service.kpi_targets(engine).loc["fill_rate"]
-    assert (saved["target"], saved["version"], saved["source"], saved["updated_by"]) == (97.0, 1, "all", "ann")
+    assert (saved["target"], saved["version"], saved["source"], saved["updated_by"]) == (97.0, 1, "all", "dana")
     # a family without its own target inherits the one of all SKUs; its own target then wins
     family = targets_service.kpi_targets(engine, "family:F1").loc["fill_rate"]
     assert (family["target"], family["source"], family["version"]) == (97.0, "all", 0)
-    targets_service.save_kpi_targets(engine, "family:F1", _edit("fill_rate", 92.0, 0), "ann")
+    targets_service.save_kpi_targets(engine, "family:F1", _edit("fill_rate", 92.0, 0), "dana")
     assert targets_service.kpi_targets(engine, "family:F1").loc["fill_rate", "target"] == 92.0
     assert targets_service.kpi_targets(engine).loc["fill_rate", "target"] == 97.0
     # an unchanged row is no change
     unchanged = _edit("otif", 90.0, 0).assign(seen_target=90.0)
-    assert targets_service.save_kpi_targets(engine, "all", unchanged, "ann") == 0
+    assert targets_service.save_kpi_targets(engine, "all", unchanged, "dana") == 0
     assert _audit(engine) == [("all", {"fill_rate": 97.0}), ("family:F1", {"fill_rate": 92.0})]
 
 
@@ -67,32 +70,34 @@ def _audit(engine: Engine) -> list[tuple[str, dict[str, float]]]:
 
 
 def test_stale_target_edit_is_a_conflict_and_saves_nothing(engine: Engine) -> None:
-    targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "ann")  # version 1
+    targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 97.0, 0), "dana")  # version 1
     # Bob and Carla both read version 1; Bob saves first (version 2)
-    targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "bob")
+    targets_service.save_kpi_targets(engine, "all", _edit("fill_rate", 96.0, 1), "sam")
     carla = pd.concat([_edit("otif", 85.0, 0), _edit("fill_rate", 99.0, 1)])
-    with pytest.raises(EditConflict, match=r"Fill rate \(projected\) \(now 96 by bob\)"):
-        targets_service.save_kpi_targets(engine, "all", carla, "carla")
+    with pytest.raises(EditConflict, match=r"Fill rate \(projected\) \(now 96 by sam\)"):
+        targets_service.save_kpi_targets(engine, "all", carla, "eric")
     after = targets_service.kpi_targets(engine)
     # nothing of Carla's edit landed, not even the OTIF row that had no conflict; Bob's value stands
     assert (after.loc["fill_rate", "target"], after.loc["fill_rate", "version"]) == (96.0, 2)
     assert (after.loc["otif", "target"], after.loc["otif", "version"]) == (90.0, 0)
     assert len(_audit(engine)) == 2  # the refused edit left no trace either
     # two first saves of the same new row: the second one conflicts
-    targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 5.0, 0), "bob")
+    targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 5.0, 0), "sam")
     with pytest.raises(EditConflict, match="Excess stock"):
-        targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 3.0, 0), "carla")
+        targets_service.save_kpi_targets(engine, "abc:A", _edit("excess", 3.0, 0), "eric")
 
 
 def test_bad_target_edits_are_refused(engine: Engine) -> None:
     with pytest.raises(targets_service.KpiError, match="must be a number"):
-        targets_service.save_kpi_targets(engine, "all", _edit("otif", "lots", 0), "ann")  # type: ignore[arg-type]
+        targets_service.save_kpi_targets(engine, "all", _edit("otif", "lots", 0), "dana")  # type: ignore[arg-type]
     with pytest.raises(targets_service.KpiError, match="unknown KPI"):
-        targets_service.save_kpi_targets(engine, "all", _edit("happiness", 1.0, 0), "ann")
-    with pytest.raises(targets_service.KpiError, match="may not change"):
-        targets_service.save_kpi_targets(engine, "all", _edit("otif", 80.0, 0), "vic", roles=("viewer",))
+        targets_service.save_kpi_targets(engine, "all", _edit("happiness", 1.0, 0), "dana")
+    with session_scope(engine) as s:
+        s.add(AppUser(username="vic", display_name="Vic Viewer", role="viewer"))
+    with pytest.raises(NotAllowed, match="'vic' has the role viewer: only .* may change KPI targets"):
+        targets_service.save_kpi_targets(engine, "all", _edit("otif", 80.0, 0), "vic")
     with pytest.raises(targets_service.KpiError, match="unknown segment"):
-        targets_service.save_kpi_targets(engine, "region:north", _edit("otif", 80.0, 0), "ann")
+        targets_service.save_kpi_targets(engine, "region:north", _edit("otif", 80.0, 0), "dana")
 
 
 # --------------------------------------------------------------------------- the monitor
@@ -142,7 +147,7 @@ def _exception_count(engine: Engine) -> int:
 @pytest.mark.usefixtures("own_policy")
 def test_monitor_stores_each_exception_once_and_resolves(engine: Engine) -> None:
     seed_monitor_case(engine)
-    first = monitor_service.run_monitor(engine, today=TODAY)
+    first = monitor_service.run_monitor(engine, user="sam", today=TODAY)
     # A: 60 on hand + 15 due − 80 forecast → position 0 < ROP 30 in November; S: OTIF 1 of 5 = 20 % < 90 %
     assert first.found == {"reorder_point": 1, "tracking_signal": 0, "supplier_otif": 1}
     assert (first.stored, first.already_open, first.resolved) == (2, 0, 0)
@@ -155,8 +160,12 @@ def test_monitor_stores_each_exception_once_and_resolves(engine: Engine) -> None
     assert (source["sku"], source["supplier"], source["value"], source["threshold"]) == ("C", "S", 0.2, 0.9)
     assert source["action"] == "Source from T (lead time 30 days, unit cost 5.50)"
 
-    again = monitor_service.run_monitor(engine, today=TODAY)
+    again = monitor_service.run_monitor(engine, user="sam", today=TODAY)
     assert (again.stored, again.already_open, again.resolved) == (0, 2, 0)
+    with session_scope(engine) as s:  # each run is in the audit trail: who, and the open exceptions before and after
+        runs = s.scalars(select(AuditLog).where(AuditLog.action == "monitor_run").order_by(AuditLog.id)).all()
+        assert [(r.username, r.detail["stored"], len(r.before["open"]), len(r.after["open"])) for r in runs] == [
+            ("sam", 2, 0, 2), ("sam", 0, 2, 2)]
     assert _exception_count(engine) == 2
 
     # a production order of 100 for A in November lifts its position above the reorder point → resolved
@@ -174,7 +183,7 @@ def test_monitor_stores_each_exception_once_and_resolves(engine: Engine) -> None
                 }
             ),
         )
-    third = monitor_service.run_monitor(engine, today=TODAY)
+    third = monitor_service.run_monitor(engine, user="sam", today=TODAY)
     assert (third.found["reorder_point"], third.stored, third.resolved) == (0, 0, 1)
     assert monitor_service.exception_list(engine)["kind"].tolist() == ["supplier_otif"]
     assert len(monitor_service.exception_list(engine, status=None)) == 2
@@ -186,9 +195,9 @@ def test_monitor_command_run_twice_stores_no_duplicates(
 ) -> None:
     seed_monitor_case(engine)
     monkeypatch.setenv("SOP_DATABASE_URL", db_url)
-    assert main(["monitor"]) == 0
+    assert main(["monitor", "--as", "sam"]) == 0
     assert "stored 2 new, 0 already open, 0 resolved" in capsys.readouterr().out
-    assert main(["monitor", "--once"]) == 0
+    assert main(["monitor", "--once", "--as", "sam"]) == 0
     out = capsys.readouterr().out
     assert "stored 0 new, 2 already open, 0 resolved" in out
     assert "note: tracking signal: no earlier forecast covers a month with actuals yet" in out
@@ -211,7 +220,7 @@ def test_monitor_every_minutes_loops_until_stopped(
             raise KeyboardInterrupt  # the operator stops the loop after the second run
 
     monkeypatch.setattr("sop_core.cli.monitor_commands.time.sleep", sleep)
-    assert main(["monitor", "--every", "0.5"]) == 130
+    assert main(["monitor", "--every", "0.5", "--as", "sam"]) == 130
     out = capsys.readouterr().out
     # two runs: the first stores both exceptions, the second finds them open; each waits up to 30 s
     assert "stored 2 new, 0 already open" in out and "stored 0 new, 2 already open" in out
@@ -253,7 +262,7 @@ def test_tracking_signal_trigger_on_a_constructed_case(
 ) -> None:
     seed_small_company(engine)
     _earlier_forecast(engine, month, forecasts)
-    result = monitor_service.run_monitor(engine, today=TODAY)
+    result = monitor_service.run_monitor(engine, user="sam", today=TODAY)
     assert result.found["tracking_signal"] == int(fires)
     stored = monitor_service.exception_list(engine)
     signals = stored[stored["kind"] == "tracking_signal"]
@@ -271,7 +280,7 @@ def test_tracking_signal_trigger_on_a_constructed_case(
 def test_monitor_on_the_demo_proposes_a_reforecast_for_the_drifting_sku(demo_engine: Engine) -> None:
     from sop_core.io import demo, demo_company
 
-    result = monitor_service.run_monitor(demo_engine, today=TODAY)
+    result = monitor_service.run_monitor(demo_engine, user="sam", today=TODAY)
     assert result.found["tracking_signal"] > 0 and result.stored == sum(result.found.values())
     stored = monitor_service.exception_list(demo_engine)
     signals = stored[stored["kind"] == "tracking_signal"].set_index("sku")
@@ -299,5 +308,5 @@ def test_monitor_on_the_demo_proposes_a_reforecast_for_the_drifting_sku(demo_eng
     assert hit["proposal"]["cumulative_error"] == pytest.approx(sum(errors), abs=1e-3)
     # a stable SKU of the same family (its errors cancel out: TS about +0.2) is not flagged
     assert "KT-1018" not in signals.index
-    again = monitor_service.run_monitor(demo_engine, today=TODAY)
+    again = monitor_service.run_monitor(demo_engine, user="sam", today=TODAY)
     assert again.stored == 0 and again.already_open == result.stored

@@ -11,9 +11,10 @@ from sqlalchemy import Engine, func, select
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo
 from sop_core.db.engine import make_engine, session_scope
-from sop_core.errors import EditConflict
+from sop_core.errors import EditConflict, NotAllowed
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
+from sop_core.services import cycle as cycle_service
 from sop_core.services import plan, signoff, whatif
 from sop_core.units import SIGNOFF_ROLES
 
@@ -196,7 +197,7 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
     levers = lev.Levers(demand_change_pct=10)
     sid, _ = plan.save_scenario(engine, cycle_id, "Up 10", levers, "ann", None)
     assert plan.plan_summary(engine, cycle_id)["source"] == "baseline"
-    version = plan.promote(engine, sid, "ann", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
+    version = plan.promote(engine, sid, "fay", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     assert version == 1
     lines = plan.plan_lines(engine, cycle_id)
     expected = sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers)
@@ -231,26 +232,33 @@ def test_sign_off_needs_a_plan_and_is_unique_per_role(engine: Engine, cycle_id: 
     with pytest.raises(plan.PlanError, match="no proposed plan .* promote a scenario"):
         signoff.sign_off(engine, cycle_id, "finance", "fay")
     sid, _ = plan.save_scenario(engine, cycle_id, "Base", lev.Levers(), "ann", None)
-    plan.promote(engine, sid, "ann", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
-    with pytest.raises(plan.PlanError, match="ann has the role demand_planner; only a finance"):
+    plan.promote(engine, sid, "fay", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
+    with pytest.raises(NotAllowed, match="'ann' has the role demand_planner: only finance \\(or an admin\\) may sign"):
         signoff.sign_off(engine, cycle_id, "finance", "ann")
+    # sign-offs follow the cycle: finance signs after the planners
+    with pytest.raises(cycle_service.WorkflowError, match="Demand planner signs off plan version 1 .* first"):
+        signoff.sign_off(engine, cycle_id, "finance", "fay")
+    signoff.sign_off(engine, cycle_id, "demand_planner", "ann")
+    signoff.sign_off(engine, cycle_id, "supply_planner", "bob")
+    assert cycle_service.cycle_info(engine, cycle_id).status == "reconciliation"  # past both planners' steps
     signoff.sign_off(engine, cycle_id, "finance", "fay", comment="margin ok")
+    assert cycle_service.cycle_info(engine, cycle_id).status == "executive_review"  # the executive's step
     with pytest.raises(
         EditConflict, match="Finance already signed off plan version 1 of cycle 2027-01 \\(fay at"
     ):
         signoff.sign_off(engine, cycle_id, "finance", "boss")
-    signoff.sign_off(engine, cycle_id, "demand_planner", "ann")
     stored = signoff.signoffs(engine, cycle_id)
     assert stored[["plan_version", "role", "username", "comment"]].values.tolist() == [
-        [1, "finance", "fay", "margin ok"],
         [1, "demand_planner", "ann", ""],
+        [1, "supply_planner", "bob", ""],
+        [1, "finance", "fay", "margin ok"],
     ]
     status = signoff.signoff_status(engine, cycle_id)
     assert status["role"].tolist() == list(SIGNOFF_ROLES)
-    assert status["signed"].tolist() == [True, False, True, False]
-    assert audit_actions(engine).count("plan_signed_off") == 2
+    assert status["signed"].tolist() == [True, True, True, False]
+    assert audit_actions(engine).count("plan_signed_off") == 3
     # a signed plan is never changed: promoting again starts plan version 2
-    assert plan.promote(engine, sid, "ann", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id)) == 2
+    assert plan.promote(engine, sid, "fay", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id)) == 2
     with session_scope(engine) as s:
         per_version = dict(
             s.execute(select(m.PlanLine.plan_version, func.count()).group_by(m.PlanLine.plan_version)).all()

@@ -15,6 +15,9 @@ from sop_core.cli.main import main
 from sop_core.io import ingest
 from sop_core.services.pricing import COLUMNS, family_elasticities
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 MONTHS = pd.date_range("2023-01-01", periods=36, freq="MS")
 #: family → (true elasticity, SKUs, months of history, price moves)
 FAMILIES = {"SPRINT": (-1.8, 12, 36, True), "STEADY": (-0.6, 8, 36, True), "FLAT": (-1.0, 4, 36, False),

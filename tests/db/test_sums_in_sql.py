@@ -2,6 +2,9 @@
 
 The demand views, the consensus sums, the changes against the last cycle and the data health read sums and counts
 from SQL instead of whole tables; each is compared here with the previous path — the same tables read whole and
+
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
 summed by pandas — on every level and on items of each. Sums agree to 1e-9 (relative): they add the same numbers in
 another order.
 """

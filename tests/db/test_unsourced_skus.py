@@ -23,6 +23,9 @@ from sop_core.services import executive as executive_service
 from sop_core.services import plan
 from sop_core.services import supply as supply_service
 
+#: Every service write checks its user: the demo users exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
+
 PRODUCTS = (
     b"sku,name,family,category,unit_price,unit_cost,holding_rate,order_cost,service_target\n"
     b"KA-9001,Kettle for the new key account,KETTLES,FINISHED,400.0,250.0,0.2,100.0,0.95\n"

@@ -17,6 +17,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.guards import FrozenPlanError
 from sop_core.db.models_cycle import PlanVersion
 from sop_core.db.schema import ALL_MODELS
+from sop_core.errors import NotAllowed
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan, plan_changes, signoff
@@ -91,7 +92,7 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
         cycle_service.advance(demo_engine, cid, "signed", "eric")
     sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
     seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
-    plan.promote(demo_engine, sid, "dana", seen)
+    plan.promote(demo_engine, sid, "fiona", seen)
     froze = [signoff.sign_off(demo_engine, cid, role, user) for role, user in
              (("demand_planner", "dana"), ("supply_planner", "sam"), ("finance", "fiona"), ("executive", "eric"))]
     assert froze == [False, False, False, True]
@@ -108,23 +109,52 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
     # the Board case lever (+5 % demand) shows up as a positive scenario-lever part
     assert d.waterfall.set_index("step").loc["scenario_levers", "value"] > 0
     # a change makes a new version; the signed one stays
-    assert signoff.new_version(demo_engine, cid, "dana") == 2
+    with pytest.raises(NotAllowed, match="'dana' has the role demand_planner: only an executive, finance or an admin "
+                                         "may move the cycle from signed to reconciliation"):
+        signoff.new_version(demo_engine, cid, "dana")
+    assert signoff.new_version(demo_engine, cid, "eric") == 2
     assert cycle_service.cycle_info(demo_engine, cid).status == "reconciliation"
     assert signoff.is_frozen(demo_engine, cid, 1) and not signoff.is_frozen(demo_engine, cid, 2)
 
 
-def test_sign_off_in_demand_review_passes_every_state(demo_engine: Engine) -> None:
+def test_sign_offs_follow_the_cycle_in_order(demo_engine: Engine) -> None:
+    """The fourth sign-off no longer jumps a cycle in demand review to signed: each role signs in its step, after
+    the roles before it, and each sign-off moves the cycle to the next role's step."""
     cid = month_id(demo_engine, "2026-11")
     sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(), "dana", None)
     seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
-    plan.promote(demo_engine, sid, "dana", seen)
+    plan.promote(demo_engine, sid, "fiona", seen)
     assert cycle_service.cycle_info(demo_engine, cid).status == "demand_review"
-    signoff.sign_off(demo_engine, cid, "finance", "fiona")
+    for role, user in (("executive", "eric"), ("finance", "fiona"), ("supply_planner", "sam")):
+        with pytest.raises(cycle_service.WorkflowError, match="Demand planner signs off plan version 1 .* first"):
+            signoff.sign_off(demo_engine, cid, role, user)
+    with pytest.raises(NotAllowed, match="'sam' has the role supply_planner: only a demand planner"):
+        signoff.sign_off(demo_engine, cid, "demand_planner", "sam")  # nobody signs for another role
+    assert plan.signoffs(demo_engine, cid).empty
+    states = []
+    for role, user in (("demand_planner", "dana"), ("supply_planner", "sam"), ("finance", "fiona")):
+        assert signoff.sign_off(demo_engine, cid, role, user) is False
+        states.append(cycle_service.cycle_info(demo_engine, cid).status)
+    assert states == ["supply_review", "reconciliation", "executive_review"]
+    assert signoff.sign_off(demo_engine, cid, "executive", "eric") is True
     hist = cycle_service.state_history(demo_engine, cid)
-    tail = hist.tail(3)
-    assert tail["to_state"].tolist() == ["supply_review", "reconciliation", "executive_review"]
-    assert tail["from_state"].tolist() == ["demand_review", "supply_review", "reconciliation"]
-    assert set(tail["username"]) == {"fiona"} and set(tail["note"]) == {"sign-off"}
+    tail = hist.tail(4)
+    assert tail["to_state"].tolist() == ["supply_review", "reconciliation", "executive_review", "signed"]
+    assert tail["username"].tolist() == ["dana", "sam", "fiona", "eric"]
+
+
+def test_a_viewer_or_an_unknown_user_moves_no_cycle(demo_engine: Engine) -> None:
+    cid = month_id(demo_engine, "2026-11")
+    with session_scope(demo_engine) as s:
+        s.add(m.AppUser(username="vic", display_name="Vic", role="viewer"))
+    with pytest.raises(NotAllowed, match="'vic' has the role viewer: only .* may move the plan cycle"):
+        cycle_service.advance(demo_engine, cid, "supply_review", "vic")
+    with pytest.raises(NotAllowed, match="'ghost' is not a user"):
+        cycle_service.advance(demo_engine, cid, "supply_review", "ghost")
+    with pytest.raises(NotAllowed, match="'fiona' has the role finance: only a demand planner, a supply planner or an "
+                                         "admin may move the cycle from demand review to supply review"):
+        cycle_service.advance(demo_engine, cid, "supply_review", "fiona")
+    assert cycle_service.cycle_info(demo_engine, cid).status == "demand_review"
 
 
 def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_url: str,
@@ -163,7 +193,7 @@ def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_
         signoff.sign_off(demo_engine, cid, "finance", "fiona")
     # the CLI: a closed cycle cannot reopen (exit 1, one line)
     monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
-    assert cli.main(["cycle", "advance", "--cycle", "2026-09", "--to", "reconciliation"]) == 1
+    assert cli.main(["cycle", "advance", "--cycle", "2026-09", "--to", "reconciliation", "--as", "demo"]) == 1
     with session_scope(demo_engine) as s:
         after = plan_repo.plan_lines(s, cid, 1)
         assert s.scalar(select(m.PlanCycle.status).where(m.PlanCycle.month == pd.Timestamp("2026-09-01").date())) \
@@ -209,9 +239,13 @@ def test_cycle_list_prints_states(demo_url: str, monkeypatch: pytest.MonkeyPatch
     lines = capsys.readouterr().out.splitlines()
     body = [ln.split()[:2] for ln in lines if ln[:4] == "2026"]
     assert body == [["2026-11", "demand_review"], ["2026-10", "signed"], ["2026-09", "closed"], ["2026-06", "closed"]]
-    assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "supply_review", "--user", "sam"]) == 0
+    assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "supply_review", "--as", "vic"]) == 1
+    assert capsys.readouterr().err == ("error: 'vic' is not a user of S&OP Studio: only a demand planner, a supply "
+                                       "planner, finance, an executive or an admin may move the plan cycle (acting "
+                                       "user: vic; act as a user with that role with --as NAME)\n")
+    assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "supply_review", "--as", "sam"]) == 0
     assert "demand_review → supply_review" in capsys.readouterr().out
-    assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "signed"]) == 1
+    assert cli.main(["cycle", "advance", "--cycle", "2026-11", "--to", "signed", "--as", "demo"]) == 1
     assert "not every role has signed" in capsys.readouterr().err
 
 

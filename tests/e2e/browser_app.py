@@ -6,8 +6,10 @@ ways a test waits for a rerun and reads or edits what the page shows (metric car
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -48,6 +50,32 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"{url} not healthy after {timeout} s")
+
+
+@contextmanager
+def serve(db_url: str, log_dir: Path, *, auth: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port against ``db_url`` (``auth``: ``SOP_AUTH``, "on" for team mode);
+    yields its URL and stops it afterwards."""
+    if not Path(CHROMIUM).exists():
+        raise AssertionError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    port = _free_port()
+    env = {**os.environ, "SOP_DATABASE_URL": db_url, "SOP_AUTH": auth}
+    with (log_dir / "streamlit.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @contextmanager

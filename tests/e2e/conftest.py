@@ -5,16 +5,13 @@ Each test module gets its own server and database copy (module scope): a module'
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_app import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _wait_healthy
+from browser_app import CHROMIUM, CHROMIUM_ARGS, serve
 
 
 @pytest.fixture(scope="module")
@@ -27,27 +24,9 @@ def server_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, server_db: str) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    port = _free_port()
-    env = {**os.environ, "SOP_DATABASE_URL": server_db, "SOP_AUTH": "off"}
-    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    """The app in demo mode (no sign-in: the demo user, an admin)."""
+    with serve(server_db, tmp_path_factory.mktemp("e2e-log"), auth="off") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
