@@ -99,7 +99,8 @@ def show_failure(exc: Exception) -> None:
 
 try:  # the session's check and the user's roles read the database
     signed_in = state.signed_in()
-    roles = state.current_user().roles if signed_in else ()
+    if signed_in:
+        state.current_user()
 except Exception as exc:
     if not bootstrap.database_unreachable(exc):
         raise
