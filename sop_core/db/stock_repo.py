@@ -10,7 +10,6 @@ SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date o
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -114,17 +113,6 @@ def price_history(session: Session, first: dt.date | None = None, last: dt.date 
     frame["net_price"] = pd.to_numeric(frame["net_price"], errors="coerce").astype(float)
     frame["promo"] = pd.to_numeric(frame["promo"], errors="coerce").fillna(0).astype(int)
     return frame
-
-
-def price_history_stamp(session: Session) -> tuple[Any, ...]:
-    """Aggregates that change whenever :func:`price_history` does: the sales rows (count, newest id, sums of
-    quantity, net price and promo) and the SKU → family pairs of the product table."""
-    h = m.SalesHistory
-    sales_rows = session.execute(
-        select(func.count(h.id), func.max(h.id), func.sum(h.quantity), func.sum(h.net_price), func.sum(h.promo))
-    ).one()
-    families = tuple(session.execute(select(m.Product.sku, m.Product.family).order_by(m.Product.sku)).all())
-    return (*sales_rows, families)
 
 
 def sales_sums(

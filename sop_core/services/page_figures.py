@@ -22,6 +22,7 @@ from sop_core.services import (
     kpi_review,
     overrides,
     policy_backtest,
+    pricing,
     supply,
     supply_review,
 )
@@ -36,7 +37,7 @@ def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Pr
     consensus, the total's chart, headline and override grid, the changes against the last cycle and the accuracy
     of earlier cycles (Demand review), the supply review with its worst bottleneck's drill-down, the first family's
     projection and the supplier scorecards (Supply review), the KPI review of all SKUs, the inventory policy and its
-    evaluation (KPIs).
+    evaluation (KPIs), the price elasticities (Reconciliation).
 
     Returns:
         The figures stored (their names); a figure the data do not allow yet (no forecast, say) is left out.
@@ -63,6 +64,7 @@ def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Pr
         ("supplier scorecards", lambda: _worst_supplier_items(engine)),
         ("KPI review", lambda: kpi_review.review(engine, "all")),
         ("policy evaluation", lambda: policy_backtest.evaluate_policy(engine, cycle.id)),
+        ("price elasticities", lambda: pricing.family_elasticities(engine)),
     ]
     stored = []
     with figures.held_stamps(), figures.storing():  # one version of the data for every figure, stored

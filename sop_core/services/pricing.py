@@ -9,26 +9,39 @@ is what the Reconciliation page shows next to its price-elasticity lever and wha
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import stock_repo
+from sop_core.db import master_repo, stock_repo
+from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.planning import elasticity
+from sop_core.services import figures
 
 __all__ = ["COLUMNS", "family_elasticities"]
 
 #: Columns of :func:`family_elasticities`.
 COLUMNS = elasticity.COLUMNS
 
-#: Results kept, keyed by database and data stamp (newest last).
-_CACHE_SIZE = 8
-_cache: OrderedDict[tuple[str, tuple[Any, ...]], pd.DataFrame] = OrderedDict()
-_lock = threading.Lock()
+
+def _to_tables(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {"families": frame, "pooled": pd.DataFrame({k: [v] for k, v in frame.attrs["pooled"].items()})}
+
+
+def _from_tables(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    frame = tables["families"]
+    frame.attrs["pooled"] = {k: _plain(v) for k, v in tables["pooled"].iloc[0].items()}
+    return frame
+
+
+def _plain(value: Any) -> Any:  # noqa: ANN401 - a number, a text or a flag of the pooled estimate
+    return value.item() if hasattr(value, "item") else value
+
+
+#: How the estimate is stored: the families' table and the pooled estimate (``attrs["pooled"]``) as one row.
+ELASTICITY_TABLES: figures.Tables[pd.DataFrame] = figures.Tables(_to_tables, _from_tables)
 
 
 def family_elasticities(engine: Engine) -> pd.DataFrame:
@@ -44,22 +57,15 @@ def family_elasticities(engine: Engine) -> pd.DataFrame:
         support e); ``value_used`` (e when used, else the fallback: the estimate over all families when
         usable, else 0); ``reason`` (plain text). ``attrs["pooled"]`` holds the estimate over all families.
 
-        The result is kept per database and per state of the sales history and product families: it is
-        computed again only after an import changes them.
+        The result is a figure of the sales history and the product table (:func:`sop_core.services.figures.once`):
+        computed again only after an import changes them, and stored ahead with the pages' figures.
     """
-    with session_scope(engine) as s:
-        stamp = stock_repo.price_history_stamp(s)
-        key = (engine.url.render_as_string(hide_password=True), stamp)
-        with _lock:
-            hit = _cache.get(key)
-            if hit is not None:
-                _cache.move_to_end(key)
-                return hit.copy(deep=True)
-        rows = stock_repo.price_history(s)
-    families = {family for _sku, family in stamp[-1]}
-    frame = elasticity.family_elasticities(rows, families)
-    with _lock:
-        _cache[key] = frame
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return frame.copy(deep=True)
+
+    def compute() -> pd.DataFrame:
+        with session_scope(engine) as s:
+            rows = stock_repo.price_history(s)
+            families = set(master_repo.products(s)["family"].astype(str))
+        return elasticity.family_elasticities(rows, families)
+
+    stamp = figures.data_stamp(engine, m.SalesHistory, m.Product)
+    return figures.once(engine, "family_elasticities", (), stamp, compute, tables=ELASTICITY_TABLES)

@@ -152,3 +152,22 @@ def test_cli_bad_option_is_one_line_and_exit_2(
                    "(see `python -m sop_core elasticity --help`)\n")
     code, _out, err = _cli(["elasticity", "--pretty"], sqlite_engine, monkeypatch, capsys)
     assert code == 2 and err == "error: unrecognized arguments: --pretty (see `python -m sop_core --help`)\n"
+
+
+def test_a_stored_estimate_reads_back_the_same(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """Stored with the pages' figures and read back in a fresh process: the same table and pooled estimate."""
+    from sop_core.services import figures
+
+    import_generated(sqlite_engine, tmp_path)
+    with figures.storing():
+        computed = family_elasticities(sqlite_engine)
+    from sqlalchemy import text
+
+    with sqlite_engine.connect() as c:
+        parts = c.execute(text("SELECT part FROM stored_figure WHERE name = 'family_elasticities'")).scalars().all()
+    assert sorted(parts) == ["families", "pooled"]
+    figures.forget()  # a fresh process: nothing kept in memory, the stored copy is read
+    read = family_elasticities(sqlite_engine)
+    pd.testing.assert_frame_equal(read, computed)
+    assert read.attrs["pooled"] == computed.attrs["pooled"]
+    assert isinstance(read.attrs["pooled"]["used"], bool) and read.attrs["pooled"]["n"] == computed.attrs["pooled"]["n"]
