@@ -76,7 +76,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
     policy = view.policy
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Safety stock value", formatting.money(policy["safety_stock_value"].sum()),
-              help="Σ safety stock × unit cost over the SKUs below, for the service level targets chosen above")
+              help="Σ safety stock × unit cost over the SKUs below, for the cycle service level targets chosen above")
     c2.metric(
         "Below reorder point", int(policy["below_reorder_point"].sum()), help="On hand + on order < reorder point"
     )

@@ -19,8 +19,9 @@ from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: The page background of the charts (plotly_white) and the colour of text drawn on the charts.
 BACKGROUND, TEXT = "#ffffff", "#1f2937"
-#: The colours of the charts, from :data:`OKABE_ITO`: statuses stay apart for deuteranopia, and every status
-#: shown by colour is also shown by a symbol or a word (:data:`STATUS_MARK`).
+#: The colours of the charts, from :data:`OKABE_ITO` (the dark red of "bad" from ColorBrewer's RdYlBu, further
+#: from the orange of "warning" than Okabe–Ito's vermillion for deuteranopia); every status shown by colour is
+#: also shown by a symbol or a word (:data:`STATUS_MARK`).
 COLORS = {
     "actual": TEXT,
     "forecast": "#0072B2",
@@ -33,7 +34,7 @@ COLORS = {
     "capacity": "#D55E00",
     "ok": "#009E73",
     "warning": "#E69F00",
-    "bad": "#D55E00",
+    "bad": "#A50026",
     "neutral": "#6b7280",
 }
 #: The symbol and word that go with each status colour (never the colour alone).

@@ -4,6 +4,7 @@ the few spans that get a label, and where a waterfall's value axis starts. Pure 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -48,7 +49,7 @@ def event_spans(events: pd.DataFrame, gap_days: int = 1) -> pd.DataFrame:
     ordered = events.assign(start=pd.to_datetime(events["start"]), end=pd.to_datetime(events["end"]))
     ordered = ordered.sort_values(["start", "end"], kind="stable")
     gap = pd.Timedelta(days=gap_days)
-    groups: list[list[tuple[object, ...]]] = []
+    groups: list[list[Any]] = []
     end = pd.Timestamp.min
     for row in ordered.itertuples(index=False):
         if not groups or row.start > end + gap:
@@ -99,7 +100,7 @@ def spans_share(spans: pd.DataFrame, x_min: object, x_max: object) -> float:
     >>> round(spans_share(spans, "2027-01-01", "2028-01-01"), 2)
     0.25
     """
-    width = (pd.Timestamp(x_max) - pd.Timestamp(x_min)).total_seconds()
+    width = float((pd.Timestamp(x_max) - pd.Timestamp(x_min)).total_seconds())
     if spans.empty or width <= 0:
         return 0.0
     covered = (pd.to_datetime(spans["end"]) - pd.to_datetime(spans["start"])).dt.total_seconds().sum()
