@@ -1,12 +1,12 @@
 """The Demand review's chart (not a page): history, intervals, statistical forecast, consensus and the events,
-grouped into one band per contiguous span (:func:`sop_core.planning.chart_marks.event_spans`)."""
+grouped into one band per contiguous span (:func:`sop_core.services.chart_marks.event_spans`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from sop_core.planning import chart_marks
+from sop_core.services import chart_marks
 from views import ui
 
 #: Spans covering more than this share of the chart, or more spans than this, are drawn as a lane along the
@@ -21,7 +21,7 @@ def forecast_figure(view: pd.DataFrame, events: pd.DataFrame) -> go.Figure:
     """History, 80/95 % intervals, statistical forecast and consensus of ``view`` (columns ``period``,
     ``actual``, ``forecast``, ``consensus``, ``lo_80`` … ``hi_95``), and the ``events`` (``name``, ``start``,
     ``end``, ``uplift_pct``): one shaded band per span of overlapping events, a marker per span whose hover lists
-    its events, and a label on at most :data:`~sop_core.planning.chart_marks.MAX_EVENT_LABELS` spans."""
+    its events, and a label on at most :data:`~sop_core.services.chart_marks.MAX_EVENT_LABELS` spans."""
     past, future = view[view["actual"].notna()], view[view["forecast"].notna()]
     fig = go.Figure()
     for lv, color in (("95", ui.COLORS["band95"]), ("80", ui.COLORS["band80"])):

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
-from sop_core.planning import chart_marks
+from sop_core.services import chart_marks
 from sop_core.services import supply as supply_service
 from sop_core.services.executive import ExecutiveReview
 from sop_core.services.plan_changes import DiffResult
@@ -153,7 +153,7 @@ def capacity(review: ExecutiveReview) -> None:
 def waterfall_figure(wf: pd.DataFrame, before_label: str, after_label: str) -> go.Figure:
     """The waterfall ``wf`` (``label, value, kind``: the before total, the causes, the after total): rises marked
     ▲ and falls ▼ besides their colour, and the value axis starting where the causes are visible
-    (:func:`~sop_core.planning.chart_marks.waterfall_axis_start`), which a note on the chart says."""
+    (:func:`~sop_core.services.chart_marks.waterfall_axis_start`), which a note on the chart says."""
     steps = wf.loc[wf["kind"] == "relative", "value"].tolist()
     start = chart_marks.waterfall_axis_start(float(wf["value"].iloc[0]), float(wf["value"].iloc[-1]), steps)
     marks = {"absolute": "", "total": ""}

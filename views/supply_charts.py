@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sop_core.planning import chart_marks
+from sop_core.services import chart_marks
 from views import ui
 
 STATUS_COLOR = {"ok": ui.COLORS["forecast"], "warning": ui.COLORS["warning"], "bottleneck": ui.COLORS["bad"]}
@@ -32,7 +32,7 @@ UTILISATION_SCALE = [
 
 def utilisation_heatmap(table: pd.DataFrame) -> go.Figure:
     """Utilisation (%) per resource (rows) and month (columns), each cell with its value and status symbol
-    (:func:`~sop_core.planning.chart_marks.utilisation_text`): "◆" above 90 %, "▲" above regular capacity."""
+    (:func:`~sop_core.services.chart_marks.utilisation_text`): "◆" above 90 %, "▲" above regular capacity."""
     heat = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from sop_core.planning import chart_marks
+from sop_core.services import chart_marks
 from views import demand_charts, executive_sections, supply_charts, ui
 
 
