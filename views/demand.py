@@ -14,6 +14,23 @@ from sop_core.services import demand, demand_accuracy, forecasting, overrides, p
 from views import conflicts, demand_charts, state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
+#: What the accuracy tables' columns mean: their rows mix bases (this run's backtest, earlier cycles' stored
+#: forecasts against the actuals that arrived since), so each column says which.
+ACCURACY_HELP = {
+    "Forecast": st.column_config.TextColumn(help="Backtest of this run (holdout months), or an earlier cycle's "
+                                            "stored forecast against the actuals that arrived since"),
+    "Months": st.column_config.TextColumn(help="Months with both a forecast and an actual in this row's basis"),
+    "WMAPE": st.column_config.TextColumn(help="Σ|actual − forecast| ÷ Σ actual over the row's months"),
+    "MAPE": st.column_config.TextColumn(help="Mean of |actual − forecast| ÷ actual per month (months with sales)"),
+    "MASE": st.column_config.TextColumn(help="Mean absolute error ÷ the seasonal naive error of the training history"),
+    "Bias": st.column_config.TextColumn(help="Σ(forecast − actual) ÷ Σ actual; > 0 over-forecast"),
+    "Tracking signal": st.column_config.TextColumn(help="Σ(actual − forecast) ÷ mean absolute deviation"),
+}
+FVA_HELP = {
+    "Months": st.column_config.NumberColumn(help="Months with actuals that every step forecast"),
+    "FVA statistical": st.column_config.TextColumn(help="WMAPE naive − WMAPE statistical: > 0 the model helped"),
+    "FVA consensus": st.column_config.TextColumn(help="WMAPE statistical − WMAPE consensus: > 0 the overrides helped"),
+}
 KEY_LEVEL, KEY_ITEM, KEY_SKU, KEY_STAMP = "demand_level", "demand_item", "demand_sku", "demand_saved"
 
 st.title("Demand review")
@@ -212,7 +229,7 @@ ui.dataframe(pd.DataFrame({
     "WMAPE": acc["wmape"].map(formatting.percent), "MAPE": acc["mape"].map(formatting.percent),
     "MASE": acc["mase"].map(formatting.number),
     "Bias": acc["bias"].map(formatting.percent), "Tracking signal": acc["tracking_signal"].map(formatting.number),
-}), hide_index=True, width="stretch", key="demand_accuracy")
+}), hide_index=True, width="stretch", key="demand_accuracy", column_config=ACCURACY_HELP)
 fva = load("fva_table", url, stamp, cycle.id)
 st.markdown("**Forecast value added** (naive → statistical → consensus; > 0: the step made the forecast better)")
 ui.dataframe(pd.DataFrame({
@@ -222,7 +239,7 @@ ui.dataframe(pd.DataFrame({
     "WMAPE consensus": fva["wmape_consensus"].map(formatting.percent),
     "FVA statistical": fva["fva_statistical"].map(formatting.percent),
     "FVA consensus": fva["fva_consensus"].map(formatting.percent),
-}), hide_index=True, width="stretch", key="demand_fva")
+}), hide_index=True, width="stretch", key="demand_fva", column_config=FVA_HELP)
 flags = load("tracking_flags", url, stamp, cycle.id, "sku")
 st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand_accuracy.TRACKING_LIMIT:.0f}**")
 if not flags.empty:

@@ -233,8 +233,12 @@ def scenarios(review: ExecutiveReview) -> None:
                 "name": "Scenario", "status": "Status", "author": "Author",
                 "demand_change_pct": st.column_config.NumberColumn("Demand change", format="%+.0f %%"),
                 "price_change_pct": st.column_config.NumberColumn("Price change", format="%+.0f %%"),
-                "revenue": st.column_config.NumberColumn("Revenue", format="compact"),
-                "margin": st.column_config.NumberColumn("Margin", format="compact"),
-                "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent"),
+                "revenue": st.column_config.NumberColumn("Revenue", format="compact",
+                                                         help="Revenue of the scenario's plan over its horizon"),
+                "margin": st.column_config.NumberColumn("Margin", format="compact",
+                                                        help="Margin of the scenario's plan over its horizon"),
+                "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent",
+                                                           help="Served ÷ demand of the scenario's plan over its "
+                                                                "horizon"),
             },
         )

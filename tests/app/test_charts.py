@@ -3,7 +3,9 @@ and legends apart, statuses shown by a symbol besides the colour, colours apart 
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -192,3 +194,15 @@ def test_status_colours_stay_apart_for_deuteranopia() -> None:
 
 def test_every_status_light_has_a_symbol_and_a_word() -> None:
     assert ui.STATUS_MARK == {"green": "✔ on target", "amber": "▲ watch", "red": "✖ off target", "grey": "○ no data"}
+
+
+def test_every_metric_card_of_the_pages_has_a_help_text() -> None:
+    """Every ``.metric(...)`` call in views/ passes ``help=``: a card always says what its figure means."""
+    root = Path(ui.__file__).parent
+    missing = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "metric"
+                    and not any(k.arg == "help" for k in node.keywords)):
+                missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []
