@@ -22,7 +22,7 @@ cycle = state.current_cycle()
 user = state.current_user()
 editing = not state.meeting_mode()
 
-#: Each status's light: a colour and a symbol (the word is in the card's target line, ui.STATUS_MARK).
+#: Each status's light: a colour and a symbol (the word opens the card's help, ui.STATUS_MARK).
 LIGHT = {"green": ":green[✔]", "amber": ":orange[▲]", "red": ":red[✖]", "grey": ":gray[○]"}
 CARDS_PER_ROW = 5
 EXCEPTION_COLUMNS = {
@@ -97,9 +97,10 @@ for start in range(0, len(summary), CARDS_PER_ROW):
             f"{LIGHT[row['status']]} {row['kpi']}",
             formatting.kpi_value(row["value"], row["unit"]),
             delta=formatting.kpi_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
-            delta_description=f"{ui.STATUS_MARK[row['status']].split(' ', 1)[1]} · target {target}",
+            delta_description=f"target {target}",
             delta_color={"higher": "normal", "lower": "inverse"}.get(row["direction"], "off"),
-            help=f"{definition.help} Target {target}, tolerance ±{row['tolerance']:g} ({row['unit']}). {basis}",
+            help=f"**{ui.STATUS_MARK[row['status']]}.** {definition.help} Target {target}, tolerance "
+                 f"±{row['tolerance']:g} ({row['unit']}). {basis}",
             border=True,
         )
 

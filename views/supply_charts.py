@@ -30,6 +30,10 @@ UTILISATION_SCALE = [
 ]  # fmt: skip
 
 
+#: The OTIF heatmap's colours, salmon (0 %) to orange (50 %) to blue (100 %), light enough for the dark value text.
+OTIF_SCALE = [[0.0, "#e6866a"], [0.5, "#fdd49e"], [1.0, "#9ecae1"]]
+
+
 def utilisation_heatmap(table: pd.DataFrame) -> go.Figure:
     """Utilisation (%) per resource (rows) and month (columns), each cell with its value and status symbol
     (:func:`~sop_core.services.chart_marks.utilisation_text`): "◆" above 90 %, "▲" above regular capacity."""
@@ -122,7 +126,7 @@ def item_heatmaps(otif: pd.DataFrame, lead: pd.DataFrame) -> go.Figure:
                         subplot_titles=("OTIF (%)", "Lead time mean (days)"))  # fmt: skip
     fig.add_trace(
         go.Heatmap(z=otif.to_numpy(), x=list(otif.columns), y=list(otif.index), zmin=0, zmax=100,
-                   colorscale=[[0.0, ui.COLORS["bad"]], [0.5, ui.COLORS["warning"]], [1.0, ui.COLORS["ok"]]],
+                   colorscale=OTIF_SCALE, texttemplate="%{z:.0f}", textfont=dict(color=ui.TEXT, size=10),
                    colorbar=dict(title="%", x=0.45), name="OTIF",
                    hovertemplate="%{y} · %{x}: OTIF %{z:.0f} %<extra></extra>"),
         row=1, col=1,

@@ -60,11 +60,9 @@ def test_every_kpi_card_says_what_it_means_and_its_light_has_a_symbol(app_env: s
     reliability = cards["Supplier reliability"]
     # the demo's OTIF target is the default 90 %: the card says it moves with it
     assert "Measured against the OTIF target, now 90.0 %: changing that target moves this KPI." in reliability.proto.help
-    word = {":green[✔]": "on target", ":orange[▲]": "watch", ":red[✖]": "off target"}
-    for m in cards.values():
-        symbol = m.label.split(" ", 1)[0]
-        if symbol in word:
-            assert m.proto.delta_description.startswith(f"{word[symbol]} · target "), m.label
+    word = {":green[✔]": "✔ on target", ":orange[▲]": "▲ watch", ":red[✖]": "✖ off target", ":gray[○]": "○ no data"}
+    for m in cards.values():  # the light's word opens the card's help
+        assert m.proto.help.startswith(f"**{word[m.label.split(' ', 1)[0]]}.** "), m.label
     drill = screen.figure(at, key="kpi_drill_chart")
     assert (drill["layout"]["title"]["yref"], drill["layout"]["legend"]["yref"]) == ("container", "container")
     assert drill["layout"]["title"]["y"] > drill["layout"]["legend"]["y"]

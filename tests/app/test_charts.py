@@ -151,7 +151,7 @@ def test_load_bars_carry_a_pattern_per_status() -> None:
 def test_chart_text_meets_wcag_aa_on_the_background_and_on_every_heatmap_cell() -> None:
     assert ui.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)  # the usual AA borderline grey
     assert ui.contrast_ratio(ui.TEXT, ui.BACKGROUND) >= 4.5
-    for _, colour in supply_charts.UTILISATION_SCALE:
+    for _, colour in [*supply_charts.UTILISATION_SCALE, *supply_charts.OTIF_SCALE]:
         assert ui.contrast_ratio(ui.TEXT, colour) >= 4.5, colour
 
 
