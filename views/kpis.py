@@ -88,7 +88,7 @@ for start in range(0, len(summary), CARDS_PER_ROW):
     for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
         definition = targets_service.KPI_DEFINITIONS[key]
         target = formatting.kpi_value(row["target"], row["unit"])
-        basis = f"Basis: {review.segment_label}, as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y}."
+        basis = f"Basis: {ui.md(review.segment_label)}, as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y}."
         if definition.depends_on:  # measured against another KPI's target: moving that target moves this card
             other = summary.loc[definition.depends_on]
             basis += (f" Measured against the {other['kpi']} target, now "

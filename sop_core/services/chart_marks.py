@@ -3,6 +3,7 @@ the few spans that get a label, and where a waterfall's value axis starts. Pure 
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -25,6 +26,11 @@ def short(text: str, limit: int = LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _plain(text: str) -> str:
+    """``text`` as plotly shows it literally: ``<`` ``>`` ``&`` as entities (a name makes no link or line break)."""
+    return html.escape(text, quote=False)
+
+
 def event_spans(events: pd.DataFrame, gap_days: int = 1) -> pd.DataFrame:
     """The events (columns ``name``, ``start``, ``end``, ``uplift_pct``) grouped into spans: events that overlap
     or follow within ``gap_days`` of each other share one span.
@@ -32,7 +38,7 @@ def event_spans(events: pd.DataFrame, gap_days: int = 1) -> pd.DataFrame:
     Returns:
         DataFrame[start, end, count, names, label, hover], one row per span in time order: ``names`` the events'
         names (a list), ``label`` the one event's name or "N events", ``hover`` one line per event (name, uplift
-        in %, dates) joined by ``<br>``.
+        in %, dates) joined by ``<br>``; the names in ``label`` and ``hover`` with ``<``, ``>``, ``&`` as entities.
 
     >>> ev = pd.DataFrame({"name": ["A", "B", "C"], "uplift_pct": [10.0, -5.0, 20.0],
     ...                    "start": pd.to_datetime(["2027-01-01", "2027-01-15", "2027-06-01"]),
@@ -62,8 +68,8 @@ def event_spans(events: pd.DataFrame, gap_days: int = 1) -> pd.DataFrame:
         names = [str(e.name) for e in group]
         rows.append({
             "start": min(e.start for e in group), "end": max(e.end for e in group), "count": len(group),
-            "names": names, "label": short(names[0]) if len(group) == 1 else f"{len(group)} events",
-            "hover": "<br>".join(f"{e.name} ({e.uplift_pct:+.0f} %), {e.start:%d %b} – {e.end:%d %b %Y}"
+            "names": names, "label": _plain(short(names[0])) if len(group) == 1 else f"{len(group)} events",
+            "hover": "<br>".join(f"{_plain(str(e.name))} ({e.uplift_pct:+.0f} %), {e.start:%d %b} – {e.end:%d %b %Y}"
                                  for e in group),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=columns)

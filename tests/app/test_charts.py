@@ -85,6 +85,14 @@ def test_many_events_lie_in_a_lane_along_the_bottom_not_over_the_forecast() -> N
     assert _legend_names(fig).count("Events (56)") == 1
 
 
+def test_an_event_name_is_shown_as_text_not_as_markup() -> None:
+    events = _events([("Promo <a href='x'>click</a> & more", "2027-03-01", "2027-03-10")])
+    fig = demand_charts.forecast_figure(_view(), events)
+    marker = next(t for t in fig.data if t.name == "Events (1)")
+    assert marker.hovertext[0].startswith("Promo &lt;a href='x'&gt;click&lt;/a&gt; &amp; more (+20 %)")
+    assert fig.layout.annotations[0].text == "Promo &lt;a href='x'&gt;click…"  # 23 characters and the ellipsis
+
+
 def test_no_event_no_event_marks() -> None:
     fig = demand_charts.forecast_figure(_view(), _events([]))
     assert not fig.layout.shapes and not fig.layout.annotations
