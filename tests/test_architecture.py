@@ -30,6 +30,8 @@ SERVICE_TIERS: dict[str, int] = {
     "data": 0, "pricing": 0, "forecasting": 0, "kpi_targets": 0, "kpi_measures": 0, "forecast_backends": 0,
     # accounts: passwords (hashing, policy), then user administration and sign-in
     "passwords": 0, "users": 1, "sign_in": 1,
+    # where the charts put their marks (event spans, labels, a waterfall's axis, status symbols)
+    "chart_marks": 0,
     # demand review
     "demand": 1, "overrides": 2, "demand_accuracy": 2,
     # supply review

@@ -46,10 +46,12 @@ def template(table: str, fmt: str) -> bytes:
 summary = load_summary(engine, url)
 health = load_health(engine, url)
 cols = st.columns(4)
-cols[0].metric("SKUs", formatting.quantity(summary.skus))
-cols[1].metric("Months of history", f"{summary.months_of_history}")
-cols[2].metric("Last actual period", ui.month_label(summary.last_actual) if summary.last_actual else "–")
-cols[3].metric("Empty input tables", f"{len(summary.empty_tables)}", help=", ".join(summary.empty_tables) or None)
+cols[0].metric("SKUs", formatting.quantity(summary.skus), help="Products in the master data")
+cols[1].metric("Months of history", f"{summary.months_of_history}", help="Months with sales actuals")
+cols[2].metric("Last actual period", ui.month_label(summary.last_actual) if summary.last_actual else "–",
+               help="The newest month with sales actuals")
+cols[3].metric("Empty input tables", f"{len(summary.empty_tables)}",
+               help="Input tables without a row: " + (", ".join(summary.empty_tables) or "none"))
 dates = {c: health[c].map(lambda d: f"{d:%Y-%m-%d}" if d else "") for c in ("first_period", "last_period")}
 ui.dataframe(
     health.assign(**dates),

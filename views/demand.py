@@ -6,15 +6,31 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
 from sop_core.errors import EditConflict, SopError
 from sop_core.services import demand, demand_accuracy, forecasting, overrides, page_figures
-from views import conflicts, state, ui
+from views import conflicts, demand_charts, state, ui
 
 LEVELS = {"total": "Total", "category": "Category", "family": "Family", "sku": "SKU"}
+#: What the accuracy tables' columns mean: their rows mix bases (this run's backtest, earlier cycles' stored
+#: forecasts against the actuals that arrived since), so each column says which.
+ACCURACY_HELP = {
+    "Forecast": st.column_config.TextColumn(help="Backtest of this run (holdout months), or an earlier cycle's "
+                                            "stored forecast against the actuals that arrived since"),
+    "Months": st.column_config.TextColumn(help="Months with both a forecast and an actual in this row's basis"),
+    "WMAPE": st.column_config.TextColumn(help="Σ|actual − forecast| ÷ Σ actual over the row's months"),
+    "MAPE": st.column_config.TextColumn(help="Mean of |actual − forecast| ÷ actual per month (months with sales)"),
+    "MASE": st.column_config.TextColumn(help="Mean absolute error ÷ the seasonal naive error of the training history"),
+    "Bias": st.column_config.TextColumn(help="Σ(forecast − actual) ÷ Σ actual; > 0 over-forecast"),
+    "Tracking signal": st.column_config.TextColumn(help="Σ(actual − forecast) ÷ mean absolute deviation"),
+}
+FVA_HELP = {
+    "Months": st.column_config.NumberColumn(help="Months with actuals that every step forecast"),
+    "FVA statistical": st.column_config.TextColumn(help="WMAPE naive − WMAPE statistical: > 0 the model helped"),
+    "FVA consensus": st.column_config.TextColumn(help="WMAPE statistical − WMAPE consensus: > 0 the overrides helped"),
+}
 KEY_LEVEL, KEY_ITEM, KEY_SKU, KEY_STAMP = "demand_level", "demand_item", "demand_sku", "demand_saved"
 
 st.title("Demand review")
@@ -127,37 +143,10 @@ c4.metric("Backtest WMAPE", formatting.percent(summary["backtest_wmape"]),
 c5.metric("Forecast run", f"#{summary['run_id']} · {summary['engine']}", help=demand.run_label(run))
 
 # ---- chart: history, intervals, statistical forecast, consensus, events
-past, future = view[view["actual"].notna()], view[view["forecast"].notna()]
-fig = go.Figure()
-for lv, color in (("95", ui.COLORS["band95"]), ("80", ui.COLORS["band80"])):
-    fig.add_trace(go.Scatter(x=future["period"], y=future[f"hi_{lv}"], mode="lines", line=dict(width=0),
-                             showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=future["period"], y=future[f"lo_{lv}"], mode="lines", line=dict(width=0),
-                             fill="tonexty", fillcolor=color, name=f"{lv} % interval"))
-fig.add_trace(go.Scatter(x=past["period"], y=past["actual"], mode="lines+markers", name="Actual",
-                         line=dict(color=ui.COLORS["actual"], width=2), marker=dict(size=4)))
-fig.add_trace(go.Scatter(x=future["period"], y=future["forecast"], mode="lines+markers", name="Statistical forecast",
-                         line=dict(color=ui.COLORS["forecast"], width=2, dash="dash"), marker=dict(size=4)))
-fig.add_trace(go.Scatter(x=future["period"], y=future["consensus"], mode="lines+markers", name="Consensus",
-                         line=dict(color="#d97706", width=3), marker=dict(size=5)))
 events = load("events_in_scope", url, stamp, level, item, cycle.id)
-labels = [f"{e.name} ({e.uplift_pct:+.0f} %), {e.start:%d %b %Y}" for e in events.itertuples(index=False)]
-fig.update_layout(
-    shapes=[dict(type="rect", xref="x", yref="paper", x0=e.start, x1=e.end, y0=0, y1=1, line_width=0,
-                 fillcolor="rgba(217, 119, 6, 0.10)") for e in events.itertuples(index=False)],
-    # named labels only while they stay readable; every event is on the hover markers below
-    annotations=[dict(x=e.start, y=1, xref="x", yref="paper", xanchor="left", yanchor="bottom", showarrow=False,
-                      textangle=-30, font=dict(size=10), text=f"{e.name} ({e.uplift_pct:+.0f} %)")
-                 for e in events.itertuples(index=False)] if len(events) <= 8 else [],
-)
-if not events.empty:
-    fig.add_trace(go.Scatter(x=events["start"], y=[0] * len(events), mode="markers", name=f"Events ({len(events)})",
-                             marker=dict(symbol="triangle-up", size=9, color="#d97706"),
-                             hovertext=labels, hoverinfo="text"))
-fig.update_yaxes(title_text="units", rangemode="tozero")
 name = item if level == "total" else f"{LEVELS[level]} {item}"
 st.subheader(f"{ui.md(name)}: history, statistical forecast and consensus")
-st.plotly_chart(ui.base_layout(fig), width="stretch", key="demand_chart")
+st.plotly_chart(demand_charts.forecast_figure(view, events), width="stretch", key="demand_chart")
 
 # ---- overrides
 st.subheader("Overrides and consensus by month")
@@ -243,7 +232,7 @@ ui.dataframe(pd.DataFrame({
     "WMAPE": acc["wmape"].map(formatting.percent), "MAPE": acc["mape"].map(formatting.percent),
     "MASE": acc["mase"].map(formatting.number),
     "Bias": acc["bias"].map(formatting.percent), "Tracking signal": acc["tracking_signal"].map(formatting.number),
-}), hide_index=True, width="stretch", key="demand_accuracy")
+}), hide_index=True, width="stretch", key="demand_accuracy", column_config=ACCURACY_HELP)
 fva = load("fva_table", url, stamp, cycle.id)
 st.markdown("**Forecast value added** (naive → statistical → consensus; > 0: the step made the forecast better)")
 ui.dataframe(pd.DataFrame({
@@ -253,7 +242,7 @@ ui.dataframe(pd.DataFrame({
     "WMAPE consensus": fva["wmape_consensus"].map(formatting.percent),
     "FVA statistical": fva["fva_statistical"].map(formatting.percent),
     "FVA consensus": fva["fva_consensus"].map(formatting.percent),
-}), hide_index=True, width="stretch", key="demand_fva")
+}), hide_index=True, width="stretch", key="demand_fva", column_config=FVA_HELP)
 flags = load("tracking_flags", url, stamp, cycle.id, "sku")
 st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand_accuracy.TRACKING_LIMIT:.0f}**")
 if not flags.empty:

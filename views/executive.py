@@ -24,6 +24,15 @@ engine = state.get_engine()
 cycle = state.current_cycle()
 user = state.current_user()
 KEY_FLASH = "exec_flash"
+#: The past decisions' figures: each row over its own scope and months with actuals.
+PAST_HELP = {
+    "planned_qty": "Units the plan of the decision's cycle put on the scope, over the months that now have actuals",
+    "actual_qty": "Units sold on the scope over the same months",
+    "volume_vs_plan": "Actual ÷ planned units − 1, over the scope and months of the row",
+    "planned_revenue": "Revenue of the plan on the scope over the months that now have actuals",
+    "actual_revenue": "Revenue of the actual sales on the scope over the same months",
+    "actual_vs_plan": "Actual ÷ planned revenue − 1, over the scope and months of the row",
+}
 
 
 def _flash(kind: str, text: str) -> None:
@@ -203,8 +212,9 @@ if not past.empty:
                "months", "planned_qty", "actual_qty", "volume_vs_plan", "planned_revenue", "actual_revenue",
                "actual_vs_plan", "result"]],
         hide_index=True, width="stretch", key="past_decisions",
-        column_config={c: st.column_config.NumberColumn(format="%,.0f")
-                       for c in ("planned_qty", "actual_qty", "planned_revenue", "actual_revenue")},
+        column_config={c: st.column_config.NumberColumn(format="%,.0f", help=PAST_HELP[c])
+                       for c in ("planned_qty", "actual_qty", "planned_revenue", "actual_revenue")}
+        | {c: st.column_config.TextColumn(help=PAST_HELP[c]) for c in ("volume_vs_plan", "actual_vs_plan")},
     )
 
     # an outcome is recorded once, while the decision is open; afterwards it stays as recorded

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from sop_core import formatting
+from sop_core.services import chart_marks
 from sop_core.services import supply as supply_service
 from sop_core.services.executive import ExecutiveReview
 from sop_core.services.plan_changes import DiffResult
@@ -148,23 +150,44 @@ def capacity(review: ExecutiveReview) -> None:
         )
 
 
-def waterfall(diff: DiffResult, is_default: bool) -> None:
-    """The plan diff as a waterfall by cause, and its parts per family, SKU or month."""
-    wf = diff.waterfall
+def waterfall_figure(wf: pd.DataFrame, before_label: str, after_label: str) -> go.Figure:
+    """The waterfall ``wf`` (``label, value, kind``: the before total, the causes, the after total): rises marked
+    ▲ and falls ▼ besides their colour, and the value axis starting where the causes are visible
+    (:func:`~sop_core.services.chart_marks.waterfall_axis_start`), which a note on the chart says."""
+    steps = wf.loc[wf["kind"] == "relative", "value"].tolist()
+    start = chart_marks.waterfall_axis_start(float(wf["value"].iloc[0]), float(wf["value"].iloc[-1]), steps)
+    marks = {"absolute": "", "total": ""}
+    text = [f"{marks.get(kind, '▲ ' if v >= 0 else '▼ ')}{formatting.money(v)}"
+            for v, kind in zip(wf["value"], wf["kind"], strict=True)]
     fig = go.Figure(
         go.Waterfall(
             x=wf["label"],
             y=wf["value"],
             measure=wf["kind"].tolist(),
-            text=[formatting.money(v) for v in wf["value"]],
+            text=text,
             textposition="outside",
-            connector={"line": {"color": "#9ca3af"}},
+            textfont={"color": ui.TEXT},
+            connector={"line": {"color": ui.COLORS["neutral"]}},
             increasing={"marker": {"color": ui.COLORS["ok"]}},
             decreasing={"marker": {"color": ui.COLORS["bad"]}},
             totals={"marker": {"color": ui.COLORS["actual"]}},
+            showlegend=False,
         )
     )
-    ui.base_layout(fig, f"Revenue: {diff.before_label} → {diff.after_label}", height=460)
+    ui.base_layout(fig, f"Revenue: {before_label} → {after_label}", height=460)
+    if start > 0:
+        running = wf["value"].iloc[0] + pd.Series(steps).cumsum()
+        top = max(wf["value"].iloc[0], wf["value"].iloc[-1], running.max())
+        fig.update_yaxes(range=[start, top + (top - start) * 0.12])
+        note = f"Axis starts at {formatting.money(start)}, not 0: the {before_label} and {after_label} bars are cut"
+        fig.update_layout(title_subtitle=dict(text=note, font={"size": 13, "color": ui.TEXT}), margin_t=80)
+    return fig
+
+
+def waterfall(diff: DiffResult, is_default: bool) -> None:
+    """The plan diff as a waterfall by cause, and its parts per family, SKU or month."""
+    wf = diff.waterfall
+    fig = waterfall_figure(wf, diff.before_label, diff.after_label)
     st.plotly_chart(fig, key="diff_waterfall")
     st.caption(
         f"Total change {formatting.money(diff.total_change)}: {diff.before_label} "
@@ -210,8 +233,12 @@ def scenarios(review: ExecutiveReview) -> None:
                 "name": "Scenario", "status": "Status", "author": "Author",
                 "demand_change_pct": st.column_config.NumberColumn("Demand change", format="%+.0f %%"),
                 "price_change_pct": st.column_config.NumberColumn("Price change", format="%+.0f %%"),
-                "revenue": st.column_config.NumberColumn("Revenue", format="compact"),
-                "margin": st.column_config.NumberColumn("Margin", format="compact"),
-                "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent"),
+                "revenue": st.column_config.NumberColumn("Revenue", format="compact",
+                                                         help="Revenue of the scenario's plan over its horizon"),
+                "margin": st.column_config.NumberColumn("Margin", format="compact",
+                                                        help="Margin of the scenario's plan over its horizon"),
+                "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent",
+                                                           help="Served ÷ demand of the scenario's plan over its "
+                                                                "horizon"),
             },
         )

@@ -75,14 +75,16 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
         return
     policy = view.policy
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Safety stock value", formatting.money(policy["safety_stock_value"].sum()))
+    c1.metric("Safety stock value", formatting.money(policy["safety_stock_value"].sum()),
+              help="Σ safety stock × unit cost over the SKUs below, for the cycle service level targets chosen above")
     c2.metric(
         "Below reorder point", int(policy["below_reorder_point"].sum()), help="On hand + on order < reorder point"
     )
     c3.metric(
         "Intermittent items", int(policy["intermittent"].sum()), help="Empirical safety stock (no normal assumption)"
     )
-    c4.metric("Measured lead times", int(policy["lt_source"].str.startswith("measured").sum()))
+    c4.metric("Measured lead times", int(policy["lt_source"].str.startswith("measured").sum()),
+              help="SKUs whose lead time comes from their suppliers' receipts; the others use the master lead time")
 
     st.markdown("**ABC/XYZ matrix**")
     _matrix(view)

@@ -22,7 +22,8 @@ cycle = state.current_cycle()
 user = state.current_user()
 editing = state.editing("targets")
 
-LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
+#: Each status's light: a colour and a symbol (the word opens the card's help, ui.STATUS_MARK).
+LIGHT = {"green": ":green[✔]", "amber": ":orange[▲]", "red": ":red[✖]", "grey": ":gray[○]"}
 CARDS_PER_ROW = 5
 EXCEPTION_COLUMNS = {
     "type": "Type", "sku": "SKU", "supplier": "Supplier", "message": st.column_config.TextColumn("Finding", width="large"),
@@ -31,6 +32,16 @@ EXCEPTION_COLUMNS = {
 }  # fmt: skip
 POLICY_CARDS = {"On hand": "on_hand", "On order": "on_order", "Safety stock": "safety_stock",
                 "Reorder point": "reorder_point", "EOQ": "eoq"}  # fmt: skip
+#: What each policy card of the drill-down means, and its basis [units].
+POLICY_HELP = {
+    "on_hand": "Units on hand in the newest inventory snapshot [units].",
+    "on_order": "Units on open orders not yet received [units].",
+    "safety_stock": "Safety stock of the cycle's inventory policy, for the SKU's cycle service level target over "
+                    "lead time + review period [units].",
+    "reorder_point": "Mean monthly demand × (lead time + 1 month review) + safety stock; order when on hand + on "
+                     "order falls below it [units].",
+    "eoq": "Economic order quantity √(2 · annual demand · order cost ÷ holding cost per unit) [units].",
+}
 
 
 @st.cache_data(ttl=60, show_spinner="Measuring KPIs…")
@@ -65,8 +76,9 @@ review = load_review(engine, url, segment)
 summary = review.summary
 st.caption(
     f"{review.segment_label}, measured as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y} (newest "
-    f"inventory snapshot); forecast accuracy from the {summary.attrs['accuracy_source']}. Lights: :green[●] target "
-    "met, :orange[●] missed by no more than the KPI's tolerance, :red[●] missed by more, :gray[○] no data."
+    f"inventory snapshot); forecast accuracy from the {summary.attrs['accuracy_source']}. Lights: :green[✔] on target, "
+    ":orange[▲] watch: missed by no more than the KPI's tolerance, :red[✖] off target: missed by more, :gray[○] no "
+    "data."
 )
 
 if flash := st.session_state.pop("kpi_flash", None):
@@ -76,13 +88,19 @@ for start in range(0, len(summary), CARDS_PER_ROW):
     for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
         definition = targets_service.KPI_DEFINITIONS[key]
         target = formatting.kpi_value(row["target"], row["unit"])
+        basis = f"Basis: {ui.md(review.segment_label)}, as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y}."
+        if definition.depends_on:  # measured against another KPI's target: moving that target moves this card
+            other = summary.loc[definition.depends_on]
+            basis += (f" Measured against the {other['kpi']} target, now "
+                      f"{formatting.kpi_value(other['target'], other['unit'])}: changing that target moves this KPI.")
         column.metric(
             f"{LIGHT[row['status']]} {row['kpi']}",
             formatting.kpi_value(row["value"], row["unit"]),
             delta=formatting.kpi_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
             delta_description=f"target {target}",
             delta_color={"higher": "normal", "lower": "inverse"}.get(row["direction"], "off"),
-            help=f"{definition.help} Tolerance ±{row['tolerance']:g} ({row['unit']}).",
+            help=f"**{ui.STATUS_MARK[row['status']]}.** {definition.help} Target {target}, tolerance "
+                 f"±{row['tolerance']:g} ({row['unit']}). {basis}",
             border=True,
         )
 
@@ -190,7 +208,7 @@ if sku is not None:
     st.markdown(f"**{ui.md(detail.sku)} — {ui.md(detail.name)}** ({ui.md(detail.family)})")
     policy = detail.policy
     for column, (label, key) in zip(st.columns(len(POLICY_CARDS)), POLICY_CARDS.items(), strict=True):
-        column.metric(label, formatting.quantity(policy.get(key)))
+        column.metric(label, formatting.quantity(policy.get(key)), help=POLICY_HELP[key])
     fig = go.Figure(
         go.Bar(x=detail.history["period"], y=detail.history["quantity"], name="Sales", marker_color=ui.COLORS["actual"])
     )

@@ -73,7 +73,7 @@ if review.unsourced_warning:
 # ---- headline
 peak = hot.iloc[0] if len(hot) else None
 c1, c2, c3 = st.columns(3)
-c1.metric("Resources", len(load["resource"].unique()))
+c1.metric("Resources", len(load["resource"].unique()), help="Resources with a routing load in the plan's horizon")
 c2.metric(
     "Bottleneck months",
     int((hot["status"] == "bottleneck").sum()),
@@ -82,7 +82,8 @@ c2.metric(
 c3.metric(
     "Peak utilisation",
     formatting.percent(peak["utilisation"]) if peak is not None else "–",
-    help=f"{ui.md(peak['resource'])} in {ui.month_label(peak['period'])}" if peak is not None else None,
+    help=f"Highest load ÷ regular capacity of a resource-month: {ui.md(peak['resource'])} in "
+    f"{ui.month_label(peak['period'])}" if peak is not None else "Highest load ÷ regular capacity: no load",
 )
 
 # ---- utilisation heatmap and table
@@ -175,8 +176,10 @@ level, item = (families | sku_choices)[picked_item or next(iter(families))]
 proj = load_projection(engine, url, cycle.id, plan_key, level, item)
 p1, p2, p3 = st.columns(3)
 first_out = proj.loc[proj["stockout"], "period"].min()
-p1.metric("First projected stock-out", ui.month_label(first_out) if pd.notna(first_out) else "none")
-p2.metric("Months below safety stock", int(proj["below_safety_stock"].sum()))
+p1.metric("First projected stock-out", ui.month_label(first_out) if pd.notna(first_out) else "none",
+          help="First month whose projected closing stock (on hand + open orders − demand) cannot serve demand")
+p2.metric("Months below safety stock", int(proj["below_safety_stock"].sum()),
+          help="Months whose projected closing stock is below the safety stock")
 p3.metric(
     "Months in excess",
     int(proj["excess"].sum()),
@@ -269,9 +272,12 @@ with st.expander("All supplier items (worst OTIF first)"):
 st.subheader("Replenishment proposals")
 proposals = review.proposals
 q1, q2, q3 = st.columns(3)
-q1.metric("Proposed orders", len(proposals))
-q2.metric("Arriving after a stock-out", int(proposals["arrives_late"].sum()))
-q3.metric("Switch to alternate supplier", int(proposals["switch_recommended"].sum()))
+q1.metric("Proposed orders", len(proposals),
+          help="Orders placed in the first month the projected stock falls below the reorder point")
+q2.metric("Arriving after a stock-out", int(proposals["arrives_late"].sum()),
+          help="Proposed orders due after the start of the first projected stock-out month")
+q3.metric("Switch to alternate supplier", int(proposals["switch_recommended"].sum()),
+          help="Proposed orders whose alternate supplier has the higher OTIF and, for a late order, arrives sooner")
 ui.dataframe(
     proposals.drop(columns=["trigger_period", "stockout_period"]).assign(
         order_date=proposals["order_date"].dt.date,

@@ -7,9 +7,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sop_core.services import chart_marks
 from views import ui
 
 STATUS_COLOR = {"ok": ui.COLORS["forecast"], "warning": ui.COLORS["warning"], "bottleneck": ui.COLORS["bad"]}
+#: The bar pattern of each status: the status never rests on the colour alone.
+STATUS_PATTERN = {"ok": "", "warning": ".", "bottleneck": "/"}
 
 
 def busiest_rows(table: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -20,8 +23,20 @@ def busiest_rows(table: pd.DataFrame, n: int) -> pd.DataFrame:
     return table[table.index.isin(keep)]
 
 
+#: The utilisation heatmap's colours (light enough for dark text, WCAG AA): blue up to the 90 % warning line,
+#: orange to regular capacity (100 %), salmon above; the cells' "◆" and "▲" say the same without colour.
+UTILISATION_SCALE = [
+    [0.0, "#eef5fb"], [0.6, "#9ecae1"], [0.6, "#fdd49e"], [2 / 3, "#fdb863"], [2 / 3, "#f4a582"], [1.0, "#e6866a"],
+]  # fmt: skip
+
+
+#: The OTIF heatmap's colours, salmon (0 %) to orange (50 %) to blue (100 %), light enough for the dark value text.
+OTIF_SCALE = [[0.0, "#e6866a"], [0.5, "#fdd49e"], [1.0, "#9ecae1"]]
+
+
 def utilisation_heatmap(table: pd.DataFrame) -> go.Figure:
-    """Utilisation (%) per resource (rows) and month (columns): green up to 90 %, amber to 100 %, red above."""
+    """Utilisation (%) per resource (rows) and month (columns), each cell with its value and status symbol
+    (:func:`~sop_core.services.chart_marks.utilisation_text`): "◆" above 90 %, "▲" above regular capacity."""
     heat = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
@@ -29,17 +44,12 @@ def utilisation_heatmap(table: pd.DataFrame) -> go.Figure:
             y=list(table.index),
             zmin=0,
             zmax=150,
-            colorscale=[  # green up to 90 %, amber 90–100 %, red above regular capacity
-                [0.0, "#dcfce7"],
-                [0.6, ui.COLORS["ok"]],
-                [0.6, ui.COLORS["warning"]],
-                [2 / 3, ui.COLORS["warning"]],
-                [2 / 3, ui.COLORS["bad"]],
-                [1.0, "#7f1d1d"],
-            ],
-            colorbar=dict(title="%"),
+            colorscale=UTILISATION_SCALE,
+            colorbar=dict(title="%", tickvals=[0, 90, 100, 150], ticktext=["0", "◆ 90", "▲ 100", "150"]),
+            text=chart_marks.utilisation_text(table).to_numpy(),
+            texttemplate="%{text}",
+            textfont=dict(color=ui.TEXT),
             hovertemplate="%{y} · %{x}: %{z:.1f} %<extra></extra>",
-            texttemplate="%{z:.0f}",
         )
     )
     heat.update_yaxes(autorange="reversed")
@@ -50,7 +60,9 @@ def load_bars(one: pd.DataFrame) -> go.Figure:
     """One resource's load (bars coloured by status) against regular capacity and capacity with overtime [h]."""
     bars = go.Figure()
     bars.add_bar(
-        x=one["period"], y=one["load_hours"], name="Load (h)", marker_color=one["status"].map(STATUS_COLOR).tolist()
+        x=one["period"], y=one["load_hours"], name="Load (h)", marker_color=one["status"].map(STATUS_COLOR).tolist(),
+        marker_pattern_shape=one["status"].map(STATUS_PATTERN).tolist(),
+        customdata=one["status"], hovertemplate="%{x|%b %Y}: %{y:,.0f} h (%{customdata})<extra></extra>",
     )
     bars.add_scatter(
         x=one["period"],
@@ -114,7 +126,7 @@ def item_heatmaps(otif: pd.DataFrame, lead: pd.DataFrame) -> go.Figure:
                         subplot_titles=("OTIF (%)", "Lead time mean (days)"))  # fmt: skip
     fig.add_trace(
         go.Heatmap(z=otif.to_numpy(), x=list(otif.columns), y=list(otif.index), zmin=0, zmax=100,
-                   colorscale=[[0.0, ui.COLORS["bad"]], [0.5, ui.COLORS["warning"]], [1.0, ui.COLORS["ok"]]],
+                   colorscale=OTIF_SCALE, texttemplate="%{z:.0f}", textfont=dict(color=ui.TEXT, size=10),
                    colorbar=dict(title="%", x=0.45), name="OTIF",
                    hovertemplate="%{y} · %{x}: OTIF %{z:.0f} %<extra></extra>"),
         row=1, col=1,

@@ -15,18 +15,57 @@ from streamlit.delta_generator import DeltaGenerator
 
 from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
 
-#: A calm palette that reads well on a projector.
+#: Okabe–Ito, the colour-blind-safe palette (Okabe & Ito 2008): categorical series in this order.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+#: The page background of the charts (plotly_white) and the colour of text drawn on the charts.
+BACKGROUND, TEXT = "#ffffff", "#1f2937"
+#: The colours of the charts, from :data:`OKABE_ITO` (the dark red of "bad" from ColorBrewer's RdYlBu, further
+#: from the orange of "warning" than Okabe–Ito's vermillion for deuteranopia); every status shown by colour is
+#: also shown by a symbol or a word (:data:`STATUS_MARK`).
 COLORS = {
-    "actual": "#1f2937",
-    "forecast": "#2563eb",
-    "band80": "rgba(37, 99, 235, 0.25)",
-    "band95": "rgba(37, 99, 235, 0.12)",
-    "scenario": "#d97706",
-    "capacity": "#dc2626",
-    "ok": "#16a34a",
-    "warning": "#f59e0b",
-    "bad": "#dc2626",
+    "actual": TEXT,
+    "forecast": "#0072B2",
+    "band80": "rgba(0, 114, 178, 0.25)",
+    "band95": "rgba(0, 114, 178, 0.12)",
+    "scenario": "#E69F00",
+    "consensus": "#E69F00",
+    "event": "#CC79A7",
+    "event_band": "rgba(204, 121, 167, 0.14)",
+    "capacity": "#D55E00",
+    "ok": "#009E73",
+    "warning": "#E69F00",
+    "bad": "#A50026",
+    "neutral": "#6b7280",
 }
+#: The symbol and word that go with each status colour (never the colour alone).
+STATUS_MARK = {
+    "green": "✔ on target", "amber": "▲ watch", "red": "✖ off target", "grey": "○ no data",
+}  # fmt: skip
+
+
+def _linear(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def luminance(color: str) -> float:
+    """Relative luminance (WCAG 2) of a ``#rrggbb`` colour: 0 black … 1 white.
+
+    >>> round(luminance("#ffffff"), 3), round(luminance("#000000"), 3)
+    (1.0, 0.0)
+    """
+    r, g, b = (int(color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    return 0.2126 * _linear(r) + 0.7152 * _linear(g) + 0.0722 * _linear(b)
+
+
+def contrast_ratio(foreground: str, background: str = BACKGROUND) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours, 1 … 21 (AA asks 4.5 for text, 3 for large text).
+
+    >>> round(contrast_ratio("#000000", "#ffffff"), 1), round(contrast_ratio("#767676"), 2)
+    (21.0, 4.54)
+    """
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 #: Characters that start or close Markdown (or Streamlit's LaTeX, ``$``) wherever they stand: always escaped.
@@ -70,14 +109,17 @@ def month_label(value: object) -> str:
 
 
 def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Figure:
-    """Shared chart look: legend on top, no clutter."""
+    """Shared chart look: the title at the top left of the figure, the legend below the plot, so that the two
+    never overlap (nor the legend the labels drawn at the top of the plot); Okabe–Ito colours, dark text."""
     fig.update_layout(
-        title=title,
+        title=dict(text=title, x=0, xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=12, l=10)),
         height=height,
         margin=dict(l=10, r=10, t=50 if title else 20, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", xanchor="left", x=0),
         hovermode="x unified",
         template="plotly_white",
+        colorway=list(OKABE_ITO),
+        font=dict(color=TEXT),
     )
     return fig
 

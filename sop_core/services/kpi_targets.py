@@ -64,6 +64,8 @@ class KpiDefinition:
     tolerance: float  # width of the amber band beyond the target, in ``unit``
     direction: str  # higher | lower | abs_lower
     help: str
+    #: The key of the KPI whose target this one is measured against (moving that target moves this KPI).
+    depends_on: str = ""
 
 
 #: The KPIs of the summary, in display order, with the company's default targets.
@@ -84,7 +86,8 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         KpiDefinition("forecast_bias", "Forecast bias", "%", 5.0, 5.0, "abs_lower",
                       "Σ(forecast − actual) / Σ actual; > 0 over-forecast. Target on the size of the bias."),
         KpiDefinition("supplier_reliability", "Supplier reliability", "%", 80.0, 15.0, "higher",
-                      "Share of the quantity ordered in 12 months placed with suppliers meeting the OTIF target."),
+                      "Share of the quantity ordered in 12 months placed with suppliers meeting the OTIF target.",
+                      depends_on="otif"),
         KpiDefinition("supplier_fill_rate", "Supplier fill rate", "%", 98.0, 3.0, "higher",
                       "Quantity received / quantity ordered on supplier deliveries of the last 12 months."),
         KpiDefinition("stockouts", "Stockouts", "SKUs", 0.0, 5.0, "lower",

@@ -193,7 +193,9 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
     assert shown["x"] == ["Before", "New actuals", "Statistical forecast", "Overrides", "Price", "Capacity",
                           "Scenario levers", "After"]
     assert shown["y"] == pytest.approx(chosen.waterfall["value"].tolist())
-    assert shown["text"] == [formatting.money(v) for v in chosen.waterfall["value"]]
+    marks = {"absolute": "", "total": ""}  # a rise ▲, a fall ▼ besides its colour
+    assert shown["text"] == [f"{marks.get(k, '▲ ' if v >= 0 else '▼ ')}{formatting.money(v)}"
+                             for v, k in zip(chosen.waterfall["value"], chosen.waterfall["kind"], strict=True)]
     # the parts add up to the total change, September's actuals included
     assert sum(shown["y"][1:-1]) == pytest.approx(shown["y"][-1] - shown["y"][0], rel=1e-9)
     assert chosen.waterfall.set_index("step").loc["new_actuals", "value"] != 0

@@ -20,7 +20,9 @@ from sop_core.services import monitor as monitor_service
 from sop_core.services import policy_backtest as backtest_service
 from sop_core.units import DAYS_PER_MONTH
 
-LIGHT = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]", "grey": ":gray[○]"}
+LIGHT = {"green": ":green[✔]", "amber": ":orange[▲]", "red": ":red[✖]", "grey": ":gray[○]"}
+WORD = {"green": "on target", "amber": "watch", "red": "off target", "grey": "no data"}
+SYMBOL = {"green": "✔", "amber": "▲", "red": "✖", "grey": "○"}
 
 
 def _cards(at: AppTest) -> dict[str, object]:
@@ -53,10 +55,14 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
         assert card.value == formatting.kpi_value(row["value"], row["unit"]), key
         assert card.delta == formatting.kpi_gap(row["gap"], row["unit"]), key
         assert card.proto.delta_description == f"target {formatting.kpi_value(row['target'], row['unit'])}", key
+        assert card.proto.help.startswith(f"**{SYMBOL[row['status']]} {WORD[row['status']]}.** "), key
     # the demo company: real numbers, the stored OTIF target of 70 % (76.2 % meets it → green), 6 stockouts → red
     assert all(cards[label].value != "–" for label in ("Fill rate (projected)", "OTIF", "Inventory turns", "Days of supply"))
-    assert cards["OTIF"].label == ":green[●] OTIF" and cards["OTIF"].proto.delta_description == "target 70.0 %"
-    assert cards["Stockouts"].label.startswith(":red[●]")
+    assert cards["OTIF"].label == ":green[✔] OTIF"
+    assert cards["OTIF"].proto.delta_description == "target 70.0 %"
+    assert cards["Stockouts"].label.startswith(":red[✖]")
+    # supplier reliability is measured against the OTIF target: its card says so, with the target now stored
+    assert "Measured against the OTIF target, now 70.0 %" in cards["Supplier reliability"].proto.help
 
     targets = next(d.value for d in at.dataframe if "tolerance" in d.value.columns)
     assert targets["target"].tolist()[:2] == [95.0, 70.0]
