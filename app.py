@@ -71,6 +71,8 @@ def sign_in() -> None:
                 who = sign_in_service.sign_in(engine, username, password, client=state.client_address())
             except sign_in_service.SignInRefused as err:
                 st.error(ui.md(err))
+            except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: one friendly message
+                show_failure(exc)
             else:
                 state.start_session(who.username)
                 st.rerun()

@@ -205,3 +205,25 @@ def test_a_failing_page_shows_a_reference_the_log_has(
     record = next(r for r in caplog.records if r.name == "sop_studio")
     assert record.getMessage() == f"page failed, reference {reference}"
     assert record.exc_info is not None and "secret" in str(record.exc_info[1])
+
+
+def test_a_database_down_at_sign_in_shows_one_friendly_message(team_app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database stops answering as the form is sent: one friendly sentence, no error page; once it answers
+    again the same form signs in."""
+    from sqlalchemy.exc import OperationalError
+
+    from sop_core.services import bootstrap
+
+    real = sign_in.sign_in
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(sign_in, "sign_in", down)
+    at = _signed_in(team_app, "fiona.f", PW)
+    assert not at.exception, [e.message for e in at.exception]
+    assert [w.value for w in at.warning] == [bootstrap.UNREACHABLE]
+    assert _titles(at) == ["S&OP Studio — sign in"]
+    monkeypatch.setattr(sign_in, "sign_in", real)
+    at.button[0].click().run()
+    assert _titles(at)[0] == "Demand review"
