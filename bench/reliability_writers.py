@@ -99,7 +99,7 @@ class Company:
         return f"{self.tag.lower()}_{kind}{i}"
 
 
-def _race(writers: int, save: Callable[[int], None]) -> tuple[list[str], list[EditConflict], list[str]]:
+def _race(writers: int, save: Callable[[int], object]) -> tuple[list[str], list[EditConflict], list[str]]:
     """Start ``writers`` threads that call ``save(i)`` at the same moment; (saved, conflicts, errors) as
     the writers' outcomes: "saved" writers by index, conflicts, other errors as text."""
     barrier = threading.Barrier(writers)
@@ -149,7 +149,7 @@ def _override_rows(engine: Engine, co: Company) -> tuple[int, float | None, int 
         return len(rows), (rows[-1].value if rows else None), (rows[-1].version if rows else None)
 
 
-def _timed(writers: int, save: Callable[[int], None]) -> tuple[tuple[list[str], list[EditConflict], list[str]], float]:
+def _timed(writers: int, save: Callable[[int], object]) -> tuple[tuple[list[str], list[EditConflict], list[str]], float]:
     start = time.perf_counter()
     outcome = _race(writers, save)
     return outcome, time.perf_counter() - start
