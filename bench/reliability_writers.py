@@ -15,8 +15,13 @@ holds at the end (every writer saw the same state, so at most one save may land;
 unseen). ``rows`` counts the stored rows of the object (one override row for the month, one proposed scenario,
 one set of plan lines), which must be 1.
 
-The company it writes (two SKUs, a cycle after every existing one, its scenarios, a decision, two users, a KPI
-target segment) is named after that cycle (``RW<yyyymm>``): run it on a scratch database.
+Every writer is a user of the company whose role allows what it saves (:mod:`sop_core.services.permissions`):
+demand planners change the override and the scenario, supply planners promote, executives record the decision's
+outcome and the KPI target, admins change the role.
+
+The company it writes (two SKUs, a cycle after every existing one, its scenarios, a decision, its admin, a viewer
+whose role the admins change, the writers, a KPI target segment) is named after that cycle (``RW<yyyymm>``): run it
+on a scratch database.
 
     .venv/bin/python bench/reliability_writers.py [URL] [--writers 20]
 
@@ -52,6 +57,8 @@ from sop_core.planning import levers as lev  # noqa: E402
 from sop_core.services import decisions, kpi_targets, overrides, plan, users  # noqa: E402
 
 ROLES = ("viewer", "demand_planner", "supply_planner", "finance", "executive")
+#: The writers of each kind (:meth:`Company.writer`) and their role: the one that allows what they save.
+WRITER_ROLES = {"planner": "demand_planner", "supply": "supply_planner", "exec": "executive", "admin": "admin"}
 
 
 class Company:
@@ -78,15 +85,21 @@ class Company:
             self.admin, self.user = f"{self.tag.lower()}_admin", f"{self.tag.lower()}_user"
             s.add_all([m.AppUser(username=self.admin, display_name="Admin", role="admin"),
                        m.AppUser(username=self.user, display_name="User", role="viewer")])
+            s.add_all([m.AppUser(username=self.writer(kind, i), display_name=f"Writer {kind} {i}", role=role)
+                       for kind, role in WRITER_ROLES.items() for i in range(writers)])
             self.cycle_id = int(cycle.id)
         self.scenario_ids = [plan.save_scenario(engine, self.cycle_id, f"{self.tag} writer {i}",
-                                                lev.Levers(demand_change_pct=i + 1), "bench", None)[0]
+                                                lev.Levers(demand_change_pct=i + 1), self.admin, None)[0]
                              for i in range(writers)]
         self.decision_id = decisions.add_decision(engine, self.cycle_id, "Push the spring range", "bench", None,
-                                                  "bench")
+                                                  self.admin)
+
+    def writer(self, kind: str, i: int) -> str:
+        """The user name of writer ``i`` of a kind of :data:`WRITER_ROLES` (``rw203001_planner0``)."""
+        return f"{self.tag.lower()}_{kind}{i}"
 
 
-def _race(writers: int, save: Callable[[int], None]) -> tuple[list[str], list[EditConflict], list[str]]:
+def _race(writers: int, save: Callable[[int], object]) -> tuple[list[str], list[EditConflict], list[str]]:
     """Start ``writers`` threads that call ``save(i)`` at the same moment; (saved, conflicts, errors) as
     the writers' outcomes: "saved" writers by index, conflicts, other errors as text."""
     barrier = threading.Barrier(writers)
@@ -136,7 +149,7 @@ def _override_rows(engine: Engine, co: Company) -> tuple[int, float | None, int 
         return len(rows), (rows[-1].value if rows else None), (rows[-1].version if rows else None)
 
 
-def _timed(writers: int, save: Callable[[int], None]) -> tuple[tuple[list[str], list[EditConflict], list[str]], float]:
+def _timed(writers: int, save: Callable[[int], object]) -> tuple[tuple[list[str], list[EditConflict], list[str]], float]:
     start = time.perf_counter()
     outcome = _race(writers, save)
     return outcome, time.perf_counter() - start
@@ -164,26 +177,27 @@ def _run(engine: Engine, writers: int) -> list[dict[str, Any]]:
 
     # the first override of a month: every writer saw no override
     outcome, secs = _timed(writers, lambda i: overrides.save_overrides(
-        engine, co.cycle_id, "sku", co.sku, edit(100.0 + i), f"planner{i}", {}))
+        engine, co.cycle_id, "sku", co.sku, edit(100.0 + i), co.writer("planner", i), {}))
     rows, value, version = _override_rows(engine, co)
     out.append(_result("override (first of a month)", writers, outcome, lambda i: 100.0 + i, value, rows, secs))
     # a change of that override: every writer saw the stored one
     outcome, secs = _timed(writers, lambda i: overrides.save_overrides(
-        engine, co.cycle_id, "sku", co.sku, edit(200.0 + i), f"planner{i}", {pd.Timestamp(first): version}))
+        engine, co.cycle_id, "sku", co.sku, edit(200.0 + i), co.writer("planner", i),
+        {pd.Timestamp(first): version}))
     rows, value, _ = _override_rows(engine, co)
     out.append(_result("override (change)", writers, outcome, lambda i: 200.0 + i, value, rows, secs))
 
     # a scenario's levers: every writer loaded version 1 of the first scenario
     name = f"{co.tag} writer 0"
     outcome, secs = _timed(writers, lambda i: plan.save_scenario(
-        engine, co.cycle_id, name, lev.Levers(demand_change_pct=50.0 + i), f"planner{i}", 1))
+        engine, co.cycle_id, name, lev.Levers(demand_change_pct=50.0 + i), co.writer("planner", i), 1))
     stored = plan.find_scenario(engine, co.cycle_id, name)
     final = stored.levers.demand_change_pct if stored else None
     out.append(_result("scenario", writers, outcome, lambda i: 50.0 + i, final, 1, secs))
 
     # promotion: every writer saw no proposed plan and promotes its own scenario
     seen = plan.promotion_seen(engine, co.cycle_id)
-    outcome, secs = _timed(writers, lambda i: plan.promote(engine, co.scenario_ids[i], f"planner{i}", seen))
+    outcome, secs = _timed(writers, lambda i: plan.promote(engine, co.scenario_ids[i], co.writer("supply", i), seen))
     with session_scope(engine) as s:
         proposed = list(s.scalars(select(m.Scenario.id).where(m.Scenario.cycle_id == co.cycle_id,
                                                                m.Scenario.status == "proposed")))
@@ -197,7 +211,7 @@ def _run(engine: Engine, writers: int) -> list[dict[str, Any]]:
 
     # a decision's outcome: every writer read version 1
     outcome, secs = _timed(writers, lambda i: decisions.update_decision(
-        engine, co.decision_id, "done", f"outcome {i}", f"exec{i}", 1))
+        engine, co.decision_id, "done", f"outcome {i}", co.writer("exec", i), 1))
     with session_scope(engine) as s:
         text = s.scalar(select(Decision.outcome).where(Decision.id == co.decision_id))
     out.append(_result("decision outcome", writers, outcome, lambda i: f"outcome {i}", text, 1, secs))
@@ -205,14 +219,16 @@ def _run(engine: Engine, writers: int) -> list[dict[str, Any]]:
     # the first KPI target of a segment: every writer saw the default (no stored row, version 0)
     segment = f"family:{co.family}"
     outcome, secs = _timed(writers, lambda i: kpi_targets.save_kpi_targets(
-        engine, segment, pd.DataFrame({"key": ["fill_rate"], "target": [10.0 + i], "version": [0]}), f"fin{i}"))
+        engine, segment, pd.DataFrame({"key": ["fill_rate"], "target": [10.0 + i], "version": [0]}),
+        co.writer("exec", i)))
     with session_scope(engine) as s:
         targets = list(s.scalars(select(KpiTarget.target).where(KpiTarget.segment == segment)))
     out.append(_result("KPI target (first of a segment)", writers, outcome, lambda i: 10.0 + i,
                        targets[0] if len(targets) == 1 else tuple(targets), len(targets), secs))
 
     # a user's role: every admin saw version 1 (viewer)
-    outcome, secs = _timed(writers, lambda i: users.set_role(engine, co.admin, co.user, ROLES[1 + i % 4], 1))
+    outcome, secs = _timed(writers, lambda i: users.set_role(
+        engine, co.writer("admin", i), co.user, ROLES[1 + i % 4], 1))
     with session_scope(engine) as s:
         role = s.scalar(select(m.AppUser.role).where(m.AppUser.username == co.user))
     out.append(_result("user role", writers, outcome, lambda i: ROLES[1 + i % 4], role, 1, secs))

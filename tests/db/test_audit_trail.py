@@ -70,15 +70,21 @@ def test_an_override_change_records_the_value_it_replaced(demo_engine: Engine) -
     cid = cycle_service.cycle_by_month(demo_engine, "2026-11").id
     month = overrides.override_grid(demo_engine, cid, "total", "Total")["period"].iloc[2]
     edit = pd.DataFrame({"period": [month], "value": [None], "pct": [10.0], "reason": ["promotion"], "comment": [""]})
-    overrides.save_overrides(demo_engine, cid, "total", "Total", edit, "dana")
-    overrides.save_overrides(demo_engine, cid, "total", "Total", edit.assign(pct=12.5, comment="bigger"), "demo")
+
+    def seen() -> dict[pd.Timestamp, int | None]:  # the row versions of the grid as each user opens it
+        grid = overrides.override_grid(demo_engine, cid, "total", "Total")
+        return overrides.grid_edits(grid, grid)[1]
+
+    overrides.save_overrides(demo_engine, cid, "total", "Total", edit, "dana", seen())
+    overrides.save_overrides(demo_engine, cid, "total", "Total", edit.assign(pct=12.5, comment="bigger"), "demo",
+                             seen())
     row = _last(demo_engine, "override_save")
     key = f"{month:%Y-%m-%d}"
     assert (row.username, row.entity, row.entity_id) == ("demo", "forecast_override", str(cid))
     assert row.before == {key: {"value": None, "pct": 10.0, "reason": "promotion", "comment": "", "author": "dana"}}
     assert row.after == {key: {"value": None, "pct": 12.5, "reason": "promotion", "comment": "bigger",
                                "author": "demo"}}
-    overrides.save_overrides(demo_engine, cid, "total", "Total", edit.assign(pct=None), "dana")  # removed
+    overrides.save_overrides(demo_engine, cid, "total", "Total", edit.assign(pct=None), "dana", seen())  # removed
     assert _last(demo_engine, "override_save").after == {key: None}
 
 
@@ -86,12 +92,12 @@ def test_a_promotion_records_the_plan_it_replaced(demo_engine: Engine) -> None:
     cid = cycle_service.cycle_by_month(demo_engine, "2026-11").id
     first, _ = plan.save_scenario(demo_engine, cid, "First", lev.Levers(demand_change_pct=2), "dana", None)
     second, _ = plan.save_scenario(demo_engine, cid, "Second", lev.Levers(demand_change_pct=-3), "sam", None)
-    plan.promote(demo_engine, first, "fiona")
+    plan.promote(demo_engine, first, "fiona", plan.promotion_seen(demo_engine, cid))
     row = _last(demo_engine, "plan_promoted")
     assert (row.username, row.before["scenario"], row.before["lines"], row.after["scenario"]) == (
         "fiona", None, 0, "First")
     first_revenue = row.after["revenue"]
-    plan.promote(demo_engine, second, "sam")
+    plan.promote(demo_engine, second, "sam", plan.promotion_seen(demo_engine, cid))
     row = _last(demo_engine, "plan_promoted")
     assert (row.username, row.before["scenario_id"], row.before["scenario"], row.after["scenario_id"]) == (
         "sam", first, "First", second)
@@ -103,8 +109,10 @@ def test_a_promotion_records_the_plan_it_replaced(demo_engine: Engine) -> None:
 def test_a_decision_outcome_change_records_the_one_it_replaced(demo_engine: Engine) -> None:
     sep = cycle_service.cycle_by_month(demo_engine, "2026-09").id
     log = decisions.decisions(demo_engine, sep).set_index("decision")
-    decision_id = int(log.loc["Add a Saturday shift on the sewing line in November", "id"])
-    decisions.update_decision(demo_engine, decision_id, "done", "Shift added from 7 November", "sam")
+    decision = log.loc["Add a Saturday shift on the sewing line in November"]
+    decision_id = int(decision["id"])
+    decisions.update_decision(demo_engine, decision_id, "done", "Shift added from 7 November", "sam",
+                              int(decision["version"]))
     row = _last(demo_engine, "decision_updated")
     assert (row.username, row.entity, row.entity_id) == ("sam", "decision", str(decision_id))
     assert (row.before, row.after) == ({"status": "open", "outcome": ""},
@@ -112,7 +120,7 @@ def test_a_decision_outcome_change_records_the_one_it_replaced(demo_engine: Engi
 
 
 def test_a_role_change_names_the_actor_and_the_target(demo_engine: Engine) -> None:
-    users.set_role(demo_engine, "demo", "dana", "viewer")
+    users.set_role(demo_engine, "demo", "dana", "viewer", users.version_of(demo_engine, "dana"))
     row = _last(demo_engine, "user_role")
     assert (row.username, row.entity, row.entity_id) == ("demo", "app_user", "dana")
     assert (row.before, row.after) == ({"role": "demand_planner"}, {"role": "viewer"})

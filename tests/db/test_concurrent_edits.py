@@ -8,7 +8,8 @@ what the user saw, the same races lost 20 of 20 first overrides (13 rows for one
 with every plan line twice, and lost 19 of 20 decision outcomes without a conflict.
 
 Then, one conflict at a time, what each conflict tells the user: who changed what, when, their value against
-theirs, and the ``seen`` that saves over it.
+theirs, and the ``seen`` that saves over it. Every writer is a user whose role allows the save (the demo users,
+the benchmark company's admins).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def _company(engine: Engine) -> tuple[Any, int]:
     return co, co.cycle_id
 
 
+@pytest.mark.usefixtures("demo_users")
 def test_a_promotion_over_another_names_who_promoted_what(engine: Engine) -> None:
     co, cycle_id = _company(engine)
     first, second = co.scenario_ids
@@ -101,32 +103,35 @@ def test_the_database_holds_one_proposed_scenario_per_cycle(engine: Engine) -> N
         assert s.scalars(select(m.Scenario.status).where(m.Scenario.cycle_id == cycle_id)).all() == ["draft"] * 2
 
 
+@pytest.mark.usefixtures("demo_users")
 def test_a_decision_outcome_over_another_shows_theirs_and_can_save_mine(engine: Engine) -> None:
     co, _ = _company(engine)
     did = co.decision_id
-    decisions.update_decision(engine, did, "done", "range launched", "eve", 1)
-    with pytest.raises(EditConflict, match="eve changed this decision since you opened it") as err:
-        decisions.update_decision(engine, did, "dropped", "no budget", "max", 1)
+    decisions.update_decision(engine, did, "done", "range launched", "eric", 1)
+    with pytest.raises(EditConflict, match="eric changed this decision since you opened it") as err:
+        decisions.update_decision(engine, did, "dropped", "no budget", "fiona", 1)
     change = err.value.changes[0]
-    assert (change.who, change.theirs, change.mine, err.value.seen) == ("eve", "done: range launched",
+    assert (change.who, change.theirs, change.mine, err.value.seen) == ("eric", "done: range launched",
                                                                          "dropped: no budget", 2)
-    decisions.update_decision(engine, did, "dropped", "no budget", "max", err.value.seen)
+    decisions.update_decision(engine, did, "dropped", "no budget", "fiona", err.value.seen)
     row = decisions.decisions(engine, co.cycle_id).iloc[0]
-    assert (row["status"], row["outcome"], row["updated_by"], row["version"]) == ("dropped", "no budget", "max", 3)
+    assert (row["status"], row["outcome"], row["updated_by"], row["version"]) == ("dropped", "no budget", "fiona", 3)
 
 
 def test_a_role_change_over_another_admins_shows_theirs(engine: Engine) -> None:
     co, _ = _company(engine)
-    users.set_role(engine, co.admin, co.user, "finance", 1)
-    with pytest.raises(EditConflict, match=rf"{co.admin} changed the user {co.user} since you read it \(now finance\)"
+    first, second = co.writer("admin", 0), co.writer("admin", 1)  # two admins of the company
+    users.set_role(engine, first, co.user, "finance", 1)
+    with pytest.raises(EditConflict, match=rf"{first} changed the user {co.user} since you read it \(now finance\)"
                        ) as err:
-        users.set_role(engine, co.admin, co.user, "executive", 1)
-    assert [(c.theirs, c.mine) for c in err.value.changes] == [("finance", "executive")]
-    users.set_role(engine, co.admin, co.user, "executive", err.value.seen)
+        users.set_role(engine, second, co.user, "executive", 1)
+    assert [(c.who, c.theirs, c.mine) for c in err.value.changes] == [(first, "finance", "executive")]
+    users.set_role(engine, second, co.user, "executive", err.value.seen)
     account = next(a for a in users.list_users(engine, co.admin) if a.username == co.user)
     assert (account.role, account.version) == ("executive", 3)
 
 
+@pytest.mark.usefixtures("demo_users")
 def test_a_kpi_target_over_another_shows_theirs_and_can_save_mine(engine: Engine) -> None:
     co, _ = _company(engine)
     segment = f"family:{co.family}"
@@ -134,25 +139,26 @@ def test_a_kpi_target_over_another_shows_theirs_and_can_save_mine(engine: Engine
     def edit(target: float, version: int) -> pd.DataFrame:
         return pd.DataFrame({"key": ["fill_rate"], "target": [target], "version": [version]})
 
-    kpi_targets.save_kpi_targets(engine, segment, edit(91.0, 0), "fin")
-    with pytest.raises(EditConflict, match=r"Fill rate \(projected\) \(now 91 by fin\)") as err:
-        kpi_targets.save_kpi_targets(engine, segment, edit(93.0, 0), "ops")  # both saw no target of the family
-    assert [(c.who, c.theirs, c.mine) for c in err.value.changes] == [("fin", "91", "93")]
+    kpi_targets.save_kpi_targets(engine, segment, edit(91.0, 0), "eric")
+    with pytest.raises(EditConflict, match=r"Fill rate \(projected\) \(now 91 by eric\)") as err:
+        kpi_targets.save_kpi_targets(engine, segment, edit(93.0, 0), "sam")  # both saw no target of the family
+    assert [(c.who, c.theirs, c.mine) for c in err.value.changes] == [("eric", "91", "93")]
     assert err.value.seen == {"fill_rate": 1}
-    kpi_targets.save_kpi_targets(engine, segment, edit(93.0, err.value.seen["fill_rate"]), "ops")
+    kpi_targets.save_kpi_targets(engine, segment, edit(93.0, err.value.seen["fill_rate"]), "sam")
     stored = kpi_targets.kpi_targets(engine, segment).loc["fill_rate"]
-    assert (stored["target"], stored["updated_by"], stored["version"]) == (93.0, "ops", 2)
+    assert (stored["target"], stored["updated_by"], stored["version"]) == (93.0, "sam", 2)
 
 
+@pytest.mark.usefixtures("demo_users")
 def test_a_scenario_save_over_another_shows_their_levers(engine: Engine) -> None:
     co, cycle_id = _company(engine)
     name = f"{co.tag} writer 0"
-    plan.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=7), "bob", 1)
-    with pytest.raises(EditConflict, match=f"scenario '{name}' was changed by bob") as err:
-        plan.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=3), "ann", 1)
+    plan.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=7), "dana", 1)
+    with pytest.raises(EditConflict, match=f"scenario '{name}' was changed by dana") as err:
+        plan.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=3), "fiona", 1)
     change = err.value.changes[0]
     assert (change.who, change.theirs, change.mine, err.value.seen) == (
-        "bob", "demand_change_pct=7.0", "demand_change_pct=3.0", 2)
+        "dana", "demand_change_pct=7.0", "demand_change_pct=3.0", 2)
 
 
 def test_the_migration_keeps_the_latest_of_doubled_overrides_and_proposed_scenarios(engine: Engine) -> None:

@@ -116,7 +116,12 @@ def _override(engine: Engine, ids: dict[str, int], user: str) -> None:
     grid = overrides.override_grid(engine, ids["nov"], "total", "Total")
     edits = pd.DataFrame({"period": [grid["period"].iloc[0]], "value": [None], "pct": [10.0],
                           "reason": ["promotion"], "comment": [""]})
-    overrides.save_overrides(engine, ids["nov"], "total", "Total", edits, user)
+    overrides.save_overrides(engine, ids["nov"], "total", "Total", edits, user, overrides.grid_edits(grid, grid)[1])
+
+
+def _decision_version(engine: Engine, cycle_id: int, decision_id: int) -> int:
+    """The version of a decision as its page shows it (what an update passes as ``seen``)."""
+    return int(decisions.decisions(engine, cycle_id).set_index("id").at[decision_id, "version"])
 
 
 def _import(engine: Engine, user: str, tmp: Path) -> None:
@@ -131,18 +136,19 @@ WRITES: dict[str, Callable[[Engine, dict[str, int], str, Path], object]] = {
     "override": lambda e, i, u, _t: _override(e, i, u),
     "forecast": lambda e, i, u, _t: forecasting.run_forecast(e, cycle_id=i["nov"], horizon=2, user=u),
     "save_scenario": lambda e, i, u, _t: plan.save_scenario(e, i["nov"], "Mine", lev.Levers(), u, None),
-    "promote": lambda e, i, u, _t: plan.promote(e, i["scenario"], u),
+    "promote": lambda e, i, u, _t: plan.promote(e, i["scenario"], u, plan.promotion_seen(e, i["nov"])),
     "sign_off": lambda e, i, u, _t: signoff.sign_off(e, i["nov"], "demand_planner", u),
     "freeze": lambda e, i, u, _t: signoff.freeze(e, i["nov"], u),
     "new_version": lambda e, i, u, _t: signoff.new_version(e, i["oct"], u),
     "add_decision": lambda e, i, u, _t: decisions.add_decision(e, i["nov"], "Do it", "eric", None, u),
-    "update_decision": lambda e, i, u, _t: decisions.update_decision(e, i["decision"], "dropped", "no", u),
+    "update_decision": lambda e, i, u, _t: decisions.update_decision(e, i["decision"], "dropped", "no", u,
+                                                                     _decision_version(e, i["oct"], i["decision"])),
     "targets": lambda e, _i, u, _t: targets_service.save_kpi_targets(
         e, "all", pd.DataFrame({"key": ["otif"], "target": [80.0], "version": [0]}), u),
     "advance": lambda e, i, u, _t: cycle_service.advance(e, i["nov"], "supply_review", u),
     "monitor": lambda e, i, u, _t: monitor.run_monitor(e, i["nov"], user=u, today=dt.date(2026, 11, 20)),
     "add_user": lambda e, _i, u, _t: users.add_user(e, u, "newbie", "viewer"),
-    "set_role": lambda e, _i, u, _t: users.set_role(e, u, "dana", "viewer"),
+    "set_role": lambda e, _i, u, _t: users.set_role(e, u, "dana", "viewer", users.version_of(e, "dana")),
 }
 
 #: What each write stores, counted before and after: nothing may change when it is refused.
@@ -180,13 +186,16 @@ def test_decisions_of_a_signed_cycle_are_not_rewritten(demo_engine: Engine) -> N
     done = int(log.loc["Raise list prices 2 % from October", "id"])
     still_open = int(log.loc["Add a Saturday shift on the sewing line in November", "id"])
     with pytest.raises(cycle_service.WorkflowError, match="of the closed cycle 2026-09 has its outcome recorded"):
-        decisions.update_decision(demo_engine, done, "dropped", "rewritten", "eric")
+        decisions.update_decision(demo_engine, done, "dropped", "rewritten", "eric",
+                                  _decision_version(demo_engine, sep, done))
     with pytest.raises(cycle_service.WorkflowError, match="cycle 2026-10 is signed: its decisions stay"):
         decisions.add_decision(demo_engine, ids["oct"], "Late addition", "eric", None, "eric")
     # an open decision's outcome is recorded once, then it stays
-    decisions.update_decision(demo_engine, still_open, "done", "Shift added", "sam")
+    decisions.update_decision(demo_engine, still_open, "done", "Shift added", "sam",
+                              _decision_version(demo_engine, sep, still_open))
     with pytest.raises(cycle_service.WorkflowError, match="has its outcome recorded \\(done: Shift added\\)"):
-        decisions.update_decision(demo_engine, still_open, "done", "Something else", "sam")
+        decisions.update_decision(demo_engine, still_open, "done", "Something else", "sam",
+                                  _decision_version(demo_engine, sep, still_open))
     after = decisions.decisions(demo_engine, sep).set_index("id")
     assert (after.loc[done, "status"], after.loc[done, "outcome"]) == ("done", "Prices raised on 1 October")
     assert after.loc[still_open, "outcome"] == "Shift added"

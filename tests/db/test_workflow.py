@@ -130,7 +130,7 @@ def test_sign_offs_follow_the_cycle_in_order(demo_engine: Engine) -> None:
             signoff.sign_off(demo_engine, cid, role, user)
     with pytest.raises(NotAllowed, match="'sam' has the role supply_planner: only a demand planner"):
         signoff.sign_off(demo_engine, cid, "demand_planner", "sam")  # nobody signs for another role
-    assert plan.signoffs(demo_engine, cid).empty
+    assert signoff.signoffs(demo_engine, cid).empty
     states = []
     for role, user in (("demand_planner", "dana"), ("supply_planner", "sam"), ("finance", "fiona")):
         assert signoff.sign_off(demo_engine, cid, role, user) is False
