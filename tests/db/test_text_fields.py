@@ -15,7 +15,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import decisions, overrides, plan, sign_in, signoff, users
+from sop_core.services import decisions, overrides, scenarios, sign_in, signoff, users
 from sop_core.text_checks import TextRejected
 
 LONG = "n" * 10_001
@@ -46,7 +46,7 @@ def _count(engine: Engine, model: type) -> int:
 @pytest.mark.usefixtures("demo_users")
 def test_a_bad_scenario_name_is_refused_with_a_sentence(engine: Engine, cycle_id: int, text: str, reason: str) -> None:
     with pytest.raises(TextRejected) as err:
-        plan.save_scenario(engine, cycle_id, text, lev.Levers(), "dana", None)  # a demand planner may save
+        scenarios.save_scenario(engine, cycle_id, text, lev.Levers(), "dana", None)  # a demand planner may save
     assert str(err.value) == reason
     assert _count(engine, m.Scenario) == 0
 
