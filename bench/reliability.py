@@ -52,14 +52,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bulk_import import peak_mb, reset_peak  # noqa: E402
 from pg_cluster import ThrowawayPostgres  # noqa: E402
+from reliability_writers import run as writers_run  # noqa: E402
 
 from sop_core.db import models as m  # noqa: E402
+from sop_core.db import user_repo  # noqa: E402
 from sop_core.db.engine import make_engine, session_scope  # noqa: E402
 from sop_core.db.migrate import upgrade  # noqa: E402
 from sop_core.db.schema import ALL_MODELS  # noqa: E402
 from sop_core.io import ingest  # noqa: E402
 from sop_core.io.import_issues import ImportFailed  # noqa: E402
 from sop_core.services import sign_in, users  # noqa: E402
+from sop_core.services.bootstrap import DEMO_USERS  # noqa: E402
 
 BASE = {
     "product.csv": "sku,name,family,category,unit_price,unit_cost\nA-100,Frame S,FRAMES,COMP,120,70\n"
@@ -87,11 +90,20 @@ def counts(engine: Engine) -> dict[str, int]:
         return {mdl.__tablename__: int(s.scalar(select(func.count()).select_from(mdl)) or 0) for mdl in ALL_MODELS}
 
 
+def with_company(engine: Engine) -> None:
+    """The demo users (``demo``, an admin, imports every file of this bench) and the small company of :data:`BASE`
+    in the migrated database of ``engine``."""
+    with session_scope(engine) as s:
+        user_repo.add_missing_users(s, DEMO_USERS)
+    ingest.import_files(engine, [(n, t.encode()) for n, t in BASE.items()])
+
+
 def fresh_sqlite(folder: Path, name: str) -> Engine:
-    """A migrated SQLite database in ``folder`` holding the small company of :data:`BASE` and the cycle 2026-11."""
+    """A migrated SQLite database in ``folder`` holding the demo users, the small company of :data:`BASE` and the
+    cycle 2026-11."""
     engine = make_engine(f"sqlite:///{folder / name}")
     upgrade(engine)
-    ingest.import_files(engine, [(n, t.encode()) for n, t in BASE.items()])
+    with_company(engine)
     with session_scope(engine) as s:
         s.add(m.PlanCycle(month=dt.date(2026, 11, 1), status="demand_review", status_at=dt.datetime(2026, 11, 2)))
     return engine
@@ -272,7 +284,7 @@ def pg_restart(writers: int) -> None:
         cluster.start()
         engine = make_engine(cluster.url)
         upgrade(engine)
-        ingest.import_files(engine, [(n, t.encode()) for n, t in BASE.items()])
+        with_company(engine)
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         cluster.stop()
@@ -304,12 +316,7 @@ def pg_restart(writers: int) -> None:
 
 def writers_table(url: str, writers: int) -> None:
     print(f"\nWriters ({writers}), conflicts and lost updates per object")
-    try:
-        import reliability_writers  # noqa: PLC0415 - written on another branch: may not be there yet
-    except ImportError:
-        print("not available")
-        return
-    rows = reliability_writers.run(url, writers=writers)
+    rows = writers_run(url, writers=writers)
     if not rows:
         print("no rows")
         return

@@ -54,7 +54,7 @@ from sop_core.db.models_cycle import Decision  # noqa: E402
 from sop_core.db.models_monitor import KpiTarget  # noqa: E402
 from sop_core.errors import EditConflict  # noqa: E402
 from sop_core.planning import levers as lev  # noqa: E402
-from sop_core.services import decisions, kpi_targets, overrides, plan, users  # noqa: E402
+from sop_core.services import decisions, kpi_targets, overrides, plan, scenarios, users  # noqa: E402
 
 ROLES = ("viewer", "demand_planner", "supply_planner", "finance", "executive")
 #: The writers of each kind (:meth:`Company.writer`) and their role: the one that allows what they save.
@@ -88,8 +88,8 @@ class Company:
             s.add_all([m.AppUser(username=self.writer(kind, i), display_name=f"Writer {kind} {i}", role=role)
                        for kind, role in WRITER_ROLES.items() for i in range(writers)])
             self.cycle_id = int(cycle.id)
-        self.scenario_ids = [plan.save_scenario(engine, self.cycle_id, f"{self.tag} writer {i}",
-                                                lev.Levers(demand_change_pct=i + 1), self.admin, None)[0]
+        self.scenario_ids = [scenarios.save_scenario(engine, self.cycle_id, f"{self.tag} writer {i}",
+                                                     lev.Levers(demand_change_pct=i + 1), self.admin, None)[0]
                              for i in range(writers)]
         self.decision_id = decisions.add_decision(engine, self.cycle_id, "Push the spring range", "bench", None,
                                                   self.admin)
@@ -189,9 +189,9 @@ def _run(engine: Engine, writers: int) -> list[dict[str, Any]]:
 
     # a scenario's levers: every writer loaded version 1 of the first scenario
     name = f"{co.tag} writer 0"
-    outcome, secs = _timed(writers, lambda i: plan.save_scenario(
+    outcome, secs = _timed(writers, lambda i: scenarios.save_scenario(
         engine, co.cycle_id, name, lev.Levers(demand_change_pct=50.0 + i), co.writer("planner", i), 1))
-    stored = plan.find_scenario(engine, co.cycle_id, name)
+    stored = scenarios.find_scenario(engine, co.cycle_id, name)
     final = stored.levers.demand_change_pct if stored else None
     out.append(_result("scenario", writers, outcome, lambda i: 50.0 + i, final, 1, secs))
 

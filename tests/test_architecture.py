@@ -37,7 +37,7 @@ SERVICE_TIERS: dict[str, int] = {
     # supply review
     "supply": 2, "suppliers": 3, "inventory_policy": 4, "policy_backtest": 5, "supply_review": 5,
     # reconciliation and KPI monitoring
-    "plan": 5, "kpi": 5, "monitor": 5, "whatif": 6, "snapshot": 6, "kpi_review": 6,
+    "plan": 5, "kpi": 5, "monitor": 5, "whatif": 6, "scenarios": 6, "snapshot": 6, "kpi_review": 6,
     # the cycle: states and gates, plan changes, reproduce, sign-off, decisions
     "cycle": 6, "plan_changes": 7, "reproduce": 7, "signoff": 8, "decisions": 8,
     # the figures the pages open with, stored ahead

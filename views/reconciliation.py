@@ -12,7 +12,7 @@ import streamlit as st
 from sop_core import formatting
 from sop_core.config import CURRENCY
 from sop_core.errors import EditConflict, SopError
-from sop_core.services import demand, plan, signoff, whatif
+from sop_core.services import demand, plan, scenarios, signoff, whatif
 from sop_core.services import supply as supply_service
 from views import conflicts, lever_widgets, state, ui
 
@@ -43,7 +43,7 @@ def load_scenario(record: plan.ScenarioRecord | None) -> None:
 def reload_saved() -> None:
     """Button callback: take the stored version of the loaded scenario (after a conflict)."""
     loaded = st.session_state.get(KEY_LOADED)
-    record = plan.find_scenario(engine, cycle.id, loaded["name"]) if loaded else None
+    record = scenarios.find_scenario(engine, cycle.id, loaded["name"]) if loaded else None
     if record is None:
         st.session_state[KEY_FLASH] = ("error", "nothing to reload: the scenario is not saved")
         return
@@ -209,7 +209,7 @@ SAVE_CONFLICT = f"scenario_save_{cycle.id}"
 def store_scenario(mine: tuple[str, Any], seen: int | None) -> None:
     """Save the levers ``mine`` = (name, levers) over the version ``seen``; the loaded scenario and a note."""
     name, levers = mine
-    sid, version = plan.save_scenario(engine, cycle.id, name, levers, user.username, seen, load_inputs=lambda: inputs)
+    sid, version = scenarios.save_scenario(engine, cycle.id, name, levers, user.username, seen, load_inputs=lambda: inputs)
     st.session_state[KEY_LOADED] = {"id": sid, "name": name, "version": version}
     st.session_state[KEY_FLASH] = ("success", f"Saved scenario '{name}' (version {version}).")
 
@@ -245,7 +245,7 @@ what_if()
 st.subheader("Scenarios")
 if list_flash := st.session_state.pop(KEY_LIST_FLASH, None):
     getattr(st, list_flash[0])(ui.md(list_flash[1]))
-saved = plan.list_scenarios(engine, cycle.id)
+saved = scenarios.list_scenarios(engine, cycle.id)
 if saved.empty:
     st.info("No saved scenario yet: move the levers above and save one.")
     st.stop()

@@ -17,7 +17,7 @@ from sop_core.db import master_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.io import export, export_deck
 from sop_core.planning import supply_math
-from sop_core.services import cycle, decisions, plan, plan_changes, signoff
+from sop_core.services import cycle, decisions, plan, plan_changes, scenarios, signoff
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo, cycle_row
 from sop_core.services.plan_changes import LastPlanChange, last_plan_change
@@ -192,7 +192,7 @@ class ExecutiveReview:
     demand_capacity: pd.DataFrame  # :func:`sop_core.services.supply.capacity_load`: the load of the demand
     demand_basis: str  # what the load of the demand is called (:func:`sop_core.services.supply.demand_load_basis`)
     unsourced: str | None  # :func:`sop_core.services.supply.unsourced_warning`
-    scenarios: pd.DataFrame  # :func:`sop_core.services.plan.list_scenarios`
+    scenarios: pd.DataFrame  # :func:`sop_core.services.scenarios.list_scenarios`
     last_plan: LastPlanChange  # against the last signed plan of an earlier cycle
     decisions: pd.DataFrame  # :func:`sop_core.services.decisions.decisions`
     past: pd.DataFrame  # :func:`sop_core.services.decisions.past_decisions`
@@ -259,7 +259,7 @@ def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | No
         demand_capacity=supply_service.capacity_load(engine, cycle_id),
         demand_basis=supply_service.demand_load_basis(supply_service.plan_demand(engine, cycle_id)[1]),
         unsourced=supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id)),
-        scenarios=plan.list_scenarios(engine, cycle_id),
+        scenarios=scenarios.list_scenarios(engine, cycle_id),
         last_plan=last_plan,
         decisions=decisions.decisions(engine, cycle_id),
         past=decisions.past_decisions(engine, cycle_id),

@@ -1,9 +1,8 @@
-"""Reconciliation and executive review: scenarios and the proposed plan (its sign-off: :mod:`.signoff`).
+"""Reconciliation and executive review: the plan inputs, a scenario's evaluation and its promotion to the proposed
+plan (saving, finding and listing scenarios: :mod:`.scenarios`; the sign-off: :mod:`.signoff`).
 
 Load (``sop_core.db.*_repo``) → compute (:func:`sop_core.planning.scenario.evaluate`) → store. Every write is one
-transaction that also writes an ``audit_log`` row. Scenarios use optimistic locking: a save names the
-version the user loaded, and a save over a newer version is refused with :class:`sop_core.errors.EditConflict`
-(nothing is overwritten; the user's levers stay on screen). A promotion names the proposed plan the user saw
+transaction that also writes an ``audit_log`` row. A promotion names the proposed plan the user saw
 (:func:`promotion_seen`): promotions of one cycle run one after the other, and the database holds one proposed
 scenario per cycle, so two promotions at once never leave two proposed plans or two sets of plan lines.
 
@@ -35,7 +34,6 @@ from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import permissions, pricing
-from sop_core.text_checks import checked
 from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON
 
 log = logging.getLogger(__name__)
@@ -69,11 +67,13 @@ class ScenarioRecord:
     version: int
 
 
-def _now() -> dt.datetime:
+def timestamp() -> dt.datetime:
+    """The time stamped on a scenario (whole seconds)."""
     return dt.datetime.now().replace(microsecond=0)
 
 
-def _when(value: dt.datetime | None) -> str:
+def when_text(value: dt.datetime | None) -> str:
+    """A stamp as ``YYYY-MM-DD HH:MM`` in a sentence (``an unknown time`` for none)."""
     return value.strftime("%Y-%m-%d %H:%M") if value else "an unknown time"
 
 
@@ -82,7 +82,8 @@ def kpis_json(kpis: dict[str, float]) -> dict[str, float | None]:
     return {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)) for k, v in kpis.items()}
 
 
-def _record(row: m.Scenario) -> ScenarioRecord:
+def scenario_record(row: m.Scenario) -> ScenarioRecord:
+    """A stored scenario as plain values."""
     return ScenarioRecord(
         id=row.id,
         cycle_id=row.cycle_id,
@@ -100,7 +101,8 @@ def _cycle_label(row: m.PlanCycle) -> str:
     return row.month.strftime("%Y-%m")
 
 
-def _get_cycle(session: Any, cycle_id: int) -> m.PlanCycle:
+def get_cycle(session: Any, cycle_id: int) -> m.PlanCycle:
+    """The plan cycle ``cycle_id``; PlanError when it does not exist."""
     row = cycle_repo.cycle(session, cycle_id)
     if row is None:
         raise PlanError(f"plan cycle {cycle_id} does not exist")
@@ -162,7 +164,7 @@ def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) 
     """
     consensus = consensus_or_none(engine, cycle_id)
     with session_scope(engine) as s:
-        cyc = _get_cycle(s, cycle_id)
+        cyc = get_cycle(s, cycle_id)
         if consensus is not None:
             demand = consensus
         else:
@@ -248,165 +250,14 @@ def evaluate_scenario(engine: Engine, scenario_id: int) -> scr.ScenarioResult:
     return evaluate(scenario_inputs(engine, record.cycle_id), record.levers)
 
 
-# --------------------------------------------------------------------------- scenarios
+# --------------------------------------------------------------------------- scenarios (saved: .scenarios)
 def load_scenario(engine: Engine, scenario_id: int) -> ScenarioRecord:
+    """The saved scenario ``scenario_id``; PlanError when it does not exist."""
     with session_scope(engine) as s:
         row = s.get(m.Scenario, scenario_id)
         if row is None:
             raise PlanError(f"scenario {scenario_id} does not exist")
-        return _record(row)
-
-
-def find_scenario(engine: Engine, cycle_id: int, name: str) -> ScenarioRecord | None:
-    with session_scope(engine) as s:
-        row = plan_repo.scenario_by_name(s, cycle_id, name.strip())
-        return _record(row) if row is not None else None
-
-
-def _levers_text(levers: lev.Levers) -> str:
-    """The levers that differ from the unchanged plan, as ``demand_change_pct=7, …`` (``no change``)."""
-    base = lev.Levers().to_dict()
-    diff = [f"{k}={v}" for k, v in levers.to_dict().items() if base.get(k) != v]
-    return ", ".join(diff) or "no change"
-
-
-def _conflict(engine: Engine, cycle_id: int, name: str, mine: lev.Levers) -> EditConflict:
-    current = find_scenario(engine, cycle_id, name)
-    if current is None:
-        return EditConflict(f"scenario '{name}' was deleted meanwhile; save it again to create it",
-                            [Change(f"scenario '{name}'", "someone", None, "deleted", _levers_text(mine))], None)
-    change = Change(f"scenario '{name}'", current.author, current.updated_at, _levers_text(current.levers),
-                    _levers_text(mine))
-    return EditConflict(
-        f"scenario '{name}' was changed by {current.author or 'someone'} at {_when(current.updated_at)} "
-        f"(now version {current.version}); keep theirs or save yours over it", [change], current.version)
-
-
-def save_scenario(
-    engine: Engine,
-    cycle_id: int,
-    name: str,
-    levers: lev.Levers,
-    user: str,
-    seen: int | None,
-    *,
-    load_inputs: InputsLoader | None = None,
-) -> tuple[int, int]:
-    """Create or update a scenario, refusing to overwrite someone else's newer save.
-
-    Args:
-        engine: the database.
-        cycle_id: the plan cycle the scenario belongs to.
-        name: the scenario's name (unique per cycle).
-        levers: the what-if levers to store.
-        user: the user name saving (stored as the author).
-        seen: the version the user loaded; None to create a new scenario.
-        load_inputs: the cycle's plan inputs the stored KPIs are evaluated on (:data:`InputsLoader`; default: read
-            now).
-
-    Returns:
-        ``(scenario id, new version)``.
-
-    Raises:
-        EditConflict: the stored version differs from ``seen`` (or the name exists when creating); the stored
-            scenario is left as it was, the conflict carries its author, time, levers and version.
-        TextRejected: a name too long, with a control character or not valid Unicode.
-        PlanError: an empty name, an unknown cycle, no forecast, or a scenario that is the proposed
-            plan (its levers stay as promoted, so the plan lines and its KPIs always agree).
-    """
-    permissions.require(engine, user, "scenario_save")
-    name = checked("scenario name", name.strip(), single_line=True)
-    if not name:
-        raise PlanError("scenario name is empty: type a name")
-    if name.lower() == BASELINE.lower():
-        raise PlanError(f"'{BASELINE}' is reserved for the unchanged plan: choose another name")
-    kpis = kpis_json(evaluate(cycle_inputs(engine, cycle_id, load_inputs), levers).kpis)
-    try:
-        with session_scope(engine) as s:
-            _get_cycle(s, cycle_id)
-            row = plan_repo.scenario_by_name(s, cycle_id, name)
-            if row is None:
-                if seen is not None:
-                    raise _conflict(engine, cycle_id, name, levers)
-                previous = None
-                row = m.Scenario(
-                    cycle_id=cycle_id,
-                    name=name,
-                    levers=levers.to_dict(),
-                    results=kpis,
-                    status="draft",
-                    author=user,
-                    created_at=_now(),
-                    updated_at=_now(),
-                )
-                s.add(row)
-                s.flush()
-                action = "scenario_created"
-            else:
-                if seen is None:
-                    raise EditConflict(
-                        f"scenario '{name}' already exists (saved by {row.author or 'someone'} at "
-                        f"{_when(row.updated_at)}); load it or choose another name",
-                        [Change(f"scenario '{name}'", row.author, row.updated_at, _levers_text(lev.Levers.from_dict(
-                            row.levers)), _levers_text(levers))], row.version)
-                if row.status == "proposed":
-                    raise PlanError(
-                        f"scenario '{name}' is the proposed plan of this cycle and stays as promoted: "
-                        "save your changes under a new name"
-                    )
-                if row.version != seen:
-                    raise _conflict(engine, cycle_id, name, levers)
-                previous = {"levers": row.levers, "version": row.version, "author": row.author}
-                row.levers = levers.to_dict()
-                row.results = kpis
-                row.author = user
-                row.updated_at = _now()
-                s.flush()  # UPDATE … WHERE version = loaded version: a concurrent save makes it match nothing
-                action = "scenario_saved"
-            audit_repo.audit(
-                s, user, action, "scenario", row.id, {"name": name, "levers": levers.to_dict(), "version": row.version},
-                before=previous, after={"levers": levers.to_dict(), "version": row.version, "author": user},
-            )
-            result = (row.id, row.version)
-    except locking.LOST_RACE as exc:
-        log.info("scenario save conflict on %r: %s", name, type(exc).__name__)
-        raise _conflict(engine, cycle_id, name, levers) from None
-    log.info("scenario %r saved by %s (id %s, version %s)", name, user, *result)
-    return result
-
-
-def list_scenarios(engine: Engine, cycle_id: int) -> pd.DataFrame:
-    """Saved scenarios of a cycle: ``id, name, status, author, updated_at, version``, the main levers
-    and the KPIs stored when each was saved (revenue, margin, margin_rate, inventory_value_end, fill_rate)."""
-    kpi_cols = ["revenue", "margin", "margin_rate", "inventory_value_end", "fill_rate"]
-    cols = [
-        "id",
-        "name",
-        "status",
-        "author",
-        "updated_at",
-        "version",
-        "demand_change_pct",
-        "price_change_pct",
-        *kpi_cols,
-    ]
-    with session_scope(engine) as s:
-        rows = [_record(r) for r in plan_repo.scenarios(s, cycle_id)]
-    records = [
-        {
-            "id": r.id,
-            "name": r.name,
-            "status": r.status,
-            "author": r.author,
-            "updated_at": r.updated_at,
-            "version": r.version,
-            "demand_change_pct": r.levers.demand_change_pct,
-            "price_change_pct": r.levers.price_change_pct,
-            **{k: r.results.get(k) for k in kpi_cols},
-        }
-        for r in rows
-    ]
-    return pd.DataFrame(records, columns=cols)
+        return scenario_record(row)
 
 
 # --------------------------------------------------------------------------- the proposed plan
@@ -447,7 +298,7 @@ def _promotion_conflict(engine: Engine, record: ScenarioRecord) -> EditConflict:
     who = last.username if last is not None else "someone"
     when = last.at if last is not None else None
     return EditConflict(
-        f"{who} changed the proposed plan at {_when(when)} (now {theirs}) since you looked; "
+        f"{who} changed the proposed plan at {when_text(when)} (now {theirs}) since you looked; "
         "nothing was promoted: keep theirs or promote yours over it",
         [Change("proposed plan", who, when, theirs, f"scenario '{record.name}'")], now)
 
@@ -475,7 +326,7 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
     try:
         with session_scope(engine) as s:
             locking.claim(s, m.PlanCycle.plan_version, record.cycle_id)
-            cyc = _get_cycle(s, record.cycle_id)
+            cyc = get_cycle(s, record.cycle_id)
             row = s.get(m.Scenario, scenario_id)
             if row is None or row.version != record.version or _proposed(s, cyc.id) != seen:
                 raise _Stale
@@ -493,7 +344,7 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
             s.flush()  # the demoted one first: one proposed scenario per cycle, checked by the database
             row.status = "proposed"
             row.results = {**kpis, "plan_version": version}
-            row.updated_at = _now()
+            row.updated_at = timestamp()
             s.flush()
             repo.insert_frame(s, m.PlanLine, result.lines, cycle_id=cyc.id, plan_version=version, scenario_id=row.id)
             audit_repo.audit(
@@ -522,7 +373,7 @@ def promote(engine: Engine, scenario_id: int, user: str, seen: PromotionSeen, *,
 def plan_lines(engine: Engine, cycle_id: int) -> pd.DataFrame:
     """Stored plan lines of the cycle's current plan version (empty when nothing was promoted)."""
     with session_scope(engine) as s:
-        cyc = _get_cycle(s, cycle_id)
+        cyc = get_cycle(s, cycle_id)
         return plan_repo.plan_lines(s, cycle_id, cyc.plan_version)
 
 
@@ -537,12 +388,12 @@ def current_plan(engine: Engine, cycle_id: int, *, load_inputs: InputsLoader | N
     the costly part of the executive figures: a caller that shows several of them computes it once and hands it
     to each as ``current``."""
     with session_scope(engine) as s:
-        cyc = _get_cycle(s, cycle_id)
+        cyc = get_cycle(s, cycle_id)
         version = cyc.plan_version
         lines = plan_repo.plan_lines(s, cycle_id, version)
         scenario_id = plan_repo.plan_scenario_id(s, cycle_id, version) if not lines.empty else None
         scenario_row = s.get(m.Scenario, scenario_id) if scenario_id is not None else None
-        record = _record(scenario_row) if scenario_row is not None else None
+        record = scenario_record(scenario_row) if scenario_row is not None else None
         families = master_repo.products(s)[["sku", "family"]]
     info: dict[str, Any] = {"plan_version": version, "scenario_id": scenario_id, "kpis": None}
     if not lines.empty:

@@ -17,7 +17,7 @@ from sop_core import formatting
 from sop_core.db.engine import make_engine
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import decisions, plan, plan_changes, signoff
+from sop_core.services import decisions, plan, plan_changes, scenarios, signoff
 from sop_core.services import executive as executive_service
 from sop_core.units import SIGNOFF_ROLES
 
@@ -53,7 +53,7 @@ def open_page(app_env: str, meeting: bool = False, straight: bool = False) -> Ap
 @pytest.mark.slow
 def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_engine: Engine) -> None:
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
-    sid, _ = plan.save_scenario(app_engine, cycle_id, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
+    sid, _ = scenarios.save_scenario(app_engine, cycle_id, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
     plan.promote(app_engine, sid, "fiona", plan.promotion_seen(app_engine, plan.load_scenario(app_engine, sid).cycle_id))
     head = executive_service.headline(app_engine, cycle_id)
 
@@ -224,7 +224,7 @@ def test_a_change_by_another_user_shows_at_the_next_run(app_env: str, app_engine
     cycle_id = cycle_service.cycle_by_month(app_engine, "2026-11").id
     at = open_page(app_env, straight=True)
     assert not any(c.value.startswith("Proposed plan **Elsewhere**") for c in at.caption)
-    sid, _ = plan.save_scenario(app_engine, cycle_id, "Elsewhere", lev.Levers(demand_change_pct=-5), "sam", None)
+    sid, _ = scenarios.save_scenario(app_engine, cycle_id, "Elsewhere", lev.Levers(demand_change_pct=-5), "sam", None)
     plan.promote(app_engine, sid, "sam", plan.promotion_seen(app_engine, plan.load_scenario(app_engine, sid).cycle_id))
     decisions.add_decision(app_engine, cycle_id, "Logged elsewhere", "sam", None, "sam")
     at.run()

@@ -19,7 +19,7 @@ from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_result as scr
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan, signoff
+from sop_core.services import plan, scenarios, signoff
 from sop_core.units import MAX_PICKER_OPTIONS
 
 
@@ -113,19 +113,19 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     at.button(key="save_scenario").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert [s.value for s in at.success] == ["Saved scenario 'Promo push' (version 1)."]
-    stored = plan.find_scenario(app_engine, cycle_id, "Promo push")
+    stored = scenarios.find_scenario(app_engine, cycle_id, "Promo push")
     assert stored is not None and stored.levers.demand_change_pct == 5 and stored.author == "demo"
     # the comparison table lists the saved scenario next to the baseline
     compare = at.dataframe[-1].value
     assert list(compare.columns) == ["Baseline", "Promo push", "Δ Promo push"]
 
     # someone else saves the same scenario meanwhile: the page's save is refused, the levers stay
-    plan.save_scenario(app_engine, cycle_id, "Promo push", lev.Levers(demand_change_pct=-8), "dana", 1)
+    scenarios.save_scenario(app_engine, cycle_id, "Promo push", lev.Levers(demand_change_pct=-8), "dana", 1)
     at.slider(key="demand_change_pct").set_value(12).run()
     at.button(key="save_scenario").click().run()
     assert [e.value for e in at.error] and "scenario 'Promo push' was changed by dana" in at.error[0].value
     assert at.slider(key="demand_change_pct").value == 12
-    assert plan.find_scenario(app_engine, cycle_id, "Promo push").levers.demand_change_pct == -8
+    assert scenarios.find_scenario(app_engine, cycle_id, "Promo push").levers.demand_change_pct == -8
     conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
     assert conflict[["Changed by", "Their value", "Your value"]].values.tolist() == [
         ["dana", "demand_change_pct=-8.0", "demand_change_pct=12.0"]]
@@ -133,12 +133,12 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     assert at.slider(key="demand_change_pct").value == -8
     assert any("Reloaded 'Promo push' (version 2, saved by dana)" in i.value for i in at.info)
     # dana saves again; this time the page saves its levers over hers
-    plan.save_scenario(app_engine, cycle_id, "Promo push", lev.Levers(demand_change_pct=-9), "dana", 2)
+    scenarios.save_scenario(app_engine, cycle_id, "Promo push", lev.Levers(demand_change_pct=-9), "dana", 2)
     at.slider(key="demand_change_pct").set_value(6).run()
     at.button(key="save_scenario").click().run()
     at.button(key=f"scenario_save_{cycle_id}_save_mine").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    stored = plan.find_scenario(app_engine, cycle_id, "Promo push")
+    stored = scenarios.find_scenario(app_engine, cycle_id, "Promo push")
     assert (stored.levers.demand_change_pct, stored.author, stored.version) == (6, "demo", 4)
 
     at.button(key="promote").click().run()
@@ -152,7 +152,7 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     assert lines["revenue"].sum() == pytest.approx(expected.kpis["revenue"])
 
     # fiona promotes her scenario while the page shows Promo push as proposed: the page's promotion shows hers
-    other, _ = plan.save_scenario(app_engine, cycle_id, "Lean", lev.Levers(demand_change_pct=-4), "fiona", None)
+    other, _ = scenarios.save_scenario(app_engine, cycle_id, "Lean", lev.Levers(demand_change_pct=-4), "fiona", None)
     plan.promote(app_engine, other, "fiona", plan.promotion_seen(app_engine, cycle_id))
     at.button(key="promote").click().run()
     conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
@@ -182,7 +182,7 @@ def test_compare_up_to_four_scenarios_side_by_side(app_env: str, app_engine: Eng
         "No overtime": lev.Levers(overtime_allowed=False),
         "Price up": lev.Levers(price_change_pct=5, price_elasticity=-1.5),
     }
-    ids = {name: plan.save_scenario(app_engine, cycle_id, name, lev, "dana", None)[0] for name, lev in saved.items()}
+    ids = {name: scenarios.save_scenario(app_engine, cycle_id, name, lev, "dana", None)[0] for name, lev in saved.items()}
     at = open_page(app_env)
     # the three saved scenarios are compared by default; the table has the baseline and a delta per scenario
     assert at.multiselect(key="compare_ids").value == list(ids.values())
@@ -221,7 +221,7 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
         supplier_disruptions={suppliers[0]: [months[0], months[1]], suppliers[1]: [months[3], months[4]]},
         sku_changes={sku: 15.0},
     )
-    sid, _ = plan.save_scenario(app_engine, cycle_id, "Mixed levers", levers, "dana", None)
+    sid, _ = scenarios.save_scenario(app_engine, cycle_id, "Mixed levers", levers, "dana", None)
     at = AppTest.from_file(app_env, default_timeout=90)
     at.session_state["scenario_id"] = sid
     at.switch_page("views/reconciliation.py").run()
@@ -242,7 +242,7 @@ def test_a_loaded_scenario_keeps_every_lever_when_saved_again(app_env: str, app_
 
     at.button(key="save_scenario").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    stored = plan.find_scenario(app_engine, cycle_id, "Mixed levers")
+    stored = scenarios.find_scenario(app_engine, cycle_id, "Mixed levers")
     assert stored.version == 2
     assert stored.levers.capacity_changes == levers.capacity_changes
     # the widget's window and the disruption kept aside are both saved as they were
@@ -314,7 +314,7 @@ def test_a_signed_cycle_keeps_its_plan_a_promotion_makes_a_new_version(app_env: 
     at.text_input(key="scenario_name").input("After sign-off").run()
     at.button(key="save_scenario").click().run()
     assert [s.value for s in at.success] == ["Saved scenario 'After sign-off' (version 1)."]
-    new_sid = plan.find_scenario(app_engine, oct_id, "After sign-off").id
+    new_sid = scenarios.find_scenario(app_engine, oct_id, "After sign-off").id
     at.selectbox(key="promote_choice").set_value(new_sid).run()
     at.button(key="promote").click().run()
     assert not at.exception, [e.message for e in at.exception]

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan, users
+from sop_core.services import scenarios, users
 
 PW = "Quiet-Harbour-Lantern-42"
 #: The keys of every button that writes something.
@@ -77,7 +77,7 @@ def test_a_viewer_sees_no_edit_control_on_any_page(team_app: str) -> None:
 @pytest.mark.slow
 def test_a_supply_planner_sees_the_controls_of_their_role_only(team_app: str, demo_engine: Engine) -> None:
     cycle_id = cycle_service.cycle_by_month(demo_engine, "2026-11").id
-    plan.save_scenario(demo_engine, cycle_id, "Prepared", lev.Levers(demand_change_pct=3), "dana", None)
+    scenarios.save_scenario(demo_engine, cycle_id, "Prepared", lev.Levers(demand_change_pct=3), "dana", None)
     at = _signed_in(team_app, "sam.s")
     at.switch_page("views/demand.py").run()
     assert _edit_controls(at)["buttons"] == [] and _edit_controls(at)["editable tables"] == []  # no override

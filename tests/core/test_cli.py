@@ -261,10 +261,10 @@ def test_an_import_stores_the_figures_the_pages_open_with(
     path = tmp_path / "sales_history.csv"
     path.write_text(f"sku,period,quantity\n{sku},2026-10-01,12345\n", encoding="utf-8")
 
-    assert main(["import", str(path), "--no-figures"]) == 0
+    assert main(["import", "--as", "dana", str(path), "--no-figures"]) == 0
     assert stamps() == seeded  # left for a later `figures`
     path.write_text(f"sku,period,quantity\n{sku},2026-10-01,12346\n", encoding="utf-8")
-    assert main(["import", str(path)]) == 0
+    assert main(["import", "--as", "dana", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"\d+ page figures stored in [\d.]+ s: the pages open with them", out[-1]), out
     after = stamps()

@@ -20,7 +20,7 @@ from sop_core.db.engine import session_scope
 from sop_core.errors import NotAllowed
 from sop_core.io import ingest
 from sop_core.planning import levers as lev
-from sop_core.services import audit_trail, bootstrap, decisions, overrides, plan, users
+from sop_core.services import audit_trail, bootstrap, decisions, overrides, plan, scenarios, users
 from sop_core.services import cycle as cycle_service
 
 T = dt.datetime(2026, 11, 20, 9, 0)
@@ -90,8 +90,8 @@ def test_an_override_change_records_the_value_it_replaced(demo_engine: Engine) -
 
 def test_a_promotion_records_the_plan_it_replaced(demo_engine: Engine) -> None:
     cid = cycle_service.cycle_by_month(demo_engine, "2026-11").id
-    first, _ = plan.save_scenario(demo_engine, cid, "First", lev.Levers(demand_change_pct=2), "dana", None)
-    second, _ = plan.save_scenario(demo_engine, cid, "Second", lev.Levers(demand_change_pct=-3), "sam", None)
+    first, _ = scenarios.save_scenario(demo_engine, cid, "First", lev.Levers(demand_change_pct=2), "dana", None)
+    second, _ = scenarios.save_scenario(demo_engine, cid, "Second", lev.Levers(demand_change_pct=-3), "sam", None)
     plan.promote(demo_engine, first, "fiona", plan.promotion_seen(demo_engine, cid))
     row = _last(demo_engine, "plan_promoted")
     assert (row.username, row.before["scenario"], row.before["lines"], row.after["scenario"]) == (

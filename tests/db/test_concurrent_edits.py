@@ -31,7 +31,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.migrate import alembic_config, upgrade
 from sop_core.errors import EditConflict
 from sop_core.planning import levers as lev
-from sop_core.services import decisions, kpi_targets, plan, users
+from sop_core.services import decisions, kpi_targets, plan, scenarios, users
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 20
@@ -153,9 +153,9 @@ def test_a_kpi_target_over_another_shows_theirs_and_can_save_mine(engine: Engine
 def test_a_scenario_save_over_another_shows_their_levers(engine: Engine) -> None:
     co, cycle_id = _company(engine)
     name = f"{co.tag} writer 0"
-    plan.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=7), "dana", 1)
+    scenarios.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=7), "dana", 1)
     with pytest.raises(EditConflict, match=f"scenario '{name}' was changed by dana") as err:
-        plan.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=3), "fiona", 1)
+        scenarios.save_scenario(engine, cycle_id, name, lev.Levers(demand_change_pct=3), "fiona", 1)
     change = err.value.changes[0]
     assert (change.who, change.theirs, change.mine, err.value.seen) == (
         "dana", "demand_change_pct=7.0", "demand_change_pct=3.0", 2)

@@ -19,7 +19,7 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
-from sop_core.services import decisions, executive, overrides, plan, signoff
+from sop_core.services import decisions, executive, overrides, plan, scenarios, signoff
 
 NOV = dt.date(2026, 11, 1)
 
@@ -116,9 +116,9 @@ def test_what_the_executive_review_shows_moves_its_stamp(engine: Engine) -> None
         stamps.append(executive.review_stamp(engine, cycle_id))
         assert stamps[-1] != stamps[-2], what
 
-    sid, _ = plan.save_scenario(engine, cycle_id, "Push", lev.Levers(demand_change_pct=10), "dana", None)
+    sid, _ = scenarios.save_scenario(engine, cycle_id, "Push", lev.Levers(demand_change_pct=10), "dana", None)
     moved("a scenario saved")
-    plan.save_scenario(engine, cycle_id, "Push", lev.Levers(demand_change_pct=20), "dana", 1)
+    scenarios.save_scenario(engine, cycle_id, "Push", lev.Levers(demand_change_pct=20), "dana", 1)
     moved("a scenario saved again")
     plan.promote(engine, sid, "dana", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     moved("a scenario promoted")

@@ -18,7 +18,7 @@ from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import decisions, plan, signoff
+from sop_core.services import decisions, plan, scenarios, signoff
 from sop_core.services import executive as executive_service
 
 SEP, OCT, NOV, DEC = (dt.date(2026, mo, 1) for mo in (9, 10, 11, 12))
@@ -70,7 +70,7 @@ def september(engine: Engine) -> dict[str, int]:
         ("Price up", lev.Levers(price_change_pct=5.0)),
         ("December push", lev.Levers(sku_changes={"A": 20.0}, demand_from="2026-12")),
     ):
-        ids[name], _ = plan.save_scenario(engine, cid, name, levers, "fiona", None)
+        ids[name], _ = scenarios.save_scenario(engine, cid, name, levers, "fiona", None)
     seen = plan.promotion_seen(engine, plan.load_scenario(engine, ids["F2 push"]).cycle_id)
     plan.promote(engine, ids["F2 push"], "fiona", seen)
     for text, scenario, family in (
@@ -144,7 +144,7 @@ def test_headline_margin_against_the_margin_budget_by_hand(engine: Engine) -> No
             "family": ["F1", "F2", "F1"], "period": [NOV, NOV, DEC], "volume": [150.0, 30.0, 150.0],
             "revenue": [1500.0, 600.0, 1500.0], "margin": [700.0, 200.0, None],
         }))
-    sid, _ = plan.save_scenario(engine, cid, "Base", lev.Levers(), "fiona", None)
+    sid, _ = scenarios.save_scenario(engine, cid, "Base", lev.Levers(), "fiona", None)
     plan.promote(engine, sid, "fiona", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     head = executive_service.headline(engine, cid)
     # November plan margin: A 110 · (10 − 6) + B 50 · 4 = 640 (F1), C 30 · (20 − 12) = 240 (F2); holding rate 0

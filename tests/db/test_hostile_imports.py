@@ -29,6 +29,8 @@ BASE = {
     "supplier.csv": "supplier,name\nS1,Rimworks\n",
     "sales_history.csv": "sku,period,quantity\nA-100,2026-09-01,40\nA-100,2026-10-01,44\n",
 }
+#: Every import checks its user: the demo users (``demo``, an admin, imports) exist in the test's databases.
+pytestmark = pytest.mark.usefixtures("demo_users")
 
 
 def counts(engine: Engine) -> dict[str, int]:

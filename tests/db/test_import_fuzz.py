@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from sop_core.db import models as m
-from sop_core.db import repo
+from sop_core.db import repo, user_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.schema import ALL_MODELS
 from sop_core.io import ingest
 from sop_core.io.import_issues import ImportFailed
+from sop_core.services.bootstrap import DEMO_USERS
 
 BASE = {
     "product.csv": "sku,name,family,category,unit_price,unit_cost\nA-100,Frame S,FRAMES,COMP,120,70\n"
@@ -83,10 +84,13 @@ def counts(engine: Engine) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def fuzz_engine(empty_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """One throw-away SQLite database for every example: a small company and the current cycle 2026-11."""
+    """One throw-away SQLite database for every example: the demo users (``demo``, an admin, imports), a small
+    company and the current cycle 2026-11."""
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     shutil.copyfile(empty_db_template, path)
     engine = make_engine(f"sqlite:///{path}")
+    with session_scope(engine) as s:
+        user_repo.add_missing_users(s, DEMO_USERS)
     ingest.import_files(engine, [(n, t.encode()) for n, t in BASE.items()])
     with session_scope(engine) as s:
         s.add(m.PlanCycle(month=dt.date(2026, 11, 1), status="demand_review", status_at=dt.datetime(2026, 11, 2)))

@@ -17,6 +17,7 @@ from pg_cluster import ThrowawayPostgres
 from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
+from sop_core.db import user_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import upgrade
 from sop_core.db.schema import ALL_MODELS
@@ -40,6 +41,8 @@ def test_a_restarted_postgresql_shows_a_friendly_message_then_the_next_action_su
 ) -> None:
     engine = make_engine(throwaway_pg.url)
     upgrade(engine)
+    with session_scope(engine) as s:
+        user_repo.add_missing_users(s, bootstrap.DEMO_USERS)  # who imports: ``demo``, an admin
     ingest.import_files(engine, COMPANY)  # a product: the app does not seed the demo company
     engine.dispose()
     monkeypatch.setenv("SOP_DATABASE_URL", throwaway_pg.url)
@@ -91,6 +94,7 @@ def _sales_file(folder: Path, rows: int) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("demo_users")  # who imports: ``demo``, an admin
 def test_an_import_killed_while_it_writes_leaves_the_tables_as_they_were(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:

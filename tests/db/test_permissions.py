@@ -24,7 +24,7 @@ from sop_core.errors import NotAllowed
 from sop_core.io import ingest
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import decisions, forecasting, monitor, overrides, permissions, plan, signoff, users
+from sop_core.services import decisions, forecasting, monitor, overrides, permissions, plan, scenarios, signoff, users
 from sop_core.services import kpi_targets as targets_service
 from sop_core.units import ROLES
 
@@ -107,7 +107,7 @@ def _demo(engine: Engine) -> dict[str, int]:
         s.add(m.AppUser(username="vic", display_name="Vic Viewer", role="viewer"))
     nov = cycle_service.cycle_by_month(engine, "2026-11").id
     oct_ = cycle_service.cycle_by_month(engine, "2026-10").id
-    sid, _ = plan.save_scenario(engine, nov, "Prepared", lev.Levers(demand_change_pct=2), "dana", None)
+    sid, _ = scenarios.save_scenario(engine, nov, "Prepared", lev.Levers(demand_change_pct=2), "dana", None)
     decision = decisions.decisions(engine, oct_)["id"].iloc[0]
     return {"nov": nov, "oct": oct_, "scenario": sid, "decision": int(decision)}
 
@@ -135,7 +135,7 @@ WRITES: dict[str, Callable[[Engine, dict[str, int], str, Path], object]] = {
     "import": lambda e, _i, u, t: _import(e, u, t),
     "override": lambda e, i, u, _t: _override(e, i, u),
     "forecast": lambda e, i, u, _t: forecasting.run_forecast(e, cycle_id=i["nov"], horizon=2, user=u),
-    "save_scenario": lambda e, i, u, _t: plan.save_scenario(e, i["nov"], "Mine", lev.Levers(), u, None),
+    "save_scenario": lambda e, i, u, _t: scenarios.save_scenario(e, i["nov"], "Mine", lev.Levers(), u, None),
     "promote": lambda e, i, u, _t: plan.promote(e, i["scenario"], u, plan.promotion_seen(e, i["nov"])),
     "sign_off": lambda e, i, u, _t: signoff.sign_off(e, i["nov"], "demand_planner", u),
     "freeze": lambda e, i, u, _t: signoff.freeze(e, i["nov"], u),

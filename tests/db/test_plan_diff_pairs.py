@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from sop_core.cli import main as cli
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan, plan_changes, signoff
+from sop_core.services import plan, plan_changes, scenarios, signoff
 
 CAUSES = ["new_actuals", "statistical_forecast", "overrides", "price", "capacity", "scenario_levers"]
 
@@ -116,7 +116,7 @@ def test_a_later_plan_compared_with_an_earlier_one(demo_engine: Engine) -> None:
 def test_two_versions_of_one_cycle_differ_by_the_price_lever(demo_engine: Engine) -> None:
     """A new version of the signed October cycle with +10 % price: the signed v1 against v2."""
     oct_ = month_id(demo_engine, "2026-10")
-    sid, _ = plan.save_scenario(demo_engine, oct_, "Price up", lev.Levers(price_change_pct=10), "fiona", None)
+    sid, _ = scenarios.save_scenario(demo_engine, oct_, "Price up", lev.Levers(price_change_pct=10), "fiona", None)
     seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
     assert plan.promote(demo_engine, sid, "fiona", seen) == 2
     choices = plan_changes.diff_choices(demo_engine).set_index("key")

@@ -15,7 +15,7 @@ from sop_core.errors import EditConflict, NotAllowed
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import cycle as cycle_service
-from sop_core.services import plan, signoff, whatif
+from sop_core.services import plan, scenarios, signoff, whatif
 from sop_core.units import SIGNOFF_ROLES
 
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
@@ -130,7 +130,7 @@ def test_no_forecast_is_a_clear_error(engine: Engine) -> None:
 
 def test_save_and_load_levers_roundtrip(engine: Engine, cycle_id: int) -> None:
     levers = lev.Levers(demand_change_pct=10, family_changes={"F2": 5.5}, price_change_pct=-2, cover_months=1.5)
-    sid, version = plan.save_scenario(engine, cycle_id, "Promo push", levers, "ann", seen=None)
+    sid, version = scenarios.save_scenario(engine, cycle_id, "Promo push", levers, "ann", seen=None)
     assert version == 1
     record = plan.load_scenario(engine, sid)
     assert record.levers == levers
@@ -138,55 +138,55 @@ def test_save_and_load_levers_roundtrip(engine: Engine, cycle_id: int) -> None:
     assert record.results["revenue"] == pytest.approx(
         sc.evaluate(plan.scenario_inputs(engine, cycle_id), levers).kpis["revenue"]
     )
-    sid2, version2 = plan.save_scenario(engine, cycle_id, "Promo push", levers.replace(price_change_pct=0), "ann", 1)
+    sid2, version2 = scenarios.save_scenario(engine, cycle_id, "Promo push", levers.replace(price_change_pct=0), "ann", 1)
     assert (sid2, version2) == (sid, 2)
-    assert plan.find_scenario(engine, cycle_id, "Promo push").levers.price_change_pct == 0
-    frame = plan.list_scenarios(engine, cycle_id)
+    assert scenarios.find_scenario(engine, cycle_id, "Promo push").levers.price_change_pct == 0
+    frame = scenarios.list_scenarios(engine, cycle_id)
     assert frame[["name", "version", "demand_change_pct"]].values.tolist() == [["Promo push", 2, 10.0]]
     assert audit_actions(engine) == ["scenario_created", "scenario_saved"]
 
 
 def test_two_users_saving_same_scenario_first_wins(engine: Engine, cycle_id: int) -> None:
-    sid, _ = plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(), "ann", None)
+    sid, _ = scenarios.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(), "ann", None)
     # both ann and bob load version 1
     loaded_by_ann = plan.load_scenario(engine, sid).version
     loaded_by_bob = plan.load_scenario(engine, sid).version
     assert loaded_by_ann == loaded_by_bob == 1
-    plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=5), "ann", loaded_by_ann)
+    scenarios.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=5), "ann", loaded_by_ann)
     with pytest.raises(EditConflict, match=r"scenario 'Q1 plan' was changed by ann at .*; keep theirs or save yours"):
-        plan.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=-20), "bob", loaded_by_bob)
+        scenarios.save_scenario(engine, cycle_id, "Q1 plan", lev.Levers(demand_change_pct=-20), "bob", loaded_by_bob)
     stored = plan.load_scenario(engine, sid)
     assert stored.levers.demand_change_pct == 5 and stored.author == "ann" and stored.version == 2
     assert audit_actions(engine).count("scenario_saved") == 1
 
 
 def test_creating_an_existing_name_is_a_conflict(engine: Engine, cycle_id: int) -> None:
-    plan.save_scenario(engine, cycle_id, "Dup", lev.Levers(demand_change_pct=1), "ann", None)
+    scenarios.save_scenario(engine, cycle_id, "Dup", lev.Levers(demand_change_pct=1), "ann", None)
     with pytest.raises(EditConflict, match="scenario 'Dup' already exists"):
-        plan.save_scenario(engine, cycle_id, "Dup", lev.Levers(demand_change_pct=2), "bob", None)
-    assert plan.find_scenario(engine, cycle_id, "Dup").levers.demand_change_pct == 1
+        scenarios.save_scenario(engine, cycle_id, "Dup", lev.Levers(demand_change_pct=2), "bob", None)
+    assert scenarios.find_scenario(engine, cycle_id, "Dup").levers.demand_change_pct == 1
     with pytest.raises(plan.PlanError, match="reserved"):
-        plan.save_scenario(engine, cycle_id, "baseline", lev.Levers(), "ann", None)
+        scenarios.save_scenario(engine, cycle_id, "baseline", lev.Levers(), "ann", None)
 
 
 def test_concurrent_save_between_read_and_write_is_detected(
     engine: Engine, cycle_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bob's save commits after Ann's transaction read version 1 but before it writes."""
-    sid, _ = plan.save_scenario(engine, cycle_id, "Race", lev.Levers(), "ann", None)
+    sid, _ = scenarios.save_scenario(engine, cycle_id, "Race", lev.Levers(), "ann", None)
     original = plan_repo.scenario_by_name
     other = make_engine(engine.url.render_as_string(hide_password=False))
 
     def read_then_bob_saves(session, cid, name):  # noqa: ANN001, ANN202
         row = original(session, cid, name)
         monkeypatch.setattr(plan_repo, "scenario_by_name", original)
-        plan.save_scenario(other, cid, name, lev.Levers(demand_change_pct=7), "bob", 1)
+        scenarios.save_scenario(other, cid, name, lev.Levers(demand_change_pct=7), "bob", 1)
         return row
 
     monkeypatch.setattr(plan_repo, "scenario_by_name", read_then_bob_saves)
     try:
         with pytest.raises(EditConflict, match="scenario 'Race' was changed by bob"):
-            plan.save_scenario(engine, cycle_id, "Race", lev.Levers(demand_change_pct=3), "ann", 1)
+            scenarios.save_scenario(engine, cycle_id, "Race", lev.Levers(demand_change_pct=3), "ann", 1)
     finally:
         other.dispose()
     stored = plan.load_scenario(engine, sid)
@@ -195,7 +195,7 @@ def test_concurrent_save_between_read_and_write_is_detected(
 
 def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id: int) -> None:
     levers = lev.Levers(demand_change_pct=10)
-    sid, _ = plan.save_scenario(engine, cycle_id, "Up 10", levers, "ann", None)
+    sid, _ = scenarios.save_scenario(engine, cycle_id, "Up 10", levers, "ann", None)
     assert plan.plan_summary(engine, cycle_id)["source"] == "baseline"
     version = plan.promote(engine, sid, "fay", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     assert version == 1
@@ -208,7 +208,7 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
     assert set(lines["scenario_id"]) == {sid} and set(lines["plan_version"]) == {1}
     assert plan.load_scenario(engine, sid).status == "proposed"
     with pytest.raises(plan.PlanError, match="is the proposed plan .* under a new name"):
-        plan.save_scenario(engine, cycle_id, "Up 10", lev.Levers(demand_change_pct=30), "ann", 2)
+        scenarios.save_scenario(engine, cycle_id, "Up 10", lev.Levers(demand_change_pct=30), "ann", 2)
     summary = plan.plan_summary(engine, cycle_id)
     assert summary["source"] == "proposed" and summary["scenario_name"] == "Up 10"
     for key in ["revenue", "margin", "inventory_value_end", "fill_rate"]:
@@ -221,7 +221,7 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
     f2_jan = table[(table["family"] == "F2") & (table["period"] == pd.Timestamp(JAN))].iloc[0]
     assert f2_jan["revenue"] == pytest.approx(600.0) and f2_jan["budget_revenue"] == pytest.approx(900.0)
     # promoting another scenario replaces the lines and demotes the first
-    sid2, _ = plan.save_scenario(engine, cycle_id, "Flat", lev.Levers(), "bob", None)
+    sid2, _ = scenarios.save_scenario(engine, cycle_id, "Flat", lev.Levers(), "bob", None)
     plan.promote(engine, sid2, "bob", plan.promotion_seen(engine, plan.load_scenario(engine, sid2).cycle_id))
     assert plan.plan_lines(engine, cycle_id)["revenue"].sum() == pytest.approx(5600.0)
     assert plan.load_scenario(engine, sid).status == "draft"
@@ -231,7 +231,7 @@ def test_promote_writes_plan_lines_equal_to_evaluation(engine: Engine, cycle_id:
 def test_sign_off_needs_a_plan_and_is_unique_per_role(engine: Engine, cycle_id: int) -> None:
     with pytest.raises(plan.PlanError, match="no proposed plan .* promote a scenario"):
         signoff.sign_off(engine, cycle_id, "finance", "fay")
-    sid, _ = plan.save_scenario(engine, cycle_id, "Base", lev.Levers(), "ann", None)
+    sid, _ = scenarios.save_scenario(engine, cycle_id, "Base", lev.Levers(), "ann", None)
     plan.promote(engine, sid, "fay", plan.promotion_seen(engine, plan.load_scenario(engine, sid).cycle_id))
     with pytest.raises(NotAllowed, match="'ann' has the role demand_planner: only finance \\(or an admin\\) may sign"):
         signoff.sign_off(engine, cycle_id, "finance", "ann")
@@ -313,7 +313,7 @@ def test_capacity_data_switches_to_the_constrained_plan(engine: Engine, cycle_id
     assert f1["shortage_qty"].sum() == pytest.approx(40.0) and set(f1["constraint"]) == {"capacity R"}
     notes = what.capacity_notes
     assert notes and notes[0].startswith("One more hour on R in 2027-0")
-    sid, _ = plan.save_scenario(engine, cycle_id, "No overtime", levers, "bob", None)
+    sid, _ = scenarios.save_scenario(engine, cycle_id, "No overtime", levers, "bob", None)
     assert plan.load_scenario(engine, sid).results["stockout_units"] >= 40.0
     results = whatif.compare_saved(engine, cycle_id, [sid], inputs).results
     assert list(results) == [plan.BASELINE, "No overtime"]

@@ -15,7 +15,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models_cycle import Decision
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import decisions, overrides, plan, sign_in, signoff, users
+from sop_core.services import decisions, overrides, scenarios, sign_in, signoff, users
 from sop_core.text_checks import TextRejected
 
 LONG = "n" * 10_001
@@ -43,24 +43,27 @@ def _count(engine: Engine, model: type) -> int:
     (SURROGATE, "the scenario name holds a lone surrogate U+D800 (at position 7), which is not valid Unicode; type or "
                 "paste the text again"),
 ])
+@pytest.mark.usefixtures("demo_users")
 def test_a_bad_scenario_name_is_refused_with_a_sentence(engine: Engine, cycle_id: int, text: str, reason: str) -> None:
     with pytest.raises(TextRejected) as err:
-        plan.save_scenario(engine, cycle_id, text, lev.Levers(), "demo", None)
+        scenarios.save_scenario(engine, cycle_id, text, lev.Levers(), "dana", None)  # a demand planner may save
     assert str(err.value) == reason
     assert _count(engine, m.Scenario) == 0
 
 
 @pytest.mark.parametrize("text", [LONG, NUL, SURROGATE, "bell\x07"])
+@pytest.mark.usefixtures("demo_users")
 def test_a_bad_decision_text_owner_or_outcome_is_refused(engine: Engine, cycle_id: int, text: str) -> None:
+    # fiona (finance) may log and change decisions
     with pytest.raises(TextRejected, match="^the decision "):
-        decisions.add_decision(engine, cycle_id, text, "dana", None, "demo")
+        decisions.add_decision(engine, cycle_id, text, "dana", None, "fiona")
     with pytest.raises(TextRejected, match="^the owner "):
-        decisions.add_decision(engine, cycle_id, "Build ahead", text, None, "demo")
+        decisions.add_decision(engine, cycle_id, "Build ahead", text, None, "fiona")
     assert _count(engine, Decision) == 0
-    decision_id = decisions.add_decision(engine, cycle_id, "Build ahead", "dana", None, "demo")
+    decision_id = decisions.add_decision(engine, cycle_id, "Build ahead", "dana", None, "fiona")
     with pytest.raises(TextRejected, match="^the outcome "):
         seen = int(decisions.decisions(engine, cycle_id)["version"].iloc[0])
-        decisions.update_decision(engine, decision_id, "done", text, "demo", seen)
+        decisions.update_decision(engine, decision_id, "done", text, "fiona", seen)
     assert decisions.decisions(engine, cycle_id)["outcome"].tolist() == [""]
 
 

@@ -20,7 +20,7 @@ from sop_core.db.schema import ALL_MODELS
 from sop_core.errors import NotAllowed
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
-from sop_core.services import decisions, plan, plan_changes, signoff
+from sop_core.services import decisions, plan, plan_changes, scenarios, signoff
 
 
 def month_id(engine: Engine, month: str) -> int:
@@ -90,7 +90,7 @@ def test_gates_and_sign_off_freeze_the_version(demo_engine: Engine) -> None:
         cycle_service.advance(demo_engine, cid, "executive_review", "fiona")
     with pytest.raises(cycle_service.WorkflowError, match="not every role has signed"):
         cycle_service.advance(demo_engine, cid, "signed", "eric")
-    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
+    sid, _ = scenarios.save_scenario(demo_engine, cid, "Board case", lev.Levers(demand_change_pct=5), "dana", None)
     seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
     plan.promote(demo_engine, sid, "fiona", seen)
     froze = [signoff.sign_off(demo_engine, cid, role, user) for role, user in
@@ -121,7 +121,7 @@ def test_sign_offs_follow_the_cycle_in_order(demo_engine: Engine) -> None:
     """The fourth sign-off no longer jumps a cycle in demand review to signed: each role signs in its step, after
     the roles before it, and each sign-off moves the cycle to the next role's step."""
     cid = month_id(demo_engine, "2026-11")
-    sid, _ = plan.save_scenario(demo_engine, cid, "Board case", lev.Levers(), "dana", None)
+    sid, _ = scenarios.save_scenario(demo_engine, cid, "Board case", lev.Levers(), "dana", None)
     seen = plan.promotion_seen(demo_engine, plan.load_scenario(demo_engine, sid).cycle_id)
     plan.promote(demo_engine, sid, "fiona", seen)
     assert cycle_service.cycle_info(demo_engine, cid).status == "demand_review"
@@ -187,7 +187,7 @@ def test_a_signed_plan_cannot_change_through_any_path(demo_engine: Engine, demo_
             or s.flush())
     # services
     with pytest.raises(plan.PlanError, match="proposed plan"):
-        plan.save_scenario(demo_engine, cid, plan.load_scenario(demo_engine, sid).name,
+        scenarios.save_scenario(demo_engine, cid, plan.load_scenario(demo_engine, sid).name,
                            lev.Levers(demand_change_pct=9), "fiona", plan.load_scenario(demo_engine, sid).version)
     with pytest.raises(plan.PlanError):
         signoff.sign_off(demo_engine, cid, "finance", "fiona")

@@ -208,7 +208,7 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
 
     from sop_core.db.engine import make_engine
     from sop_core.services import cycle as cycle_service
-    from sop_core.services import plan
+    from sop_core.services import plan, scenarios
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server_db)
@@ -349,7 +349,7 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
         _wait_for_app(page, 60_000)
         assert _problems(page) == []
         assert page.get_by_test_id("stAlertContentSuccess").inner_text() == f"Saved scenario '{NAME}' (version 1)."
-        record = plan.find_scenario(engine, cycle_id, NAME)
+        record = scenarios.find_scenario(engine, cycle_id, NAME)
         assert record is not None and record.levers == walk.levers
         stored = sc.evaluate(inputs, record.levers).kpis
 
