@@ -17,8 +17,8 @@ from sop_core.services import audit_trail, users
 
 def test_the_audit_page_filters_and_exports_what_the_service_reads(app_env: str, downloads: DownloadRecorder) -> None:
     engine = make_engine(os.environ["SOP_DATABASE_URL"])
-    users.set_role(engine, "demo", "dana", "viewer")
-    users.set_role(engine, "demo", "sam", "finance")
+    users.set_role(engine, "demo", "dana", "viewer", users.version_of(engine, "dana"))
+    users.set_role(engine, "demo", "sam", "finance", users.version_of(engine, "sam"))
     at = AppTest.from_file(app_env, default_timeout=120)
     at.run()
     at.switch_page("views/audit.py").run()

@@ -48,7 +48,7 @@ def test_demand_chart_event_marks_do_not_overprint(shared_app_env: str) -> None:
 def test_every_kpi_card_says_what_it_means_and_its_light_has_a_symbol(app_env: str, demo_url: str) -> None:
     engine = make_engine(demo_url)
     try:  # open exceptions, so that the SKU drill-down and its policy cards are drawn
-        monitor_service.run_monitor(engine, today=dt.date(2026, 11, 25))
+        monitor_service.run_monitor(engine, user="sam", today=dt.date(2026, 11, 25))  # a supply planner
     finally:
         engine.dispose()
     at = _run(app_env, "views/kpis.py")

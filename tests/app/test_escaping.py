@@ -43,7 +43,7 @@ def _sqlite_path(url: str) -> str:
 def test_a_product_name_written_as_markdown_shows_literally_on_the_kpi_drill_down(app_env: str, demo_url: str) -> None:
     engine = make_engine(demo_url)
     try:
-        monitor_service.run_monitor(engine, today=dt.date(2026, 11, 25))
+        monitor_service.run_monitor(engine, user="sam", today=dt.date(2026, 11, 25))  # a supply planner
         sku = monitor_service.exception_list(engine)["sku"].iloc[0]
     finally:
         engine.dispose()

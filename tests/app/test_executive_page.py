@@ -84,20 +84,29 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     stored = decisions.past_decisions(app_engine, cycle_id).set_index("decision")
     assert stored.loc["Add a Saturday shift on the sewing line in November", ["status", "outcome"]].tolist() == [
         "done", "Shift added from 7 November"]
-    # eve changes the same outcome meanwhile: the page's next save shows her change, and "Save mine" stores mine
-    shift = int(by_text["Add a Saturday shift on the sewing line in November"])
-    decisions.update_decision(app_engine, shift, "dropped", "No operators", "eve", 2)
-    at.text_input(key="outcome_text").input("Shift added from 8 November")
+    # a decision of a signed cycle keeps the outcome recorded first: eric (an executive) records the price
+    # decision's outcome while the page shows it open; the page's save is refused with his outcome named, and his
+    # stays; neither recorded outcome is offered again
+    hold = int(by_text["Hold the 2 % price increase through December"])
+    decisions.update_decision(app_engine, hold, "dropped", "Competitors cut prices", "eric", 1)
+    at.selectbox(key="outcome_decision").set_value(hold)
+    at.selectbox(key="outcome_status").set_value("done")
+    at.text_input(key="outcome_text").input("Held until January")
     at.button(key="outcome_save").click().run()
-    conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
-    assert conflict[["Changed by", "Their value", "Your value"]].values.tolist() == [
-        ["eve", "dropped: No operators", "done: Shift added from 8 November"]]
-    at.button(key=f"outcome_{cycle_id}_save_mine").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert [s.value for s in at.success] == ["Outcome saved."]
+    assert [e.value for e in at.error] == [
+        f"decision {hold} of the signed cycle 2026-10 has its outcome recorded (dropped: Competitors cut prices); "
+        "it is not rewritten: log a follow-up decision"]
+    assert not any("Changed by" in d.value.columns for d in at.dataframe)  # nothing to save over
+    shift = int(by_text["Add a Saturday shift on the sewing line in November"])
+    assert at.selectbox(key="outcome_decision").options == [
+        "[2026-10] Pre-build Black Friday stock: cover 1.2 months",
+        "[2026-06] Review the kettle and toaster range with the key accounts"]
     stored = decisions.past_decisions(app_engine, cycle_id).set_index("id")
+    assert stored.loc[hold, ["status", "outcome", "updated_by", "version"]].tolist() == [
+        "dropped", "Competitors cut prices", "eric", 2]
     assert stored.loc[shift, ["status", "outcome", "updated_by", "version"]].tolist() == [
-        "done", "Shift added from 8 November", "demo", 4]
+        "done", "Shift added from 7 November", "demo", 2]
     # log a decision linked to the proposed scenario
     at.text_input(key="decision_text").input("Approve the Board case")
     at.text_input(key="decision_owner").input("eric")
@@ -106,11 +115,17 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert [s.value for s in at.success] == ["Decision logged."]
     log = decisions.decisions(app_engine, cycle_id)
     assert log[["decision", "owner", "scenario"]].values.tolist() == [["Approve the Board case", "eric", "Board case"]]
-    # sign off as every role (demo user holds them all); the last one freezes the version
-    for role in SIGNOFF_ROLES:
+    # sign off in the cycle's order, each role by a demo user of that role; the last one freezes the version
+    for role, who in zip(SIGNOFF_ROLES, ("dana", "sam", "fiona", "eric"), strict=True):
+        at.session_state["username"] = who
+        at.run()
+        assert [b.key for b in at.button if b.key and b.key.startswith("signoff_")] == [f"signoff_{role}"], who
         at.button(key=f"signoff_{role}").click().run()
         assert not at.exception, [e.message for e in at.exception]
     assert at.success[0].value == ("Signed off as Executive. Every role has signed: the plan version is frozen.")
+    signed = signoff.signoff_status(app_engine, cycle_id)
+    assert signed[["role", "username"]].values.tolist() == [
+        ["demand_planner", "dana"], ["supply_planner", "sam"], ["finance", "fiona"], ["executive", "eric"]]
     assert cycle_service.cycle_info(app_engine, cycle_id).status == "signed"
     assert signoff.is_frozen(app_engine, cycle_id)
     assert not any(b.key and b.key.startswith("signoff_") for b in at.button)  # nothing left to sign

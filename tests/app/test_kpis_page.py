@@ -141,9 +141,10 @@ def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url
     at.switch_page("views/kpis.py").run()
     assert not at.exception, [e.message for e in at.exception]
     engine = make_engine(demo_url)
-    try:  # fay sets the fill rate target of all SKUs while the page shows the default (95 %, nothing stored)
+    try:  # sam (a supply planner) sets the fill rate target of all SKUs while the page shows the default (95 %,
+        # nothing stored)
         targets_service.save_kpi_targets(
-            engine, "all", pd.DataFrame({"key": ["fill_rate"], "target": [96.0], "version": [0]}), "fay")
+            engine, "all", pd.DataFrame({"key": ["fill_rate"], "target": [96.0], "version": [0]}), "sam")
         at.session_state["kpi_target_editor_all"] = {"edited_rows": {"0": {"target": 97.5}}, "added_rows": [],
                                                      "deleted_rows": []}
         at.run()
@@ -151,7 +152,7 @@ def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url
         assert not at.exception, [e.message for e in at.exception]
         conflict = next(d.value for d in at.dataframe if "Changed by" in d.value.columns)
         assert conflict[["What", "Changed by", "Their value", "Your value"]].values.tolist() == [
-            ["Fill rate (projected)", "fay", "96", "97.5"]]
+            ["Fill rate (projected)", "sam", "96", "97.5"]]
         assert targets_service.kpi_targets(engine).loc["fill_rate", "target"] == 96.0
         at.button(key="kpi_targets_all_save_mine").click().run()
         assert not at.exception, [e.message for e in at.exception]

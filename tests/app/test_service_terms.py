@@ -28,9 +28,11 @@ def _page(app_env: str, page: str) -> AppTest:
 def test_kpis_page_names_each_service_measure(shared_app_env: str) -> None:
     shown = screen.texts(_page(shared_app_env, "views/kpis.py"))
     assert screen.bare_service_terms(shown) == []
-    # the KPI card: a fill rate projected from stock and open orders against next month's forecast
+    # the KPI card: a fill rate projected from stock and open orders against next month's forecast (its help
+    # opens with the light's word, then the definition)
     assert any(t.endswith(" Fill rate (projected)") for t in shown)
-    assert any(t.startswith("Fill rate projected for next month") for t in shown)
+    assert any(t.startswith("**") and t.split(".** ", 1)[-1].startswith("Fill rate projected for next month")
+               for t in shown)
     # the inventory policy: the safety stock's target is a cycle service level; the backtest aims at a fill
     # rate and reports both measures achieved
     assert {"Cycle service level targets", "Cycle service level (target)", "Cycle service level, target (%)"} <= set(

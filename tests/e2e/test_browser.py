@@ -106,7 +106,7 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
     from sop_core import formatting
     from sop_core.db.engine import make_engine
     from sop_core.services import cycle as cycle_service
-    from sop_core.services import demand, overrides
+    from sop_core.services import demand, overrides, signoff
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     engine = make_engine(server_db)
@@ -159,16 +159,24 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         _wait_for_app(page, 60_000)
         expect(page.get_by_text("is now the proposed plan").first).to_be_visible(timeout=30_000)
 
-        # 3. executive review: sign off by every role → frozen
+        # 3. executive review: sign off by every role in the cycle's order → frozen (demo mode's user is an admin:
+        #    it may sign for each role, one after the other; only the next role's button is enabled)
         page.goto(f"{server}/executive", wait_until="domcontentloaded")
         _wait_for_app(page, 60_000)
-        for label in ("Demand planner", "Supply planner", "Finance", "Executive"):
+        labels = ("Demand planner", "Supply planner", "Finance", "Executive")
+        for i, label in enumerate(labels):
+            for later in labels[i + 1:]:
+                expect(page.get_by_role("button", name=f"Sign off as {later}", disabled=True)).to_have_count(1)
             page.get_by_role("button", name=f"Sign off as {label}", disabled=False).first.click()
-            # the rerun has stored the sign-off (a rerun briefly shows the old and the new button)
-            expect(page.get_by_role("button", name=f"Sign off as {label}", disabled=True).first).to_be_visible(timeout=30_000)
+            # the rerun has stored the sign-off: a signed role has no button left
+            expect(page.get_by_role("button", name=f"Sign off as {label}")).to_have_count(0, timeout=30_000)
             _wait_for_app(page, 60_000)
         expect(page.get_by_text("frozen").first).to_be_visible(timeout=30_000)
         assert page.get_by_test_id("stException").count() == 0
+        signed = signoff.signoff_status(engine, cycle_id)
+        assert signed[["role", "username"]].values.tolist() == [
+            ["demand_planner", "demo"], ["supply_planner", "demo"], ["finance", "demo"], ["executive", "demo"]]
+        assert cycle_service.cycle_info(engine, cycle_id).status == "signed"
         # the plan diff compares the last signed plan with the plan just signed
         expect(page.locator(".gtitle").filter(has_text="Revenue: 2026-10 v1 → 2026-11 v1")).to_have_count(1)
 
