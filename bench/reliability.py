@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import logging
 import random
 import shutil
@@ -37,19 +36,18 @@ import statistics
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from sqlalchemy import Engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # pg_cluster: the throw-away PostgreSQL cluster of the tests
+sys.path.insert(0, str(ROOT / "tests"))  # pg_cluster, hostile_files: the tests' throw-away cluster and files
 sys.path.insert(0, str(ROOT / "bench"))
 
+import hostile_files  # noqa: E402
 from bulk_import import peak_mb, reset_peak  # noqa: E402
 from pg_cluster import ThrowawayPostgres  # noqa: E402
 from reliability_writers import run as writers_run  # noqa: E402
@@ -159,36 +157,14 @@ def bad_files(folder: Path, n: int) -> None:
     print(f"{loaded:8d} {refused:8d} {partial:15d} {tracebacks:11d} {unnamed:15d} {worst:8.3f}s")
 
 
-def workbook(rows: int, dimension: bool) -> bytes:
-    """An .xlsx whose sheet holds ``rows`` rows of three cells, its XML written as a stream (small when zipped)."""
-    template, out = io.BytesIO(), io.BytesIO()
-    book = openpyxl.Workbook()
-    book.active.title = "sales_history"
-    book.active.append(["sku", "period", "quantity"])
-    book.save(template)
-    with zipfile.ZipFile(template) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            if item.filename != "xl/worksheets/sheet1.xml":
-                dst.writestr(item, src.read(item))
-                continue
-            with dst.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-                ref = f'<dimension ref="A1:C{rows}"/>' if dimension else ""
-                sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
-                            b'.org/spreadsheetml/2006/main">' + ref.encode() + b"<sheetData>")
-                chunk = b"".join(b'<row><c t="inlineStr"><is><t>A-100</t></is></c><c t="inlineStr"><is><t>'
-                                 b"2026-10-01</t></is></c><c><v>4</v></c></row>" for _ in range(10_000))
-                for _ in range(rows // 10_000):
-                    sheet.write(chunk)
-                sheet.write(b"</sheetData></worksheet>")
-    return out.getvalue()
 
 
 SHAPES: list[tuple[str, str, Callable[[], bytes]]] = [
     ("one line of 20 MB", "sales_history.csv", lambda: b"sku,period,quantity," + b"x" * 20_000_000),
     ("5,000,001 lines", "sales_history.csv", lambda: b"sku,period,quantity\n" + b"A-100,2026-10-01,4\n" * 5_000_000),
-    ("xlsx unzipping to 345 MB", "sales_history.xlsx", lambda: workbook(3_000_000, dimension=False)),
-    ("xlsx of 1 M rows", "sales_history.xlsx", lambda: workbook(1_000_000, dimension=True)),
-    ("xlsx of 1 M rows, no dimension", "sales_history.xlsx", lambda: workbook(1_000_000, dimension=False)),
+    ("xlsx unzipping to 345 MB", "sales_history.xlsx", lambda: hostile_files.workbook(3_000_000, dimension=False)),
+    ("xlsx of 1 M rows", "sales_history.xlsx", lambda: hostile_files.workbook(1_000_000, dimension=True)),
+    ("xlsx of 1 M rows, no dimension", "sales_history.xlsx", lambda: hostile_files.workbook(1_000_000, dimension=False)),
     ("quantity 1e308", "sales_history.csv", lambda: b"sku,period,quantity\nA-100,2026-11-01,1e308\n"),
     ("sale of 2100-01", "sales_history.csv", lambda: b"sku,period,quantity\nA-100,2100-01-01,4\n"),
     ("period of 1700", "sales_history.csv", lambda: b"sku,period,quantity\nA-100,1700-01-01,4\n"),

@@ -5,14 +5,12 @@ hundreds of MB or declares a million rows) is refused in seconds without holding
 from __future__ import annotations
 
 import datetime as dt
-import io
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 
-import openpyxl
+import hostile_files
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -146,29 +144,6 @@ def test_a_one_line_csv_of_20_mb_is_refused_in_seconds(sqlite_engine: Engine, tm
     assert extra < 500 * 2**20, f"{extra / 2**20:.0f} MB more memory"
 
 
-def _bomb(path: Path, rows: int, dimension: bool) -> None:
-    """A workbook whose one sheet holds ``rows`` rows of three cells (the sheet's XML written as a stream)."""
-    template = io.BytesIO()
-    book = openpyxl.Workbook()
-    book.active.title = "sales_history"
-    book.active.append(["sku", "period", "quantity"])
-    book.save(template)
-    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            if item.filename != "xl/worksheets/sheet1.xml":
-                out.writestr(item, src.read(item))
-                continue
-            with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-                ref = f'<dimension ref="A1:C{rows}"/>' if dimension else ""
-                sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
-                            b'.org/spreadsheetml/2006/main">' + ref.encode() + b"<sheetData>")
-                chunk = b"".join(b'<row><c t="inlineStr"><is><t>A-100</t></is></c><c t="inlineStr"><is><t>'
-                                 b"2026-10-01</t></is></c><c><v>4</v></c></row>" for _ in range(10_000))
-                for _ in range(rows // 10_000):
-                    sheet.write(chunk)
-                sheet.write(b"</sheetData></worksheet>")
-
-
 @pytest.mark.sqlite
 @pytest.mark.parametrize(("rows", "dimension", "message"), [
     (3_000_000, False, "sales_history.xlsx unzips to 345 MB; a workbook may unzip to at most 256 MB "
@@ -182,7 +157,7 @@ def test_a_workbook_bomb_is_refused_in_seconds(
     sqlite_engine: Engine, tmp_path: Path, rows: int, dimension: bool, message: str
 ) -> None:
     path = tmp_path / "sales_history.xlsx"
-    _bomb(path, rows, dimension)
+    path.write_bytes(hostile_files.workbook(rows, dimension))
     assert path.stat().st_size < 3_000_000  # a small file
     seconds, extra, said = _measured(sqlite_engine.url.render_as_string(hide_password=False), path)
     assert said == message
