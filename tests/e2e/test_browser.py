@@ -9,6 +9,7 @@ test-artifacts/screenshots/. Page timings go to test-artifacts/page_times.json.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -126,8 +127,11 @@ def test_whole_cycle_walk_in_the_browser(server: str, server_db: str, browser: A
         grid = overrides.override_grid(engine, cycle_id, "total", "Total")
         december = grid.iloc[1]
         assert pd.Timestamp(december["period"]) == pd.Timestamp("2026-12-01") and pd.isna(december["pct"])
-        _edit_grid_cell(page, row=1, header="Override (%)", text="10")
-        _edit_grid_cell(page, row=1, header="Reason", option="promotion")
+        head = page.locator("th, [role='columnheader']").filter(has_text=re.compile(r"^\s*Override \(%\)\s*$"))
+        override_grid = page.get_by_test_id("stDataFrame").filter(has=head)  # the override grid, once it is drawn
+        override_grid.wait_for(state="visible", timeout=60_000)
+        _edit_grid_cell(page, row=1, header="Override (%)", text="10", grid=override_grid)
+        _edit_grid_cell(page, row=1, header="Reason", option="promotion", grid=override_grid)
         page.get_by_role("button", name="Save overrides").click()
         _wait_for_metric_change(page, "Consensus, next 12 months", consensus_before)
         _wait_for_app(page, 60_000)
