@@ -123,7 +123,7 @@ def check_xlsx(file: str, data: bytes) -> None:
             try:
                 with book.open(part) as sheet:
                     head = sheet.read(4096)
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):  # RuntimeError: also an unsupported method
                 refuse(file, "is not a readable Excel workbook (.xlsx); save it again from Excel as .xlsx or CSV UTF-8")
             found = _DIMENSION.search(head)
             rows = int(found.group(4) or found.group(2)) if found else 0
