@@ -108,7 +108,8 @@ def test_a_demand_planner_gets_the_controls_the_viewer_does_not(team_server: str
     """The same checks find the controls where the role allows them: they can fail."""
     with _new_page(browser, 1400) as page:
         _sign_in(page, team_server, "dana.d")
-        page.wait_for_timeout(1000)
+        # the override section is drawn after the charts: wait for it before counting
+        page.get_by_role("button", name="Save overrides").wait_for(state="visible", timeout=120_000)
         page.screenshot(path=str(SHOTS / "planner-demand.png"), full_page=True)
         assert "Save overrides" in _enabled_edit_buttons(page)
         assert _takes_an_edit(page, "Override (%)")
