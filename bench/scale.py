@@ -214,31 +214,6 @@ def part_forecast(scale: int, repeat: int, summary: Summary) -> None:
           f"horizon {h}, best of {repeat} ({load()})", rows, ("where", "wall [s]", "× AutoETS"))
 
 
-@contextlib.contextmanager
-def streamlit_server(db: Path, log: Path) -> Iterator[tuple[str, int]]:
-    """``streamlit run app.py`` on the SQLite file ``db`` (SOP_AUTH=off): its URL and process id."""
-    from browser_app import _free_port, _wait_healthy
-
-    port = _free_port()
-    env = {**os.environ, "SOP_DATABASE_URL": f"sqlite:///{db}", "SOP_AUTH": "off", "PYTHONPATH": str(ROOT)}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
-            yield url, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def server_memory(pid: int) -> tuple[float, float]:
     """The server's resident memory now and at its peak (VmHWM) [MB]."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
@@ -281,11 +256,12 @@ def slider_moves(page: Any, url: str, moves: int, timeout_ms: int) -> list[float
 
 def part_browser(scale: int, db: Path, pages: bool, moves: int, summary: Summary) -> None:
     """Pages (first and second visit) and, when ``moves``, the what-if lever in chromium on one server."""
-    from browser_app import CHROMIUM, CHROMIUM_ARGS
+    from browser_app import CHROMIUM, CHROMIUM_ARGS, server_process
     from playwright.sync_api import sync_playwright
 
     timeout_ms = 600_000
-    with streamlit_server(db, db.with_suffix(".streamlit.log")) as (url, pid), sync_playwright() as pw:
+    log = db.with_suffix(".streamlit.log")
+    with server_process(f"sqlite:///{db}", log, auth="off") as (url, pid), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         page = context.new_page()

@@ -56,26 +56,35 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
 def serve(db_url: str, log_dir: Path, *, auth: str) -> Iterator[str]:
     """``streamlit run app.py`` on a free port against ``db_url`` (``auth``: ``SOP_AUTH``, "on" for team mode);
     yields its URL and stops it afterwards."""
+    with server_process(db_url, log_dir / "streamlit.log", auth=auth) as (url, _pid):
+        yield url
+
+
+@contextmanager
+def server_process(db_url: str, log: Path, *, auth: str) -> Iterator[tuple[str, int]]:
+    """:func:`serve`, yielding the server's URL and process id (bench/scale.py reads its memory), its output
+    written to ``log``."""
     if not Path(CHROMIUM).exists():
         raise AssertionError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     port = _free_port()
-    env = {**os.environ, "SOP_DATABASE_URL": db_url, "SOP_AUTH": auth}
-    with (log_dir / "streamlit.log").open("w") as log:
+    env = {**os.environ, "SOP_DATABASE_URL": db_url, "SOP_AUTH": auth, "PYTHONPATH": str(ROOT)}
+    with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, proc)
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
 
 @contextmanager
