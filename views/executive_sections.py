@@ -50,7 +50,8 @@ def headline_cards(review: ExecutiveReview) -> None:
     cols[0].metric(
         "Revenue",
         formatting.money(head["revenue"]),
-        f"{formatting.money(head['budget_gap'])} vs budget" if has_budget else None,
+        formatting.money(head["budget_gap"]) if has_budget else None,
+        delta_description="vs budget" if has_budget else None,
         help=(
             f"Plan {formatting.money(head['plan_revenue_budget_months'])} vs budget "
             f"{formatting.money(head['budget_revenue'])} over the {head['budget_months']} budgeted months of the "
@@ -64,8 +65,9 @@ def headline_cards(review: ExecutiveReview) -> None:
         "Margin",
         formatting.money(head["margin"]),
         # the same comparison as the revenue card (budget) where there is one; the other is in the caption below
-        f"{formatting.money(head['margin_vs_budget'])} vs budget" if has_margin_budget
-        else f"{formatting.money(head['margin_vs_last_plan'])} vs last plan" if has_last else None,
+        formatting.money(head["margin_vs_budget"]) if has_margin_budget
+        else formatting.money(head["margin_vs_last_plan"]) if has_last else None,
+        delta_description="vs budget" if has_margin_budget else "vs last plan" if has_last else None,
         help=f"{formatting.percent(head['margin_rate'])} of revenue, after holding cost, overtime and "
         "alternate-supplier premium"
         + (f"; vs last plan {head['last_plan_label']} over {head['last_plan_margin_basis']}" if has_last else "")

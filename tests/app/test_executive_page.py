@@ -60,11 +60,11 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     at = open_page(app_env, straight=True)
     assert at.title[0].value == "Executive review"
     assert any(c.value.startswith("Proposed plan **Board case** · plan version 1") for c in at.caption)
-    shown = {m.label: (m.value, m.delta) for m in at.metric}
-    assert shown["Revenue"] == (formatting.money(head["revenue"]), f"{formatting.money(head['budget_gap'])} vs budget")
+    shown = {m.label: (m.value, m.delta, m.proto.delta_description) for m in at.metric}
+    assert shown["Revenue"] == (formatting.money(head["revenue"]), formatting.money(head["budget_gap"]), "vs budget")
     # both cards compare with the budget (the demo budgets margin); the last-plan comparison is in the caption
     assert head["budget_margin"] is not None
-    assert shown["Margin"] == (formatting.money(head["margin"]), f"{formatting.money(head['margin_vs_budget'])} vs budget")
+    assert shown["Margin"] == (formatting.money(head["margin"]), formatting.money(head["margin_vs_budget"]), "vs budget")
     assert any(c.value.startswith(f"Vs last plan {head['last_plan_label']}") for c in at.caption)
     assert shown["Fill rate (plan)"][0] == formatting.percent(head["fill_rate"])
     assert shown["Inventory value"][0] == formatting.money(head["inventory_value_end"])
