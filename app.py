@@ -154,12 +154,7 @@ def sidebar() -> None:
                 st.rerun()
 
 
-if state.meeting_mode():
-    st.markdown(
-        "<style>html, body, [data-testid='stAppViewContainer'] {font-size: 1.2rem;}"
-        " [data-testid='stMetricValue'] {font-size: 2.6rem;}</style>",
-        unsafe_allow_html=True,
-    )
+ui.page_style(state.meeting_mode())
 
 try:
     sidebar()

@@ -1,5 +1,6 @@
-"""Small shared pieces of the pages (not a page): the colours, month labels, the chart look, the row cap of the
-tables, the search pickers, and :func:`md`, which every text from the data passes through before it enters
+"""Small shared pieces of the pages (not a page): the page's style sheet (:func:`page_style`: metric cards that
+fit any window, meeting mode's large type, the print layout), the colours, month labels, the chart look, the row
+cap of the tables (and their pinned key column), the search pickers, and :func:`md`, which every text from the data passes through before it enters
 Markdown (a product name, a code, a file name, a user name, an error message naming them)."""
 
 from __future__ import annotations
@@ -41,6 +42,52 @@ COLORS = {
 STATUS_MARK = {
     "green": "✔ on target", "amber": "▲ watch", "red": "✖ off target", "grey": "○ no data",
 }  # fmt: skip
+
+
+#: The app's style sheet, on every page. Metric cards never cut their text: a row of cards is a grid of as many
+#: columns as fit at 9 rem a card (12 rem in meeting mode; fewer cards per row in a narrow window), a card's value
+#: is sized to the card's own width (``cqi``: a seven-character "€138.2M" fits a card of 144 px) between a floor and the
+#: theme's size, and labels, deltas and their descriptions wrap instead of ending in "…". Printed (A4 landscape),
+#: the sidebar, the header and every control are left out.
+STYLE = """
+[data-testid='stHorizontalBlock']:has([data-testid='stMetric']):not(:has([data-testid='stHorizontalBlock'])) {
+  display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, var(--sop-card-min, 9rem)), 1fr));
+}
+[data-testid='stHorizontalBlock']:has([data-testid='stMetric']):not(:has([data-testid='stHorizontalBlock']))
+  > [data-testid='stColumn'] {width: auto; min-width: 0;}
+[data-testid='stMetric'] {container-type: inline-size;}
+[data-testid='stMetricValue'] {font-size: clamp(var(--sop-value-min, 1.25rem), 18cqi, var(--sop-value-max, 2.25rem));}
+[data-testid='stMetric'] :is([data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer'], p) {
+  white-space: normal; text-overflow: clip;
+}
+[data-testid='stMetric'] div:has(> [data-testid='stMetricDelta']) {flex-wrap: wrap; row-gap: 0.1rem;}
+[data-testid='stMetricDeltaDescription'] {flex-basis: auto;}
+@media print {
+  @page {size: A4 landscape; margin: 12mm;}
+  [data-testid='stSidebar'], [data-testid='stHeader'], [data-testid='stToolbar'], [data-testid='stDecoration'],
+  [data-testid='stButton'], [data-testid='stDownloadButton'], [data-testid='stExpander'],
+  [data-testid='stElementContainer']:has([data-testid='stSelectbox']), [data-testid='stRadio'],
+  [data-testid='stTextInput'], [data-testid='stDateInput'], [data-testid='stTabs'] [role='tablist'] {
+    display: none !important;
+  }
+  [data-testid='stMain'] {margin-left: 0 !important;}
+  [data-testid='stMainBlockContainer'] {padding: 0 !important; max-width: none !important;}
+  [data-testid='stMetric'], [data-testid='stDataFrame'], [data-testid='stPlotlyChart'] {break-inside: avoid;}
+}
+"""
+#: Meeting mode: larger type everywhere (for the screen share), so wider cards and larger values, and narrower
+#: side margins to give them room.
+MEETING_STYLE = """
+html, body, [data-testid='stAppViewContainer'] {font-size: 1.2rem;}
+:root {--sop-card-min: 12rem; --sop-value-min: 1.5rem; --sop-value-max: 2.6rem;}
+[data-testid='stMainBlockContainer'] {padding-left: 2.5rem; padding-right: 2.5rem;}
+"""
+
+
+def page_style(meeting: bool) -> None:
+    """The app's style sheet (:data:`STYLE`), with meeting mode's large type (:data:`MEETING_STYLE`) when
+    ``meeting``; a style-only ``st.html`` takes no room on the page."""
+    st.html(f"<style>{STYLE}{MEETING_STYLE if meeting else ''}</style>")
 
 
 def _linear(channel: int) -> float:
@@ -133,8 +180,31 @@ def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None) -> pd.DataF
     return frame.head(MAX_ROWS_TO_BROWSER)
 
 
+def pinned_key(frame: pd.DataFrame, column_config: dict[Any, Any] | None) -> dict[Any, Any]:
+    """``column_config`` with the key column of ``frame`` (its first) pinned, so that it stays in view while a
+    table wider than its container scrolls; a label given as text is kept, and a ``pinned`` set by the page wins.
+
+    >>> pinned_key(pd.DataFrame({"sku": [], "qty": []}), {"sku": "SKU"})["sku"]["pinned"]
+    True
+    """
+    config = dict(column_config or {})
+    if frame.columns.empty:
+        return config
+    key = frame.columns[0]
+    given = config.get(key)
+    if given is None or isinstance(given, str):
+        config[key] = st.column_config.Column(given, pinned=True)
+    elif isinstance(given, dict) and given.get("pinned") is None:
+        config[key] = {**given, "pinned": True}
+    return config
+
+
 def dataframe(frame: pd.DataFrame, where: DeltaGenerator | None = None, **kwargs: Any) -> None:  # noqa: ANN401
-    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`."""
+    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`. Without
+    an index (``hide_index=True``) its first column is the key and is pinned (:func:`pinned_key`); an index is
+    pinned by Streamlit."""
+    if kwargs.get("hide_index"):
+        kwargs["column_config"] = pinned_key(frame, kwargs.get("column_config"))
     (where or st).dataframe(capped(frame, where), **kwargs)
 
 
