@@ -269,12 +269,12 @@ with st.expander(f"Cycle state: {review.state_label}"):
 
 # ---------------------------------------------------------------- downloads
 st.subheader("Meeting pack")
-if st.button("Prepare the meeting pack and deck", key="prepare_exports"):
-    with st.spinner("Building the Excel pack and the deck…"):
+if st.button("Prepare the meeting pack, deck and summary", key="prepare_exports"):
+    with st.spinner("Building the Excel pack, the deck and the summary…"):
         st.session_state["exec_exports"] = (cycle.id, *executive.meeting_files(review))
 ready = st.session_state.get("exec_exports")
 if ready and ready[0] == cycle.id:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Download meeting pack (.xlsx)", ready[1], file_name=f"sop-{cycle.label}-pack.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="download_pack",
@@ -283,3 +283,10 @@ if ready and ready[0] == cycle.id:
         "Download deck (.pptx)", ready[2], file_name=f"sop-{cycle.label}-deck.pptx",
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation", key="download_deck",
     )
+    c3.download_button(
+        "Download summary for print (.pdf)", ready[3], file_name=f"sop-{cycle.label}-summary.pdf",
+        mime="application/pdf", key="download_summary",
+        help="A4 landscape: the headline figures, the sign-off and the decisions",
+    )
+st.caption("Printing this page (the browser's Print) lays it out on A4 landscape without the sidebar and the "
+           "controls.")

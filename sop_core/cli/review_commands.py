@@ -35,9 +35,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     cyc = cycle_by_month(engine, args.cycle) if args.cycle else current_cycle(engine)
     out = Path(args.out)
     suffix = out.suffix.lower()
-    if suffix not in (".xlsx", ".pptx"):
-        raise ValueError(f"--out {out.name}: use a .xlsx (meeting pack) or .pptx (deck) file name")
-    data = executive.excel_pack(engine, cyc.id) if suffix == ".xlsx" else executive.deck(engine, cyc.id)
+    build = {".xlsx": executive.excel_pack, ".pptx": executive.deck, ".pdf": executive.summary}.get(suffix)
+    if build is None:
+        raise ValueError(f"--out {out.name}: use a .xlsx (meeting pack), .pptx (deck) or .pdf (summary for print) "
+                         "file name")
+    data = build(engine, cyc.id)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     print(f"cycle {cyc.label}: {out} written ({len(data) / 1024:.0f} KiB)")
@@ -113,9 +115,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("reproduce", help="re-run a signed cycle's forecast and plan and compare every number")
     p.add_argument("--cycle", required=True, help="the cycle's month, YYYY-MM")
     p.set_defaults(func=cmd_reproduce)
-    p = sub.add_parser("export", help="the meeting pack (.xlsx) or slide deck (.pptx) of a cycle")
+    p = sub.add_parser("export", help="the meeting pack (.xlsx), slide deck (.pptx) or summary for print (.pdf, A4 "
+                                      "landscape) of a cycle")
     p.add_argument("--cycle", help="the cycle's month, YYYY-MM (default: the current cycle)")
-    p.add_argument("--out", required=True, help="pack.xlsx or deck.pptx")
+    p.add_argument("--out", required=True, help="pack.xlsx, deck.pptx or summary.pdf")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser(
         "diff",

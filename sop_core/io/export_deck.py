@@ -59,7 +59,7 @@ def _emu(inches: float) -> int:
     return round(inches * EMU_PER_INCH)
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """matplotlib's pyplot on the backend that needs no display (imported when a deck is drawn, not when the app
     starts)."""
     import matplotlib
@@ -86,7 +86,7 @@ def widescreen(prs: Any) -> None:
 
 def _png(fig: Any) -> io.BytesIO:
     """A figure as PNG at :data:`CHART_DPI`, its size as set (the size it takes on the slide)."""
-    plt = _pyplot()
+    plt = pyplot()
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=CHART_DPI)
     plt.close(fig)
@@ -96,7 +96,7 @@ def _png(fig: Any) -> io.BytesIO:
 
 def waterfall_png(waterfall: pd.DataFrame, title: str, size: tuple[float, float]) -> io.BytesIO:
     """The plan-diff waterfall (:func:`sop_core.planning.plan_diff.waterfall`) drawn as a PNG of ``size`` [in]."""
-    plt = _pyplot()
+    plt = pyplot()
     with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         running = 0.0
@@ -130,7 +130,7 @@ def revenue_by_month(table: pd.DataFrame) -> pd.DataFrame:
 
 def revenue_png(by_month: pd.DataFrame, size: tuple[float, float]) -> io.BytesIO:
     """Plan revenue vs budget by month (:func:`revenue_by_month`) as a PNG of ``size`` [in]."""
-    plt = _pyplot()
+    plt = pyplot()
     with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         months = by_month["period"].dt.strftime("%Y-%m")

@@ -1,6 +1,7 @@
 """The executive review of a cycle as one frozen result (:func:`review`): the headline figures, risks
 and opportunities, rough-cut capacity, the change against the last signed plan, scenarios, decisions and
-sign-off; and the meeting pack (.xlsx) and deck (.pptx) rendered from it (:mod:`sop_core.io.export`, :mod:`sop_core.io.export_deck`).
+sign-off; and the meeting pack (.xlsx), the deck (.pptx) and the summary for print (.pdf) rendered from it
+(:mod:`sop_core.io.export`, :mod:`sop_core.io.export_deck`, :mod:`sop_core.io.export_summary`).
 
 Money is in the company currency, quantities in units, capacity in hours, periods are month starts.
 """
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 
 from sop_core.db import master_repo, plan_repo, version_repo
 from sop_core.db.engine import session_scope
-from sop_core.io import export, export_deck
+from sop_core.io import export, export_deck, export_summary
 from sop_core.planning import supply_math
 from sop_core.services import cycle, decisions, plan, plan_changes, scenarios, signoff
 from sop_core.services import supply as supply_service
@@ -280,6 +281,13 @@ def deck(engine: Engine, cycle_id: int) -> bytes:
     return export_deck.deck(review(engine, cycle_id))
 
 
-def meeting_files(data: ExecutiveReview) -> tuple[bytes, bytes]:
-    """The meeting pack (.xlsx) and the deck (.pptx) of a cycle's review, from the one read of what they show."""
-    return export.excel_pack(data), export_deck.deck(data)
+def summary(engine: Engine, cycle_id: int) -> bytes:
+    """The executive summary of a cycle for print as PDF bytes, A4 landscape
+    (:func:`sop_core.io.export_summary.summary_pdf` of :func:`review`)."""
+    return export_summary.summary_pdf(review(engine, cycle_id))
+
+
+def meeting_files(data: ExecutiveReview) -> tuple[bytes, bytes, bytes]:
+    """The meeting pack (.xlsx), the deck (.pptx) and the summary for print (.pdf, A4 landscape) of a cycle's
+    review, from the one read of what they show."""
+    return export.excel_pack(data), export_deck.deck(data), export_summary.summary_pdf(data)

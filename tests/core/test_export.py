@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pdf_text
 import pptx
 import pytest
 from sqlalchemy import Engine
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 from sop_core import formatting
 from sop_core.cli import main as cli
 from sop_core.db.engine import make_engine
-from sop_core.io import export_deck
+from sop_core.io import export_deck, export_summary
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions as decisions_service
 from sop_core.services import executive as executive_service
@@ -71,7 +72,7 @@ def test_deck_has_the_headline_slides_with_chart_images(demo_engine: Engine) -> 
     assert [[c.text for c in r.cells][1] for r in list(table.rows)[1:]] == ["not signed"] * 4
 
 
-@pytest.mark.parametrize("name", ["pack.xlsx", "deck.pptx"])
+@pytest.mark.parametrize("name", ["pack.xlsx", "deck.pptx", "summary.pdf"])
 def test_cli_export_writes_the_file(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     name: str) -> None:
     monkeypatch.setenv("SOP_DATABASE_URL", demo_url)
@@ -79,14 +80,17 @@ def test_cli_export_writes_the_file(demo_url: str, tmp_path: Path, monkeypatch: 
     assert cli.main(["export", "--cycle", "2026-10", "--out", str(out)]) == 0
     if name.endswith(".xlsx"):
         assert openpyxl.load_workbook(out).sheetnames[0] == "Summary"
-    else:
+    elif name.endswith(".pptx"):
         assert len(pptx.Presentation(str(out)).slides) == len(export_deck.SLIDES)
+    else:
+        assert "S&OP executive summary ? cycle 2026-10" in pdf_text.pages(out.read_bytes())[1]
     assert cli.main(["export", "--out", str(tmp_path / "pack.csv")]) == 1
 
 
 def test_meeting_files_are_the_pack_and_the_deck_from_one_read(demo_engine: Engine) -> None:
     cycle = cycle_service.cycle_by_month(demo_engine, "2026-11")
-    pack, deck = executive_service.meeting_files(executive_service.review(demo_engine, cycle.id))
+    pack, deck, summary = executive_service.meeting_files(executive_service.review(demo_engine, cycle.id))
+    assert summary.startswith(b"%PDF-")
     book = openpyxl.load_workbook(io.BytesIO(pack))
     alone = openpyxl.load_workbook(io.BytesIO(executive_service.excel_pack(demo_engine, cycle.id)))
     assert book.sheetnames == alone.sheetnames
@@ -118,13 +122,13 @@ HEADER_FILL = "FFDBEAFE"  # the header rows' fill
 
 @pytest.fixture(scope="module")
 def signed_files(shared_demo_path: Path) -> Iterator[dict[str, Any]]:
-    """The review, the workbook and the deck of the demo's signed cycle (read only)."""
+    """The review, the workbook, the deck and the summary (PDF bytes) of the demo's signed cycle (read only)."""
     engine = make_engine(f"sqlite:///{shared_demo_path}")
     try:
         review = executive_service.review(engine, cycle_service.cycle_by_month(engine, SIGNED).id)
-        pack, deck = executive_service.meeting_files(review)
+        pack, deck, summary = executive_service.meeting_files(review)
         yield {"review": review, "book": openpyxl.load_workbook(io.BytesIO(pack)),
-               "deck": pptx.Presentation(io.BytesIO(deck))}
+               "deck": pptx.Presentation(io.BytesIO(deck)), "summary": summary}
     finally:
         engine.dispose()
 
@@ -273,3 +277,33 @@ def test_deck_has_a_signoff_slide_and_the_numbers_behind_each_chart_in_its_notes
     first = by_month.index[0]
     assert (f"{first:%Y-%m}: plan {formatting.money_in_full(by_month.loc[first, 'revenue'])}, budget "
             f"{formatting.money_in_full(by_month.loc[first, 'budget_revenue'])}") in notes
+
+
+def test_summary_pdf_is_a4_landscape_with_the_figures_the_sign_off_and_the_decisions(
+    signed_files: dict[str, Any],
+) -> None:
+    review, pdf = signed_files["review"], signed_files["summary"]
+    boxes, text = pdf_text.pages(pdf)
+    assert boxes and all(b[2:] == pytest.approx([841.9, 595.3], abs=1) for b in boxes)  # A4 landscape [pt]
+    head = review.headline
+    cards = {c.label: c for c in export_summary.cards(review)}
+    assert list(cards) == ["Revenue", "Margin", "Fill rate (plan)", "Inventory value", "Capacity risks"]
+    assert cards["Revenue"].value == formatting.money(head["revenue"])  # as the page's card shows it
+    assert cards["Revenue"].notes[0] == f"{formatting.money(head['budget_gap'])} vs budget"
+    assert cards["Margin"].value == formatting.money(head["margin"])
+    assert cards["Fill rate (plan)"].value == formatting.percent(head["fill_rate"])
+    assert cards["Capacity risks"].value == str(head["capacity_risks"])
+    for card in cards.values():  # the figures are in the PDF's text (the currency sign is a drawn shape)
+        assert card.value.lstrip("-€") in text, card
+    assert f"S&OP executive summary ? cycle {SIGNED}" in text and "Plan Black Friday push · version 1 (signed)" in text
+    assert "Plan version 1 signed by all 4 roles; the version is frozen. State: Signed." in text
+    for who in ("dana", "sam", "?ona", "eric"):  # fiona's "fi" is one glyph
+        assert who in text, who
+    rows = export_summary.decision_rows(review)
+    assert len(rows) == len(review.decisions) > 0
+    assert [r[0] for r in rows] == review.decisions["decision"].tolist()
+    assert all(r[1] and r[2] and r[4] for r in rows)
+    assert rows[0][0].split()[0] in text
+    past = export_summary.past_rows(review)
+    assert [r[1] for r in past] == review.past["decision"].tolist()
+    assert not [cell for row in rows + past for cell in row if cell in ("None", "nan", "NaT", "")]

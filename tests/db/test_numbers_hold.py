@@ -1,5 +1,5 @@
 """Numbers that hold: on the demo company, a figure shown in more than one place — the Executive review page, the
-meeting pack's workbook, its deck and the command line — is the same number everywhere.
+meeting pack's workbook, its deck, the summary for print (PDF) and the command line — is the same number everywhere.
 
 Every figure is read from what each surface renders (the page's text and chart, the workbook's cells, the deck's
 text, the printed diff), never from the service that computes it, so a surface that computes its own variant
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pandas as pd
+import pdf_text
 import pptx
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -47,6 +48,7 @@ class Surfaces:
     summary: dict[str, str] = field(default_factory=dict)  # workbook Summary: figure → value text
     diff_sheet: dict[str, float] = field(default_factory=dict)  # workbook Plan diff: waterfall step → value
     deck: list[str] = field(default_factory=list)  # every line of text of the deck
+    pdf: list[str] = field(default_factory=list)  # every line of text of the summary for print ("€" shows as "?")
     cli: dict[str, str] = field(default_factory=dict)  # printed diff: step → amount, and "total change"
     capacity: dict[str, pd.DataFrame] = field(default_factory=dict)  # page: basis → utilisation (%), resource × month
     pack_capacity: dict[str, pd.DataFrame] = field(default_factory=dict)  # workbook: basis → the sheet's rows
@@ -84,7 +86,7 @@ def _shown(cell: Any) -> str:
     return formatting.count(value)
 
 
-def _pack(out: Surfaces, pack: bytes, deck: bytes) -> None:
+def _pack(out: Surfaces, pack: bytes, deck: bytes, pdf: bytes) -> None:
     book = openpyxl.load_workbook(io.BytesIO(pack))
     summary = book["Summary"]
     out.summary = {str(summary.cell(r, 1).value): _shown(summary.cell(r, 2)) for r in range(4, summary.max_row + 1)}
@@ -106,6 +108,7 @@ def _pack(out: Surfaces, pack: bytes, deck: bytes) -> None:
         for shape in slide.shapes:
             if shape.has_text_frame:
                 out.deck += shape.text_frame.text.splitlines()
+    out.pdf = pdf_text.pages(pdf)[1].splitlines()
 
 
 def _cli_diff() -> dict[str, str]:
@@ -237,7 +240,7 @@ def test_the_last_plan_comparison_names_each_basis_and_its_parts_add_up(surfaces
 
 
 @pytest.mark.parametrize("month", [OPEN, SIGNED])
-def test_headline_figures_are_equal_on_the_page_in_the_pack_and_the_deck(
+def test_headline_figures_are_equal_on_the_page_in_the_pack_the_deck_and_the_summary(
     surfaces: dict[str, Any], month: str
 ) -> None:
     shown = surfaces[month]
@@ -245,6 +248,8 @@ def test_headline_figures_are_equal_on_the_page_in_the_pack_and_the_deck(
                                  ("Inventory value", _row(shown.summary, "Inventory value"))]:
         assert shown.metrics[card] == formatting.money(_euros(value)), card
         assert _deck_line(shown.deck, label) == f"{label}: {value}"
+    for card in ("Revenue", "Margin", "Fill rate (plan)", "Inventory value", "Capacity risks"):  # as on the page
+        assert shown.metrics[card].replace("€", "?") in shown.pdf, card
     label, fill = _row(shown.summary, "Fill rate (plan)")
     assert _share(shown.metrics["Fill rate (plan)"]) == pytest.approx(_share(fill), abs=0.0005)
     assert _deck_line(shown.deck, label) == f"{label}: {fill}"

@@ -103,7 +103,7 @@ def test_the_planning_pages_and_the_pack_name_the_sku(app_env: str) -> None:
         cycle_id, _months = import_unsourced(engine)
         expected = supply_service.unsourced_warning(supply_service.unsourced_skus(engine, cycle_id))
         assert expected is not None and "KA-9001" in expected and "KA-9002" not in expected
-        pack, deck = executive_service.meeting_files(executive_service.review(engine, cycle_id))
+        pack, deck, _summary = executive_service.meeting_files(executive_service.review(engine, cycle_id))
     finally:
         engine.dispose()
     at = AppTest.from_file(app_env, default_timeout=120)
