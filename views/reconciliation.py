@@ -25,6 +25,8 @@ url = engine.url.render_as_string(hide_password=True)
 
 KEY_SOURCE, KEY_LOADED, KEY_NAME, KEY_FLASH = "recon_source", "recon_loaded", "scenario_name", "recon_flash"
 KEY_PENDING, KEY_LIST_FLASH = "recon_pending_load", "recon_list_flash"
+#: The levers as the page last showed them (:func:`lever_widgets.draw_levers`).
+KEY_SHOWN = "recon_levers_shown"
 PROFILE_LABELS = {"total": "Total", "family": "Per family"}
 
 
@@ -106,6 +108,9 @@ choices = whatif.lever_choices(inputs)
 learned = whatif.family_elasticities(engine)  # once per page run, not per lever move
 if (pending := st.session_state.pop(KEY_PENDING, None)) is not None:
     lever_widgets.put_levers(pending, choices)
+elif "demand_change_pct" not in st.session_state and KEY_SHOWN in st.session_state:
+    # a run of another page drops the widgets' values (a slider would show its minimum): put the levers back
+    lever_widgets.put_levers(st.session_state[KEY_SHOWN], choices)
 lever_widgets.settle(choices)
 
 KPI_CARDS = (
@@ -216,10 +221,11 @@ def store_scenario(mine: tuple[str, Any], seen: int | None) -> None:
 
 @st.fragment
 def what_if() -> None:
-    st.subheader("What if…")
+    st.subheader("What if: levers and their effect")
     if flash := st.session_state.pop(KEY_FLASH, None):
         getattr(st, flash[0])(ui.md(flash[1]))
     values = lever_widgets.draw_levers(choices, learned)
+    st.session_state[KEY_SHOWN] = values
     try:
         what = whatif.evaluate(inputs, whatif.levers_from(values))  # the levers, evaluated once per rerun
     except plan.PlanError as err:

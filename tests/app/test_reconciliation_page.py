@@ -175,6 +175,23 @@ def test_meeting_mode_keeps_levers_and_hides_saving(shared_app_env: str) -> None
     assert "save_scenario" not in keys and "promote" not in keys
 
 
+def test_the_levers_stay_as_moved_after_another_page(shared_app_env: str) -> None:
+    """A run of another page drops the widgets' values: back on the page, the levers show what they showed (a
+    slider left to itself would show its minimum, -30 %)."""
+    at = open_page(shared_app_env)
+    at.slider(key="demand_change_pct").set_value(10).run()
+    at.slider(key="capacity_change_pct").set_value(-10.0).run()
+    revenue = metrics(at)["Revenue"]
+    at.switch_page("views/data.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.switch_page("views/reconciliation.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert (at.slider(key="demand_change_pct").value, at.slider(key="price_change_pct").value,
+            at.slider(key="capacity_change_pct").value) == (10, 0, -10.0)
+    assert at.toggle(key="overtime_allowed").value is True
+    assert metrics(at)["Revenue"] == revenue
+
+
 def test_compare_up_to_four_scenarios_side_by_side(app_env: str, app_engine: Engine) -> None:
     cycle_id = cycle_service.list_cycles(app_engine)[0].id
     saved = {
