@@ -1,7 +1,8 @@
 """Small shared pieces of the pages (not a page): the page's style sheet (:func:`page_style`: metric cards that
 fit any window, meeting mode's large type, the print layout), the colours, month labels, the chart look, the row
-cap of the tables (and their pinned key column), the search pickers, and :func:`md`, which every text from the data passes through before it enters
-Markdown (a product name, a code, a file name, a user name, an error message naming them)."""
+cap of the tables (and their pinned key column), the search pickers, and :func:`md`, which every text from the data
+passes through before it enters Markdown (a product name, a code, a file name, a user name, an error message naming
+them)."""
 
 from __future__ import annotations
 
@@ -46,9 +47,9 @@ STATUS_MARK = {
 
 #: The app's style sheet, on every page. Metric cards never cut their text: a row of cards is a grid of as many
 #: columns as fit at 9 rem a card (12 rem in meeting mode; fewer cards per row in a narrow window), a card's value
-#: is sized to the card's own width (``cqi``: a seven-character "€138.2M" fits a card of 144 px) between a floor and the
-#: theme's size, and labels, deltas and their descriptions wrap instead of ending in "…". Printed (A4 landscape),
-#: the sidebar, the header and every control are left out.
+#: is sized to the card's own width (``cqi``: a seven-character "€138.2M" fits a card of 144 px) between a floor
+#: and the theme's size, and labels, deltas and their descriptions wrap instead of ending in "…". Printed (A4
+#: landscape), the sidebar, the header and every control are left out.
 STYLE = """
 [data-testid='stHorizontalBlock']:has([data-testid='stMetric']):not(:has([data-testid='stHorizontalBlock'])) {
   display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, var(--sop-card-min, 9rem)), 1fr));

@@ -69,7 +69,8 @@ def cards(review: Review) -> list[Card]:
         Card("Margin", money(head.get("margin")), tuple(margin_notes)),
         Card("Fill rate (plan)", formatting.percent(head.get("fill_rate")), ("served ÷ demand",)),
         Card("Inventory value", money(head.get("inventory_value_end")), ("at cost, end of the horizon",)),
-        Card("Capacity risks", formatting.count(head.get("capacity_risks")), ("resource-months over regular capacity",)),
+        Card("Capacity risks", formatting.count(head.get("capacity_risks")),
+             ("resource-months over regular capacity",)),
     ]
 
 
