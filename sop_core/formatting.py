@@ -135,7 +135,7 @@ def month(value: str | dt.date | None) -> str:
     """
     if value is None or pd.isna(value):
         return MISSING
-    return pd.Timestamp(value).strftime("%b %Y")
+    return str(pd.Timestamp(value).strftime("%b %Y"))
 
 
 def plural(n: float, word: str, many: str | None = None) -> str:

@@ -111,9 +111,7 @@ LABELS: dict[str, str] = {
     "receipts": "Receipts (units)",
     "demand": "Demand (units)",
     "closing": "Closing stock (units)",
-    "served": "Served (units)",
-    "lost_sales": "Lost sales (units)",
-    "backorder": "Backorder (units)",
+    "shortage": "Shortage (units)",
     "days_of_cover": "Days of cover",
     "stockout": "Stock-out",
     "below_safety_stock": "Below safety stock",
@@ -147,7 +145,7 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(("demand_qty", "supply_qty", "inventory_qty", "planned_qty", "actual_qty", "load_hours",
                      "capacity_hours", "shortfall_hours", "overtime_hours", "on_hand", "on_order", "safety_stock",
                      "reorder_point", "max_stock", "eoq", "moq", "order_qty", "opening", "receipts", "demand",
-                     "closing", "served", "lost_sales", "backorder"), "qty"),
+                     "closing", "shortage"), "qty"),
     **dict.fromkeys(("utilisation", "margin_rate", "fill_rate", "actual_vs_plan", "volume_vs_plan", "on_time",
                      "in_full", "otif"), "share"),
     **dict.fromkeys(("demand_change_pct", "price_change_pct"), "pct"),
@@ -163,8 +161,8 @@ def label(col: str) -> str:
     letter capital).
 
     Example:
-        >>> label("capacity_hours"), label("safety_stock"), label("2026-10")
-        ('Regular capacity (hours)', 'Safety stock', '2026-10')
+        >>> label("capacity_hours"), label("safety_stock_days"), label("2026-10")
+        ('Regular capacity (hours)', 'Safety stock days', '2026-10')
     """
     if col in LABELS:
         return LABELS[col]
