@@ -1,6 +1,7 @@
-"""Small shared pieces of the pages (not a page): the colours, month labels, the chart look, the row cap of the
-tables, the search pickers, and :func:`md`, which every text from the data passes through before it enters
-Markdown (a product name, a code, a file name, a user name, an error message naming them)."""
+"""Small shared pieces of the pages (not a page): the colours, the chart look, the tables (capped to a row limit,
+headed by human labels: :mod:`views.tables`), the search pickers, and :func:`md`, which every text from the data
+passes through before it enters Markdown (a product name, a code, a file name, a user name, an error message
+naming them)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from sop_core.formatting import MISSING
 from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
+from views import tables
 
 #: Okabe–Ito, the colour-blind-safe palette (Okabe & Ito 2008): categorical series in this order.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -104,10 +107,6 @@ def md(value: object) -> str:
     return escaped
 
 
-def month_label(value: object) -> str:
-    return pd.Timestamp(value).strftime("%b %Y")
-
-
 def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Figure:
     """Shared chart look: the title at the top left of the figure, the legend below the plot, so that the two
     never overlap (nor the legend the labels drawn at the top of the plot); Okabe–Ito colours, dark text."""
@@ -133,9 +132,24 @@ def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None) -> pd.DataF
     return frame.head(MAX_ROWS_TO_BROWSER)
 
 
-def dataframe(frame: pd.DataFrame, where: DeltaGenerator | None = None, **kwargs: Any) -> None:  # noqa: ANN401
-    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`."""
-    (where or st).dataframe(capped(frame, where), **kwargs)
+def dataframe(
+    frame: pd.DataFrame, where: DeltaGenerator | None = None, *, kinds: dict[str, str] | None = None,
+    **kwargs: Any,  # noqa: ANN401
+) -> None:
+    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`: the
+    columns under their human labels, numbers in the format of their kind (``kinds``: of the page's own columns),
+    a missing value as "–" (:func:`views.tables.presented`)."""
+    shown, config, order = tables.presented(
+        capped(frame, where), kwargs.pop("column_config", None), kwargs.pop("column_order", None), kinds
+    )
+    (where or st).dataframe(shown, column_config=config, column_order=order, placeholder=MISSING, **kwargs)
+
+
+def data_editor(frame: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:  # noqa: ANN401
+    """``st.data_editor`` with every column under its human label (:func:`views.tables.editor_config`; the edited
+    frame keeps the frame's column names) and an empty cell blank."""
+    config = tables.editor_config(frame, kwargs.pop("column_config", None))
+    return st.data_editor(frame, column_config=config, placeholder="", **kwargs)
 
 
 def matching(labels: Iterable[str], text: str, limit: int = MAX_PICKER_OPTIONS) -> list[str]:

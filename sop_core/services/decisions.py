@@ -27,6 +27,7 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models import PlanCycle
 from sop_core.db.models_cycle import Decision
 from sop_core.errors import Change, EditConflict
+from sop_core.formatting import plural
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
 from sop_core.services import permissions
@@ -201,7 +202,7 @@ def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: lev.L
         "actual_revenue": actual_rev,
         "actual_vs_plan": actual_rev / planned_rev - 1.0 if planned_rev else None,
         "volume_vs_plan": actual_qty / planned_qty - 1.0 if planned_qty else None,
-        "result": f"actuals for {n} month{'s' if n > 1 else ''}",
+        "result": f"actuals for {plural(n, 'month')}",
     }
 
 
