@@ -1,18 +1,22 @@
-"""Numbers as the app, the command line and the meeting pack show them: money, quantities, percentages, numbers.
+"""Numbers as the app, the command line and the meeting pack show them: money, quantities, percentages, numbers,
+months, and counted things ("1 SKU", "2 SKUs").
 
 Pure functions of a value (no user interface, no I/O). A missing value (None or NaN) shows as :data:`MISSING`.
 The currency is :data:`sop_core.config.CURRENCY` (``SOP_CURRENCY``), shown by its symbol where it has one.
 
 Example:
-    >>> money(1_234_567), quantity(12_345.6), percent(0.953), number(1234.56)
-    ('€1.2M', '12,346', '95.3 %', '1,234.6')
+    >>> money(1_234_567), quantity(12_345.6), percent(0.953), number(1234.56), month("2026-12-01")
+    ('€1.2M', '12,346', '95.3 %', '1,234.6', 'Dec 2026')
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from typing import Any
+
+import pandas as pd
 
 from sop_core.config import CURRENCY
 
@@ -114,6 +118,38 @@ def percent(share: float | None, digits: int = 1, *, separator: str = " ") -> st
     if text.startswith("-") and not text.strip("-0."):
         text = text[1:]
     return f"{text}{separator}%"
+
+
+def month(value: str | dt.date | None) -> str:
+    """A month as the pages head and show it: the month's short name and the year.
+
+    Args:
+        value: a date, a time or a text a date parses from ("2026-12", "2026-12-01").
+
+    Returns:
+        e.g. "Dec 2026"; :data:`MISSING` for a missing value (None, NaN, NaT).
+
+    Example:
+        >>> month("2026-12-01"), month("2026-12"), month(dt.date(2027, 1, 31)), month(None)
+        ('Dec 2026', 'Dec 2026', 'Jan 2027', '–')
+    """
+    if value is None or pd.isna(value):
+        return MISSING
+    return str(pd.Timestamp(value).strftime("%b %Y"))
+
+
+def plural(n: float, word: str, many: str | None = None) -> str:
+    """``n`` things: the count with thousands separators and the word, in the plural unless ``n`` is 1.
+
+    Args:
+        n: how many (a whole number; a float is shown without decimals).
+        word: the singular ("SKU"); ``many`` the plural where it is not the word + "s" ("entries").
+
+    Example:
+        >>> plural(1, "SKU"), plural(2, "SKU"), plural(0, "row"), plural(12_345, "row"), plural(3, "entry", "entries")
+        ('1 SKU', '2 SKUs', '0 rows', '12,345 rows', '3 entries')
+    """
+    return f"{n:,.0f} {word if n == 1 else many or word + 's'}"
 
 
 def number(value: float | None, digits: int = 1) -> str:

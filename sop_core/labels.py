@@ -1,9 +1,11 @@
-"""Human labels of the data contract's column names, as the meeting pack (and, later, the pages) head them.
+"""Human labels of the data contract's column names and the kind of value each holds, as the pages' tables and
+the meeting pack head and format them.
 
-One map beside the data contract: a snake_case column name (``demand_qty``) → the label a reader sees
-("Demand (units)"). Units follow the label in brackets: units, hours, the company currency
-(:data:`sop_core.config.CURRENCY`), % for a value already in percent. A column not in the map is shown in sentence
-case (:func:`label`).
+Two maps beside the data contract: :data:`LABELS`, a snake_case column name (``demand_qty``) → the label a reader
+sees ("Demand (units)"), units following the label in brackets: units, hours, days, the company currency
+(:data:`sop_core.config.CURRENCY`), % for a value already in percent; a column not in the map is shown in sentence
+case (:func:`label`). :data:`KINDS`, a column → the kind of its values (money, units, a share, …), which sets its
+number format on a page (``views/tables.py``) and in the workbook (:mod:`sop_core.io.export`).
 
 Example:
     >>> label("demand_qty"), label("unit_cost"), label("updated_at"), label("lead_time_days_p90")
@@ -13,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from sop_core.config import CURRENCY
+from sop_core.planning.plan_diff import CAUSES
 
 #: snake_case column → its label; money columns name the company currency.
 LABELS: dict[str, str] = {
@@ -89,6 +92,67 @@ LABELS: dict[str, str] = {
     "frozen_by": "Frozen by",
     "frozen_at": "Frozen at",
     "comment": "Comment",
+    # masters, stock and the inventory policy
+    "class": "ABC/XYZ class",
+    "abc": "ABC class",
+    "xyz": "XYZ class",
+    "moq": "MOQ (units)",
+    "on_hand": "On hand (units)",
+    "on_order": "On order (units)",
+    "safety_stock": "Safety stock (units)",
+    "reorder_point": "Reorder point (units)",
+    "max_stock": "Maximum stock (units)",
+    "eoq": "EOQ (units)",
+    "order_qty": "Order quantity (units)",
+    "below_reorder_point": "Below reorder point",
+    "lead_time_days": "Lead time (days)",
+    # projected inventory
+    "opening": "Opening stock (units)",
+    "receipts": "Receipts (units)",
+    "demand": "Demand (units)",
+    "closing": "Closing stock (units)",
+    "shortage": "Shortage (units)",
+    "days_of_cover": "Days of cover",
+    "stockout": "Stock-out",
+    "below_safety_stock": "Below safety stock",
+    # suppliers and replenishment
+    "orders": "Deliveries",
+    "on_time": "On time",
+    "in_full": "In full",
+    "otif": "OTIF",
+    "lt_mean_days": "Lead time mean (days)",
+    "lt_std_days": "Lead time σ (days)",
+    "master_lead_time_days": "Master lead time (days)",
+    "alternate_supplier": "Alternate supplier",
+    "order_value": f"Order value ({CURRENCY})",
+    "arrives_late": "Arrives after the stock-out",
+    "switch_recommended": "Switch supplier",
+    # capacity, monitoring, users, the data's health
+    "overtime_hours": "Overtime needed (hours)",
+    "message": "Finding",
+    "actor": "By",
+    "at": "When",
+    "rows": "Rows",
+}
+
+
+#: snake_case column → the kind of its values: "money" (company currency), "qty" (units or hours, whole), "share"
+#: (0.953 shown as 95.3 %), "pct" (a value already in percent), "count", "month", "date", "time". A column not named
+#: here is shown by its values (text, or a plain number).
+KINDS: dict[str, str] = {
+    **dict.fromkeys(("revenue", "cost", "margin", "budget_revenue", "inventory_value_end", "change", "before",
+                     "after", *CAUSES, "planned_revenue", "actual_revenue", "order_value"), "money"),
+    **dict.fromkeys(("demand_qty", "supply_qty", "inventory_qty", "planned_qty", "actual_qty", "load_hours",
+                     "capacity_hours", "shortfall_hours", "overtime_hours", "on_hand", "on_order", "safety_stock",
+                     "reorder_point", "max_stock", "eoq", "moq", "order_qty", "opening", "receipts", "demand",
+                     "closing", "shortage"), "qty"),
+    **dict.fromkeys(("utilisation", "margin_rate", "fill_rate", "actual_vs_plan", "volume_vs_plan", "on_time",
+                     "in_full", "otif"), "share"),
+    **dict.fromkeys(("demand_change_pct", "price_change_pct"), "pct"),
+    **dict.fromkeys(("id", "version", "plan_version", "orders", "rows"), "count"),
+    "period": "month",
+    **dict.fromkeys(("due_date", "order_date"), "date"),
+    **dict.fromkeys(("created_at", "updated_at", "signed_at", "frozen_at", "at"), "time"),
 }
 
 
@@ -97,8 +161,8 @@ def label(col: str) -> str:
     letter capital).
 
     Example:
-        >>> label("capacity_hours"), label("safety_stock"), label("2026-10")
-        ('Regular capacity (hours)', 'Safety stock', '2026-10')
+        >>> label("capacity_hours"), label("safety_stock_days"), label("2026-10")
+        ('Regular capacity (hours)', 'Safety stock days', '2026-10')
     """
     if col in LABELS:
         return LABELS[col]

@@ -40,10 +40,10 @@ SERVICE_TIERS: dict[str, int] = {
     "plan": 5, "kpi": 5, "monitor": 5, "whatif": 6, "scenarios": 6, "snapshot": 6, "kpi_review": 6,
     # the cycle: states and gates, plan changes, reproduce, sign-off, decisions
     "cycle": 6, "plan_changes": 7, "reproduce": 7, "signoff": 8, "decisions": 8,
-    # the figures the pages open with, stored ahead
-    "page_figures": 7,
-    # executive review; the first start (schema, demo company, its cycles)
-    "executive": 9, "bootstrap": 8,
+    # executive review
+    "executive": 9,
+    # the figures the pages open with, stored ahead; the first start (schema, demo company, its cycles)
+    "page_figures": 10, "bootstrap": 11,
 }  # fmt: skip
 
 #: Planning modules that may touch files, and why: Prophet fits through Stan (cmdstanpy), which writes its input

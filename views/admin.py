@@ -58,7 +58,7 @@ def _apply(what: str, change: Callable[[], object], mine: object = None) -> None
 
 
 accounts = users.list_users(engine, actor.username)
-st.dataframe(
+ui.dataframe(
     pd.DataFrame([{"User": a.username, "Name": a.display_name, "Role": a.role, "Status": a.status}
                   for a in accounts], columns=["User", "Name", "Role", "Status"]),
     hide_index=True, width="stretch",
@@ -119,9 +119,9 @@ with right:
             _apply(f"{account.username} deleted.", lambda: users.delete_user(engine, actor.username, account.username))
 
 st.subheader("Roles")
-st.dataframe(pd.DataFrame({"Role": list(ROLE_NOTES), "May": list(ROLE_NOTES.values())}), hide_index=True,
+ui.dataframe(pd.DataFrame({"Role": list(ROLE_NOTES), "May": list(ROLE_NOTES.values())}), hide_index=True,
              width="stretch")
 
 st.subheader("Changes of users")
-st.caption("Every change made here or with `python -m sop_core user …`: who made it (actor), to whom, when (UTC).")
-st.dataframe(users.user_changes(engine, actor.username, limit=200), hide_index=True, width="stretch")
+st.caption("Every change made here or with `python -m sop_core user …`: who made it, to which user, when (UTC).")
+ui.dataframe(users.user_changes(engine, actor.username, limit=200), hide_index=True, width="stretch")

@@ -7,6 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
+from sop_core import formatting
 from sop_core.services import audit_trail
 from views import state, ui
 
@@ -26,12 +27,12 @@ when = c_when.date_input("When", value=(today - dt.timedelta(days=30), today), k
                          format="YYYY-MM-DD")
 first_day, last_day = (when[0], when[-1]) if isinstance(when, tuple) and when else (None, None)
 frame = audit_trail.trail(engine, actor.username, users=who, actions=what, first_day=first_day, last_day=last_day)
-st.caption(f"{len(frame):,} change(s), newest first (at most {audit_trail.MAX_ROWS:,}); *before* and *after* hold "
-           "the values each change replaced and wrote.")
+st.caption(f"{formatting.plural(len(frame), 'change')}, newest first (at most {audit_trail.MAX_ROWS:,}); *before* and "
+           "*after* hold the values each change replaced and wrote.")
 ui.dataframe(
     frame, hide_index=True, width="stretch", key="audit_table",
     column_config={"at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"), "user": "Who",
-                   "action": "What", "entity": "Object", "entity_id": "Id",
+                   "action": "What", "entity": "Object", "entity_id": "ID",
                    "before": st.column_config.TextColumn("Before", width="large"),
                    "after": st.column_config.TextColumn("After", width="large")},
 )

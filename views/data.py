@@ -48,7 +48,7 @@ health = load_health(engine, url)
 cols = st.columns(4)
 cols[0].metric("SKUs", formatting.quantity(summary.skus), help="Products in the master data")
 cols[1].metric("Months of history", f"{summary.months_of_history}", help="Months with sales actuals")
-cols[2].metric("Last actual period", ui.month_label(summary.last_actual) if summary.last_actual else "–",
+cols[2].metric("Last actual period", formatting.month(summary.last_actual),
                help="The newest month with sales actuals")
 cols[3].metric("Empty input tables", f"{len(summary.empty_tables)}",
                help="Input tables without a row: " + (", ".join(summary.empty_tables) or "none"))
@@ -106,7 +106,7 @@ def import_section() -> None:
             continue
         if note := data_service.header_note(frame):
             st.caption(f"{ui.md(name)}: {ui.md(note)}")
-        with st.expander(f"{ui.md(name)} → {frame.attrs['table']} ({len(frame):,} rows)"):
+        with st.expander(f"{ui.md(name)} → {frame.attrs['table']} ({formatting.plural(len(frame), 'row')})"):
             ui.dataframe(frame.head(50), width="stretch")
 
     check = st.session_state[KEY_CHECK]
@@ -142,19 +142,19 @@ def import_section() -> None:
 
     if check is not None and check["issues"]:
         issues = pd.DataFrame(check["issues"], columns=["file", "row", "column", "value", "reason"])
-        n = len(issues)
-        st.error(f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. Fix the files and validate again.")
+        st.error(f"{formatting.plural(len(issues), 'problem')} found; nothing was imported. Fix the files and validate "
+                 "again.")
         ui.dataframe(
             issues.astype({"row": "Int64"}),
             hide_index=True,
             width="stretch",
             column_config={
-                "row": st.column_config.NumberColumn("row", format="%d"),
-                "reason": st.column_config.TextColumn("reason", width="large"),
+                "row": st.column_config.NumberColumn(format="%d"),
+                "reason": st.column_config.TextColumn(width="large"),
             },
         )
     elif check is not None:
-        st.success(f"{len(files)} file{'s' if len(files) != 1 else ''} valid: ready to commit.")
+        st.success(f"{formatting.plural(len(files), 'file')} valid: ready to commit.")
     last = st.session_state[KEY_REPORT]
     if last is not None and last["signature"] == signature and check is None:
         st.success(ui.md(last["text"]))

@@ -163,7 +163,7 @@ st.caption("Enter a quantity (units) or a change in % of the statistical forecas
            "family, category or the total is spread to its SKUs in proportion to their statistical forecast; "
            "a lower level wins over a higher one. Clear both numbers to remove an override.")
 grid = load("override_grid", url, stamp, cycle.id, level, item)
-edited = st.data_editor(
+edited = ui.data_editor(
     grid, key=f"demand_grid_{cycle.id}_{level}_{item}_{st.session_state[KEY_STAMP]}", hide_index=True, width="stretch",
     disabled=read_only or ["period", "statistical", "consensus", "author", "created_at", "version"],
     column_order=["period", "statistical", "value", "pct", "reason", "comment", "consensus", "author", "created_at"],
@@ -244,7 +244,8 @@ ui.dataframe(pd.DataFrame({
     "FVA consensus": fva["fva_consensus"].map(formatting.percent),
 }), hide_index=True, width="stretch", key="demand_fva", column_config=FVA_HELP)
 flags = load("tracking_flags", url, stamp, cycle.id, "sku")
-st.markdown(f"**Review: {len(flags)} SKU(s) with a tracking signal beyond ±{demand_accuracy.TRACKING_LIMIT:.0f}**")
+st.markdown(f"**Review: {formatting.plural(len(flags), 'SKU')} with a tracking signal beyond "
+            f"±{demand_accuracy.TRACKING_LIMIT:.0f}**")
 if not flags.empty:
     ui.dataframe(pd.DataFrame({
         "SKU": flags["item"], "Tracking signal": flags["tracking_signal"].map(formatting.number),

@@ -212,7 +212,7 @@ if not past.empty:
                "months", "planned_qty", "actual_qty", "volume_vs_plan", "planned_revenue", "actual_revenue",
                "actual_vs_plan", "result"]],
         hide_index=True, width="stretch", key="past_decisions",
-        column_config={c: st.column_config.NumberColumn(format="%,.0f", help=PAST_HELP[c])
+        column_config={c: st.column_config.NumberColumn(help=PAST_HELP[c])  # units and money in their kind's format
                        for c in ("planned_qty", "actual_qty", "planned_revenue", "actual_revenue")}
         | {c: st.column_config.TextColumn(help=PAST_HELP[c]) for c in ("volume_vs_plan", "actual_vs_plan")},
     )
@@ -256,7 +256,8 @@ for row in status.itertuples(index=False):
         )
 
 with st.expander(f"Cycle state: {review.state_label}"):
-    ui.dataframe(review.state_history, hide_index=True, width="stretch")
+    ui.dataframe(review.state_history, hide_index=True, width="stretch",
+                 column_config={"username": "By", "from_state": "From", "to_state": "To"})
     moves = [s for s in cycle_service.STATE_LABELS if s != head["state"] and user.access.may_move(head["state"], s)]
     if state.editing("cycle_move") and moves:
         c1, c2 = st.columns([3, 2])

@@ -25,7 +25,7 @@ MEASURES = {
 def plan_caption(review: ExecutiveReview) -> None:
     """Which plan the figures show (or that it is the baseline), and the unsourced-SKU warning."""
     head = review.headline
-    horizon = f"{ui.month_label(head['first_period'])} – {ui.month_label(head['last_period'])}"
+    horizon = f"{formatting.month(head['first_period'])} – {formatting.month(head['last_period'])}"
     state_label = review.state_label
     if head["source"] == "proposed":
         st.caption(
@@ -144,7 +144,7 @@ def capacity(review: ExecutiveReview) -> None:
         st.markdown(f"**{bases[basis]}**: utilisation of regular capacity (%) per resource and month")
         util = supply_service.utilisation_table(load)
         ui.dataframe(util, width="stretch", key="exec_capacity",
-                     column_config={c: st.column_config.NumberColumn(c, format="%.1f %%") for c in util.columns})
+                     column_config={c: st.column_config.NumberColumn(format="%.1f %%") for c in util.columns})
         st.caption(
             f"{review.plan_load_basis}: the hours of what the plan makes after Reconciliation (the capacity "
             f"risks count its months above regular capacity). {bases['demand']}: the hours the demand would need "
@@ -231,15 +231,11 @@ def scenarios(review: ExecutiveReview) -> None:
         ui.dataframe(
             scen[["name", "status", "author", "demand_change_pct", "price_change_pct", "revenue", "margin", "fill_rate"]],
             hide_index=True, width="stretch", key="exec_scenarios",
-            column_config={
-                "name": "Scenario", "status": "Status", "author": "Author",
-                "demand_change_pct": st.column_config.NumberColumn("Demand change", format="%+.0f %%"),
-                "price_change_pct": st.column_config.NumberColumn("Price change", format="%+.0f %%"),
-                "revenue": st.column_config.NumberColumn("Revenue", format="compact",
-                                                         help="Revenue of the scenario's plan over its horizon"),
-                "margin": st.column_config.NumberColumn("Margin", format="compact",
-                                                        help="Margin of the scenario's plan over its horizon"),
-                "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent",
+            column_config={  # numbers in the format of their kind (money, % change, share), as on every page
+                "name": "Scenario",
+                "revenue": st.column_config.NumberColumn(help="Revenue of the scenario's plan over its horizon"),
+                "margin": st.column_config.NumberColumn(help="Margin of the scenario's plan over its horizon"),
+                "fill_rate": st.column_config.NumberColumn("Fill rate (plan)",
                                                            help="Served ÷ demand of the scenario's plan over its "
                                                                 "horizon"),
             },

@@ -118,7 +118,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
         width="stretch",
         column_config={
             "cycle_service_level": st.column_config.NumberColumn(
-                "Cycle service level (target)", format="%.0f %%", help="Probability of no stock-out per cycle: sets z"
+                "Cycle service level (target)", format="%.1f %%", help="Probability of no stock-out per cycle: sets z"
             ),
             "demand_mean": st.column_config.NumberColumn("d̄ / month", format="%.1f"),
             "demand_std": st.column_config.NumberColumn("σ_d / month", format="%.1f"),

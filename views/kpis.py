@@ -134,7 +134,7 @@ st.caption(
     f"Targets of {review.segment_label} (a segment without its own target uses the one of all SKUs, "
     "else the default). Saving checks that nobody changed them since you opened them."
 )
-edited = st.data_editor(
+edited = ui.data_editor(
     seen[["kpi", "unit", "target", "tolerance", "source", "updated_by"]],
     disabled=["kpi", "unit", "tolerance", "source", "updated_by"] if editing else True,
     hide_index=True,
@@ -159,7 +159,7 @@ def save_targets(changes: pd.DataFrame, seen_versions: dict[str, int] | None = N
     n = targets_service.save_kpi_targets(engine, segment, changes, user.username)
     st.session_state.pop(seen_key, None)
     clear_kpi_caches()
-    st.session_state["kpi_flash"] = f"{n} target(s) saved." if n else "No target changed."
+    st.session_state["kpi_flash"] = f"{formatting.plural(n, 'target')} saved." if n else "No target changed."
 
 
 def keep_theirs() -> None:
@@ -187,8 +187,9 @@ st.subheader("Exceptions")
 exceptions = review.exceptions
 left, right = st.columns([4, 1])
 left.caption(
-    f"{len(exceptions)} open exception(s) from the monitor (`python -m sop_core monitor`): projected reorder-point "
-    "breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a proposed action."
+    f"{formatting.plural(len(exceptions), 'open exception')} from the monitor (`python -m sop_core monitor`): "
+    "projected reorder-point breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a "
+    "proposed action."
 )
 if state.editing("monitor") and right.button("Run checks now", key="kpi_run_monitor"):
     result = monitor_service.run_monitor(engine, cycle.id, user=user.username)

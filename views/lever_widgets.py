@@ -172,7 +172,7 @@ def _change_editors(choices: whatif.LeverChoices, kept: KeptLevers) -> tuple[dic
     families = pd.DataFrame(
         {"family": choices.families, "change_pct": [kept.family_changes.get(f, 0.0) for f in choices.families]}
     )
-    edited = st.data_editor(
+    edited = ui.data_editor(
         families,
         hide_index=True,
         disabled=["family"],
@@ -210,7 +210,7 @@ def _sku_changes(choices: whatif.LeverChoices, kept: KeptLevers) -> dict[str, fl
     c_add.button("Add SKU change", key="sku_change_add", on_click=_add_sku_change, args=(sku,), disabled=sku is None)
     base: dict[str, float] = ss[KEY_SKU_BASE]
     generation, adds = ss[KEY_SKU_EDITOR]
-    edited = st.data_editor(
+    edited = ui.data_editor(
         pd.DataFrame({"sku": list(base), "change_pct": [float(v) for v in base.values()]},
                      columns=["sku", "change_pct"]).astype({"sku": "object", "change_pct": "float"}),
         hide_index=True,

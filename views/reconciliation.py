@@ -133,11 +133,10 @@ KPI_CARDS = (
 )
 GAP_COLUMNS = {
     "family": "Family",
-    "month": "Month",
     "demand_qty": st.column_config.NumberColumn("Demand", format="%,.0f"),
     "served_qty": st.column_config.NumberColumn("Constrained supply", format="%,.0f"),
     "shortage_qty": st.column_config.NumberColumn("Gap", format="%,.0f"),
-    "fill": st.column_config.NumberColumn("Served", format="percent"),
+    "fill": "Served",  # a share: one decimal in %, as every fill rate
     "constraint": "Binding constraint",
 }
 
@@ -178,10 +177,11 @@ def gap_chart(what: whatif.WhatIf) -> None:
                      labels={"shortage_qty": "Units short", "period": ""})
         st.plotly_chart(ui.base_layout(fig, height=300), width="stretch")
         shown = short.assign(
-            month=pd.to_datetime(short["period"]).dt.strftime("%Y-%m"),
+            period=pd.to_datetime(short["period"]),
             fill=short["served_qty"] / short["demand_qty"].where(short["demand_qty"] > 0),
-        )[["family", "month", "demand_qty", "served_qty", "shortage_qty", "fill", "constraint"]]
-        ui.dataframe(shown, hide_index=True, width="stretch", key="gap_table", column_config=GAP_COLUMNS)
+        )[["family", "period", "demand_qty", "served_qty", "shortage_qty", "fill", "constraint"]]
+        ui.dataframe(shown, hide_index=True, width="stretch", key="gap_table", column_config=GAP_COLUMNS,
+                     kinds={"fill": "share"})
     if what.capacity_notes:
         st.markdown("**Where more capacity pays**")
         st.markdown("\n".join(f"- {ui.md(n)}" for n in what.capacity_notes))
@@ -259,20 +259,7 @@ ui.dataframe(
     saved.drop(columns=["id"]),
     hide_index=True,
     width="stretch",
-    column_config={
-        "name": "Scenario",
-        "status": "Status",
-        "author": "Saved by",
-        "updated_at": st.column_config.DatetimeColumn("Saved", format="YYYY-MM-DD HH:mm"),
-        "version": st.column_config.NumberColumn("Version", format="%d"),
-        "demand_change_pct": st.column_config.NumberColumn("Demand (%)", format="%+.1f"),
-        "price_change_pct": st.column_config.NumberColumn("Price (%)", format="%+.1f"),
-        "revenue": st.column_config.NumberColumn("Revenue", format="%,.0f"),
-        "margin": st.column_config.NumberColumn("Margin", format="%,.0f"),
-        "margin_rate": st.column_config.NumberColumn("Margin %", format="percent"),
-        "inventory_value_end": st.column_config.NumberColumn("Inventory value", format="%,.0f"),
-        "fill_rate": st.column_config.NumberColumn("Fill rate (plan)", format="percent"),
-    },
+    column_config={"name": "Scenario", "author": "Saved by", "updated_at": "Saved", "fill_rate": "Fill rate (plan)"},
 )
 names = dict(zip(saved["id"].tolist(), saved["name"], strict=True))
 if [x for x in st.session_state.get("compare_ids", []) if x not in names]:
@@ -289,7 +276,8 @@ for kpi in table.index:
         show = formatting.delta_by_kind if col.startswith("Δ ") else formatting.by_kind
         shown.loc[kpi, col] = show(table.loc[kpi, col], comparison.kinds[kpi])
 st.markdown("**Compared with the baseline**")
-ui.dataframe(shown.set_index("label"), width="stretch", key="compare_table", height=36 * (len(shown) + 1) + 3)
+ui.dataframe(shown.set_index("label").rename_axis("KPI"), width="stretch", key="compare_table",
+             height=36 * (len(shown) + 1) + 3)
 if len(comparison.results) > 1:
     chart_left, chart_right = st.columns(2)
     money = table.loc[["revenue", "margin", "inventory_value_end", "overtime_cost", "shortage_cost"]]

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from sop_core import config
-from sop_core.services import bootstrap, executive, permissions, plan, whatif
+from sop_core.services import bootstrap, executive, permissions, plan, plan_changes, whatif
 from sop_core.services import cycle as cycle_service
 from sop_core.services import sign_in as sign_in_service
 from sop_core.services.cycle import CycleInfo
@@ -91,18 +91,18 @@ def scenario_inputs(cycle_id: int) -> ScenarioInputs:
 
 @st.cache_resource(ttl=600, max_entries=2, show_spinner="Reading the executive review…")
 def _executive_review(_engine: Engine, url: str, cycle_id: int, stamp: str) -> ExecutiveReview:  # noqa: ARG001
-    return executive.review(_engine, cycle_id, load_inputs=lambda: scenario_inputs(cycle_id))
+    return executive.review(_engine, cycle_id, load_inputs=lambda: scenario_inputs(cycle_id), stamp=stamp)
 
 
 def executive_review(cycle_id: int) -> ExecutiveReview:
     """The cycle's executive review, shared read only by every session while what it reads stays as it is
-    (:func:`sop_core.services.executive.review_stamp`: a sign-off, a decision or a promotion shows at once).
+    (:func:`sop_core.services.plan_changes.review_stamp`: a sign-off, a decision or a promotion shows at once).
 
     Raises:
         PlanError: the cycle does not exist or has no forecast to plan on.
     """
     engine = get_engine()
-    return _executive_review(engine, _url(engine), cycle_id, executive.review_stamp(engine, cycle_id))
+    return _executive_review(engine, _url(engine), cycle_id, plan_changes.review_stamp(engine, cycle_id))
 
 
 def init() -> None:

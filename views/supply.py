@@ -83,7 +83,7 @@ c3.metric(
     "Peak utilisation",
     formatting.percent(peak["utilisation"]) if peak is not None else "–",
     help=f"Highest load ÷ regular capacity of a resource-month: {ui.md(peak['resource'])} in "
-    f"{ui.month_label(peak['period'])}" if peak is not None else "Highest load ÷ regular capacity: no load",
+    f"{formatting.month(peak['period'])}" if peak is not None else "Highest load ÷ regular capacity: no load",
 )
 
 # ---- utilisation heatmap and table
@@ -103,7 +103,7 @@ st.plotly_chart(supply_charts.utilisation_heatmap(busiest), width="stretch")
 ui.dataframe(
     table,
     width="stretch",
-    column_config={col: st.column_config.NumberColumn(col, format="%.1f %%") for col in table.columns},
+    column_config={col: st.column_config.NumberColumn(format="%.1f %%") for col in table.columns},
 )
 
 # ---- load vs capacity of one resource
@@ -120,8 +120,8 @@ if hot.empty:
     st.success("No resource is above 90 % of regular capacity in the plan horizon.")
 else:
     ui.dataframe(
-        hot.assign(month=hot["period"].dt.strftime("%Y-%m"), utilisation=hot["utilisation"] * 100)[
-            ["resource", "name", "month", "utilisation", "load_hours", "capacity_hours", "overtime_hours",
+        hot.assign(utilisation=hot["utilisation"] * 100)[
+            ["resource", "name", "period", "utilisation", "load_hours", "capacity_hours", "overtime_hours",
              "shortfall_hours", "status", "top_skus"]
         ],
         hide_index=True,
@@ -136,7 +136,7 @@ else:
         },
     )  # fmt: skip
     spots = {
-        f"{r} · {ui.month_label(p)} ({100 * u:.0f} %)": (r, p)
+        f"{r} · {formatting.month(p)} ({100 * u:.0f} %)": (r, p)
         for r, p, u in zip(hot["resource"], hot["period"], hot["utilisation"], strict=True)
     }
     hot_resource, hot_period = spots[st.selectbox("Drill into", list(spots), key="supply_bottleneck")]
@@ -150,10 +150,10 @@ else:
         width="stretch",
         column_config={
             "load_hours": st.column_config.NumberColumn("Load (h)", format="%,.0f"),
-            "share": st.column_config.ProgressColumn("Share", format="%.0f %%", min_value=0, max_value=100),
+            "share": st.column_config.ProgressColumn("Share", format="%.1f %%", min_value=0, max_value=100),
         },
     )
-    right.markdown(f"**SKUs loading {ui.md(hot_resource)} in {ui.month_label(hot_period)}**")
+    right.markdown(f"**SKUs loading {ui.md(hot_resource)} in {formatting.month(hot_period)}**")
     ui.dataframe(
         skus.assign(share=skus["share"] * 100),
         right,
@@ -176,7 +176,7 @@ level, item = (families | sku_choices)[picked_item or next(iter(families))]
 proj = load_projection(engine, url, cycle.id, plan_key, level, item)
 p1, p2, p3 = st.columns(3)
 first_out = proj.loc[proj["stockout"], "period"].min()
-p1.metric("First projected stock-out", ui.month_label(first_out) if pd.notna(first_out) else "none",
+p1.metric("First projected stock-out", formatting.month(first_out) if pd.notna(first_out) else "none",
           help="First month whose projected closing stock (on hand + open orders − demand) cannot serve demand")
 p2.metric("Months below safety stock", int(proj["below_safety_stock"].sum()),
           help="Months whose projected closing stock is below the safety stock")
@@ -190,7 +190,7 @@ st.markdown("**Units per month**: stock on hand and open orders against the plan
 st.plotly_chart(supply_charts.projection_figure(proj, source), width="stretch")
 with st.expander("Projection table"):
     ui.dataframe(
-        proj.assign(month=proj["period"].dt.strftime("%Y-%m")).drop(columns=["period", "sku"]).set_index("month"),
+        proj.assign(month=proj["period"].map(formatting.month)).drop(columns=["period", "sku"]).set_index("month"),
         width="stretch",
         column_config={"days_of_cover": st.column_config.NumberColumn("Days of cover", format="%,.0f")},
     )
@@ -253,8 +253,8 @@ else:
         st.plotly_chart(supply_charts.item_lines(item_trend), width="stretch", key="supply_item_trend_chart")
     with st.expander("Monthly figures"):
         ui.dataframe(
-            item_trend.assign(month=item_trend["period"].dt.strftime("%Y-%m"), otif=item_trend["otif"] * 100)[
-                ["sku", "name", "month", "orders", "otif", "lt_mean_days", "master_lead_time_days"]
+            item_trend.assign(otif=item_trend["otif"] * 100)[
+                ["sku", "name", "period", "orders", "otif", "lt_mean_days", "master_lead_time_days"]
             ],
             hide_index=True,
             width="stretch",
@@ -292,9 +292,9 @@ ui.dataframe(
         "reorder_point": st.column_config.NumberColumn("Reorder point", format="%,.0f"),
         "quantity": st.column_config.NumberColumn("Order qty", format="%,.0f"),
         "lead_time_days": st.column_config.NumberColumn("Lead time (d)", format="%,.0f"),
-        "order_value": st.column_config.NumberColumn("Value", format="%,.0f"),
-        "supplier_otif": st.column_config.NumberColumn("Supplier OTIF", format="%.0f %%"),
-        "alternate_otif": st.column_config.NumberColumn("Alternate OTIF", format="%.0f %%"),
+        "unit_cost": st.column_config.NumberColumn(format="%,.2f"),
+        "supplier_otif": st.column_config.NumberColumn("Supplier OTIF", format="%.1f %%"),
+        "alternate_otif": st.column_config.NumberColumn("Alternate OTIF", format="%.1f %%"),
         "alternate_lead_time_days": st.column_config.NumberColumn("Alt. lead time (d)", format="%,.0f"),
         "lead_time_diff_days": st.column_config.NumberColumn("Δ lead time (d)", format="%+.0f"),
         "unit_cost_diff": st.column_config.NumberColumn("Δ unit cost", format="%+.2f"),

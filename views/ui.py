@@ -1,8 +1,8 @@
 """Small shared pieces of the pages (not a page): the page's style sheet (:func:`page_style`: metric cards that
-fit any window, meeting mode's large type, the print layout), the colours, month labels, the chart look, the row
-cap of the tables (and their pinned key column), the search pickers, and :func:`md`, which every text from the data
-passes through before it enters Markdown (a product name, a code, a file name, a user name, an error message naming
-them)."""
+fit any window, meeting mode's large type, the print layout), the colours, the chart look, the tables (capped to a
+row limit, headed by human labels: :mod:`views.tables`, their key column pinned), the search pickers, and :func:`md`,
+which every text from the data passes through before it enters Markdown (a product name, a code, a file name, a user
+name, an error message naming them)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from sop_core.formatting import MISSING
 from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
+from views import tables
 
 #: Okabe–Ito, the colour-blind-safe palette (Okabe & Ito 2008): categorical series in this order.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -152,10 +154,6 @@ def md(value: object) -> str:
     return escaped
 
 
-def month_label(value: object) -> str:
-    return pd.Timestamp(value).strftime("%b %Y")
-
-
 def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Figure:
     """Shared chart look: the title at the top left of the figure, the legend below the plot, so that the two
     never overlap (nor the legend the labels drawn at the top of the plot); Okabe–Ito colours, dark text."""
@@ -200,13 +198,27 @@ def pinned_key(frame: pd.DataFrame, column_config: dict[Any, Any] | None) -> dic
     return config
 
 
-def dataframe(frame: pd.DataFrame, where: DeltaGenerator | None = None, **kwargs: Any) -> None:  # noqa: ANN401
-    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`. Without
-    an index (``hide_index=True``) its first column is the key and is pinned (:func:`pinned_key`); an index is
-    pinned by Streamlit."""
+def dataframe(
+    frame: pd.DataFrame, where: DeltaGenerator | None = None, *, kinds: dict[str, str] | None = None,
+    **kwargs: Any,  # noqa: ANN401
+) -> None:
+    """Shows ``frame`` as a table in ``where`` (default: the page), cut to the row cap by :func:`capped`: the
+    columns under their human labels, numbers in the format of their kind (``kinds``: of the page's own columns),
+    a missing value as "–" (:func:`views.tables.presented`). Without an index (``hide_index=True``) its first
+    column is the key and is pinned (:func:`pinned_key`); an index is pinned by Streamlit."""
+    shown, config, order = tables.presented(
+        capped(frame, where), kwargs.pop("column_config", None), kwargs.pop("column_order", None), kinds
+    )
     if kwargs.get("hide_index"):
-        kwargs["column_config"] = pinned_key(frame, kwargs.get("column_config"))
-    (where or st).dataframe(capped(frame, where), **kwargs)
+        config = pinned_key(shown, config)
+    (where or st).dataframe(shown, column_config=config, column_order=order, placeholder=MISSING, **kwargs)
+
+
+def data_editor(frame: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:  # noqa: ANN401
+    """``st.data_editor`` with every column under its human label (:func:`views.tables.editor_config`; the edited
+    frame keeps the frame's column names) and an empty cell blank."""
+    config = tables.editor_config(frame, kwargs.pop("column_config", None))
+    return st.data_editor(frame, column_config=config, placeholder="", **kwargs)
 
 
 def matching(labels: Iterable[str], text: str, limit: int = MAX_PICKER_OPTIONS) -> list[str]:

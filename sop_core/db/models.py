@@ -109,7 +109,7 @@ class Supplier(Base):
 class SupplierItem(Base):
     __tablename__ = "supplier_item"
     supplier: Mapped[Code] = mapped_column(ForeignKey("supplier.supplier"), primary_key=True)
-    sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"), primary_key=True)
+    sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"), primary_key=True, index=True)  # a SKU's suppliers
     lead_time_days: Mapped[float] = mapped_column(Float)
     lead_time_std_days: Mapped[float] = mapped_column(Float, default=0.0)
     moq: Mapped[Qty] = mapped_column(default=0.0)

@@ -24,8 +24,7 @@ import xlsxwriter
 
 from sop_core.config import CURRENCY
 from sop_core.formatting import money_in_full, percent
-from sop_core.labels import label
-from sop_core.planning import plan_diff as diff_math
+from sop_core.labels import KINDS, label
 from sop_core.text_checks import FORMULA_STARTS
 
 log = logging.getLogger(__name__)
@@ -176,19 +175,6 @@ NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
     "time": "yyyy-mm-dd hh:mm",
 }
-#: The kind of each column the pack writes (a column not named here: by its values, text or a plain number).
-COLUMN_KINDS = {
-    **dict.fromkeys(("revenue", "cost", "margin", "budget_revenue", "inventory_value_end", "change", "before",
-                     "after", *diff_math.CAUSES, "planned_revenue", "actual_revenue"), "money"),
-    **dict.fromkeys(("demand_qty", "supply_qty", "inventory_qty", "planned_qty", "actual_qty", "load_hours",
-                     "capacity_hours", "shortfall_hours"), "qty"),
-    **dict.fromkeys(("utilisation", "margin_rate", "fill_rate", "actual_vs_plan", "volume_vs_plan"), "share"),
-    **dict.fromkeys(("demand_change_pct", "price_change_pct"), "pct"),
-    **dict.fromkeys(("id", "version", "plan_version"), "count"),
-    "period": "month",
-    "due_date": "date",
-    **dict.fromkeys(("created_at", "updated_at", "signed_at", "frozen_at"), "time"),
-}
 #: Who signed, for a role that has not signed yet.
 NOT_SIGNED = "not signed"
 #: Widest column [characters]; longer text wraps in the cell.
@@ -273,8 +259,9 @@ class _Sheet:
 
     def table(self, frame: pd.DataFrame, kinds: dict[str, str] | None = None, *, empty: str = "none") -> None:
         """A region: the frame's columns as a header of human labels (:func:`sop_core.labels.label`), one row
-        per record; ``kinds`` the kind of a column not in :data:`COLUMN_KINDS`."""
-        kinds = {**COLUMN_KINDS, **(kinds or {})}
+        per record, each value in the number format of its column's kind (:data:`sop_core.labels.KINDS`; ``kinds``
+        the kind of a column not named there)."""
+        kinds = {**KINDS, **(kinds or {})}
         self.header([label(str(c)) for c in frame.columns])
         if frame.empty:
             self.text(self.row, 0, empty)

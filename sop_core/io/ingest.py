@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sop_core.db import cycle_repo, import_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
+from sop_core.formatting import plural
 from sop_core.io.import_checks import check_all, validate
 from sop_core.io.import_issues import ImportFailed, ImportIssue, refuse
 from sop_core.io.import_plausible import PeriodWindow
@@ -105,9 +106,7 @@ class ImportReport:
             f"{table} {rows} ({self.inserted[table]} new, {self.updated[table]} updated)"
             for table, rows in self.rows.items()
         ]
-        files = "1 file" if len(self.files) == 1 else f"{len(self.files)} files"
-        rows = "1 row" if self.total_rows == 1 else f"{self.total_rows} rows"
-        return f"Imported {files}, {rows}: " + ", ".join(parts)
+        return f"Imported {plural(len(self.files), 'file')}, {plural(self.total_rows, 'row')}: " + ", ".join(parts)
 
 
 def _named(files: Sequence[tuple[str, Source]] | Sequence[str | Path]) -> list[tuple[str, Source]]:
@@ -198,7 +197,7 @@ def import_files(
     report = progress or (lambda _f, _msg: None)
     permissions.require(engine, user, "import")
     named = _named(files)
-    report(0.05, f"Reading {len(named)} file(s)…")
+    report(0.05, f"Reading {plural(len(named), 'file')}…")
     frames, issues = _read_all(named, table)
     results = []
     with session_scope(engine) as s:  # the checks against stored master data and the writes: one transaction

@@ -73,6 +73,11 @@ from sop_core.units import DAYS_PER_MONTH
 
 #: Premium per priority step of an alternate supplier [share of its unit cost].
 PRIORITY_PREMIUM = 0.02
+#: What a safety-stock gap costs less in the LP than its penalty [currency/unit/month]. With the default
+#: penalty (2 × holding) closing a gap by buying a month earlier costs exactly the penalty (two months of
+#: holding); without this the plan may take either, and a change elsewhere (a supplier out in other months) could
+#: flip it. With it the plan leaves such a gap. The reported safety penalty is at the full rate.
+SAFETY_TIE_BREAK = 1e-5
 
 
 Objective = Literal["min_cost", "max_margin"]
@@ -256,7 +261,9 @@ def build(inputs: BalanceInputs) -> BalanceModel:
     served_first = lost_cost[:, None] + steer[:, None] * (n_t - np.arange(n_t))[None, :]
     lost = lp.add_cols(it_names("lost"), served_first.ravel(), 0.0, dem.ravel()).reshape(n_i, n_t)
     has_ss = ss > 0
-    sfall = lp.add_cols(it_names("ssgap")[has_ss.ravel()], np.repeat(penalty, n_t)[has_ss.ravel()], 0.0, ss[has_ss])
+    gap_penalty = np.repeat(penalty, n_t)[has_ss.ravel()]
+    sfall = lp.add_cols(it_names("ssgap")[has_ss.ravel()], np.clip(gap_penalty - SAFETY_TIE_BREAK, 0.0, None), 0.0,
+                        ss[has_ss])
     m_up = np.where(np.arange(n_t) >= inputs.first_production_period, INF, 0.0)
     make = lp.add_cols(
         it_names("make", make_items), np.repeat(make_cost[make_items], n_t), 0.0, np.tile(m_up, len(make_items))
@@ -378,6 +385,7 @@ def build(inputs: BalanceInputs) -> BalanceModel:
         "sup": sup_rows,
         "pair_cap": pair_cap,
         "sfall": sfall,
+        "gap_penalty": gap_penalty,
         "has_ss": has_ss,
         "ss": ss,
         "rec": rec,

@@ -185,7 +185,7 @@ def solve(model: BalanceModel, *, before_solve: BeforeSolve | None = None) -> Ba
         "overtime": part("over"),
         "holding": float((idx["holding"][:, None] * inv).sum()),
         "lost_sales": float((idx["lost_cost"][:, None] * lost).sum()),
-        "safety_penalty": part("sfall"),
+        "safety_penalty": float((idx["gap_penalty"] * x[idx["sfall"]]).sum()) if np.size(idx["sfall"]) else 0.0,
         "fill_penalty": part("gap"),
     }
     # the economic value: without the end-of-horizon credit, the penalties and the steering terms

@@ -27,11 +27,12 @@ from sop_core.db.engine import session_scope
 from sop_core.db.models import PlanCycle
 from sop_core.db.models_cycle import Decision
 from sop_core.errors import Change, EditConflict
+from sop_core.formatting import plural
 from sop_core.planning import levers as lev
 from sop_core.planning import scenario as sc
-from sop_core.services import permissions
+from sop_core.services import figures, permissions
 from sop_core.services.cycle import WorkflowError, cycle_row, month_label, now
-from sop_core.services.plan_changes import actual_sales
+from sop_core.services.plan_changes import actual_sales, review_stamp
 from sop_core.services.snapshot import inputs_from_json
 from sop_core.text_checks import checked
 
@@ -201,11 +202,11 @@ def _outcome(plan_lines: pd.DataFrame | None, actual: pd.DataFrame, scope: lev.L
         "actual_revenue": actual_rev,
         "actual_vs_plan": actual_rev / planned_rev - 1.0 if planned_rev else None,
         "volume_vs_plan": actual_qty / planned_qty - 1.0 if planned_qty else None,
-        "result": f"actuals for {n} month{'s' if n > 1 else ''}",
+        "result": f"actuals for {plural(n, 'month')}",
     }
 
 
-def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
+def past_decisions(engine: Engine, cycle_id: int, *, stamp: str | None = None) -> pd.DataFrame:
     """Decisions of earlier cycles with their actual outcome, tied to what the decision's linked scenario
     changed.
 
@@ -221,7 +222,17 @@ def past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
     planned_qty, actual_qty`` [units], ``planned_revenue, actual_revenue`` [currency], ``actual_vs_plan``
     (revenue) and ``volume_vs_plan`` (shares: actual ÷ planned − 1; None without actual months) and
     ``result`` ("no actuals yet", "no signed plan" or "actuals for N months").
+
+    Computed once per version of the data the executive review reads (``stamp``:
+    :func:`sop_core.services.plan_changes.review_stamp`, read when not given) and stored ahead with the pages'
+    figures.
     """
+    stamp = stamp or review_stamp(engine, cycle_id)
+    return figures.once(engine, "past_decisions", (cycle_id,), stamp, lambda: _past_decisions(engine, cycle_id),
+                        tables=figures.ONE_TABLE)
+
+
+def _past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
     with session_scope(engine) as s:
         earlier = cycle_repo.cycles_before(s, cycle_row(s, cycle_id).month)
         products = master_repo.products(s)[["sku", "family"]]

@@ -25,6 +25,7 @@ from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, mast
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
+from sop_core.formatting import plural
 from sop_core.planning import consensus as cons
 from sop_core.planning import forecast as fc
 from sop_core.planning.forecast.hierarchy import Level
@@ -120,8 +121,7 @@ class Freshness:
             since.append(f"sales were imported on {self.imported_at:%Y-%m-%d %H:%M} since")
         if self.skus_without_forecast:
             n = self.skus_without_forecast
-            since.append(f"{n} SKU{'s' if n != 1 else ''} with sales {'have' if n != 1 else 'has'} no forecast "
-                         "in it")
+            since.append(f"{plural(n, 'SKU')} with sales {'have' if n != 1 else 'has'} no forecast in it")
         if self.events_changed:
             since.append("the event calendar has changed since")
         if self.frozen:

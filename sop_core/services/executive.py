@@ -21,7 +21,7 @@ from sop_core.planning import supply_math
 from sop_core.services import cycle, decisions, plan, plan_changes, scenarios, signoff
 from sop_core.services import supply as supply_service
 from sop_core.services.cycle import CycleInfo, cycle_row
-from sop_core.services.plan_changes import LastPlanChange, last_plan_change
+from sop_core.services.plan_changes import LastPlanChange, last_plan_change, review_stamp
 
 
 def capacity_table(engine: Engine, cycle_id: int, *, current: plan.CurrentPlan | None = None) -> pd.DataFrame:
@@ -229,24 +229,21 @@ class ExecutiveReview:
         return frame.sort_values(["status", "id"], key=lambda c: c != "proposed" if c.name == "status" else c)
 
 
-def review_stamp(engine: Engine, cycle_id: int) -> str:
-    """A short text that changes whenever what :func:`review` reads of the cycle does (its plan inputs, scenarios,
-    plan lines, sign-offs, decisions, versions, budget), for every user: the key of shared caches of the review."""
-    with session_scope(engine) as s:
-        return plan.stamp_text(plan_repo.review_stamp(s, cycle_id))
-
-
-def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | None = None) -> ExecutiveReview:
+def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | None = None,
+           stamp: str | None = None) -> ExecutiveReview:
     """The executive review of a cycle (:class:`ExecutiveReview`), its current plan computed once; ``load_inputs``
-    gives the cycle's plan inputs when they are needed (:data:`sop_core.services.plan.InputsLoader`).
+    gives the cycle's plan inputs when they are needed (:data:`sop_core.services.plan.InputsLoader`). The change
+    against the last plan and the outcome of past decisions are figures of the data version ``stamp``
+    (:func:`sop_core.services.plan_changes.review_stamp`, read when not given), stored ahead with the pages' figures.
 
     Raises:
         plan.PlanError: the cycle does not exist or has no forecast to plan on.
     """
     # once: the headline, the risks, the capacity and the table
+    stamp = stamp or review_stamp(engine, cycle_id)
     current = plan.current_plan(engine, cycle_id, load_inputs=load_inputs)
     # once: the headline and the waterfall
-    last_plan = last_plan_change(engine, cycle_id, current=current, load_inputs=load_inputs)
+    last_plan = last_plan_change(engine, cycle_id, current=current, load_inputs=load_inputs, stamp=stamp)
     table = plan.plan_table(engine, cycle_id, current=current)
     capacity = capacity_table(engine, cycle_id, current=current)
     ro = risks_opportunities(engine, cycle_id, current=current, table=table, capacity=capacity)
@@ -263,7 +260,7 @@ def review(engine: Engine, cycle_id: int, *, load_inputs: plan.InputsLoader | No
         scenarios=scenarios.list_scenarios(engine, cycle_id),
         last_plan=last_plan,
         decisions=decisions.decisions(engine, cycle_id),
-        past=decisions.past_decisions(engine, cycle_id),
+        past=decisions.past_decisions(engine, cycle_id, stamp=stamp),
         signoff=signoff.signoff_status(engine, cycle_id),
         state_history=cycle.state_history(engine, cycle_id),
         diff_choices=plan_changes.diff_choices(engine),

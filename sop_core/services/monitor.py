@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from sop_core.db import audit_repo, forecast_repo, master_repo, monitor_repo, stock_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_monitor import KpiException
+from sop_core.formatting import plural
 from sop_core.planning import triggers as monitor
 from sop_core.services import inventory_policy as policy_service
 from sop_core.services import kpi_targets as targets_service
@@ -121,7 +122,7 @@ def find_exceptions(
         if any(not p.empty for p in parts)
         else (pd.DataFrame(columns=monitor.EXCEPTION_COLUMNS))
     )
-    report(1.0, f"{len(found)} exception(s) found")
+    report(1.0, f"{plural(len(found), 'exception')} found")
     return found, cycle_id, notes
 
 

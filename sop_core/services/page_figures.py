@@ -17,6 +17,7 @@ from sop_core.services import cycle as cycle_service
 from sop_core.services import (
     demand,
     demand_accuracy,
+    executive,
     figures,
     inventory_policy,
     kpi_review,
@@ -37,7 +38,8 @@ def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Pr
     consensus, the total's chart, headline and override grid, the changes against the last cycle and the accuracy
     of earlier cycles (Demand review), the supply review with its worst bottleneck's drill-down, the first family's
     projection and the supplier scorecards (Supply review), the KPI review of all SKUs, the inventory policy and its
-    evaluation (KPIs), the price elasticities (Reconciliation).
+    evaluation (KPIs), the price elasticities (Reconciliation), the change against the last plan and the outcome of past
+    decisions (Executive review).
 
     Returns:
         The figures stored (their names); a figure the data do not allow yet (no forecast, say) is left out.
@@ -65,6 +67,7 @@ def store_page_figures(engine: Engine, cycle_id: int | None = None, progress: Pr
         ("KPI review", lambda: kpi_review.review(engine, "all")),
         ("policy evaluation", lambda: policy_backtest.evaluate_policy(engine, cycle.id)),
         ("price elasticities", lambda: pricing.family_elasticities(engine)),
+        ("executive review", lambda: executive.review(engine, cycle.id)),
     ]
     stored = []
     with figures.held_stamps(), figures.storing():  # one version of the data for every figure, stored

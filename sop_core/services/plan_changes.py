@@ -17,7 +17,7 @@ from sop_core.db import cycle_repo, forecast_repo, master_repo, plan_repo, stock
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
-from sop_core.services import plan
+from sop_core.services import figures, plan
 from sop_core.services.cycle import STATE_LABELS, WorkflowError, cycle_by_month, cycle_info, cycle_row, month_label
 from sop_core.services.snapshot import plan_components
 
@@ -257,12 +257,47 @@ class LastPlanChange:
         }
 
 
+def _last_plan_tables(change: LastPlanChange) -> dict[str, pd.DataFrame]:
+    diff = change.diff
+    meta = pd.DataFrame([{
+        "label": change.label, "margin_change": change.margin_change,
+        "before_label": diff.before_label if diff else None, "after_label": diff.after_label if diff else None,
+        "measure": diff.measure if diff else None,
+        "after_first": diff.after_first.isoformat() if diff and diff.after_first else None,
+    }])
+    if diff is None:
+        return {"meta": meta}
+    return {"meta": meta, "lines": diff.lines, "waterfall": diff.waterfall}
+
+
+def _last_plan_from(tables: dict[str, pd.DataFrame]) -> LastPlanChange:
+    meta = tables["meta"].iloc[0]
+
+    def value(name: str) -> Any:  # noqa: ANN401 - a stored text or number
+        v = meta[name]
+        return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+
+    if "lines" not in tables:
+        return LastPlanChange(label=value("label"), diff=None, margin_change=value("margin_change"))
+    first = value("after_first")
+    diff = DiffResult(before_label=str(value("before_label")), after_label=str(value("after_label")),
+                      lines=tables["lines"], waterfall=tables["waterfall"], measure=str(value("measure")),
+                      after_first=dt.date.fromisoformat(first) if first else None)
+    margin = value("margin_change")
+    return LastPlanChange(label=value("label"), diff=diff, margin_change=float(margin) if margin is not None else None)
+
+
+#: How :func:`last_plan_change` is stored: its plan diff's lines and waterfall, and one row of labels and figures.
+LAST_PLAN_TABLES: figures.Tables[LastPlanChange] = figures.Tables(_last_plan_tables, _last_plan_from)
+
+
 def last_plan_change(
     engine: Engine,
     cycle_id: int,
     *,
     current: plan.CurrentPlan | None = None,
     load_inputs: plan.InputsLoader | None = None,
+    stamp: str | None = None,
 ) -> LastPlanChange:
     """The cycle's current plan version against the last signed plan of an earlier cycle (:class:`LastPlanChange`;
     every field None when there is no earlier signed plan).
@@ -271,8 +306,23 @@ def last_plan_change(
     ``diff`` command prints as its total change; the margin change compares the plan lines (``current``: the
     cycle's :func:`sop_core.services.plan.current_plan`, when the caller has it already) with the signed
     version's over the months both forecast. ``load_inputs``: the cycle's inputs
-    (:data:`sop_core.services.plan.InputsLoader`).
+    (:data:`sop_core.services.plan.InputsLoader`). Computed once per version of the data the executive review
+    reads (``stamp``: :func:`review_stamp`, read when not given) and stored ahead with the pages' figures.
     """
+    stamp = stamp or review_stamp(engine, cycle_id)
+    return figures.once(engine, "last_plan_change", (cycle_id,), stamp,
+                        lambda: _last_plan_change(engine, cycle_id, current, load_inputs), tables=LAST_PLAN_TABLES)
+
+
+def review_stamp(engine: Engine, cycle_id: int) -> str:
+    """A short text that changes whenever what the executive review of the cycle reads does (its plan inputs,
+    scenarios, plan lines, sign-offs, decisions, versions, budget, for every cycle): the key of its figures."""
+    with session_scope(engine) as s:
+        return plan.stamp_text(plan_repo.review_stamp(s, cycle_id))
+
+
+def _last_plan_change(engine: Engine, cycle_id: int, current: plan.CurrentPlan | None,
+                      load_inputs: plan.InputsLoader | None) -> LastPlanChange:
     last = last_signed_version(engine, cycle_id)
     if last is None:
         return LastPlanChange(label=None, diff=None, margin_change=None)

@@ -5,6 +5,8 @@
   numbers drawn with the numbers a service returns.
 * ``DownloadRecorder`` keeps the in-memory media store of each run, so a test reads the bytes a
   ``st.download_button`` offers (AppTest only exposes the button's URL).
+* ``table_problems(at)`` lists what the tables on screen (``st.dataframe`` and ``st.data_editor``) show that a
+  reader should never see: a snake_case column header, or a cell that reads "None", "nan" or "NaT".
 * ``texts(at)`` lists the words a run put on screen (labels, help, markdown and captions, table headers,
   chart titles, axes and trace names); ``bare_service_terms`` picks those that say "service level" or
   "service target" without saying which: a cycle service level or a fill rate.
@@ -137,6 +139,42 @@ def _table_headers(frame: Any) -> list[str]:
         out.append(conf.get("label") or str(column))
         if conf.get("help"):
             out.append(conf["help"])
+    return out
+
+
+#: A header that is a column's name in the data contract (``demand_qty``), not a label.
+SNAKE_CASE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
+#: What a cell must never read: Python's and pandas' words for a missing value.
+MISSING_WORDS = {"None", "nan", "NaN", "NaT", "<NA>"}
+
+
+def table_problems(at: AppTest) -> list[str]:
+    """Every snake_case header and every cell reading "None", "nan" or "NaT" of the tables on screen, as
+    ``"<table key or position>: …"``. A header is the column config's label where set, else the column's name;
+    columns left out by ``column_order`` or hidden are not shown. A missing value shows the table's placeholder, and
+    "None" where the table sets none (Streamlit's default)."""
+    out = []
+    for position, frame in enumerate(at.dataframe):
+        name = frame.key or f"table {position} ({frame.editing_mode})"
+        config = json.loads(frame.proto.columns or "{}")
+        order = list(frame.proto.column_order)
+        value = frame.value
+        placeholder = frame.proto.placeholder if frame.proto.HasField("placeholder") else "None"
+        if not (config.get("_index") or {}).get("hidden"):
+            out += [f"{name}: index header {n!r}" for n in value.index.names
+                    if n is not None and SNAKE_CASE.match(str(n))]
+        for column in value.columns:
+            conf = config.get(str(column)) or {}
+            if conf.get("hidden") or (order and str(column) not in order):
+                continue
+            header = conf.get("label") or str(column)
+            if SNAKE_CASE.match(header):
+                out.append(f"{name}: header {header!r}")
+            cells = value[column]
+            words = {str(v) for v in cells[cells.notna()] if str(v) in MISSING_WORDS}
+            if cells.isna().any() and placeholder in MISSING_WORDS:
+                words.add(placeholder)
+            out += [f"{name}: {header!r} shows {word!r}" for word in sorted(words)]
     return out
 
 

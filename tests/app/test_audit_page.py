@@ -27,7 +27,7 @@ def test_the_audit_page_filters_and_exports_what_the_service_reads(app_env: str,
     at.multiselect(key="audit_users").set_value(["demo"]).run()
     at.multiselect(key="audit_actions").set_value(["user_role"]).run()
     shown = at.dataframe[0].value
-    assert shown[["user", "action", "entity_id", "before", "after"]].values.tolist() == [
+    assert shown[["Who", "What", "ID", "Before", "After"]].values.tolist() == [
         ["demo", "user_role", "sam", '{"role": "supply_planner"}', '{"role": "finance"}'],
         ["demo", "user_role", "dana", '{"role": "demand_planner"}', '{"role": "viewer"}'],
     ]

@@ -41,7 +41,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def _health(at: AppTest) -> pd.DataFrame:
-    return at.dataframe[0].value.set_index("table")
+    return at.dataframe[0].value.set_index("Table")
 
 
 def _a_history_row(engine: Engine) -> pd.Series:
@@ -58,10 +58,10 @@ def test_data_health_shows_every_table_with_its_rows(shared_app_env: str, shared
         counts = repo.table_counts(s)
     health = _health(at)
     assert list(health.index) == list(m.INPUT_TABLES)
-    assert health["rows"].to_dict() == {t: counts[t] for t in m.INPUT_TABLES}
-    assert health.loc["sales_history", "skus_total"] == counts["product"]
-    assert str(health.loc["sales_history", "first_period"])[:10] == "2022-11-01"
-    assert str(health.loc["sales_history", "last_period"])[:10] == "2026-10-01"
+    assert health["Rows"].to_dict() == {t: counts[t] for t in m.INPUT_TABLES}
+    assert health.loc["sales_history", "SKUs in master data"] == counts["product"]
+    assert str(health.loc["sales_history", "First date"])[:10] == "2022-11-01"
+    assert str(health.loc["sales_history", "Last date"])[:10] == "2026-10-01"
     metrics = _metrics(at)
     assert metrics["SKUs"] == f"{counts['product']:,}"
     assert metrics["Months of history"] == "48"
@@ -114,7 +114,7 @@ def test_a_valid_upload_is_committed_and_the_rows_are_updated(app_env: str, demo
         after = repo.table_counts(s)
     assert after["sales_history"] == before["sales_history"]
     assert after["audit_log"] == before["audit_log"] + 1
-    assert _health(at).loc["sales_history", "rows"] == before["sales_history"]
+    assert _health(at).loc["sales_history", "Rows"] == before["sales_history"]
 
 
 def _workbook(rows: list[list[object]]) -> bytes:
@@ -140,12 +140,12 @@ def test_a_title_row_above_the_header_is_skipped_and_the_file_commits(app_env: s
     at.file_uploader(key="data_uploads").set_value(("sales_history_halden.xlsx", content, XLSX)).run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error
-    assert at.expander[0].label == "sales_history_halden.xlsx → sales_history (1 rows)"
+    assert at.expander[0].label == "sales_history_halden.xlsx → sales_history (1 row)"
     assert [c.value for c in at.caption if "header found" in c.value] == [
         "sales_history_halden.xlsx: header found in row 3; rows 1–2 skipped (title)"
     ]
     preview = at.dataframe[-1].value
-    assert preview.columns.tolist() == ["sku", "period", "quantity"]
+    assert preview.columns.tolist() == ["SKU", "Month", "Quantity (units)"]
     assert preview.index.tolist() == [4]  # the Excel row number of the only data row
     at.button(key="data_validate").click().run()
     assert at.success[0].value == "1 file valid: ready to commit."
@@ -183,8 +183,8 @@ def test_a_file_without_a_header_or_with_a_column_twice_is_named_not_a_traceback
     assert at.error[-1].value == "2 problems found; nothing was imported. Fix the files and validate again."
     issues = at.dataframe[-1].value
     assert issues.astype(str).values.tolist() == [
-        ["sales_history_nohead.xlsx", "<NA>", "None", "None", no_header_message.split(" ", 1)[1]],
-        ["sales_history_twice.csv", "1", "quantity", "None", twice_message.split(": ", 1)[1]],
+        ["sales_history_nohead.xlsx", "<NA>", "–", "–", no_header_message.split(" ", 1)[1]],
+        ["sales_history_twice.csv", "1", "quantity", "–", twice_message.split(": ", 1)[1]],
     ]
     assert at.button(key="data_commit").disabled
 

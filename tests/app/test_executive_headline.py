@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from sop_core import formatting
+from sop_core.config import CURRENCY
 from sop_core.db.engine import make_engine
 from sop_core.services import cycle as cycle_service
 from sop_core.services import decisions, plan_changes
@@ -54,16 +55,16 @@ def test_headline_and_past_decisions_as_the_services_compute_them(shared_app_env
     ) in captions
     assert head["margin_budget_months"] == 14  # Nov 2026 – Dec 2027 of the 18-month horizon
 
-    table = next(d.value for d in at.dataframe if "scope" in d.value.columns).set_index("decision")
-    assert sorted(table["cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
+    table = next(d.value for d in at.dataframe if "Scope" in d.value.columns).set_index("Decision")
+    assert sorted(table["Cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
     push = table.loc["Push grills and mowers through August: +8 % and +5 % demand"]
-    assert (push["scenario"], push["changes"], push["scope"], push["months"]) == (
+    assert (push["Scenario"], push["Changes"], push["Scope"], push["Months"]) == (
         "Summer garden push", "GRILLS demand +8 %, MOWERS demand +5 % (to 2026-08)", "families GRILLS, MOWERS",
         "2026-06, 2026-07, 2026-08")
     expected = past.set_index("decision").loc[push.name]
-    assert push["planned_revenue"] == pytest.approx(expected["planned_revenue"])
-    assert push["actual_revenue"] == pytest.approx(expected["actual_revenue"])
-    assert push["actual_vs_plan"] == formatting.percent(expected["actual_vs_plan"])
-    assert push["result"] == "actuals for 3 months"
+    assert push[f"Planned revenue ({CURRENCY})"] == pytest.approx(expected["planned_revenue"])
+    assert push[f"Actual revenue ({CURRENCY})"] == pytest.approx(expected["actual_revenue"])
+    assert push["Revenue vs plan"] == formatting.percent(expected["actual_vs_plan"])
+    assert push["Result"] == "actuals for 3 months"
     review = table.loc["Review the kettle and toaster range with the key accounts"]  # no scenario: its family
-    assert (review["scope"], review["months"]) == ("family KETTLES", "2026-06, 2026-07, 2026-08, 2026-09, 2026-10")
+    assert (review["Scope"], review["Months"]) == ("family KETTLES", "2026-06, 2026-07, 2026-08, 2026-09, 2026-10")

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from sop_core import formatting
+from sop_core.config import CURRENCY
 from sop_core.db.engine import make_engine
 from sop_core.planning import levers as lev
 from sop_core.services import cycle as cycle_service
@@ -70,9 +71,9 @@ def test_headline_diff_decisions_and_sign_off_by_every_role(app_env: str, app_en
     assert shown["Inventory value"][0] == formatting.money(head["inventory_value_end"])
     assert shown["Capacity risks"][0] == str(head["capacity_risks"])
     # past decisions of 2026-06, 2026-09 and 2026-10, each with planned and actual revenue
-    past = next(d.value for d in at.dataframe if "actual_revenue" in d.value.columns)
-    assert sorted(past["cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
-    assert past["actual_revenue"].notna().all()
+    past = next(d.value for d in at.dataframe if f"Actual revenue ({CURRENCY})" in d.value.columns)
+    assert sorted(past["Cycle"].unique()) == ["2026-06", "2026-09", "2026-10"]
+    assert past[f"Actual revenue ({CURRENCY})"].notna().all()
     # record the outcome of the 2026-09 shift decision
     by_text = decisions.past_decisions(app_engine, cycle_id).set_index("decision")["id"]
     # (the form's fields are filled, then the click sends them with it in one run, as from the browser)
@@ -218,10 +219,11 @@ def test_plan_diff_between_two_chosen_plans(shared_app_env: str, shared_engine: 
                for c in at.caption)
     table = diff_table(at)
     expected = chosen.by("family")
-    assert table["family"].tolist() == expected["family"].tolist()
-    assert table["change"].tolist() == pytest.approx(expected["change"].tolist())
+    change = f"Change ({CURRENCY})"
+    assert table["Family"].tolist() == expected["family"].tolist()
+    assert table[change].tolist() == pytest.approx(expected["change"].tolist())
     assert table["New actuals"].tolist() == pytest.approx(expected["new_actuals"].tolist())
-    assert table["change"].sum() == pytest.approx(chosen.total_change)
+    assert table[change].sum() == pytest.approx(chosen.total_change)
     assert chosen.total_change != pytest.approx(default.total_change)
 
     # the oldest cycle has no earlier signed plan: the page asks for one
@@ -245,7 +247,7 @@ def test_a_change_by_another_user_shows_at_the_next_run(app_env: str, app_engine
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert any(c.value.startswith("Proposed plan **Elsewhere**") for c in at.caption)
-    log = next(d.value for d in at.dataframe if "decision" in d.value.columns and "due_date" in d.value.columns)
-    assert "Logged elsewhere" in log["decision"].tolist()
+    log = next(d.value for d in at.dataframe if "Decision" in d.value.columns and "Due date" in d.value.columns)
+    assert "Logged elsewhere" in log["Decision"].tolist()
     head = executive_service.headline(app_engine, cycle_id)
     assert {m.label: m.value for m in at.metric}["Revenue"] == formatting.money(head["revenue"])

@@ -44,22 +44,22 @@ def test_section_shows_matrix_policy_frontier_and_backtest(section: tuple[AppTes
     pd.testing.assert_frame_equal(matrix, segmentation.abc_xyz_matrix(policy), check_names=False)
     assert int(matrix.to_numpy().sum()) == len(policy) == 176
     # safety stock / reorder point / EOQ table: the service's numbers, intermittent items on the empirical method
-    table = at.dataframe[1].value.set_index("sku")
+    table = at.dataframe[1].value.set_index("SKU")
     expected = policy.set_index("sku")
-    assert table["safety_stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
-    assert table["reorder_point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
-    assert set(table.loc[expected["intermittent"], "method"]) == {"empirical"}
-    assert (table["reorder_point"] >= table["safety_stock"]).all()
+    assert table["Safety stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
+    assert table["Reorder point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
+    assert set(table.loc[expected["intermittent"], "Method"]) == {"empirical"}
+    assert (table["Reorder point"] >= table["Safety stock"]).all()
     # frontier: per class, the inventory value rises with the cycle service level
     wide = at.dataframe[2].value
     assert list(wide.index)[0] == "80.0 %" and list(wide.index)[-1] == "99.5 %"
     for seg in ("A", "B", "C"):
-        shown = wide[seg].to_numpy()
+        shown = wide[f"Class {seg}"].to_numpy()
         assert (shown[1:] > shown[:-1]).all()
         assert shown.tolist() == pytest.approx(frontier.loc[frontier["segment"] == seg, "inventory_value"].tolist())
     # backtest table: achieved fill rates as the service measured them
     shown_bt = at.dataframe[3].value
-    assert shown_bt["fill_rate"].round(6).tolist() == (backtest["fill_rate"] * 100).round(6).tolist()
+    assert shown_bt["Fill rate (achieved)"].round(6).tolist() == (backtest["fill_rate"] * 100).round(6).tolist()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Below reorder point"] == str(int(policy["below_reorder_point"].sum()))
     assert metrics["Intermittent items"] == str(int(policy["intermittent"].sum()))
@@ -70,8 +70,8 @@ def test_matrix_targets_switch_the_service_levels(section: tuple[AppTest, str]) 
     at.radio(key="inv_targets").set_value("matrix").run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[1].value
-    expected = table["class"].map(segmentation.DEFAULT_SERVICE_TARGETS) * 100
-    assert table["cycle_service_level"].round(6).tolist() == expected.round(6).tolist()
+    expected = table["ABC/XYZ class"].map(segmentation.DEFAULT_SERVICE_TARGETS) * 100
+    assert table["Cycle service level (target)"].round(6).tolist() == expected.round(6).tolist()
 
 
 def _frontier_drawn_is_the_service_frontier(at: AppTest, frontier: pd.DataFrame) -> None:

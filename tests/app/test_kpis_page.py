@@ -64,15 +64,15 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
     # supplier reliability is measured against the OTIF target: its card says so, with the target now stored
     assert "Measured against the OTIF target, now 70.0 %" in cards["Supplier reliability"].proto.help
 
-    targets = next(d.value for d in at.dataframe if "tolerance" in d.value.columns)
+    targets = next(d.value for d in at.dataframe if "tolerance" in d.value.columns)  # the editor: contract names
     assert targets["target"].tolist()[:2] == [95.0, 70.0]
     assert targets["source"].tolist()[:2] == ["default", "all"]
 
-    table = next(d.value for d in at.dataframe if "message" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "Finding" in d.value.columns)
     assert len(table) == len(exceptions) > 0
-    assert table["sku"].tolist() == exceptions["sku"].tolist()
-    assert table["action"].tolist() == exceptions["action"].tolist()
-    assert {"Reorder point breach", "Supplier OTIF"} <= set(table["type"]) <= set(monitor_service.KIND_LABELS.values())
+    assert table["SKU"].tolist() == exceptions["sku"].tolist()
+    assert table["Proposed action"].tolist() == exceptions["action"].tolist()
+    assert {"Reorder point breach", "Supplier OTIF"} <= set(table["Type"]) <= set(monitor_service.KIND_LABELS.values())
 
     # drill-down: the first SKU with an exception, its policy numbers as the service computes them
     drill = at.selectbox(key="kpi_drill_sku")
@@ -113,15 +113,15 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     heat = screen.figure(at, trace_type="heatmap")["data"][0]
     assert np.array(heat["z"]).tolist() == counts.to_numpy().tolist()
 
-    table = next(d.value for d in at.dataframe if "reorder_point" in d.value.columns).set_index("sku")
+    table = next(d.value for d in at.dataframe if "Reorder point" in d.value.columns).set_index("SKU")
     expected = policy.set_index("sku")
     assert sorted(table.index) == sorted(expected.index)
-    assert table["safety_stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
-    assert table["reorder_point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
+    assert table["Safety stock"].round(6).to_dict() == expected["safety_stock"].round(6).to_dict()
+    assert table["Reorder point"].round(6).to_dict() == expected["reorder_point"].round(6).to_dict()
     # ROP = d̄·(L + R) + SS with L in months (days ÷ 30.44) and R = 1 month, for every row shown
-    lead_months = table["lead_time_days"] / DAYS_PER_MONTH
-    rop = table["demand_mean"].fillna(0.0) * (lead_months + 1.0) + table["safety_stock"]
-    assert table["reorder_point"].to_numpy() == pytest.approx(rop.to_numpy())
+    lead_months = table["L (days)"] / DAYS_PER_MONTH
+    rop = table["d̄ / month"].fillna(0.0) * (lead_months + 1.0) + table["Safety stock"]
+    assert table["Reorder point"].to_numpy() == pytest.approx(rop.to_numpy())
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Below reorder point"] == str(int(policy["below_reorder_point"].sum()))
 
@@ -130,10 +130,11 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
         drawn = screen.trace(fig, f"Class {seg}")
         assert drawn["x"] == pytest.approx((part["cycle_service_level"] * 100).tolist())
         assert drawn["y"] == pytest.approx(part["inventory_value"].tolist())
-    wide = next(d.value for d in at.dataframe if list(d.value.columns) == sorted(frontier["segment"].unique()))
+    wide = next(d.value for d in at.dataframe
+                if list(d.value.columns) == [f"Class {s}" for s in sorted(frontier["segment"].unique())])
     assert wide.index.tolist() == [f"{100 * v:.1f} %" for v in sorted(frontier["cycle_service_level"].unique())]
     for seg, part in frontier.groupby("segment"):
-        assert wide[seg].tolist() == pytest.approx(part["inventory_value"].tolist())
+        assert wide[f"Class {seg}"].tolist() == pytest.approx(part["inventory_value"].tolist())
 
 
 def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url: str) -> None:

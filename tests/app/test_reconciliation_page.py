@@ -92,9 +92,9 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     assert shown["Overtime cost"][0] == formatting.money(0.0)
     assert shown["Margin"][0] == formatting.money(cut.kpis["margin"])
     # the gap table names the binding resources, and the shadow prices say what an hour is worth
-    gap = next(d.value for d in at.dataframe if "constraint" in d.value.columns)
-    assert any(c.startswith("capacity ") for c in gap["constraint"])
-    assert gap["shortage_qty"].sum() == pytest.approx(
+    gap = next(d.value for d in at.dataframe if "Binding constraint" in d.value.columns)
+    assert any(c.startswith("capacity ") for c in gap["Binding constraint"])
+    assert gap["Gap"].sum() == pytest.approx(
         scr.supply_gap(cut).query("shortage_qty > 0.5")["shortage_qty"].sum()
     )
     assert any("One more hour on" in md.value for md in at.markdown)
@@ -144,8 +144,8 @@ def test_save_conflict_and_promote(app_env: str, app_engine: Engine) -> None:
     at.button(key="promote").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert "'Promo push' is now the proposed plan (version 1)" in at.success[0].value
-    listed = next(d.value for d in at.dataframe if "status" in d.value.columns)
-    assert listed[["name", "status"]].values.tolist() == [["Promo push", "proposed"]]
+    listed = next(d.value for d in at.dataframe if "Status" in d.value.columns)
+    assert listed[["Scenario", "Status"]].values.tolist() == [["Promo push", "proposed"]]
     lines = plan.plan_lines(app_engine, cycle_id)
     expected = plan.evaluate_scenario(app_engine, stored.id)
     assert len(lines) == len(expected.lines)

@@ -32,7 +32,7 @@ def test_a_table_larger_than_the_cap_shows_the_first_rows_and_says_so() -> None:
     assert not at.exception, [e.message for e in at.exception]
     big, small = at.dataframe
     assert len(big.value) == MAX_ROWS_TO_BROWSER
-    assert big.value["sku"].iloc[-1] == f"S{MAX_ROWS_TO_BROWSER - 1:05d}"
+    assert big.value["SKU"].iloc[-1] == f"S{MAX_ROWS_TO_BROWSER - 1:05d}"
     assert len(small.value) == 2
     assert [c.value for c in at.caption] == [
         f"Showing the first {MAX_ROWS_TO_BROWSER:,} of {MAX_ROWS_TO_BROWSER + 5:,} rows — filter to narrow."

@@ -10,6 +10,7 @@ import pytest
 import screen
 from streamlit.testing.v1 import AppTest
 
+from sop_core import formatting
 from sop_core.db import master_repo, stock_repo
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.services import inventory_policy as policy_service
@@ -48,27 +49,27 @@ def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppT
     shown = at.dataframe[0].value
     # every resource of the demo company, with the utilisation (%) the service computes
     assert sorted(shown.index) == ["BRN-MET", "BRN-MOW", "BRN-TRM", "ULM-ESP", "ULM-MLD", "ULM-SMA"]
-    assert list(shown.columns)[0] == "2026-11"
-    pd.testing.assert_frame_equal(shown, expected, check_names=False)
+    assert list(shown.columns)[0] == "Nov 2026"  # months headed by name
+    pd.testing.assert_frame_equal(shown, expected.rename(columns=formatting.month), check_names=False)
     assert (shown.to_numpy() >= 0).all() and shown.notna().all().all()
     # the bottleneck list and the supplier table are those of the services
     bottleneck_table = at.dataframe[1].value
-    assert bottleneck_table["resource"].tolist() == hot["resource"].tolist()
-    assert bottleneck_table["utilisation"].round(6).tolist() == (hot["utilisation"] * 100).round(6).tolist()
-    suppliers = _table(at, "supplier")
-    assert suppliers["supplier"].tolist() == card["supplier"].tolist()
-    assert suppliers["otif"].round(6).tolist() == (card["otif"] * 100).round(6).tolist()
+    assert bottleneck_table["Resource"].tolist() == hot["resource"].tolist()
+    assert bottleneck_table["Utilisation"].round(6).tolist() == (hot["utilisation"] * 100).round(6).tolist()
+    suppliers = _table(at, "Supplier")
+    assert suppliers["Supplier"].tolist() == card["supplier"].tolist()
+    assert suppliers["OTIF"].round(6).tolist() == (card["otif"] * 100).round(6).tolist()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Resources"] == "6"
     assert metrics["Bottleneck months"] == str(int((hot["status"] == "bottleneck").sum()))
     # drill-down of the worst bottleneck: families and SKUs loading it, shares adding up to 100 %
     assert at.selectbox(key="supply_bottleneck").value.startswith(hot.loc[0, "resource"])
-    fam_shown = _table(at, "family")
-    assert fam_shown["family"].tolist() == families["family"].tolist()
-    assert fam_shown["share"].sum() == pytest.approx(100.0)
+    fam_shown = _table(at, "Family")
+    assert fam_shown["Family"].tolist() == families["family"].tolist()
+    assert fam_shown["Share"].sum() == pytest.approx(100.0)
     sku_shown = at.dataframe[3].value
-    assert sku_shown["sku"].tolist() == skus["sku"].tolist()
-    assert sku_shown["load_hours"].sum() == pytest.approx(hot.loc[0, "load_hours"])
+    assert sku_shown["SKU"].tolist() == skus["sku"].tolist()
+    assert sku_shown["Load (h)"].sum() == pytest.approx(hot.loc[0, "load_hours"])
 
 
 def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: tuple[AppTest, str]) -> None:
@@ -81,12 +82,13 @@ def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: 
     assert picker.value.startswith("Family ")  # families first
     picker.set_value(f"BL-1001 — {products.loc['BL-1001', 'name']}").run()
     assert not at.exception, [e.message for e in at.exception]
-    table = _table(at, "month")
-    assert table["closing"].tolist() == expected["closing"].tolist()
-    assert table["shortage"].tolist() == expected["shortage"].tolist()
+    table = _table(at, "Month")
+    assert table.index.tolist() == [formatting.month(m) for m in expected["period"]]
+    assert table["Closing stock (units)"].tolist() == expected["closing"].tolist()
+    assert table["Shortage (units)"].tolist() == expected["shortage"].tolist()
     # the safety stock and reorder point lines are the policy's, flat over the horizon
-    assert set(table["safety_stock"].round(6)) == {round(policy.loc["BL-1001", "safety_stock"], 6)}
-    assert set(table["reorder_point"].round(6)) == {round(policy.loc["BL-1001", "reorder_point"], 6)}
+    assert set(table["Safety stock (units)"].round(6)) == {round(policy.loc["BL-1001", "safety_stock"], 6)}
+    assert set(table["Reorder point (units)"].round(6)) == {round(policy.loc["BL-1001", "reorder_point"], 6)}
     chart = at.get("plotly_chart")[2].proto.spec
     assert "Reorder point" in chart and "Safety stock" in chart
     metrics = {m.label: m.value for m in at.metric}
@@ -103,8 +105,8 @@ def test_tolerances_change_the_scorecard(supply_page: tuple[AppTest, str]) -> No
     at.number_input(key="supply_late_days").set_value(5).run()
     at.number_input(key="supply_short_pct").set_value(5.0).run()
     assert not at.exception, [e.message for e in at.exception]
-    shown = _table(at, "supplier")
-    assert shown["otif"].round(6).tolist() == (lenient["otif"] * 100).round(6).tolist()
+    shown = _table(at, "Supplier")
+    assert shown["OTIF"].round(6).tolist() == (lenient["otif"] * 100).round(6).tolist()
 
 
 def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:
@@ -112,15 +114,15 @@ def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:
     with screen.current_cycle(url) as (engine, cycle):
         proposals = policy_service.replenishment_proposals(engine, cycle.id)
     shown = at.dataframe[-1].value
-    assert shown["sku"].tolist() == proposals["sku"].tolist()
-    assert shown["quantity"].tolist() == proposals["quantity"].tolist()
-    assert (shown["quantity"] > 0).all()
+    assert shown["SKU"].tolist() == proposals["sku"].tolist()
+    assert shown["Order qty"].tolist() == proposals["quantity"].tolist()
+    assert (shown["Order qty"] > 0).all()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Proposed orders"] == str(len(proposals))
     assert metrics["Switch to alternate supplier"] == str(int(proposals["switch_recommended"].sum()))
     # where an alternate is shown, its lead-time and cost differences are there too
-    alt = shown[shown["alternate_supplier"].notna()]
-    assert len(alt) > 0 and alt["lead_time_diff_days"].notna().all() and alt["cost_diff"].notna().all()
+    alt = shown[shown["Alternate supplier"] != "–"]
+    assert len(alt) > 0 and alt["Δ lead time (d)"].notna().all() and alt["Δ order cost"].notna().all()
     assert len(at.get("download_button")) == 1
 
 
@@ -229,15 +231,15 @@ def test_item_view_of_the_worst_supplier(supply_page: tuple[AppTest, str]) -> No
     assert at.selectbox(key="supply_item_supplier").value.startswith("BRIGHTWAY — ")
     assert at.selectbox(key="supply_item_sku_BRIGHTWAY").value == "All its items"
     # its per-item scorecard: only its items, worst OTIF first, as the service scores them
-    shown = next(d.value for d in at.dataframe if d.value.columns[:2].tolist() == ["supplier", "sku"])
-    assert set(shown["supplier"]) == {"BRIGHTWAY"} and len(shown) == 21
-    assert shown["sku"].tolist() == items["sku"].tolist()
-    assert shown["otif"].round(6).tolist() == (items["otif"] * 100).round(6).tolist()
+    shown = next(d.value for d in at.dataframe if d.value.columns[:2].tolist() == ["Supplier", "SKU"])
+    assert set(shown["Supplier"]) == {"BRIGHTWAY"} and len(shown) == 21
+    assert shown["SKU"].tolist() == items["sku"].tolist()
+    assert shown["OTIF"].round(6).tolist() == (items["otif"] * 100).round(6).tolist()
     # KA-1018 by hand: 13 deliveries, 4 on time and in full; lead times 81…96 days, p90 = 92 + 0.8·(94 − 92)
-    ka = shown.set_index("sku").loc["KA-1018"]
-    assert ka["orders"] == 13
-    assert ka["otif"] == pytest.approx(100 * 4 / 13)
-    assert ka["lt_p90"] == pytest.approx(93.6)
+    ka = shown.set_index("SKU").loc["KA-1018"]
+    assert ka["Deliveries"] == 13
+    assert ka["OTIF"] == pytest.approx(100 * 4 / 13)
+    assert ka["p90 (d)"] == pytest.approx(93.6)
     # heatmaps: one row per item (scorecard order), one column per month of receipt
     done = _receipts(url)
     mine = done[done["supplier"] == "BRIGHTWAY"]
@@ -278,9 +280,9 @@ def test_item_trend_of_one_item(supply_page: tuple[AppTest, str]) -> None:
     assert screen.trace(fig, "Lead time mean")["y"] == pytest.approx(per_month["lead"].tolist())
     assert screen.trace(fig, "Lead time mean")["y"][0] == 83  # ordered 2024-12-13, received 83 days later
     assert set(screen.trace(fig, "Master lead time")["y"]) == {84.0}  # supplier_item.lead_time_days
-    table = _table(at, "sku")
-    assert table["month"].tolist() == [f"{m:%Y-%m}" for m in per_month.index]
-    assert table["otif"].tolist() == pytest.approx((per_month["otif"] * 100).tolist())
+    table = _table(at, "SKU")
+    assert [f"{m:%Y-%m}" for m in table["Month"]] == [f"{m:%Y-%m}" for m in per_month.index]
+    assert table["OTIF"].tolist() == pytest.approx((per_month["otif"] * 100).tolist())
     # a 5-day tolerance counts the deliveries a few days late as on time: the chart follows
     at.number_input(key="supply_late_days").set_value(5).run()
     lenient = mine["otif"] | (

@@ -304,3 +304,32 @@ def test_supplier_capacity_default_per_group() -> None:
 
 def test_months_of_lead_time() -> None:
     assert bl.months_of_lead_time(np.array([0, 14, 30, 31, 80])).tolist() == [0, 0, 0, 1, 2]
+
+
+def test_a_safety_gap_that_costs_exactly_its_penalty_to_close_is_left_open() -> None:
+    # C: bought from S1 at 10 (credited at 10 at the end), holding 0.5 → default penalty 1.0 a unit-month.
+    # S1 delivers nothing in March, so March's 10 come in February. A March target of 10 more would have to
+    # come in February too: 2 months × 0.5 = 1.0 a unit, exactly the penalty of one month's gap. Such a tie is
+    # always broken the same way (the gap stays: no stock is built for nothing), and the penalty is reported
+    # at its full rate (10 × 1.0).
+    months = pd.DatetimeIndex(["2027-01-01", "2027-02-01", "2027-03-01"])
+
+    def plan(penalty: float) -> bls.BalanceResult:
+        return bls.balance_plan(bl.BalanceInputs(
+            periods=months,
+            items=pd.DataFrame({"item": ["C"], "unit_price": [30.0], "make_cost": [10.0], "holding_cost": [0.5],
+                                "safety_penalty": [penalty]}),
+            demand=pd.DataFrame({"item": "C", "period": months, "qty": 10.0}),
+            sourcing=pd.DataFrame({"item": ["C"], "supplier": ["S1"], "unit_cost": [10.0], "priority": [1],
+                                   "first_period": [0]}),
+            supplier_capacity=pd.DataFrame({"supplier": "S1", "period": months, "qty": [100.0, 100.0, 0.0]}),
+            safety_stock=pd.DataFrame({"item": ["C"], "period": [months[-1]], "qty": [10.0]}),
+        ))
+
+    tie = plan(float("nan"))
+    assert tie.plan["inventory"].tolist() == pytest.approx([0.0, 10.0, 0.0])
+    assert tie.plan["safety_shortfall"].tolist() == pytest.approx([0.0, 0.0, 10.0])
+    assert tie.cost["safety_penalty"] == pytest.approx(10.0, rel=1e-12)
+    dearer = plan(1.01)  # a gap dearer than closing it: 10 more come in February
+    assert dearer.plan["inventory"].tolist() == pytest.approx([0.0, 20.0, 10.0])
+    assert dearer.cost["safety_penalty"] == pytest.approx(0.0)

@@ -46,7 +46,7 @@ def test_linear_trend_is_continued() -> None:
 
 
 def test_combination_is_the_mean_of_its_members() -> None:
-    # 36 noisy seasonal months: the forecast is the plain mean of AutoETS, Theta and seasonal naive
+    # 36 noisy seasonal months: the forecast is the plain mean of ETS(A,N,A), Theta and seasonal naive
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, DynamicOptimizedTheta, SeasonalNaive
 
@@ -54,7 +54,7 @@ def test_combination_is_the_mean_of_its_members() -> None:
     hist = _series("s", 100 + 30 * np.sin(2 * np.pi * np.arange(36) / 12) + rng.normal(0, 4, 36))
     out = fc.forecast(hist, horizon=4)
     members = StatsForecast(
-        models=[AutoETS(season_length=12, model="AZZ"), DynamicOptimizedTheta(season_length=12), SeasonalNaive(12)],
+        models=[AutoETS(season_length=12, model="ANA"), DynamicOptimizedTheta(season_length=12), SeasonalNaive(12)],
         freq="MS",
     ).forecast(df=hist, h=4)
     expected = members[["AutoETS", "DynamicOptimizedTheta", "SeasonalNaive"]].mean(axis=1)

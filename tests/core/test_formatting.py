@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from sop_core import formatting as fmt
@@ -103,3 +106,20 @@ def test_changes_by_kind_as_the_what_if_cards_show_them() -> None:
     assert [fmt.delta_by_kind(v, k) for v, k in changes] == [
         "+1.5 pts", "-20.0 pts", "+€1.2M", "+€0", "-€350k", "+2.5", "-1,234", "+0"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("n", "word", "many", "expected"), [
+    (0, "SKU", None, "0 SKUs"), (1, "SKU", None, "1 SKU"), (2, "SKU", None, "2 SKUs"), (1.0, "row", None, "1 row"),
+    (12_345, "row", None, "12,345 rows"), (np.int64(1), "supplier", None, "1 supplier"),
+    (1, "entry", "entries", "1 entry"), (3, "entry", "entries", "3 entries"), (-1, "day", None, "-1 days"),
+])  # fmt: skip
+def test_plural_counts_things_in_the_singular_only_for_one(
+    n: float, word: str, many: str | None, expected: str
+) -> None:
+    assert fmt.plural(n, word, many) == expected
+
+
+def test_months_show_as_short_name_and_year() -> None:
+    assert [fmt.month(v) for v in ("2026-12", "2026-12-01", pd.Timestamp("2027-01-31 10:00"), dt.date(2026, 2, 1))] \
+        == ["Dec 2026", "Dec 2026", "Jan 2027", "Feb 2026"]  # fmt: skip
+    assert [fmt.month(v) for v in (None, NAN, pd.NaT)] == ["–"] * 3

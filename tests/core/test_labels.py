@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sop_core.io import export
-from sop_core.labels import LABELS, label
+from sop_core.labels import KINDS, LABELS, label
 
 
 def test_named_columns_have_their_label_and_others_sentence_case() -> None:
@@ -16,8 +16,8 @@ def test_named_columns_have_their_label_and_others_sentence_case() -> None:
 
 
 def test_every_column_the_pack_formats_has_a_human_label() -> None:
-    for col in (*export.COLUMN_KINDS, *export.CAPACITY_COLUMNS):
+    for col in (*KINDS, *export.CAPACITY_COLUMNS):
         assert col in LABELS, col
         assert not re.search(r"_|^[a-z]", LABELS[col]), (col, LABELS[col])
-    money = [c for c, kind in export.COLUMN_KINDS.items() if kind == "money"]
+    money = [c for c, kind in KINDS.items() if kind == "money"]
     assert all(LABELS[c].endswith("(EUR)") for c in money)

@@ -19,7 +19,7 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
-from sop_core.services import decisions, executive, overrides, plan, scenarios, signoff
+from sop_core.services import decisions, executive, overrides, plan, plan_changes, scenarios, signoff
 
 NOV = dt.date(2026, 11, 1)
 
@@ -109,11 +109,11 @@ def test_a_change_of_the_inputs_moves_the_stamp_and_the_plan(engine: Engine, cha
 
 def test_what_the_executive_review_shows_moves_its_stamp(engine: Engine) -> None:
     cycle_id = _company(engine)
-    stamps = [executive.review_stamp(engine, cycle_id)]
-    assert executive.review_stamp(engine, cycle_id) == stamps[-1]
+    stamps = [plan_changes.review_stamp(engine, cycle_id)]
+    assert plan_changes.review_stamp(engine, cycle_id) == stamps[-1]
 
     def moved(what: str) -> None:
-        stamps.append(executive.review_stamp(engine, cycle_id))
+        stamps.append(plan_changes.review_stamp(engine, cycle_id))
         assert stamps[-1] != stamps[-2], what
 
     sid, _ = scenarios.save_scenario(engine, cycle_id, "Push", lev.Levers(demand_change_pct=10), "dana", None)

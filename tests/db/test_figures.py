@@ -154,3 +154,32 @@ def test_a_stored_table_keeps_its_values_and_their_kinds(sqlite_engine: Engine) 
     kept = figures.once(sqlite_engine, "kinds", (1,), "s", _refuse, tables=figures.ONE_TABLE)
     kept.loc["stockouts", "kpi"] = "changed"
     assert figures.once(sqlite_engine, "kinds", (1,), "s", _refuse, tables=figures.ONE_TABLE).equals(table)
+
+
+def test_the_executive_reviews_slow_parts_are_stored_ahead(demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The change against the last plan and the outcome of past decisions are read back as computed (a restarted
+    server computes neither), and a new decision makes both out of date."""
+    from sop_core.services import cycle as cycle_service
+    from sop_core.services import decisions, executive, plan_changes
+
+    cycle_id = cycle_service.current_cycle(demo_engine).id
+    assert "executive review" in page_figures.store_page_figures(demo_engine, cycle_id)
+    computed = executive.review(demo_engine, cycle_id)
+    assert len(computed.past) >= 4 and computed.last_plan.diff is not None  # the demo's signed cycles
+    figures.forget()
+    monkeypatch.setattr(decisions, "_past_decisions", _refuse)
+    monkeypatch.setattr(plan_changes, "_last_plan_change", _refuse)
+    read = executive.review(demo_engine, cycle_id)
+    pd.testing.assert_frame_equal(read.past.reset_index(drop=True), computed.past.reset_index(drop=True),
+                                  check_dtype=False)
+    assert read.last_plan.label == computed.last_plan.label
+    assert read.last_plan.revenue_change == pytest.approx(computed.last_plan.revenue_change, rel=1e-12)
+    assert read.last_plan.margin_change == pytest.approx(computed.last_plan.margin_change, rel=1e-12)
+    assert read.last_plan.diff.after_first == computed.last_plan.diff.after_first
+    pd.testing.assert_frame_equal(read.last_plan.diff.waterfall, computed.last_plan.diff.waterfall, check_dtype=False)
+    # any write (here: a row of the audit trail, which every edit writes) changes the data version
+    with session_scope(demo_engine) as s:
+        s.add(m.AuditLog(username="dana", action="decision", entity="decision", entity_id="0", detail={}))
+    with pytest.raises(AssertionError, match="computed again"):
+        executive.review(demo_engine, cycle_id)

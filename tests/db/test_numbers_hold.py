@@ -57,7 +57,7 @@ class Surfaces:
 def _capacity(at: AppTest) -> dict[str, pd.DataFrame]:
     """The capacity table on screen (resource × month, %) under the basis its heading names (none: empty)."""
     heading = next((m.value for m in at.markdown if m.value.startswith("**Load of")), None)
-    table = next((d.value for d in at.dataframe if d.value.index.name == "resource"), None)
+    table = next((d.value for d in at.dataframe if d.value.index.name == labels.label("resource")), None)
     return {heading.split("**")[1]: table} if heading is not None and table is not None else {}
 
 
@@ -276,10 +276,11 @@ DEMAND_LOAD, PLAN_LOAD = "Load of the consensus demand (unconstrained)", "Load o
 
 
 def _utilisation(sheet: pd.DataFrame) -> pd.DataFrame:
-    """A capacity sheet of the workbook as the pages show it: load ÷ regular capacity in %, resource × month."""
+    """A capacity sheet of the workbook as the pages show it: load ÷ regular capacity in %, resource × month (the
+    pages head the months "Nov 2026")."""
     wide = sheet.assign(util=100 * sheet["load_hours"] / sheet["capacity_hours"],
                         month=sheet["period"].str[:7]).pivot(index="resource", columns="month", values="util")
-    return wide.rename_axis(index="resource", columns=None)
+    return wide.rename(columns=formatting.month).rename_axis(index=labels.label("resource"), columns=None)
 
 
 def test_capacity_load_names_its_basis_and_is_equal_wherever_the_basis_is_the_same(

@@ -21,6 +21,9 @@ SEED = """
 INSERT INTO product (sku, name, family, category, unit_price, unit_cost, holding_rate, order_cost, service_target)
 SELECT 'S' || lpad(s::text, 4, '0'), 'Item ' || s, 'F' || (s % 10), 'C' || (s % 3), 10, 6, 0.25, 50, 0.95
 FROM generate_series(1, 300) AS s;
+INSERT INTO supplier (supplier, name) SELECT 'V' || s, 'Vendor ' || s FROM generate_series(1, 20) AS s;
+INSERT INTO supplier_item (supplier, sku, lead_time_days, lead_time_std_days, moq, unit_cost, priority)
+SELECT 'V' || (1 + s % 20), 'S' || lpad(s::text, 4, '0'), 30, 5, 0, 6, 1 FROM generate_series(1, 250) AS s;
 INSERT INTO plan_cycle (month, status, status_by, plan_version, version)
 SELECT date '2026-01-01' + make_interval(months => c), 'draft', '', 1, 1 FROM generate_series(0, 5) AS c;
 INSERT INTO forecast_run (cycle_id, created_by, engine, horizon, freq, params, versions, data_hash, backtest, status)
@@ -53,6 +56,9 @@ QUERIES = (
      "SELECT item, period, value FROM forecast_override WHERE cycle_id = {cycle} AND level = 'sku' "
      "AND item IN ('S0001', 'S0002')",
      "uq_forecast_override_cycle_level_item_period"),
+    ("the suppliers of a SKU (master_repo: the SKUs without a routing or a supplier)",
+     "SELECT supplier, unit_cost FROM supplier_item WHERE sku = 'S0007'",
+     "ix_supplier_item_sku"),
     ("sales of a month range (stock_repo)",
      "SELECT sku, period, quantity FROM sales_history WHERE period >= date '2025-12-01'",
      "ix_sales_history_period"),
