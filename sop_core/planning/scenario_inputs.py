@@ -63,6 +63,12 @@ class InputGrid:
     unit_cost: np.ndarray  # currency per unit
     holding_rate: np.ndarray  # share of unit cost per year
 
+    @cached_property
+    def family_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The families (sorted) and each SKU's position among them."""
+        names, codes = np.unique(self.families, return_inverse=True)
+        return names, codes
+
 
 @dataclass(frozen=True, eq=False)
 class ScenarioInputs:
