@@ -84,16 +84,14 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
     item_of, items, _made = _plan_items(g, base)
     n_items, n_t = len(items), len(g.periods)
     skus = pd.Index(g.skus)
-    item_dem = np.zeros((n_items, n_t))
-    item_rec = np.zeros((n_items, n_t))
-    item_target = np.zeros((n_items, n_t))
     fill_target = np.full(n_items, levers.fill_rate_target if levers.fill_rate_target > 0 else np.nan)
     own = None
     if base.level == "family":  # each SKU's own stock first; the LP plans the new supply of what is left
         own = fam.net_of_own_stock(g, demand, safety.target)
         weight = fam.need_weight(own) + 1e-9
-        np.add.at(item_dem, item_of, own.net_demand)
-        np.add.at(item_target, item_of, own.net_target)
+        item_dem = fam.rows_summed(item_of, own.net_demand, n_items)
+        item_rec = np.zeros((n_items, n_t))
+        item_target = fam.rows_summed(item_of, own.net_target, n_items)
         item_on_hand: np.ndarray = np.zeros(n_items)
         if levers.fill_rate_target > 0:  # the target is on the whole demand: the share of the net demand it allows
             gross = np.bincount(item_of, weights=demand.sum(axis=1), minlength=n_items)
@@ -102,9 +100,9 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
             fill_target = np.where((net > 0) & (allowed > 0), allowed, np.nan)
     else:
         weight = demand.sum(axis=1) + 1e-9
-        np.add.at(item_dem, item_of, demand)
-        np.add.at(item_rec, item_of, g.receipts)
-        np.add.at(item_target, item_of, safety.target)
+        item_dem = fam.rows_summed(item_of, demand, n_items)
+        item_rec = fam.rows_summed(item_of, g.receipts, n_items)
+        item_target = fam.rows_summed(item_of, safety.target, n_items)
         item_on_hand = np.bincount(item_of, weights=g.on_hand, minlength=n_items)
 
     item_frame = pd.DataFrame(
