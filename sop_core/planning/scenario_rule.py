@@ -86,8 +86,7 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     n = len(g.skus)
     if base.policy.empty:
         return np.zeros(n), np.zeros(n)
-    pol = base.policy.assign(sku=base.policy["sku"].astype(str)).drop_duplicates("sku", keep="last")
-    p = pol.set_index("sku").reindex(g.skus)
+    p = base.derived("policy_per_sku", lambda: _policy_per_sku(base))
     known = p["demand_mean"].notna().to_numpy()
     d = p["demand_mean"].fillna(0.0).to_numpy(float).clip(0.0)
     sd = p["demand_std"].fillna(0.0).to_numpy(float).clip(0.0)
@@ -108,6 +107,12 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     ss = np.where(formula_policy > 0, policy_ss * ratio, formula_new).clip(0.0)
     sigma = np.sqrt((lt_new + review) * (sd * scale) ** 2 + (d * scale) ** 2 * lt_sd**2)
     return np.where(known, ss, 0.0), np.where(known, sigma, 0.0)
+
+
+def _policy_per_sku(base: ScenarioInputs) -> pd.DataFrame:
+    """The inventory policy's row of each SKU of the grid (the last one given; NaN where there is none)."""
+    pol = base.policy.assign(sku=base.policy["sku"].astype(str)).drop_duplicates("sku", keep="last")
+    return pol.set_index("sku").reindex(base.grid.skus)
 
 
 @dataclass(frozen=True)

@@ -399,6 +399,19 @@ def test_supplier_disruption_switches_to_the_alternate() -> None:
     assert k["fill_rate"] == pytest.approx(1.0)
 
 
+def test_what_the_levers_leave_alone_is_worked_out_once_and_a_disruption_does_not_stay_in_it() -> None:
+    inputs = constrained()
+    push = Levers(cover_months=1, demand_change_pct=40)
+    fresh = evaluate(constrained(), push).kpis
+    evaluate(inputs, Levers(cover_months=1, supplier_disruptions={"S1": ["2027-01", "2027-03"]}))
+    kept = dict(inputs._derived)
+    assert {"plan_items", "sourcing", "supplier_pairs"} <= set(kept)
+    # S1's default capacity (1.5 × 50 a month) is untouched by the disruption evaluated first
+    assert kept["sourcing"].capacity.query("supplier == 'S1'")["qty"].tolist() == pytest.approx([75.0] * 3)
+    assert evaluate(inputs, push).kpis == fresh
+    assert all(inputs._derived[name] is value for name, value in kept.items())  # nothing worked out again
+
+
 def test_longer_lead_time_leaves_january_short() -> None:
     # +30 days: S1 needs 40 days (first arrival in February); B's January is 30 units for 50 demand.
     result = evaluate(constrained(), Levers(cover_months=1, lead_time_change_days=30))
