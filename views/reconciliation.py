@@ -28,6 +28,7 @@ KEY_PENDING, KEY_LIST_FLASH = "recon_pending_load", "recon_list_flash"
 #: The levers as the page last showed them (:func:`lever_widgets.draw_levers`).
 KEY_SHOWN = "recon_levers_shown"
 PROFILE_LABELS = {"total": "Total", "family": "Per family"}
+KEY_TAB, INVENTORY_TAB, GAP_TAB = "recon_tab", "Projected inventory", "Demand vs constrained supply"
 
 
 @st.cache_data(ttl=600, show_spinner=False)
@@ -236,11 +237,14 @@ def what_if() -> None:
             delta = (None if what.delta is None or abs(what.delta[key]) < 1e-9
                      else formatting.delta_by_kind(what.delta[key], kind))
             col.metric(label, formatting.by_kind(what.kpis[key], kind), delta, delta_color=colour, help=help_text)
-    tab_inv, tab_gap = st.tabs(["Projected inventory", "Demand vs constrained supply"])
-    with tab_inv:
-        inventory_chart(what)
-    with tab_gap:
-        gap_chart(what)
+    # only the open tab is drawn: a lever move sends one chart, and a switch of tab redraws from the cached plans
+    tab_inv, tab_gap = st.tabs([INVENTORY_TAB, GAP_TAB], key=KEY_TAB, on_change="rerun")
+    if tab_inv.open:
+        with tab_inv:
+            inventory_chart(what)
+    if tab_gap.open:
+        with tab_gap:
+            gap_chart(what)
     if state.editing("scenario_save"):  # the screen share and a role that may not save: levers only
         save_form(what)
 

@@ -164,7 +164,7 @@ def _grid(frame: pd.DataFrame, key: str, keys: pd.Index, periods: pd.DatetimeInd
     if frame is None or frame.empty:
         return out
     r = keys.get_indexer(frame[key].astype(str))
-    c = periods.get_indexer(pd.to_datetime(frame["period"]))
+    c = periods.get_indexer(pd.to_datetime(frame["period"], cache=False))  # the cache scans every row first
     ok = (r >= 0) & (c >= 0)
     np.add.at(out, (r[ok], c[ok]), frame[value].to_numpy(dtype=float)[ok])
     return out
@@ -206,7 +206,7 @@ def build(inputs: BalanceInputs) -> BalanceModel:
     dem = np.clip(_grid(inputs.demand, "item", items, periods), 0.0, None)
     rec = _grid(inputs.receipts, "item", items, periods)
     if not inputs.receipts.empty:  # overdue open orders arrive in the first month
-        early = pd.to_datetime(inputs.receipts["period"]) < periods[0]
+        early = pd.to_datetime(inputs.receipts["period"], cache=False) < periods[0]
         if early.any():
             e = inputs.receipts[early.to_numpy()]
             r = items.get_indexer(e["item"].astype(str))

@@ -82,7 +82,8 @@ from sop_core.planning.scenario_rule import adjusted_inputs, rule_plan, safety_s
 
 #: Plans kept per inputs (the ones used last: a lever moved back and forth, the baseline, saved scenarios) …
 CACHED_PLANS = 16
-#: … and at most this many plan lines over all of them (6 plans of 17,600 SKUs × 18 months, about 50 MB each).
+#: … and at most this many plan lines over all of them (6 plans of 17,600 SKUs × 18 months: about 20 MB of arrays
+#: each, 50 MB more once their lines are read).
 CACHED_LINES = 2_000_000
 
 
@@ -133,7 +134,7 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
         safety = safety_stock_plan(base, levers, demand)
         production, served, inventory = rule_plan(g, demand, levers, safety.target, None)
         result = plan_result(base, levers, demand, price, unit_cost, safety, production, served, inventory, {}, None)
-    keep = max(2, min(CACHED_PLANS, CACHED_LINES // max(1, len(result.lines))))
+    keep = max(2, min(CACHED_PLANS, CACHED_LINES // max(1, result.n_lines)))
     while len(cache) >= keep:  # the inputs may be shared between sessions: drop the oldest, tolerate races
         try:
             cache.pop(next(iter(cache)))

@@ -51,6 +51,42 @@ def _weighted(values: np.ndarray, weights: np.ndarray, item_of: np.ndarray, n_it
 
 
 @dataclass(frozen=True, eq=False)
+class _Sourcing:
+    """The supplier items of the plan's SKUs (one entry per row of ``supplier_items`` naming a known SKU), what the
+    constrained plan takes from them whatever the levers: the SKU's position, its item's name, the supplier, its
+    unit cost [currency/unit], lead time [days] and priority, and the default supplier capacity
+    (:func:`sop_core.planning.balance.supplier_capacity_default`, sized on the baseline demand)."""
+
+    sku: np.ndarray
+    item: np.ndarray
+    supplier: np.ndarray
+    unit_cost: np.ndarray
+    lead_time_days: np.ndarray
+    priority: np.ndarray
+    capacity: pd.DataFrame
+
+
+def _sourcing(base: ScenarioInputs, item_of: np.ndarray, items: pd.Index) -> _Sourcing:
+    g = base.grid
+    si = base.supplier_items
+    s_sku = pd.Index(g.skus).get_indexer(si["sku"].astype(str))
+    ok = s_sku >= 0
+    si, s_sku = si[ok], s_sku[ok]
+    item = items.to_numpy()[item_of[s_sku]]
+    supplier = si["supplier"].astype(str).to_numpy()
+    priority = si["priority"].fillna(1).to_numpy(int)
+    # supplier capacity from the baseline demand (so a demand push meets it), per SKU; at the family level each
+    # supplier's capacity is split over the families it supplies (the sum over their SKUs only): a family item
+    # cannot take the headroom sized for another family's SKUs
+    sku = si["sku"].astype(str).to_numpy()
+    mean_d = pd.Series(g.demand.mean(axis=1)[s_sku], index=sku).groupby(level=0).first()
+    capacity = bl.supplier_capacity_default(pd.DataFrame({"item": sku, "supplier": supplier, "priority": priority}),
+                                            mean_d, g.periods, group=item if base.level == "family" else None)
+    return _Sourcing(sku=s_sku, item=item, supplier=supplier, unit_cost=si["unit_cost"].to_numpy(float),
+                     lead_time_days=si["lead_time_days"].to_numpy(float), priority=priority, capacity=capacity)
+
+
+@dataclass(frozen=True, eq=False)
 class ConstrainedInputs:
     """What the constrained plan of one set of levers starts from (:func:`balance_inputs`).
 
@@ -81,19 +117,17 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
     g = base.grid
     demand, price, unit_cost = adjusted_inputs(g, levers, base.elasticities)
     safety = safety_stock_plan(base, levers, demand)
-    item_of, items, _made = _plan_items(g, base)
+    item_of, items, _made = base.derived("plan_items", lambda: _plan_items(g, base))
     n_items, n_t = len(items), len(g.periods)
     skus = pd.Index(g.skus)
-    item_dem = np.zeros((n_items, n_t))
-    item_rec = np.zeros((n_items, n_t))
-    item_target = np.zeros((n_items, n_t))
     fill_target = np.full(n_items, levers.fill_rate_target if levers.fill_rate_target > 0 else np.nan)
     own = None
     if base.level == "family":  # each SKU's own stock first; the LP plans the new supply of what is left
         own = fam.net_of_own_stock(g, demand, safety.target)
         weight = fam.need_weight(own) + 1e-9
-        np.add.at(item_dem, item_of, own.net_demand)
-        np.add.at(item_target, item_of, own.net_target)
+        item_dem = fam.rows_summed(item_of, own.net_demand, n_items)
+        item_rec = np.zeros((n_items, n_t))
+        item_target = fam.rows_summed(item_of, own.net_target, n_items)
         item_on_hand: np.ndarray = np.zeros(n_items)
         if levers.fill_rate_target > 0:  # the target is on the whole demand: the share of the net demand it allows
             gross = np.bincount(item_of, weights=demand.sum(axis=1), minlength=n_items)
@@ -102,9 +136,9 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
             fill_target = np.where((net > 0) & (allowed > 0), allowed, np.nan)
     else:
         weight = demand.sum(axis=1) + 1e-9
-        np.add.at(item_dem, item_of, demand)
-        np.add.at(item_rec, item_of, g.receipts)
-        np.add.at(item_target, item_of, safety.target)
+        item_dem = fam.rows_summed(item_of, demand, n_items)
+        item_rec = fam.rows_summed(item_of, g.receipts, n_items)
+        item_target = fam.rows_summed(item_of, safety.target, n_items)
         item_on_hand = np.bincount(item_of, weights=g.on_hand, minlength=n_items)
 
     item_frame = pd.DataFrame(
@@ -177,23 +211,18 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
             columns=["resource", "period", "regular_hours", "overtime_hours", "overtime_cost_per_hour"]
         )
 
-    si = base.supplier_items
-    if not si.empty:
-        s_sku = skus.get_indexer(si["sku"].astype(str))
-        ok = s_sku >= 0
-        si = si[ok]
-        s_sku = s_sku[ok]
-        w = weight[s_sku]
+    if not base.supplier_items.empty:
+        src = base.derived("sourcing", lambda: _sourcing(base, item_of, items))
+        w = weight[src.sku]
         cost_factor = 1.0 + levers.cost_change_pct / 100.0
         frame = pd.DataFrame(
             {
-                "item": items.to_numpy()[item_of[s_sku]],
-                "supplier": si["supplier"].astype(str).to_numpy(),
-                "cw": si["unit_cost"].to_numpy(float) * cost_factor * w,
-                "lw": (si["lead_time_days"].to_numpy(float) + levers.lead_time_change_days) * w,
+                "item": src.item,
+                "supplier": src.supplier,
+                "cw": src.unit_cost * cost_factor * w,
+                "lw": (src.lead_time_days + levers.lead_time_change_days) * w,
                 "w": w,
-                "priority": si["priority"].fillna(1).to_numpy(int),
-                "base_d": g.demand.mean(axis=1)[s_sku],
+                "priority": src.priority,
             }
         )
         grouped = frame.groupby(["item", "supplier"], as_index=False).agg(
@@ -202,15 +231,9 @@ def balance_inputs(base: ScenarioInputs, levers: Levers) -> ConstrainedInputs:
         grouped["unit_cost"] = grouped["cw"] / grouped["w"]
         grouped["first_period"] = bl.months_of_lead_time(grouped["lw"] / grouped["w"])
         sourcing = grouped[["item", "supplier", "unit_cost", "priority", "first_period"]]
-        # supplier capacity from the baseline demand (so a demand push meets it), per SKU; at the family level
-        # each supplier's capacity is split over the families it supplies (the sum over their SKUs only): a family
-        # item cannot take the headroom sized for another family's SKUs
-        cap_src = frame.rename(columns={"item": "sku_item"}).assign(item=si["sku"].astype(str).to_numpy())
-        mean_d = pd.Series(frame["base_d"].to_numpy(), index=cap_src["item"]).groupby(level=0).first()
-        sup_cap = bl.supplier_capacity_default(cap_src[["item", "supplier", "priority"]], mean_d, g.periods,
-                                               group=frame["item"].to_numpy() if base.level == "family" else None)
-        months = pd.Index([], dtype=str)
+        sup_cap = src.capacity
         if levers.supplier_disruptions:
+            sup_cap = sup_cap.copy()  # the default capacity is kept for every evaluation
             months = pd.DatetimeIndex(sup_cap["period"]).strftime("%Y-%m")
         for sup, (first, last) in levers.supplier_disruptions.items():
             hit = (sup_cap["supplier"] == sup).to_numpy() & (months >= first) & (months <= last)
@@ -325,6 +348,19 @@ def evaluate_constrained(base: ScenarioInputs, levers: Levers) -> ScenarioResult
     )
 
 
+def _supplier_pairs(base: ScenarioInputs, item_of: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Each SKU sourced from a supplier once: ``item_pos, supplier, row`` (the SKU's position), with the group of
+    its item and supplier and the number of SKUs in that group."""
+    si = base.supplier_items
+    row = pd.Index(base.grid.skus).get_indexer(si["sku"].astype(str))
+    ok = row >= 0
+    pairs = pd.DataFrame(
+        {"item_pos": item_of[row[ok]], "supplier": si["supplier"].astype(str).to_numpy()[ok], "row": row[ok]}
+    ).drop_duplicates(["row", "supplier"])
+    group = pairs.groupby(["item_pos", "supplier"]).ngroup().to_numpy()
+    return pairs, group, np.bincount(group)[group]
+
+
 def _buys_per_sku(base: ScenarioInputs, item_of: np.ndarray, weight: np.ndarray, purchases: pd.DataFrame
                   ) -> pd.DataFrame:
     """An item's buys from a supplier, shared over the item's SKUs sourced from that supplier by ``weight`` (per
@@ -332,15 +368,9 @@ def _buys_per_sku(base: ScenarioInputs, item_of: np.ndarray, weight: np.ndarray,
     ``item, supplier, period, qty`` with the item's position ``item_pos``. Returns ``sku, supplier, period, qty``
     (rows above 1e-9 units)."""
     g = base.grid
-    si = base.supplier_items
-    row = pd.Index(g.skus).get_indexer(si["sku"].astype(str))
-    ok = row >= 0
-    pairs = pd.DataFrame(
-        {"item_pos": item_of[row[ok]], "supplier": si["supplier"].astype(str).to_numpy()[ok], "row": row[ok]}
-    ).drop_duplicates(["row", "supplier"])
-    pairs["w"] = weight[pairs["row"].to_numpy()]
-    group = pairs.groupby(["item_pos", "supplier"])["w"]
-    total, count = group.transform("sum").to_numpy(), group.transform("size").to_numpy()
+    pairs, group, count = base.derived("supplier_pairs", lambda: _supplier_pairs(base, item_of))
+    pairs = pairs.assign(w=weight[pairs["row"].to_numpy()])
+    total = pairs["w"].groupby(group).transform("sum").to_numpy()
     pairs["part"] = np.where(total > 1e-12, pairs["w"].to_numpy() / np.where(total > 1e-12, total, 1.0), 1.0 / count)
     frame = purchases.assign(supplier=purchases["supplier"].astype(str)).merge(pairs, on=["item_pos", "supplier"])
     frame["sku"] = g.skus[frame["row"].to_numpy()]

@@ -71,6 +71,19 @@ def need_weight(own: OwnStock) -> np.ndarray:
     return weight
 
 
+def rows_summed(item_of: np.ndarray, values: np.ndarray, n_items: int) -> np.ndarray:
+    """The rows of ``values`` (SKUs × months) added up per item (items × months): what ``np.add.at`` gives, to the
+    last bit (each item's rows added in their order), a month at a time with ``np.bincount``, many times faster.
+
+    >>> rows_summed(np.array([1, 0, 1]), np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), 2).tolist()
+    [[3.0, 4.0], [6.0, 8.0]]
+    """
+    out = np.empty((n_items, values.shape[1]))
+    for t, column in enumerate(np.asarray(values, dtype=float).T):
+        out[:, t] = np.bincount(item_of, weights=column, minlength=n_items)
+    return out
+
+
 def _groups(item_of: np.ndarray, n_items: int) -> list[np.ndarray]:
     """The SKU positions of each item, in item order."""
     order = np.argsort(item_of, kind="stable")
@@ -104,13 +117,11 @@ def allocate(
     """
     n_items, n_t = served_item.shape
     net = own.net_demand
-    total = np.zeros((n_items, n_t))
-    np.add.at(total, item_of, net)
+    total = rows_summed(item_of, net, n_items)
     fill = np.clip(np.where(total > 1e-12, served_item / np.where(total > 1e-12, total, 1.0), 0.0), 0.0, 1.0)
     served = net * fill[item_of]
     # the units each item serves, month by month, then the stock it holds at the end: the order supply fills
-    used = np.zeros((n_items, n_t))
-    np.add.at(used, item_of, served)
+    used = rows_summed(item_of, served, n_items)
     supplied = np.cumsum(supply_item, axis=1)
     end = np.maximum(supplied[:, -1] - used.sum(axis=1), 0.0)
     segments = np.concatenate([used, end[:, None]], axis=1)  # items × (months + 1)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from sop_core.planning.scenario_result import ScenarioResult
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Columns of :attr:`ScenarioInputs.policy` (the safety-stock inputs per SKU).
 POLICY_INPUT_COLUMNS = [
@@ -62,6 +65,12 @@ class InputGrid:
     unit_price: np.ndarray  # currency per unit
     unit_cost: np.ndarray  # currency per unit
     holding_rate: np.ndarray  # share of unit cost per year
+
+    @cached_property
+    def family_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The families (sorted) and each SKU's position among them."""
+        names, codes = np.unique(self.families, return_inverse=True)
+        return names, codes
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +127,19 @@ class ScenarioInputs:
     @cached_property
     def _cache(self) -> dict[str, ScenarioResult]:
         return {}
+
+    @cached_property
+    def _derived(self) -> dict[str, Any]:
+        return {}
+
+    def derived(self, name: str, compute: Callable[[], T]) -> T:
+        """What ``compute()`` works out from these inputs alone, whatever the levers: worked out once and kept under
+        ``name`` (the inputs are read only; shared by sessions, a race works it out twice, the same)."""
+        memo = self._derived
+        if name not in memo:
+            memo[name] = compute()
+        value: T = memo[name]
+        return value
 
     @cached_property
     def fingerprint(self) -> str:

@@ -5,6 +5,7 @@ and the tables made from results: :func:`supply_gap`, :func:`breakdown`, :func:`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 from sop_core.planning.balance_solve import BalanceResult
 from sop_core.planning.inventory import normal_loss
 from sop_core.planning.levers import Levers
-from sop_core.planning.scenario_inputs import ScenarioInputs
+from sop_core.planning.scenario_inputs import InputGrid, ScenarioInputs
 from sop_core.planning.scenario_rule import SafetyStock
 from sop_core.units import DAYS_PER_MONTH
 
@@ -86,20 +87,97 @@ LINE_COLUMNS = [
 
 
 @dataclass(frozen=True, eq=False)
+class PlanArrays:
+    """A planned scenario per SKU × month as dense arrays (rows: the SKUs of ``grid``, columns: its months), what
+    :attr:`ScenarioResult.lines` is made from. Quantities in units, money in the company currency."""
+
+    grid: InputGrid
+    demand: np.ndarray  # lever-adjusted demand
+    production: np.ndarray  # planned new supply, made or bought
+    served: np.ndarray
+    stock: np.ndarray  # end of month
+    price: np.ndarray  # per SKU [currency/unit]
+    unit_cost: np.ndarray  # per SKU [currency/unit]
+    safety: np.ndarray  # safety-stock target per SKU
+    expected_short: np.ndarray  # expected shortage from forecast error
+    overtime: np.ndarray  # overtime cost
+    sourcing: np.ndarray  # alternate-supplier premium
+
+    @property
+    def inventory_value(self) -> np.ndarray:
+        """End-of-month stock at the lever-adjusted unit cost [currency]."""
+        value: np.ndarray = self.stock * self.unit_cost[:, None]
+        return value
+
+    def summed(self, values: np.ndarray, by: Literal["total", "family"]) -> tuple[np.ndarray, np.ndarray]:
+        """``values`` (SKUs × months) summed per month over all SKUs (``total``: one row) or per family (one row
+        per family, sorted); returns the families (empty for ``total``) and the sums. The SKUs are added in their
+        order with pandas' group sum, so each sum is the one a group-by of :attr:`ScenarioResult.lines` gives,
+        to the last bit, without building the lines."""
+        if by == "total":
+            names, codes = np.array([], dtype=object), np.zeros(len(values), dtype=np.intp)
+        else:
+            names, codes = self.grid.family_codes
+        return names, pd.DataFrame(values).groupby(codes, sort=True).sum().to_numpy()
+
+
+@dataclass(frozen=True, eq=False)
 class ScenarioResult:
-    """Plan lines (:data:`LINE_COLUMNS`, one per SKU × period) and headline KPIs (:data:`KPI_LABELS`)."""
+    """Plan lines (:data:`LINE_COLUMNS`, one per SKU × period) and headline KPIs (:data:`KPI_LABELS`).
+
+    The lines are made from :attr:`plan` when first read (a what-if step reads only the KPIs and totals)."""
 
     levers: Levers
-    lines: pd.DataFrame
+    plan: PlanArrays
     kpis: dict[str, float]
     balance: BalanceResult | None = None  # the constrained plan's LP result, None for the rule
     #: new buys per SKU, supplier and month of the constrained plan: ``sku, supplier, period, qty`` [units]
     purchases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "supplier", "period", "qty"]))
 
     @property
+    def n_lines(self) -> int:
+        """The number of plan lines (SKUs × months), without making them."""
+        return int(self.plan.demand.size)
+
+    @cached_property
+    def lines(self) -> pd.DataFrame:
+        """One line per SKU × period (:data:`LINE_COLUMNS`)."""
+        return _lines(self.plan)
+
+    @property
     def supplier_units(self) -> pd.Series:
         """Units bought from each supplier over the horizon (new buys of the constrained plan)."""
         return self.purchases.groupby("supplier")["qty"].sum() if not self.purchases.empty else pd.Series(dtype=float)
+
+
+def _lines(p: PlanArrays) -> pd.DataFrame:
+    g = p.grid
+    n, n_t = p.demand.shape
+    cogs = p.served * p.unit_cost[:, None]
+    holding = p.stock * (p.unit_cost * g.holding_rate / 12.0)[:, None]
+    return pd.DataFrame(
+        {
+            "sku": np.repeat(g.skus, n_t),
+            "family": np.repeat(g.families, n_t),
+            "period": np.tile(g.periods.to_numpy(), n),
+            "demand_qty": p.demand.ravel(),
+            "receipt_qty": g.receipts.ravel(),
+            "production_qty": p.production.ravel(),
+            "supply_qty": (g.receipts + p.production).ravel(),
+            "served_qty": p.served.ravel(),
+            "shortage_qty": (p.demand - p.served).ravel(),
+            "inventory_qty": p.stock.ravel(),
+            "inventory_value": p.inventory_value.ravel(),
+            "safety_stock_qty": np.broadcast_to(p.safety[:, None], p.demand.shape).ravel(),
+            "expected_shortage_qty": p.expected_short.ravel(),
+            "revenue": (p.served * p.price[:, None]).ravel(),
+            "cogs": cogs.ravel(),
+            "holding_cost": holding.ravel(),
+            "overtime_cost": p.overtime.ravel(),
+            "sourcing_premium": p.sourcing.ravel(),
+            "cost": (cogs + holding + p.overtime + p.sourcing).ravel(),
+        }
+    )
 
 
 def plan_result(
@@ -115,7 +193,7 @@ def plan_result(
     extra: dict[str, Any],
     balance: BalanceResult | None,
 ) -> ScenarioResult:
-    """Plan lines and headline KPIs of a planned scenario.
+    """Headline KPIs of a planned scenario, with its plan per SKU × month (the lines are made when read).
 
     ``extra``: ``overtime`` [currency] and ``overtime_by_sku`` (SKU × month), ``sourcing`` [currency] and
     ``purchases`` (``sku, supplier, period, qty``) of the constrained plan.
@@ -128,7 +206,6 @@ def plan_result(
     holding = stock * (unit_cost * g.holding_rate / 12.0)[:, None]
     inventory_value = stock * unit_cost[:, None]
     safety, sigma = safety_stock.level, safety_stock.sigma
-    target = np.broadcast_to(safety[:, None], demand.shape)
     overtime_by_sku = extra.get("overtime_by_sku", np.zeros_like(demand))
     sourcing_by_sku = extra.get("sourcing_by_sku", np.zeros_like(demand))
     # expected shortage from forecast error at the stock the plan holds: σ_(L+R) · G(I / σ_(L+R))
@@ -140,29 +217,9 @@ def plan_result(
         expected_short[has_sigma] = sigma[has_sigma, None] * np.asarray(normal_loss(k), dtype=float)
     expected_short = np.minimum(expected_short, served)
 
-    lines = pd.DataFrame(
-        {
-            "sku": np.repeat(g.skus, n_t),
-            "family": np.repeat(g.families, n_t),
-            "period": np.tile(g.periods.to_numpy(), n),
-            "demand_qty": demand.ravel(),
-            "receipt_qty": g.receipts.ravel(),
-            "production_qty": production.ravel(),
-            "supply_qty": supply.ravel(),
-            "served_qty": served.ravel(),
-            "shortage_qty": (demand - served).ravel(),
-            "inventory_qty": stock.ravel(),
-            "inventory_value": inventory_value.ravel(),
-            "safety_stock_qty": target.ravel(),
-            "expected_shortage_qty": expected_short.ravel(),
-            "revenue": revenue.ravel(),
-            "cogs": cogs.ravel(),
-            "holding_cost": holding.ravel(),
-            "overtime_cost": overtime_by_sku.ravel(),
-            "sourcing_premium": sourcing_by_sku.ravel(),
-            "cost": (cogs + holding + overtime_by_sku + sourcing_by_sku).ravel(),
-        }
-    )
+    plan = PlanArrays(grid=g, demand=demand, production=production, served=served, stock=stock, price=price,
+                      unit_cost=unit_cost, safety=safety, expected_short=expected_short, overtime=overtime_by_sku,
+                      sourcing=sourcing_by_sku)
     total_revenue = float(revenue.sum())
     total_cogs = float(cogs.sum())
     total_holding = float(holding.sum())
@@ -199,7 +256,7 @@ def plan_result(
     purchases = extra.get("purchases")
     if purchases is None:
         purchases = pd.DataFrame(columns=["sku", "supplier", "period", "qty"])
-    return ScenarioResult(levers=levers, lines=lines, kpis=kpis, balance=balance, purchases=purchases)
+    return ScenarioResult(levers=levers, plan=plan, kpis=kpis, balance=balance, purchases=purchases)
 
 
 #: Why SKUs run short before any new supply can reach them.
@@ -217,9 +274,16 @@ def supply_gap(result: ScenarioResult) -> pd.DataFrame:
         family's largest shortage in that month, :data:`MIX` when the family as a whole has enough
         but single SKUs run short, "" when nothing is short or without capacity data.
     """
-    frame = result.lines.groupby(["family", "period"], as_index=False, sort=True)[
-        ["demand_qty", "served_qty", "shortage_qty"]
-    ].sum()
+    p = result.plan
+    periods = p.grid.periods
+    families, demand = p.summed(p.demand, "family")
+    frame = pd.DataFrame({
+        "family": np.repeat(families, len(periods)),
+        "period": np.tile(periods.to_numpy(), len(families)),
+        "demand_qty": demand.ravel(),
+        "served_qty": p.summed(p.served, "family")[1].ravel(),
+        "shortage_qty": p.summed(p.demand - p.served, "family")[1].ravel(),
+    })
     frame["constraint"] = ""
     bal = result.balance
     if bal is not None:
@@ -230,7 +294,7 @@ def supply_gap(result: ScenarioResult) -> pd.DataFrame:
         frame["constraint"] = why.reindex(key).fillna(MIX).to_numpy()
         # SKUs short before any new supply can reach them: the lead time, not the mix
         month = pd.DatetimeIndex(frame["period"])
-        position = pd.DatetimeIndex(np.unique(result.lines["period"].to_numpy())).get_indexer(month)
+        position = periods.get_indexer(month)
         first = pd.Series(bal.first_supply)
         fam_first = first.groupby(first.index.str.split("|").str[0]).max()
         early = position < fam_first.reindex(frame["family"]).fillna(0).to_numpy()
@@ -334,10 +398,16 @@ def inventory_profile(results: dict[str, ScenarioResult], by: Literal["total", "
     keys = ["period"] if by == "total" else ["family", "period"]
     parts = []
     for name, res in results.items():
-        frame = res.lines[keys + ["inventory_qty", "shortage_qty", "inventory_value"]]
-        grouped = frame.groupby(keys, as_index=False, sort=True).sum()
-        grouped.insert(0, "scenario", name)
-        parts.append(grouped)
+        p = res.plan
+        periods = p.grid.periods.to_numpy()
+        families, stock = p.summed(p.stock, by)
+        frame = pd.DataFrame({"scenario": name} if by == "total" else {
+            "scenario": name, "family": np.repeat(families, len(periods))}, index=range(len(stock.ravel())))
+        frame["period"] = np.tile(periods, len(stock))
+        frame["inventory_qty"] = stock.ravel()
+        frame["shortage_qty"] = p.summed(p.demand - p.served, by)[1].ravel()
+        frame["inventory_value"] = p.summed(p.inventory_value, by)[1].ravel()
+        parts.append(frame)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scenario", *keys])
 
 

@@ -86,8 +86,7 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     n = len(g.skus)
     if base.policy.empty:
         return np.zeros(n), np.zeros(n)
-    pol = base.policy.assign(sku=base.policy["sku"].astype(str)).drop_duplicates("sku", keep="last")
-    p = pol.set_index("sku").reindex(g.skus)
+    p = base.derived("policy_per_sku", lambda: _policy_per_sku(base))
     known = p["demand_mean"].notna().to_numpy()
     d = p["demand_mean"].fillna(0.0).to_numpy(float).clip(0.0)
     sd = p["demand_std"].fillna(0.0).to_numpy(float).clip(0.0)
@@ -108,6 +107,12 @@ def safety_stock_levels(base: ScenarioInputs, levers: Levers, demand: np.ndarray
     ss = np.where(formula_policy > 0, policy_ss * ratio, formula_new).clip(0.0)
     sigma = np.sqrt((lt_new + review) * (sd * scale) ** 2 + (d * scale) ** 2 * lt_sd**2)
     return np.where(known, ss, 0.0), np.where(known, sigma, 0.0)
+
+
+def _policy_per_sku(base: ScenarioInputs) -> pd.DataFrame:
+    """The inventory policy's row of each SKU of the grid (the last one given; NaN where there is none)."""
+    pol = base.policy.assign(sku=base.policy["sku"].astype(str)).drop_duplicates("sku", keep="last")
+    return pol.set_index("sku").reindex(base.grid.skus)
 
 
 @dataclass(frozen=True)
@@ -143,32 +148,34 @@ def rule_plan(
     """
     n, n_t = demand.shape
     next_demand = np.concatenate([demand[:, 1:], demand[:, -1:]], axis=1)
-    production = np.zeros_like(demand)
-    served = np.empty_like(demand)
-    inventory = np.empty_like(demand)
+    # month-major copies: each month of the loop reads and writes contiguous rows (a SKU-major column is strided)
+    dem_t, target_t, rec_t, next_t = (np.ascontiguousarray(a.T) for a in (demand, target, g.receipts, next_demand))
+    production = np.zeros((n_t, n))
+    served = np.empty((n_t, n))
+    inventory = np.empty((n_t, n))
     stock = g.on_hand.copy()
+    if supply is not None:
+        item, new = supply
+        n_items = new.shape[0]
+        new_t = np.ascontiguousarray(new.T)
+        count = np.bincount(item, minlength=n_items)
     for t in range(n_t):
-        arriving = stock + g.receipts[:, t]
-        need = np.maximum(demand[:, t] + target[:, t] - arriving, 0.0)
+        arriving = stock + rec_t[t]
+        need = np.maximum(dem_t[t] + target_t[t] - arriving, 0.0)
         if supply is None:
             if t >= levers.frozen_periods:
-                production[:, t] = need
+                production[t] = need
         else:
-            item, new = supply
-            n_items = new.shape[0]
             total_need = np.bincount(item, weights=need, minlength=n_items)
-            total_next = np.bincount(item, weights=next_demand[:, t], minlength=n_items)
-            count = np.bincount(item, minlength=n_items)
+            total_next = np.bincount(item, weights=next_t[t], minlength=n_items)
             share = np.where(
                 total_need[item] > 1e-9,
                 need / np.maximum(total_need[item], 1e-12),
-                np.where(
-                    total_next[item] > 1e-9, next_demand[:, t] / np.maximum(total_next[item], 1e-12), 1.0 / count[item]
-                ),
+                np.where(total_next[item] > 1e-9, next_t[t] / np.maximum(total_next[item], 1e-12), 1.0 / count[item]),
             )
-            production[:, t] = new[item, t] * share
-        available = arriving + production[:, t]
-        served[:, t] = np.minimum(demand[:, t], available)
-        stock = available - served[:, t]
-        inventory[:, t] = stock
-    return production, served, inventory
+            production[t] = new_t[t][item] * share
+        available = arriving + production[t]
+        served[t] = np.minimum(dem_t[t], available)
+        stock = available - served[t]
+        inventory[t] = stock
+    return np.ascontiguousarray(production.T), np.ascontiguousarray(served.T), np.ascontiguousarray(inventory.T)

@@ -91,6 +91,16 @@ def test_capacity_and_overtime_levers_show_the_gap_and_its_constraint(shared_app
     assert shown["Fill rate (plan)"][0] == formatting.percent(cut.kpis["fill_rate"])
     assert shown["Overtime cost"][0] == formatting.money(0.0)
     assert shown["Margin"][0] == formatting.money(cut.kpis["margin"])
+    # only the open tab is drawn: the gap chart and table show once their tab is opened, in the inventory chart's place
+    def gap_charts() -> int:
+        return sum('"Units short"' in c.proto.spec for c in at.get("plotly_chart"))
+
+    charts = len(at.get("plotly_chart"))
+    assert gap_charts() == 0 and not any("Binding constraint" in d.value.columns for d in at.dataframe)
+    at.session_state["recon_tab"] = "Demand vs constrained supply"
+    at.run()
+    assert gap_charts() == 1 and len(at.get("plotly_chart")) == charts
+    assert metrics(at)["Margin"][0] == formatting.money(cut.kpis["margin"])
     # the gap table names the binding resources, and the shadow prices say what an hour is worth
     gap = next(d.value for d in at.dataframe if "Binding constraint" in d.value.columns)
     assert any(c.startswith("capacity ") for c in gap["Binding constraint"])

@@ -191,6 +191,24 @@ def test_inventory_profile_and_family_table() -> None:
     assert f1_feb["margin"] == pytest.approx(388.0)
 
 
+def test_gap_and_inventory_profile_are_the_lines_summed_to_the_last_bit_without_making_the_lines() -> None:
+    inputs = synthetic(n_sku=300)  # SKUs of 8 families interleaved, so each family's sum runs over scattered rows
+    result = evaluate(inputs, Levers(demand_change_pct=40, cover_months=1))
+    gap = supply_gap(result)
+    totals = inventory_profile({"S": result}, by="total")
+    per_family = inventory_profile({"S": result}, by="family")
+    assert "lines" not in vars(result)  # the lever step reads the KPIs and these totals only
+    lines = result.lines
+    assert len(lines) == result.n_lines == 300 * 18
+    expected = lines.groupby(["family", "period"], as_index=False)[["demand_qty", "served_qty", "shortage_qty"]].sum()
+    assert gap["shortage_qty"].sum() > 0
+    pd.testing.assert_frame_equal(gap.drop(columns="constraint"), expected, check_exact=True)
+    value_cols = ["inventory_qty", "shortage_qty", "inventory_value"]
+    for keys, shown in ((["period"], totals), (["family", "period"], per_family)):
+        grouped = lines[keys + value_cols].groupby(keys, as_index=False).sum()
+        pd.testing.assert_frame_equal(shown.drop(columns="scenario"), grouped, check_exact=True)
+
+
 def test_levers_roundtrip_and_validation() -> None:
     levers = Levers(demand_change_pct=12.5, family_changes={"F2": -5}, price_change_pct=3, frozen_periods=2)
     data = levers.to_dict()
@@ -379,6 +397,19 @@ def test_supplier_disruption_switches_to_the_alternate() -> None:
     assert (result.lines["revenue"] - result.lines["cost"]).sum() == pytest.approx(k["margin"])
     assert result.purchases.groupby("supplier")["qty"].sum().to_dict() == pytest.approx({"S1": 75.0, "S2": 45.0})
     assert k["fill_rate"] == pytest.approx(1.0)
+
+
+def test_what_the_levers_leave_alone_is_worked_out_once_and_a_disruption_does_not_stay_in_it() -> None:
+    inputs = constrained()
+    push = Levers(cover_months=1, demand_change_pct=40)
+    fresh = evaluate(constrained(), push).kpis
+    evaluate(inputs, Levers(cover_months=1, supplier_disruptions={"S1": ["2027-01", "2027-03"]}))
+    kept = dict(inputs._derived)
+    assert {"plan_items", "sourcing", "supplier_pairs"} <= set(kept)
+    # S1's default capacity (1.5 × 50 a month) is untouched by the disruption evaluated first
+    assert kept["sourcing"].capacity.query("supplier == 'S1'")["qty"].tolist() == pytest.approx([75.0] * 3)
+    assert evaluate(inputs, push).kpis == fresh
+    assert all(inputs._derived[name] is value for name, value in kept.items())  # nothing worked out again
 
 
 def test_longer_lead_time_leaves_january_short() -> None:
