@@ -8,10 +8,11 @@ import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -33,6 +34,7 @@ from sop_core.services.page_figures import store_page_figures
 from sop_core.units import FORECAST_HORIZON, Progress
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Demo users: in single-user mode the session is signed in as ``demo`` with every role.
 DEMO_USERS = (
@@ -159,12 +161,15 @@ def seed_demo_company(
             with session_scope(engine) as s:
                 current = cycle_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
                 cycle_id = current.id if current is not None else None
+            base = WRITTEN_AT + len(_PAST_CYCLES) * FORECAST_SHARE
+            open_run = ahead.later(partial(
+                forecasting.compute_forecast, engine, cycle_id=cycle_id, workers=n_workers, chunk_runner=runner,
+                progress=lambda f, msg: report(base + (FIGURES_AT - base) * f, f"Open cycle: {msg}")))
             if not has_past:
                 seed_signed_cycles(engine, frames, ahead, progress=report)
-        base = WRITTEN_AT + len(_PAST_CYCLES) * FORECAST_SHARE
-        forecasting.run_forecast(engine, cycle_id=cycle_id, workers=n_workers, chunk_runner=runner,
-                                 progress=lambda f, msg: report(base + (FIGURES_AT - base) * f,
-                                                                f"Open cycle: {msg}"))
+            computed = open_run()
+        forecasting.store_forecast(engine, computed,
+                                   progress=lambda f, msg: report(base + (FIGURES_AT - base) * f, f"Open cycle: {msg}"))
     store_page_figures(engine, cycle_id,
                        progress=lambda f, msg: report(FIGURES_AT + (1.0 - FIGURES_AT) * f, msg))
     report(1.0, "Demo company ready")
@@ -324,6 +329,13 @@ class PastForecasts:
         if self._thread is not None:
             self._thread.shutdown(wait=True, cancel_futures=True)
             self._thread = None
+
+    def later(self, work: Callable[[], T]) -> Callable[[], T]:
+        """``work`` queued after the cycles' forecasts when they are computed ahead (it starts once they are done,
+        on the same pool), else run when asked for: the returned callable gives its result."""
+        if self._thread is None:
+            return work
+        return self._thread.submit(work).result
 
     def get(self, month: dt.date) -> CycleForecast:
         """The forecast of the cycle of ``month`` (waits for it when it is being computed ahead)."""

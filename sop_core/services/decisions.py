@@ -284,7 +284,8 @@ def _past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                 changes, lines = "", signed_lines
             rows.append({**rec, "cycle": month_label(prev.month), "changes": changes, "scope": scope.label,
                          **_outcome(lines, actual, scope, last_actual)})
-        frames.append(pd.DataFrame(rows, columns=PAST_DECISION_COLUMNS))
+        if rows:
+            frames.append(pd.DataFrame(rows, columns=PAST_DECISION_COLUMNS))
     if not frames:
         return pd.DataFrame(columns=PAST_DECISION_COLUMNS)
     return pd.concat(frames, ignore_index=True)

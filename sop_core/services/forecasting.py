@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -313,6 +314,21 @@ def _reconciled(long: pd.DataFrame, frame: pd.DataFrame, products: pd.DataFrame,
 
 
 # ---------------------------------------------------------------------------- run
+@dataclass(frozen=True)
+class ComputedForecast:
+    """A forecast run computed by :func:`compute_forecast` and not stored yet: what :func:`store_forecast` writes
+    (``rows``: ``sku, period, yhat, yhat_lo_*, yhat_hi_*, model`` [units]) and the seconds the computing took."""
+
+    cycle_id: int | None
+    engine_name: str
+    horizon: int
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    digest: str
+    rows: pd.DataFrame
+    seconds: float
+
+
 def run_forecast(
     engine: Engine,
     cycle_id: int | None = None,
@@ -358,6 +374,26 @@ def run_forecast(
             with an engine other than "statistical".
         ValueError: unknown engine or invalid history.
     """
+    computed = compute_forecast(engine, cycle_id, horizon, engine_name, workers, user, progress,
+                                reconciliation=reconciliation, windows=windows, chunk_runner=chunk_runner)
+    return store_forecast(engine, computed, user, progress)
+
+
+def compute_forecast(
+    engine: Engine,
+    cycle_id: int | None = None,
+    horizon: int = FORECAST_HORIZON,
+    engine_name: str = "statistical",
+    workers: int = 1,
+    user: str = "demo",
+    progress: Progress | None = None,
+    *,
+    reconciliation: str = "bottom_up",
+    windows: int = 3,
+    chunk_runner: ChunkRunner | None = None,
+) -> ComputedForecast:
+    """Forecast every SKU from the month after the last actual, without storing it (:func:`store_forecast` does):
+    the arguments, the checks and the figures of :func:`run_forecast`; the progress runs to 92 %."""
     permissions.require(engine, user, "forecast")  # before anything is read or reported
     report = progress or (lambda _f, _m: None)
     fc.check_engine(engine_name)
@@ -430,18 +466,39 @@ def run_forecast(
         **run_params,
     }
     rows = frame.rename(columns={"unique_id": "sku", "ds": "period"})
+    return ComputedForecast(cycle_id=cycle_id, engine_name=engine_name, horizon=int(horizon), params=params,
+                            summary=summary, digest=digest, rows=rows, seconds=time.perf_counter() - started)
+
+
+def store_forecast(engine: Engine, computed: ComputedForecast, user: str = "demo",
+                   progress: Progress | None = None) -> int:
+    """Store a run of :func:`compute_forecast` (its ``forecast_run`` and forecast rows, audited as ``user``'s) in one
+    transaction; returns the run id.
+
+    Raises:
+        NotAllowed: ``user`` may not run the forecast.
+        DemandError: the run's cycle was signed off (or closed) since the forecast was computed.
+    """
+    permissions.require(engine, user, "forecast")
+    report = progress or (lambda _f, _m: None)
+    engine_name, horizon, cycle_id, rows = computed.engine_name, computed.horizon, computed.cycle_id, computed.rows
+    params, digest = computed.params, computed.digest
+    started = time.perf_counter()
     report(0.92, "Storing the forecast…")
     with session_scope(engine) as s:
+        if cycle_id is not None and cycle_frozen(s.connection(), cycle_id):
+            raise DemandError("the cycle was signed off while its forecast was computed: forecast the open cycle")
         run_id = forecast_repo.add_run(
-            s, cycle_id=cycle_id, created_by=user, engine=engine_name, horizon=int(horizon), freq=FREQ,
-            params=params, versions=_versions(engine_name), data_hash=digest, backtest=summary, status="done",
+            s, cycle_id=cycle_id, created_by=user, engine=engine_name, horizon=horizon, freq=FREQ,
+            params=params, versions=_versions(engine_name), data_hash=digest, backtest=computed.summary,
+            status="done",
         )
         repo.insert_frame(s, m.Forecast, rows, run_id=run_id)
         audit_repo.audit(s, user, "forecast_run", "forecast_run", run_id,
-                         {"engine": engine_name, "horizon": int(horizon), "cycle_id": cycle_id, "data_hash": digest},
-                         after={"run_id": run_id, "engine": engine_name, "horizon": int(horizon), "rows": len(rows)})
+                         {"engine": engine_name, "horizon": horizon, "cycle_id": cycle_id, "data_hash": digest},
+                         after={"run_id": run_id, "engine": engine_name, "horizon": horizon, "rows": len(rows)})
     log.info("forecast run %d: %d series × %d months in %.1f s", run_id, params["n_series"], horizon,
-             time.perf_counter() - started)
+             computed.seconds + time.perf_counter() - started)
     report(1.0, f"Forecast run {run_id} stored")
     return run_id
 

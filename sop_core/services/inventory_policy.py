@@ -157,8 +157,8 @@ def _inventory_policy(
     sources = lead_times(receipts, items)
     pref = sources.sort_values(["sku", "priority", "supplier"]).drop_duplicates("sku").set_index("sku")
     frame["supplier"] = frame["sku"].map(pref["supplier"]).fillna(IN_HOUSE)
-    frame["lead_time_days"] = frame["sku"].map(pref["lt_mean_days"]).fillna(IN_HOUSE_LEAD_TIME_DAYS)
-    frame["lead_time_std_days"] = frame["sku"].map(pref["lt_std_days"]).fillna(0.0)
+    frame["lead_time_days"] = frame["sku"].map(pref["lt_mean_days"]).astype(float).fillna(IN_HOUSE_LEAD_TIME_DAYS)
+    frame["lead_time_std_days"] = frame["sku"].map(pref["lt_std_days"]).astype(float).fillna(0.0)
     frame["lt_source"] = frame["sku"].map(pref["lt_source"]).fillna("in-house")
     frame["moq"] = frame["sku"].map(pref["moq"]).fillna(0.0)
     frame["lead_time_months"] = frame["lead_time_days"] / DAYS_PER_MONTH

@@ -191,7 +191,7 @@ def lead_times(receipts: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     per_sup = supply.supplier_performance(receipts).set_index("supplier")
     out = items.copy()
     key = pd.MultiIndex.from_frame(out[["supplier", "sku"]])
-    n = per_item["orders"].reindex(key).fillna(0).to_numpy()
+    n = np.nan_to_num(per_item["orders"].reindex(key).to_numpy(dtype=float))
     measured = n >= MIN_RECEIPTS
     item_mean = per_item["lt_mean_days"].reindex(key).to_numpy()
     item_std = per_item["lt_std_days"].reindex(key).to_numpy()
