@@ -223,8 +223,15 @@ st.caption(
     "Closed deliveries only; on time = received on or before the promised date (plus the tolerance), "
     "in full = the ordered quantity (less the tolerance). The lead-time σ feeds the safety stocks."
 )
-st.markdown("**Reliability trend**: OTIF by quarter of receipt")
-st.plotly_chart(supply_charts.supplier_trend(suppliers.trend), width="stretch", key="supply_trend_chart")
+trend_lines = suppliers_service.trend_lines(suppliers.trend, card["supplier"].tolist())
+shown = trend_lines["supplier"].nunique() - 1 if not trend_lines.empty else 0
+st.markdown(
+    "**Reliability trend**: OTIF by quarter of receipt"
+    + (f" of the {formatting.plural(shown, 'supplier')} with the lowest OTIF" if shown < card["supplier"].nunique()
+       else "")
+    + f", and of {suppliers_service.ALL_SUPPLIERS.lower()} (dashed: every delivery counts once)"
+)
+st.plotly_chart(supply_charts.supplier_trend(trend_lines), width="stretch", key="supply_trend_chart")
 
 # ---- one supplier's items
 st.markdown("**Per supplier item**: OTIF and lead time of one supplier's items, by month of receipt")

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sop_core.services import chart_marks
+from sop_core.services import chart_marks, suppliers
 from views import ui
 
 STATUS_COLOR = {"ok": ui.COLORS["forecast"], "warning": ui.COLORS["warning"], "bottleneck": ui.COLORS["bad"]}
@@ -111,11 +111,14 @@ def projection_figure(proj: pd.DataFrame, source: str) -> go.Figure:
     return ui.base_layout(fig, height=380)
 
 
-def supplier_trend(trend: pd.DataFrame) -> go.Figure:
-    """OTIF (%) per supplier and quarter of receipt."""
+def supplier_trend(lines: pd.DataFrame) -> go.Figure:
+    """OTIF (%) per quarter of receipt: one line per supplier of ``lines`` (:func:`suppliers.trend_lines`, in its
+    order) and the line over every supplier, dashed."""
     fig = go.Figure()
-    for supplier_code, part in trend.groupby("supplier"):
-        fig.add_scatter(x=part["period"], y=part["otif"] * 100, name=str(supplier_code), mode="lines+markers")
+    for supplier_code, part in lines.groupby("supplier", sort=False):
+        every = supplier_code == suppliers.ALL_SUPPLIERS
+        fig.add_scatter(x=part["period"], y=part["otif"] * 100, name=str(supplier_code), mode="lines+markers",
+                        line=dict(color=ui.COLORS["neutral"], dash="dash", width=3) if every else None)
     fig.update_yaxes(title="OTIF %", range=[0, 105])
     return ui.base_layout(fig, height=320)
 

@@ -93,6 +93,36 @@ def supplier_trend(
     return supply.reliability_trend(receipts, on_time_tolerance_days, in_full_tolerance, freq=freq)  # type: ignore[arg-type]
 
 
+#: Suppliers drawn in the reliability trend (the rest are in the scorecard and in the "all suppliers" line).
+TREND_SUPPLIERS = 8
+#: The name of the trend's line over every supplier.
+ALL_SUPPLIERS = "All suppliers"
+
+
+def trend_lines(trend: pd.DataFrame, worst_first: list[str], limit: int = TREND_SUPPLIERS) -> pd.DataFrame:
+    """The lines of the reliability trend chart: ``supplier, period, otif`` [share] of the first ``limit`` suppliers
+    of ``worst_first`` (the scorecard's order, lowest OTIF first) that have a trend, in that order, then
+    :data:`ALL_SUPPLIERS`: per period the OTIF of every delivery of every supplier (weighted by deliveries).
+
+    >>> t = pd.DataFrame({"supplier": ["A", "A", "B"], "period": pd.to_datetime(["2026-01-01", "2026-04-01",
+    ...     "2026-01-01"]), "orders": [1, 4, 3], "otif": [1.0, 0.5, 0.0], "lt_mean_days": [5.0, 6.0, 7.0]})
+    >>> trend_lines(t, ["B", "A"], limit=1)[["supplier", "otif"]].values.tolist()
+    [['B', 0.0], ['All suppliers', 0.25], ['All suppliers', 0.5]]
+    """
+    if trend.empty:
+        return pd.DataFrame({"supplier": pd.Series(dtype=object), "period": pd.Series(dtype="datetime64[ns]"),
+                             "otif": pd.Series(dtype=float)})
+    present = set(trend["supplier"])
+    shown = [code for code in worst_first if code in present][:limit]
+    rank = {code: i for i, code in enumerate(shown)}
+    lines = trend[trend["supplier"].isin(rank)].assign(rank=lambda f: f["supplier"].map(rank))
+    lines = lines.sort_values(["rank", "period"], kind="stable")[["supplier", "period", "otif"]]
+    hits = (trend["otif"] * trend["orders"]).groupby(trend["period"]).sum()
+    overall = (hits / trend.groupby("period")["orders"].sum()).rename("otif").reset_index()
+    return pd.concat([lines, overall.assign(supplier=ALL_SUPPLIERS)[["supplier", "period", "otif"]]],
+                     ignore_index=True)
+
+
 ITEM_TREND_COLUMNS = ["supplier", "sku", "name", "period", "orders", "otif", "lt_mean_days", "master_lead_time_days"]
 
 

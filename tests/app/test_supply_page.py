@@ -200,21 +200,31 @@ def test_projection_figure_draws_closing_stock_and_policy_lines(supply_page: tup
 
 
 def test_supplier_trend_figure_is_otif_per_quarter(supply_page: tuple[AppTest, str]) -> None:
+    """The worst suppliers' OTIF per quarter, in the scorecard's order (lowest OTIF first), and the dashed line over
+    every delivery of every supplier, both checked against the receipts by hand."""
     at, url = supply_page
     engine = make_engine(url)
     try:
         trend = suppliers_service.supplier_trend(engine)
+        card = suppliers_service.supplier_scorecard(engine)
     finally:
         engine.dispose()
     fig = screen.figure(at, key="supply_trend_chart")
-    assert [t["name"] for t in fig["data"]] == sorted(trend["supplier"].unique())
-    by_hand = _receipts(url).groupby(["supplier", "quarter"])["otif"].mean() * 100
-    for drawn in fig["data"]:
+    worst = [code for code in card["supplier"] if code in set(trend["supplier"])][: suppliers_service.TREND_SUPPLIERS]
+    assert [t["name"] for t in fig["data"]] == [*worst, "All suppliers"]
+    receipts = _receipts(url)
+    by_hand = receipts.groupby(["supplier", "quarter"])["otif"].mean() * 100
+    for drawn in fig["data"][:-1]:
         part = trend[trend["supplier"] == drawn["name"]]
         quarters = [pd.Timestamp(x) for x in drawn["x"]]
         assert quarters == part["period"].tolist()
         assert drawn["y"] == pytest.approx((part["otif"] * 100).tolist())
         assert drawn["y"] == pytest.approx([by_hand[(drawn["name"], q)] for q in quarters])
+    every = fig["data"][-1]
+    overall = receipts.groupby("quarter")["otif"].mean() * 100
+    assert [pd.Timestamp(x) for x in every["x"]] == overall.index.tolist()
+    assert every["y"] == pytest.approx(overall.tolist())
+    assert every["line"]["dash"] == "dash"
 
 
 def test_item_view_of_the_worst_supplier(supply_page: tuple[AppTest, str]) -> None:
