@@ -311,7 +311,7 @@ ui.dataframe(
 )
 st.download_button(
     "Download proposals (CSV)",
-    spreadsheet_safe(proposals).to_csv(index=False).encode("utf-8"),
+    lambda: spreadsheet_safe(proposals).to_csv(index=False).encode("utf-8"),  # built when asked for
     file_name=f"replenishment_proposals_{cycle.label}.csv",
     mime="text/csv",
     key="supply_download_proposals",

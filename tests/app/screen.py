@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import Engine
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -89,10 +90,11 @@ def trace(fig: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 class DownloadRecorder:
-    """Records the media store of every AppTest run started after :meth:`install`."""
+    """Records the media store and file manager of every AppTest run started after :meth:`install`."""
 
     def __init__(self) -> None:
         self.stores: list[MemoryMediaFileStorage] = []
+        self.managers: list[MediaFileManager] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> DownloadRecorder:
         recorder = self
@@ -102,15 +104,24 @@ class DownloadRecorder:
                 super().__init__(media_endpoint)
                 recorder.stores.append(self)
 
+        class RecordingManager(MediaFileManager):
+            def __init__(self, storage: MemoryMediaFileStorage) -> None:
+                super().__init__(storage)
+                recorder.managers.append(self)
+
         monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+        monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
         return self
 
     def file(self, at: AppTest, key: str) -> tuple[str | None, bytes]:
-        """``(file name, bytes)`` offered by the download button ``key`` in the latest run."""
+        """``(file name, bytes)`` offered by the download button ``key`` in the latest run (a file built when the
+        button is clicked is built here, as a click would)."""
         button = next(b for b in at.get("download_button") if b.key == key)
+        assert self.stores and self.managers, "no run since the recorder was installed"
         url = button.proto.url
+        if not url and button.proto.deferred_file_id:
+            url = self.managers[-1].execute_deferred(button.proto.deferred_file_id)
         assert url, f"download button {key!r} has no file"
-        assert self.stores, "no run since the recorder was installed"
         stored = self.stores[-1].get_file(url.rsplit("/", 1)[-1])
         return stored.filename, stored.content
 
