@@ -33,6 +33,8 @@ SIGNOFF_ROLES: tuple[str, ...] = ("demand_planner", "supply_planner", "finance",
 Progress: TypeAlias = Callable[[float, str], None]
 #: Most rows a page sends to the browser in one table or per-row chart [rows]; larger frames are cut with a note.
 MAX_ROWS_TO_BROWSER: int = 10_000
+#: Rows a table shows at a time; a larger table gets a search box and a page number, and only the page is sent [rows].
+TABLE_PAGE_ROWS: int = 1_000
 #: Most rows a chart draws, one per resource or item (the busiest first); its table below has every row [rows].
 MAX_CHART_ROWS: int = 40
 #: Most matches a search picker lists at once [options].

@@ -155,3 +155,23 @@ def editor_config(frame: pd.DataFrame, column_config: Config | None = None) -> d
         else:
             config[column] = header(column, given)
     return config
+
+
+def rows_matching(frame: pd.DataFrame, text: str) -> pd.DataFrame:
+    """The rows of ``frame`` in which every word of ``text`` appears (case-insensitive) in some column's text; every
+    row when ``text`` is blank.
+
+    >>> f = pd.DataFrame({"sku": ["KT-1", "KT-2", "GD-3"], "supplier": ["Acme", "Brio", "Acme"], "qty": [5, 12, 7]})
+    >>> rows_matching(f, "acme kt")["sku"].tolist(), rows_matching(f, "12")["sku"].tolist(), len(rows_matching(f, " "))
+    (['KT-1'], ['KT-2'], 3)
+    """
+    words = text.lower().split()
+    if not words or frame.empty:
+        return frame
+    joined = pd.Series("", index=frame.index)
+    for column in frame.columns:
+        joined = joined + "\x1f" + frame[column].astype(str).str.lower()
+    keep = pd.Series(True, index=frame.index)
+    for word in words:
+        keep &= joined.str.contains(word, regex=False)
+    return frame[keep]

@@ -6,6 +6,8 @@ name, an error message naming them)."""
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -16,7 +18,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from sop_core.formatting import MISSING
-from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
+from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER, TABLE_PAGE_ROWS
 from views import tables
 
 #: Okabe–Ito, the colour-blind-safe palette (Okabe & Ito 2008): categorical series in this order.
@@ -170,13 +172,28 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> 
     return fig
 
 
-def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None) -> pd.DataFrame:
-    """The first :data:`~sop_core.units.MAX_ROWS_TO_BROWSER` rows of ``frame`` (all of them when it has no more);
-    when rows are left out, a caption in ``where`` (default: the page) says how many were shown of how many."""
-    if len(frame) <= MAX_ROWS_TO_BROWSER:
+def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None, key: str | None = None) -> pd.DataFrame:
+    """The rows of ``frame`` to send to the browser: all of them up to :data:`~sop_core.units.TABLE_PAGE_ROWS`;
+    beyond, a search box (words in any column) and a page number in ``where`` (default: the page), keyed by
+    ``key``, pick one page of the matching rows and a caption says which rows of how many are shown."""
+    if len(frame) <= TABLE_PAGE_ROWS:
         return frame
-    (where or st).caption(f"Showing the first {MAX_ROWS_TO_BROWSER:,} of {len(frame):,} rows — filter to narrow.")
-    return frame.head(MAX_ROWS_TO_BROWSER)
+    box = where or st
+    key = key or "table_" + hashlib.sha1("\x1f".join(map(str, frame.columns)).encode()).hexdigest()[:10]
+    find_col, page_col = box.columns([3, 1], vertical_alignment="bottom")
+    words = find_col.text_input("Find rows", key=f"{key}_find", placeholder="Words in any column: a SKU, a name…")
+    found = tables.rows_matching(frame, words)
+    pages = max(1, math.ceil(len(found) / TABLE_PAGE_ROWS))
+    if int(st.session_state.get(f"{key}_page", 1)) > pages:  # the search narrowed the rows
+        st.session_state[f"{key}_page"] = 1
+    page = int(page_col.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1,
+                                     key=f"{key}_page", disabled=pages == 1))
+    first = (page - 1) * TABLE_PAGE_ROWS
+    shown = found.iloc[first:first + TABLE_PAGE_ROWS]
+    of = f"{len(found):,} rows matching “{words.strip()}” (of {len(frame):,})" if words.strip() else f"{len(frame):,} rows"
+    box.caption(f"Rows {first + 1:,}–{first + len(shown):,} of {of}." if len(shown) else f"No row of {len(frame):,} "
+                f"matches “{words.strip()}”.")
+    return shown.head(MAX_ROWS_TO_BROWSER)
 
 
 def pinned_key(frame: pd.DataFrame, column_config: dict[Any, Any] | None) -> dict[Any, Any]:
@@ -207,7 +224,8 @@ def dataframe(
     a missing value as "–" (:func:`views.tables.presented`). Without an index (``hide_index=True``) its first
     column is the key and is pinned (:func:`pinned_key`); an index is pinned by Streamlit."""
     shown, config, order = tables.presented(
-        capped(frame, where), kwargs.pop("column_config", None), kwargs.pop("column_order", None), kinds
+        capped(frame, where, kwargs.get("key")), kwargs.pop("column_config", None), kwargs.pop("column_order", None),
+        kinds,
     )
     if kwargs.get("hide_index"):
         config = pinned_key(shown, config)

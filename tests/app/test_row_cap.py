@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER
+from sop_core.units import MAX_PICKER_OPTIONS, MAX_ROWS_TO_BROWSER, TABLE_PAGE_ROWS
 from views import ui
 
 
@@ -27,16 +27,26 @@ def _picker_page() -> None:
     st.write(f"picked {picked}")
 
 
-def test_a_table_larger_than_the_cap_shows_the_first_rows_and_says_so() -> None:
+def test_a_table_larger_than_a_page_sends_one_page_found_by_search_and_page_number() -> None:
     at = AppTest.from_function(_table_page).run()
     assert not at.exception, [e.message for e in at.exception]
     big, small = at.dataframe
-    assert len(big.value) == MAX_ROWS_TO_BROWSER
-    assert big.value["SKU"].iloc[-1] == f"S{MAX_ROWS_TO_BROWSER - 1:05d}"
+    n = MAX_ROWS_TO_BROWSER + 5
+    assert len(big.value) == TABLE_PAGE_ROWS and big.value["SKU"].iloc[-1] == f"S{TABLE_PAGE_ROWS - 1:05d}"
     assert len(small.value) == 2
-    assert [c.value for c in at.caption] == [
-        f"Showing the first {MAX_ROWS_TO_BROWSER:,} of {MAX_ROWS_TO_BROWSER + 5:,} rows — filter to narrow."
-    ]
+    assert [c.value for c in at.caption] == [f"Rows 1–{TABLE_PAGE_ROWS:,} of {n:,} rows."]
+    last = -(-n // TABLE_PAGE_ROWS)
+    assert at.number_input(key="big_page").max == last
+    at.number_input(key="big_page").set_value(last).run()
+    assert at.dataframe[0].value["SKU"].tolist() == [f"S{i:05d}" for i in range((last - 1) * TABLE_PAGE_ROWS, n)]
+    assert at.caption[0].value == f"Rows {(last - 1) * TABLE_PAGE_ROWS + 1:,}–{n:,} of {n:,} rows."
+    # a search narrows the rows and brings the page back to the first
+    at.text_input(key="big_find").set_value("s0999").run()
+    assert at.dataframe[0].value["SKU"].tolist() == [f"S0999{d}" for d in range(10)]
+    assert at.number_input(key="big_page").value == 1
+    assert at.caption[0].value == f"Rows 1–10 of 10 rows matching “s0999” (of {n:,})."
+    at.text_input(key="big_find").set_value("nothing like it").run()
+    assert at.dataframe[0].value.empty and at.caption[0].value == f"No row of {n:,} matches “nothing like it”."
 
 
 def test_the_picker_lists_a_few_matches_of_the_search() -> None:
