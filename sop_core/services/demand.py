@@ -21,7 +21,16 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sop_core.db import audit_repo, cycle_repo, demand_repo, forecast_repo, master_repo, override_repo, stock_repo
+from sop_core.db import (
+    audit_repo,
+    cycle_repo,
+    data_version,
+    demand_repo,
+    forecast_repo,
+    master_repo,
+    override_repo,
+    stock_repo,
+)
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.db.guards import cycle_frozen
@@ -51,9 +60,12 @@ def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever a cycle's demand review data does (runs, overrides, sales,
     events), for every user: pages key their shared caches on it, so one planner's save shows at
     once to the others."""
-    with session_scope(engine) as s:
-        parts = demand_repo.review_stamp(s, cycle_id)
-    return "-".join("" if p is None else f"{float(p):.6g}" for p in parts)
+    def read() -> str:
+        with session_scope(engine) as s:
+            parts = demand_repo.review_stamp(s, cycle_id)
+        return "-".join("" if p is None else f"{float(p):.6g}" for p in parts)
+
+    return data_version.remembered(engine, ("demand", cycle_id), read)
 
 
 def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any] | None, pd.DataFrame]:

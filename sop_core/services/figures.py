@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from sop_core.db import figure_repo, stamp_repo
+from sop_core.db import data_version, figure_repo, stamp_repo
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 
@@ -109,13 +109,19 @@ def data_stamp(engine: Engine, *models: type[m.Base]) -> str:
     stamps: dict[str, tuple[Any, ...]] = {}
     missing = [model for model in models if held is None or (url, model.__tablename__) not in held]
     if missing:
-        with session_scope(engine) as s:
-            stamps = {model.__tablename__: stamp_repo.table_stamp(s, model) for model in missing}
+        stamps = {model.__tablename__: data_version.remembered(engine, ("table", model.__tablename__),
+                                                               partial(_table_stamp, engine, model))
+                  for model in missing}
         if held is not None:
             held.update({(url, name): value for name, value in stamps.items()})
     if held is not None:
         stamps |= {model.__tablename__: held[(url, model.__tablename__)] for model in models if model not in missing}
     return stamp_repo.combined([(model.__tablename__, stamps[model.__tablename__]) for model in models])
+
+
+def _table_stamp(engine: Engine, model: type[m.Base]) -> tuple[Any, ...]:
+    with session_scope(engine) as s:
+        return stamp_repo.table_stamp(s, model)
 
 
 @cache

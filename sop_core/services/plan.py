@@ -23,7 +23,17 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import audit_repo, cycle_repo, forecast_repo, locking, master_repo, plan_repo, repo, stock_repo
+from sop_core.db import (
+    audit_repo,
+    cycle_repo,
+    data_version,
+    forecast_repo,
+    locking,
+    master_repo,
+    plan_repo,
+    repo,
+    stock_repo,
+)
 from sop_core.db import models as m
 from sop_core.db.engine import session_scope
 from sop_core.errors import Change, EditConflict, SopError
@@ -210,8 +220,11 @@ def inputs_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what :func:`scenario_inputs` reads of the cycle does, for every user:
     the key of shared caches of the inputs (a forecast run, an override, an import or a change of stock shows at
     once)."""
-    with session_scope(engine) as s:
-        return stamp_text(plan_repo.inputs_stamp(s, cycle_id))
+    def read() -> str:
+        with session_scope(engine) as s:
+            return stamp_text(plan_repo.inputs_stamp(s, cycle_id))
+
+    return data_version.remembered(engine, ("inputs", cycle_id), read)
 
 
 def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResult:

@@ -1,0 +1,87 @@
+"""The data version (SQLite and PostgreSQL): it stands still while the database is only read and moves with every
+committed write, by this process or another; a remembered stamp is computed again exactly when it moves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from sop_core.db import data_version, repo, stamp_repo
+from sop_core.db import models as m
+from sop_core.db.engine import session_scope
+from sop_core.services import figures
+
+
+def _counted(engine: Engine) -> tuple[list[int], object]:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        with session_scope(engine) as s:
+            return int(s.execute(text("SELECT count(*) FROM product")).scalar_one())
+
+    return calls, compute
+
+
+def test_reads_keep_the_version_and_writes_move_it(engine: Engine) -> None:
+    calls, compute = _counted(engine)
+    assert data_version.remembered(engine, "count", compute) == 0
+    with session_scope(engine) as s:  # reading, in this process, moves nothing
+        repo.read_frame(s, m.Product)
+    assert data_version.remembered(engine, "count", compute) == 0
+    assert len(calls) == 1
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "product", pd.DataFrame({"sku": ["A"], "name": ["Alpha"], "family": ["F"],
+                                                      "category": ["K"], "unit_price": [10.0], "unit_cost": [6.0]}))
+    assert data_version.remembered(engine, "count", compute) == 1
+    assert data_version.remembered(engine, "count", compute) == 1
+    assert len(calls) == 2
+    # a write that is rolled back is no change
+    try:
+        with session_scope(engine) as s:
+            s.execute(text("DELETE FROM product"))
+            raise RuntimeError("undo")
+    except RuntimeError:
+        pass
+    assert data_version.remembered(engine, "count", compute) == 1
+
+
+def test_a_write_by_another_process_moves_it(engine: Engine) -> None:
+    calls, compute = _counted(engine)
+    assert data_version.remembered(engine, "count", compute) == 0
+    url = engine.url.render_as_string(hide_password=False)
+    script = (
+        "import sys; from sqlalchemy import create_engine, text\n"
+        "e = create_engine(sys.argv[1])\n"
+        "with e.begin() as c: c.execute(text(\"INSERT INTO product (sku, name, family, category, unit_price, "
+        "unit_cost, holding_rate, order_cost, service_target) VALUES ('B', 'Beta', 'F', 'K', 1, 1, 0.2, 50, 0.95)\"))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, url], check=True)
+    assert data_version.remembered(engine, "count", compute) == 1
+    assert len(calls) == 2
+
+
+def test_a_table_stamp_is_read_once_while_nothing_is_written(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    table_stamp = stamp_repo.table_stamp
+
+    def counting(session: Session, model: type[m.Base], *where: object) -> tuple[object, ...]:
+        read.append(model.__tablename__)
+        return table_stamp(session, model, *where)
+
+    monkeypatch.setattr(stamp_repo, "table_stamp", counting)
+    first = figures.data_stamp(engine, m.Product, m.SalesHistory)
+    assert figures.data_stamp(engine, m.Product, m.SalesHistory) == first
+    assert sorted(read) == ["product", "sales_history"]
+    with session_scope(engine) as s:
+        repo.upsert_frame(s, "product", pd.DataFrame({"sku": ["A"], "name": ["Alpha"], "family": ["F"],
+                                                      "category": ["K"], "unit_price": [10.0], "unit_cost": [6.0]}))
+    second = figures.data_stamp(engine, m.Product, m.SalesHistory)
+    assert second != first
+    assert figures.data_stamp(engine, m.Product, m.SalesHistory) == second
+    assert sorted(read) == ["product", "product", "sales_history", "sales_history"]
