@@ -33,7 +33,6 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy.stats import norm
 
 log = logging.getLogger(__name__)
 #: √(2π), the normal density's constant (as scipy.stats.norm computes it).
@@ -81,7 +80,7 @@ def z_value(service_level: Number) -> Any:
     csl = _arr(service_level)
     if np.any((csl <= 0) | (csl >= 1)) or np.any(np.isnan(csl)):
         raise ValueError("service_level must be strictly between 0 and 1 (e.g. 0.95)")
-    return _wrap(norm.ppf(csl), service_level)
+    return _wrap(special.ndtri(csl), service_level)  # the standard normal quantile (scipy.stats.norm.ppf)
 
 
 def safety_stock(

@@ -92,13 +92,23 @@ def test_held_stamps_read_each_table_once(sqlite_engine: Engine, monkeypatch: py
         read.append(model.__tablename__)
         return table_stamp(session, model)  # type: ignore[arg-type]
 
+    def write_elsewhere(name: str) -> None:  # moves the data version, not these tables' stamps
+        with session_scope(sqlite_engine) as s:
+            s.add(m.AppUser(username=name, display_name=name, role="viewer"))
+
     monkeypatch.setattr(stamp_repo, "table_stamp", counted)
     first = figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product)
+    # remembered while nothing is written; read again after any write
+    assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first and len(read) == 2
+    write_elsewhere("u1")
     assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first and len(read) == 4
+    write_elsewhere("u2")
     read.clear()
-    with figures.held_stamps():
+    with figures.held_stamps():  # held through writes (the figures stored meanwhile)
         assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first
+        write_elsewhere("u3")
         assert figures.data_stamp(sqlite_engine, m.Product, m.Inventory) != first
+        write_elsewhere("u4")
         assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first
     assert sorted(read) == ["inventory", "product", "sales_history"]
 

@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from sop_core.planning.forecast.classify import classify_demand
 from sop_core.units import INTERVAL_LEVELS, Progress
@@ -360,7 +360,7 @@ class StatisticalForecaster:
         frame["yhat"] = yhat
         lo_prev, hi_prev = yhat, yhat
         for lv in levels:
-            z = float(norm.ppf(0.5 + lv / 200))
+            z = float(ndtri(0.5 + lv / 200))  # the standard normal quantile
             lo = frame[f"yhat_lo_{lv}"].to_numpy(dtype=float)
             hi = frame[f"yhat_hi_{lv}"].to_numpy(dtype=float)
             lo = np.where(np.isnan(lo), yhat - z * sig, lo)
