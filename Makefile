@@ -19,7 +19,7 @@ install: $(STAMP)
 ## Serve the app on the embedded SQLite database (created and seeded with the demo company on first start), to this
 ## machine only; `make run ADDRESS=0.0.0.0` serves every network interface (README: serving a team).
 run: $(STAMP)
-	$(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
+	$(PY) serve.py --server.address $(ADDRESS) --server.port $(PORT)
 
 ## Install everything needed (Python packages, Debian's chromium), then lint, type-check and run the whole test suite
 ## (the tests and the examples in the docstrings of the pure modules).

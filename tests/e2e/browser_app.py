@@ -54,8 +54,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
 
 @contextmanager
 def serve(db_url: str, log_dir: Path, *, auth: str) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port against ``db_url`` (``auth``: ``SOP_AUTH``, "on" for team mode);
-    yields its URL and stops it afterwards."""
+    """The app served as ``make run`` serves it (``serve.py``: ``streamlit run app.py``) on a free port against
+    ``db_url`` (``auth``: ``SOP_AUTH``, "on" for team mode); yields its URL and stops it afterwards."""
     with server_process(db_url, log_dir / "streamlit.log", auth=auth) as (url, _pid):
         yield url
 
@@ -70,7 +70,7 @@ def server_process(db_url: str, log: Path, *, auth: str) -> Iterator[tuple[str, 
     env = {**os.environ, "SOP_DATABASE_URL": db_url, "SOP_AUTH": auth, "PYTHONPATH": str(ROOT)}
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "serve.py", "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )
