@@ -5,9 +5,9 @@ while the load runs. The rows are streamed chunk by chunk with a binary ``COPY �
 (:mod:`sop_core.db.copy_binary`) into a temporary staging table; one join counts the rows whose natural key is
 stored and, of these, the rows that hold another value; then one ``UPDATE … FROM`` staging rewrites those rows and
 one ``INSERT … SELECT`` adds the rows whose key is not stored (a plain insert when no key was stored, else with
-``NOT EXISTS``). Into an empty table the rows are copied straight in. SQLite: each chunk is one ``executemany`` of
-``INSERT … ON CONFLICT (natural key) DO UPDATE … WHERE`` a value differs on the driver's cursor, with a larger
-page cache for the load. On both, a stored row whose values are all the same is left as it is (not rewritten).
+``NOT EXISTS``). Into an empty table the rows are copied straight in. SQLite: each chunk is an ``executemany`` of
+``INSERT … VALUES`` (:data:`_SQLITE_ROWS_PER_INSERT` rows a statement) ``ON CONFLICT (natural key) DO UPDATE …
+WHERE`` a value differs, on the driver's cursor, with a larger page cache for the load. On both, a stored row whose values are all the same is left as it is (not rewritten).
 
 A load that writes at least :data:`REBUILD_SHARE` of the rows already stored (a first import, a year of history
 into a table holding two; on PostgreSQL the rows inserted or changed, on SQLite the rows of the load) sets aside
@@ -26,6 +26,7 @@ the rows, the indexes and the keys commit or roll back with the rest of the impo
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,6 +51,10 @@ CHUNK_ROWS = 200_000
 #: keys on PostgreSQL) once instead of maintaining them row by row. Building an index sorts every row of the table;
 #: maintaining it costs a descent of the tree per row loaded, a few times the cost of a row's share of the sort.
 REBUILD_SHARE = 0.5
+
+#: Rows per ``INSERT`` statement on SQLite (a statement of many rows costs the driver one call, not one per row;
+#: at most as many values as SQLite takes in one statement).
+_SQLITE_ROWS_PER_INSERT = 200
 
 #: SQLite page cache during a bulk load [KiB] (a negative ``cache_size`` is in KiB): 256 MiB.
 _SQLITE_BULK_CACHE_KIB = 256 * 1024
@@ -94,22 +99,22 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in names)
 
 
-def _python_columns(chunk: pa.Table) -> list[list[Any]]:
-    """A chunk's columns as Python values for the SQLite driver: None for null, dates as ``YYYY-MM-DD`` text
-    (as the Date type stores them), numbers and text as they are. Each distinct text becomes one Python string,
-    shared by the rows that hold it (a column of SKUs or periods repeats few texts)."""
-    out = []
-    for col in chunk.columns:
+def _python_rows(chunk: pa.Table) -> np.ndarray:
+    """A chunk as Python values for the SQLite driver, one row of the array per row of the chunk: None for null,
+    dates as ``YYYY-MM-DD`` text (as the Date type stores them), numbers and text as they are. Each distinct text
+    becomes one Python string, shared by the rows that hold it (a column of SKUs or periods repeats few texts)."""
+    out = np.empty((chunk.num_rows, chunk.num_columns), dtype=object)
+    for i, col in enumerate(chunk.columns):
         if pa.types.is_date(col.type):
             col = pc.cast(col, pa.string())
         if col.null_count == 0 and (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-            out.append(col.to_numpy().tolist())  # numbers without nulls: numpy's tolist is the fast way
+            out[:, i] = col.to_numpy()  # numbers without nulls: numpy makes the Python numbers
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             encoded = pc.dictionary_encode(col.combine_chunks())
             texts = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-            out.append(texts[pc.fill_null(encoded.indices, len(texts) - 1).to_numpy()].tolist())
+            out[:, i] = texts[pc.fill_null(encoded.indices, len(texts) - 1).to_numpy()]
         else:
-            out.append(col.to_pylist())
+            out[:, i] = np.array(col.to_pylist(), dtype=object)
     return out
 
 
@@ -126,16 +131,18 @@ def _sqlite_load(session: Session, table: str, frame: pd.DataFrame, rows: int, p
     """Returns how many rows had a natural key that was already stored."""
     frame, cols, values = _with_defaults(table, frame)
     total = len(frame)
-    placeholders = "VALUES (" + ", ".join("?" for _ in cols) + ")"
     keys = _quoted(list(m.NATURAL_KEYS[table]))
     if values:  # a stored row is written only when a value differs (IS NOT: exact, NULL included)
         differs = " OR ".join(f'"{table}"."{c}" IS NOT excluded."{c}"' for c in values)
         action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in values) + f" WHERE {differs}"
     else:
         action = "DO NOTHING"
-    sql = f'INSERT INTO "{table}" ({_quoted(cols)}) {placeholders} ON CONFLICT ({keys}) {action}'
     dbapi = session.connection().connection.driver_connection
     assert dbapi is not None
+    row = "(" + ", ".join("?" for _ in cols) + ")"
+    per = max(1, min(_SQLITE_ROWS_PER_INSERT, dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(cols)))
+    one, many = (f'INSERT INTO "{table}" ({_quoted(cols)}) VALUES {", ".join([row] * n)} ON CONFLICT ({keys}) {action}'
+                 for n in (1, per))
     cursor = dbapi.cursor()
     try:
         if not dbapi.in_transaction:  # the driver begins only before DML; the index drops belong to the import too
@@ -149,7 +156,10 @@ def _sqlite_load(session: Session, table: str, frame: pd.DataFrame, rows: int, p
         cursor.execute(f"PRAGMA cache_size = -{_SQLITE_BULK_CACHE_KIB}")
         done = 0
         for chunk in _chunks(_arrow_table(table, frame, cols), rows):
-            cursor.executemany(sql, zip(*_python_columns(chunk), strict=True))
+            batch = _python_rows(chunk)
+            whole = len(batch) // per * per  # the rows that fill statements of ``per`` rows; the rest one by one
+            cursor.executemany(many, batch[:whole].reshape(-1, per * len(cols)).tolist())
+            cursor.executemany(one, batch[whole:].tolist())
             done += chunk.num_rows
             progress(0.9 * done / total, f"Written {done:,} of {total:,} rows of {table}…")
         if dropped:
