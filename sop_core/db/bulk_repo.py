@@ -5,7 +5,8 @@ while the load runs. The rows are streamed chunk by chunk with a binary ``COPY �
 (:mod:`sop_core.db.copy_binary`) into a temporary staging table; one join counts the rows whose natural key is
 stored and, of these, the rows that hold another value; then one ``UPDATE … FROM`` staging rewrites those rows and
 one ``INSERT … SELECT`` adds the rows whose key is not stored (a plain insert when no key was stored, else with
-``NOT EXISTS``). Into an empty table the rows are copied straight in. SQLite: each chunk is an ``executemany`` of
+``NOT EXISTS``). Into an empty table the rows are copied straight in, with their ids (the ids the table's
+sequence would give them one by one, taken from it at once). SQLite: each chunk is an ``executemany`` of
 ``INSERT … VALUES`` (:data:`_SQLITE_ROWS_PER_INSERT` rows a statement) ``ON CONFLICT (natural key) DO UPDATE …
 WHERE`` a value differs, on the driver's cursor, with a larger page cache for the load. On both, a stored row whose values are all the same is left as it is (not rewritten).
 
@@ -242,6 +243,28 @@ def _pg_copy(
         step(chunk.num_rows)
 
 
+def _pg_with_ids(cur: Any, table: str, cols: list[str], rows: pa.Table) -> tuple[list[str], pa.Table]:
+    """The columns and rows to copy into ``table``, with the ids its sequence would give the rows one by one when
+    the table has one: the ids taken from the sequence at once (its next value, then set past the last id), so
+    that the server evaluates no default per row. The table is locked against other writers, so no other row takes
+    an id of the load."""
+    if "id" not in repo.table_of(m.INPUT_TABLES[table]).columns:
+        return cols, rows
+    cur.execute(
+        "SELECT s.seqrelid::regclass::text, s.seqincrement FROM pg_sequence AS s "
+        "WHERE s.seqrelid = pg_get_serial_sequence(%s, 'id')::regclass",
+        (f'"{table}"',),
+    )
+    sequence, step = cur.fetchone()
+    cur.execute("SELECT nextval(%s)", (sequence,))
+    first = int(cur.fetchone()[0])
+    last = first + (rows.num_rows - 1) * int(step)
+    if rows.num_rows > 1:
+        cur.execute("SELECT setval(%s, %s)", (sequence, last))
+    ids = pa.array(np.arange(rows.num_rows, dtype=np.int64) * int(step) + first)
+    return ["id", *cols], rows.add_column(0, "id", ids)
+
+
 def _pg_differs(table: str, values: list[str]) -> str:
     """SQL that is true where the staging row ``s`` holds another value than the stored row ``t`` in one of
     ``values``, exactly: NULL against a value, and -0 against 0 in a float column (equal as numbers, stored
@@ -304,7 +327,8 @@ def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int,
         cur.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')  # no other writer until the commit
         if _pg_stored_at_most(cur, table, 1) == 0:  # an empty table, locked: the rows go straight in
             rebuild = _pg_set_aside(cur, table)
-            _pg_copy(cur, f'"{table}"', cols, _arrow_table(table, frame, cols), kinds, rows, copied)
+            with_ids, arrow = _pg_with_ids(cur, table, cols, _arrow_table(table, frame, cols))
+            _pg_copy(cur, f'"{table}"', with_ids, arrow, _pg_kinds(table, with_ids), rows, copied)
             stored = 0
         else:
             cur.execute(f'CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
