@@ -13,7 +13,10 @@ machine; parallel index-build workers are not counted), and the peak resident me
 step [MB] (VmHWM, reset before each step). On a machine shared with other work, the CPU times are the steadier
 figures: wall time there grows with the other processes' load.
 
-    PYTHONPATH=. .venv/bin/python bench/bulk_import.py [--skus 10000] [--months 100] [--pg URL] [--no-pg]
+With ``--again`` each database imports the same files a second time, into the rows the first import stored: every
+row is then an update, and the audit row lists the rows changed with their values before and after.
+
+    PYTHONPATH=. .venv/bin/python bench/bulk_import.py [--skus 10000] [--months 100] [--pg URL] [--no-pg] [--again]
 """
 
 from __future__ import annotations
@@ -119,27 +122,42 @@ def _server_cpu(engine: Engine) -> dict[int, float]:
     return servers
 
 
-def timed_import(url: str, files: list[Path]) -> tuple[float, float, float, str]:
-    """A full import of ``files`` into the (migrated) database at ``url``: wall seconds, CPU seconds of this process
-    and of the database server's processes for its connections, and the import's report."""
+def timed_import(url: str, files: list[Path], runs: int = 1) -> list[tuple[float, float, float, float, str]]:
+    """Full imports of ``files`` into the (migrated) database at ``url``, ``runs`` in a row (the second and later
+    find every row stored: updates): for each, wall seconds, CPU seconds of this process and of the database
+    server's processes for its connections, the peak memory of this process [MB], and the import's report."""
     engine = make_engine(url)
     upgrade(engine)
     with session_scope(engine) as s:  # who imports: a planner (every import checks its user's role)
         user_repo.add_missing_users(s, [("bench", "Benchmark", "demand_planner")])
     engine.dispose()
     servers = _server_cpu(engine)
-    start, cpu = time.perf_counter(), time.process_time()
-    report = import_files(engine, files, user="bench")
-    seconds, client = time.perf_counter() - start, time.process_time() - cpu
-    server = sum(process_cpu(pid) - at_start for pid, at_start in servers.items())
+    out = []
+    for _ in range(runs):
+        engine.dispose()  # each run on new connections, whose server processes are counted
+        servers.clear()
+        reset_peak()
+        start, cpu = time.perf_counter(), time.process_time()
+        report = import_files(engine, files, user="bench")
+        seconds, client = time.perf_counter() - start, time.process_time() - cpu
+        server = sum(process_cpu(pid) - at_start for pid, at_start in servers.items())
+        out.append((seconds, client, server, peak_mb(), str(report)))
     engine.dispose()
-    return seconds, client, server, str(report)
+    return out
 
 
-def line(label: str, seconds: float, peer: float, client: float, server: float | None = None) -> str:
+def line(label: str, seconds: float, peer: float, client: float, server: float | None, peak: float) -> str:
     """One line of the table: wall time and ratio, CPU of this process (and of the server), peak memory."""
     cpu = f"cpu {client:5.2f} s" + (f" + server {server:5.2f} s" if server is not None else "")
-    return f"{label:28s} {seconds:7.2f} s {seconds / peer:5.1f}×   {cpu:32s} peak RSS {peak_mb():6.0f} MB"
+    return f"{label:28s} {seconds:7.2f} s {seconds / peer:5.1f}×   {cpu:32s} peak RSS {peak:6.0f} MB"
+
+
+def imports(label: str, url: str, files: list[Path], peer: float, runs: int, server: bool) -> None:
+    """Print the line and the report of each of ``runs`` imports of ``files`` into the database at ``url``."""
+    for n, (seconds, client, server_cpu, peak, report) in enumerate(timed_import(url, files, runs)):
+        what = f"import into {label}" if n == 0 else "  again (rows stored)"
+        print(line(what, seconds, peer, client, server_cpu if server else None, peak))
+        print(f"  {report}")
 
 
 def main() -> None:
@@ -149,7 +167,10 @@ def main() -> None:
     parser.add_argument("--pg", default=PG_URL, help="PostgreSQL URL (a throw-away schema is made in it)")
     parser.add_argument("--no-pg", action="store_true", help="leave PostgreSQL out")
     parser.add_argument("--no-sqlite", action="store_true", help="leave SQLite out")
+    parser.add_argument("--again", action="store_true",
+                        help="import the same files a second time (every row stored: updates, audited before/after)")
     args = parser.parse_args()
+    runs = 2 if args.again else 1
     with tempfile.TemporaryDirectory(prefix="sop-bulk-") as tmp:
         folder = Path(tmp)
         files = write_files(folder, args.skus, args.months)
@@ -158,24 +179,18 @@ def main() -> None:
         reset_peak()
         parse(files)  # warm the page cache and pyarrow's imports
         peer, peer_cpu = min(parse(files) for _ in range(3))
-        print(line("pandas read_csv (pyarrow)", peer, peer, peer_cpu))
+        print(line("pandas read_csv (pyarrow)", peer, peer, peer_cpu, None, peak_mb()))
         if not args.no_sqlite:
-            reset_peak()
-            seconds, client, _server, report = timed_import(f"sqlite:///{folder / 'bench.db'}", files)
-            print(line("import into SQLite", seconds, peer, client))
-            print(f"  {report}")
+            imports("SQLite", f"sqlite:///{folder / 'bench.db'}", files, peer, runs, server=False)
         if not args.no_pg:
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             admin = make_engine(args.pg)
             with admin.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             try:
-                reset_peak()
                 sep = "&" if "?" in args.pg else "?"
                 url = f"{args.pg}{sep}options=-csearch_path%3D{schema}"
-                seconds, client, server, report = timed_import(url, files)
-                print(line("import into PostgreSQL", seconds, peer, client, server))
-                print(f"  {report}")
+                imports("PostgreSQL", url, files, peer, runs, server=True)
             finally:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

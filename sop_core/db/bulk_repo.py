@@ -2,13 +2,17 @@
 
 PostgreSQL: the table is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on), so no key appears
 while the load runs. The rows are streamed chunk by chunk with a binary ``COPY … FROM STDIN``
-(:mod:`sop_core.db.copy_binary`) into a temporary staging table; then one ``UPDATE … FROM`` staging sets the rows
-whose natural key is stored and one ``INSERT … SELECT`` adds the others (a plain insert when no key was stored,
-else with ``NOT EXISTS``). Into an empty table the rows are copied straight in. SQLite: each chunk is one ``executemany`` of
-``INSERT … ON CONFLICT (natural key) DO UPDATE`` on the driver's cursor, with a larger page cache for the load.
+(:mod:`sop_core.db.copy_binary`) into a temporary staging table; one join counts the rows whose natural key is
+stored and, of these, the rows that hold another value; then one ``UPDATE … FROM`` staging rewrites those rows and
+one ``INSERT … SELECT`` adds the rows whose key is not stored (a plain insert when no key was stored, else with
+``NOT EXISTS``). Into an empty table the rows are copied straight in, with their ids (the ids the table's
+sequence would give them one by one, taken from it at once). SQLite: each chunk is an ``executemany`` of
+``INSERT … VALUES`` (:data:`_SQLITE_ROWS_PER_INSERT` rows a statement) ``ON CONFLICT (natural key) DO UPDATE …
+WHERE`` a value differs, on the driver's cursor, with a larger page cache for the load. On both, a stored row whose values are all the same is left as it is (not rewritten).
 
-A load that brings at least :data:`REBUILD_SHARE` of the rows already stored (a first import, a year of history
-into a table holding two) sets aside what the database would otherwise maintain row by row, and builds it again
+A load that writes at least :data:`REBUILD_SHARE` of the rows already stored (a first import, a year of history
+into a table holding two; on PostgreSQL the rows inserted or changed, on SQLite the rows of the load) sets aside
+what the database would otherwise maintain row by row, and builds it again
 once the rows are in: one sort per index and one anti-join per foreign key instead of a tree descent and a
 foreign-key lookup per row. On SQLite these are the secondary indexes (unique ones stay: they arbitrate the
 upsert); on PostgreSQL the foreign keys, the indexes, and the primary and unique keys that no foreign key refers
@@ -23,6 +27,7 @@ the rows, the indexes and the keys commit or roll back with the rest of the impo
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,6 +52,10 @@ CHUNK_ROWS = 200_000
 #: keys on PostgreSQL) once instead of maintaining them row by row. Building an index sorts every row of the table;
 #: maintaining it costs a descent of the tree per row loaded, a few times the cost of a row's share of the sort.
 REBUILD_SHARE = 0.5
+
+#: Rows per ``INSERT`` statement on SQLite (a statement of many rows costs the driver one call, not one per row;
+#: at most as many values as SQLite takes in one statement).
+_SQLITE_ROWS_PER_INSERT = 200
 
 #: SQLite page cache during a bulk load [KiB] (a negative ``cache_size`` is in KiB): 256 MiB.
 _SQLITE_BULK_CACHE_KIB = 256 * 1024
@@ -91,22 +100,22 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in names)
 
 
-def _python_columns(chunk: pa.Table) -> list[list[Any]]:
-    """A chunk's columns as Python values for the SQLite driver: None for null, dates as ``YYYY-MM-DD`` text
-    (as the Date type stores them), numbers and text as they are. Each distinct text becomes one Python string,
-    shared by the rows that hold it (a column of SKUs or periods repeats few texts)."""
-    out = []
-    for col in chunk.columns:
+def _python_rows(chunk: pa.Table) -> np.ndarray:
+    """A chunk as Python values for the SQLite driver, one row of the array per row of the chunk: None for null,
+    dates as ``YYYY-MM-DD`` text (as the Date type stores them), numbers and text as they are. Each distinct text
+    becomes one Python string, shared by the rows that hold it (a column of SKUs or periods repeats few texts)."""
+    out = np.empty((chunk.num_rows, chunk.num_columns), dtype=object)
+    for i, col in enumerate(chunk.columns):
         if pa.types.is_date(col.type):
             col = pc.cast(col, pa.string())
         if col.null_count == 0 and (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-            out.append(col.to_numpy().tolist())  # numbers without nulls: numpy's tolist is the fast way
+            out[:, i] = col.to_numpy()  # numbers without nulls: numpy makes the Python numbers
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             encoded = pc.dictionary_encode(col.combine_chunks())
             texts = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-            out.append(texts[pc.fill_null(encoded.indices, len(texts) - 1).to_numpy()].tolist())
+            out[:, i] = texts[pc.fill_null(encoded.indices, len(texts) - 1).to_numpy()]
         else:
-            out.append(col.to_pylist())
+            out[:, i] = np.array(col.to_pylist(), dtype=object)
     return out
 
 
@@ -123,12 +132,18 @@ def _sqlite_load(session: Session, table: str, frame: pd.DataFrame, rows: int, p
     """Returns how many rows had a natural key that was already stored."""
     frame, cols, values = _with_defaults(table, frame)
     total = len(frame)
-    placeholders = "VALUES (" + ", ".join("?" for _ in cols) + ")"
     keys = _quoted(list(m.NATURAL_KEYS[table]))
-    action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in values) if values else "DO NOTHING"
-    sql = f'INSERT INTO "{table}" ({_quoted(cols)}) {placeholders} ON CONFLICT ({keys}) {action}'
+    if values:  # a stored row is written only when a value differs (IS NOT: exact, NULL included)
+        differs = " OR ".join(f'"{table}"."{c}" IS NOT excluded."{c}"' for c in values)
+        action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in values) + f" WHERE {differs}"
+    else:
+        action = "DO NOTHING"
     dbapi = session.connection().connection.driver_connection
     assert dbapi is not None
+    row = "(" + ", ".join("?" for _ in cols) + ")"
+    per = max(1, min(_SQLITE_ROWS_PER_INSERT, dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(cols)))
+    one, many = (f'INSERT INTO "{table}" ({_quoted(cols)}) VALUES {", ".join([row] * n)} ON CONFLICT ({keys}) {action}'
+                 for n in (1, per))
     cursor = dbapi.cursor()
     try:
         if not dbapi.in_transaction:  # the driver begins only before DML; the index drops belong to the import too
@@ -142,7 +157,10 @@ def _sqlite_load(session: Session, table: str, frame: pd.DataFrame, rows: int, p
         cursor.execute(f"PRAGMA cache_size = -{_SQLITE_BULK_CACHE_KIB}")
         done = 0
         for chunk in _chunks(_arrow_table(table, frame, cols), rows):
-            cursor.executemany(sql, zip(*_python_columns(chunk), strict=True))
+            batch = _python_rows(chunk)
+            whole = len(batch) // per * per  # the rows that fill statements of ``per`` rows; the rest one by one
+            cursor.executemany(many, batch[:whole].reshape(-1, per * len(cols)).tolist())
+            cursor.executemany(one, batch[whole:].tolist())
             done += chunk.num_rows
             progress(0.9 * done / total, f"Written {done:,} of {total:,} rows of {table}…")
         if dropped:
@@ -225,25 +243,68 @@ def _pg_copy(
         step(chunk.num_rows)
 
 
-def _pg_merge(cur: Any, table: str, staging: str, names: str, values: list[str], total: int) -> int:
-    """Move the staging table into ``table``: update the rows whose key is stored, insert the others; returns how
-    many were stored."""
+def _pg_with_ids(cur: Any, table: str, cols: list[str], rows: pa.Table) -> tuple[list[str], pa.Table]:
+    """The columns and rows to copy into ``table``, with the ids its sequence would give the rows one by one when
+    the table has one: the ids taken from the sequence at once (its next value, then set past the last id), so
+    that the server evaluates no default per row. The table is locked against other writers, so no other row takes
+    an id of the load."""
+    if "id" not in repo.table_of(m.INPUT_TABLES[table]).columns:
+        return cols, rows
+    cur.execute(
+        "SELECT s.seqrelid::regclass::text, s.seqincrement FROM pg_sequence AS s "
+        "WHERE s.seqrelid = pg_get_serial_sequence(%s, 'id')::regclass",
+        (f'"{table}"',),
+    )
+    sequence, step = cur.fetchone()
+    cur.execute("SELECT nextval(%s)", (sequence,))
+    first = int(cur.fetchone()[0])
+    last = first + (rows.num_rows - 1) * int(step)
+    if rows.num_rows > 1:
+        cur.execute("SELECT setval(%s, %s)", (sequence, last))
+    ids = pa.array(np.arange(rows.num_rows, dtype=np.int64) * int(step) + first)
+    return ["id", *cols], rows.add_column(0, "id", ids)
+
+
+def _pg_differs(table: str, values: list[str]) -> str:
+    """SQL that is true where the staging row ``s`` holds another value than the stored row ``t`` in one of
+    ``values``, exactly: NULL against a value, and -0 against 0 in a float column (equal as numbers, stored
+    apart)."""
+    floats = {c.name for c in repo.table_of(m.INPUT_TABLES[table]).columns if isinstance(c.type, Float)}
+    tests = []
+    for c in values:
+        test = f's."{c}" IS DISTINCT FROM t."{c}"'
+        if c in floats:
+            test += f' OR (s."{c}" = 0 AND s."{c}"::text <> t."{c}"::text)'
+        tests.append(test)
+    return "(" + " OR ".join(tests) + ")" if tests else "FALSE"
+
+
+def _pg_compare(cur: Any, table: str, staging: str, values: list[str]) -> tuple[int, int]:
+    """How many rows of the staging table have a natural key that is stored, and how many of these hold another
+    value in one of ``values``: one join."""
     on = " AND ".join(f's."{k}" = t."{k}"' for k in m.NATURAL_KEYS[table])
     cur.execute(f"ANALYZE {staging}")  # the planner's row count of the staging table picks the join
-    if values:
+    cur.execute(
+        f'SELECT count(*), count(*) FILTER (WHERE {_pg_differs(table, values)}) FROM {staging} AS s '
+        f'JOIN "{table}" AS t ON {on}'
+    )
+    found = cur.fetchone()
+    return (int(found[0]), int(found[1])) if found else (0, 0)
+
+
+def _pg_merge(cur: Any, table: str, staging: str, names: str, values: list[str], stored: int, changed: int,
+              total: int) -> None:
+    """Move the staging table into ``table``: update the ``changed`` stored rows that hold another value, insert
+    the rows whose key is not stored (``total`` rows, of which ``stored`` have a stored key)."""
+    on = " AND ".join(f's."{k}" = t."{k}"' for k in m.NATURAL_KEYS[table])
+    if changed:
         sets = ", ".join(f'"{c}" = s."{c}"' for c in values)
-        cur.execute(f'UPDATE "{table}" AS t SET {sets} FROM {staging} AS s WHERE {on}')
-        stored = int(cur.rowcount)
-    else:
-        cur.execute(f'SELECT count(*) FROM {staging} AS s JOIN "{table}" AS t ON {on}')
-        found = cur.fetchone()
-        stored = int(found[0]) if found else 0
+        cur.execute(f'UPDATE "{table}" AS t SET {sets} FROM {staging} AS s WHERE {on} AND {_pg_differs(table, values)}')
     if stored == 0:  # no key of the load is stored: every row is new
         cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging}')
     elif stored < total:
         new = f'NOT EXISTS (SELECT 1 FROM "{table}" AS t WHERE {on})'
         cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {staging} AS s WHERE {new}')
-    return stored
 
 
 def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int, progress: Progress) -> int:
@@ -264,17 +325,20 @@ def _postgres_load(session: Session, table: str, frame: pd.DataFrame, rows: int,
 
     with dbapi.cursor() as cur:
         cur.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')  # no other writer until the commit
-        cap = int(total / REBUILD_SHARE) + 1
-        stored_at_most = _pg_stored_at_most(cur, table, cap)
-        rebuild = _pg_set_aside(cur, table) if stored_at_most < cap else []
-        if stored_at_most == 0:  # an empty table, locked: the rows go straight in
-            _pg_copy(cur, f'"{table}"', cols, _arrow_table(table, frame, cols), kinds, rows, copied)
+        if _pg_stored_at_most(cur, table, 1) == 0:  # an empty table, locked: the rows go straight in
+            rebuild = _pg_set_aside(cur, table)
+            with_ids, arrow = _pg_with_ids(cur, table, cols, _arrow_table(table, frame, cols))
+            _pg_copy(cur, f'"{table}"', with_ids, arrow, _pg_kinds(table, with_ids), rows, copied)
             stored = 0
         else:
             cur.execute(f'CREATE TEMP TABLE {staging} ON COMMIT DROP AS SELECT {names} FROM "{table}" WITH NO DATA')
             _pg_copy(cur, staging, cols, _arrow_table(table, frame, cols), kinds, rows, copied)
             progress(0.5, f"Merging {total:,} rows into {table}…")
-            stored = _pg_merge(cur, table, staging, names, values, total)
+            stored, changed = _pg_compare(cur, table, staging, values)
+            writes = total - stored + changed  # rows inserted or rewritten: unchanged rows are left as they are
+            cap = int(writes / REBUILD_SHARE) + 1
+            rebuild = _pg_set_aside(cur, table) if writes and _pg_stored_at_most(cur, table, cap) < cap else []
+            _pg_merge(cur, table, staging, names, values, stored, changed, total)
             cur.execute(f"DROP TABLE {staging}")
         if rebuild:
             progress(0.7, f"Building the keys, indexes and foreign keys of {table}…")

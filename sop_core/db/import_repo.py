@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from sop_core.db import audit_repo, bulk_repo, repo
@@ -31,47 +34,70 @@ def stored_masters(session: Session) -> dict[str, set[str]]:
     }
 
 
-def _key_text(column: pd.Series) -> pd.Series:
-    """A key column as text that matches between a checked file and the stored table (dates as YYYY-MM-DD)."""
-    if pd.api.types.is_datetime64_any_dtype(column) or column.map(lambda v: hasattr(v, "isoformat")).any():
-        return pd.to_datetime(column).dt.strftime("%Y-%m-%d")
-    return column.astype(str)
+def _key_codes(news: list[pd.Series], olds: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """The natural keys of a checked file's rows and of the stored rows as one integer per row, equal where the keys
+    match as text (dates as YYYY-MM-DD): each key column is encoded over both sides at once in C++ (dates as days,
+    other columns as text), the columns combined into one code."""
+    code = np.zeros(len(news[0]) + len(olds[0]), dtype=np.int64)
+    for new, old in zip(news, olds, strict=True):
+        sides = []
+        for column in (new, old):
+            if pd.api.types.is_datetime64_any_dtype(column):  # the date as printed: days, rounded down
+                days = column.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+                sides.append(pa.array(days))
+            else:
+                sides.append(pc.cast(pa.array(column, from_pandas=True), pa.string()))
+        both = pa.concat_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in sides])
+        encoded = pc.dictionary_encode(both)
+        width = len(encoded.dictionary)
+        combined = code * width + encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        code = pd.factorize(combined)[0].astype(np.int64)  # small again: no overflow over several key columns
+    return code[: len(news[0])], code[len(news[0]) :]
 
 
-def _same(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Row by row: the two columns hold the same value (both missing counts as the same)."""
-    both_missing = a.isna() & b.isna()
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Row by row: the two columns (aligned, same length) hold the same value: both missing, numbers within 1e-9,
+    or else the same text (compared only where neither of the first two tells)."""
+    both_missing = (a.isna() & b.isna()).to_numpy(dtype=bool)
     num_a, num_b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
-    numeric = num_a.notna() & num_b.notna()
-    equal = (num_a - num_b).abs().le(1e-9) & numeric
-    text = ~numeric & (a.astype(str) == b.astype(str))
-    return both_missing | equal | text
+    numeric = (num_a.notna() & num_b.notna()).to_numpy(dtype=bool)
+    equal = (num_a - num_b).abs().le(1e-9).to_numpy(dtype=bool, na_value=False) & numeric
+    same: np.ndarray = both_missing | equal
+    rest = np.flatnonzero(~numeric & ~both_missing)
+    if rest.size:
+        same[rest] = a.iloc[rest].astype(str).to_numpy() == b.iloc[rest].astype(str).to_numpy()
+    return same
 
 
 def changed_rows(session: Session, table: str, frame: pd.DataFrame) -> tuple[int, list[dict[str, Any]],
                                                                              list[dict[str, Any]]]:
     """The stored rows of ``table`` an upsert of ``frame`` changes: (how many, their values before, after), the
-    values in ``frame``'s columns, at most :data:`AUDIT_ROWS` of each; rows only inserted are not listed."""
+    values in ``frame``'s columns, at most :data:`AUDIT_ROWS` of each, in the order of ``frame``; rows only inserted
+    are not listed."""
     keys = list(m.NATURAL_KEYS[table])
-    stored = repo.read_table(session, table)
-    cols = [c for c in frame.columns if c in stored.columns]
-    if stored.empty or frame.empty or not set(keys) <= set(cols):
+    model = m.INPUT_TABLES[table]
+    cols = [c for c in frame.columns if c in repo.table_of(model).columns and c != "id"]
+    if frame.empty or not set(keys) <= set(cols):
         return 0, [], []
-    new, old = frame[cols].copy(), stored[cols].copy()
-    for k in keys:
-        new[f"_{k}"], old[f"_{k}"] = _key_text(new[k]), _key_text(old[k])
-    merged = new.merge(old, on=[f"_{k}" for k in keys], suffixes=("", "__before"))
+    stored = repo.read_frame(session, model, columns=cols)
     values = [c for c in cols if c not in keys]
-    if merged.empty or not values:
+    if stored.empty or not values:
         return 0, [], []
-    differ = pd.Series(False, index=merged.index)
+    new_codes, old_codes = _key_codes([frame[k] for k in keys], [stored[k] for k in keys])
+    at = pd.Index(old_codes).get_indexer(new_codes)  # the stored row of each row of the file, -1 for a new one
+    matched = np.flatnonzero(at >= 0)
+    if not matched.size:
+        return 0, [], []
+    new = frame[cols].iloc[matched].reset_index(drop=True)
+    old = stored[cols].iloc[at[matched]].reset_index(drop=True)
+    differ = np.zeros(len(new), dtype=bool)
     for c in values:
-        differ |= ~_same(merged[c], merged[f"{c}__before"])
-    rows = merged[differ]
-    before = rows[[f"{k}__before" for k in keys] + [f"{c}__before" for c in values]]
-    before.columns = keys + values
-    after = rows[keys + values]
-    return len(rows), before.head(AUDIT_ROWS).to_dict("records"), after.head(AUDIT_ROWS).to_dict("records")
+        differ |= ~_same(new[c], old[c])
+    rows = np.flatnonzero(differ)
+    listed = rows[:AUDIT_ROWS]
+    before = old.iloc[listed][keys + values].to_dict("records")
+    after = new.iloc[listed][keys + values].to_dict("records")
+    return len(rows), before, after
 
 
 def upsert_counted(

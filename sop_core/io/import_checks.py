@@ -72,7 +72,7 @@ def _parse(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     strings (None for an empty cell), dates ``datetime64[ns]`` (NaT), floats ``float64`` (NaN), integers ``Int64``."""
     text = _text(raw)
     empty = _mask(pc.equal(text, ""))
-    missing = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text)
+    missing = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text) if empty.any() else text
     if spec.kind == "str":
         return pd.Series(pd.arrays.ArrowExtensionArray(missing), index=raw.index), np.zeros(len(raw), dtype=bool)
     if spec.kind == "date":  # each distinct text parsed once (a file holds few distinct periods)

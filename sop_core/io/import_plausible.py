@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sop_core import config
 from sop_core.io.import_issues import ImportIssue
@@ -136,14 +138,21 @@ def _date_issues(file: str, table: str, raw: pd.DataFrame, typed: pd.DataFrame,
     return issues
 
 
+#: A NUL or control character (C0 but tab, line feed and carriage return; DEL; C1), in RE2 syntax: the cells that
+#: :func:`~sop_core.text_checks.problem` may refuse. Arrow strings are valid UTF-8, so no lone surrogate is looked for.
+_SUSPECT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}]"
+
+
 def _text_issues(file: str, table: str, raw: pd.DataFrame) -> list[ImportIssue]:
+    """Text cells holding a NUL or control character: one regular-expression pass in C++ over each text column,
+    then the reason of each suspect cell."""
     issues = []
     for spec in column_specs(table):
         if spec.kind != "str" or spec.name not in raw.columns:
             continue
-        column = raw[spec.name]
-        suspect = column.astype(str).str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]", regex=True)
-        for row in raw.index[suspect.to_numpy(dtype=bool, na_value=False)]:
+        cells = pa.array(raw[spec.name], type=pa.string(), from_pandas=True)  # no copy when the frame is arrow-backed
+        suspect = pc.fill_null(pc.match_substring_regex(cells, _SUSPECT), False).to_numpy(zero_copy_only=False)
+        for row in raw.index[np.asarray(suspect, dtype=bool)]:
             text = str(raw.at[row, spec.name])
             reason = problem(text, len(text), single_line=False)
             if reason is not None:

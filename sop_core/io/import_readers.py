@@ -354,9 +354,11 @@ def _arrow_frame(file: str, data: bytes, table: str) -> pd.DataFrame | None:
     arrow = pa.table([pc.utf8_trim_whitespace(arrow[h]) for h in header], names=header)
     filled = pc.invert(functools.reduce(pc.and_, [pc.equal(arrow[h], "") for h in header]))
     rows = np.arange(header_row + 1, header_row + 1 + arrow.num_rows, dtype=np.int64)
-    keep = filled.to_numpy(zero_copy_only=False)
-    frame = arrow.filter(filled).to_pandas(types_mapper=pd.ArrowDtype)  # arrow strings: no Python objects
-    frame.index = pd.Index(rows[keep], name="row")
+    if pc.all(filled).as_py() is False:  # blank rows to leave out (filtering copies every column)
+        rows = rows[filled.to_numpy(zero_copy_only=False)]
+        arrow = arrow.filter(filled)
+    frame = arrow.to_pandas(types_mapper=pd.ArrowDtype)  # arrow strings: no Python objects
+    frame.index = pd.Index(rows, name="row")
     frame.attrs.update(
         file=file, table=table, header_row=header_row, title_rows=tuple(n for n, _f in records[:at]), refused=0
     )

@@ -190,6 +190,63 @@ def test_a_small_load_into_a_larger_table_upserts_row_by_key(engines: dict[str, 
         assert _structure(engine)["indexes"], name
 
 
+def test_ids_follow_the_rows_of_the_files_on_both_databases(engines: dict[str, Engine], tmp_path: Path) -> None:
+    """A first load into the empty table numbers the rows 1 to 3,000 in file order (on PostgreSQL the ids are taken
+    from the sequence at once); the sequence goes on from there: the second load's 1,200 new rows get 3,001 on."""
+    ids = {}
+    for name, engine in engines.items():
+        ingest.import_files(engine, _files(tmp_path / "first"))
+        ingest.import_files(engine, _files(tmp_path / "again", first_month=20))
+        with engine.connect() as conn:
+            ids[name] = pd.read_sql(text("SELECT id, sku, period FROM sales_history ORDER BY id"), conn)
+    lite, pg = ids["sqlite"], ids["postgres"]
+    assert lite["id"].tolist() == list(range(1, SKUS * 70 + 1))
+    assert pg["id"].tolist() == lite["id"].tolist()
+    assert (pg["sku"].tolist(), pg["period"].astype(str).tolist()) == (lite["sku"].tolist(), lite["period"].astype(str).tolist())
+    assert (lite.loc[0, "sku"], str(lite.loc[0, "period"])) == ("P-000", "2020-01-01")
+    assert (lite.loc[SKUS * MONTHS, "sku"], str(lite.loc[SKUS * MONTHS, "period"])) == ("P-000", "2024-03-01")
+
+
+def _row_versions(engine: Engine) -> pd.Series:
+    """PostgreSQL: the transaction that last wrote each sales row (``xmin``), by SKU and period."""
+    with engine.connect() as conn:
+        found = pd.read_sql(text("SELECT sku, period::text AS period, xmin::text AS version FROM sales_history"), conn)
+    return found.set_index(["sku", "period"])["version"]
+
+
+def test_a_stored_row_whose_values_are_the_same_is_counted_updated_but_not_rewritten(
+    engines: dict[str, Engine], tmp_path: Path
+) -> None:
+    """The same 3,000 rows again, but P-002 in 2020-03 with quantity 500 and P-004 in 2020-01 with a net price of
+    -0: both rows rewritten (-0 is stored apart from 0 on PostgreSQL), the other 2,998 left as they are; the report
+    counts all 3,000 as updated."""
+    first = _files(tmp_path / "first")
+    sales = pd.read_csv(first[1], dtype=str, keep_default_na=False)
+    at = (sales["sku"] == "P-002") & (sales["period"] == "2020-03-01")
+    sales.loc[at, "quantity"] = "500"
+    zero = (sales["sku"] == "P-004") & (sales["period"] == "2020-01-01")
+    sales.loc[zero, "net_price"] = "-0"
+    (tmp_path / "again").mkdir()
+    sales.to_csv(tmp_path / "again" / "sales_history.csv", index=False)
+    for name, engine in engines.items():
+        ingest.import_files(engine, first)
+        with session_scope(engine) as s:  # P-004 in 2020-01 stored with a net price of 0
+            s.execute(text("UPDATE sales_history SET net_price = 0 WHERE sku = 'P-004' AND period = '2020-01-01'"))
+        versions = _row_versions(engine) if name == "postgres" else None
+        report = ingest.import_files(engine, [tmp_path / "again" / "sales_history.csv"])
+        assert (report.inserted, report.updated) == ({"sales_history": 0}, {"sales_history": SKUS * MONTHS}), name
+        stored = _tables(engine)["sales_history"].set_index(["sku", "period"])
+        assert stored.loc[("P-002", pd.Timestamp("2020-03-01")), "quantity"] == 500.0, name
+        if versions is not None:
+            rewritten = _row_versions(engine).ne(versions)
+            assert sorted(rewritten[rewritten].index) == [("P-002", "2020-03-01"), ("P-004", "2020-01-01")]
+            with engine.connect() as conn:
+                sign = conn.execute(text(
+                    "SELECT net_price::text FROM sales_history WHERE sku = 'P-004' AND period = '2020-01-01'"
+                )).scalar()
+            assert sign == "-0"
+
+
 def test_binary_copy_round_trips_every_kind_through_postgres(pg_schema_url: str) -> None:
     rows = pa.table({
         "t": pa.array(["dropped", "SKU-1", "", None, "Bäckerei ✓ 東京"], pa.string()),
