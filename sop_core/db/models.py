@@ -74,7 +74,7 @@ class SalesHistory(Base):
     __tablename__ = "sales_history"
     __table_args__ = (UniqueConstraint("sku", "period"), Index("ix_sales_history_period", "period"))
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"), index=True)
+    sku: Mapped[Code] = mapped_column(ForeignKey("product.sku"))  # found by the (sku, period) key
     period: Mapped[PeriodStart]
     quantity: Mapped[Qty]
     net_price: Mapped[float | None] = mapped_column(Float, nullable=True)
