@@ -23,7 +23,7 @@ def _make_run(*overrides: str) -> str:
     """The commands ``make run`` would run (``make -n``: printed, not run)."""
     done = subprocess.run(["make", "-n", "run", *overrides], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           check=True)
-    return next(line for line in done.stdout.splitlines() if "streamlit run app.py" in line)
+    return next(line for line in done.stdout.splitlines() if " serve.py " in line)  # streamlit run app.py
 
 
 def test_make_run_binds_to_this_machine_unless_told() -> None:
