@@ -164,24 +164,23 @@ def part_import(scale: int, use_pg: bool, pg: str, summary: Summary) -> None:
         base = rss_mb()
         bulk_import.reset_peak()
         bulk_import.parse(files)  # warm the page cache and pyarrow's imports
-        peer = min(bulk_import.parse(files) for _ in range(3))
-        rows = [("pandas read_csv (pyarrow)", f"{peer:.3f}", "1.0", f"{bulk_import.peak_mb():.0f}")]
+        peer, peer_cpu = min(bulk_import.parse(files) for _ in range(3))
+        rows = [("pandas read_csv (pyarrow)", f"{peer:.3f}", "1.0", f"{peer_cpu:.2f}", f"{bulk_import.peak_mb():.0f}")]
         targets = [("SQLite", lambda: contextlib.nullcontext(f"sqlite:///{folder / 'bench.db'}"))]
         if use_pg:
             targets.append(("PostgreSQL", lambda: pg_schema(pg)))
         for name, target in targets:
             with target() as url:
-                bulk_import.reset_peak()
-                seconds, _ = bulk_import.timed_import(url, files)
-                peak = bulk_import.peak_mb()
-            rows.append((f"import into {name}", f"{seconds:.2f}", f"{seconds / peer:.1f}", f"{peak:.0f}"))
+                ((seconds, client, server, peak, _report),) = bulk_import.timed_import(url, files)
+            cpu = f"{client:.2f}" + (f" + {server:.2f} server" if server else "")
+            rows.append((f"import into {name}", f"{seconds:.2f}", f"{seconds / peer:.1f}", cpu, f"{peak:.0f}"))
             summary[f"import {name} [s] (× pyarrow parse)"][scale] = f"{seconds:.1f} ({seconds / peer:.0f}×)"
             summary[f"import {name} peak RSS [MB]"][scale] = f"{peak:.0f}"
         if not use_pg:
-            rows.append(("import into PostgreSQL (--skip pg)", "skipped", "", ""))
+            rows.append(("import into PostgreSQL (--skip pg)", "skipped", "", "", ""))
     table(f"import: {skus:,} products × {months} months = {skus * months:,} sales rows, {size:.1f} MB of CSV "
           f"(this process at {base:.0f} MB before; {load()})", rows,
-          ("step", "wall [s]", "× parse", "peak RSS [MB]"))
+          ("step", "wall [s]", "× parse", "CPU [s]", "peak RSS [MB]"))
 
 
 def part_forecast(scale: int, repeat: int, summary: Summary) -> None:
