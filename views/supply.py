@@ -224,7 +224,7 @@ st.caption(
     "in full = the ordered quantity (less the tolerance). The lead-time σ feeds the safety stocks."
 )
 trend_lines = suppliers_service.trend_lines(suppliers.trend, card["supplier"].tolist())
-shown = trend_lines["supplier"].nunique() - 1 if not trend_lines.empty else 0
+shown = trend_lines.loc[trend_lines["supplier"] != suppliers_service.ALL_SUPPLIERS, "supplier"].nunique()
 st.markdown(
     "**Reliability trend**: OTIF by quarter of receipt"
     + (f" of the {formatting.plural(shown, 'supplier')} with the lowest OTIF" if shown < card["supplier"].nunique()

@@ -25,6 +25,9 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from sop_core.db.engine import session_scope
 
 T = TypeVar("T")
 
@@ -57,9 +60,14 @@ def data_version(engine: Engine) -> str | None:
     return None
 
 
-def remembered(engine: Engine, key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()`` (a stamp of the database, read in its own transaction), computed again only when the data
-    version has moved since it was last computed for ``key``."""
+def remembered(engine: Engine, key: Hashable, read: Callable[[Session], T]) -> T:
+    """``read(session)`` (a stamp of the database) in a transaction of its own begun after the data version is
+    read, done again only when the data version has moved since it was last done for ``key``."""
+
+    def compute() -> T:
+        with session_scope(engine) as session:
+            return read(session)
+
     version = data_version(engine)
     if version is None:
         return compute()

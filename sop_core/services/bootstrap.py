@@ -162,14 +162,16 @@ def seed_demo_company(
                 current = cycle_repo.cycle_by_month(s, demo_company.CURRENT_CYCLE)
                 cycle_id = current.id if current is not None else None
             base = WRITTEN_AT + len(_PAST_CYCLES) * FORECAST_SHARE
-            open_run = ahead.later(partial(
-                forecasting.compute_forecast, engine, cycle_id=cycle_id, workers=n_workers, chunk_runner=runner,
-                progress=lambda f, msg: report(base + (FIGURES_AT - base) * f, f"Open cycle: {msg}")))
+
+            def open_progress(f: float, msg: str) -> None:
+                report(base + (FIGURES_AT - base) * f, f"Open cycle: {msg}")
+
+            open_run = ahead.later(partial(forecasting.compute_forecast, engine, cycle_id=cycle_id, workers=n_workers,
+                                           chunk_runner=runner, progress=open_progress))
             if not has_past:
                 seed_signed_cycles(engine, frames, ahead, progress=report)
             computed = open_run()
-        forecasting.store_forecast(engine, computed,
-                                   progress=lambda f, msg: report(base + (FIGURES_AT - base) * f, f"Open cycle: {msg}"))
+        forecasting.store_forecast(engine, computed, progress=open_progress)
     store_page_figures(engine, cycle_id,
                        progress=lambda f, msg: report(FIGURES_AT + (1.0 - FIGURES_AT) * f, msg))
     report(1.0, "Demo company ready")

@@ -60,12 +60,8 @@ def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever a cycle's demand review data does (runs, overrides, sales,
     events), for every user: pages key their shared caches on it, so one planner's save shows at
     once to the others."""
-    def read() -> str:
-        with session_scope(engine) as s:
-            parts = demand_repo.review_stamp(s, cycle_id)
-        return "-".join("" if p is None else f"{float(p):.6g}" for p in parts)
-
-    return data_version.remembered(engine, ("demand", cycle_id), read)
+    parts = data_version.remembered(engine, ("demand", cycle_id), lambda s: demand_repo.review_stamp(s, cycle_id))
+    return "-".join("" if p is None else f"{float(p):.6g}" for p in parts)
 
 
 def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any] | None, pd.DataFrame]:

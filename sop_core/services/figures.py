@@ -109,19 +109,14 @@ def data_stamp(engine: Engine, *models: type[m.Base]) -> str:
     stamps: dict[str, tuple[Any, ...]] = {}
     missing = [model for model in models if held is None or (url, model.__tablename__) not in held]
     if missing:
-        stamps = {model.__tablename__: data_version.remembered(engine, ("table", model.__tablename__),
-                                                               partial(_table_stamp, engine, model))
-                  for model in missing}
+        stamps = {model.__tablename__: data_version.remembered(
+            engine, ("table", model.__tablename__), partial(stamp_repo.table_stamp, model=model))
+            for model in missing}
         if held is not None:
             held.update({(url, name): value for name, value in stamps.items()})
     if held is not None:
         stamps |= {model.__tablename__: held[(url, model.__tablename__)] for model in models if model not in missing}
     return stamp_repo.combined([(model.__tablename__, stamps[model.__tablename__]) for model in models])
-
-
-def _table_stamp(engine: Engine, model: type[m.Base]) -> tuple[Any, ...]:
-    with session_scope(engine) as s:
-        return stamp_repo.table_stamp(s, model)
 
 
 @cache

@@ -220,11 +220,7 @@ def inputs_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what :func:`scenario_inputs` reads of the cycle does, for every user:
     the key of shared caches of the inputs (a forecast run, an override, an import or a change of stock shows at
     once)."""
-    def read() -> str:
-        with session_scope(engine) as s:
-            return stamp_text(plan_repo.inputs_stamp(s, cycle_id))
-
-    return data_version.remembered(engine, ("inputs", cycle_id), read)
+    return stamp_text(data_version.remembered(engine, ("inputs", cycle_id), lambda s: plan_repo.inputs_stamp(s, cycle_id)))
 
 
 def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResult:

@@ -317,11 +317,8 @@ def last_plan_change(
 def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what the executive review of the cycle reads does (its plan inputs,
     scenarios, plan lines, sign-offs, decisions, versions, budget, for every cycle): the key of its figures."""
-    def read() -> str:
-        with session_scope(engine) as s:
-            return plan.stamp_text(plan_repo.review_stamp(s, cycle_id))
-
-    return data_version.remembered(engine, ("review", cycle_id), read)
+    return plan.stamp_text(data_version.remembered(engine, ("review", cycle_id),
+                                                   lambda s: plan_repo.review_stamp(s, cycle_id)))
 
 
 def _last_plan_change(engine: Engine, cycle_id: int, current: plan.CurrentPlan | None,

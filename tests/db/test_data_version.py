@@ -1,35 +1,67 @@
 """The data version (SQLite and PostgreSQL): it stands still while the database is only read and moves with every
-committed write, by this process or another; a remembered stamp is computed again exactly when it moves."""
+committed write, by this process or another; a remembered stamp is computed again exactly when it moves.
+
+PostgreSQL's data version is the server's snapshot, which any database of the server moves: these tests run on a
+cluster of their own (the shared server has other tests writing meanwhile).
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pytest
+from pg_cluster import ThrowawayPostgres
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from sop_core.db import data_version, repo, stamp_repo
 from sop_core.db import models as m
-from sop_core.db.engine import session_scope
+from sop_core.db.engine import make_engine, session_scope
+from sop_core.db.migrate import upgrade
 from sop_core.services import figures
 
 
-def _counted(engine: Engine) -> tuple[list[int], object]:
+@pytest.fixture(scope="module")
+def private_pg() -> Iterator[str]:
+    """The URL of a PostgreSQL cluster of this module's own, removed afterwards."""
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite),
+                        pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An empty database at head: a SQLite file, or the private PostgreSQL cluster emptied afterwards."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_engine")
+        return
+    eng = make_engine(request.getfixturevalue("private_pg"))
+    upgrade(eng)
+    yield eng
+    with eng.begin() as conn:
+        conn.execute(text("TRUNCATE product, sales_history CASCADE"))
+    eng.dispose()
+
+
+def _counted() -> tuple[list[int], Callable[[Session], int]]:
     calls: list[int] = []
 
-    def compute() -> int:
+    def compute(s: Session) -> int:
         calls.append(1)
-        with session_scope(engine) as s:
-            return int(s.execute(text("SELECT count(*) FROM product")).scalar_one())
+        return int(s.execute(text("SELECT count(*) FROM product")).scalar_one())
 
     return calls, compute
 
 
 def test_reads_keep_the_version_and_writes_move_it(engine: Engine) -> None:
-    calls, compute = _counted(engine)
+    calls, compute = _counted()
     assert data_version.remembered(engine, "count", compute) == 0
     with session_scope(engine) as s:  # reading, in this process, moves nothing
         repo.read_frame(s, m.Product)
@@ -52,7 +84,7 @@ def test_reads_keep_the_version_and_writes_move_it(engine: Engine) -> None:
 
 
 def test_a_write_by_another_process_moves_it(engine: Engine) -> None:
-    calls, compute = _counted(engine)
+    calls, compute = _counted()
     assert data_version.remembered(engine, "count", compute) == 0
     url = engine.url.render_as_string(hide_password=False)
     script = (
