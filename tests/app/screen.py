@@ -58,6 +58,15 @@ def current_cycle(url: str) -> Iterator[tuple[Engine, Any]]:
         engine.dispose()
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """``at`` rerun with the tab ``label`` of the tabs keyed ``key`` open (a page draws only its open tab), as a
+    click on the tab would; fails on an exception."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
 def figures(at: AppTest) -> list[dict[str, Any]]:
     """Every plotly figure on screen, in order: ``{"key": user key or None, "data": [...], "layout": {...}}``."""
     out = []

@@ -42,6 +42,10 @@ def test_kpis_page_names_each_service_measure(shared_app_env: str) -> None:
 
 
 def test_supply_review_names_each_service_measure(shared_app_env: str) -> None:
-    shown = screen.texts(_page(shared_app_env, "views/supply.py"))
+    at = _page(shared_app_env, "views/supply.py")
+    tabs = [t.label for t in at.tabs]
+    assert tabs == ["Capacity", "Projected inventory", "Suppliers", "Replenishment"]
+    shown = [text for tab in tabs for text in screen.texts(screen.open_tab(at, "supply_section", tab))]
     assert "Supply review" in shown  # the page was drawn
+    assert {"Supplier performance", "Replenishment proposals"} <= set(shown)  # every tab was drawn
     assert screen.bare_service_terms(shown) == []

@@ -17,6 +17,9 @@ from sop_core.services import inventory_policy as policy_service
 from sop_core.services import suppliers as suppliers_service
 from sop_core.services import supply as supply_service
 
+#: The key of the page's tabs (and the query parameter naming the open one).
+SECTION = "supply_section"
+
 
 @pytest.fixture
 def supply_page(shared_app_env: str, shared_demo_url: str) -> tuple[AppTest, str]:
@@ -56,9 +59,6 @@ def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppT
     bottleneck_table = at.dataframe[1].value
     assert bottleneck_table["Resource"].tolist() == hot["resource"].tolist()
     assert bottleneck_table["Utilisation"].round(6).tolist() == (hot["utilisation"] * 100).round(6).tolist()
-    suppliers = _table(at, "Supplier")
-    assert suppliers["Supplier"].tolist() == card["supplier"].tolist()
-    assert suppliers["OTIF"].round(6).tolist() == (card["otif"] * 100).round(6).tolist()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Resources"] == "6"
     assert metrics["Bottleneck months"] == str(int((hot["status"] == "bottleneck").sum()))
@@ -70,6 +70,10 @@ def test_supply_page_shows_utilisation_of_every_resource(supply_page: tuple[AppT
     sku_shown = at.dataframe[3].value
     assert sku_shown["SKU"].tolist() == skus["sku"].tolist()
     assert sku_shown["Load (h)"].sum() == pytest.approx(hot.loc[0, "load_hours"])
+    # the supplier table, in its own tab, is the service's scorecard
+    suppliers = _table(screen.open_tab(at, SECTION, "Suppliers"), "Supplier")
+    assert suppliers["Supplier"].tolist() == card["supplier"].tolist()
+    assert suppliers["OTIF"].round(6).tolist() == (card["otif"] * 100).round(6).tolist()
 
 
 def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: tuple[AppTest, str]) -> None:
@@ -78,6 +82,7 @@ def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: 
         expected = policy_service.projection_with_levels(engine, cycle.id, sku="BL-1001")
         policy = policy_service.inventory_policy(engine, cycle.id).set_index("sku")
         products = supply_service.product_choices(engine).set_index("sku")
+    screen.open_tab(at, SECTION, "Projected inventory")
     picker = at.selectbox(key="supply_projection_item")
     assert picker.value.startswith("Family ")  # families first
     picker.set_value(f"BL-1001 — {products.loc['BL-1001', 'name']}").run()
@@ -89,7 +94,7 @@ def test_projection_follows_the_chosen_sku_with_safety_stock_lines(supply_page: 
     # the safety stock and reorder point lines are the policy's, flat over the horizon
     assert set(table["Safety stock (units)"].round(6)) == {round(policy.loc["BL-1001", "safety_stock"], 6)}
     assert set(table["Reorder point (units)"].round(6)) == {round(policy.loc["BL-1001", "reorder_point"], 6)}
-    chart = at.get("plotly_chart")[2].proto.spec
+    chart = at.get("plotly_chart")[0].proto.spec  # the tab's one chart
     assert "Reorder point" in chart and "Safety stock" in chart
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Months below safety stock"] == str(int(expected["below_safety_stock"].sum()))
@@ -102,6 +107,7 @@ def test_tolerances_change_the_scorecard(supply_page: tuple[AppTest, str]) -> No
         lenient = suppliers_service.supplier_scorecard(engine, on_time_tolerance_days=5, in_full_tolerance=0.05)
     finally:
         engine.dispose()
+    screen.open_tab(at, SECTION, "Suppliers")
     at.number_input(key="supply_late_days").set_value(5).run()
     at.number_input(key="supply_short_pct").set_value(5.0).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -113,7 +119,7 @@ def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
     with screen.current_cycle(url) as (engine, cycle):
         proposals = policy_service.replenishment_proposals(engine, cycle.id)
-    shown = at.dataframe[-1].value
+    shown = screen.open_tab(at, SECTION, "Replenishment").dataframe[-1].value
     assert shown["SKU"].tolist() == proposals["sku"].tolist()
     assert shown["Order qty"].tolist() == proposals["quantity"].tolist()
     assert (shown["Order qty"] > 0).all()
@@ -189,6 +195,7 @@ def test_projection_figure_draws_closing_stock_and_policy_lines(supply_page: tup
         family = sorted(products["family"].unique())[0]
         expected = policy_service.projection_with_levels(engine, cycle.id, family=family)
         policy = policy_service.inventory_policy(engine, cycle.id)
+    screen.open_tab(at, SECTION, "Projected inventory")
     assert at.selectbox(key="supply_projection_item").value == f"Family {family}"
     fig = screen.figure(at, trace_name="Closing stock")
     assert screen.trace(fig, "Closing stock")["y"] == pytest.approx(expected["closing"].tolist())
@@ -209,7 +216,7 @@ def test_supplier_trend_figure_is_otif_per_quarter(supply_page: tuple[AppTest, s
         card = suppliers_service.supplier_scorecard(engine)
     finally:
         engine.dispose()
-    fig = screen.figure(at, key="supply_trend_chart")
+    fig = screen.figure(screen.open_tab(at, SECTION, "Suppliers"), key="supply_trend_chart")
     worst = [code for code in card["supplier"] if code in set(trend["supplier"])][: suppliers_service.TREND_SUPPLIERS]
     assert [t["name"] for t in fig["data"]] == [*worst, "All suppliers"]
     receipts = _receipts(url)
@@ -237,6 +244,7 @@ def test_item_view_of_the_worst_supplier(supply_page: tuple[AppTest, str]) -> No
     finally:
         engine.dispose()
     # the picker opens on the supplier with the lowest OTIF, with all its items
+    screen.open_tab(at, SECTION, "Suppliers")
     assert worst == "BRIGHTWAY"
     assert at.selectbox(key="supply_item_supplier").value.startswith("BRIGHTWAY — ")
     assert at.selectbox(key="supply_item_sku_BRIGHTWAY").value == "All its items"
@@ -272,6 +280,7 @@ def test_item_view_of_the_worst_supplier(supply_page: tuple[AppTest, str]) -> No
 
 def test_item_trend_of_one_item(supply_page: tuple[AppTest, str]) -> None:
     at, url = supply_page
+    screen.open_tab(at, SECTION, "Suppliers")
     at.selectbox(key="supply_item_supplier").set_value(
         next(o for o in at.selectbox(key="supply_item_supplier").options if o.startswith("BRIGHTWAY"))
     ).run()
@@ -308,7 +317,7 @@ def test_proposals_download_is_the_proposals_table(
     supply_page: tuple[AppTest, str], downloads: screen.DownloadRecorder
 ) -> None:
     at, url = supply_page
-    at.run()  # again, with the download recorder installed
+    screen.open_tab(at, SECTION, "Replenishment")  # a rerun, with the download recorder installed
     with screen.current_cycle(url) as (engine, cycle):
         proposals = policy_service.replenishment_proposals(engine, cycle.id)
     name, content = downloads.file(at, "supply_download_proposals")
@@ -331,3 +340,24 @@ def test_proposals_download_is_the_proposals_table(
     assert (row["due_date"] - row["order_date"]).days == round(row["lead_time_days"])
     assert row["projected_closing"] < row["reorder_point"]
     assert row["order_date"] == pd.Timestamp("2026-11-01")
+
+
+def test_only_the_open_tab_is_drawn_and_an_address_opens_one(supply_page: tuple[AppTest, str],
+                                                             shared_app_env: str) -> None:
+    at, _url = supply_page
+    assert [t.label for t in at.tabs] == ["Capacity", "Projected inventory", "Suppliers", "Replenishment"]
+    headline = {m.label: m.value for m in at.metric}
+    assert set(headline) == {"Resources", "Bottleneck months", "Peak utilisation"}  # the capacity tab adds none
+    assert screen.figure(at, trace_type="heatmap") and "supply_resource" in {s.key for s in at.selectbox}
+    assert not at.get("download_button") and not at.number_input  # the other tabs' widgets are not drawn
+    screen.open_tab(at, SECTION, "Suppliers")
+    assert {m.label: m.value for m in at.metric} == headline  # the headline stays over every tab
+    assert screen.figure(at, key="supply_trend_chart")
+    assert [n.key for n in at.number_input] == ["supply_late_days", "supply_short_pct"]
+    assert "supply_resource" not in {s.key for s in at.selectbox}  # the capacity tab is no longer drawn
+    # ?supply_section=Replenishment opens the page on that tab
+    linked = AppTest.from_file(shared_app_env, default_timeout=90)
+    linked.query_params[SECTION] = "Replenishment"
+    linked.switch_page("views/supply.py").run()
+    assert not linked.exception, [e.message for e in linked.exception]
+    assert len(linked.get("download_button")) == 1 and "Proposed orders" in {m.label for m in linked.metric}

@@ -8,6 +8,7 @@ the pages do not offer them.
 from __future__ import annotations
 
 import pytest
+import screen
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -68,6 +69,10 @@ def test_a_viewer_sees_no_edit_control_on_any_page(team_app: str) -> None:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
         assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, page
+    for tab in ("Projected inventory", "Suppliers", "Replenishment"):  # the Supply review draws its open tab only
+        at.switch_page("views/supply.py").run()
+        screen.open_tab(at, "supply_section", tab)
+        assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, tab
     at.switch_page("views/demand.py").run()
     assert any("Overrides are read-only for you" in i.value for i in at.info)
     at.switch_page("views/data.py").run()
