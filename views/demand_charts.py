@@ -49,14 +49,15 @@ def add_events(fig: go.Figure, events: pd.DataFrame, x_min: object, x_max: objec
         return
     lane = len(spans) > MAX_FULL_BANDS or chart_marks.spans_share(spans, x_min, x_max) > FULL_BANDS_UP_TO
     top = LANE if lane else 1.0
-    for span in spans.itertuples(index=False):
-        fig.add_shape(type="rect", xref="x", yref="paper", x0=span.start, x1=span.end, y0=0, y1=top, line_width=0,
-                      fillcolor=ui.COLORS["event"] if lane else ui.COLORS["event_band"], layer="below")
-    for i in chart_marks.labelled_spans(spans, x_min, x_max):
-        span = spans.iloc[i]
-        fig.add_annotation(x=span["start"], y=1, xref="x", yref="paper", xanchor="left", yanchor="top",
-                           showarrow=False, text=span["label"], font=dict(size=11, color=ui.TEXT),
-                           bgcolor="rgba(255, 255, 255, 0.8)")
+    # all bands and labels in one layout update: plotly copies the whole layout on every add_shape (0.2 s for 28)
+    bands = [dict(type="rect", xref="x", yref="paper", x0=span.start, x1=span.end, y0=0, y1=top, line_width=0,
+                  fillcolor=ui.COLORS["event"] if lane else ui.COLORS["event_band"], layer="below")
+             for span in spans.itertuples(index=False)]
+    labels = [dict(x=spans["start"].iloc[i], y=1, xref="x", yref="paper", xanchor="left", yanchor="top",
+                   showarrow=False, text=spans["label"].iloc[i], font=dict(size=11, color=ui.TEXT),
+                   bgcolor="rgba(255, 255, 255, 0.8)")
+              for i in chart_marks.labelled_spans(spans, x_min, x_max)]
+    fig.update_layout(shapes=[*fig.layout.shapes, *bands], annotations=[*fig.layout.annotations, *labels])
     fig.add_trace(go.Scatter(
         x=spans["start"], y=[0] * len(spans), mode="markers", name=f"Events ({len(events)})",
         marker=dict(symbol="triangle-up", size=10, color=ui.COLORS["event"]), hovertext=spans["hover"],
