@@ -9,14 +9,13 @@ planning math (:mod:`sop_core.planning.scenario`) names its inputs ``qty``: the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
-from sop_core.db import repo, stamp_repo
+from sop_core.db import repo
 from sop_core.db.guards import FrozenPlanError
 from sop_core.db.models_cycle import Decision, PlanVersion
 
@@ -150,25 +149,21 @@ def bump_plan_version(session: Session, cycle_id: int) -> int:
     return row.plan_version
 
 
-def inputs_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
-    """The stamps (:func:`sop_core.db.stamp_repo.table_stamp`) of what a cycle's plan inputs are read from
-    (:func:`sop_core.services.plan.scenario_inputs`): the cycle, its forecast runs and overrides, the sales history,
-    events, products, stock, open orders, receipts, routings, resources, supplier items, and the audit log (every
-    import and edit writes to it: it covers text changed in place)."""
-    return (
-        stamp_repo.table_stamp(session, m.PlanCycle, m.PlanCycle.id == cycle_id),
-        stamp_repo.table_stamp(session, m.ForecastRun, m.ForecastRun.cycle_id == cycle_id),
-        stamp_repo.table_stamp(session, m.ForecastOverride, m.ForecastOverride.cycle_id == cycle_id),
-        *(stamp_repo.table_stamp(session, model) for model in (
-            m.SalesHistory, m.Event, m.Product, m.Inventory, m.OpenOrder, m.Receipt, m.Routing, m.Resource,
-            m.SupplierItem, m.AuditLog)),
-    )
-
-
-def review_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
-    """:func:`inputs_stamp` and the stamps of what the executive review reads besides: every cycle, scenario, plan
-    line, sign-off, decision, frozen version and budget row."""
-    return inputs_stamp(session, cycle_id) + tuple(
-        stamp_repo.table_stamp(session, model)
-        for model in (m.PlanCycle, m.Scenario, m.PlanLine, m.Signoff, Decision, PlanVersion, m.Budget)
-    )
+#: What a cycle's plan inputs are read from (:func:`sop_core.services.plan.scenario_inputs`), each with the column
+#: holding the cycle where only the cycle's rows count: the cycle, its forecast runs and overrides; every row of the
+#: sales history, events, products, stock, open orders, receipts, routings, resources, supplier items, and the audit
+#: log (every import and edit writes to it: it covers text changed in place). Stamped table by table
+#: (:func:`sop_core.services.figures.cycle_stamps`).
+INPUT_TABLES: tuple[tuple[type[m.Base], str | None], ...] = (
+    (m.PlanCycle, "id"),
+    (m.ForecastRun, "cycle_id"),
+    (m.ForecastOverride, "cycle_id"),
+    *((model, None) for model in (
+        m.SalesHistory, m.Event, m.Product, m.Inventory, m.OpenOrder, m.Receipt, m.Routing, m.Resource,
+        m.SupplierItem, m.AuditLog)),
+)  # fmt: skip
+#: :data:`INPUT_TABLES` and what the executive review reads besides: every cycle, scenario, plan line, sign-off,
+#: decision, frozen version and budget row.
+REVIEW_TABLES: tuple[tuple[type[m.Base], str | None], ...] = INPUT_TABLES + tuple(
+    (model, None) for model in (m.PlanCycle, m.Scenario, m.PlanLine, m.Signoff, Decision, PlanVersion, m.Budget)
+)

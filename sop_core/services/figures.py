@@ -101,6 +101,23 @@ def storing() -> Iterator[None]:
         _held.storing = outer
 
 
+def table_stamp(engine: Engine, model: type[m.Base], column: str | None = None, value: Any = None) -> tuple[Any, ...]:  # noqa: ANN401
+    """The stamp of ``model``'s table (:func:`sop_core.db.stamp_repo.table_stamp`), or of its rows whose ``column``
+    is ``value``: read once per data version and shared by every figure, page and user that keys on it."""
+    if column is None:
+        return data_version.remembered(engine, ("table", model.__tablename__),
+                                       partial(stamp_repo.table_stamp, model=model))
+    where = getattr(model, column) == value
+    return data_version.remembered(engine, ("table", model.__tablename__, column, value),
+                                   lambda session: stamp_repo.table_stamp(session, model, where))
+
+
+def cycle_stamps(engine: Engine, tables: tuple[tuple[type[m.Base], str | None], ...], cycle_id: int) -> tuple[Any, ...]:
+    """The stamps of ``tables`` (model, the column holding the cycle or None for every row; e.g.
+    :data:`sop_core.db.plan_repo.INPUT_TABLES`) for the cycle ``cycle_id``, table by table (:func:`table_stamp`)."""
+    return tuple(table_stamp(engine, model, column, None if column is None else cycle_id) for model, column in tables)
+
+
 def data_stamp(engine: Engine, *models: type[m.Base]) -> str:
     """The stamp of the tables of ``models`` (:func:`sop_core.db.stamp_repo.table_stamp` of each, combined); within
     :func:`held_stamps` a table's stamp is read once."""
@@ -109,9 +126,7 @@ def data_stamp(engine: Engine, *models: type[m.Base]) -> str:
     stamps: dict[str, tuple[Any, ...]] = {}
     missing = [model for model in models if held is None or (url, model.__tablename__) not in held]
     if missing:
-        stamps = {model.__tablename__: data_version.remembered(
-            engine, ("table", model.__tablename__), partial(stamp_repo.table_stamp, model=model))
-            for model in missing}
+        stamps = {model.__tablename__: table_stamp(engine, model) for model in missing}
         if held is not None:
             held.update({(url, name): value for name, value in stamps.items()})
     if held is not None:

@@ -26,7 +26,6 @@ from sqlalchemy import Engine
 from sop_core.db import (
     audit_repo,
     cycle_repo,
-    data_version,
     forecast_repo,
     locking,
     master_repo,
@@ -42,8 +41,8 @@ from sop_core.planning import scenario as sc
 from sop_core.planning import scenario_inputs as sci
 from sop_core.planning import scenario_result as scr
 from sop_core.services import demand as demand_service
+from sop_core.services import figures, permissions, pricing
 from sop_core.services import inventory_policy as policy_service
-from sop_core.services import permissions, pricing
 from sop_core.units import DAYS_PER_MONTH, PLAN_HORIZON
 
 log = logging.getLogger(__name__)
@@ -220,7 +219,7 @@ def inputs_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what :func:`scenario_inputs` reads of the cycle does, for every user:
     the key of shared caches of the inputs (a forecast run, an override, an import or a change of stock shows at
     once)."""
-    return stamp_text(data_version.remembered(engine, ("inputs", cycle_id), lambda s: plan_repo.inputs_stamp(s, cycle_id)))
+    return stamp_text(figures.cycle_stamps(engine, plan_repo.INPUT_TABLES, cycle_id))
 
 
 def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResult:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from sop_core.db import cycle_repo, data_version, forecast_repo, master_repo, plan_repo, stock_repo, version_repo
+from sop_core.db import cycle_repo, forecast_repo, master_repo, plan_repo, stock_repo, version_repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
 from sop_core.planning import plan_diff as plan_diff_math
@@ -317,8 +317,7 @@ def last_plan_change(
 def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what the executive review of the cycle reads does (its plan inputs,
     scenarios, plan lines, sign-offs, decisions, versions, budget, for every cycle): the key of its figures."""
-    return plan.stamp_text(data_version.remembered(engine, ("review", cycle_id),
-                                                   lambda s: plan_repo.review_stamp(s, cycle_id)))
+    return plan.stamp_text(figures.cycle_stamps(engine, plan_repo.REVIEW_TABLES, cycle_id))
 
 
 def _last_plan_change(engine: Engine, cycle_id: int, current: plan.CurrentPlan | None,

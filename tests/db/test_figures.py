@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine
 
 from sop_core.db import models as m
-from sop_core.db import repo, stamp_repo
+from sop_core.db import plan_repo, repo, stamp_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_figures import StoredFigure
-from sop_core.services import figures, page_figures, supply_review
+from sop_core.services import figures, page_figures, plan, plan_changes, supply_review
 from sop_core.services import inventory_policy as policy_service
 
 
@@ -111,6 +111,31 @@ def test_held_stamps_read_each_table_once(sqlite_engine: Engine, monkeypatch: py
         write_elsewhere("u4")
         assert figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product) == first
     assert sorted(read) == ["inventory", "product", "sales_history"]
+
+
+def test_the_plan_and_review_stamps_read_each_table_once_per_data_version(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inputs stamp, the review stamp and the figures' stamps share each table's read (the Executive review's
+    first visit read the sales history three times at 100×): a whole table once, a cycle's rows once per cycle."""
+    read: list[tuple[str, int]] = []
+    table_stamp = stamp_repo.table_stamp
+
+    def counted(session: object, model: type[m.Base], *where: object) -> tuple[object, ...]:
+        read.append((model.__tablename__, len(where)))
+        return table_stamp(session, model, *where)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stamp_repo, "table_stamp", counted)
+    inputs = plan.inputs_stamp(sqlite_engine, 1)
+    review = plan_changes.review_stamp(sqlite_engine, 1)
+    figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product, m.Scenario)
+    assert sorted(read) == sorted({(model.__tablename__, int(column is not None))
+                                   for model, column in plan_repo.REVIEW_TABLES})
+    assert read.count(("sales_history", 0)) == 1 and read.count(("plan_cycle", 0)) == read.count(("plan_cycle", 1)) == 1
+    plan.inputs_stamp(sqlite_engine, 2)  # another cycle: its own rows read, the shared tables not
+    assert sorted(read[-3:]) == [("forecast_override", 1), ("forecast_run", 1), ("plan_cycle", 1)]
+    assert (plan.inputs_stamp(sqlite_engine, 1), plan_changes.review_stamp(sqlite_engine, 1)) == (inputs, review)
+    assert len(read) == len(plan_repo.REVIEW_TABLES) + 3  # nothing read again for cycle 1
 
 
 def test_table_stamps_follow_every_kind_of_change(sqlite_engine: Engine) -> None:
