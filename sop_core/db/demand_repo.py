@@ -8,10 +8,8 @@ SKU at a date, ``period`` the month start (``datetime64``), ``as_of`` the date o
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sop_core.db import models as m
@@ -28,19 +26,10 @@ def events(session: Session) -> pd.DataFrame:
     return frame
 
 
-def review_stamp(session: Session, cycle_id: int) -> tuple[Any, ...]:
-    """Aggregates that change whenever what the demand review shows does: the cycle's forecast runs,
-    its overrides (added, edited — the version grows — or removed), the sales history and the events."""
-    runs = session.execute(
-        select(func.count(m.ForecastRun.id), func.max(m.ForecastRun.id)).where(m.ForecastRun.cycle_id == cycle_id)
-    ).one()
-    o = m.ForecastOverride
-    overrides = session.execute(
-        select(func.count(o.id), func.max(o.id), func.sum(o.version)).where(o.cycle_id == cycle_id)
-    ).one()
-    sales = session.execute(
-        select(func.count(m.SalesHistory.id), func.max(m.SalesHistory.id), func.sum(m.SalesHistory.quantity))
-    ).one()
-    events = session.execute(select(func.count(m.Event.id), func.max(m.Event.id))).one()
-    return (*runs, *overrides, *sales, *events)
+#: What the demand review shows is read from, each with the column holding the cycle where only the cycle's rows
+#: count: the cycle's forecast runs and overrides (added, edited, removed), the sales history and the events.
+#: Stamped table by table (:func:`sop_core.services.figures.cycle_stamps`).
+REVIEW_TABLES: tuple[tuple[type[m.Base], str | None], ...] = (
+    (m.ForecastRun, "cycle_id"), (m.ForecastOverride, "cycle_id"), (m.SalesHistory, None), (m.Event, None),
+)
 

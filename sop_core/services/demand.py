@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 from sop_core.db import (
     audit_repo,
     cycle_repo,
-    data_version,
     demand_repo,
     forecast_repo,
     master_repo,
     override_repo,
+    stamp_repo,
     stock_repo,
 )
 from sop_core.db import models as m
@@ -60,8 +60,9 @@ def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever a cycle's demand review data does (runs, overrides, sales,
     events), for every user: pages key their shared caches on it, so one planner's save shows at
     once to the others."""
-    parts = data_version.remembered(engine, ("demand", cycle_id), lambda s: demand_repo.review_stamp(s, cycle_id))
-    return "-".join("" if p is None else f"{float(p):.6g}" for p in parts)
+    stamps = figures.cycle_stamps(engine, demand_repo.REVIEW_TABLES, cycle_id)
+    return stamp_repo.combined([(model.__tablename__, stamp)
+                                for (model, _column), stamp in zip(demand_repo.REVIEW_TABLES, stamps, strict=True)])
 
 
 def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any] | None, pd.DataFrame]:

@@ -16,7 +16,7 @@ from sop_core.db import models as m
 from sop_core.db import plan_repo, repo, stamp_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_figures import StoredFigure
-from sop_core.services import figures, page_figures, plan, plan_changes, supply_review
+from sop_core.services import demand, figures, page_figures, plan, plan_changes, supply_review
 from sop_core.services import inventory_policy as policy_service
 
 
@@ -116,7 +116,7 @@ def test_held_stamps_read_each_table_once(sqlite_engine: Engine, monkeypatch: py
 def test_the_plan_and_review_stamps_read_each_table_once_per_data_version(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The inputs stamp, the review stamp and the figures' stamps share each table's read (the Executive review's
+    """The inputs stamp, the review stamps (executive and demand) and the figures' stamps share each table's read (the Executive review's
     first visit read the sales history three times at 100×): a whole table once, a cycle's rows once per cycle."""
     read: list[tuple[str, int]] = []
     table_stamp = stamp_repo.table_stamp
@@ -129,6 +129,7 @@ def test_the_plan_and_review_stamps_read_each_table_once_per_data_version(
     inputs = plan.inputs_stamp(sqlite_engine, 1)
     review = plan_changes.review_stamp(sqlite_engine, 1)
     figures.data_stamp(sqlite_engine, m.SalesHistory, m.Product, m.Scenario)
+    demand.review_stamp(sqlite_engine, 1)
     assert sorted(read) == sorted({(model.__tablename__, int(column is not None))
                                    for model, column in plan_repo.REVIEW_TABLES})
     assert read.count(("sales_history", 0)) == 1 and read.count(("plan_cycle", 0)) == read.count(("plan_cycle", 1)) == 1
