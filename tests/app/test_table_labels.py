@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Every page the app navigates to, read from app.py: a new page joins the sweep by being there.
 PAGES = re.findall(r'st\.Page\(\s*"(views/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 #: The pages in tabs, of which only the open one is drawn: the key of their tabs.
-TABS = {"views/supply.py": "supply_section"}
+TABS = {"views/supply.py": "supply_section", "views/kpis.py": "kpi_section"}
 
 
 def test_the_sweep_reads_every_page_of_the_app() -> None:
