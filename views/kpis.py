@@ -1,4 +1,7 @@
-"""KPIs: cards with traffic lights against targets, trends, the targets editor, exceptions with SKU drill-down."""
+"""KPIs: cards with traffic lights against targets for the chosen segment, then four tabs of which only the open one
+is drawn: trends; the targets editor; exceptions from the monitor with SKU drill-down; the inventory policy
+(:mod:`views.inventory_section`). The open tab is in the address (?kpi_section=Exceptions), so a link opens the page
+on it."""
 
 from __future__ import annotations
 
@@ -69,6 +72,30 @@ def clear_kpi_caches() -> None:
         loader.clear()
 
 
+def kpi_cards() -> None:
+    """The segment's KPIs, a card each with its light, value, gap to the target and what it means."""
+    for start in range(0, len(summary), CARDS_PER_ROW):
+        row_cards = summary.iloc[start : start + CARDS_PER_ROW].iterrows()
+        for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
+            definition = targets_service.KPI_DEFINITIONS[key]
+            target = formatting.kpi_value(row["target"], row["unit"])
+            basis = f"Basis: {ui.md(review.segment_label)}, as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y}."
+            if definition.depends_on:  # measured against another KPI's target: moving that target moves this card
+                other = summary.loc[definition.depends_on]
+                basis += (f" Measured against the {other['kpi']} target, now "
+                          f"{formatting.kpi_value(other['target'], other['unit'])}: changing that target moves this KPI.")
+            column.metric(
+                f"{LIGHT[row['status']]} {row['kpi']}",
+                formatting.kpi_value(row["value"], row["unit"]),
+                delta=formatting.kpi_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
+                delta_description=f"target {target}",
+                delta_color={"higher": "normal", "lower": "inverse"}.get(row["direction"], "off"),
+                help=f"**{ui.STATUS_MARK[row['status']]}.** {definition.help} Target {target}, tolerance "
+                     f"±{row['tolerance']:g} ({row['unit']}). {basis}",
+                border=True,
+            )
+
+
 segment = st.selectbox(
     "Segment", load_segments(engine, url), format_func=targets_service.segment_label, key="kpi_segment"
 )
@@ -83,32 +110,16 @@ st.caption(
 
 if flash := st.session_state.pop("kpi_flash", None):
     st.success(ui.md(flash))
-for start in range(0, len(summary), CARDS_PER_ROW):
-    row_cards = summary.iloc[start : start + CARDS_PER_ROW].iterrows()
-    for column, (key, row) in zip(st.columns(CARDS_PER_ROW), row_cards, strict=False):
-        definition = targets_service.KPI_DEFINITIONS[key]
-        target = formatting.kpi_value(row["target"], row["unit"])
-        basis = f"Basis: {ui.md(review.segment_label)}, as of {pd.Timestamp(summary.attrs['as_of']):%d %b %Y}."
-        if definition.depends_on:  # measured against another KPI's target: moving that target moves this card
-            other = summary.loc[definition.depends_on]
-            basis += (f" Measured against the {other['kpi']} target, now "
-                      f"{formatting.kpi_value(other['target'], other['unit'])}: changing that target moves this KPI.")
-        column.metric(
-            f"{LIGHT[row['status']]} {row['kpi']}",
-            formatting.kpi_value(row["value"], row["unit"]),
-            delta=formatting.kpi_gap(row["gap"], row["unit"]) if row["status"] != "grey" else None,
-            delta_description=f"target {target}",
-            delta_color={"higher": "normal", "lower": "inverse"}.get(row["direction"], "off"),
-            help=f"**{ui.STATUS_MARK[row['status']]}.** {definition.help} Target {target}, tolerance "
-                 f"±{row['tolerance']:g} ({row['unit']}). {basis}",
-            border=True,
-        )
+kpi_cards()
 
-st.subheader("Trends")
-trends = review.trends
-if trends.empty:
-    st.info("No monthly history to chart for this segment yet.")
-else:
+
+def trends_section() -> None:
+    """Each KPI's monthly history against its target, two charts a row."""
+    st.subheader("Trends")
+    trends = review.trends
+    if trends.empty:
+        st.info("No monthly history to chart for this segment yet.")
+        return
     st.caption(
         "OTIF and supplier fill rate by month of receipt; turns (annualised) and days of supply from the month's cost "
         "of goods sold against the inventory value of the nearest snapshot (an estimate while only one snapshot exists)."
@@ -125,86 +136,98 @@ else:
                 ui.base_layout(fig, part["kpi"].iloc[0], height=260), width="stretch", key=f"trend_{key}"
             )
 
-st.subheader("Targets")
-seen_key = f"kpi_targets_seen_{segment}"
-if seen_key not in st.session_state:
-    st.session_state[seen_key] = targets_service.kpi_targets(engine, segment).reset_index()
-seen = st.session_state[seen_key]
-st.caption(
-    f"Targets of {review.segment_label} (a segment without its own target uses the one of all SKUs, "
-    "else the default). Saving checks that nobody changed them since you opened them."
-)
-edited = ui.data_editor(
-    seen[["kpi", "unit", "target", "tolerance", "source", "updated_by"]],
-    disabled=["kpi", "unit", "tolerance", "source", "updated_by"] if editing else True,
-    hide_index=True,
-    width="stretch",
-    key=f"kpi_target_editor_{segment}",
-    column_config={
-        "target": st.column_config.NumberColumn("Target", format="%.1f"),
-        "kpi": "KPI",
-        "unit": "Unit",
-        "tolerance": "Amber tolerance",
-        "source": "Set for",
-        "updated_by": "Changed by",
-    },
-)
-CONFLICT = f"kpi_targets_{segment}"
 
+def targets_section() -> None:
+    """The segment's targets, editable by those who may; a save overtaken by another person's offers theirs or mine
+    (:mod:`views.conflicts`)."""
+    st.subheader("Targets")
+    seen_key = f"kpi_targets_seen_{segment}"
+    if seen_key not in st.session_state:
+        st.session_state[seen_key] = targets_service.kpi_targets(engine, segment).reset_index()
+    seen = st.session_state[seen_key]
+    st.caption(
+        f"Targets of {review.segment_label} (a segment without its own target uses the one of all SKUs, "
+        "else the default). Saving checks that nobody changed them since you opened them."
+    )
+    edited = ui.data_editor(
+        seen[["kpi", "unit", "target", "tolerance", "source", "updated_by"]],
+        disabled=["kpi", "unit", "tolerance", "source", "updated_by"] if editing else True,
+        hide_index=True,
+        width="stretch",
+        key=f"kpi_target_editor_{segment}",
+        column_config={
+            "target": st.column_config.NumberColumn("Target", format="%.1f"),
+            "kpi": "KPI",
+            "unit": "Unit",
+            "tolerance": "Amber tolerance",
+            "source": "Set for",
+            "updated_by": "Changed by",
+        },
+    )
+    conflict = f"kpi_targets_{segment}"
 
-def save_targets(changes: pd.DataFrame, seen_versions: dict[str, int] | None = None) -> None:
-    """Save the edited targets (over the versions ``seen_versions`` after a conflict); a note for the next run."""
-    if seen_versions is not None:
-        changes = changes.assign(version=changes["key"].map(seen_versions).fillna(changes["version"]).astype(int))
-    n = targets_service.save_kpi_targets(engine, segment, changes, user.username)
-    st.session_state.pop(seen_key, None)
-    clear_kpi_caches()
-    st.session_state["kpi_flash"] = f"{formatting.plural(n, 'target')} saved." if n else "No target changed."
+    def save_targets(changes: pd.DataFrame, seen_versions: dict[str, int] | None = None) -> None:
+        """Save the edited targets (over the versions ``seen_versions`` after a conflict); a note for the next run
+        (shown above the tabs)."""
+        if seen_versions is not None:
+            changes = changes.assign(version=changes["key"].map(seen_versions).fillna(changes["version"]).astype(int))
+        n = targets_service.save_kpi_targets(engine, segment, changes, user.username)
+        st.session_state.pop(seen_key, None)
+        clear_kpi_caches()
+        st.session_state["kpi_flash"] = f"{formatting.plural(n, 'target')} saved." if n else "No target changed."
 
+    def keep_theirs() -> None:
+        st.session_state.pop(seen_key, None)
+        clear_kpi_caches()
 
-def keep_theirs() -> None:
-    st.session_state.pop(seen_key, None)
-    clear_kpi_caches()
-
-
-save, reload = st.columns([1, 5])
-if editing and save.button("Save targets", key="kpi_save_targets", type="primary"):
-    changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
-    try:
-        save_targets(changes)
+    save, reload = st.columns([1, 5])
+    if editing and save.button("Save targets", key="kpi_save_targets", type="primary"):
+        changes = seen[["key", "version"]].assign(target=edited["target"].to_numpy(), seen_target=seen["target"])
+        try:
+            save_targets(changes)
+            st.rerun()
+        except EditConflict as err:
+            conflicts.remember(conflict, err, changes)
+        except targets_service.KpiError as err:
+            st.error(ui.md(err))
+    if editing:
+        conflicts.offer(conflict, save_targets, keep_theirs)
+    if reload.button("Reload targets", key="kpi_reload_targets"):
+        del st.session_state[seen_key]
         st.rerun()
-    except EditConflict as err:
-        conflicts.remember(CONFLICT, err, changes)
-    except targets_service.KpiError as err:
-        st.error(ui.md(err))
-if editing:
-    conflicts.offer(CONFLICT, save_targets, keep_theirs)
-if reload.button("Reload targets", key="kpi_reload_targets"):
-    del st.session_state[seen_key]
-    st.rerun()
 
-st.subheader("Exceptions")
-exceptions = review.exceptions
-left, right = st.columns([4, 1])
-left.caption(
-    f"{formatting.plural(len(exceptions), 'open exception')} from the monitor (`python -m sop_core monitor`): "
-    "projected reorder-point breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a "
-    "proposed action."
-)
-if state.editing("monitor") and right.button("Run checks now", key="kpi_run_monitor"):
-    result = monitor_service.run_monitor(engine, cycle.id, user=user.username)
-    clear_kpi_caches()
-    st.toast(f"{result.stored} new, {result.already_open} already open, {result.resolved} resolved")
-    st.rerun()
-ui.dataframe(
-    exceptions[["type", "sku", "supplier", "message", "action", "run_at"]],
-    hide_index=True,
-    width="stretch",
-    column_config=EXCEPTION_COLUMNS,
-)
-skus = list(dict.fromkeys(exceptions["sku"][exceptions["sku"] != ""]))
-sku = ui.search_picker("Drill down to a SKU", skus, key="kpi_drill_sku") if skus else None
-if sku is not None:
+
+def exceptions_section() -> None:
+    """The monitor's open exceptions (and, for those who may, a run of its checks now), with a drill-down to one
+    SKU's policy, history and projection."""
+    st.subheader("Exceptions")
+    exceptions = review.exceptions
+    left, right = st.columns([4, 1])
+    left.caption(
+        f"{formatting.plural(len(exceptions), 'open exception')} from the monitor (`python -m sop_core monitor`): "
+        "projected reorder-point breaches, tracking signals beyond ±4 and suppliers below the OTIF target, each with a "
+        "proposed action."
+    )
+    if state.editing("monitor") and right.button("Run checks now", key="kpi_run_monitor"):
+        result = monitor_service.run_monitor(engine, cycle.id, user=user.username)
+        clear_kpi_caches()
+        st.toast(f"{result.stored} new, {result.already_open} already open, {result.resolved} resolved")
+        st.rerun()
+    ui.dataframe(
+        exceptions[["type", "sku", "supplier", "message", "action", "run_at"]],
+        hide_index=True,
+        width="stretch",
+        column_config=EXCEPTION_COLUMNS,
+    )
+    skus = list(dict.fromkeys(exceptions["sku"][exceptions["sku"] != ""]))
+    sku = ui.search_picker("Drill down to a SKU", skus, key="kpi_drill_sku") if skus else None
+    if sku is not None:
+        sku_drill_down(sku, exceptions)
+
+
+def sku_drill_down(sku: str, exceptions: pd.DataFrame) -> None:
+    """One SKU of the exceptions: its policy cards, sales history with forecast and projected stock against the
+    reorder point, and its exceptions."""
     detail = load_detail(engine, url, sku, cycle.id)
     st.markdown(f"**{ui.md(detail.sku)} — {ui.md(detail.name)}** ({ui.md(detail.family)})")
     policy = detail.policy
@@ -230,4 +253,23 @@ if sku is not None:
         column_config=EXCEPTION_COLUMNS,
     )
 
-inventory_section.render(engine, cycle)
+
+def inventory_policy_section() -> None:
+    """ABC/XYZ, safety stock, reorder points and order quantities, inventory per cycle service level, the policy
+    backtest (:func:`views.inventory_section.render`)."""
+    inventory_section.render(engine, cycle)
+
+
+# ---- one section at a time: only the open tab is drawn (a visit sends one section's charts and tables, not all
+# four); the open tab is in the address (?kpi_section=Exceptions), so a link opens the page on it
+SECTIONS = {
+    "Trends": trends_section,
+    "Targets": targets_section,
+    "Exceptions": exceptions_section,
+    "Inventory policy": inventory_policy_section,
+}
+for tab, draw in zip(st.tabs(list(SECTIONS), key="kpi_section", on_change="rerun", bind="query-params"),
+                     SECTIONS.values(), strict=True):
+    if tab.open:
+        with tab:
+            draw()

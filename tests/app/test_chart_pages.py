@@ -52,8 +52,13 @@ def test_every_kpi_card_says_what_it_means_and_its_light_has_a_symbol(app_env: s
     finally:
         engine.dispose()
     at = _run(app_env, "views/kpis.py")
-    assert len(at.metric) >= 15  # ten KPI cards, five policy cards of the drill-down, the inventory section's
-    assert [m.label for m in at.metric if not m.proto.help] == []
+    tabs = [t.label for t in at.tabs]
+    assert tabs == ["Trends", "Targets", "Exceptions", "Inventory policy"]
+    no_help = {tab: [m.label for m in screen.open_tab(at, "kpi_section", tab).metric if not m.proto.help] for tab in tabs}
+    assert no_help == {tab: [] for tab in tabs}
+    assert len(at.metric) == 14  # the Inventory policy tab: ten KPI cards and the section's four
+    screen.open_tab(at, "kpi_section", "Exceptions")
+    assert len(at.metric) == 15  # ten KPI cards, five policy cards of the drill-down
     cards = {m.label.split(" ", 1)[1]: m for m in at.metric if m.label.startswith((":green[", ":orange[", ":red[", ":gray["))}
     assert len(cards) == 10
     assert all(m.label.split(" ", 1)[0] in (":green[✔]", ":orange[▲]", ":red[✖]", ":gray[○]") for m in cards.values())

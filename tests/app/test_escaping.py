@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 
+import screen
 from streamlit.testing.v1 import AppTest
 
 from sop_core.db.engine import make_engine
@@ -53,6 +54,7 @@ def test_a_product_name_written_as_markdown_shows_literally_on_the_kpi_drill_dow
     at = AppTest.from_file(app_env, default_timeout=120)
     at.switch_page("views/kpis.py").run()
     assert not at.exception, [e.message for e in at.exception]
+    screen.open_tab(at, "kpi_section", "Exceptions")  # the drill-down's tab
     assert at.selectbox(key="kpi_drill_sku").value == sku
     shown = _markdown_texts(at)
     heading = f"**{md(sku)} — {md(HOSTILE)}**"

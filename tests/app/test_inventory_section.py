@@ -1,4 +1,4 @@
-"""Inventory policy section (drawn on the KPIs page): what it shows matches the supply services."""
+"""Inventory policy section (the KPIs page's Inventory policy tab): what it shows matches the supply services."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""KPIs page: cards, traffic lights, targets and the exception list show exactly what the services compute."""
+"""KPIs page: cards, traffic lights, targets and the exception list show exactly what the services compute; only the
+open tab (Trends, Targets, Exceptions, Inventory policy) is drawn, under the cards."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from sop_core.units import DAYS_PER_MONTH
 LIGHT = {"green": ":green[✔]", "amber": ":orange[▲]", "red": ":red[✖]", "grey": ":gray[○]"}
 WORD = {"green": "on target", "amber": "watch", "red": "off target", "grey": "no data"}
 SYMBOL = {"green": "✔", "amber": "▲", "red": "✖", "grey": "○"}
+#: The key of the page's tabs (and the query parameter naming the open one).
+SECTION = "kpi_section"
+TABS = ["Trends", "Targets", "Exceptions", "Inventory policy"]
 
 
 def _cards(at: AppTest) -> dict[str, object]:
@@ -64,11 +68,13 @@ def test_kpi_cards_lights_and_exceptions_equal_the_services(app_env: str, demo_u
     # supplier reliability is measured against the OTIF target: its card says so, with the target now stored
     assert "Measured against the OTIF target, now 70.0 %" in cards["Supplier reliability"].proto.help
 
+    screen.open_tab(at, SECTION, "Targets")
+    assert list(_cards(at)) == summary["kpi"].tolist()  # the cards stay over every tab
     targets = next(d.value for d in at.dataframe if "tolerance" in d.value.columns)  # the editor: contract names
     assert targets["target"].tolist()[:2] == [95.0, 70.0]
     assert targets["source"].tolist()[:2] == ["default", "all"]
 
-    table = next(d.value for d in at.dataframe if "Finding" in d.value.columns)
+    table = next(d.value for d in screen.open_tab(at, SECTION, "Exceptions").dataframe if "Finding" in d.value.columns)
     assert len(table) == len(exceptions) > 0
     assert table["SKU"].tolist() == exceptions["sku"].tolist()
     assert table["Proposed action"].tolist() == exceptions["action"].tolist()
@@ -104,6 +110,7 @@ def test_kpis_page_shows_the_inventory_policy_section(shared_app_env: str, share
     at.switch_page("views/kpis.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "KPIs"
+    screen.open_tab(at, SECTION, "Inventory policy")
     assert "Inventory policy" in [h.value for h in at.subheader]
 
     counts = segmentation.abc_xyz_matrix(policy)
@@ -141,6 +148,7 @@ def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url
     at = AppTest.from_file(app_env, default_timeout=120)
     at.switch_page("views/kpis.py").run()
     assert not at.exception, [e.message for e in at.exception]
+    screen.open_tab(at, SECTION, "Targets")
     engine = make_engine(demo_url)
     try:  # sam (a supply planner) sets the fill rate target of all SKUs while the page shows the default (95 %,
         # nothing stored)
@@ -159,5 +167,43 @@ def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url
         assert not at.exception, [e.message for e in at.exception]
         stored = targets_service.kpi_targets(engine).loc["fill_rate"]
         assert (stored["target"], stored["updated_by"], stored["version"]) == (97.5, "demo", 2)
+        # the note above the tabs, the Targets tab still open with the saved target
+        assert [s.value for s in at.success] == ["1 target saved."]
+        editor = next(d.value for d in at.dataframe if "tolerance" in d.value.columns)
+        assert editor["target"].iloc[0] == 97.5 and editor["updated_by"].iloc[0] == "demo"
     finally:
         engine.dispose()
+
+
+def test_only_the_open_tab_is_drawn_and_an_address_opens_one(shared_app_env: str, shared_demo_url: str) -> None:
+    engine = make_engine(shared_demo_url)
+    try:
+        trend_keys = list(dict.fromkeys(kpi_service.kpi_trends(engine)["key"]))
+        summary = kpi_service.kpi_summary(engine)
+    finally:
+        engine.dispose()
+    at = AppTest.from_file(shared_app_env, default_timeout=180)
+    at.switch_page("views/kpis.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.label for t in at.tabs] == TABS
+    cards = {label: card.value for label, card in _cards(at).items()}
+    assert list(cards) == summary["kpi"].tolist()
+    # the default tab, Trends: a chart per KPI with a history, and nothing of the other tabs
+    assert [f["key"] for f in screen.figures(at)] == [f"trend_{key}" for key in trend_keys] and len(trend_keys) >= 4
+    assert [h.value for h in at.subheader] == ["Trends"]
+    assert not at.dataframe and not at.data_editor and not at.button and not at.radio
+    assert "kpi_drill_sku" not in {s.key for s in at.selectbox}
+    screen.open_tab(at, SECTION, "Targets")
+    assert {label: card.value for label, card in _cards(at).items()} == cards  # the cards stay over every tab
+    assert [h.value for h in at.subheader] == ["Targets"] and not screen.figures(at)
+    assert [e.key for e in at.data_editor] == ["kpi_target_editor_all"]
+    assert "kpi_save_targets" in {b.key for b in at.button}
+    # ?kpi_section=Exceptions opens the page on that tab
+    linked = AppTest.from_file(shared_app_env, default_timeout=180)
+    linked.query_params[SECTION] = "Exceptions"
+    linked.switch_page("views/kpis.py").run()
+    assert not linked.exception, [e.message for e in linked.exception]
+    assert [h.value for h in linked.subheader] == ["Exceptions"]
+    assert any("Finding" in d.value.columns for d in linked.dataframe)
+    assert not linked.data_editor and not [f for f in screen.figures(linked) if str(f["key"]).startswith("trend_")]
+    assert list(_cards(linked)) == summary["kpi"].tolist()

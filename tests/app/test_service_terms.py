@@ -26,7 +26,11 @@ def _page(app_env: str, page: str) -> AppTest:
 
 
 def test_kpis_page_names_each_service_measure(shared_app_env: str) -> None:
-    shown = screen.texts(_page(shared_app_env, "views/kpis.py"))
+    at = _page(shared_app_env, "views/kpis.py")
+    tabs = [t.label for t in at.tabs]
+    assert tabs == ["Trends", "Targets", "Exceptions", "Inventory policy"]
+    shown = [text for tab in tabs for text in screen.texts(screen.open_tab(at, "kpi_section", tab))]
+    assert {"Trends", "Targets", "Exceptions", "Inventory policy"} <= set(shown)  # every tab was drawn
     assert screen.bare_service_terms(shown) == []
     # the KPI card: a fill rate projected from stock and open orders against next month's forecast (its help
     # opens with the light's word, then the definition)

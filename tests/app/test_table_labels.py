@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from screen import table_problems
+from screen import open_tab, table_problems
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +18,8 @@ from sop_core.services import decisions, scenarios
 ROOT = Path(__file__).resolve().parents[2]
 #: Every page the app navigates to, read from app.py: a new page joins the sweep by being there.
 PAGES = re.findall(r'st\.Page\(\s*"(views/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+#: The pages in tabs, of which only the open one is drawn: the key of their tabs.
+TABS = {"views/supply.py": "supply_section", "views/kpis.py": "kpi_section"}
 
 
 def test_the_sweep_reads_every_page_of_the_app() -> None:
@@ -57,8 +59,14 @@ def test_no_table_on_any_page_shows_a_column_name_or_a_missing_value_word(app_en
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
-        seen[page] = len(at.dataframe)
-        problems += [f"{page}: {p}" for p in table_problems(at)]
+        tabs = [t.label for t in at.tabs] if page in TABS else [""]
+        assert tabs, page  # a page in tabs draws them
+        seen[page] = 0
+        for tab in tabs:  # each tab of a page in tabs (only the open one is drawn)
+            if tab:
+                open_tab(at, TABS[page], tab)
+            seen[page] += len(at.dataframe)
+            problems += [f"{page} {tab}: {p}" for p in table_problems(at)]
     assert not problems, "\n".join(problems)
     assert all(seen.values()), seen  # every page shows tables
     assert sum(seen.values()) >= 30, seen

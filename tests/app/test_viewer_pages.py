@@ -73,6 +73,12 @@ def test_a_viewer_sees_no_edit_control_on_any_page(team_app: str) -> None:
         at.switch_page("views/supply.py").run()
         screen.open_tab(at, "supply_section", tab)
         assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, tab
+    for tab in ("Targets", "Exceptions", "Inventory policy"):  # so do the KPIs: the targets editor, the monitor's run
+        at.switch_page("views/kpis.py").run()
+        screen.open_tab(at, "kpi_section", tab)
+        assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, tab
+        if tab == "Targets":  # the targets editor is drawn, read-only
+            assert [(e.key, e.proto.disabled) for e in at.data_editor] == [("kpi_target_editor_all", True)]
     at.switch_page("views/demand.py").run()
     assert any("Overrides are read-only for you" in i.value for i in at.info)
     at.switch_page("views/data.py").run()
@@ -94,3 +100,9 @@ def test_a_supply_planner_sees_the_controls_of_their_role_only(team_app: str, de
     signoffs = [b.key for b in at.button if b.key and b.key.startswith("signoff_")]
     assert signoffs == ["signoff_supply_planner"]  # their own role's only (disabled until the demand planner signs)
     assert at.button(key="signoff_supply_planner").disabled
+    at.switch_page("views/kpis.py").run()  # a planner changes KPI targets and runs the monitor, each in its tab
+    screen.open_tab(at, "kpi_section", "Targets")
+    assert _edit_controls(at)["buttons"] == ["kpi_save_targets"]
+    assert _edit_controls(at)["editable tables"] == ["kpi_target_editor_all"]
+    screen.open_tab(at, "kpi_section", "Exceptions")
+    assert _edit_controls(at)["buttons"] == ["kpi_run_monitor"]

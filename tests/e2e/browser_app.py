@@ -102,6 +102,24 @@ def _wait_for_app(page, timeout_ms: int) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
 
 
+#: The pages whose sections are tabs, of which only the open one is drawn: a walk of the pages opens the others too.
+SECTIONS_IN_TABS = ("Supply review", "KPIs")
+
+
+def _tabs(page) -> list[tuple[str, bool]]:
+    """The tabs of the page's main area: each one's name and whether it is the open one."""
+    return [(tab.inner_text().strip(), tab.get_attribute("aria-selected") == "true")
+            for tab in page.get_by_test_id("stMain").get_by_role("tab").all()]
+
+
+def _open_tab(page, name: str, timeout_ms: int = 120_000) -> None:
+    """Click the page's tab ``name`` (a page in tabs draws only the open one) and wait until it is drawn: the first
+    heading in its panel, then the end of the run."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    page.get_by_role("tabpanel", name=name, exact=True).get_by_test_id("stHeading").first.wait_for(timeout=timeout_ms)
+    _wait_for_app(page, timeout_ms)
+
+
 def _metric_value(page, label: str) -> str:
     metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
     return metric.first.get_by_test_id("stMetricValue").inner_text().strip()

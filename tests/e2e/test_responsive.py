@@ -5,7 +5,8 @@ the sidebar and the controls.
 
 One server, one browser page, one Streamlit session: the walk follows the sidebar's navigation (every page the demo
 user, an admin, is shown), first in normal mode, then with the sidebar's Meeting mode on; each page is drawn once
-per mode and checked at each size by resizing the window. A screenshot per mode, size and page goes to
+per mode and checked at each size by resizing the window (a page whose sections are tabs, drawing only the open one,
+has each of its other tabs opened and checked in turn). A screenshot per mode, size and page (its first tab) goes to
 test-artifacts/screenshots/responsive/ (the walk's time, split into drawing, checking and screenshots, is printed).
 
 A text counts as cut when an element of it (or inside it) is wider than its box (``scrollWidth > clientWidth``: the
@@ -28,7 +29,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from browser_app import SHOTS, _wait_for_app
+from browser_app import SECTIONS_IN_TABS, SHOTS, _open_tab, _tabs, _wait_for_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -117,6 +118,7 @@ class Walk:
     raw_headers: list[str] = field(default_factory=list)
     missing_cells: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
+    tabs: list[str] = field(default_factory=list)  # the tabs opened after a page's first, per mode
     printed: dict[str, Any] = field(default_factory=dict)  # the Executive review as printed (READ_PRINT, page sizes)
     shots: int = 0
     tables: int = 0
@@ -129,8 +131,8 @@ def _settle(page: Any, ms: int) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
-def _check(page: Any, walk: Walk, mode: str, title: str, slug: str) -> None:
-    """Check the drawn page at each size, a screenshot per size; then its tables."""
+def _check(page: Any, walk: Walk, mode: str, title: str, slug: str | None) -> None:
+    """Check the drawn page at each size, a screenshot per size (none without ``slug``); then its tables."""
     import re
 
     for width, height in SIZES:
@@ -140,6 +142,9 @@ def _check(page: Any, walk: Walk, mode: str, title: str, slug: str) -> None:
         where = f"{mode} {width}×{height} {title}"
         walk.cut += [f"{where}: {c}" for c in page.evaluate(READ_PAGE)]
         t1 = time.perf_counter()
+        if slug is None:
+            walk.seconds["check"] += t1 - t0
+            continue
         if WHOLE_PAGES:  # the window made as tall as the content for the picture
             page.set_viewport_size({"width": width, "height": max(height, page.evaluate(CONTENT_HEIGHT))})
             _settle(page, 100)
@@ -216,12 +221,20 @@ def walk(server: str, browser: Any) -> Iterator[Walk]:
                 exceptions = page.get_by_test_id("stException")
                 assert exceptions.count() == 0, f"{mode} {title}: {exceptions.first.inner_text()[:500]}"
                 _check(page, seen, mode, title, urlparse(links[i][1]).path.strip("/") or "demand")
+                for tab in [name for name, is_open in _tabs(page) if not is_open] if title in SECTIONS_IN_TABS else []:
+                    drawn = time.perf_counter()
+                    _open_tab(page, tab)
+                    seen.seconds["draw"] += time.perf_counter() - drawn
+                    assert exceptions.count() == 0, f"{mode} {title} › {tab}: {exceptions.first.inner_text()[:500]}"
+                    _check(page, seen, mode, f"{title} › {tab}", None)
+                    seen.tabs.append(f"{title} › {tab}")
                 if mode == "normal" and title == "Executive review":
                     _print(page, seen)
     finally:
         context.close()
     spent = ", ".join(f"{k} {v:.1f} s" for k, v in seen.seconds.items())
-    print(f"responsive walk: {len(seen.pages)} pages × {len(SIZES)} sizes × 2 modes, {seen.tables} tables read, "
+    print(f"responsive walk: {len(seen.pages)} pages × {len(SIZES)} sizes × 2 modes, {len(seen.tabs)} more tabs, "
+          f"{seen.tables} tables read, "
           f"{seen.shots} screenshots in "
           f"{time.perf_counter() - started:.1f} s ({spent})")
     yield seen
@@ -231,7 +244,9 @@ def test_every_page_of_the_navigation_is_walked(walk: Walk) -> None:
     assert {"Data", "Demand review", "Supply review", "Reconciliation", "Executive review", "KPIs",
             "Users and roles", "Audit trail"} <= set(walk.pages), walk.pages
     assert walk.shots == len(walk.pages) * len(SIZES) * 2
-    assert walk.tables >= 30  # the demo's pages draw 33 tables outside closed expanders and tabs
+    assert walk.tables >= 30  # the demo's pages draw 33 tables outside closed expanders, in every tab
+    assert {"KPIs › Targets", "KPIs › Exceptions", "KPIs › Inventory policy", "Supply review › Projected inventory",
+            "Supply review › Suppliers", "Supply review › Replenishment"} <= set(walk.tabs), walk.tabs
 
 
 def test_headline_figures_and_headings_are_never_cut(walk: Walk) -> None:

@@ -1,5 +1,6 @@
 """A viewer in a real browser (team mode, signed in): no enabled button that saves, promotes, overrides, imports,
-signs off or moves the cycle on any page, no file upload, and the override and KPI target tables take no edit.
+signs off or moves the cycle on any page (in every tab of a page in tabs), no file upload, and the override and KPI
+target tables take no edit.
 
 A probe found the browser letting a viewer import, override, save and promote a scenario, log and rewrite a
 decision, move the cycle and run the monitor.
@@ -11,7 +12,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_app import GRID_EDITOR, SHOTS, _grid_column, _new_page, _select_grid_cell, _wait_for_app, serve
+from browser_app import (
+    GRID_EDITOR,
+    SECTIONS_IN_TABS,
+    SHOTS,
+    _grid_column,
+    _new_page,
+    _open_tab,
+    _select_grid_cell,
+    _tabs,
+    _wait_for_app,
+    serve,
+)
 
 from sop_core.db.engine import make_engine
 from sop_core.services import users
@@ -54,6 +66,17 @@ def _open(page: Any, title: str) -> None:
     page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first.click()
     page.locator("h1").filter(has_text=title).first.wait_for(timeout=120_000)
     _wait_for_app(page, 120_000)
+
+
+def _edit_controls(page: Any) -> list[str]:
+    """The enabled edit buttons and the file uploads on the page, those in closed expanders too (they are opened)."""
+    for expander in page.get_by_test_id("stExpander").all():  # what an expander hides counts too
+        summary = expander.locator("summary")
+        if summary.count() and expander.locator("details").get_attribute("open") is None:
+            summary.first.click()
+    page.wait_for_timeout(300)
+    found = _enabled_edit_buttons(page)
+    return found + [f"upload ({n})" for n in [page.get_by_test_id("stFileUploader").count()] if n]
 
 
 def _enabled_edit_buttons(page: Any) -> list[str]:
@@ -99,23 +122,27 @@ def test_a_viewer_sees_no_edit_control_in_the_browser(team_server: str, browser:
     with _new_page(browser, 1400) as page:
         _sign_in(page, team_server, "vic")
         found: dict[str, list[str]] = {}
+        tab_names: dict[str, list[str]] = {}
         for url_path, title in PAGES.items():
             _open(page, title)
             assert page.locator("h1").first.inner_text().strip().startswith(title), url_path
             assert page.get_by_test_id("stException").count() == 0, url_path
-            for expander in page.get_by_test_id("stExpander").all():  # what an expander hides counts too
-                summary = expander.locator("summary")
-                if summary.count() and expander.locator("details").get_attribute("open") is None:
-                    summary.first.click()
-            page.wait_for_timeout(300)
-            found[title] = _enabled_edit_buttons(page)
-            found[title] += [f"upload ({n})" for n in [page.get_by_test_id("stFileUploader").count()] if n]
+            found[title] = _edit_controls(page)
             page.screenshot(path=str(SHOTS / f"viewer-{url_path or 'demand'}.png"), full_page=True)
+            tabs = _tabs(page) if title in SECTIONS_IN_TABS else []
+            tab_names[title] = [name for name, _is_open in tabs]
+            for tab in [name for name, is_open in tabs if not is_open]:  # a page draws only its open tab: the others
+                _open_tab(page, tab)
+                assert page.get_by_test_id("stException").count() == 0, (url_path, tab)
+                found[title] += [f"{tab}: {control}" for control in _edit_controls(page)]
         assert found == {title: [] for title in PAGES.values()}
+        assert tab_names["KPIs"] == ["Trends", "Targets", "Exceptions", "Inventory policy"]  # every tab was walked
+        assert tab_names["Supply review"] == ["Capacity", "Projected inventory", "Suppliers", "Replenishment"]
         _open(page, "Demand review")
         assert page.get_by_text("Overrides are read-only for you").count() == 1
         assert not _takes_an_edit(page, "Override (%)")
         _open(page, "KPIs")
+        _open_tab(page, "Targets")
         assert not _takes_an_edit(page, "Target")
 
 
@@ -128,3 +155,10 @@ def test_a_demand_planner_gets_the_controls_the_viewer_does_not(team_server: str
         page.screenshot(path=str(SHOTS / "planner-demand.png"), full_page=True)
         assert "Save overrides" in _settled_edit_buttons(page, "Save overrides")
         assert _takes_an_edit(page, "Override (%)")
+        # a planner changes KPI targets and runs the monitor, each in its tab of the KPIs page
+        _open(page, "KPIs")
+        _open_tab(page, "Targets")
+        assert "Save targets" in _settled_edit_buttons(page, "Save targets")
+        assert _takes_an_edit(page, "Target")
+        _open_tab(page, "Exceptions")
+        assert "Run checks now" in _settled_edit_buttons(page, "Run checks now")
