@@ -260,16 +260,11 @@ def inventory_policy_section() -> None:
     inventory_section.render(engine, cycle)
 
 
-# ---- one section at a time: only the open tab is drawn (a visit sends one section's charts and tables, not all
-# four); the open tab is in the address (?kpi_section=Exceptions), so a link opens the page on it
+# ---- one section at a time (the open tab is in the address: ?kpi_section=Exceptions)
 SECTIONS = {
     "Trends": trends_section,
     "Targets": targets_section,
     "Exceptions": exceptions_section,
     "Inventory policy": inventory_policy_section,
 }
-for tab, draw in zip(st.tabs(list(SECTIONS), key="kpi_section", on_change="rerun", bind="query-params"),
-                     SECTIONS.values(), strict=True):
-    if tab.open:
-        with tab:
-            draw()
+ui.section_tabs(SECTIONS, key="kpi_section")

@@ -337,16 +337,11 @@ def replenishment_section() -> None:
     )
 
 
-# ---- one section at a time: only the open tab is drawn (a visit sends one section's tables and charts, not all
-# four); the open tab is in the address (?supply_section=Suppliers), so a link opens the page on it
+# ---- one section at a time (the open tab is in the address: ?supply_section=Suppliers)
 SECTIONS = {
     "Capacity": capacity_section,
     "Projected inventory": inventory_section,
     "Suppliers": suppliers_section,
     "Replenishment": replenishment_section,
 }
-for tab, draw in zip(st.tabs(list(SECTIONS), key="supply_section", on_change="rerun", bind="query-params"),
-                     SECTIONS.values(), strict=True):
-    if tab.open:
-        with tab:
-            draw()
+ui.section_tabs(SECTIONS, key="supply_section")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -170,6 +170,17 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> 
         font=dict(color=TEXT),
     )
     return fig
+
+
+def section_tabs(sections: Mapping[str, Callable[[], None]], key: str) -> None:
+    """Tabs labelled by ``sections``' keys of which only the open one is drawn (by its function): a visit sends one
+    section's charts and tables, not all. The open tab is kept in the address (``?key=label``), so a link opens
+    the page on it."""
+    tabs = st.tabs(list(sections), key=key, on_change="rerun", bind="query-params")
+    for tab, draw in zip(tabs, sections.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw()
 
 
 def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None, key: str | None = None) -> pd.DataFrame:
