@@ -97,6 +97,11 @@ def _on_dask(long: pd.DataFrame, uplift: pd.DataFrame, horizon: int, workers: in
         return _best(lambda: _engine(long, uplift, horizon, 1, runner), repeat)
 
 
+def first_series(long: pd.DataFrame, n: int = 100) -> pd.DataFrame:
+    """The rows of the first ``n`` series of ``long``: enough to warm a process up (imports, compiled code)."""
+    return long[long["unique_id"].isin(sorted(long["unique_id"].unique())[:n])]
+
+
 def _auto_ets(long: pd.DataFrame, horizon: int, workers: int) -> pd.DataFrame:
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive
@@ -125,7 +130,7 @@ def main() -> None:
           f"horizon {args.horizon}, best of {args.repeat}")
 
     if args.no_dask:  # warm-up of this process (imports, compiled statsforecast code) on a few series
-        few = long[long["unique_id"].isin(sorted(long["unique_id"].unique())[:100])]
+        few = first_series(long)
         _engine(few, uplift, 3, 1)
         _auto_ets(few, 3, 1)
         _local_only(long, uplift, args.horizon, args.workers, args.repeat)

@@ -196,8 +196,9 @@ def part_forecast(scale: int, repeat: int, summary: Summary) -> None:
     uplift = forecasting.event_uplift(frames["event"], frames["product"], sorted(history["sku"].astype(str).unique()))
     del frames, history
     h = FORECAST_HORIZON
-    forecast_dask._engine(long, uplift, 3, 1)  # warm-up of this process (imports, compiled statsforecast code)
-    forecast_dask._auto_ets(long, 3, 1)
+    few = forecast_dask.first_series(long)  # warm-up of this process (imports, compiled statsforecast code)
+    forecast_dask._engine(few, uplift, 3, 1)
+    forecast_dask._auto_ets(few, 3, 1)
     rows = []
     for workers in (1, 2):
         peer, _ = forecast_dask._best(lambda w=workers: forecast_dask._auto_ets(long, h, w), repeat)
