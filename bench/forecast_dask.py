@@ -93,7 +93,7 @@ def _engine(long: pd.DataFrame, uplift: pd.DataFrame, horizon: int, workers: int
 def _on_dask(long: pd.DataFrame, uplift: pd.DataFrame, horizon: int, workers: int, repeat: int) -> tuple[float, pd.DataFrame]:
     with forecast_backends.open_backend("dask", workers=workers) as runner:
         assert runner is not None
-        _engine(long, uplift, 3, 1, runner)  # warm-up: every worker imports and compiles once
+        _engine(first_series(long), uplift, 3, 1, runner)  # warm-up: every worker imports and compiles once
         return _best(lambda: _engine(long, uplift, horizon, 1, runner), repeat)
 
 
@@ -135,7 +135,7 @@ def main() -> None:
         _auto_ets(few, 3, 1)
         _local_only(long, uplift, args.horizon, args.workers, args.repeat)
         return
-    _engine(long, uplift, 3, args.workers)  # warm-up of this process (imports, compiled statsforecast code)
+    _engine(first_series(long), uplift, 3, args.workers)  # warm-up of this process (imports, compiled code)
     figures: dict[str, float] = {}
     figures[f"local pool, {args.workers} processes"], local = _best(
         lambda: _engine(long, uplift, args.horizon, args.workers), args.repeat)

@@ -67,6 +67,7 @@ def render(engine, cycle: CycleInfo) -> None:  # noqa: ANN001
         format_func={"product": "Per product (master data)", "matrix": "Default per ABC/XYZ cell"}.get,
         horizontal=True,
         key="inv_targets",
+        persist_state="page",  # kept while another tab of the page is open
     )
     try:
         view = load_policy(engine, url, cycle.id, basis)

@@ -147,7 +147,8 @@ def targets_section() -> None:
     seen = st.session_state[seen_key]
     st.caption(
         f"Targets of {review.segment_label} (a segment without its own target uses the one of all SKUs, "
-        "else the default). Saving checks that nobody changed them since you opened them."
+        "else the default). Saving checks that nobody changed them since you opened them; changes not saved are "
+        "dropped when another tab or page is opened."
     )
     edited = ui.data_editor(
         seen[["kpi", "unit", "target", "tolerance", "source", "updated_by"]],

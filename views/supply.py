@@ -128,7 +128,7 @@ def capacity_section() -> None:
 
     # ---- load vs capacity of one resource
     resource_labels = {f"{r} — {n}": r for r, n in zip(load["resource"], load["name"], strict=True)}
-    chosen = resource_labels[st.selectbox("Resource", list(resource_labels), key="supply_resource")]
+    chosen = resource_labels[st.selectbox("Resource", list(resource_labels), key="supply_resource", persist_state="page")]
     st.markdown(f"**{ui.md(chosen)}: load vs capacity** — {basis[0].lower() + basis[1:]} (hours per month; amber above "
                 "90 %, red above regular capacity)")  # fmt: skip
     st.plotly_chart(supply_charts.load_bars(load[load["resource"] == chosen]), width="stretch")
@@ -159,7 +159,7 @@ def capacity_section() -> None:
             f"{r} · {formatting.month(p)} ({100 * u:.0f} %)": (r, p)
             for r, p, u in zip(hot["resource"], hot["period"], hot["utilisation"], strict=True)
         }
-        hot_resource, hot_period = spots[st.selectbox("Drill into", list(spots), key="supply_bottleneck")]
+        hot_resource, hot_period = spots[st.selectbox("Drill into", list(spots), key="supply_bottleneck", persist_state="page")]
         families, skus = load_drilldown(engine, url, cycle.id, plan_key, hot_resource, hot_period)
         left, right = st.columns([1, 2])
         left.markdown(f"**Families loading {ui.md(hot_resource)}**")
@@ -187,7 +187,7 @@ def capacity_section() -> None:
         )
 
 
-def inventory_section() -> None:
+def projection_section() -> None:
     """One family's or SKU's projected inventory against its safety stock and reorder point."""
     # ---- projected inventory
     st.subheader("Projected inventory")
@@ -224,8 +224,10 @@ def suppliers_section() -> None:
     # ---- suppliers
     st.subheader("Supplier performance")
     t1, t2 = st.columns(2)
-    late_days = int(t1.number_input("On time up to … days late", 0, 30, 0, key="supply_late_days"))
-    short_pct = float(t2.number_input("In full down to … % short", 0.0, 50.0, 0.0, step=0.5, key="supply_short_pct"))
+    late_days = int(t1.number_input("On time up to … days late", 0, 30, 0, key="supply_late_days",
+                                        persist_state="page"))
+    short_pct = float(t2.number_input("In full down to … % short", 0.0, 50.0, 0.0, step=0.5, key="supply_short_pct",
+                                            persist_state="page"))
     suppliers = load_suppliers(engine, url, late_days, short_pct)
     card = suppliers.card
     ui.dataframe(in_percent(card), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
@@ -250,7 +252,8 @@ def suppliers_section() -> None:
     if not supplier_labels:
         st.info("No closed deliveries in the receipt history yet.")
     else:
-        picked = s1.selectbox("Supplier (worst OTIF first)", list(supplier_labels), key="supply_item_supplier")
+        picked = s1.selectbox("Supplier (worst OTIF first)", list(supplier_labels), key="supply_item_supplier",
+                           persist_state="page")
         chosen_supplier = supplier_labels[picked]
         one_supplier = load_items(engine, url, chosen_supplier, late_days, short_pct)
         items = one_supplier.items
@@ -340,7 +343,7 @@ def replenishment_section() -> None:
 # ---- one section at a time (the open tab is in the address: ?supply_section=Suppliers)
 SECTIONS = {
     "Capacity": capacity_section,
-    "Projected inventory": inventory_section,
+    "Projected inventory": projection_section,
     "Suppliers": suppliers_section,
     "Replenishment": replenishment_section,
 }

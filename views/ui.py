@@ -175,7 +175,8 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 420) -> 
 def section_tabs(sections: Mapping[str, Callable[[], None]], key: str) -> None:
     """Tabs labelled by ``sections``' keys of which only the open one is drawn (by its function): a visit sends one
     section's charts and tables, not all. The open tab is kept in the address (``?key=label``), so a link opens
-    the page on it."""
+    the page on it. A widget in a tab keeps its value while another tab is open only with
+    ``persist_state="page"`` (a widget not drawn in a run is otherwise forgotten)."""
     tabs = st.tabs(list(sections), key=key, on_change="rerun", bind="query-params")
     for tab, draw in zip(tabs, sections.values(), strict=True):
         if tab.open:
@@ -192,13 +193,14 @@ def capped(frame: pd.DataFrame, where: DeltaGenerator | None = None, key: str | 
     box = where or st
     key = key or "table_" + hashlib.sha1("\x1f".join(map(str, frame.columns)).encode()).hexdigest()[:10]
     find_col, page_col = box.columns([3, 1], vertical_alignment="bottom")
-    words = find_col.text_input("Find rows", key=f"{key}_find", placeholder="Words in any column: a SKU, a name…")
+    words = find_col.text_input("Find rows", key=f"{key}_find", placeholder="Words in any column: a SKU, a name…",
+                                 persist_state="page")
     found = tables.rows_matching(frame, words)
     pages = max(1, math.ceil(len(found) / TABLE_PAGE_ROWS))
     if int(st.session_state.get(f"{key}_page", 1)) > pages:  # the search narrowed the rows
         st.session_state[f"{key}_page"] = 1
     page = int(page_col.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1,
-                                     key=f"{key}_page", disabled=pages == 1))
+                                     key=f"{key}_page", disabled=pages == 1, persist_state="page"))
     first = (page - 1) * TABLE_PAGE_ROWS
     shown = found.iloc[first:first + TABLE_PAGE_ROWS]
     of = f"{len(found):,} rows matching “{words.strip()}” (of {len(frame):,})" if words.strip() else f"{len(frame):,} rows"
@@ -269,9 +271,10 @@ def search_picker(
     """A search box and a select box of the ``fixed`` choices followed by the labels matching the search (at most
     :data:`~sop_core.units.MAX_PICKER_OPTIONS`); returns the chosen label, None when nothing matches."""
     where = where or st
-    text = where.text_input(f"Search {label.lower()}", key=f"{key}_search", placeholder="code or name")
+    text = where.text_input(f"Search {label.lower()}", key=f"{key}_search", placeholder="code or name",
+                            persist_state="page")
     options = [*fixed, *matching(labels, text)]
     if not options:
         where.caption("Nothing matches the search.")
         return None
-    return where.selectbox(label, options, key=key)
+    return where.selectbox(label, options, key=key, persist_state="page")

@@ -77,6 +77,8 @@ def remembered(engine: Engine, key: Hashable, read: Callable[[Session], T]) -> T
         if held is not None and held[0] == version and key in held[1]:
             return held[1][key]  # type: ignore[return-value]
     value = compute()
+    if data_version(engine) != version:
+        return value  # written meanwhile: kept by nobody (other runs may already hold the newer version's stamps)
     with _lock:
         held = _remembered.get(url)
         if held is None or held[0] != version:

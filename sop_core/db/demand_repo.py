@@ -1,5 +1,5 @@
-"""Queries of the demand review's own inputs: the event calendar (promotions and other uplifts) and the stamp
-of everything the review shows. Functions take a session and never commit.
+"""Queries of the demand review's own inputs: the event calendar (promotions and other uplifts) and the tables
+the review's stamp is made of. Functions take a session and never commit.
 
 Column vocabulary (the same in every ``*_repo`` module, the schema's own names): ``quantity`` [units] a
 quantity of a SKU in a period (sales, forecast demand, open orders), ``on_hand`` [units] the stock of a

@@ -113,6 +113,10 @@ def test_tolerances_change_the_scorecard(supply_page: tuple[AppTest, str]) -> No
     assert not at.exception, [e.message for e in at.exception]
     shown = _table(at, "Supplier")
     assert shown["OTIF"].round(6).tolist() == (lenient["otif"] * 100).round(6).tolist()
+    # kept while another tab is open (a widget not drawn is otherwise forgotten)
+    screen.open_tab(screen.open_tab(at, SECTION, "Capacity"), SECTION, "Suppliers")
+    assert (at.number_input(key="supply_late_days").value, at.number_input(key="supply_short_pct").value) == (5, 5.0)
+    assert _table(at, "Supplier")["OTIF"].round(6).tolist() == (lenient["otif"] * 100).round(6).tolist()
 
 
 def test_proposals_table_and_download(supply_page: tuple[AppTest, str]) -> None:

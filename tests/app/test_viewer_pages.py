@@ -69,13 +69,17 @@ def test_a_viewer_sees_no_edit_control_on_any_page(team_app: str) -> None:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
         assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, page
-    for tab in ("Projected inventory", "Suppliers", "Replenishment"):  # the Supply review draws its open tab only
+    supply_tabs = {"Projected inventory": "Projected inventory", "Suppliers": "Supplier performance",
+                   "Replenishment": "Replenishment proposals"}  # tab → its first heading
+    for tab, heading in supply_tabs.items():  # the Supply review draws its open tab only
         at.switch_page("views/supply.py").run()
         screen.open_tab(at, "supply_section", tab)
+        assert [h.value for h in at.subheader] == [heading], tab  # that tab was drawn, and only it
         assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, tab
     for tab in ("Targets", "Exceptions", "Inventory policy"):  # so do the KPIs: the targets editor, the monitor's run
         at.switch_page("views/kpis.py").run()
         screen.open_tab(at, "kpi_section", tab)
+        assert tab in [h.value for h in at.subheader], tab  # the tab was drawn
         assert _edit_controls(at) == {"buttons": [], "editable tables": [], "uploads": [], "text inputs": []}, tab
         if tab == "Targets":  # the targets editor is drawn, read-only
             assert [(e.key, e.proto.disabled) for e in at.data_editor] == [("kpi_target_editor_all", True)]

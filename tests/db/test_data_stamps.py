@@ -19,7 +19,7 @@ from sop_core.db import models as m
 from sop_core.db import repo
 from sop_core.db.engine import session_scope
 from sop_core.planning import levers as lev
-from sop_core.services import decisions, executive, overrides, plan, plan_changes, scenarios, signoff
+from sop_core.services import decisions, demand, executive, overrides, plan, plan_changes, scenarios, signoff
 
 NOV = dt.date(2026, 11, 1)
 
@@ -136,3 +136,27 @@ def test_what_the_executive_review_shows_moves_its_stamp(engine: Engine) -> None
         s.execute(update(m.Budget).values(revenue=600.0))
     moved("a budget row changed in place")
     assert executive.review(engine, cycle_id).headline["budget_revenue"] == pytest.approx(600.0)
+
+
+def test_an_override_added_edited_or_removed_moves_the_demand_review_stamp(engine: Engine) -> None:
+    """The demand review's stamp (the key of the Demand review's and Reconciliation's caches) moves on each change of
+    an override, a comment alone included (its row version grows), and stays while nothing is written; with the
+    override removed again it is the stamp of the start (the same rows: a cache keyed on it is right)."""
+    cycle_id = _company(engine)
+    dec = pd.Timestamp("2026-12-01")
+    stamps = [demand.review_stamp(engine, cycle_id)]
+
+    def save(value: float | None, comment: str, seen: int | None) -> int | None:
+        edits = pd.DataFrame({"period": [dec], "value": [value], "pct": [None], "reason": [overrides.REASON_CODES[0]],
+                              "comment": [comment]})
+        stored = overrides.save_overrides(engine, cycle_id, "sku", "A", edits, "dana", {dec: seen})
+        assert demand.review_stamp(engine, cycle_id) == demand.review_stamp(engine, cycle_id)  # reading keeps it
+        stamps.append(demand.review_stamp(engine, cycle_id))
+        assert stamps[-1] != stamps[-2], (value, comment)
+        return int(stored["version"].iloc[0]) if len(stored) else None
+
+    version = save(90.0, "", None)  # added
+    version = save(90.0, "promotion confirmed", version)  # the comment alone
+    version = save(70.0, "promotion confirmed", version)  # the value
+    assert save(None, "", version) is None  # removed
+    assert len(set(stamps[:4])) == 4 and stamps[4] == stamps[0]  # removed: the same (no override) as at the start

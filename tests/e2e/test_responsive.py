@@ -6,7 +6,7 @@ the sidebar and the controls.
 One server, one browser page, one Streamlit session: the walk follows the sidebar's navigation (every page the demo
 user, an admin, is shown), first in normal mode, then with the sidebar's Meeting mode on; each page is drawn once
 per mode and checked at each size by resizing the window (a page whose sections are tabs, drawing only the open one,
-has each of its other tabs opened and checked in turn). A screenshot per mode, size and page (its first tab) goes to
+has each of its other tabs opened and checked in turn). A screenshot per mode, size and page (the tab it opens on) goes to
 test-artifacts/screenshots/responsive/ (the walk's time, split into drawing, checking and screenshots, is printed).
 
 A text counts as cut when an element of it (or inside it) is wider than its box (``scrollWidth > clientWidth``: the
