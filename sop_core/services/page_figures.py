@@ -22,6 +22,7 @@ from sop_core.services import (
     inventory_policy,
     kpi_review,
     overrides,
+    plan_changes,
     policy_backtest,
     pricing,
     supply,
@@ -100,3 +101,14 @@ def _supply_review(engine: Engine, cycle_id: int, label: str) -> None:
     families = sorted(review.products["family"].unique())
     if families:
         inventory_policy.projection_with_levels(engine, cycle_id, family=families[0])
+
+
+def warm_stamps(engine: Engine) -> None:
+    """Read the data stamps of the newest cycle's pages (the demand review's, the plan inputs' and the executive
+    review's, table by table: :func:`sop_core.services.figures.cycle_stamps`), so that the first visit after a
+    server start finds them remembered (at 17,600 SKUs they take ≈ 0.7 s). Writes nothing; a database without a
+    cycle is left as it is."""
+    cycles = cycle_service.list_cycles(engine)
+    if cycles:
+        demand.review_stamp(engine, cycles[0].id)
+        plan_changes.review_stamp(engine, cycles[0].id)

@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+import serve
 from sop_core.db import models as m
 from sop_core.db import plan_repo, repo, stamp_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_figures import StoredFigure
+from sop_core.services import cycle as cycle_service
 from sop_core.services import demand, figures, page_figures, plan, plan_changes, supply_review
 from sop_core.services import inventory_policy as policy_service
 
@@ -137,6 +139,32 @@ def test_the_plan_and_review_stamps_read_each_table_once_per_data_version(
     assert sorted(read[-3:]) == [("forecast_override", 1), ("forecast_run", 1), ("plan_cycle", 1)]
     assert (plan.inputs_stamp(sqlite_engine, 1), plan_changes.review_stamp(sqlite_engine, 1)) == (inputs, review)
     assert len(read) == len(plan_repo.REVIEW_TABLES) + 3  # nothing read again for cycle 1
+
+
+def test_the_stamps_read_at_a_server_start_serve_the_first_visit(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with session_scope(sqlite_engine) as s:
+        s.add(m.PlanCycle(month=dt.date(2026, 11, 1), status="demand_review", status_by="dana",
+                          status_at=dt.datetime(2026, 11, 1)))
+    page_figures.warm_stamps(sqlite_engine)
+    read: list[str] = []
+    table_stamp = stamp_repo.table_stamp
+
+    def counted(session: object, model: type[m.Base], *where: object) -> tuple[object, ...]:
+        read.append(model.__tablename__)
+        return table_stamp(session, model, *where)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stamp_repo, "table_stamp", counted)
+    cycle_id = cycle_service.list_cycles(sqlite_engine)[0].id
+    demand.review_stamp(sqlite_engine, cycle_id)
+    plan.inputs_stamp(sqlite_engine, cycle_id)
+    plan_changes.review_stamp(sqlite_engine, cycle_id)
+    assert read == []  # all read ahead
+    # the server's warm-up leaves a database that the first start has not created yet alone
+    monkeypatch.setenv("SOP_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    serve.warm_up()
+    assert not (tmp_path / "new.db").exists() and read == []
 
 
 def test_table_stamps_follow_every_kind_of_change(sqlite_engine: Engine) -> None:
