@@ -85,6 +85,8 @@ CACHED_PLANS = 16
 #: … and at most this many plan lines over all of them (6 plans of 17,600 SKUs × 18 months: about 20 MB of arrays
 #: each, 50 MB more once their lines are read).
 CACHED_LINES = 2_000_000
+#: The cache key of the baseline (every lever at its default): kept while other plans come and go.
+_BASELINE_KEY = json.dumps(Levers().to_dict(), sort_keys=True)
 
 
 def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResult:
@@ -94,7 +96,7 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
     (unconstrained); with them the constrained plan of :mod:`sop_core.planning.balance` sets each family's
     supply per month and the rule splits it over the SKUs (:func:`evaluate_constrained`).
     Results are cached per levers on ``base`` (the inputs are read-only): the :data:`CACHED_PLANS` used last, fewer
-    for large plans (:data:`CACHED_LINES` plan lines in all).
+    for large plans (:data:`CACHED_LINES` plan lines in all), and the baseline always.
 
     Args:
         base: demand, products, stock on hand and open orders of one cycle (+ capacity and suppliers).
@@ -136,8 +138,8 @@ def evaluate(base: ScenarioInputs, levers: Levers | None = None) -> ScenarioResu
         result = plan_result(base, levers, demand, price, unit_cost, safety, production, served, inventory, {}, None)
     keep = max(2, min(CACHED_PLANS, CACHED_LINES // max(1, result.n_lines)))
     while len(cache) >= keep:  # the inputs may be shared between sessions: drop the oldest, tolerate races
-        try:
-            cache.pop(next(iter(cache)))
+        try:  # never the baseline: every what-if and review compares against it
+            cache.pop(next(k for k in cache if k != _BASELINE_KEY))
         except (KeyError, StopIteration, RuntimeError):
             break
     cache[key] = result

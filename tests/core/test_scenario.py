@@ -264,6 +264,10 @@ def test_plans_kept_per_inputs_are_bounded_by_their_lines_and_the_last_used_stay
     assert evaluate(inputs, Levers()) is base
     assert evaluate(inputs, Levers(demand_change_pct=5)) is evaluate(inputs, Levers(demand_change_pct=5))
     assert len(inputs._cache) == 3
+    # more plans than room, the baseline not used meanwhile (a review evaluating saved scenarios): it stays
+    for pct in (6, 7, 8, 9):
+        evaluate(inputs, Levers(demand_change_pct=pct))
+    assert len(inputs._cache) == 3 and evaluate(inputs, Levers()) is base
 
 
 def test_evaluate_speed_on_demo_size() -> None:
