@@ -28,7 +28,7 @@ def events(session: Session) -> pd.DataFrame:
 
 #: What the demand review shows is read from, each with the column holding the cycle where only the cycle's rows
 #: count: the cycle's forecast runs and overrides (added, edited, removed), the sales history and the events.
-#: Stamped table by table (:func:`sop_core.services.figures.cycle_stamps`).
+#: Stamped table by table (:func:`sop_core.services.figures.cycle_stamp`).
 REVIEW_TABLES: tuple[tuple[type[m.Base], str | None], ...] = (
     (m.ForecastRun, "cycle_id"), (m.ForecastOverride, "cycle_id"), (m.SalesHistory, None), (m.Event, None),
 )

@@ -153,7 +153,7 @@ def bump_plan_version(session: Session, cycle_id: int) -> int:
 #: holding the cycle where only the cycle's rows count: the cycle, its forecast runs and overrides; every row of the
 #: sales history, events, products, stock, open orders, receipts, routings, resources, supplier items, and the audit
 #: log (every import and edit writes to it: it covers text changed in place). Stamped table by table
-#: (:func:`sop_core.services.figures.cycle_stamps`).
+#: (:func:`sop_core.services.figures.cycle_stamp`).
 INPUT_TABLES: tuple[tuple[type[m.Base], str | None], ...] = (
     (m.PlanCycle, "id"),
     (m.ForecastRun, "cycle_id"),

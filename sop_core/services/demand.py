@@ -28,7 +28,6 @@ from sop_core.db import (
     forecast_repo,
     master_repo,
     override_repo,
-    stamp_repo,
     stock_repo,
 )
 from sop_core.db import models as m
@@ -60,9 +59,7 @@ def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever a cycle's demand review data does (runs, overrides, sales,
     events), for every user: pages key their shared caches on it, so one planner's save shows at
     once to the others."""
-    stamps = figures.cycle_stamps(engine, demand_repo.REVIEW_TABLES, cycle_id)
-    return stamp_repo.combined([(model.__tablename__, stamp)
-                                for (model, _column), stamp in zip(demand_repo.REVIEW_TABLES, stamps, strict=True)])
+    return figures.cycle_stamp(engine, demand_repo.REVIEW_TABLES, cycle_id)
 
 
 def _load(engine: Engine, run_id: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any] | None, pd.DataFrame]:

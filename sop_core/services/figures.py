@@ -112,10 +112,12 @@ def table_stamp(engine: Engine, model: type[m.Base], column: str | None = None, 
                                    lambda session: stamp_repo.table_stamp(session, model, where))
 
 
-def cycle_stamps(engine: Engine, tables: tuple[tuple[type[m.Base], str | None], ...], cycle_id: int) -> tuple[Any, ...]:
-    """The stamps of ``tables`` (model, the column holding the cycle or None for every row; e.g.
-    :data:`sop_core.db.plan_repo.INPUT_TABLES`) for the cycle ``cycle_id``, table by table (:func:`table_stamp`)."""
-    return tuple(table_stamp(engine, model, column, None if column is None else cycle_id) for model, column in tables)
+def cycle_stamp(engine: Engine, tables: tuple[tuple[type[m.Base], str | None], ...], cycle_id: int) -> str:
+    """One short text that changes whenever any of ``tables`` does (model, the column holding the cycle or None for
+    every row; e.g. :data:`sop_core.db.plan_repo.INPUT_TABLES`) for the cycle ``cycle_id``: their stamps read table
+    by table (:func:`table_stamp`), combined."""
+    return stamp_repo.combined([(model.__tablename__, table_stamp(engine, model, column, None if column is None else cycle_id))
+                                for model, column in tables])
 
 
 def data_stamp(engine: Engine, *models: type[m.Base]) -> str:

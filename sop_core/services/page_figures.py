@@ -105,7 +105,7 @@ def _supply_review(engine: Engine, cycle_id: int, label: str) -> None:
 
 def warm_stamps(engine: Engine) -> None:
     """Read the data stamps of the newest cycle's pages (the demand review's, the plan inputs' and the executive
-    review's, table by table: :func:`sop_core.services.figures.cycle_stamps`), so that the first visit after a
+    review's, table by table: :func:`sop_core.services.figures.cycle_stamp`), so that the first visit after a
     server start finds them remembered (at 17,600 SKUs they take ≈ 0.7 s). Writes nothing; a database without a
     cycle is left as it is."""
     cycles = cycle_service.list_cycles(engine)

@@ -13,7 +13,6 @@ are month starts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import math
 from collections.abc import Callable
@@ -210,16 +209,11 @@ def scenario_inputs(engine: Engine, cycle_id: int, horizon: int = PLAN_HORIZON) 
     return inputs
 
 
-def stamp_text(parts: tuple[Any, ...]) -> str:
-    """A short text of data-stamp aggregates (equal texts = the same aggregates)."""
-    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
-
-
 def inputs_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what :func:`scenario_inputs` reads of the cycle does, for every user:
     the key of shared caches of the inputs (a forecast run, an override, an import or a change of stock shows at
     once)."""
-    return stamp_text(figures.cycle_stamps(engine, plan_repo.INPUT_TABLES, cycle_id))
+    return figures.cycle_stamp(engine, plan_repo.INPUT_TABLES, cycle_id)
 
 
 def evaluate(inputs: sci.ScenarioInputs, levers: lev.Levers) -> scr.ScenarioResult:

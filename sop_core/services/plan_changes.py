@@ -317,7 +317,7 @@ def last_plan_change(
 def review_stamp(engine: Engine, cycle_id: int) -> str:
     """A short text that changes whenever what the executive review of the cycle reads does (its plan inputs,
     scenarios, plan lines, sign-offs, decisions, versions, budget, for every cycle): the key of its figures."""
-    return plan.stamp_text(figures.cycle_stamps(engine, plan_repo.REVIEW_TABLES, cycle_id))
+    return figures.cycle_stamp(engine, plan_repo.REVIEW_TABLES, cycle_id)
 
 
 def _last_plan_change(engine: Engine, cycle_id: int, current: plan.CurrentPlan | None,
