@@ -239,7 +239,7 @@ def _past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
         routing = master_repo.routing(s)
         items = master_repo.supplier_items(s)
         last_actual = stock_repo.last_sales_period(s)
-    frames = []
+    rows: list[dict[str, object]] = []  # every cycle's rows, made into one frame at the end (no concat of pieces)
     logged = [(prev, log) for prev in earlier if not (log := decisions(engine, prev.id)).empty]
     # the actual sales of those cycles' months, read once (each cycle takes the months from its own on)
     first = min((prev.month for prev, _log in logged), default=None)
@@ -261,7 +261,6 @@ def _past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
             levers = {r.id: lev.Levers.from_dict(r.levers) for r in plan_repo.scenarios(s, prev.id) if r.id in linked}
         actual = sales[pd.to_datetime(sales["period"]) >= pd.Timestamp(prev.month)]
         plans: dict[int, pd.DataFrame | None] = {}
-        rows = []
         for rec in log_frame.to_dict("records"):
             fam = rec["family"] if rec["family"] not in ("*", "", None) else None
             family_skus = frozenset(products.loc[products["family"] == fam, "sku"]) if fam else None
@@ -284,8 +283,4 @@ def _past_decisions(engine: Engine, cycle_id: int) -> pd.DataFrame:
                 changes, lines = "", signed_lines
             rows.append({**rec, "cycle": month_label(prev.month), "changes": changes, "scope": scope.label,
                          **_outcome(lines, actual, scope, last_actual)})
-        if rows:
-            frames.append(pd.DataFrame(rows, columns=PAST_DECISION_COLUMNS))
-    if not frames:
-        return pd.DataFrame(columns=PAST_DECISION_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(rows, columns=PAST_DECISION_COLUMNS)
