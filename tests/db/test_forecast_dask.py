@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,22 @@ def test_cli_dask_backend_one_line_errors(demo_url: str, monkeypatch: pytest.Mon
     with pytest.raises(SystemExit):
         main(["forecast", "--backend", "spark"])
     assert "invalid choice: 'spark'" in capsys.readouterr().err
+
+
+def _column_sums(chunk: pd.DataFrame) -> pd.DataFrame:
+    return chunk.sum().to_frame().T
+
+
+def test_dask_chunks_go_to_the_workers_beside_the_graph() -> None:
+    """The runner scatters the chunks to the workers and sends tasks that name them: 16 MB of chunks (17,600 series
+    make 22 MB) raise no "Sending large graph" warning, which tasks carrying their chunk do; each chunk's result
+    comes back in the chunks' order."""
+    from distributed import Client, LocalCluster
+
+    chunks = [pd.DataFrame({"y": np.full(500_000, float(i))}) for i in range(4)]  # 4 MB each
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = forecast_backends.DaskRunner(client, "test", len(chunks))(_column_sums, chunks)
+    assert [float(part["y"].iloc[0]) for part in out] == [0.0, 500_000.0, 1_000_000.0, 1_500_000.0]
+    assert not [w for w in caught if "large graph" in str(w.message)], [str(w.message) for w in caught]
