@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -63,26 +63,34 @@ def data_version(engine: Engine) -> str | None:
 def remembered(engine: Engine, key: Hashable, read: Callable[[Session], T]) -> T:
     """``read(session)`` (a stamp of the database) in a transaction of its own begun after the data version is
     read, done again only when the data version has moved since it was last done for ``key``."""
+    return remembered_all(engine, {key: read})[key]
 
-    def compute() -> T:
+
+def remembered_all(engine: Engine, reads: Mapping[Hashable, Callable[[Session], T]]) -> dict[Hashable, T]:
+    """:func:`remembered` of every ``key → read`` of ``reads`` on one reading of the data version: the reads not
+    remembered for it are done together, in one transaction begun after it (on PostgreSQL the data version is a
+    query: a page's stamp of 20 tables asks it once, not 20 times)."""
+
+    def compute(keys: list[Hashable]) -> dict[Hashable, T]:
         with session_scope(engine) as session:
-            return read(session)
+            return {key: reads[key](session) for key in keys}
 
     version = data_version(engine)
     if version is None:
-        return compute()
+        return {key: compute([key])[key] for key in reads}  # no watcher: each read on its own, as always
     url = engine.url.render_as_string(hide_password=True)
     with _lock:
         held = _remembered.get(url)
-        if held is not None and held[0] == version and key in held[1]:
-            return held[1][key]  # type: ignore[return-value]
-    value = compute()
-    if data_version(engine) != version:
-        return value  # written meanwhile: kept by nobody (other runs may already hold the newer version's stamps)
-    with _lock:
-        held = _remembered.get(url)
-        if held is None or held[0] != version:
-            held = (version, {})
-            _remembered[url] = held
-        held[1][key] = value
-    return value
+        found = {key: held[1][key] for key in reads if key in held[1]} if held is not None and held[0] == version else {}
+    missing = [key for key in reads if key not in found]
+    if not missing:
+        return found  # type: ignore[return-value]
+    values = compute(missing)
+    if data_version(engine) == version:  # else written meanwhile: kept by nobody (other runs may hold newer stamps)
+        with _lock:
+            held = _remembered.get(url)
+            if held is None or held[0] != version:
+                held = (version, {})
+                _remembered[url] = held
+            held[1].update(values)
+    return {key: found[key] if key in found else values[key] for key in reads}  # type: ignore[misc]

@@ -101,23 +101,34 @@ def storing() -> Iterator[None]:
         _held.storing = outer
 
 
+def _stamp_read(model: type[m.Base], column: str | None, value: Any) -> tuple[Hashable, Callable[[Any], tuple[Any, ...]]]:  # noqa: ANN401
+    """The key under which a table's stamp (or that of its rows whose ``column`` is ``value``) is remembered, and
+    its read (:func:`sop_core.db.stamp_repo.table_stamp`)."""
+    if column is None:
+        return ("table", model.__tablename__), partial(stamp_repo.table_stamp, model=model)
+    where = getattr(model, column) == value
+    return ("table", model.__tablename__, column, value), lambda session: stamp_repo.table_stamp(session, model, where)
+
+
 def table_stamp(engine: Engine, model: type[m.Base], column: str | None = None, value: Any = None) -> tuple[Any, ...]:  # noqa: ANN401
     """The stamp of ``model``'s table (:func:`sop_core.db.stamp_repo.table_stamp`), or of its rows whose ``column``
     is ``value``: read once per data version and shared by every figure, page and user that keys on it."""
-    if column is None:
-        return data_version.remembered(engine, ("table", model.__tablename__),
-                                       partial(stamp_repo.table_stamp, model=model))
-    where = getattr(model, column) == value
-    return data_version.remembered(engine, ("table", model.__tablename__, column, value),
-                                   lambda session: stamp_repo.table_stamp(session, model, where))
+    return _table_stamps(engine, [(model, column, value)])[0]
+
+
+def _table_stamps(engine: Engine, wanted: list[tuple[type[m.Base], str | None, Any]]) -> list[tuple[Any, ...]]:
+    """:func:`table_stamp` of each (model, column, value) of ``wanted``, on one reading of the data version."""
+    reads = [_stamp_read(*w) for w in wanted]
+    got = data_version.remembered_all(engine, dict(reads))
+    return [got[key] for key, _read in reads]
 
 
 def cycle_stamp(engine: Engine, tables: tuple[tuple[type[m.Base], str | None], ...], cycle_id: int) -> str:
     """One short text that changes whenever any of ``tables`` does (model, the column holding the cycle or None for
     every row; e.g. :data:`sop_core.db.plan_repo.INPUT_TABLES`) for the cycle ``cycle_id``: their stamps read table
     by table (:func:`table_stamp`), combined."""
-    return stamp_repo.combined([(model.__tablename__, table_stamp(engine, model, column, None if column is None else cycle_id))
-                                for model, column in tables])
+    stamps = _table_stamps(engine, [(model, column, None if column is None else cycle_id) for model, column in tables])
+    return stamp_repo.combined([(model.__tablename__, stamp) for (model, _column), stamp in zip(tables, stamps, strict=True)])
 
 
 def data_stamp(engine: Engine, *models: type[m.Base]) -> str:
@@ -128,7 +139,8 @@ def data_stamp(engine: Engine, *models: type[m.Base]) -> str:
     stamps: dict[str, tuple[Any, ...]] = {}
     missing = [model for model in models if held is None or (url, model.__tablename__) not in held]
     if missing:
-        stamps = {model.__tablename__: table_stamp(engine, model) for model in missing}
+        read = _table_stamps(engine, [(model, None, None) for model in missing])
+        stamps = {model.__tablename__: stamp for model, stamp in zip(missing, read, strict=True)}
         if held is not None:
             held.update({(url, name): value for name, value in stamps.items()})
     if held is not None:

@@ -17,7 +17,7 @@ from pg_cluster import ThrowawayPostgres
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from sop_core.db import data_version, repo, stamp_repo
+from sop_core.db import data_version, plan_repo, repo, stamp_repo
 from sop_core.db import models as m
 from sop_core.db.engine import make_engine, session_scope
 from sop_core.db.migrate import upgrade
@@ -82,6 +82,32 @@ def test_reads_keep_the_version_and_writes_move_it(engine: Engine) -> None:
         pass
     assert data_version.remembered(engine, "count", compute) == 1
 
+
+
+def test_a_stamp_of_many_tables_reads_the_data_version_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's stamp of 20 tables asks the data version once when they are remembered (on PostgreSQL each asking
+    is a query), and twice when they are read: before the reads, and after them to know they may be kept. Before,
+    each table asked it on its own: 20 queries per rerun."""
+    asked: list[int] = []
+    real = data_version.data_version
+
+    def counting(eng: Engine) -> str | None:
+        asked.append(1)
+        return real(eng)
+
+    monkeypatch.setattr(data_version, "data_version", counting)
+    tables = plan_repo.REVIEW_TABLES
+    assert len(tables) >= 15
+    first = figures.cycle_stamp(engine, tables, 1)
+    assert len(asked) == 2
+    asked.clear()
+    assert figures.cycle_stamp(engine, tables, 1) == first
+    assert len(asked) == 1
+    asked.clear()
+    figures.data_stamp(engine, m.Product, m.SalesHistory)  # both remembered
+    assert len(asked) == 1
+    figures.data_stamp(engine, m.Product, m.SalesHistory, m.Supplier)  # one more, read
+    assert len(asked) == 3
 
 def test_a_write_by_another_process_moves_it(engine: Engine) -> None:
     calls, compute = _counted()
