@@ -1,7 +1,7 @@
 """Serve the app (``make run``): ``streamlit run app.py`` with the arguments given, in a process that has imported
 the modules the pages use before the server starts, so that the first visit after a start does not wait for them
-(about 2 s on a 2-core machine), and that reads the newest cycle's data stamps meanwhile. The arguments are those
-of ``streamlit run``: ``python serve.py --server.port 8502``."""
+(about 2 s on a 2-core machine), and that reads the newest cycle's data stamps and opening chart meanwhile. The
+arguments are those of ``streamlit run``: ``python serve.py --server.port 8502``."""
 
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ from views import state, tables, ui  # noqa: F401
 
 
 def warm_up() -> None:
-    """Read the newest cycle's data stamps while the server starts (:func:`~sop_core.services.page_figures.
-    warm_stamps`), so that the first visit finds them remembered. A database not created yet (the first start
-    creates and seeds it) is left alone, and any failure only leaves the stamps to the first visit."""
+    """Read the newest cycle's data stamps and the Demand review's opening chart while the server starts
+    (:func:`~sop_core.services.page_figures.read_ahead`), so that the first visit finds them at hand. A database not
+    created yet (the first start creates and seeds it) is left alone, and any failure only leaves them to the first
+    visit."""
     url = config.database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
@@ -43,11 +44,11 @@ def warm_up() -> None:
     try:
         engine = make_engine(url)
         try:
-            page_figures.warm_stamps(engine)
+            page_figures.read_ahead(engine)
         finally:
             engine.dispose()
     except Exception:  # noqa: BLE001 (a warm-up only: the pages read what they need themselves)
-        logging.getLogger(__name__).info("stamps not read ahead", exc_info=True)
+        logging.getLogger(__name__).info("stamps and chart not read ahead", exc_info=True)
 
 
 def main() -> None:

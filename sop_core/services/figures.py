@@ -125,8 +125,8 @@ def _table_stamps(engine: Engine, wanted: list[tuple[type[m.Base], str | None, A
 
 def cycle_stamp(engine: Engine, tables: tuple[tuple[type[m.Base], str | None], ...], cycle_id: int) -> str:
     """One short text that changes whenever any of ``tables`` does (model, the column holding the cycle or None for
-    every row; e.g. :data:`sop_core.db.plan_repo.INPUT_TABLES`) for the cycle ``cycle_id``: their stamps read table
-    by table (:func:`table_stamp`), combined."""
+    every row; e.g. :data:`sop_core.db.plan_repo.INPUT_TABLES`) for the cycle ``cycle_id``: each table's stamp
+    (:func:`table_stamp`, all on one reading of the data version), combined."""
     stamps = _table_stamps(engine, [(model, column, None if column is None else cycle_id) for model, column in tables])
     return stamp_repo.combined([(model.__tablename__, stamp) for (model, _column), stamp in zip(tables, stamps, strict=True)])
 

@@ -103,12 +103,16 @@ def _supply_review(engine: Engine, cycle_id: int, label: str) -> None:
         inventory_policy.projection_with_levels(engine, cycle_id, family=families[0])
 
 
-def warm_stamps(engine: Engine) -> None:
-    """Read the data stamps of the newest cycle's pages (the demand review's, the plan inputs' and the executive
-    review's, table by table: :func:`sop_core.services.figures.cycle_stamp`), so that the first visit after a
-    server start finds them remembered (at 17,600 SKUs they take ≈ 0.7 s). Writes nothing; a database without a
-    cycle is left as it is."""
+def read_ahead(engine: Engine) -> None:
+    """Read the newest cycle's data stamps (the demand review's, the plan inputs' and the executive review's:
+    :func:`sop_core.services.figures.cycle_stamp`) and the Demand review's opening chart (the total's,
+    read from the stored figures into this process), so that the first visit after a server start, which opens on
+    the Demand review, finds them at hand (at 17,600 SKUs the stamps take ≈ 0.6 s, the chart ≈ 0.15 s). Writes
+    nothing; a database without a cycle, or a cycle without a forecast, is left as it is."""
     cycles = cycle_service.list_cycles(engine)
-    if cycles:
-        demand.review_stamp(engine, cycles[0].id)
-        plan_changes.review_stamp(engine, cycles[0].id)
+    if not cycles:
+        return
+    demand.review_stamp(engine, cycles[0].id)
+    plan_changes.review_stamp(engine, cycles[0].id)
+    if demand.latest_run(engine, cycles[0].id) is not None:
+        demand.chart_view(engine, cycles[0].id, "total", fc.TOTAL_ITEM)

@@ -17,6 +17,7 @@ from sop_core.db import models as m
 from sop_core.db import plan_repo, repo, stamp_repo
 from sop_core.db.engine import session_scope
 from sop_core.db.models_figures import StoredFigure
+from sop_core.planning import forecast as fc
 from sop_core.services import cycle as cycle_service
 from sop_core.services import demand, figures, page_figures, plan, plan_changes, supply_review
 from sop_core.services import inventory_policy as policy_service
@@ -147,7 +148,7 @@ def test_the_stamps_read_at_a_server_start_serve_the_first_visit(
     with session_scope(sqlite_engine) as s:
         s.add(m.PlanCycle(month=dt.date(2026, 11, 1), status="demand_review", status_by="dana",
                           status_at=dt.datetime(2026, 11, 1)))
-    page_figures.warm_stamps(sqlite_engine)
+    page_figures.read_ahead(sqlite_engine)
     read: list[str] = []
     table_stamp = stamp_repo.table_stamp
 
@@ -166,6 +167,27 @@ def test_the_stamps_read_at_a_server_start_serve_the_first_visit(
     serve.warm_up()
     assert not (tmp_path / "new.db").exists() and read == []
 
+
+
+def test_the_demand_reviews_opening_chart_is_read_ahead_at_a_server_start(
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the read-ahead, the first visit's chart of the total (the page a visit opens on) is at hand: no table
+    stamp, stored figure or computation is read for it, and it is the chart the page would compute."""
+    cycle_id = cycle_service.list_cycles(demo_engine)[0].id
+    figures.forget()
+    page_figures.read_ahead(demo_engine)
+    touched: list[str] = []
+    monkeypatch.setattr(stamp_repo, "table_stamp", lambda *_a, **_k: touched.append("stamp"))
+    monkeypatch.setattr(figures, "_read_stored", lambda *_a, **_k: touched.append("stored"))
+    monkeypatch.setattr(demand, "_chart_view", lambda *_a, **_k: touched.append("computed"))
+    shown = demand.chart_view(demo_engine, cycle_id, "total", fc.TOTAL_ITEM)
+    assert touched == []
+    monkeypatch.undo()
+    computed = demand._chart_view(demo_engine, cycle_id, "total", fc.TOTAL_ITEM,
+                                  int(demand.latest_run(demo_engine, cycle_id)["id"]))
+    pd.testing.assert_frame_equal(shown, computed)
+    assert len(shown) > 48 and shown["forecast"].notna().sum() == 18
 
 def test_table_stamps_follow_every_kind_of_change(sqlite_engine: Engine) -> None:
     def stamp() -> str:
