@@ -147,15 +147,22 @@ def targets_section() -> None:
     seen = st.session_state[seen_key]
     st.caption(
         f"Targets of {review.segment_label} (a segment without its own target uses the one of all SKUs, "
-        "else the default). Saving checks that nobody changed them since you opened them; changes not saved are "
-        "dropped when another tab or page is opened."
+        "else the default). Saving checks that nobody changed them since you opened them; targets typed and not "
+        "saved stay while another tab or page is open, until you save or reload them."
     )
+    draft_key, base_key, editor_key = (f"kpi_targets_draft_{segment}", f"kpi_targets_base_{segment}",
+                                       f"kpi_target_editor_{segment}")
+    if editor_key not in st.session_state or base_key not in st.session_state:
+        # the editor starts afresh (its tab was closed, which drops an editor's state): with the targets typed
+        draft = st.session_state.get(draft_key, {})
+        st.session_state[base_key] = seen.assign(target=[draft.get(k, t) for k, t in zip(seen["key"], seen["target"],
+                                                                                          strict=True)])
     edited = ui.data_editor(
-        seen[["kpi", "unit", "target", "tolerance", "source", "updated_by"]],
+        st.session_state[base_key][["kpi", "unit", "target", "tolerance", "source", "updated_by"]],
         disabled=["kpi", "unit", "tolerance", "source", "updated_by"] if editing else True,
         hide_index=True,
         width="stretch",
-        key=f"kpi_target_editor_{segment}",
+        key=editor_key,
         column_config={
             "target": st.column_config.NumberColumn("Target", format="%.1f"),
             "kpi": "KPI",
@@ -165,6 +172,18 @@ def targets_section() -> None:
             "updated_by": "Changed by",
         },
     )
+    typed = pd.to_numeric(edited["target"], errors="coerce").to_numpy(float)
+    stored = pd.to_numeric(seen["target"], errors="coerce").to_numpy(float)
+    st.session_state[draft_key] = {k: float(v) for k, v, was in zip(seen["key"], typed, stored, strict=True)
+                                   if not (v == was or (pd.isna(v) and pd.isna(was)))}
+    if st.session_state[draft_key]:
+        st.caption(f"{formatting.plural(len(st.session_state[draft_key]), 'target')} typed and not saved yet.")
+
+    def forget_draft() -> None:
+        """The stored targets again, and a fresh editor: the targets typed are saved or dropped."""
+        for key in (seen_key, draft_key, base_key, editor_key):
+            st.session_state.pop(key, None)
+
     conflict = f"kpi_targets_{segment}"
 
     def save_targets(changes: pd.DataFrame, seen_versions: dict[str, int] | None = None) -> None:
@@ -173,12 +192,12 @@ def targets_section() -> None:
         if seen_versions is not None:
             changes = changes.assign(version=changes["key"].map(seen_versions).fillna(changes["version"]).astype(int))
         n = targets_service.save_kpi_targets(engine, segment, changes, user.username)
-        st.session_state.pop(seen_key, None)
+        forget_draft()
         clear_kpi_caches()
         st.session_state["kpi_flash"] = f"{formatting.plural(n, 'target')} saved." if n else "No target changed."
 
     def keep_theirs() -> None:
-        st.session_state.pop(seen_key, None)
+        forget_draft()
         clear_kpi_caches()
 
     save, reload = st.columns([1, 5])
@@ -194,7 +213,7 @@ def targets_section() -> None:
     if editing:
         conflicts.offer(conflict, save_targets, keep_theirs)
     if reload.button("Reload targets", key="kpi_reload_targets"):
-        del st.session_state[seen_key]
+        forget_draft()
         st.rerun()
 
 

@@ -175,6 +175,47 @@ def test_a_target_saved_over_another_persons_shows_theirs(app_env: str, demo_url
         engine.dispose()
 
 
+
+def _shown_targets(at: AppTest) -> list[float]:
+    return next(d.value for d in at.dataframe if "tolerance" in d.value.columns)["target"].tolist()
+
+
+def test_a_target_typed_and_not_saved_stays_while_another_tab_is_open(app_env: str, demo_url: str) -> None:
+    """Opening another tab drops the editor's own state; the target typed comes back with the tab, unsaved until
+    Save (which stores it over the version seen), and Reload drops it."""
+    at = AppTest.from_file(app_env, default_timeout=120)
+    at.switch_page("views/kpis.py").run()
+    screen.open_tab(at, SECTION, "Targets")
+    before = _shown_targets(at)
+    assert before[0] == 95.0  # fill rate, all SKUs: the default
+    at.session_state["kpi_target_editor_all"] = {"edited_rows": {"0": {"target": 97.5}}, "added_rows": [],
+                                                 "deleted_rows": []}
+    at.run()
+    screen.open_tab(at, SECTION, "Exceptions")
+    assert not at.data_editor
+    screen.open_tab(at, SECTION, "Targets")
+    assert not at.exception, [e.message for e in at.exception]
+    assert _shown_targets(at) == [97.5, *before[1:]]
+    assert "1 target typed and not saved yet." in [c.value for c in at.caption]
+    engine = make_engine(demo_url)
+    try:
+        assert "fill_rate" not in targets_service.kpi_targets(engine).query("source == 'all'").index  # not saved
+        at.button(key="kpi_save_targets").click().run()
+        assert [s.value for s in at.success] == ["1 target saved."]
+        assert not [c.value for c in at.caption if "not saved yet" in c.value]
+        stored = targets_service.kpi_targets(engine).loc["fill_rate"]
+        assert (stored["target"], stored["updated_by"], stored["version"]) == (97.5, "demo", 1)
+        # a target typed, then reloaded: gone, also after a round through another tab
+        at.session_state["kpi_target_editor_all"] = {"edited_rows": {"1": {"target": 1.0}}, "added_rows": [],
+                                                     "deleted_rows": []}
+        at.run()
+        at.button(key="kpi_reload_targets").click().run()
+        screen.open_tab(at, SECTION, "Trends")
+        screen.open_tab(at, SECTION, "Targets")
+        assert _shown_targets(at) == [97.5, *before[1:]]
+    finally:
+        engine.dispose()
+
 def test_only_the_open_tab_is_drawn_and_an_address_opens_one(shared_app_env: str, shared_demo_url: str) -> None:
     engine = make_engine(shared_demo_url)
     try:
