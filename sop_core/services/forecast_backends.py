@@ -46,8 +46,9 @@ class DaskRunner:
         """``[fn(c) for c in chunks]`` computed on the cluster's workers, in the order of ``chunks``;
         ``progress`` gets ``(fraction of chunks done, message)`` as each chunk finishes."""
         report = progress or (lambda _f, _m: None)
-        # the chunks go to the workers first, straight from this process: a task then names its chunk instead of
-        # carrying it through the scheduler (tens of MB at 17,600 series: Dask's "large graph")
+        # the chunks go to the workers first, as data (client.scatter): a task then names its chunk instead of
+        # carrying it, and the task graph the scheduler holds stays small (tens of MB at 17,600 series otherwise:
+        # Dask's "large graph")
         data = self.client.scatter(list(chunks), hash=False)
         futures = self.client.map(fn, data, pure=False)
         position = {f.key: i for i, f in enumerate(futures)}
