@@ -225,9 +225,9 @@ def suppliers_section() -> None:
     st.subheader("Supplier performance")
     t1, t2 = st.columns(2)
     late_days = int(t1.number_input("On time up to … days late", 0, 30, 0, key="supply_late_days",
-                                        persist_state="page"))
+                                    persist_state="page"))
     short_pct = float(t2.number_input("In full down to … % short", 0.0, 50.0, 0.0, step=0.5, key="supply_short_pct",
-                                            persist_state="page"))
+                                      persist_state="page"))
     suppliers = load_suppliers(engine, url, late_days, short_pct)
     card = suppliers.card
     ui.dataframe(in_percent(card), hide_index=True, width="stretch", column_config=SCORE_COLUMNS)
@@ -253,7 +253,7 @@ def suppliers_section() -> None:
         st.info("No closed deliveries in the receipt history yet.")
     else:
         picked = s1.selectbox("Supplier (worst OTIF first)", list(supplier_labels), key="supply_item_supplier",
-                           persist_state="page")
+                              persist_state="page")
         chosen_supplier = supplier_labels[picked]
         one_supplier = load_items(engine, url, chosen_supplier, late_days, short_pct)
         items = one_supplier.items

@@ -113,7 +113,7 @@ def _stamp_read(model: type[m.Base], column: str | None, value: Any) -> tuple[Ha
 def table_stamp(engine: Engine, model: type[m.Base], column: str | None = None, value: Any = None) -> tuple[Any, ...]:  # noqa: ANN401
     """The stamp of ``model``'s table (:func:`sop_core.db.stamp_repo.table_stamp`), or of its rows whose ``column``
     is ``value``: read once per data version and shared by every figure, page and user that keys on it."""
-    return _table_stamps(engine, [(model, column, value)])[0]
+    return data_version.remembered(engine, *_stamp_read(model, column, value))
 
 
 def _table_stamps(engine: Engine, wanted: list[tuple[type[m.Base], str | None, Any]]) -> list[tuple[Any, ...]]:
