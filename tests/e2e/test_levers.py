@@ -175,10 +175,11 @@ def _type(page, label: str, text: str) -> Callable[[], None]:
     return action
 
 
-def _grid(page, header: str):
-    """The data editor with a column headed exactly ``header``."""
+def _grid(scope, header: str):
+    """The data editor within ``scope`` (the page, or a part of it) with a column headed exactly ``header``."""
+    page = getattr(scope, "page", scope)  # the header is matched within each grid: a locator of the page's own
     head = page.locator("th, [role='columnheader']").filter(has_text=re.compile(rf"^\s*{re.escape(header)}\s*$"))
-    return page.get_by_test_id("stDataFrame").filter(has=head)
+    return scope.get_by_test_id("stDataFrame").filter(has=head)
 
 
 def _grid_rows(grid) -> list[list[str]]:
@@ -316,7 +317,7 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
         expect(page.get_by_role("button", name="Save scenario")).to_be_visible()
 
         # ---- a family's and a SKU's demand change, in their tables
-        family_grid = _grid(page, "Demand change (%)")
+        family_grid = _grid(expander, "Demand change (%)")  # the saved scenarios' table has that column too
         family_row = list(inputs.families).index(FAMILY)
         walk.move(f"{FAMILY} +20 %",
                   lambda: _edit_grid_cell(page, family_row, "Demand change (%)", text="20", grid=family_grid),
@@ -365,6 +366,7 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
         assert _shown_cards(page) == _card_texts(stored)
         page.get_by_test_id("stExpander").get_by_text("More levers", exact=True).click()
         expect(expander.get_by_role("spinbutton", name="Unit cost change (%)")).to_be_visible()
+        expect(family_grid.locator("tbody tr")).to_have_count(len(inputs.families))  # its rows drawn
         shown_levers = {
             "demand": _slider(page, "Demand change (all SKUs)").input_value(),
             "price": _slider(page, "Price change").input_value(),
@@ -385,8 +387,8 @@ def test_every_lever_moves_the_plan_in_the_browser(server: str, server_db: str, 
             .all_inner_texts(),
             "out from": page.get_by_role("combobox", name="Out of action from", exact=True).input_value(),
             "out to": expander.get_by_role("combobox", name="to", exact=True).input_value(),
-            "family": _grid_rows(_grid(page, "Demand change (%)"))[family_row],
-            "sku": _grid_rows(_grid(page, "Extra demand change (%)"))[:1],
+            "family": _grid_rows(family_grid)[family_row],
+            "sku": _grid_rows(_grid(expander, "Extra demand change (%)"))[:1],
         }
         assert shown_levers == {
             "demand": "10", "price": "5", "capacity": "-20", "fill target": "99", "capacity on": RESOURCE,
